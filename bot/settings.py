@@ -1,0 +1,109 @@
+"""Service settings: environment variables (prefix ``CUSTOMER_CARD_``) and an optional ``.env``.
+
+Every setting is listed in the README's settings table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CUSTOMER_CARD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- where things live ---
+    data_dir: Path = Path("data")
+    database_url: str = ""  # default: sqlite+aiosqlite under data_dir
+    host: str = "127.0.0.1"
+    port: int = 3978
+    public_url: str = ""  # https base URL Teams reaches us at (for links in cards)
+
+    # --- Bot Framework / Teams ---
+    app_id: str = ""  # Microsoft App ID; empty: anonymous Emulator mode (development only)
+    app_password: SecretStr = SecretStr("")
+    app_tenant_id: str = ""
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "SingleTenant"
+    tenant_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    validate_service_url: bool = True  # service-URL host check (on only with an app id)
+    dev_mode: bool | None = None  # simulate commands; default: on when app_id is empty
+
+    # --- HTTP API ---
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    admin_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = 256 * 1024
+
+    # --- CRM ---
+    default_phone_region: str = "DE"
+    secret_key: SecretStr = SecretStr("")  # Fernet key for secrets at rest; default: data_dir
+    crm_timeout_seconds: float = 10.0
+    demo_crm_url: str = ""  # demo CRM database; default: sqlite under data_dir
+
+    # --- operations ---
+    log_format: Literal["json", "text"] = "text"
+    log_level: str = "INFO"
+
+    @classmethod
+    def _csv_fields(cls) -> tuple[str, ...]:
+        return ("tenant_allowlist", "api_keys", "admin_api_keys")
+
+    def __init__(self, **values: object) -> None:
+        for name in self._csv_fields():
+            if name in values:
+                values[name] = _split_csv(values[name])
+        super().__init__(**values)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,  # type: ignore[no-untyped-def]
+                                   dotenv_settings, file_secret_settings):
+        return (init_settings, _CsvSource(env_settings), _CsvSource(dotenv_settings),
+                file_secret_settings)
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'customer-card.db').resolve()}"
+
+    @cached_property
+    def effective_demo_crm_url(self) -> str:
+        if self.demo_crm_url:
+            return self.demo_crm_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'demo-crm.db').resolve()}"
+
+    @property
+    def anonymous(self) -> bool:
+        """No app id: the Bot Framework endpoint accepts unauthenticated Emulator traffic."""
+        return not self.app_id
+
+    @property
+    def development(self) -> bool:
+        return self.anonymous if self.dev_mode is None else self.dev_mode
+
+
+class _CsvSource:
+    """Wraps a settings source so comma-separated list settings are split, not JSON-decoded."""
+
+    def __init__(self, inner):  # type: ignore[no-untyped-def]
+        self._inner = inner
+
+    def __call__(self) -> dict[str, object]:
+        data = dict(self._inner())
+        for name in Settings._csv_fields():
+            if name in data:
+                data[name] = _split_csv(data[name])
+        return data

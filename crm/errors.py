@@ -1,0 +1,142 @@
+"""The project's one exception hierarchy.
+
+    AppError                      every error we raise on purpose; safe to show
+    ├── InputError                bad input from a caller or an agent (HTTP 400)
+    ├── NotFoundError             unknown interaction, configuration, workflow (HTTP 404)
+    ├── ConflictError             state does not allow the request (HTTP 409)
+    ├── PermissionDeniedError     the caller may not act on this (HTTP 403)
+    ├── ConfigError               a CRM configuration or mapping is invalid (HTTP 400)
+    └── CrmError                  a CRM call failed (translated at each adapter's edge)
+        ├── CrmAuthError          credentials refused or token could not be minted
+        ├── CrmNotFoundError      the record does not exist in the CRM
+        ├── CrmRejectedError      the CRM refused the request (validation, permissions)
+        ├── CrmRateLimitedError   throttled; ``retry_after`` seconds when the CRM said so
+        └── CrmUnavailableError   unreachable, 5xx, or timed out (``timed_out``)
+
+Every error carries a ``code`` (a key into the agent-facing message catalogue in
+``cards.i18n``), a ``detail`` for admins and logs (never a secret, never a stack), the
+HTTP status an API answers with, and ``retryable`` for the durable writer: retry
+decisions are made from the type, never by matching strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AppError",
+    "InputError",
+    "NotFoundError",
+    "ConflictError",
+    "PermissionDeniedError",
+    "ConfigError",
+    "CrmError",
+    "CrmAuthError",
+    "CrmNotFoundError",
+    "CrmRejectedError",
+    "CrmRateLimitedError",
+    "CrmUnavailableError",
+]
+
+
+class AppError(Exception):
+    """Root of the hierarchy. ``code`` selects the agent-facing text; ``detail`` is for admins."""
+
+    code = "error"
+    http_status = 500
+    retryable = False
+
+    def __init__(
+        self, detail: str = "", *, code: str | None = None, field: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.field = field
+        self.params = params or {}
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON error body our HTTP APIs answer with."""
+        body: dict[str, Any] = {"error": self.code, "message": self.detail or self.code}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class InputError(AppError):
+    code = "invalid_input"
+    http_status = 400
+
+
+class NotFoundError(AppError):
+    code = "not_found"
+    http_status = 404
+
+
+class ConflictError(AppError):
+    code = "conflict"
+    http_status = 409
+
+
+class PermissionDeniedError(AppError):
+    code = "not_allowed"
+    http_status = 403
+
+
+class ConfigError(AppError):
+    code = "invalid_configuration"
+    http_status = 400
+
+
+class CrmError(AppError):
+    """A CRM call failed. ``vendor_message`` keeps the CRM's own words for the admin."""
+
+    code = "crm_error"
+    http_status = 502
+
+    def __init__(
+        self, detail: str = "", *, vendor_status: int | None = None,
+        vendor_message: str | None = None, **kwargs: Any,
+    ) -> None:
+        super().__init__(detail, **kwargs)
+        self.vendor_status = vendor_status
+        self.vendor_message = vendor_message
+
+
+class CrmAuthError(CrmError):
+    code = "crm_auth"
+    http_status = 502
+
+
+class CrmNotFoundError(CrmError):
+    code = "crm_not_found"
+    http_status = 404
+
+
+class CrmRejectedError(CrmError):
+    code = "crm_rejected"
+    http_status = 422
+
+
+class CrmRateLimitedError(CrmError):
+    code = "crm_rate_limited"
+    http_status = 503
+    retryable = True
+
+    def __init__(self, detail: str = "", *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(detail, **kwargs)
+        self.retry_after = retry_after
+
+
+class CrmUnavailableError(CrmError):
+    code = "crm_unavailable"
+    http_status = 502
+    retryable = True
+
+    def __init__(self, detail: str = "", *, timed_out: bool = False, **kwargs: Any):
+        super().__init__(detail, **kwargs)
+        self.timed_out = timed_out
+        if timed_out:
+            self.http_status = 504

@@ -1,0 +1,185 @@
+"""Vendor-neutral models that cross the adapter seam. Adapters never return raw vendor JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "FieldType",
+    "FieldInfo",
+    "RecordType",
+    "FieldValue",
+    "CrmRecord",
+    "CrmSystem",
+    "PhoneSearch",
+    "EmailSearch",
+    "TextSearch",
+    "IdSearch",
+    "Condition",
+    "DynamicSearch",
+    "SearchQuery",
+    "TimelineActivity",
+    "TimelineRef",
+    "TEXT_FIELD_TYPES",
+]
+
+FieldValue = str | int | float | bool | None
+
+
+class FieldType(StrEnum):
+    """The kinds of field the card, forms and mappings distinguish."""
+
+    TEXT = "text"  # single-line string
+    LONG_TEXT = "long_text"  # textarea / description / transcript-sized
+    PHONE = "phone"
+    EMAIL = "email"
+    URL = "url"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    PICKLIST = "picklist"
+    REFERENCE = "reference"  # id of another record
+    OTHER = "other"
+
+
+# Field types that hold free text: memorialization may write them, and the card counts
+# them against the "5 text fields" budget.
+TEXT_FIELD_TYPES = frozenset(
+    {FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.URL}
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=False, extra="forbid")
+
+
+class FieldInfo(_Model):
+    name: str  # API name
+    label: str
+    type: FieldType
+    max_length: int | None = None  # characters; None when the CRM sets no limit
+    required: bool = False  # required on create
+    createable: bool = True
+    updateable: bool = True
+    custom: bool = False
+    options: list[str] = Field(default_factory=list)  # picklist values
+
+    @property
+    def is_text(self) -> bool:
+        return self.type in TEXT_FIELD_TYPES
+
+
+class RecordType(_Model):
+    name: str  # API name as the adapter accepts it, e.g. "contact", "Case", "new_project"
+    label: str
+    standard: bool = True  # a standard type of the CRM (create standard) vs custom
+    createable: bool = True
+    searchable: bool = True
+    supports_timeline: bool = True  # can a timeline activity be linked to it
+
+
+class CrmSystem(_Model):
+    """Which CRM a result came from (the anchor's ``system`` block)."""
+
+    type: str  # integration type, e.g. "salesforce"
+    label: str
+    base_url: str
+
+
+class CrmRecord(_Model):
+    type: str  # record type name
+    id: str
+    title: str  # display title, e.g. the contact's full name or the case subject
+    url: str = ""  # deep link that opens the record in the CRM
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+    updated_at: datetime | None = None
+    # ids of records it belongs to (account / household), for "related" look-ups
+    parent_ids: dict[str, str] = Field(default_factory=dict)
+
+
+# --- searches: one model per kind, a discriminated union ------------------------------
+
+
+class PhoneSearch(_Model):
+    by: Literal["phone"] = "phone"
+    number: str  # as the platform gave it (ANI); adapters normalise with crm.phone
+    record_types: list[str] | None = None  # None: the adapter's default caller types
+    limit: int = 25
+
+
+class EmailSearch(_Model):
+    by: Literal["email"] = "email"
+    email: str
+    record_types: list[str] | None = None
+    limit: int = 25
+
+
+class TextSearch(_Model):
+    """Free text from an agent: matches names (and whatever the CRM's text search covers)."""
+
+    by: Literal["text"] = "text"
+    text: str
+    record_types: list[str] | None = None
+    limit: int = 25
+
+
+class IdSearch(_Model):
+    by: Literal["id"] = "id"
+    record_type: str
+    id: str
+
+
+class Condition(_Model):
+    field: str
+    operator: Literal["equals", "notequals"] = "equals"
+    value: str
+
+
+class DynamicSearch(_Model):
+    """The workflow model's dynamic search: one record type, conditions joined by and/or."""
+
+    by: Literal["dynamic"] = "dynamic"
+    record_type: str
+    conditions: list[Condition]
+    join: Literal["and", "or"] = "and"
+    limit: int = 25
+
+
+SearchQuery = Annotated[
+    PhoneSearch | EmailSearch | TextSearch | IdSearch | DynamicSearch,
+    Field(discriminator="by"),
+]
+
+
+class TimelineActivity(_Model):
+    """An activity (task, note, call log) linked to one record.
+
+    ``key`` is an idempotency key (for example ``interactionId:recordType:recordId``):
+    an adapter must not create a second activity for the same key; it stores the key where
+    the CRM lets it (external id, call object, a marker in the body) and checks first.
+    """
+
+    key: str
+    record_type: str
+    record_id: str
+    subject: str
+    direction: Literal["inbound", "outbound"] | None = None
+    channel: Literal["voice", "digital"] = "voice"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    disposition: str | None = None
+    notes: str | None = None
+    agent_name: str | None = None
+    phone_number: str | None = None
+
+
+class TimelineRef(_Model):
+    id: str
+    type: str  # the CRM's activity type, e.g. "Task", "phonecall", "ticket_comment"
+    created: bool = True  # False when an earlier activity with the same key was found

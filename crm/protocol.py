@@ -1,0 +1,83 @@
+"""The seam every CRM module implements.
+
+An adapter speaks one CRM's API and nothing else: it takes and returns the models in
+``crm.models``, raises only ``crm.errors.CrmError`` subclasses (translating vendor statuses
+and httpx errors at its own edge), and gets its ``httpx.AsyncClient`` from its constructor
+so tests can point it at a local simulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+from .models import (
+    CrmRecord,
+    CrmSystem,
+    FieldInfo,
+    FieldValue,
+    RecordType,
+    SearchQuery,
+    TimelineActivity,
+    TimelineRef,
+)
+
+__all__ = ["CrmAdapter"]
+
+
+@runtime_checkable
+class CrmAdapter(Protocol):
+    """What the service needs from a CRM."""
+
+    @property
+    def system(self) -> CrmSystem:
+        """Type, label and base URL of this CRM, for results and links."""
+        ...
+
+    async def search(self, query: SearchQuery) -> list[CrmRecord]:
+        """Records matching the query, at most ``query.limit``. Never matches more than asked:
+        every value is escaped for the CRM's query language. Phone searches try every phone
+        field of the record types, with the number in E.164 and national form."""
+        ...
+
+    async def get(self, record_type: str, record_id: str) -> CrmRecord:
+        """One record; ``CrmNotFoundError`` when it does not exist."""
+        ...
+
+    async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
+        """Records related to ``record``: same account or household, open cases, ..."""
+        ...
+
+    async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
+        """Create a record (standard or custom type) and return it as stored."""
+        ...
+
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
+        """Change fields of a record and return it as stored."""
+        ...
+
+    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
+        """Link an activity to a record, at most once per ``activity.key``."""
+        ...
+
+    async def list_record_types(self) -> list[RecordType]:
+        """Record types an agent or admin may use (standard and custom)."""
+        ...
+
+    async def list_fields(self, record_type: str) -> list[FieldInfo]:
+        """Fields of a record type with types and maximum lengths."""
+        ...
+
+    def record_url(self, record_type: str, record_id: str) -> str:
+        """Deep link that opens the record in the CRM's own UI."""
+        ...
+
+    async def check(self) -> None:
+        """Prove credentials and reach (mint a token, read metadata); raise a CrmError if not."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and background token refreshers."""
+        ...
