@@ -1,0 +1,31 @@
+"""What each CRM's test module gives the shared contract suite (``tests/crm/contract.py``).
+
+A CRM's contract test module subclasses ``CrmContract`` and provides a ``harness`` fixture
+that starts its simulator (seeded with ``tests.crm.dataset.PEOPLE``) and builds the real
+adapter pointed at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crm.protocol import CrmAdapter
+
+
+@dataclass
+class Harness:
+    adapter: CrmAdapter
+    contact_type: str  # record type name of a person (e.g. "Contact", "contacts", "contact")
+    # a standard type with a long-text field, for create/update/truncation checks
+    case_type: str
+    # fields to create a minimal valid record of each type (values are plain text)
+    new_contact: dict[str, str]
+    new_case: dict[str, str]
+    # a text field of contact_type that update() may change
+    updatable_contact_field: str
+    # the simulator's raw view of a record (vendor JSON), for assertions
+    stored: Callable[[str, str], Awaitable[dict[str, Any] | None]]
+    # timeline activities the simulator holds for a record (vendor JSON)
+    timeline_for: Callable[[str, str], Awaitable[list[dict[str, Any]]]]
