@@ -11,6 +11,7 @@ from .base import Base
 
 TABLE_MODULES = [
     "bot.storage.tables",
+    "bot.storage.config_tables",
 ]
 
 
