@@ -70,6 +70,11 @@ class CrmDirectory:
             self._adapters[row.id] = (row.updated_at, adapter)
             return adapter
 
+    async def card_fields(self, configuration_id: str, record_type: str) -> list[str] | None:
+        """Field names the card shows for a record type (the dynamic data mapping), or None
+        when the configuration has none: callers then pick defaults from the field metadata."""
+        return None
+
     async def aclose(self) -> None:
         for _, adapter in self._adapters.values():
             await adapter.aclose()
