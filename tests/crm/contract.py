@@ -1,0 +1,419 @@
+"""The contract every CRM adapter (and the demo CRM) must pass.
+
+A CRM's test module subclasses ``CrmContract`` as ``TestXxxContract`` and provides an async
+``harness`` fixture (``tests.crm.harness.Harness``) whose adapter talks to a simulator seeded
+with ``tests.crm.dataset.PEOPLE``. The base class has no ``Test`` prefix, so pytest collects it
+only through the subclasses.
+
+What the suite expects of a harness:
+
+* ``new_contact`` / ``new_case`` values round-trip unchanged: after ``create`` a ``get`` shows
+  each of them in ``record.fields`` under the same key.
+* ``updatable_contact_field`` is a plain text field of the contact type that ``update`` may
+  change and a dynamic search may filter on (equals / notequals).
+* ``list_fields`` of the contact type marks at least one field ``required`` that ``create``
+  enforces (else the case type must), so the create form and the suite know what is needed.
+* ``timeline_for`` returns the simulator's activities linked to a record, newest or oldest
+  first, and ``stored`` the simulator's raw record (``None`` when it does not exist).
+
+A CRM whose ids have a shape the generic "unknown id" guess below does not fit overrides
+``unknown_id``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from crm.errors import CrmNotFoundError, CrmRejectedError
+from crm.models import (
+    Condition,
+    CrmRecord,
+    DynamicSearch,
+    EmailSearch,
+    FieldType,
+    IdSearch,
+    PhoneSearch,
+    TextSearch,
+    TimelineActivity,
+)
+
+from .dataset import ANI_NO_MATCH, ANI_ONE_MATCH, ANI_TWO_MATCHES, HOSTILE_INPUTS, PEOPLE
+from .harness import Harness
+
+__all__ = ["CrmContract"]
+
+_ANNA = PEOPLE[0]
+_MARIA = PEOPLE[2]
+
+
+def _titles(records: list[CrmRecord]) -> list[str]:
+    return sorted(record.title for record in records)
+
+
+def _dumped(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _assert_absolute_url(url: str) -> None:
+    parts = urlparse(url)
+    assert parts.scheme in {"http", "https"}, url
+    assert parts.netloc, url
+
+
+def _mutated_id(known_id: str) -> str:
+    """An id shaped like ``known_id`` that no seeded record has: the prefix is kept (some
+    CRMs encode the type there), the rest is rewritten to 9s and Fs; all-digit ids grow."""
+    if known_id.isdigit():
+        return str(int(known_id) + 7_000_000)
+    keep = len(known_id) // 2
+    tail = []
+    for ch in known_id[keep:]:
+        if ch.isdigit():
+            tail.append("9")
+        elif ch.lower() in "abcdef":
+            tail.append("f" if ch.islower() else "F")
+        elif ch.isalpha():
+            tail.append("z" if ch.islower() else "Z")
+        else:
+            tail.append(ch)
+    candidate = known_id[:keep] + "".join(tail)
+    return candidate if candidate != known_id else known_id[:keep] + "0" * (len(known_id) - keep)
+
+
+class CrmContract:
+    """Shared behaviour tests; subclasses provide the ``harness`` fixture."""
+
+    # --- helpers subclasses may override ---------------------------------------------------
+
+    def unknown_id(self, harness: Harness, known_id: str) -> str:
+        """A well-formed id of the contact type that does not exist in the simulator."""
+        return _mutated_id(known_id)
+
+    async def _anna(self, harness: Harness) -> CrmRecord:
+        found = await harness.adapter.search(
+            PhoneSearch(number=ANI_ONE_MATCH, record_types=[harness.contact_type])
+        )
+        assert len(found) == 1, _titles(found)
+        return found[0]
+
+    async def _created_contact(self, harness: Harness, marker: str) -> CrmRecord:
+        fields = dict(harness.new_contact)
+        fields[harness.updatable_contact_field] = marker
+        return await harness.adapter.create(harness.contact_type, fields)
+
+    # --- system and health -----------------------------------------------------------------
+
+    async def test_system_names_the_crm(self, harness: Harness) -> None:
+        system = harness.adapter.system
+        assert system.type and system.label
+        _assert_absolute_url(system.base_url)
+
+    async def test_check_succeeds_against_a_healthy_crm(self, harness: Harness) -> None:
+        await harness.adapter.check()
+
+    # --- phone search ----------------------------------------------------------------------
+
+    async def test_phone_search_finds_the_one_caller(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        assert _ANNA.first_name in anna.title and _ANNA.last_name in anna.title
+        assert anna.type == harness.contact_type
+
+    async def test_phone_search_with_default_types_finds_the_caller(
+        self, harness: Harness
+    ) -> None:
+        found = await harness.adapter.search(PhoneSearch(number=ANI_ONE_MATCH))
+        people = [record for record in found if record.type == harness.contact_type]
+        assert [_ANNA.last_name in record.title for record in people] == [True]
+
+    async def test_phone_search_finds_both_people_sharing_a_number(
+        self, harness: Harness
+    ) -> None:
+        found = await harness.adapter.search(
+            PhoneSearch(number=ANI_TWO_MATCHES, record_types=[harness.contact_type])
+        )
+        assert len(found) == 2, _titles(found)
+        assert all("Fischer" in record.title for record in found)
+        assert any("Lena" in record.title for record in found), _titles(found)
+        assert any("Paul" in record.title for record in found), _titles(found)
+
+    async def test_phone_search_for_an_unknown_number_finds_nothing(
+        self, harness: Harness
+    ) -> None:
+        found = await harness.adapter.search(PhoneSearch(number=ANI_NO_MATCH))
+        assert found == []
+
+    async def test_phone_search_accepts_a_national_form(self, harness: Harness) -> None:
+        found = await harness.adapter.search(
+            PhoneSearch(number="030 1234567", record_types=[harness.contact_type])
+        )
+        assert len(found) == 1 and _ANNA.last_name in found[0].title
+
+    # --- email, text, id search ------------------------------------------------------------
+
+    async def test_email_search_ignores_case(self, harness: Harness) -> None:
+        found = await harness.adapter.search(
+            EmailSearch(email=_ANNA.email.upper(), record_types=[harness.contact_type])
+        )
+        assert len(found) == 1, _titles(found)
+        assert _ANNA.last_name in found[0].title
+
+    async def test_text_search_finds_by_last_name(self, harness: Harness) -> None:
+        found = await harness.adapter.search(
+            TextSearch(text="Fischer", record_types=[harness.contact_type])
+        )
+        assert len(found) == 2, _titles(found)
+        assert all("Fischer" in record.title for record in found)
+
+    async def test_text_search_handles_an_apostrophe(self, harness: Harness) -> None:
+        found = await harness.adapter.search(
+            TextSearch(text=_MARIA.last_name, record_types=[harness.contact_type])
+        )
+        assert len(found) == 1, _titles(found)
+        assert _MARIA.last_name in found[0].title
+
+    async def test_search_respects_the_limit(self, harness: Harness) -> None:
+        found = await harness.adapter.search(
+            TextSearch(text="Fischer", record_types=[harness.contact_type], limit=1)
+        )
+        assert len(found) == 1
+
+    async def test_id_search_finds_the_record(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        found = await harness.adapter.search(
+            IdSearch(record_type=harness.contact_type, id=anna.id)
+        )
+        assert [record.id for record in found] == [anna.id]
+
+    async def test_id_search_for_an_unknown_id_finds_nothing(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        found = await harness.adapter.search(
+            IdSearch(record_type=harness.contact_type, id=self.unknown_id(harness, anna.id))
+        )
+        assert found == []
+
+    # --- dynamic search --------------------------------------------------------------------
+
+    async def test_dynamic_search_equals_finds_the_record(self, harness: Harness) -> None:
+        marker = f"Dyn {uuid.uuid4().hex[:8]}"
+        created = await self._created_contact(harness, marker)
+        found = await harness.adapter.search(DynamicSearch(
+            record_type=harness.contact_type,
+            conditions=[Condition(field=harness.updatable_contact_field, value=marker)],
+        ))
+        assert [record.id for record in found] == [created.id]
+
+    async def test_dynamic_search_joins_with_or_and_and(self, harness: Harness) -> None:
+        first, second = f"Or {uuid.uuid4().hex[:8]}", f"Or {uuid.uuid4().hex[:8]}"
+        one = await self._created_contact(harness, first)
+        two = await self._created_contact(harness, second)
+        field = harness.updatable_contact_field
+        either = await harness.adapter.search(DynamicSearch(
+            record_type=harness.contact_type, join="or",
+            conditions=[Condition(field=field, value=first), Condition(field=field, value=second)],
+        ))
+        assert sorted(record.id for record in either) == sorted([one.id, two.id])
+        only_first = await harness.adapter.search(DynamicSearch(
+            record_type=harness.contact_type, join="and",
+            conditions=[
+                Condition(field=field, value=first),
+                Condition(field=field, operator="notequals", value=second),
+            ],
+        ))
+        assert [record.id for record in only_first] == [one.id]
+
+    async def test_dynamic_search_on_an_unknown_field_is_rejected(
+        self, harness: Harness
+    ) -> None:
+        with pytest.raises(CrmRejectedError):
+            await harness.adapter.search(DynamicSearch(
+                record_type=harness.contact_type,
+                conditions=[Condition(field="no_such_field_zz", value="x")],
+            ))
+
+    # --- hostile input ---------------------------------------------------------------------
+
+    async def test_hostile_text_search_finds_nothing(self, harness: Harness) -> None:
+        for value in HOSTILE_INPUTS:
+            found = await harness.adapter.search(TextSearch(text=value))
+            assert found == [], value
+
+    async def test_hostile_email_search_finds_nothing(self, harness: Harness) -> None:
+        for value in HOSTILE_INPUTS:
+            found = await harness.adapter.search(EmailSearch(email=value))
+            assert found == [], value
+
+    async def test_hostile_dynamic_value_finds_nothing(self, harness: Harness) -> None:
+        for value in HOSTILE_INPUTS:
+            found = await harness.adapter.search(DynamicSearch(
+                record_type=harness.contact_type,
+                conditions=[Condition(field=harness.updatable_contact_field, value=value)],
+            ))
+            assert found == [], value
+
+    async def test_hostile_dynamic_field_is_rejected_or_finds_nothing(
+        self, harness: Harness
+    ) -> None:
+        for value in HOSTILE_INPUTS:
+            try:
+                found = await harness.adapter.search(DynamicSearch(
+                    record_type=harness.contact_type,
+                    conditions=[Condition(field=value, value="x")],
+                ))
+            except CrmRejectedError:
+                continue
+            assert found == [], value
+
+    # --- get, create, update ---------------------------------------------------------------
+
+    async def test_get_returns_the_record_found_by_search(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        got = await harness.adapter.get(harness.contact_type, anna.id)
+        assert (got.id, got.type, got.title) == (anna.id, anna.type, anna.title)
+
+    async def test_get_of_an_unknown_id_raises_not_found(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        with pytest.raises(CrmNotFoundError):
+            await harness.adapter.get(harness.contact_type, self.unknown_id(harness, anna.id))
+
+    async def test_create_contact_then_get_returns_it(self, harness: Harness) -> None:
+        created = await harness.adapter.create(harness.contact_type, harness.new_contact)
+        got = await harness.adapter.get(harness.contact_type, created.id)
+        assert got.id == created.id and got.title
+        for name, value in harness.new_contact.items():
+            assert got.fields.get(name) == value, name
+        stored = await harness.stored(harness.contact_type, created.id)
+        assert stored is not None
+        assert all(value in _dumped(stored) for value in harness.new_contact.values())
+
+    async def test_create_case_then_get_returns_it(self, harness: Harness) -> None:
+        created = await harness.adapter.create(harness.case_type, harness.new_case)
+        got = await harness.adapter.get(harness.case_type, created.id)
+        assert got.id == created.id and got.type == harness.case_type and got.title
+        for name, value in harness.new_case.items():
+            assert got.fields.get(name) == value, name
+        assert await harness.stored(harness.case_type, created.id) is not None
+
+    async def test_create_without_a_required_field_is_rejected(self, harness: Harness) -> None:
+        candidates = [
+            (harness.contact_type, harness.new_contact),
+            (harness.case_type, harness.new_case),
+        ]
+        required: set[str] = set()
+        record_type, payload = candidates[0]
+        for record_type, payload in candidates:  # noqa: B007 - used after the loop
+            fields = await harness.adapter.list_fields(record_type)
+            required = {f.name for f in fields if f.required and f.createable}
+            if required:
+                break
+        assert required, "neither the contact nor the case type declares a required field"
+        incomplete = {name: value for name, value in payload.items() if name not in required}
+        with pytest.raises(CrmRejectedError) as caught:
+            await harness.adapter.create(record_type, incomplete)
+        assert caught.value.field is None or caught.value.field in required
+
+    async def test_update_changes_the_field(self, harness: Harness) -> None:
+        created = await harness.adapter.create(harness.contact_type, harness.new_contact)
+        value = f"Updated {uuid.uuid4().hex[:8]}"
+        field = harness.updatable_contact_field
+        returned = await harness.adapter.update(harness.contact_type, created.id, {field: value})
+        assert returned.fields.get(field) == value
+        got = await harness.adapter.get(harness.contact_type, created.id)
+        assert got.fields.get(field) == value
+        assert value in _dumped(await harness.stored(harness.contact_type, created.id))
+
+    async def test_update_of_an_unknown_id_raises_not_found(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        with pytest.raises(CrmNotFoundError):
+            await harness.adapter.update(
+                harness.contact_type, self.unknown_id(harness, anna.id),
+                {harness.updatable_contact_field: "x"},
+            )
+
+    # --- related ---------------------------------------------------------------------------
+
+    async def test_related_lists_other_records(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        related = await harness.adapter.related(anna)
+        assert all(
+            (record.type, record.id) != (anna.type, anna.id) for record in related
+        )
+        for record in related:
+            assert record.title
+            _assert_absolute_url(record.url)
+
+    # --- timeline --------------------------------------------------------------------------
+
+    def _activity(self, record: CrmRecord, key: str) -> TimelineActivity:
+        return TimelineActivity(
+            key=key, record_type=record.type, record_id=record.id,
+            subject=f"Inbound call {key[-6:]}", direction="inbound", channel="voice",
+            duration_seconds=93, disposition="Resolved", notes="Asked about the invoice.",
+            agent_name="Agent Smith", phone_number=ANI_ONE_MATCH,
+        )
+
+    async def test_add_timeline_links_one_activity_per_key(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        before = await harness.timeline_for(anna.type, anna.id)
+        activity = self._activity(anna, f"int-{uuid.uuid4().hex[:12]}:{anna.type}:{anna.id}")
+        first = await harness.adapter.add_timeline(activity)
+        assert first.created is True and first.id
+        after_first = await harness.timeline_for(anna.type, anna.id)
+        assert len(after_first) == len(before) + 1
+        assert activity.subject in _dumped(after_first)
+        again = await harness.adapter.add_timeline(activity)
+        assert again.created is False
+        assert again.id == first.id
+        assert len(await harness.timeline_for(anna.type, anna.id)) == len(before) + 1
+
+    async def test_add_timeline_with_another_key_adds_another(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        before = await harness.timeline_for(anna.type, anna.id)
+        one = await harness.adapter.add_timeline(self._activity(anna, f"a-{uuid.uuid4().hex}"))
+        two = await harness.adapter.add_timeline(self._activity(anna, f"b-{uuid.uuid4().hex}"))
+        assert one.created and two.created and one.id != two.id
+        assert len(await harness.timeline_for(anna.type, anna.id)) == len(before) + 2
+
+    # --- metadata and links ----------------------------------------------------------------
+
+    async def test_record_types_include_contact_and_case(self, harness: Harness) -> None:
+        names = {record_type.name for record_type in await harness.adapter.list_record_types()}
+        assert {harness.contact_type, harness.case_type} <= names
+
+    async def test_case_fields_include_a_long_text_field_with_a_limit(
+        self, harness: Harness
+    ) -> None:
+        fields = await harness.adapter.list_fields(harness.case_type)
+        long_texts = [f for f in fields if f.type == FieldType.LONG_TEXT]
+        assert long_texts, [f.name for f in fields]
+        assert any(f.max_length and f.max_length > 0 for f in long_texts)
+
+    async def test_contact_fields_cover_the_harness_fields(self, harness: Harness) -> None:
+        fields = {f.name: f for f in await harness.adapter.list_fields(harness.contact_type)}
+        assert set(harness.new_contact) <= set(fields)
+        updatable = fields[harness.updatable_contact_field]
+        assert updatable.updateable and updatable.is_text
+        assert all(f.label for f in fields.values())
+
+    async def test_list_fields_of_an_unknown_type_is_an_error(self, harness: Harness) -> None:
+        with pytest.raises((CrmNotFoundError, CrmRejectedError)):
+            await harness.adapter.list_fields("no_such_type_zz")
+
+    async def test_record_url_is_an_absolute_link_with_the_id(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        url = harness.adapter.record_url(harness.contact_type, anna.id)
+        _assert_absolute_url(url)
+        assert anna.id in url
+
+    async def test_every_record_has_a_title_and_url(self, harness: Harness) -> None:
+        records = await harness.adapter.search(PhoneSearch(number=ANI_TWO_MATCHES))
+        records += await harness.adapter.search(TextSearch(text="Schmidt"))
+        records.append(await harness.adapter.create(harness.case_type, harness.new_case))
+        assert records
+        for record in records:
+            assert record.title.strip(), record
+            _assert_absolute_url(record.url)
