@@ -12,6 +12,7 @@ from .base import Base
 TABLE_MODULES = [
     "bot.storage.tables",
     "bot.storage.config_tables",
+    "bot.storage.job_tables",
 ]
 
 
