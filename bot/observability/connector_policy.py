@@ -1,0 +1,102 @@
+"""Outbound Bot Connector calls within Teams' rate limits, retried on 429/412/502/504.
+
+Teams allows a bot about 7 sends per second, 60 per 30 s and 1800 per hour in one
+conversation (updates count too), and a global rate per app. ``ConnectorPolicy.run`` waits
+for room in every window before a call and retries the retryable statuses with exponential
+backoff and jitter, honouring ``Retry-After``. The windows live in process memory: each
+replica keeps its own count, which is safe because one interaction's card is updated by
+whichever replica handles it, a few calls at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import aiohttp
+
+from crm.http import parse_retry_after
+
+__all__ = ["ConnectorPolicy", "SlidingWindow", "RETRYABLE_STATUSES"]
+
+T = TypeVar("T")
+RETRYABLE_STATUSES = frozenset({412, 429, 502, 504})
+PER_CONVERSATION = ((7, 1.0), (60, 30.0), (1800, 3600.0))
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``period`` seconds."""
+
+    def __init__(self, limit: int, period: float, clock: Callable[[], float] = time.monotonic):
+        self.limit, self.period, self._clock = limit, period, clock
+        self._events: deque[float] = deque()
+
+    def wait_time(self) -> float:
+        now = self._clock()
+        while self._events and now - self._events[0] >= self.period:
+            self._events.popleft()
+        if len(self._events) < self.limit:
+            return 0.0
+        return self.period - (now - self._events[0])
+
+    def record(self) -> None:
+        self._events.append(self._clock())
+
+
+class ConnectorPolicy:
+    def __init__(
+        self, *, app_rate: tuple[int, float] = (50, 1.0), max_attempts: int = 5,
+        base_delay: float = 0.5, max_delay: float = 20.0,
+        on_retry: Callable[[int], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._app = SlidingWindow(*app_rate, clock=clock)
+        self._conversations: dict[str, list[SlidingWindow]] = {}
+        self._lock = asyncio.Lock()
+        self._max_attempts = max_attempts
+        self._base, self._max = base_delay, max_delay
+        self._on_retry = on_retry
+        self._sleep = sleep
+
+    async def run(self, conversation_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        attempt = 0
+        while True:
+            await self._acquire(conversation_id)
+            try:
+                return await call()
+            except aiohttp.ClientResponseError as exc:
+                attempt += 1
+                if exc.status not in RETRYABLE_STATUSES or attempt >= self._max_attempts:
+                    raise
+                if self._on_retry:
+                    self._on_retry(exc.status)
+                hint = parse_retry_after((exc.headers or {}).get("Retry-After"))
+                await self._sleep(self._backoff(attempt, hint))
+
+    def _backoff(self, attempt: int, hint: float | None) -> float:
+        delay = min(self._max, self._base * 2 ** (attempt - 1))
+        delay = delay / 2 + random.uniform(0, delay / 2)  # jitter: spread retrying replicas
+        return max(delay, hint or 0.0)
+
+    async def _acquire(self, conversation_id: str) -> None:
+        while True:
+            async with self._lock:
+                windows = self._conversations.get(conversation_id)
+                if windows is None:
+                    windows = [SlidingWindow(n, p, self._clock) for n, p in PER_CONVERSATION]
+                    self._conversations[conversation_id] = windows
+                    if len(self._conversations) > 10_000:  # forget the oldest idle ones
+                        self._conversations.pop(next(iter(self._conversations)))
+                wait = max([self._app.wait_time()] + [w.wait_time() for w in windows])
+                if wait <= 0:
+                    self._app.record()
+                    for window in windows:
+                        window.record()
+                    return
+            await self._sleep(wait)

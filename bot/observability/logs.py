@@ -1,0 +1,113 @@
+"""Logging: one JSON object per line in production, readable text in development.
+
+Every line carries the correlation ids of the work in progress (interaction, configuration,
+activity), set with ``log_context``. A redaction filter masks anything that looks like a
+credential, as a last line of defence: code must not log secrets in the first place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+__all__ = ["configure_logging", "log_context", "redact", "RedactingFilter", "JsonFormatter"]
+
+_CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
+    "customer_card_log_context", default={})  # noqa: B039  (never mutated in place)
+
+_SECRET_PATTERNS = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
+    re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/]+=*"),
+    re.compile(r"(?i)((?:client_secret|password|api_key|apikey|access_token|refresh_token|"
+               r"secret|token|assertion)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
+]
+_known_secrets: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Mask this exact value wherever it appears in a log line (keys from settings)."""
+    if value and len(value) >= 6:
+        _known_secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
+    return text
+
+
+@contextlib.contextmanager
+def log_context(**ids: str | None) -> Iterator[None]:
+    """Attach correlation ids (interaction_id=..., configuration_id=..., activity_id=...)."""
+    merged = {**_CONTEXT.get(), **{k: v for k, v in ids.items() if v}}
+    token = _CONTEXT.set(merged)
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = redact(record.getMessage())
+        record.msg, record.args = message, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        for key, value in _CONTEXT.get().items():
+            setattr(record, key, value)
+        record.cc_context = dict(_CONTEXT.get())
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "cc_context", {}))
+        event = getattr(record, "event", None)
+        if event:
+            entry["event"] = event
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = getattr(record, "cc_context", {})
+        if context:
+            line += "  [" + " ".join(f"{k}={v}" for k, v in context.items()) + "]"
+        return line
+
+
+def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # The SDK logs request details at INFO; keep it at WARNING unless asked for DEBUG.
+    if level.upper() != "DEBUG":
+        logging.getLogger("microsoft_agents").setLevel(logging.WARNING)
