@@ -1,0 +1,442 @@
+"""The built-in demo CRM: a real ``CrmAdapter`` over its own SQLite (or PostgreSQL) tables.
+
+It stands in for a customer's CRM in development, demos and benchmarks: the same verbs,
+validation and error types as the vendor adapters, sample data with phone numbers stored the
+way people type them, and an optional per-call latency (``latency_ms``) so it can play a
+slow remote CRM. Settings (a configuration's non-secret ``settings``):
+
+* ``base_url``   public base of the record links (default ``http://localhost:3978/demo-crm``)
+* ``seed``       ``"sample"`` (default: sample data when the database is empty) or ``"empty"``
+* ``latency_ms`` milliseconds every call waits before it runs (default 0)
+
+The database URL comes from ``AdapterContext.extra["demo_crm_url"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import ColumnElement, event, func, or_, select
+from sqlalchemy.engine import RowMapping, make_url
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from .demo_query import dynamic_clause, email_clause, phone_clause, text_clause, title_order
+from .demo_schema import CALLER_TYPES, METADATA, TABLES, TEXT_TYPES, TYPES, TypeSpec, digits_column
+from .demo_seed import SAMPLE_RECORDS, PersonLike, SeedRecord, people_records
+from .demo_timeline import stored_key, task_fields
+from .demo_values import output_value, phone_key, phone_search_keys, validate_fields
+from .errors import ConfigError, CrmError, CrmNotFoundError, CrmRejectedError, CrmUnavailableError
+from .models import (
+    CrmRecord,
+    CrmSystem,
+    DynamicSearch,
+    EmailSearch,
+    FieldInfo,
+    FieldValue,
+    IdSearch,
+    PhoneSearch,
+    RecordType,
+    SearchQuery,
+    TextSearch,
+    TimelineActivity,
+    TimelineRef,
+)
+from .registry import AdapterContext, register
+
+__all__ = ["DemoCrm", "DEFAULT_BASE_URL", "create"]
+
+DEFAULT_BASE_URL = "http://localhost:3978/demo-crm"
+_MAX_LIMIT = 200
+_OPEN_CASE_STATUSES = ("New", "Working", "Escalated")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _create_engine(url: str) -> AsyncEngine:
+    """An engine for the demo database; SQLite files get WAL and a busy timeout so the
+    service's handlers can share the file."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    database = parsed.database
+    if not database or database == ":memory:":
+        return create_async_engine(url, poolclass=StaticPool)
+    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+class DemoCrm:
+    """The demo CRM adapter. Tables are created, and sample data seeded, on first use."""
+
+    def __init__(
+        self, url: str, *, label: str = "Demo CRM", base_url: str = DEFAULT_BASE_URL,
+        region: str = "DE", latency_ms: float = 0, seed: str = "sample",
+    ) -> None:
+        if seed not in ("sample", "empty"):
+            raise ConfigError(f"Unknown demo CRM seed {seed!r} (sample or empty)", field="seed")
+        if latency_ms < 0:
+            raise ConfigError("latency_ms must not be negative", field="latency_ms")
+        self._url = url
+        self._label = label
+        self._base_url = base_url.rstrip("/")
+        self._region = region
+        self._latency = latency_ms / 1000
+        self._seed = seed
+        self._engine: AsyncEngine | None = None
+        self._ready = False
+        self._ready_lock = asyncio.Lock()
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    @property
+    def system(self) -> CrmSystem:
+        return CrmSystem(type="demo", label=self._label, base_url=self._base_url)
+
+    async def _pause(self) -> None:
+        if self._latency:
+            await asyncio.sleep(self._latency)
+
+    async def _ready_engine(self) -> AsyncEngine:
+        if self._engine is None:
+            self._engine = _create_engine(self._url)
+        if not self._ready:
+            async with self._ready_lock:
+                if not self._ready:
+                    async with self._engine.begin() as conn:
+                        await conn.run_sync(METADATA.create_all)
+                        if self._seed == "sample" and await self._is_empty(conn):
+                            await self._insert_seed(conn, SAMPLE_RECORDS)
+                    self._ready = True
+        return self._engine
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction, with database failures translated at this edge."""
+        await self._pause()
+        try:
+            engine = await self._ready_engine()
+            async with engine.begin() as conn:
+                yield conn
+        except CrmError:
+            raise
+        except IntegrityError as exc:
+            raise CrmRejectedError("The demo CRM refused the change",
+                                   vendor_message=str(exc.orig)) from exc
+        except (SQLAlchemyError, OSError) as exc:
+            raise CrmUnavailableError("The demo CRM database is unavailable",
+                                      vendor_message=type(exc).__name__) from exc
+
+    @staticmethod
+    async def _is_empty(conn: AsyncConnection) -> bool:
+        for name in ("account", "contact"):
+            if await conn.scalar(select(func.count()).select_from(TABLES[name])):
+                return False
+        return True
+
+    # --- seeding -------------------------------------------------------------------------
+
+    async def seed(self, records: Iterable[SeedRecord]) -> dict[str, str]:
+        """Insert seed records (``"@key"`` values refer to earlier records); key -> id."""
+        async with self._transaction() as conn:
+            return await self._insert_seed(conn, records)
+
+    async def seed_people(self, people: Iterable[PersonLike]) -> dict[str, str]:
+        """Insert one contact per person and one account per company (for test datasets)."""
+        return await self.seed(people_records(people))
+
+    async def _insert_seed(
+        self, conn: AsyncConnection, records: Iterable[SeedRecord]
+    ) -> dict[str, str]:
+        ids: dict[str, str] = {}
+        for record_type, key, fields in records:
+            resolved = {
+                name: ids[value[1:]] if isinstance(value, str) and value.startswith("@")
+                else value for name, value in fields.items()
+            }
+            spec = self._spec(record_type)
+            values = validate_fields(spec, resolved, creating=True)
+            ids[key] = await self._insert(conn, spec, values)
+        return ids
+
+    # --- rows and records ----------------------------------------------------------------
+
+    def _spec(self, record_type: str) -> TypeSpec:
+        spec = TYPES.get(record_type)
+        if spec is None:
+            raise CrmRejectedError(f"The demo CRM has no record type {record_type!r}",
+                                   field="record_type", vendor_status=400)
+        return spec
+
+    def _record(self, spec: TypeSpec, row: RowMapping) -> CrmRecord:
+        fields = {info.name: output_value(info, row[info.name]) for info in spec.fields}
+        title = " ".join(str(fields[name]) for name in spec.title_fields if fields.get(name))
+        parents = {key: str(row[ref]) for ref, key in spec.parents.items() if row[ref]}
+        if spec.name == "task" and row["related_type"] and row["related_id"]:
+            parents[row["related_type"]] = row["related_id"]
+        updated = row["updated_at"]
+        if updated is not None and updated.tzinfo is None:
+            updated = updated.replace(tzinfo=UTC)  # SQLite hands back naive timestamps
+        return CrmRecord(
+            type=spec.name, id=row["id"], title=title or f"{spec.info.label} {row['id']}",
+            url=self.record_url(spec.name, row["id"]), fields=fields, updated_at=updated,
+            parent_ids=parents,
+        )
+
+    async def _select(
+        self, conn: AsyncConnection, spec: TypeSpec, where: ColumnElement[bool], limit: int
+    ) -> list[CrmRecord]:
+        if limit <= 0:
+            return []
+        table = TABLES[spec.name]
+        statement = select(table).where(where).order_by(*title_order(spec)).limit(limit)
+        rows = (await conn.execute(statement)).mappings().all()
+        return [self._record(spec, row) for row in rows]
+
+    async def _row(self, conn: AsyncConnection, spec: TypeSpec, record_id: str) -> RowMapping:
+        table = TABLES[spec.name]
+        row = (await conn.execute(select(table).where(table.c.id == record_id))).mappings().first()
+        if row is None:
+            raise CrmNotFoundError(f"{spec.info.label} {record_id} does not exist",
+                                   vendor_status=404)
+        return row
+
+    def _with_phone_keys(self, spec: TypeSpec, values: dict[str, Any]) -> dict[str, Any]:
+        for name in spec.phone_fields:
+            if name in values:
+                values[digits_column(name)] = phone_key(values[name], self._region)
+        return values
+
+    async def _check_references(
+        self, conn: AsyncConnection, spec: TypeSpec, values: Mapping[str, Any]
+    ) -> None:
+        targets = [(ref, key) for ref, key in spec.parents.items() if values.get(ref)]
+        if spec.name == "task" and values.get("related_id"):
+            targets.append(("related_id", values.get("related_type") or ""))
+        for field, record_type in targets:
+            target = TYPES.get(record_type)
+            missing = target is None or (await conn.scalar(
+                select(func.count()).select_from(TABLES[target.name])
+                .where(TABLES[target.name].c.id == values[field])
+            )) == 0
+            if missing:
+                raise CrmRejectedError(f"{field} does not point at an existing {record_type}",
+                                       field=field, vendor_status=400)
+
+    async def _insert(self, conn: AsyncConnection, spec: TypeSpec, values: dict[str, Any]) -> str:
+        await self._check_references(conn, spec, values)
+        record_id = f"{spec.prefix}-{uuid.uuid4().hex[:12]}"
+        table = TABLES[spec.name]
+        if spec.name == "case":
+            count = await conn.scalar(select(func.count()).select_from(table))
+            values["case_number"] = f"{1001 + int(count or 0):08d}"
+        now = _now()
+        await conn.execute(table.insert().values(
+            id=record_id, created_at=now, updated_at=now, **self._with_phone_keys(spec, values)
+        ))
+        return record_id
+
+    # --- the adapter protocol ------------------------------------------------------------
+
+    async def search(self, query: SearchQuery) -> list[CrmRecord]:
+        """Records matching the query (see the module docstring of ``crm.demo_query``)."""
+        limit = min(getattr(query, "limit", 1), _MAX_LIMIT)
+        if isinstance(query, IdSearch):
+            spec = self._spec(query.record_type)
+            table = TABLES[spec.name]
+            async with self._transaction() as conn:
+                return await self._select(conn, spec, table.c.id == query.id, 1)
+        if isinstance(query, DynamicSearch):
+            spec = self._spec(query.record_type)
+            where = dynamic_clause(spec, query.conditions, query.join)
+            async with self._transaction() as conn:
+                return await self._select(conn, spec, where, limit)
+        return await self._search_types(query, limit)
+
+    async def _search_types(
+        self, query: PhoneSearch | EmailSearch | TextSearch, limit: int
+    ) -> list[CrmRecord]:
+        default = TEXT_TYPES if isinstance(query, TextSearch) else CALLER_TYPES
+        specs = [self._spec(name) for name in (query.record_types or default)]
+        keys = phone_search_keys(query.number, self._region) if isinstance(
+            query, PhoneSearch) else []
+        found: list[CrmRecord] = []
+        async with self._transaction() as conn:
+            for spec in specs:
+                if isinstance(query, PhoneSearch):
+                    where = phone_clause(spec, keys)
+                elif isinstance(query, EmailSearch):
+                    where = email_clause(spec, query.email)
+                else:
+                    where = text_clause(spec, query.text)
+                found += await self._select(conn, spec, where, limit - len(found))
+        return found
+
+    async def get(self, record_type: str, record_id: str) -> CrmRecord:
+        spec = self._spec(record_type)
+        async with self._transaction() as conn:
+            return self._record(spec, await self._row(conn, spec, record_id))
+
+    async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
+        spec = self._spec(record_type)
+        values = validate_fields(spec, fields, creating=True)
+        async with self._transaction() as conn:
+            record_id = await self._insert(conn, spec, values)
+            return self._record(spec, await self._row(conn, spec, record_id))
+
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
+        spec = self._spec(record_type)
+        values = validate_fields(spec, fields, creating=False)
+        table = TABLES[spec.name]
+        async with self._transaction() as conn:
+            await self._row(conn, spec, record_id)
+            await self._check_references(conn, spec, values)
+            await conn.execute(table.update().where(table.c.id == record_id).values(
+                updated_at=_now(), **self._with_phone_keys(spec, values)
+            ))
+            return self._record(spec, await self._row(conn, spec, record_id))
+
+    async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
+        """The account, its other contacts, open cases of the record and of its account,
+        and active subscriptions."""
+        spec = self._spec(record.type)
+        async with self._transaction() as conn:
+            row = await self._row(conn, spec, record.id)
+            found = await self._related(conn, spec, row, limit)
+        unique: dict[tuple[str, str], CrmRecord] = {}
+        for item in found:
+            if (item.type, item.id) != (spec.name, record.id):
+                unique.setdefault((item.type, item.id), item)
+        return list(unique.values())[:limit]
+
+    async def _related(
+        self, conn: AsyncConnection, spec: TypeSpec, row: RowMapping, limit: int
+    ) -> list[CrmRecord]:
+        account_id = row["id"] if spec.name == "account" else row.get("account_id")
+        contact_id = row["id"] if spec.name == "contact" else row.get("contact_id")
+        if spec.name == "task" and row["related_type"] in TYPES and row["related_id"]:
+            target = TYPES[row["related_type"]]
+            return await self._select(conn, target, TABLES[target.name].c.id == row["related_id"],
+                                      1)
+        found: list[CrmRecord] = []
+        contacts, cases, subs = TABLES["contact"], TABLES["case"], TABLES["custom_subscription"]
+        if account_id and spec.name != "account":
+            found += await self._select(conn, TYPES["account"],
+                                        TABLES["account"].c.id == account_id, 1)
+        if contact_id and spec.name != "contact":
+            found += await self._select(conn, TYPES["contact"], contacts.c.id == contact_id, 1)
+        if account_id:
+            found += await self._select(conn, TYPES["contact"],
+                                        contacts.c.account_id == account_id, limit + 1)
+        owners = [cases.c.contact_id == contact_id] if contact_id else []
+        owners += [cases.c.account_id == account_id] if account_id else []
+        if owners:
+            open_cases = cases.c.status.in_(_OPEN_CASE_STATUSES) & _any(owners)
+            found += await self._select(conn, TYPES["case"], open_cases, limit + 1)
+            sub_owners = [subs.c.contact_id == contact_id] if contact_id else []
+            sub_owners += [subs.c.account_id == account_id] if account_id else []
+            active = (subs.c.status != "Cancelled") & _any(sub_owners)
+            found += await self._select(conn, TYPES["custom_subscription"], active, limit + 1)
+        return found
+
+    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
+        """A completed task linked to the record, once per ``activity.key``."""
+        spec = self._spec(activity.record_type)
+        if not spec.info.supports_timeline:
+            raise CrmRejectedError(f"Activities cannot be linked to a {spec.info.label}",
+                                   field="record_type", vendor_status=400)
+        tasks = TABLES["task"]
+        existing = select(tasks.c.id).where(tasks.c.activity_key == stored_key(activity.key))
+        async with self._transaction() as conn:
+            await self._row(conn, spec, activity.record_id)
+            found = await conn.scalar(existing)
+            if found is not None:
+                return TimelineRef(id=found, type="task", created=False)
+            values = validate_fields(TYPES["task"], task_fields(activity), creating=True)
+            try:
+                async with conn.begin_nested():
+                    task_id = await self._insert(conn, TYPES["task"], values)
+            except IntegrityError:
+                # another writer stored the same key between our check and insert
+                return TimelineRef(id=str(await conn.scalar(existing)), type="task",
+                                   created=False)
+        return TimelineRef(id=task_id, type="task", created=True)
+
+    async def timeline(self, record_type: str, record_id: str) -> list[CrmRecord]:
+        """Tasks linked to a record, oldest first (the demo's "activity history")."""
+        tasks = TABLES["task"]
+        where = (tasks.c.related_type == record_type) & (tasks.c.related_id == record_id)
+        async with self._transaction() as conn:
+            rows = (await conn.execute(
+                select(tasks).where(where).order_by(tasks.c.created_at, tasks.c.id)
+            )).mappings().all()
+        return [self._record(TYPES["task"], row) for row in rows]
+
+    async def list_record_types(self) -> list[RecordType]:
+        await self._pause()
+        return [spec.info.model_copy() for spec in TYPES.values()]
+
+    async def list_fields(self, record_type: str) -> list[FieldInfo]:
+        await self._pause()
+        return [info.model_copy(deep=True) for info in self._spec(record_type).fields]
+
+    def record_url(self, record_type: str, record_id: str) -> str:
+        return f"{self._base_url}/{quote(record_type, safe='')}/{quote(record_id, safe='')}"
+
+    async def check(self) -> None:
+        async with self._transaction() as conn:
+            await conn.scalar(select(func.count()).select_from(TABLES["contact"]))
+
+    async def aclose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+            self._ready = False
+
+
+def _any(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    return or_(*clauses)
+
+
+def _setting_number(settings: Mapping[str, Any], name: str) -> float:
+    raw = settings.get(name, 0) or 0
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number", field=name) from None
+
+
+@register("demo")
+def create(context: AdapterContext) -> DemoCrm:
+    """The demo CRM of a configuration (database URL from ``context.extra``)."""
+    url = context.extra.get("demo_crm_url") or (
+        f"sqlite+aiosqlite:///{(context.data_dir / 'demo-crm.db').resolve()}"
+    )
+    return DemoCrm(
+        url, label=context.label or "Demo CRM",
+        base_url=str(context.settings.get("base_url") or DEFAULT_BASE_URL),
+        region=context.default_phone_region,
+        latency_ms=_setting_number(context.settings, "latency_ms"),
+        seed=str(context.settings.get("seed") or "sample"),
+    )
