@@ -87,6 +87,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     enablePurgeProtection: true
     softDeleteRetentionInDays: 90
+    // Container Apps read secrets over the public endpoint with their managed identity;
+    // with a VNet-integrated environment, switch to a private endpoint and 'Disabled'.
     publicNetworkAccess: 'Enabled'
   }
 }
@@ -142,7 +144,7 @@ var vaultSecrets = {
 resource secrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for item in items(vaultSecrets): {
   parent: vault
   name: item.key
-  properties: { value: item.value }
+  properties: { value: item.value, contentType: 'text/plain' }
 }]
 
 resource environment 'Microsoft.App/managedEnvironments@2024-03-01' = {
