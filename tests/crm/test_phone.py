@@ -1,0 +1,57 @@
+"""crm.phone: the forms an ANI is searched in."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.phone import digits_only, phone_variants
+
+
+def test_e164_input_gives_every_form_most_specific_first() -> None:
+    variants = phone_variants("+49 30 1234567")
+    assert variants.e164 == "+49301234567"
+    assert variants.national == "030 1234567"
+    assert list(variants) == [
+        "+49301234567", "030 1234567", "+49 30 1234567", "0301234567", "49301234567",
+    ]
+
+
+@pytest.mark.parametrize("raw", [
+    "+49301234567", "030 1234567", "(030) 123 45 67", "0049 30 1234567", "+49 (0)30 1234567",
+    "030/1234567", "+49-30-1234567",
+])
+def test_human_formats_normalise_to_one_e164(raw: str) -> None:
+    variants = phone_variants(raw)
+    assert variants.e164 == "+49301234567"
+    assert "0301234567" in variants and "49301234567" in variants
+
+
+def test_the_default_region_decides_national_numbers() -> None:
+    assert phone_variants("(617) 555-0142", "US").e164 == "+16175550142"
+    assert phone_variants("(617) 555-0142", "US").national == "(617) 555-0142"
+    assert phone_variants("020 7946 0018", "GB").e164 == "+442079460018"
+    # an international number keeps its own country whatever the default region
+    assert phone_variants("+1 (555) 010-2233", "DE").e164 == "+15550102233"
+
+
+def test_forms_are_distinct() -> None:
+    variants = phone_variants("+4930 1234567")
+    assert len(variants) == len(set(variants))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("' OR 1=1 --", ("11",)),
+    ("*", ()),
+    ("", ()),
+    ("anonymous", ()),
+])
+def test_unparseable_input_yields_only_its_digits_never_a_match_all(raw, expected) -> None:
+    variants = phone_variants(raw)
+    assert tuple(variants) == expected
+    assert variants.e164 is None and variants.national is None
+    assert "" not in variants
+
+
+def test_digits_only_strips_everything_else() -> None:
+    assert digits_only("+49 (0)30 / 123-45 67") == "490301234567"
+    assert digits_only("no digits") == ""
