@@ -6,6 +6,8 @@ in the type's metadata, never pasted into SQL.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, false, func, literal, or_
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -46,7 +48,7 @@ def text_clause(spec: TypeSpec, text: str) -> ColumnElement[bool]:
     pattern = like_contains(wanted)
     clauses = [table.c[name].ilike(pattern, escape="\\") for name in spec.name_fields]
     if len(spec.title_fields) > 1:
-        full_name = func.coalesce(table.c[spec.title_fields[0]], literal(""))
+        full_name: ColumnElement[Any] = func.coalesce(table.c[spec.title_fields[0]], literal(""))
         for name in spec.title_fields[1:]:
             full_name = full_name + literal(" ") + func.coalesce(table.c[name], literal(""))
         clauses.append(full_name.ilike(pattern, escape="\\"))

@@ -10,6 +10,7 @@ digit forms with an indexed equality instead of parsing every stored value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -60,12 +61,20 @@ class TypeSpec:
         return tuple(f.name for f in self.fields if f.type == FieldType.EMAIL)
 
 
-def _text(name: str, label: str, max_length: int, **kw: object) -> FieldInfo:
-    return FieldInfo(name=name, label=label, type=FieldType.TEXT, max_length=max_length, **kw)
+def _field(name: str, label: str, type_: FieldType, max_length: int | None, *,
+           required: bool = False, createable: bool = True, updateable: bool = True,
+           custom: bool = False) -> FieldInfo:
+    return FieldInfo(name=name, label=label, type=type_, max_length=max_length,
+                     required=required, createable=createable, updateable=updateable,
+                     custom=custom)
 
 
-def _long(name: str, label: str, max_length: int, **kw: object) -> FieldInfo:
-    return FieldInfo(name=name, label=label, type=FieldType.LONG_TEXT, max_length=max_length, **kw)
+def _text(name: str, label: str, max_length: int, **kw: bool) -> FieldInfo:
+    return _field(name, label, FieldType.TEXT, max_length, **kw)
+
+
+def _long(name: str, label: str, max_length: int, **kw: bool) -> FieldInfo:
+    return _field(name, label, FieldType.LONG_TEXT, max_length, **kw)
 
 
 def _phone(name: str, label: str) -> FieldInfo:
@@ -76,13 +85,14 @@ def _email(name: str = "email", label: str = "Email") -> FieldInfo:
     return FieldInfo(name=name, label=label, type=FieldType.EMAIL, max_length=80)
 
 
-def _pick(name: str, label: str, options: list[str], **kw: object) -> FieldInfo:
-    return FieldInfo(name=name, label=label, type=FieldType.PICKLIST, max_length=40,
-                     options=options, **kw)
+def _pick(name: str, label: str, options: list[str], **kw: bool) -> FieldInfo:
+    info = _field(name, label, FieldType.PICKLIST, 40, **kw)
+    info.options = list(options)
+    return info
 
 
-def _ref(name: str, label: str, **kw: object) -> FieldInfo:
-    return FieldInfo(name=name, label=label, type=FieldType.REFERENCE, max_length=40, **kw)
+def _ref(name: str, label: str, **kw: bool) -> FieldInfo:
+    return _field(name, label, FieldType.REFERENCE, 40, **kw)
 
 
 CASE_STATUSES = ["New", "Working", "Escalated", "Closed"]
@@ -218,7 +228,7 @@ def digits_column(field_name: str) -> str:
     return f"{field_name}_digits"
 
 
-def _column_type(info: FieldInfo) -> TypeEngine[object]:
+def _column_type(info: FieldInfo) -> TypeEngine[Any]:
     if info.type == FieldType.LONG_TEXT:
         return Text()
     if info.type == FieldType.NUMBER:
@@ -234,7 +244,7 @@ METADATA = MetaData()
 
 
 def _table(spec: TypeSpec) -> Table:
-    columns: list[Column[object]] = [Column("id", String(40), primary_key=True)]
+    columns: list[Column[Any]] = [Column("id", String(40), primary_key=True)]
     for info in spec.fields:
         columns.append(Column(info.name, _column_type(info), nullable=True))
         if info.type == FieldType.PHONE:
