@@ -54,9 +54,9 @@ class Settings(BaseSettings):
     demo_crm_url: str = ""  # demo CRM database; default: sqlite under data_dir
 
     # --- memorialization (durable CRM writer; see docs/memorialization.md) ---
-    memorialization_max_attempts: int = 8
-    memorialization_backoff_base_seconds: float = 2.0
-    memorialization_backoff_max_seconds: float = 600.0
+    memorialization_max_attempts: int = 12
+    memorialization_backoff_base_seconds: float = 5.0
+    memorialization_backoff_max_seconds: float = 900.0
     memorialization_lease_seconds: float = 60.0
     memorialization_rate_per_second: float = 5.0  # CRM calls per configuration and process
     memorialization_burst: int = 10

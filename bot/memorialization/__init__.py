@@ -1,0 +1,35 @@
+"""Memorialization: the durable writer that records each interaction in the CRM.
+
+``triggers`` decides when, ``values`` and ``timeline`` what (pure functions), ``outbox`` holds
+the jobs in the service's database, and ``worker`` writes them through the CRM adapters with
+retries, rate limits and leases. ``api`` and ``cli`` let admins list and retry jobs.
+"""
+
+from __future__ import annotations
+
+from .outbox import enqueue, failed_for_interaction, list_jobs, retry_job
+from .snapshot import InteractionSnapshot, TargetRecord, source_values
+from .timeline import build_activity
+from .triggers import excluded_sources, memorialization_due
+from .values import MappedFields, cut_text, format_value, map_fields
+from .worker import AdapterProvider, MemorializationWorker, WorkerOptions
+
+__all__ = [
+    "InteractionSnapshot",
+    "TargetRecord",
+    "source_values",
+    "memorialization_due",
+    "excluded_sources",
+    "map_fields",
+    "MappedFields",
+    "format_value",
+    "cut_text",
+    "build_activity",
+    "enqueue",
+    "list_jobs",
+    "retry_job",
+    "failed_for_interaction",
+    "MemorializationWorker",
+    "WorkerOptions",
+    "AdapterProvider",
+]

@@ -1,0 +1,327 @@
+"""The durable CRM writer: claims outbox jobs and writes them through the CRM adapters.
+
+One job is one target record: first its mapped field values, then its timeline activity.
+What was written is recorded on the job, so a retried job skips finished steps; the
+timeline activity carries the job's idempotency key, so an activity created just before a
+crash or a timeout is found by the adapter instead of created twice.
+
+Failures: retryable CRM errors (``CrmError.retryable``: unavailable, timed out, throttled)
+and unexpected exceptions are retried with exponential backoff and jitter, never earlier than
+the CRM's retry hint; other errors (rejected, not found, auth) and the last allowed attempt
+mark the job failed, with its error, until an admin retries it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.errors import AppError, CrmRateLimitedError, CrmUnavailableError
+from crm.http import safe_text
+from crm.mappings import FieldMapping
+from crm.models import FieldInfo
+from crm.protocol import CrmAdapter
+
+from ..settings import Settings
+from . import outbox
+from .outbox import ClaimedJob
+from .ratelimit import RateLimiter, retry_delay
+from .snapshot import InteractionSnapshot, TargetRecord
+from .timeline import build_activity
+from .values import map_fields
+
+__all__ = ["AdapterProvider", "WorkerOptions", "MemorializationWorker"]
+
+log = logging.getLogger(__name__)
+
+AdapterProvider = Callable[[str], Awaitable[CrmAdapter]]  # configuration id -> adapter
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    max_attempts: int = 12
+    backoff_base_seconds: float = 5.0
+    backoff_max_seconds: float = 900.0
+    lease_seconds: float = 60.0
+    rate_per_second: float = 5.0  # CRM calls per configuration (this process)
+    burst: int = 10
+    concurrency: int = 32  # jobs in flight
+    grace_seconds: float = 10.0
+    poll_seconds: float = 0.5
+    call_timeout_seconds: float = 30.0
+    metadata_cache_seconds: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerOptions:
+        return cls(
+            max_attempts=settings.memorialization_max_attempts,
+            backoff_base_seconds=settings.memorialization_backoff_base_seconds,
+            backoff_max_seconds=settings.memorialization_backoff_max_seconds,
+            lease_seconds=settings.memorialization_lease_seconds,
+            rate_per_second=settings.memorialization_rate_per_second,
+            burst=settings.memorialization_burst,
+            concurrency=settings.memorialization_concurrency,
+            grace_seconds=settings.memorialization_grace_seconds,
+            call_timeout_seconds=settings.crm_timeout_seconds * 2,
+        )
+
+
+class _MetadataCache:
+    """Field metadata per (configuration, record type), fetched once for concurrent jobs."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, asyncio.Future[list[FieldInfo]]]] = {}
+
+    async def get(self, key: tuple[str, str],
+                  load: Callable[[], Awaitable[list[FieldInfo]]]) -> list[FieldInfo]:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > time.monotonic():
+            return await asyncio.shield(entry[1])
+        future: asyncio.Future[list[FieldInfo]] = asyncio.get_running_loop().create_future()
+        self._entries[key] = (time.monotonic() + self._ttl, future)
+        try:
+            future.set_result(await load())
+        except BaseException as exc:
+            self._entries.pop(key, None)
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters get it from their own await
+            raise
+        return future.result()
+
+
+class MemorializationWorker:
+    """Runs in the service process: ``await worker.start()`` after migrations,
+    ``await worker.stop()`` on shutdown. ``notify()`` after committing new jobs wakes it
+    before its next poll."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], adapters: AdapterProvider,
+                 options: WorkerOptions | None = None, *, owner: str | None = None,
+                 rng: random.Random | None = None) -> None:
+        self._sessions = sessions
+        self._adapters = adapters
+        self.options = options or WorkerOptions()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._rng = rng or random.Random()
+        self.limiter = RateLimiter(self.options.rate_per_second, self.options.burst)
+        self._metadata = _MetadataCache(self.options.metadata_cache_seconds)
+        self._inflight: dict[int, tuple[ClaimedJob, asyncio.Task[None]]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._loop(), name="memorialization-worker")
+        self._heartbeat_task = asyncio.create_task(self._heartbeat(),
+                                                   name="memorialization-heartbeat")
+
+    def notify(self) -> None:
+        """New jobs were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop claiming; let jobs in flight finish within the grace period, then cancel the
+        rest, which hands them back (released, attempt not counted) for another worker."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        tasks = [task for _, task in self._inflight.values()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=self.options.grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            await asyncio.gather(self._heartbeat_task, return_exceptions=True)
+
+    async def run_until_idle(self) -> None:
+        """Claim and run jobs until none is due (for the CLI and tests)."""
+        while await self._claim_batch():
+            await asyncio.gather(*(task for _, task in list(self._inflight.values())))
+
+    # --- loop ------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            # cleared before claiming, so a job finishing meanwhile still wakes us
+            self._wake.clear()
+            try:
+                claimed = await self._claim_batch()
+            except Exception:  # the database went away: keep the loop, try again
+                log.exception("memorialization: claiming jobs failed")
+                claimed = 0
+            if claimed and len(self._inflight) < self.options.concurrency:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.options.poll_seconds)
+
+    async def _claim_batch(self) -> int:
+        free = self.options.concurrency - len(self._inflight)
+        if free <= 0 or self._stopping:
+            return 0
+        jobs = await outbox.claim(
+            self._sessions, self.owner, limit=free, lease_seconds=self.options.lease_seconds,
+            skip_configurations=self.limiter.paused_keys())
+        for job in jobs:
+            task = asyncio.create_task(self._run(job), name=f"memorialization-{job.id}")
+            self._inflight[job.id] = (job, task)
+            task.add_done_callback(lambda _t, job_id=job.id: self._finished(job_id))
+        return len(jobs)
+
+    def _finished(self, job_id: int) -> None:
+        self._inflight.pop(job_id, None)
+        self._wake.set()
+
+    async def _heartbeat(self) -> None:
+        # leases outlive slow CRMs and rate-limit waits as long as this process is alive
+        interval = max(0.05, self.options.lease_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await outbox.renew_leases(self._sessions, self.owner, list(self._inflight),
+                                          self.options.lease_seconds)
+            except Exception:
+                log.exception("memorialization: renewing leases failed")
+
+    # --- one job ---------------------------------------------------------------------
+
+    async def _run(self, job: ClaimedJob) -> None:
+        try:
+            await self._attempt(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # recording the outcome failed (database gone): the lease expires and the job
+            # is claimed again, so log and let it be
+            log.exception("memorialization job %s: could not record the outcome", job.id)
+
+    async def _attempt(self, job: ClaimedJob) -> None:
+        try:
+            if job.attempts > self.options.max_attempts:
+                # claimed again after its worker died on every attempt
+                await outbox.fail(self._sessions, job, self.owner, error_code="lease_expired",
+                                  error=f"Gave up after {job.attempts - 1} attempts.")
+                return
+            await self._write(job)
+        except asyncio.CancelledError:
+            await asyncio.shield(outbox.release(self._sessions, job, self.owner))
+            raise
+        except AppError as exc:
+            await self._after_error(job, exc, exc.retryable, exc.code, self._describe(exc))
+        except Exception as exc:
+            log.exception("memorialization job %s failed unexpectedly", job.id)
+            await self._after_error(job, exc, True, "internal_error",
+                                    f"Internal error ({type(exc).__name__}).")
+        else:
+            if not await outbox.complete(self._sessions, job, self.owner):
+                log.warning("memorialization job %s: lease lost before completion", job.id)
+
+    async def _write(self, job: ClaimedJob) -> None:
+        snapshot = InteractionSnapshot.model_validate(job.payload["snapshot"])
+        target = TargetRecord(record_type=job.record_type, record_id=job.record_id)
+        adapter = await self._adapters(job.configuration_id)
+        progress = job.progress
+        if progress.fields_written_at is None:
+            rules = [FieldMapping.model_validate(rule) for rule in job.payload.get("rules", [])]
+            await self._write_fields(job, adapter, snapshot, rules)
+            progress.fields_written_at = time.time()
+        if progress.timeline_id is None:
+            activity = build_activity(snapshot, target, job.timeline_key)
+            ref = await self._call(job.configuration_id, lambda: adapter.add_timeline(activity))
+            progress.timeline_id = ref.id
+            progress.result["timeline"] = {"type": ref.type, "created": ref.created}
+
+    async def _write_fields(self, job: ClaimedJob, adapter: CrmAdapter,
+                            snapshot: InteractionSnapshot, rules: list[FieldMapping]) -> None:
+        result = job.progress.result
+        if not rules:
+            result["fields"] = []
+            return
+        if result.get("retried"):
+            newer = await outbox.newer_fields_written(self._sessions, job)
+            if newer is not None:
+                result["fields"] = []
+                result["supersededBy"] = newer
+                return
+        fields = await self._metadata.get(
+            (job.configuration_id, job.record_type.lower()),
+            lambda: self._call(job.configuration_id,
+                               lambda: adapter.list_fields(job.record_type)))
+        mapped = map_fields(snapshot, rules, fields)
+        if mapped.values:
+            await self._call(job.configuration_id,
+                             lambda: adapter.update(job.record_type, job.record_id,
+                                                    mapped.values))
+        result["fields"] = sorted(mapped.values)
+        result["truncated"] = [
+            {"field": cut.field, "originalLength": cut.original_length,
+             "keptLength": cut.kept_length} for cut in mapped.truncations]
+        result["skipped"] = [
+            {"field": skip.field, "source": skip.source, "reason": skip.reason}
+            for skip in mapped.skipped if skip.reason != "other_channel"]
+
+    async def _call(self, configuration_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        """One CRM call: within the configuration's rate, bounded in time; a throttling
+        reply pauses the whole configuration for as long as the CRM asked."""
+        await self.limiter.acquire(configuration_id)
+        try:
+            async with asyncio.timeout(self.options.call_timeout_seconds):
+                return await call()
+        except TimeoutError:
+            raise CrmUnavailableError("The CRM did not answer in time", timed_out=True) from None
+        except CrmRateLimitedError as exc:
+            self.limiter.pause(configuration_id, exc.retry_after
+                               if exc.retry_after is not None
+                               else self.options.backoff_base_seconds)
+            raise
+
+    async def _after_error(self, job: ClaimedJob, exc: BaseException, retryable: bool,
+                           code: str, message: str) -> None:
+        if retryable and job.attempts < self.options.max_attempts:
+            hint = exc.retry_after if isinstance(exc, CrmRateLimitedError) else None
+            delay = retry_delay(job.attempts, base=self.options.backoff_base_seconds,
+                                cap=self.options.backoff_max_seconds, retry_after=hint,
+                                rng=self._rng)
+            log.info("memorialization job %s: attempt %s failed (%s), next in %.1fs",
+                     job.id, job.attempts, code, delay)
+            await outbox.reschedule(self._sessions, job, self.owner, at=time.time() + delay,
+                                    error_code=code, error=message)
+            return
+        log.warning("memorialization job %s failed after %s attempts: %s", job.id,
+                    job.attempts, code)
+        await outbox.fail(self._sessions, job, self.owner, error_code=code, error=message)
+
+    @staticmethod
+    def _describe(exc: AppError) -> str:
+        vendor = getattr(exc, "vendor_message", None)
+        text = exc.detail or exc.code
+        if vendor:
+            text = f"{text} ({vendor})"
+        return safe_text(text, 1000)
+
+    @property
+    def inflight(self) -> int:
+        return len(self._inflight)
+
+    def describe(self) -> dict[str, Any]:
+        """A small status view for health checks."""
+        return {"owner": self.owner, "inflight": self.inflight,
+                "pausedConfigurations": self.limiter.paused_keys()}
