@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import phonenumbers
 
-__all__ = ["PhoneVariants", "phone_variants", "digits_only"]
+__all__ = ["PhoneVariants", "phone_variants", "digits_only", "stored_number_matches"]
 
 
 class PhoneVariants(tuple[str, ...]):
@@ -48,3 +48,24 @@ def phone_variants(raw: str, default_region: str = "DE") -> PhoneVariants:
     variants.e164 = e164
     variants.national = national
     return variants
+
+
+def stored_number_matches(stored: str, variants: PhoneVariants, default_region: str = "DE") -> bool:
+    """True when a CRM's free-text ``stored`` number is the number ``variants`` came from.
+
+    Adapters whose query language can only over-approximate a phone match (token or wildcard
+    searches) filter their results with this, so a phone search never returns a record whose
+    number merely shares digits with the caller's.
+    """
+    digits = digits_only(stored)
+    if not digits:
+        return False
+    if any(digits == digits_only(form) for form in variants):
+        return True
+    if variants.e164 is None:
+        return False
+    try:
+        parsed = phonenumbers.parse(stored, default_region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == variants.e164
