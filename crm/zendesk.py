@@ -22,6 +22,7 @@ import httpx
 import phonenumbers
 
 from . import zendesk_query as zq
+from .activity_text import activity_marker, format_activity, same_number
 from .errors import (
     ConfigError,
     CrmAuthError,
@@ -49,11 +50,11 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants
+from .phone import digits_only
 from .registry import AdapterContext, register
 from .tokens import TokenManager
 
-__all__ = ["ZendeskAdapter", "create_zendesk_adapter", "format_activity", "error_for_response"]
+__all__ = ["ZendeskAdapter", "create_zendesk_adapter", "error_for_response"]
 
 log = logging.getLogger(__name__)
 
@@ -161,37 +162,6 @@ def error_for_response(response: httpx.Response) -> CrmError | None:
     if status >= 500:
         return CrmUnavailableError(f"Zendesk answered {status}", **info)
     return CrmRejectedError(f"Zendesk rejected the request ({status})", **info)
-
-
-def format_activity(activity: TimelineActivity, limit: int = COMMENT_MAX) -> str:
-    """The internal note for an activity, ending in the marker that makes it idempotent."""
-    lines = [activity.subject]
-    facts = [
-        ("Direction", activity.direction), ("Channel", activity.channel),
-        ("Phone", activity.phone_number),
-        ("Started", activity.started_at.isoformat() if activity.started_at else None),
-        ("Ended", activity.ended_at.isoformat() if activity.ended_at else None),
-        ("Duration (s)", activity.duration_seconds), ("Disposition", activity.disposition),
-        ("Agent", activity.agent_name),
-    ]
-    lines += [f"{label}: {value}" for label, value in facts if value not in (None, "")]
-    marker = activity_marker(activity.key)
-    notes = activity.notes or ""
-    room = limit - sum(len(line) + 1 for line in lines) - len(marker) - 4
-    if notes:
-        lines += ["", notes if len(notes) <= room else notes[: max(0, room - 1)] + "…"]
-    return "\n".join([*lines, "", marker])
-
-
-def activity_marker(key: str) -> str:
-    return f"[customer-card:{key}]"
-
-
-def _same_number(stored: str, e164: str | None, digits: str, region: str) -> bool:
-    forms = phone_variants(stored, region)
-    if forms.e164 and e164:
-        return forms.e164 == e164
-    return bool(digits) and digits_only(stored) == digits
 
 
 def _national_digits(number: str, region: str) -> tuple[str, str | None]:
@@ -462,7 +432,7 @@ class ZendeskAdapter:
 
         def same(record: CrmRecord) -> bool:
             return any(
-                _same_number(str(record.fields.get(f) or ""), e164, digits, self._region)
+                same_number(str(record.fields.get(f) or ""), e164, digits, self._region)
                 for f in self._phone_fields if record.fields.get(f)
             )
 
@@ -571,7 +541,7 @@ class ZendeskAdapter:
             return TimelineRef(id=str(ticket["id"]), type="ticket", created=False)
         ticket: dict[str, Any] = {
             "subject": activity.subject[:255], "external_id": activity.key,
-            "comment": {"body": format_activity(activity), "public": False},
+            "comment": {"body": format_activity(activity, COMMENT_MAX), "public": False},
             "tags": ["customer_card", activity.channel],
         }
         owner = self._check_id(activity.record_id)
@@ -595,7 +565,8 @@ class ZendeskAdapter:
                                        created=False)
             has_more = (data.get("meta") or {}).get("has_more")
             url, params = ((data.get("links") or {}).get("next") if has_more else None), None
-        body = {"ticket": {"comment": {"body": format_activity(activity), "public": False}}}
+        note = {"body": format_activity(activity, COMMENT_MAX), "public": False}
+        body = {"ticket": {"comment": note}}
         data = await self._call("PUT", self._url(f"tickets/{ticket_id}"), json=body)
         events = (data.get("audit") or {}).get("events") or []
         comment_ids = [str(e["id"]) for e in events if e.get("type") == "Comment"]
