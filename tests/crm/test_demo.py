@@ -67,6 +67,8 @@ async def test_shared_email_finds_the_household(demo) -> None:
     assert found == ["contact: Klaus Wagner", "contact: Petra Wagner"]
     assert await _titles(demo, EmailSearch(email="chloe.martin@example.fr")) == [
         "contact: Chloé Martin"]
+    assert await _titles(demo, EmailSearch(email="anna.schmidt@schmidt-logistik.example")) == [
+        "contact: Anna Schmidt"]
     assert await _titles(demo, EmailSearch(email="nobody@example.org")) == []
 
 
