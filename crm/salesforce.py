@@ -150,9 +150,12 @@ class SalesforceSettings:
             raise ConfigError(f"Unknown Salesforce auth {self.auth!r}", field="auth")
         if not re.fullmatch(r"\d{2,3}\.0", self.api_version):
             raise ConfigError("api_version looks like 62.0", field="api_version")
-        for name in self.caller_record_types:
-            check_api_name(name, what="record_type")
-        check_api_name(self.timeline_key_field)
+        names = [*self.caller_record_types, self.timeline_key_field]
+        try:
+            for name in names:
+                check_api_name(name)
+        except CrmRejectedError as exc:
+            raise ConfigError(exc.detail, field="caller_record_types") from exc
 
     @property
     def effective_token_url(self) -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .errors import InputError
+from .errors import CrmRejectedError, InputError
 from .models import Condition
 from .phone import digits_only
 
@@ -52,14 +52,15 @@ SOSL_RESERVED = set("?&|!{}[]()^~*:\\\"'+-")
 
 
 def check_api_name(name: str, *, path: bool = False, what: str = "field") -> str:
-    """``name`` if it is a valid object/field API name; ``InputError`` otherwise.
+    """``name`` if it is a valid object/field API name; ``CrmRejectedError`` otherwise (the
+    same answer Salesforce gives an unknown name, without sending it).
 
     Names come from configurations and workflows, never from callers' free text, but they are
     still validated: a name is pasted into the query, not quoted.
     """
     parts = name.split(".") if path else [name]
     if not name or len(parts) > 5 or not all(_API_NAME.match(part) for part in parts):
-        raise InputError(f"Invalid Salesforce {what} name {name[:80]!r}", field=what)
+        raise CrmRejectedError(f"Invalid Salesforce {what} name {name[:80]!r}", field=what)
     return name
 
 

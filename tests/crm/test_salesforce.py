@@ -16,7 +16,6 @@ from crm.errors import (
     CrmRateLimitedError,
     CrmRejectedError,
     CrmUnavailableError,
-    InputError,
 )
 from crm.models import (
     Condition,
@@ -130,10 +129,12 @@ async def test_hostile_input_matches_nothing(sf: Any, hostile: str) -> None:
         Condition(field="LastName", value=hostile)])) == []
 
 
-async def test_dynamic_search_refuses_a_field_name_that_is_not_one(sf: Any) -> None:
-    with pytest.raises(InputError):
+async def test_dynamic_search_refuses_a_field_name_that_is_not_one(env: Env, sf: Any) -> None:
+    sent = len(env.sim.requests)
+    with pytest.raises(CrmRejectedError):
         await sf.search(DynamicSearch(record_type="Contact", conditions=[
             Condition(field="LastName = 'x' OR Id", value="y")]))
+    assert not any("query" in p for _, p, _ in env.sim.requests[sent:])
 
 
 async def test_unknown_field_is_rejected_with_vendor_message(sf: Any) -> None:

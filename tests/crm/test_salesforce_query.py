@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.errors import InputError
+from crm.errors import CrmRejectedError, InputError
 from crm.models import Condition
 from crm.phone import phone_variants
 from crm.salesforce_query import (
@@ -55,7 +55,7 @@ def test_valid_api_names_pass(name: str) -> None:
 @pytest.mark.parametrize("name", ["", "Name'", "Name OR Id", "1abc", "a__b__c__d", "Id)",
                                   "Name--", "x" * 10 + " ", "Account.Name"])
 def test_invalid_api_names_are_refused(name: str) -> None:
-    with pytest.raises(InputError):
+    with pytest.raises(CrmRejectedError):
         check_api_name(name)
 
 
@@ -63,7 +63,7 @@ def test_dynamic_where_joins_conditions_and_quotes_values() -> None:
     where = build_dynamic_where([Condition(field="LastName", value="O'Brien"),
                                  Condition(field="Email", operator="notequals", value="x")], "or")
     assert where == "(LastName = 'O\\'Brien' OR Email != 'x')"
-    with pytest.raises(InputError):
+    with pytest.raises(CrmRejectedError):
         build_dynamic_where([Condition(field="Name) OR (Id", value="x")], "and")
     with pytest.raises(InputError):
         build_dynamic_where([], "and")
