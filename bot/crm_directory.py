@@ -1,4 +1,5 @@
-"""Finds the CRM configuration for a request and hands out its (cached) adapter."""
+"""Finds the CRM configuration for a request and hands out its (cached) adapter, its
+mappings, workflows and interaction start-up steps."""
 
 from __future__ import annotations
 
@@ -7,17 +8,30 @@ import uuid
 from datetime import datetime
 
 import httpx
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from crm.errors import NotFoundError
+from crm.config import DynamicDataMapping, MemorializationWorkflow, Workflow
+from crm.errors import ConfigError, NotFoundError
+from crm.mappings import MemorializationMapping
 from crm.protocol import CrmAdapter
 from crm.registry import AdapterContext, create_adapter
+from crm.secrets import SecretBox, load_secret_box, resolve_secret
+from crm.startup import DEFAULT_STARTUP, StartupStep
 
 from .settings import Settings
-from .storage.config_tables import ConfigurationRow
+from .storage.config_tables import (
+    ConfigurationRow,
+    DynamicDataMappingRow,
+    MemorializationMappingRow,
+    WorkflowRow,
+)
 
 __all__ = ["CrmDirectory"]
+
+_workflow = TypeAdapter(Workflow)
+_steps = TypeAdapter(list[StartupStep])
 
 
 class CrmDirectory:
@@ -30,6 +44,24 @@ class CrmDirectory:
         self._http = http
         self._adapters: dict[str, tuple[datetime, CrmAdapter]] = {}
         self._lock = asyncio.Lock()
+        self._box: SecretBox | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
+
+    @property
+    def secret_box(self) -> SecretBox:
+        """Encrypts secrets at rest: ``secret_key`` from settings, else the key file under
+        ``data_dir`` (created on first use)."""
+        if self._box is None:
+            self._box = load_secret_box(self._settings.secret_key.get_secret_value(),
+                                        self._settings.data_dir)
+        return self._box
 
     async def ensure_default(self) -> str:
         """The default configuration's id; creates one on the demo CRM when none exists."""
@@ -40,12 +72,22 @@ class CrmDirectory:
             if row is None:
                 row = (await session.execute(select(ConfigurationRow))).scalars().first()
             if row is None:
+                # imported here: the workflow defaults import the configuration model
+                from crm.workflows import default_workflows
+
                 row = ConfigurationRow(
                     id=f"cfg-{uuid.uuid4().hex[:12]}", name="Demo CRM",
                     description="Built-in demo CRM with sample data", type="demo",
                     status="active", is_default=True, settings={}, secrets={},
                 )
                 session.add(row)
+                await session.flush()
+                for position, workflow in enumerate(default_workflows("demo")):
+                    workflow.id = f"wf-{uuid.uuid4().hex[:12]}"
+                    session.add(WorkflowRow(
+                        configuration_id=row.id, id=workflow.id, name=workflow.name,
+                        kind=workflow.kind, status=workflow.status, position=position,
+                        spec=workflow.model_dump(mode="json", by_alias=True)))
             return row.id
 
     async def resolve_id(self, configuration_id: str | None) -> str:
@@ -70,10 +112,106 @@ class CrmDirectory:
             self._adapters[row.id] = (row.updated_at, adapter)
             return adapter
 
+    async def forget(self, configuration_id: str) -> None:
+        """Close and drop the cached adapter of a deleted configuration."""
+        async with self._lock:
+            cached = self._adapters.pop(configuration_id, None)
+        if cached is not None:
+            await cached[1].aclose()
+
+    async def secret_values(self, configuration_id: str) -> list[str]:
+        """The configuration's resolvable secret values, for redacting texts (never shown)."""
+        try:
+            row = await self._row(configuration_id)
+        except NotFoundError:
+            return []
+        values: list[str] = []
+        for name, stored in (row.secrets or {}).items():
+            try:
+                values.append(resolve_secret(name, stored, self.secret_box))
+            except ConfigError:
+                continue
+        return values
+
+    # ---------------------------------------------------- mappings and workflows
+
+    async def dynamic_mapping(self, configuration_id: str,
+                              mapping_id: str | None = None) -> DynamicDataMapping | None:
+        """The named dynamic data mapping (NotFoundError if unknown), or without a name the
+        configuration's first active one (None when it has none)."""
+        async with self._sessions() as session:
+            if mapping_id:
+                row = await session.get(DynamicDataMappingRow, (configuration_id, mapping_id))
+                if row is None:
+                    raise NotFoundError(
+                        f"Unknown dynamic data mapping {mapping_id} in configuration "
+                        f"{configuration_id}", code="unknown_dynamic_mapping",
+                        field="options.dynamicDataMappingId")
+                return DynamicDataMapping.model_validate(row.spec)
+            row = (await session.execute(
+                select(DynamicDataMappingRow)
+                .where(DynamicDataMappingRow.configuration_id == configuration_id,
+                       DynamicDataMappingRow.status == "active")
+                .order_by(DynamicDataMappingRow.position, DynamicDataMappingRow.created_at)
+            )).scalars().first()
+        return DynamicDataMapping.model_validate(row.spec) if row is not None else None
+
     async def card_fields(self, configuration_id: str, record_type: str) -> list[str] | None:
         """Field names the card shows for a record type (the dynamic data mapping), or None
         when the configuration has none: callers then pick defaults from the field metadata."""
-        return None
+        mapping = await self.dynamic_mapping(configuration_id)
+        return mapping.fields_for(record_type) if mapping is not None else None
+
+    async def memorialization_mapping(self, configuration_id: str, mapping_id: str | None = None
+                                      ) -> MemorializationMapping | None:
+        """The named mapping, or the one the configuration's memorialization workflow names,
+        or its first active mapping; None when there is none (or it is inactive)."""
+        async with self._sessions() as session:
+            if mapping_id is None:
+                for workflow in await self.workflows(configuration_id):
+                    if (isinstance(workflow, MemorializationWorkflow)
+                            and workflow.status == "active" and workflow.mapping_id):
+                        mapping_id = workflow.mapping_id
+                        break
+            if mapping_id is not None:
+                row = await session.get(MemorializationMappingRow,
+                                        (configuration_id, mapping_id))
+            else:
+                row = (await session.execute(
+                    select(MemorializationMappingRow)
+                    .where(MemorializationMappingRow.configuration_id == configuration_id,
+                           MemorializationMappingRow.status == "active")
+                    .order_by(MemorializationMappingRow.position,
+                              MemorializationMappingRow.created_at))).scalars().first()
+        if row is None or row.status != "active":
+            return None
+        spec = {k: v for k, v in row.spec.items() if k != "status"}
+        return MemorializationMapping.model_validate(spec)
+
+    async def startup_steps(self, configuration_id: str) -> list[StartupStep]:
+        """The configuration's interaction start-up steps, or the built-in default."""
+        row = await self._row(configuration_id)
+        if not row.startup:
+            return list(DEFAULT_STARTUP)
+        return _steps.validate_python(row.startup)
+
+    async def workflows(self, configuration_id: str) -> list[Workflow]:
+        async with self._sessions() as session:
+            rows = (await session.execute(
+                select(WorkflowRow).where(WorkflowRow.configuration_id == configuration_id)
+                .order_by(WorkflowRow.position, WorkflowRow.created_at))).scalars().all()
+        return [_workflow.validate_python(row.spec) for row in rows]
+
+    async def workflow(self, configuration_id: str, workflow_id: str) -> Workflow:
+        """An active workflow of the configuration; NotFoundError naming ``workflowId``."""
+        async with self._sessions() as session:
+            row = await session.get(WorkflowRow, (configuration_id, workflow_id))
+        if row is None or row.status != "active":
+            state = "Unknown" if row is None else "Inactive"
+            raise NotFoundError(f"{state} workflow {workflow_id} in configuration "
+                                f"{configuration_id}", code="unknown_workflow",
+                                field="workflowId")
+        return _workflow.validate_python(row.spec)
 
     async def aclose(self) -> None:
         for _, adapter in self._adapters.values():
@@ -99,6 +237,7 @@ class CrmDirectory:
         )
 
     def _resolve_secrets(self, stored: dict[str, str]) -> dict[str, str]:
-        # Replaced by crm.secrets (encryption at rest, env:/file: references) in the
-        # configuration model work; plain values only until then.
-        return {name: value for name, value in stored.items() if not value.startswith("enc:")}
+        """Plain values for the adapter: literals decrypted, env:/file: references read now
+        (so a rotated secret is picked up when the adapter is next built)."""
+        return {name: resolve_secret(name, value, self.secret_box)
+                for name, value in stored.items()}

@@ -1,0 +1,450 @@
+"""The configuration store: CRM configurations, mappings and workflows with their rules.
+
+The admin API and ``customer-card config ...`` both go through :class:`ConfigurationStore`,
+so every way in validates the same: settings against the type's schema, secret names against
+the type and its auth method (values encrypted at rest), mappings and workflows against the
+CRM's field metadata. Secrets leave this module only as :class:`crm.secrets.SecretStatus`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.config import (
+    TYPE_LABELS,
+    Configuration,
+    ConfigurationInput,
+    ConfigurationPatch,
+    DynamicDataMapping,
+    MemorializationMappingInput,
+    MemorializationWorkflow,
+    Workflow,
+    check_secret_names,
+    validate_settings,
+)
+from crm.errors import ConfigError, ConflictError, CrmError, NotFoundError
+from crm.models import FieldInfo, RecordType
+from crm.protocol import CrmAdapter
+from crm.registry import AdapterContext, create_adapter
+from crm.secrets import (
+    SecretBox,
+    describe_secrets,
+    parse_secret_input,
+    redact,
+    resolve_secret,
+    store_secret,
+)
+from crm.startup import StartupStep
+from crm.validation import (
+    validate_dynamic_mapping,
+    validate_memorialization,
+    validate_workflow,
+)
+from crm.workflows import default_workflows
+
+from .crm_directory import CrmDirectory
+from .storage.config_tables import (
+    ConfigurationRow,
+    DynamicDataMappingRow,
+    MemorializationMappingRow,
+    WorkflowRow,
+)
+
+__all__ = ["ChildKind", "CHILD_KINDS", "ConfigurationStore", "workflow_adapter"]
+
+workflow_adapter: TypeAdapter[Workflow] = TypeAdapter(Workflow)
+_steps_adapter: TypeAdapter[list[StartupStep]] = TypeAdapter(list[StartupStep])
+
+ChildName = Literal["memorialization", "dynamic", "workflow"]
+
+
+@dataclass(frozen=True)
+class ChildKind:
+    """One kind of per-configuration object: its table, model and CRM check."""
+
+    name: ChildName
+    label: str  # for messages
+    row: type[MemorializationMappingRow | DynamicDataMappingRow | WorkflowRow]
+    prefix: str  # generated ids start with it
+    parse: Callable[[Any], BaseModel]
+    check: Callable[[Any, CrmAdapter], Awaitable[None]]
+
+
+CHILD_KINDS: dict[ChildName, ChildKind] = {
+    "memorialization": ChildKind(
+        "memorialization", "memorialization mapping", MemorializationMappingRow, "map",
+        MemorializationMappingInput.model_validate, validate_memorialization),
+    "dynamic": ChildKind(
+        "dynamic", "dynamic data mapping", DynamicDataMappingRow, "ddm",
+        DynamicDataMapping.model_validate, validate_dynamic_mapping),
+    "workflow": ChildKind(
+        "workflow", "workflow", WorkflowRow, "wf", workflow_adapter.validate_python,
+        validate_workflow),
+}
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+class ConfigurationStore:
+    """Create, read, change and delete the integration model, validated."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: CrmDirectory
+                 ) -> None:
+        self._sessions = sessions
+        self._directory = directory
+
+    @property
+    def box(self) -> SecretBox:
+        return self._directory.secret_box
+
+    # ----------------------------------------------------------- configurations
+
+    def render(self, row: ConfigurationRow) -> Configuration:
+        return Configuration(
+            id=row.id, name=row.name, description=row.description or "", type=row.type,
+            type_name=TYPE_LABELS.get(row.type, row.type), status=row.status,  # type: ignore[arg-type]
+            is_default=row.is_default, settings=dict(row.settings or {}),
+            secrets=describe_secrets(row.secrets or {}),
+            startup=_steps_adapter.validate_python(row.startup) if row.startup else None,
+            created_at=row.created_at, updated_at=row.updated_at,
+        )
+
+    async def list(self) -> list[Configuration]:
+        async with self._sessions() as session:
+            rows = (await session.execute(
+                select(ConfigurationRow).order_by(ConfigurationRow.created_at,
+                                                  ConfigurationRow.id))).scalars().all()
+        return [self.render(row) for row in rows]
+
+    async def get(self, configuration_id: str) -> Configuration:
+        async with self._sessions() as session:
+            return self.render(await self._config_row(session, configuration_id))
+
+    async def create(self, body: ConfigurationInput) -> Configuration:
+        """A new configuration with its ready set of workflows."""
+        config_id = body.id or _new_id("cfg")
+        settings = self._checked_settings(body.type, body.settings)
+        secrets = self._merged_secrets(body.type, settings, {}, body.secrets)
+        await self._check_constructs(config_id, body.type, body.name, settings, secrets)
+        async with self._sessions() as session, session.begin():
+            if await session.get(ConfigurationRow, config_id) is not None:
+                raise ConflictError(f"id: configuration {config_id} already exists",
+                                    code="configuration_exists", field="id")
+            if body.is_default:
+                await self._clear_default(session)
+            session.add(ConfigurationRow(
+                id=config_id, name=body.name, description=body.description, type=body.type,
+                status=body.status, is_default=body.is_default, settings=settings,
+                secrets=secrets, startup=self._steps_json(body.startup)))
+            await session.flush()
+            for position, workflow in enumerate(default_workflows(body.type)):
+                workflow.id = _new_id("wf")
+                session.add(WorkflowRow(
+                    configuration_id=config_id, id=workflow.id, name=workflow.name,
+                    kind=workflow.kind, status=workflow.status, position=position,
+                    spec=_dump(workflow)))
+        return await self.get(config_id)
+
+    async def replace(self, configuration_id: str, body: ConfigurationInput) -> Configuration:
+        """PUT: every attribute as given; secrets not named keep their stored value."""
+        if body.id and body.id != configuration_id:
+            raise ConfigError("id: does not match the configuration in the path",
+                              code="id_mismatch", field="id")
+        async with self._sessions() as session:
+            row = await self._config_row(session, configuration_id)
+        if body.type != row.type:
+            raise ConfigError(
+                f"type: a configuration's integration type cannot change ({row.type}); "
+                "create a new configuration", code="type_change", field="type")
+        return await self._save(configuration_id, name=body.name,
+                                description=body.description, status=body.status,
+                                is_default=body.is_default, settings=body.settings,
+                                secrets=body.secrets, startup=body.startup, set_startup=True)
+
+    async def patch(self, configuration_id: str, body: ConfigurationPatch) -> Configuration:
+        given = body.model_fields_set
+        return await self._save(
+            configuration_id, name=body.name, description=body.description,
+            status=body.status, is_default=body.is_default, settings=body.settings,
+            secrets=body.secrets or {}, startup=body.startup,
+            set_startup="startup" in given)
+
+    async def set_status(self, configuration_id: str,
+                         status: Literal["active", "inactive"]) -> Configuration:
+        return await self._save(configuration_id, status=status, secrets={})
+
+    async def delete(self, configuration_id: str) -> None:
+        async with self._sessions() as session, session.begin():
+            await self._config_row(session, configuration_id)
+            for kind in CHILD_KINDS.values():
+                await session.execute(delete(kind.row).where(
+                    kind.row.configuration_id == configuration_id))
+            await session.execute(delete(ConfigurationRow).where(
+                ConfigurationRow.id == configuration_id))
+        await self._directory.forget(configuration_id)
+
+    async def secret_matches(self, configuration_id: str, name: str, value: Any) -> bool:
+        """Whether ``value`` (as an admin gives it) equals what is stored, without exposing
+        the stored value: lets ``config apply`` stay idempotent with literal secrets."""
+        async with self._sessions() as session:
+            row = await self._config_row(session, configuration_id)
+        stored = (row.secrets or {}).get(name)
+        if stored is None:
+            return False
+        given = parse_secret_input(name, value)
+        if given.reference is not None:
+            return stored == given.reference
+        if not stored.startswith("enc:"):
+            return False
+        return resolve_secret(name, stored, self.box) == given.literal
+
+    async def _save(self, configuration_id: str, *, name: str | None = None,
+                    description: str | None = None, status: str | None = None,
+                    is_default: bool | None = None, settings: dict[str, Any] | None = None,
+                    secrets: dict[str, Any], startup: list[StartupStep] | None = None,
+                    set_startup: bool = False) -> Configuration:
+        async with self._sessions() as session:
+            row = await self._config_row(session, configuration_id)
+        new_settings = self._checked_settings(
+            row.type, settings if settings is not None else dict(row.settings or {}))
+        parsed = validate_settings(row.type, new_settings)
+        new_secrets = self._merged_secrets(row.type, parsed, dict(row.secrets or {}), secrets)
+        if settings is not None or secrets:
+            await self._check_constructs(row.id, row.type, name or row.name, new_settings,
+                                         new_secrets)
+        async with self._sessions() as session, session.begin():
+            row = await self._config_row(session, configuration_id)
+            if is_default:
+                await self._clear_default(session)
+            for attribute, value in (("name", name), ("description", description),
+                                     ("status", status), ("is_default", is_default)):
+                if value is not None:
+                    setattr(row, attribute, value)
+            row.settings = new_settings
+            row.secrets = new_secrets
+            if set_startup:
+                row.startup = self._steps_json(startup)
+            # a changed updated_at is what makes the directory rebuild the adapter
+            row.updated_at = datetime.now(UTC)
+        return await self.get(configuration_id)
+
+    @staticmethod
+    def _steps_json(steps: list[StartupStep] | None) -> list[dict[str, Any]] | None:
+        if steps is None:
+            return None
+        return [_dump(step) for step in steps]
+
+    @staticmethod
+    def _checked_settings(integration_type: str, settings: dict[str, Any]) -> dict[str, Any]:
+        parsed = validate_settings(integration_type, settings)
+        return parsed.model_dump(mode="json", exclude_unset=True)
+
+    def _merged_secrets(self, integration_type: str, settings: Any, stored: dict[str, str],
+                        given: dict[str, Any]) -> dict[str, str]:
+        merged = dict(stored)
+        for name, value in given.items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = store_secret(parse_secret_input(name, value), self.box)
+        check_secret_names(integration_type, settings, set(merged))
+        return merged
+
+    async def _check_constructs(self, config_id: str, integration_type: str, label: str,
+                                settings: dict[str, Any], stored: dict[str, str]) -> None:
+        """Build the adapter once (no network): its own checks of settings and secrets run.
+        Skipped while a secret reference cannot be resolved here (it may be on the server)."""
+        try:
+            secrets = {name: resolve_secret(name, value, self.box)
+                       for name, value in stored.items()}
+        except ConfigError:
+            return
+        context = AdapterContext(
+            configuration_id=config_id, type=integration_type, label=label,
+            settings=settings, secrets=secrets, http=self._directory.http,
+            default_phone_region=self._directory.settings.default_phone_region,
+            data_dir=self._directory.settings.data_dir,
+            extra={"demo_crm_url": self._directory.settings.effective_demo_crm_url},
+        )
+        try:
+            adapter = create_adapter(context)
+        except ConfigError as exc:
+            field = exc.field or ""
+            prefix = "secrets." if field in stored else "settings."
+            where = field if field.startswith(("settings.", "secrets.", "type")) or not field \
+                else prefix + field
+            message = redact(exc.detail, secrets.values())
+            raise ConfigError(f"{where}: {message}" if where else message,
+                              code=exc.code, field=where or None) from None
+        await adapter.aclose()
+
+    @staticmethod
+    async def _clear_default(session: AsyncSession) -> None:
+        await session.execute(update(ConfigurationRow).where(
+            ConfigurationRow.is_default.is_(True)).values(is_default=False))
+
+    @staticmethod
+    async def _config_row(session: AsyncSession, configuration_id: str) -> ConfigurationRow:
+        row = await session.get(ConfigurationRow, configuration_id)
+        if row is None:
+            raise NotFoundError(f"Unknown configuration {configuration_id}",
+                                code="unknown_configuration", field="configurationId")
+        return row
+
+    # ------------------------------------------------------------- the CRM side
+
+    async def test(self, configuration_id: str) -> dict[str, Any]:
+        """Prove credentials and reach: the adapter mints a token and reads metadata."""
+        config = await self.get(configuration_id)
+        adapter = await self._directory.adapter(configuration_id)
+        await self.guarded(configuration_id, adapter.check())
+        types = await self.guarded(configuration_id, adapter.list_record_types())
+        return {"configurationId": config.id, "ok": True, "type": config.type,
+                "recordTypes": len(types)}
+
+    async def entities(self, configuration_id: str) -> list[RecordType]:
+        await self.get(configuration_id)
+        adapter = await self._directory.adapter(configuration_id)
+        return await self.guarded(configuration_id, adapter.list_record_types())
+
+    async def fields(self, configuration_id: str,
+                     record_type: str) -> tuple[RecordType, list[FieldInfo]]:
+        types = await self.entities(configuration_id)
+        known = next((t for t in types if t.name.lower() == record_type.lower()), None)
+        if known is None:
+            raise NotFoundError(
+                f"'{record_type}' is not a record type of this CRM; choose one of: "
+                f"{', '.join(t.name for t in types)}", code="unknown_record_type",
+                field="type")
+        adapter = await self._directory.adapter(configuration_id)
+        return known, await self.guarded(configuration_id, adapter.list_fields(known.name))
+
+    async def guarded(self, configuration_id: str, call: Awaitable[Any]) -> Any:
+        """Await a CRM call; a CRM error's texts lose any secret value of the configuration
+        before they travel further (a vendor may echo a credential back)."""
+        try:
+            return await call
+        except CrmError as exc:
+            values = await self._directory.secret_values(configuration_id)
+            exc.detail = redact(exc.detail, values)
+            if exc.vendor_message:
+                exc.vendor_message = redact(exc.vendor_message, values)
+            raise
+
+    # ------------------------------------------------------ mappings and workflows
+
+    def parse_child(self, kind: ChildName, data: Any) -> Any:
+        try:
+            return CHILD_KINDS[kind].parse(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            message = first["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"{where}: {message}" if where else message,
+                              code="invalid_field", field=where or None) from None
+
+    async def list_children(self, kind: ChildName, configuration_id: str) -> list[Any]:
+        spec = CHILD_KINDS[kind]
+        async with self._sessions() as session:
+            await self._config_row(session, configuration_id)
+            rows = (await session.execute(
+                select(spec.row).where(spec.row.configuration_id == configuration_id)
+                .order_by(spec.row.position, spec.row.created_at))).scalars().all()
+        return [spec.parse(row.spec) for row in rows]
+
+    async def get_child(self, kind: ChildName, configuration_id: str, child_id: str) -> Any:
+        async with self._sessions() as session:
+            await self._config_row(session, configuration_id)
+            row = await self._child_row(session, kind, configuration_id, child_id)
+            return CHILD_KINDS[kind].parse(row.spec)
+
+    async def create_child(self, kind: ChildName, configuration_id: str, model: Any) -> Any:
+        spec = CHILD_KINDS[kind]
+        await self._check_child(kind, configuration_id, model)
+        model.id = model.id or _new_id(spec.prefix)
+        async with self._sessions() as session, session.begin():
+            await self._config_row(session, configuration_id)
+            if await session.get(spec.row, (configuration_id, model.id)) is not None:
+                raise ConflictError(f"id: {spec.label} {model.id} already exists",
+                                    code="exists", field="id")
+            position = (await session.execute(
+                select(func.count()).select_from(spec.row)
+                .where(spec.row.configuration_id == configuration_id))).scalar_one()
+            row = spec.row(configuration_id=configuration_id, id=model.id, name=model.name,
+                           status=model.status, position=position, spec=_dump(model))
+            if kind == "workflow":
+                row.kind = model.kind  # type: ignore[union-attr]
+            session.add(row)
+        return model
+
+    async def replace_child(self, kind: ChildName, configuration_id: str, child_id: str,
+                            model: Any) -> Any:
+        if model.id and model.id != child_id:
+            raise ConfigError("id: does not match the id in the path", code="id_mismatch",
+                              field="id")
+        model.id = child_id
+        async with self._sessions() as session:
+            await self._child_row(session, kind, configuration_id, child_id)
+        await self._check_child(kind, configuration_id, model)
+        return await self._write_child(kind, configuration_id, model)
+
+    async def set_child_status(self, kind: ChildName, configuration_id: str, child_id: str,
+                               status: Literal["active", "inactive"]) -> Any:
+        model = await self.get_child(kind, configuration_id, child_id)
+        model.status = status
+        return await self._write_child(kind, configuration_id, model)
+
+    async def delete_child(self, kind: ChildName, configuration_id: str, child_id: str) -> None:
+        spec = CHILD_KINDS[kind]
+        async with self._sessions() as session, session.begin():
+            await self._child_row(session, kind, configuration_id, child_id)
+            await session.execute(delete(spec.row).where(
+                spec.row.configuration_id == configuration_id, spec.row.id == child_id))
+
+    async def _write_child(self, kind: ChildName, configuration_id: str, model: Any) -> Any:
+        async with self._sessions() as session, session.begin():
+            row = await self._child_row(session, kind, configuration_id, model.id)
+            row.name, row.status, row.spec = model.name, model.status, _dump(model)
+            if kind == "workflow":
+                row.kind = model.kind  # type: ignore[union-attr]
+        return model
+
+    async def _check_child(self, kind: ChildName, configuration_id: str, model: Any) -> None:
+        async with self._sessions() as session:
+            await self._config_row(session, configuration_id)
+            if isinstance(model, MemorializationWorkflow) and model.mapping_id:
+                mapping = await session.get(MemorializationMappingRow,
+                                            (configuration_id, model.mapping_id))
+                if mapping is None:
+                    raise ConfigError(
+                        f"mappingId: no memorialization mapping {model.mapping_id} in "
+                        f"configuration {configuration_id}", code="unknown_mapping",
+                        field="mappingId")
+        adapter = await self._directory.adapter(configuration_id)
+        await self.guarded(configuration_id, CHILD_KINDS[kind].check(model, adapter))
+
+    @staticmethod
+    async def _child_row(session: AsyncSession, kind: ChildName, configuration_id: str,
+                         child_id: str) -> Any:
+        spec = CHILD_KINDS[kind]
+        row = await session.get(spec.row, (configuration_id, child_id))
+        if row is None:
+            raise NotFoundError(f"Unknown {spec.label} {child_id} in configuration "
+                                f"{configuration_id}", code=f"unknown_{kind}",
+                                field="workflowId" if kind == "workflow" else "id")
+        return row
+
