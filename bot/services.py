@@ -15,6 +15,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     import httpx
+    from microsoft_agents.hosting.aiohttp import CloudAdapter
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from .crm_directory import CrmDirectory
@@ -37,6 +38,7 @@ class Services:
     directory: CrmDirectory = field(init=False)
     notifier: Notifier = field(init=False)
     interactions: InteractionService = field(init=False)
+    adapter: CloudAdapter = field(init=False)
     bot: TeamsBot = field(init=False)
     # free slots for components wired in by other modules (workers, workflow engine, ...)
     extras: dict[str, Any] = field(default_factory=dict)

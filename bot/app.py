@@ -1,0 +1,95 @@
+"""The aiohttp application: routes, start-up (migrations, default configuration, clients)
+and clean shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+import httpx
+from aiohttp import web
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import OutboundHostValidator
+
+from cards.customer_card import build_customer_card
+
+from .api.errors import error_middleware
+from .api.events import setup_event_routes
+from .api.health import setup_health_routes
+from .api.messages import AUTH_CONFIG, setup_messages_route
+from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, openapi_document
+from .crm_directory import CrmDirectory
+from .interactions.cardsync import CardSync
+from .interactions.service import InteractionService
+from .notifier import Notifier
+from .services import SERVICES, Services
+from .settings import Settings
+from .storage.db import create_engine, session_factory, upgrade_database
+from .teams.bot import TeamsBot
+
+__all__ = ["create_app", "package_version"]
+
+log = logging.getLogger(__name__)
+
+
+def package_version() -> str:
+    try:
+        return version("customer-card")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """The service as an aiohttp application; everything starts when the app starts."""
+    settings = settings or Settings()
+    app = web.Application(middlewares=[error_middleware],
+                          client_max_size=settings.max_body_bytes)
+    app[SERVICES] = Services(settings)
+    app[OPENAPI] = OpenApiRegistry(version=package_version())
+    setup_messages_route(app, settings)
+    setup_event_routes(app)
+    setup_health_routes(app)
+    add_api_routes(app, openapi_document)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    settings = services.settings
+    if settings.anonymous:
+        log.warning("No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
+                    "UNAUTHENTICATED requests. Use this only with the Emulator or Playground.")
+    url = settings.effective_database_url
+    await upgrade_database(url)
+    services.engine = create_engine(url)
+    services.sessions = session_factory(services.engine)
+    services.http = httpx.AsyncClient(timeout=settings.crm_timeout_seconds)
+    services.directory = CrmDirectory(services.sessions, settings, services.http)
+    await services.directory.ensure_default()
+    services.adapter = _bot_adapter(app, settings)
+    services.notifier = Notifier(services.adapter, settings.app_id)
+    sync = CardSync(sessions=services.sessions, notifier=services.notifier,
+                    build_card=build_customer_card)
+    services.interactions = InteractionService(
+        sessions=services.sessions, directory=services.directory, sync=sync, settings=settings)
+    services.bot = TeamsBot(services)
+    try:
+        yield
+    finally:
+        await sync.drain()
+        await services.interactions.catalog.aclose()
+        await services.directory.aclose()
+        await services.http.aclose()
+        await services.engine.dispose()
+
+
+def _bot_adapter(app: web.Application, settings: Settings) -> CloudAdapter:
+    config = app[AUTH_CONFIG]
+    manager = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": config})
+    # The host check refuses http and loopback, so it is on only with real credentials.
+    validate_hosts = not settings.anonymous and settings.validate_service_url
+    return CloudAdapter(connection_manager=manager,
+                        host_validator=OutboundHostValidator(enabled=validate_hosts))

@@ -1,0 +1,147 @@
+"""Keeps each interaction's posted card in step with its state.
+
+``schedule(id)`` marks an interaction dirty; one task per interaction then posts the card
+(after the caller look-up) or PUTs it in place until nothing is dirty. Bursts of changes
+thus cost one connector call, and updates never overtake each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cards.view import CustomerCardView, Notice
+
+from ..notifier import Notifier
+from ..storage.tables import InstallationRow, InteractionRow
+from .cardview import RELATED_PAGE, Perspective
+
+if TYPE_CHECKING:
+    from .service import InteractionService
+
+__all__ = ["CardSync", "MAX_CARD_BYTES"]
+
+log = logging.getLogger(__name__)
+
+MAX_CARD_BYTES = 28 * 1024  # Teams' message size limit for card JSON
+
+
+class CardSync:
+    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], notifier: Notifier,
+                 build_card: Callable[[CustomerCardView], dict[str, Any]]) -> None:
+        self._sessions = sessions
+        self._notifier = notifier
+        self._build_card = build_card
+        self._dirty: set[str] = set()
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._notes: dict[str, Notice] = {}
+        self._service: InteractionService | None = None
+        # event -> card timings for the benchmark and logs: id -> loop time posted
+        self.posted_at: dict[str, float] = {}
+
+    def bind(self, service: InteractionService) -> None:
+        self._service = service
+
+    def note(self, interaction_id: str, notice: Notice) -> None:
+        """A notice for the posted card (e.g. the look-up failed)."""
+        self._notes[interaction_id] = notice
+
+    def schedule(self, interaction_id: str) -> None:
+        self._dirty.add(interaction_id)
+        if interaction_id not in self._workers:
+            self._workers[interaction_id] = self.spawn(self._work(interaction_id))
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for every pending card update (shutdown, tests of the service itself)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def build_card(self, view: CustomerCardView) -> dict[str, Any]:
+        """The card JSON, trimming Related and history until it fits Teams' size limit."""
+        card = self._build_card(view)
+        while _size(card) > MAX_CARD_BYTES and (view.related or view.history):
+            if view.history:
+                view.history = view.history[:-1]
+            else:
+                view.related = view.related[: max(0, len(view.related) - RELATED_PAGE)]
+            card = self._build_card(view)
+        return card
+
+    async def _work(self, interaction_id: str) -> None:
+        try:
+            while interaction_id in self._dirty:
+                self._dirty.discard(interaction_id)
+                try:
+                    await self._sync(interaction_id)
+                except Exception:  # one bad update must not stop later ones
+                    log.exception("Card update for interaction %s failed", interaction_id)
+        finally:
+            self._workers.pop(interaction_id, None)
+
+    async def _sync(self, interaction_id: str) -> None:
+        assert self._service is not None
+        row, installation = await self._load(interaction_id)
+        if row is None or installation is None:
+            return
+        if not row.card_activity_id:
+            await self._service.lookup(interaction_id)
+        notice = self._notes.get(interaction_id)
+        card = await self._service.render(interaction_id, Perspective(
+            locale=installation.locale or row.locale,
+            refresh_user_id=installation.teams_user_id,
+            notices=(notice,) if notice else ()))
+        if row.card_activity_id:
+            await self._notifier.update_card(installation.reference, row.card_activity_id, card)
+        else:
+            activity_id = await self._notifier.send_card(installation.reference, card)
+            self.posted_at[interaction_id] = asyncio.get_running_loop().time()
+            await self._remember(interaction_id, installation.id, activity_id)
+        await self._finish_previous(row)
+
+    async def _load(self, interaction_id: str
+                    ) -> tuple[InteractionRow | None, InstallationRow | None]:
+        async with self._sessions() as session:
+            row = await session.get(InteractionRow, interaction_id)
+            if row is None or row.installation_id is None:
+                return row, None
+            return row, await session.get(InstallationRow, row.installation_id)
+
+    async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(InteractionRow, interaction_id)
+            if row is not None and row.installation_id == installation_id:
+                row.card_activity_id = activity_id
+                row.card_conversation_id = None
+
+    async def _finish_previous(self, row: InteractionRow) -> None:
+        """Turn the cards of agents the interaction was transferred away from read-only."""
+        assert self._service is not None
+        pending = [card for card in row.previous_cards if not card.get("final")]
+        for card in pending:
+            view = await self._service.render(row.id, Perspective(
+                locale=card["reference"].get("locale") or row.locale,
+                read_only_reason="transferred",
+                notices=(Notice(level="info", key="transferred"),)))
+            await self._notifier.update_card(card["reference"], card["activityId"], view)
+        if pending:
+            async with self._sessions() as session, session.begin():
+                fresh = await session.get(InteractionRow, row.id)
+                if fresh is not None:
+                    fresh.previous_cards = [{**card, "final": True}
+                                            for card in fresh.previous_cards]
+
+
+def _size(card: dict[str, Any]) -> int:
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode())

@@ -1,0 +1,108 @@
+"""Pure: an interaction's stored state -> the ``CustomerCardView`` the card builder draws."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cards.view import CustomerCardView, HistoryView, Notice, RecordView, TypeChoice
+from crm.models import FieldInfo
+
+from ..storage.tables import InteractionRecordRow, InteractionRow
+from .records import record_view
+from .store import record_from_row
+
+__all__ = ["CardContext", "Perspective", "build_view", "CLOSED_STATES", "RELATED_PAGE"]
+
+# States after which nobody acts on the card any more.
+CLOSED_STATES = frozenset({"acw_completed", "dismissed", "unassigned"})
+RELATED_PAGE = 5  # related records shown per "more" step
+
+
+@dataclass
+class CardContext:
+    """What the view needs besides the interaction row: CRM metadata and history."""
+
+    records: Sequence[InteractionRecordRow]
+    history: Sequence[InteractionRow] = ()
+    crm_label: str = ""
+    type_labels: Mapping[str, str] = field(default_factory=dict)
+    create_types: Sequence[TypeChoice] = ()
+    field_meta: Mapping[str, Mapping[str, FieldInfo]] = field(default_factory=dict)
+    card_fields: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Perspective:
+    """Who the card is drawn for. ``teams_user_id`` None: the stored message's own view."""
+
+    locale: str
+    read_only_reason: str = ""  # "", "transferred", "not_assigned", "closed"
+    refresh_user_id: str | None = None
+    notices: tuple[Notice, ...] = ()
+
+
+def _view(row: InteractionRecordRow, ctx: CardContext) -> RecordView:
+    return record_view(
+        record_from_row(row), origin=row.origin,
+        type_label=ctx.type_labels.get(row.record_type, ""),
+        configured=ctx.card_fields.get(row.record_type),
+        meta=ctx.field_meta.get(row.record_type),
+    )
+
+
+def _outcome_notice(interaction: InteractionRow) -> Notice | None:
+    key = {"one": "one_match", "several": "several_matches", "none": "no_matches"}.get(
+        interaction.match_outcome)
+    return Notice(level="warning" if key == "no_matches" else "info", key=key) if key else None
+
+
+def build_view(interaction: InteractionRow, ctx: CardContext,
+               perspective: Perspective) -> CustomerCardView:
+    current = [r for r in ctx.records if r.section == "current"]
+    pinned = {(r.record_type, r.record_id) for r in current}
+    related = [r for r in ctx.records if r.section == "related"
+               and (r.record_type, r.record_id) not in pinned]
+    shown = RELATED_PAGE * (1 + interaction.related_shown)
+    notices = list(perspective.notices)
+    outcome = _outcome_notice(interaction)
+    if outcome is not None and not notices:
+        notices.append(outcome)
+    reason = perspective.read_only_reason
+    if not reason and interaction.state in CLOSED_STATES:
+        reason = "closed"
+    return CustomerCardView(
+        interaction_id=interaction.id, locale=perspective.locale,
+        customer=_customer(interaction, current), channel=interaction.channel,  # type: ignore[arg-type]
+        skill=interaction.skill, state=interaction.state, crm_label=ctx.crm_label,
+        current=[_view(r, ctx) for r in current],
+        related=[_view(r, ctx) for r in related[:shown]],
+        related_total=len(related),
+        history=[_history(h) for h in ctx.history],
+        match_outcome=interaction.match_outcome,  # type: ignore[arg-type]
+        search_query=interaction.search_query,
+        create_types=list(ctx.create_types),
+        notices=notices,
+        read_only=bool(reason), read_only_reason=reason,  # type: ignore[arg-type]
+        refresh_user_ids=[perspective.refresh_user_id]
+        if perspective.refresh_user_id and not reason else [],
+    )
+
+
+def _customer(interaction: InteractionRow, current: Sequence[InteractionRecordRow]) -> str:
+    name = str((interaction.data or {}).get("Customer Name") or "")
+    if name:
+        return name
+    contacts = [r for r in current if r.record_type.lower() in ("contact", "lead")]
+    if len(contacts) == 1:
+        return contacts[0].title
+    return interaction.customer or interaction.contact_id or interaction.id
+
+
+def _history(row: InteractionRow) -> HistoryView:
+    data = row.data or {}
+    return HistoryView(
+        interaction_id=row.id, channel=row.channel,  # type: ignore[arg-type]
+        started_at=row.started_at, agent_name=row.agent_name, state=row.state,
+        summary=str(data.get("Disposition Name") or row.skill or ""),
+    )

@@ -1,0 +1,275 @@
+"""Thin activity handlers: parse the activity, call the service, build the card, reply."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from microsoft_agents.hosting.core import TurnContext
+
+from cards.customer_card import build_customer_card  # noqa: F401  (re-exported for app wiring)
+from cards.forms import build_form_card, task_continue, task_message
+from cards.i18n import translate
+from cards.messages import build_help_card, build_notice_card, build_whoami_card
+from cards.search_results import build_compose_extension_result
+from cards.view import FormView
+from crm.errors import InputError
+from crm.models import CrmRecord
+
+from ..interactions.events import AgentRef, InteractionEvent
+from ..interactions.records import record_view
+from ..interactions.service import Actor, InteractionService
+from ..services import Services
+from .commands import parse_command
+from .installations import identity_of, is_personal, remove_installation, save_installation
+from .replies import card_body, send_card, send_invoke_response
+
+__all__ = ["Handlers"]
+
+log = logging.getLogger(__name__)
+
+
+def actor_of(context: TurnContext) -> Actor:
+    user = context.activity.from_property
+    return Actor(user.id if user else "", user.aad_object_id if user else None,
+                 context.activity.locale or "en-US")
+
+
+def _invoke_data(context: TurnContext) -> dict[str, Any]:
+    value = context.activity.value if isinstance(context.activity.value, dict) else {}
+    if context.activity.name == "adaptiveCard/action":
+        action = value.get("action") or {}
+        data = dict(action.get("data") or {})
+        data.setdefault("verb", action.get("verb", ""))
+        return data
+    return dict(value.get("data") or {})
+
+
+def _require(data: dict[str, Any], *names: str) -> list[str]:
+    missing = [name for name in names if not isinstance(data.get(name), str) or not data[name]]
+    if missing:
+        raise InputError(f"Missing {', '.join(missing)}", field=missing[0])
+    return [data[name] for name in names]
+
+
+class Handlers:
+    """The bot's handlers over the shared services."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @property
+    def _interactions(self) -> InteractionService:
+        return self._services.interactions
+
+    # ---------------------------------------------------------- installation
+
+    async def on_installation_update(self, context: TurnContext) -> None:
+        action = str((context.activity.value or {}).get("action", "")
+                     if isinstance(context.activity.value, dict) else
+                     context.activity.action or "")
+        if not action:
+            action = context.activity.action or ""
+        if action.startswith("add"):
+            await self._install(context)
+        elif action.startswith("remove"):
+            await self._uninstall(context)
+
+    async def on_conversation_update(self, context: TurnContext) -> None:
+        activity = context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        added = [m.id for m in activity.members_added or []]
+        removed = [m.id for m in activity.members_removed or []]
+        if added and (bot_id in added or (activity.from_property and
+                                          activity.from_property.id in added)):
+            await self._install(context)
+        elif removed and bot_id in removed:
+            await self._uninstall(context)
+
+    async def _install(self, context: TurnContext) -> None:
+        if not is_personal(context.activity) or context.activity.from_property is None:
+            return
+        identity = await identity_of(context)
+        installation = await save_installation(self._services.sessions, context, identity)
+        log.info("Installed for Teams user %s", installation.teams_user_id)
+        await send_card(context, build_help_card(context.activity.locale,
+                                                 self._services.settings.development))
+        await self._interactions.deliver_pending(installation)
+
+    async def _uninstall(self, context: TurnContext) -> None:
+        user = context.activity.from_property
+        if user is not None and await remove_installation(self._services.sessions, user.id):
+            log.info("Uninstalled for Teams user %s", user.id)
+
+    # ---------------------------------------------------------- messages
+
+    async def on_message(self, context: TurnContext) -> None:
+        activity = context.activity
+        locale = activity.locale
+        if is_personal(activity) and activity.from_property is not None:
+            await self._ensure_installed(context)
+        command = parse_command(activity.text)
+        if command.name == "help" or not command.name:
+            await send_card(context, build_help_card(locale, self._services.settings.development))
+        elif command.name == "whoami":
+            identity = await identity_of(context)
+            shown = {k: identity[k] for k in ("teams_user_id", "aad_object_id", "tenant_id",
+                                              "name", "email")}
+            await send_card(context, build_whoami_card(locale, shown))
+        elif command.name == "search":
+            await self._search_command(context, command.argument)
+        elif command.name.startswith("simulate"):
+            await self._simulate(context, command.name, command.argument)
+        else:
+            await send_card(context, build_notice_card(locale, "unknown_command"))
+
+    async def _ensure_installed(self, context: TurnContext) -> None:
+        """The Emulator and Playground may never send an install event: any personal chat
+        message gives us the conversation reference too."""
+        user = context.activity.from_property
+        async with self._services.sessions() as session:
+            from ..interactions.store import installation_by_user
+
+            known = await installation_by_user(session, user.id)
+        if known is None or known.locale != (context.activity.locale or known.locale):
+            identity = await identity_of(context, with_member_api=known is None)
+            if known is not None:
+                identity = {**identity, "email": known.email or "", "upn": known.upn or ""}
+            installation = await save_installation(self._services.sessions, context, identity)
+            if known is None:
+                await self._interactions.deliver_pending(installation)
+
+    async def _search_command(self, context: TurnContext, text: str) -> None:
+        locale = context.activity.locale
+        if not text.strip():
+            await send_card(context, build_notice_card(locale, "help_search_usage"))
+            return
+        actor = actor_of(context)
+        interaction_id = await self._interactions.active_interaction(actor.teams_user_id)
+        if interaction_id is not None:
+            # Results land in the card's Related section (the card is updated in place).
+            await self._interactions.search(interaction_id, actor, text)
+            return
+        records = await self._interactions.search_records(text)
+        if not records:
+            await send_card(context, build_notice_card(locale, "search_no_results"))
+            return
+        for attachment in build_compose_extension_result(
+                [record_view(r, origin="search") for r in records], locale
+        )["composeExtension"]["attachments"]:
+            await send_card(context, attachment["content"])
+
+    async def _simulate(self, context: TurnContext, name: str, argument: str) -> None:
+        locale = context.activity.locale
+        if not self._services.settings.development:
+            await send_card(context, build_notice_card(locale, "simulate_dev_only"))
+            return
+        actor = actor_of(context)
+        if name == "simulate end":
+            interaction_id = await self._interactions.active_interaction(actor.teams_user_id)
+            if interaction_id is None:
+                await send_card(context, build_notice_card(locale, "not_found"))
+                return
+            await self._interactions.handle_event(InteractionEvent(
+                type="ended", event_id=f"sim-{uuid.uuid4().hex}", interaction_id=interaction_id,
+                ended_by="agent"))
+            return
+        if name not in ("simulate call", "simulate chat") or not argument:
+            await send_card(context, build_notice_card(locale, "unknown_command"))
+            return
+        voice = name == "simulate call"
+        user = context.activity.from_property
+        interaction_id = f"sim-{uuid.uuid4().hex[:12]}"
+        await self._interactions.handle_event(InteractionEvent(
+            type="started", event_id=f"sim-{uuid.uuid4().hex}", interaction_id=interaction_id,
+            contact_id=interaction_id, channel="voice" if voice else "digital",
+            agent=AgentRef(id=user.id, name=user.name or "", teams_user_id=user.id,
+                           aad_object_id=user.aad_object_id),
+            data={"ANI": argument, "Skill Name": "Simulation"} if voice
+            else {"From": argument, "Skill Name": "Simulation"},
+        ))
+
+    # ---------------------------------------------------------- card actions
+
+    async def on_card_action(self, context: TurnContext) -> None:
+        data = _invoke_data(context)
+        actor = actor_of(context)
+        verb = str(data.get("verb") or "")
+        (interaction_id,) = _require(data, "interactionId")
+        service = self._interactions
+        if verb == "pin":
+            record_type, record_id = _require(data, "recordType", "recordId")
+            card = await service.pin(interaction_id, actor, record_type, record_id)
+        elif verb == "unpin":
+            record_type, record_id = _require(data, "recordType", "recordId")
+            card = await service.unpin(interaction_id, actor, record_type, record_id)
+        elif verb == "search":
+            card = await service.search(interaction_id, actor, str(data.get("query") or ""))
+        elif verb == "more":
+            card = await service.more(interaction_id, actor)
+        elif verb == "save":
+            card = await self._save_inline(interaction_id, actor, data)
+        else:  # "refresh" and anything unknown: the current card
+            card = await service.refresh(interaction_id, actor)
+        await send_invoke_response(context, card_body(card))
+
+    async def _save_inline(self, interaction_id: str, actor: Actor,
+                           data: dict[str, Any]) -> dict[str, Any]:
+        """The on-card form's submit (clients without dialogs)."""
+        result = await self._submit(interaction_id, actor, data, mode=str(data.get("mode")))
+        if isinstance(result, FormView):
+            return build_form_card(result, inline=True)
+        return await self._interactions.refresh(interaction_id, actor)
+
+    async def on_task_fetch(self, context: TurnContext) -> None:
+        data = _invoke_data(context)
+        actor = actor_of(context)
+        (interaction_id,) = _require(data, "interactionId")
+        if data.get("verb") == "edit_form":
+            record_type, record_id = _require(data, "recordType", "recordId")
+            form = await self._interactions.edit_form(interaction_id, actor, record_type,
+                                                      record_id)
+        else:
+            (record_type,) = _require(data, "createType")
+            form = await self._interactions.create_form(interaction_id, actor, record_type)
+        await send_invoke_response(context, _form_reply(form))
+
+    async def on_task_submit(self, context: TurnContext) -> None:
+        data = _invoke_data(context)
+        actor = actor_of(context)
+        (interaction_id,) = _require(data, "interactionId")
+        result = await self._submit(interaction_id, actor, data, mode=str(data.get("verb")))
+        if isinstance(result, FormView):
+            await send_invoke_response(context, _form_reply(result))
+            return
+        key = "record_created" if data.get("verb") == "create" else "record_updated"
+        await send_invoke_response(context, task_message(translate(actor.locale, key)))
+
+    async def _submit(self, interaction_id: str, actor: Actor, data: dict[str, Any],
+                      mode: str) -> FormView | CrmRecord:
+        (record_type,) = _require(data, "recordType")
+        if mode == "edit":
+            (record_id,) = _require(data, "recordId")
+            return await self._interactions.submit_edit(interaction_id, actor, record_type,
+                                                        record_id, data)
+        return await self._interactions.submit_create(interaction_id, actor, record_type, data)
+
+    # ---------------------------------------------------------- message extension
+
+    async def on_compose_query(self, context: TurnContext) -> None:
+        value = context.activity.value if isinstance(context.activity.value, dict) else {}
+        text = ""
+        for parameter in value.get("parameters") or []:
+            if parameter.get("name") != "initialRun" and isinstance(parameter.get("value"), str):
+                text = parameter["value"]
+        records = await self._interactions.search_records(text) if text.strip() else []
+        views = [record_view(r, origin="search") for r in records]
+        await send_invoke_response(
+            context, build_compose_extension_result(views, context.activity.locale))
+
+
+def _form_reply(form: FormView) -> dict[str, Any]:
+    title_key = "form_title_create" if form.mode == "create" else "form_title_edit"
+    return task_continue(build_form_card(form),
+                         translate(form.locale, title_key, type=form.type_label))

@@ -1,0 +1,33 @@
+"""Activity routing as data: a table of (selector, handler) pairs, first match wins."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from microsoft_agents.activity import Activity
+from microsoft_agents.hosting.core import TurnContext
+
+__all__ = ["Route", "Handler", "select_route", "is_type", "is_invoke"]
+
+Handler = Callable[[TurnContext], Awaitable[None]]
+Selector = Callable[[Activity], bool]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    selector: Selector
+    handler: Handler
+
+
+def is_type(activity_type: str) -> Selector:
+    return lambda activity: activity.type == activity_type
+
+
+def is_invoke(name: str) -> Selector:
+    return lambda activity: activity.type == "invoke" and activity.name == name
+
+
+def select_route(routes: tuple[Route, ...] | list[Route], activity: Activity) -> Route | None:
+    return next((route for route in routes if route.selector(activity)), None)
