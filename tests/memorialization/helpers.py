@@ -1,0 +1,44 @@
+"""Helpers shared by the worker tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import select
+
+from bot.memorialization import enqueue
+from bot.memorialization.worker import WorkerOptions
+from bot.storage.job_tables import MemorializationJobRow
+
+from .conftest import MAPPING
+
+FAST = WorkerOptions(max_attempts=6, backoff_base_seconds=0.01, backoff_max_seconds=0.05,
+                     lease_seconds=5, rate_per_second=1000, burst=50, concurrency=16,
+                     grace_seconds=2, poll_seconds=0.02, call_timeout_seconds=2)
+
+
+async def add_jobs(sessions, *snapshots, mapping=MAPPING) -> list[int]:
+    async with sessions() as session, session.begin():
+        ids = []
+        for snapshot in snapshots:
+            ids += [row.id for row in await enqueue(session, snapshot, mapping)]
+        return ids
+
+
+async def jobs(sessions) -> list[MemorializationJobRow]:
+    async with sessions() as session:
+        return list((await session.execute(
+            select(MemorializationJobRow).order_by(MemorializationJobRow.id))).scalars())
+
+
+async def wait_settled(sessions, timeout: float = 20.0) -> list[MemorializationJobRow]:
+    """Every job done or failed (a safety timeout, not a timed assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = await jobs(sessions)
+        if all(row.status in ("done", "failed") for row in rows):
+            return rows
+        if time.monotonic() > deadline:
+            raise AssertionError(f"jobs not settled: {[(r.id, r.status) for r in rows]}")
+        await asyncio.sleep(0.02)
