@@ -1,0 +1,595 @@
+"""Oracle B2C Service adapter (Connect REST API, ROQL).
+
+Record types: ``contact`` (the caller), ``organization``, ``incident`` (the case) and
+``task``. Auth is Basic with a staff account, or an OAuth client-credentials token from the
+site's identity provider (cached and refreshed by ``TokenManager``).
+
+Searches run as ROQL object queries (``GET /contacts?q=...``, paged by ``limit``/``offset``
+and the ``next`` link); records are read with one tabular query (``queryResults``) because
+object reads leave list attributes (emails, phones, threads) behind links. Every request
+carries ``OSvC-CREST-Application-Context``, echoes ``osvc-crest-api-access-token`` and honours
+``osvc-crest-next-request-after`` (milliseconds).
+
+A timeline activity on a contact or organization is a task whose comments end in a key
+marker; on an incident it is a private thread entry (a note) with the marker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from . import oracle_query as oq
+from .activity_text import activity_marker, format_activity, same_number
+from .errors import (
+    ConfigError,
+    CrmAuthError,
+    CrmError,
+    CrmNotFoundError,
+    CrmRateLimitedError,
+    CrmRejectedError,
+    CrmUnavailableError,
+    InputError,
+)
+from .http import parse_retry_after, safe_text, translate_transport_errors
+from .models import (
+    CrmRecord,
+    CrmSystem,
+    DynamicSearch,
+    EmailSearch,
+    FieldInfo,
+    FieldType,
+    FieldValue,
+    IdSearch,
+    PhoneSearch,
+    RecordType,
+    SearchQuery,
+    TextSearch,
+    TimelineActivity,
+    TimelineRef,
+)
+from .phone import digits_only, phone_variants
+from .registry import AdapterContext, register
+from .tokens import TokenManager
+
+__all__ = ["OracleAdapter", "create_oracle_adapter", "error_for_response", "throttle_wait"]
+
+VENDOR = "Oracle B2C Service"
+THREAD_MAX = 32_000  # thread text limit not published; stay well below the usual MEDIUMTEXT
+COMMENTS_MAX = 4_000  # task comments (assumed limit, see docs/crm-oracle.md)
+_NEXT_AFTER = "osvc-crest-next-request-after"
+_ACCESS_TOKEN = "osvc-crest-api-access-token"
+_MAX_WAIT_INLINE = 1.0  # a pause this short is waited out instead of failing the call
+_MAX_PAGES = 20
+
+
+@dataclass(frozen=True)
+class _Type:
+    collection: str
+    label: str
+    columns: tuple[tuple[str, str], ...]  # (field name, ROQL path) read by tabular queries
+    paths: tuple[tuple[str, str], ...]  # searchable field -> ROQL path
+    fields: tuple[FieldInfo, ...]
+
+
+def _f(name: str, label: str, kind: FieldType, limit: int | None = None, **kw: Any) -> FieldInfo:
+    return FieldInfo(name=name, label=label, type=kind, max_length=limit, **kw)
+
+
+_TYPES: dict[str, _Type] = {
+    "contact": _Type(
+        "contacts", "Contact",
+        (("firstName", "name.first"), ("lastName", "name.last"), ("email", "emails.address"),
+         ("phone", "phones.number"), ("phoneType", "phones.phoneType.lookupName"),
+         ("title", "title"), ("organization", "organization.id")),
+        (("firstName", "name.first"), ("lastName", "name.last"), ("email", "emails.address"),
+         ("phone", "phones.number"), ("mobile", "phones.number"), ("title", "title"),
+         ("organization", "organization.id")),
+        (_f("firstName", "First name", FieldType.TEXT, 80),
+         _f("lastName", "Last name", FieldType.TEXT, 80),
+         _f("email", "Email", FieldType.EMAIL, 80), _f("phone", "Phone", FieldType.PHONE, 40),
+         _f("mobile", "Mobile phone", FieldType.PHONE, 40),
+         _f("title", "Title", FieldType.TEXT, 80),
+         _f("organization", "Organization", FieldType.REFERENCE)),
+    ),
+    "organization": _Type(
+        "organizations", "Organization", (("name", "name"),), (("name", "name"),),
+        (_f("name", "Name", FieldType.TEXT, 255, required=True),),
+    ),
+    "incident": _Type(
+        "incidents", "Incident",
+        (("subject", "subject"), ("referenceNumber", "referenceNumber"),
+         ("primaryContact", "primaryContact.id"), ("organization", "organization.id"),
+         ("status", "statusWithType.status.lookupName"), ("description", "threads.text")),
+        (("subject", "subject"), ("referenceNumber", "referenceNumber"),
+         ("primaryContact", "primaryContact.id"), ("organization", "organization.id"),
+         ("status", "statusWithType.status.lookupName")),
+        (_f("primaryContact", "Primary contact", FieldType.REFERENCE, required=True,
+            updateable=False),
+         _f("subject", "Subject", FieldType.TEXT, 240),
+         _f("description", "Description (first thread entry)", FieldType.LONG_TEXT,
+            THREAD_MAX, updateable=False),
+         _f("status", "Status", FieldType.PICKLIST),
+         _f("organization", "Organization", FieldType.REFERENCE),
+         _f("referenceNumber", "Reference #", FieldType.TEXT, 13, createable=False,
+            updateable=False)),
+    ),
+    "task": _Type(
+        "tasks", "Task",
+        (("name", "name"), ("contact", "contact.id"), ("organization", "organization.id"),
+         ("incident", "incident.id"), ("comments", "comments")),
+        (("name", "name"), ("contact", "contact.id"), ("incident", "incident.id")),
+        (_f("name", "Subject", FieldType.TEXT, 80, required=True),
+         _f("contact", "Contact", FieldType.REFERENCE),
+         _f("organization", "Organization", FieldType.REFERENCE),
+         _f("incident", "Incident", FieldType.REFERENCE),
+         _f("comments", "Comments", FieldType.LONG_TEXT, COMMENTS_MAX)),
+    ),
+}
+_REFERENCES = {"organization", "primaryContact", "contact", "incident"}
+# phone type ids as shipped (0 office, 1 mobile); see docs/crm-oracle.md
+_PHONE_TYPES = {"phone": 0, "mobile": 1}
+
+
+# --- pure helpers ------------------------------------------------------------------------
+
+
+def vendor_message(response: httpx.Response) -> str:
+    """Oracle's words: a problem-detail body with an ``o:errorCode`` (OSC-CREST-nnnnn)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return safe_text(response.text)
+    if not isinstance(body, dict):
+        return safe_text(str(body))
+    parts = [str(body[k]) for k in ("o:errorCode", "title", "detail") if body.get(k)]
+    return safe_text(": ".join(parts) or response.reason_phrase)
+
+
+def throttle_wait(response: httpx.Response) -> float | None:
+    """Seconds from ``osvc-crest-next-request-after`` (milliseconds)."""
+    raw = response.headers.get(_NEXT_AFTER)
+    try:
+        return max(0.0, float(raw) / 1000) if raw else None
+    except ValueError:
+        return None
+
+
+def error_for_response(response: httpx.Response) -> CrmError | None:
+    """The project error for an Oracle reply, ``None`` when it succeeded."""
+    status = response.status_code
+    if status < 400:
+        return None
+    info: dict[str, Any] = {"vendor_status": status, "vendor_message": vendor_message(response)}
+    wait = throttle_wait(response)
+    if status == 429 or (wait is not None and status in (403, 503)):
+        wait = wait if wait is not None else parse_retry_after(response.headers.get("Retry-After"))
+        return CrmRateLimitedError("Oracle B2C Service is throttling requests",
+                                   retry_after=wait, **info)
+    if status == 401:
+        return CrmAuthError("Oracle B2C Service refused the credentials", **info)
+    if status == 403:
+        return CrmRejectedError("Oracle B2C Service denied this to the integration account",
+                                **info)
+    if status == 404:
+        return CrmNotFoundError("Oracle B2C Service has no such record", **info)
+    if status >= 500:
+        return CrmUnavailableError(f"Oracle B2C Service answered {status}", **info)
+    return CrmRejectedError(f"Oracle B2C Service rejected the request ({status})", **info)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def rows_to_records(table: Mapping[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
+    """Group tabular rows (one per joined email/phone/thread) into one dict per id."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in table.get("rows") or []:
+        values = dict(zip(names, row, strict=False))
+        record = grouped.setdefault(str(values["id"]), {"_phones": [], "_emails": []})
+        for name, value in values.items():
+            if name in ("phone", "phoneType", "email"):
+                continue
+            record.setdefault(name, value)
+        if values.get("email") and values["email"] not in record["_emails"]:
+            record["_emails"].append(values["email"])
+        if values.get("phone"):
+            pair = (values["phone"], str(values.get("phoneType") or ""))
+            if pair not in record["_phones"]:
+                record["_phones"].append(pair)
+    return grouped
+
+
+# --- the adapter -----------------------------------------------------------------------
+
+
+class OracleAdapter:
+    """``CrmAdapter`` for Oracle B2C Service."""
+
+    def __init__(self, context: AdapterContext) -> None:
+        settings, secrets = context.settings, context.secrets
+        site = str(settings.get("site") or "")
+        if not site and not settings.get("api_base"):
+            raise ConfigError("Oracle B2C Service needs the site interface host", field="site")
+        version = str(settings.get("api_version") or "v1.4")
+        self._api = str(settings.get("api_base") or
+                        f"https://{site}/services/rest/connect/{version}").rstrip("/")
+        self._url_template = str(settings.get("record_url_template") or "")
+        self._app_context = str(settings.get("application_context") or
+                                "Customer Card for Teams")[:40]
+        self._http = context.http
+        self._region = context.default_phone_region
+        base = f"https://{site}" if site else self._api
+        self._system = CrmSystem(type="oracle", label=context.label, base_url=base)
+        self._access_token: str | None = None
+        self._not_before = 0.0
+        self._basic: str | None = None
+        self._tokens: TokenManager | None = None
+        auth = settings.get("auth", "basic")
+        if auth == "basic":
+            if not secrets.get("username") or not secrets.get("password"):
+                raise ConfigError("Oracle Basic auth needs username and password",
+                                  field="username")
+            raw = f"{secrets['username']}:{secrets['password']}".encode()
+            self._basic = "Basic " + base64.b64encode(raw).decode()
+        elif auth == "oauth":
+            if not settings.get("token_url"):
+                raise ConfigError("Oracle OAuth needs the identity provider's token_url",
+                                  field="token_url")
+            if not secrets.get("client_id") or not secrets.get("client_secret"):
+                raise ConfigError("Oracle OAuth needs client_id and client_secret",
+                                  field="client_id")
+            self._token_url = str(settings["token_url"])
+            self._scope = str(settings.get("scope") or "")
+            self._client = (secrets["client_id"], secrets["client_secret"])
+            self._tokens = TokenManager(self._mint_token)
+        else:
+            raise ConfigError(f"Unknown Oracle auth {auth!r}", field="auth")
+
+    @property
+    def system(self) -> CrmSystem:
+        return self._system
+
+    # --- auth and transport ----------------------------------------------------------
+
+    async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
+        form = {"grant_type": "client_credentials"}
+        if self._scope:
+            form["scope"] = self._scope
+        async with translate_transport_errors(VENDOR):
+            response = await self._http.post(self._token_url, data=form, auth=self._client)
+        if response.status_code in (400, 401, 403):
+            raise CrmAuthError("The identity provider did not issue an access token",
+                               vendor_status=response.status_code,
+                               vendor_message=safe_text(response.text))
+        error = error_for_response(response)
+        if error is not None:
+            raise error
+        data = response.json()
+        expires = data.get("expires_in")
+        return str(data["access_token"]), float(expires) if expires else None, None
+
+    async def _authorization(self) -> str:
+        if self._tokens is None:
+            assert self._basic is not None
+            return self._basic
+        self._tokens.start()
+        return "Bearer " + (await self._tokens.get()).value
+
+    async def _respect_pause(self) -> None:
+        """Honour the last ``osvc-crest-next-request-after``: wait briefly or fail fast."""
+        remaining = self._not_before - time.monotonic()
+        if remaining <= 0:
+            return
+        if remaining > _MAX_WAIT_INLINE:
+            raise CrmRateLimitedError("Oracle B2C Service asked to pause requests",
+                                      retry_after=remaining)
+        await asyncio.sleep(remaining)
+
+    async def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                    json: Any = None, url: str | None = None) -> Any:
+        for attempt in (1, 2):
+            await self._respect_pause()
+            authorization = await self._authorization()
+            headers = {"Authorization": authorization, "Accept": "application/json",
+                       "OSvC-CREST-Application-Context": self._app_context}
+            if self._access_token:
+                headers[_ACCESS_TOKEN] = self._access_token
+            async with translate_transport_errors(VENDOR):
+                response = await self._http.request(
+                    method, url or f"{self._api}/{path}", params=params, json=json,
+                    headers=headers)
+            self._access_token = response.headers.get(_ACCESS_TOKEN, self._access_token)
+            wait = throttle_wait(response)
+            if wait:
+                self._not_before = time.monotonic() + wait
+            if response.status_code == 401 and self._tokens is not None and attempt == 1:
+                await self._tokens.invalidate(authorization.removeprefix("Bearer "))
+                continue
+            error = error_for_response(response)
+            if error is not None:
+                raise error
+            return response.json() if response.content else {}
+        raise AssertionError("unreachable")
+
+    # --- reading -----------------------------------------------------------------------
+
+    def _type(self, record_type: str) -> _Type:
+        try:
+            return _TYPES[record_type]
+        except KeyError:
+            raise CrmRejectedError(f"Oracle B2C Service has no record type {record_type!r}") \
+                from None
+
+    async def _read(self, record_type: str, ids: list[str]) -> list[CrmRecord]:
+        """Full records for ``ids`` in one tabular query, in the order of ``ids``."""
+        if not ids:
+            return []
+        spec = self._type(record_type)
+        names = ["id", "lookupName", "updatedTime", *(n for n, _ in spec.columns)]
+        paths = ["id", "lookupName", "updatedTime", *(p for _, p in spec.columns)]
+        statement = oq.select(spec.collection, paths, oq.ids_where(ids))
+        data = await self._call("GET", "queryResults", params={"query": statement})
+        tables = data.get("items") or [{}]
+        grouped = rows_to_records(tables[0], names)
+        return [self._record(record_type, grouped[i]) for i in ids if i in grouped]
+
+    def _record(self, record_type: str, row: Mapping[str, Any]) -> CrmRecord:
+        record_id = str(row["id"])
+        fields: dict[str, FieldValue] = {}
+        for name, _ in self._type(record_type).columns:
+            if name not in ("phone", "phoneType", "email"):
+                fields[name] = row.get(name)
+        if record_type == "contact":
+            fields["email"] = row["_emails"][0] if row["_emails"] else None
+            phones, mobiles = [], []
+            for number, kind in row["_phones"]:
+                (mobiles if "mobile" in kind.casefold() else phones).append(number)
+            fields["phone"] = phones[0] if phones else None
+            fields["mobile"] = mobiles[0] if mobiles else None
+        parents = {name: str(fields[name]) for name in ("organization", "primaryContact",
+                                                          "contact", "incident")
+                   if fields.get(name)}
+        # an incident's lookupName is its reference number; agents know it by subject
+        title = str(fields.get("subject") or row.get("lookupName") or record_id)
+        return CrmRecord(
+            type=record_type, id=record_id, title=title,
+            url=self.record_url(record_type, record_id), fields=fields,
+            updated_at=_parse_time(row.get("updatedTime")), parent_ids=parents,
+        )
+
+    async def get(self, record_type: str, record_id: str) -> CrmRecord:
+        self._type(record_type)
+        if not record_id.isdigit():
+            raise CrmNotFoundError("Oracle B2C Service ids are numbers")
+        found = await self._read(record_type, [record_id])
+        if not found:
+            raise CrmNotFoundError("Oracle B2C Service has no such record")
+        return found[0]
+
+    async def _find_ids(self, record_type: str, where: str, limit: int) -> list[str]:
+        """Ids matching a ROQL WHERE clause, following ``next`` links (offset paging)."""
+        spec = self._type(record_type)
+        ids: list[str] = []
+        params: dict[str, Any] | None = {"q": where, "limit": min(100, max(limit, 1)),
+                                         "offset": 0}
+        url: str | None = None
+        for _ in range(_MAX_PAGES):
+            data = await self._call("GET", spec.collection, params=params, url=url)
+            ids += [str(item["id"]) for item in data.get("items") or []]
+            next_links = [link.get("href") for link in data.get("links") or []
+                          if link.get("rel") == "next"]
+            if len(ids) >= limit or not data.get("hasMore") or not next_links:
+                break
+            url, params = next_links[0], None
+        return list(dict.fromkeys(ids))[:limit]
+
+    # --- search ------------------------------------------------------------------------
+
+    async def search(self, query: SearchQuery) -> list[CrmRecord]:
+        if isinstance(query, IdSearch):
+            try:
+                return [await self.get(query.record_type, query.id)]
+            except CrmNotFoundError:
+                return []
+        try:
+            if isinstance(query, PhoneSearch):
+                return await self._search_phone(query)
+            if isinstance(query, EmailSearch):
+                if query.record_types and "contact" not in query.record_types:
+                    return []
+                wanted = query.email.strip().casefold()
+                return await self._search("contact", oq.email_where(query.email), query.limit,
+                                          lambda r: str(r.fields.get("email") or "").casefold()
+                                          == wanted)
+            if isinstance(query, TextSearch):
+                return await self._search_text(query)
+        except InputError:
+            return []  # ';' or nothing searchable: no record can match
+        assert isinstance(query, DynamicSearch)
+        return await self._search_dynamic(query)
+
+    async def _search(self, record_type: str, where: str, limit: int,
+                      keep: Any) -> list[CrmRecord]:
+        ids = await self._find_ids(record_type, where, limit)
+        return [r for r in await self._read(record_type, ids) if keep(r)][:limit]
+
+    async def _search_phone(self, query: PhoneSearch) -> list[CrmRecord]:
+        if query.record_types and "contact" not in query.record_types:
+            return []
+        forms = phone_variants(query.number, self._region)
+        digit_forms = [f for f in dict.fromkeys(digits_only(v) for v in forms) if len(f) >= 5]
+        digits = digits_only(query.number)
+
+        def same(record: CrmRecord) -> bool:
+            return any(same_number(str(record.fields[f]), forms.e164, digits, self._region)
+                       for f in ("phone", "mobile") if record.fields.get(f))
+
+        # rawNumber holds the stored number's digits, whatever its formatting
+        return await self._search("contact", oq.phone_where(digit_forms), query.limit, same)
+
+    async def _search_text(self, query: TextSearch) -> list[CrmRecord]:
+        words = query.text.casefold().split()
+        results: list[CrmRecord] = []
+        for kind in query.record_types or ["contact"]:
+            if kind not in _TYPES or kind == "task" or len(results) >= query.limit:
+                continue
+
+            def keep(record: CrmRecord) -> bool:
+                haystack = " ".join(str(v) for v in (record.title, record.fields.get("subject"))
+                                    if v).casefold()
+                return bool(words) and all(w in haystack for w in words)
+
+            results += await self._search(kind, oq.text_where(kind, query.text),
+                                          query.limit - len(results), keep)
+        return results[: query.limit]
+
+    async def _search_dynamic(self, query: DynamicSearch) -> list[CrmRecord]:
+        paths = dict(self._type(query.record_type).paths)
+        unknown = [c.field for c in query.conditions if c.field not in paths]
+        if unknown:
+            raise CrmRejectedError(
+                f"Oracle {query.record_type} has no searchable field {unknown[0]!r}")
+        try:
+            where = oq.dynamic_where(query.conditions, query.join, paths)
+        except InputError:
+            return []
+        return await self._search(query.record_type, where, query.limit, lambda r: True)
+
+    # --- writing -----------------------------------------------------------------------
+
+    def _payload(self, record_type: str, fields: Mapping[str, FieldValue]) -> dict[str, Any]:
+        known = {f.name for f in self._type(record_type).fields}
+        body: dict[str, Any] = {}
+        for name, value in fields.items():
+            if name not in known:
+                raise CrmRejectedError(f"Oracle {record_type} has no field {name!r}")
+            if name in ("firstName", "lastName"):
+                body.setdefault("name", {})["first" if name == "firstName" else "last"] = value
+            elif name == "email":
+                body["emails"] = [{"address": value, "addressType": {"id": 0}}]
+            elif name in _PHONE_TYPES:
+                body.setdefault("phones", []).append(
+                    {"number": value, "phoneType": {"id": _PHONE_TYPES[name]}})
+            elif name == "description":
+                body["threads"] = [{"entryType": {"lookupName": "Note"}, "text": value}]
+            elif name == "status":
+                body["statusWithType"] = {"status": {"lookupName": value}}
+            elif name in _REFERENCES:
+                body[name] = {"id": int(value)} if str(value).isdigit() else None
+            else:
+                body[name] = value
+        return body
+
+    async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
+        spec = self._type(record_type)
+        data = await self._call("POST", spec.collection, json=self._payload(record_type, fields))
+        return await self.get(record_type, str(data["id"]))
+
+    async def update(self, record_type: str, record_id: str,
+                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+        spec = self._type(record_type)
+        if not record_id.isdigit():
+            raise CrmNotFoundError("Oracle B2C Service ids are numbers")
+        await self._call("PATCH", f"{spec.collection}/{record_id}",
+                         json=self._payload(record_type, fields))
+        return await self.get(record_type, record_id)
+
+    # --- related -----------------------------------------------------------------------
+
+    async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
+        related: list[CrmRecord] = []
+        if record.type == "contact":
+            ids = await self._find_ids("incident", oq.comparison("primaryContact.id", record.id),
+                                       limit)
+            related += await self._read("incident", ids)
+        org = record.id if record.type == "organization" else record.parent_ids.get(
+            "organization")
+        if org and len(related) < limit:
+            ids = await self._find_ids("contact", oq.comparison("organization.id", org),
+                                       limit + 1)
+            related += await self._read("contact", [i for i in ids if i != record.id])
+        if record.type == "incident" and record.parent_ids.get("primaryContact"):
+            related += await self._read("contact", [record.parent_ids["primaryContact"]])
+        return related[:limit]
+
+    # --- timeline ----------------------------------------------------------------------
+
+    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
+        if not activity.record_id.isdigit():
+            raise CrmNotFoundError("Oracle B2C Service ids are numbers")
+        marker = activity_marker(activity.key)
+        if activity.record_type == "incident":
+            return await self._add_thread(activity, marker)
+        if activity.record_type not in ("contact", "organization"):
+            raise CrmRejectedError(f"Oracle cannot link an activity to {activity.record_type}")
+        where = f"{activity.record_type}.id = {activity.record_id}"
+        statement = oq.select("tasks", ["id", "comments"], where)
+        data = await self._call("GET", "queryResults", params={"query": statement})
+        for task_id, comments in (data.get("items") or [{}])[0].get("rows") or []:
+            if marker in str(comments or ""):
+                return TimelineRef(id=str(task_id), type="task", created=False)
+        body = {"name": activity.subject[:80],
+                activity.record_type: {"id": int(activity.record_id)},
+                "comments": format_activity(activity, COMMENTS_MAX)}
+        created = await self._call("POST", "tasks", json=body)
+        return TimelineRef(id=str(created["id"]), type="task")
+
+    async def _thread_with(self, incident_id: str, marker: str) -> str | None:
+        statement = oq.select("incidents", ["threads.id", "threads.text"],
+                              f"id = {incident_id}")
+        data = await self._call("GET", "queryResults", params={"query": statement})
+        for thread_id, text in (data.get("items") or [{}])[0].get("rows") or []:
+            if marker in str(text or ""):
+                return str(thread_id)
+        return None
+
+    async def _add_thread(self, activity: TimelineActivity, marker: str) -> TimelineRef:
+        found = await self._thread_with(activity.record_id, marker)
+        if found is not None:
+            return TimelineRef(id=found, type="thread", created=False)
+        entry = {"entryType": {"lookupName": "Note"},
+                 "text": format_activity(activity, THREAD_MAX)}
+        await self._call("PATCH", f"incidents/{activity.record_id}", json={"threads": [entry]})
+        return TimelineRef(id=await self._thread_with(activity.record_id, marker)
+                           or activity.record_id, type="thread")
+
+    # --- metadata ----------------------------------------------------------------------
+
+    async def list_record_types(self) -> list[RecordType]:
+        return [RecordType(name=name, label=spec.label, supports_timeline=name != "task")
+                for name, spec in _TYPES.items()]
+
+    async def list_fields(self, record_type: str) -> list[FieldInfo]:
+        return [f.model_copy() for f in self._type(record_type).fields]
+
+    def record_url(self, record_type: str, record_id: str) -> str:
+        collection = _TYPES[record_type].collection if record_type in _TYPES else record_type
+        if self._url_template:
+            return self._url_template.format(type=record_type, collection=collection,
+                                             id=record_id)
+        # The Agent Browser UI has no documented deep link: open the REST resource
+        return f"{self._api}/{collection}/{record_id}"
+
+    async def check(self) -> None:
+        await self._call("GET", "contacts", params={"limit": 1})
+
+    async def aclose(self) -> None:
+        if self._tokens is not None:
+            await self._tokens.aclose()
+
+
+@register("oracle")
+def create_oracle_adapter(context: AdapterContext) -> OracleAdapter:
+    return OracleAdapter(context)
