@@ -1,0 +1,50 @@
+"""Turning typed card models into the plain dicts that go on the wire, and measuring them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from microsoft_teams.cards.core import AdaptiveCard
+
+from crm.errors import AppError
+
+__all__ = [
+    "ADAPTIVE_CARD_CONTENT_TYPE",
+    "THUMBNAIL_CARD_CONTENT_TYPE",
+    "MAX_CARD_BYTES",
+    "CARD_BYTE_BUDGET",
+    "card_size_bytes",
+    "dump_card",
+]
+
+ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+THUMBNAIL_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.thumbnail"
+
+# Teams refuses messages over about 28 KB (the connector answers 413).
+MAX_CARD_BYTES = 28 * 1024
+# The card travels inside an activity (ids, conversation, attachment wrapper), so the
+# builders aim 2 KB lower to leave room for that envelope.
+CARD_BYTE_BUDGET = 26 * 1024
+
+
+def dump_card(card: AdaptiveCard) -> dict[str, Any]:
+    """The wire dict of a card model: aliased names, no ``None`` values.
+
+    A model object handed to the connector as-is loses ``type`` and ``version``; dumping
+    here, once, is what keeps them, and the check makes a regression loud.
+    """
+    data = card.model_dump(by_alias=True, exclude_none=True)
+    if data.get("type") != "AdaptiveCard" or not data.get("version"):
+        raise AppError("card dump lost its type or version")
+    return data
+
+
+def card_size_bytes(card: dict[str, Any]) -> int:
+    """Size of a card as JSON in UTF-8 bytes, measured the largest usual way.
+
+    Python's default ``json.dumps`` (``", "`` separators, non-ASCII as ``\\uXXXX``) gives
+    the biggest of the encodings an HTTP stack is likely to use, so a card that fits by
+    this measure fits however the bot serialises it.
+    """
+    return len(json.dumps(card).encode("utf-8"))

@@ -1,0 +1,118 @@
+"""Checks every card test uses: the official schema, the action contract, the size limit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from cards import MAX_CARD_BYTES
+
+SCHEMA_FILE = Path(__file__).parent / "schema" / "adaptive-card-1.5.json"
+
+# Teams host extensions the official schema does not list, with the values we allow.
+TEAMS_CARD_EXTENSIONS = {"msteams": [{"width": "full"}]}
+
+EXECUTE_VERBS = {"refresh", "pin", "unpin", "search", "more", "save"}
+RECORD_VERBS = {"pin", "unpin", "edit_form"}
+TASK_FETCH_VERBS = {"create_form", "edit_form"}
+DIALOG_SUBMIT_VERBS = {"create", "edit"}
+
+
+@cache
+def _validator() -> jsonschema.Draft6Validator:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft6Validator.check_schema(schema)
+    return jsonschema.Draft6Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def schema_errors(card: dict[str, Any]) -> list[str]:
+    """Every way ``card`` breaks the Adaptive Cards 1.5 schema (empty when valid)."""
+    problems = []
+    plain = dict(card)
+    for key, allowed in TEAMS_CARD_EXTENSIONS.items():
+        if key in plain and plain.pop(key) not in allowed:
+            problems.append(f"{key}: {card[key]!r} is not one of {allowed!r}")
+    for error in _validator().iter_errors(plain):
+        path = "/".join(str(p) for p in error.absolute_path)
+        problems.append(f"{path}: {error.message[:200]}")
+    return problems
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object inside ``node``, depth first, ``node`` included."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def actions(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every action on the card (card actions, ActionSets, the refresh action)."""
+    return [n for n in walk(card) if str(n.get("type", "")).startswith("Action.")]
+
+
+def inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [n for n in walk(card) if str(n.get("type", "")).startswith("Input.")]
+
+
+def texts(card: dict[str, Any]) -> list[str]:
+    """All text a person reads on the card: text blocks, facts, labels, button titles."""
+    found: list[str] = []
+    for node in walk(card):
+        keys = ("text", "title", "label", "placeholder")
+        found += [node[k] for k in keys if isinstance(node.get(k), str)]
+        if "title" in node and isinstance(node.get("value"), str):  # facts and choices
+            found.append(node["value"])
+    return found
+
+
+def card_bytes(card: dict[str, Any]) -> int:
+    """UTF-8 JSON size, compact and with escapes, whichever is larger."""
+    compact = json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return max(len(compact), len(json.dumps(card).encode("utf-8")))
+
+
+def contract_errors(card: dict[str, Any], interaction_id: str) -> list[str]:
+    """How the card's actions break the action data contract in ``cards/view.py``."""
+    problems = []
+    for action in actions(card):
+        kind, data = action["type"], action.get("data")
+        if kind == "Action.OpenUrl":
+            if not str(action.get("url", "")).startswith("https://"):
+                problems.append(f"OpenUrl without an https url: {action}")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{kind} without object data: {action}")
+            continue
+        verb = data.get("verb")
+        if data.get("interactionId") != interaction_id:
+            problems.append(f"{kind} {verb}: interactionId {data.get('interactionId')!r}")
+        if kind == "Action.Execute":
+            if action.get("verb") != verb or verb not in EXECUTE_VERBS:
+                problems.append(f"Execute verb {action.get('verb')!r} / data verb {verb!r}")
+        elif kind == "Action.Submit":
+            task_fetch = data.get("msteams") == {"type": "task/fetch"}
+            if task_fetch and verb not in TASK_FETCH_VERBS:
+                problems.append(f"task/fetch submit with verb {verb!r}")
+            if not task_fetch and verb not in DIALOG_SUBMIT_VERBS:
+                problems.append(f"plain submit with verb {verb!r}")
+        else:
+            problems.append(f"unexpected action type {kind}")
+        if verb in RECORD_VERBS and not (data.get("recordType") and data.get("recordId")):
+            problems.append(f"{verb} without recordType/recordId: {data}")
+    return problems
+
+
+def assert_valid_card(card: dict[str, Any]) -> None:
+    """Schema-valid, version 1.5, and within Teams' size limit."""
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
+    assert schema_errors(card) == []
+    assert card_bytes(card) < MAX_CARD_BYTES
