@@ -137,8 +137,9 @@ class ConfigurationStore:
     async def create(self, body: ConfigurationInput) -> Configuration:
         """A new configuration with its ready set of workflows."""
         config_id = body.id or _new_id("cfg")
-        settings = self._checked_settings(body.type, body.settings)
-        secrets = self._merged_secrets(body.type, settings, {}, body.secrets)
+        settings = self.checked_settings(body.type, body.settings)
+        secrets = self._merged_secrets(body.type, validate_settings(body.type, settings), {},
+                                       body.secrets)
         await self._check_constructs(config_id, body.type, body.name, settings, secrets)
         async with self._sessions() as session, session.begin():
             if await session.get(ConfigurationRow, config_id) is not None:
@@ -219,7 +220,7 @@ class ConfigurationStore:
                     set_startup: bool = False) -> Configuration:
         async with self._sessions() as session:
             row = await self._config_row(session, configuration_id)
-        new_settings = self._checked_settings(
+        new_settings = self.checked_settings(
             row.type, settings if settings is not None else dict(row.settings or {}))
         parsed = validate_settings(row.type, new_settings)
         new_secrets = self._merged_secrets(row.type, parsed, dict(row.secrets or {}), secrets)
@@ -249,7 +250,7 @@ class ConfigurationStore:
         return [_dump(step) for step in steps]
 
     @staticmethod
-    def _checked_settings(integration_type: str, settings: dict[str, Any]) -> dict[str, Any]:
+    def checked_settings(integration_type: str, settings: dict[str, Any]) -> dict[str, Any]:
         parsed = validate_settings(integration_type, settings)
         return parsed.model_dump(mode="json", exclude_unset=True)
 

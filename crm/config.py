@@ -214,9 +214,12 @@ class ZendeskSettings(_RemoteSettings):
 
 class KustomerSettings(_RemoteSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {"api_key": ("default",)}
-    organization: str  # {organization}.api.kustomerapp.com
+    org: str  # {org}.api.kustomerapp.com
+    app_url: str | None = None  # base of Open in CRM links (default https://{org}.kustomerapp.com)
+    timeline_conversation_status: str = "done"
 
-    _org = field_validator("organization")(_host)
+    _org = field_validator("org")(_host)
+    _app = field_validator("app_url")(_https_url)
 
 
 class OracleSettings(_RemoteSettings):

@@ -1,0 +1,210 @@
+"""``POST /api/v1/workflows/execute``: what a contact-center script calls.
+
+Runs a configuration's workflow through its adapter, shows the result on the interaction's
+card (search results in Related; created or pinned records in Current) and answers the
+normalised result (:mod:`crm.workflow_result`). Errors: unknown configuration, workflow or
+interaction 404; invalid payload 400 naming the field; the CRM refused 422 with its reason;
+CRM unreachable 502, timed out 504. No secret reaches a response: CRM texts are redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.config import (
+    WORKFLOW_ACTIONS,
+    DynamicDataMapping,
+    MemorializationWorkflow,
+    workflow_action,
+)
+from crm.errors import CrmError, NotFoundError
+from crm.interaction_data import InteractionData
+from crm.mappings import MemorializationMapping
+from crm.models import CrmRecord
+from crm.protocol import CrmAdapter
+from crm.secrets import redact
+from crm.validation import CrmMetadata, load_metadata
+from crm.workflow_result import (
+    ExecuteResponse,
+    MemorializedRecord,
+    ResultSet,
+    TimelineEntry,
+    render_record,
+    render_system,
+)
+from crm.workflows import ExecuteRequest, Memorializer, WorkflowOutcome, execute
+
+from ..crm_directory import CrmDirectory
+from ..memorialization.snapshot import InteractionSnapshot
+from ..memorialization.values import map_fields
+from ..services import SERVICES
+from ..storage.tables import InteractionRow
+from .errors import read_json
+from .openapi import add_api_routes, api_route
+from .security import requires
+
+__all__ = ["add_routes", "interaction_data"]
+
+log = logging.getLogger(__name__)
+
+
+def interaction_data(row: InteractionRow) -> InteractionData:
+    """What workflows see of a stored interaction (platform fields by admin-visible name)."""
+    data: dict[str, Any] = dict(row.data or {})
+    known = {key.lower() for key in data}
+
+    def default(name: str, value: object) -> None:
+        if value not in (None, "") and name.lower() not in known:
+            data[name] = value
+
+    if row.channel == "voice":
+        default("ANI", row.customer)
+    else:
+        default("From", row.customer)
+    default("Contact ID", row.contact_id)
+    default("Master Contact ID", row.master_contact_id)
+    default("Agent ID", row.agent_id)
+    default("Agent Name", row.agent_name)
+    default("Skill Name", row.skill)
+    default("Status", row.state)
+    default("Start Time", row.started_at.isoformat() if row.started_at else None)
+    default("End Time", row.ended_at.isoformat() if row.ended_at else None)
+    return InteractionData(
+        interaction_id=row.id, contact_id=row.contact_id or None,
+        channel="digital" if row.channel == "digital" else "voice", data=data,
+        script_variables={k: str(v) for k, v in (row.script_variables or {}).items()},
+    )
+
+
+async def _interaction(sessions: async_sessionmaker[AsyncSession], interaction_id: str
+                       ) -> tuple[InteractionRow, list[CrmRecord]]:
+    from ..interactions import store
+
+    async with sessions() as session:
+        row = await session.get(InteractionRow, interaction_id)
+        if row is None:
+            raise NotFoundError(f"Unknown interaction {interaction_id}",
+                                code="unknown_interaction", field="interactionId")
+        pinned = [store.record_from_row(r) for r in await store.records_of(session, row.id)
+                  if r.section == "current"]
+    return row, pinned
+
+
+def _memorializer(adapter: CrmAdapter, row: InteractionRow | None, data: InteractionData,
+                  configuration_id: str) -> Memorializer:
+    async def memorialize(record: CrmRecord, mapping: MemorializationMapping) -> dict[str, Any]:
+        snapshot = InteractionSnapshot(
+            interaction_id=data.interaction_id or "-", configuration_id=configuration_id,
+            channel=data.channel, trigger="workflow", ended_by=row.ended_by if row else None,
+            data=dict(data.data), script_variables=dict(data.script_variables))
+        mapped = map_fields(snapshot, mapping.rules_for(record.type),
+                            await adapter.list_fields(record.type))
+        if mapped.values:
+            await adapter.update(record.type, record.id, mapped.values)
+        return {"written": sorted(mapped.values),
+                "truncated": [t.field for t in mapped.truncations],
+                "skipped": [f"{s.field}: {s.reason}" for s in mapped.skipped]}
+
+    return memorialize
+
+
+async def _memorialization_mapping(directory: CrmDirectory, config_id: str, workflow: Any,
+                                   request: ExecuteRequest) -> MemorializationMapping | None:
+    if not isinstance(workflow, MemorializationWorkflow):
+        return None
+    explicit = request.payload.workflow_input.mapping_id
+    mapping_id = explicit or workflow.mapping_id
+    mapping = await directory.memorialization_mapping(config_id, mapping_id)
+    if mapping is None and explicit:
+        raise NotFoundError(f"Unknown or inactive memorialization mapping {explicit}",
+                            code="unknown_mapping", field="payload.workflowInput.mappingId")
+    return mapping
+
+
+async def _render(outcome: WorkflowOutcome, request: ExecuteRequest, config_id: str,
+                  adapter: CrmAdapter, mapping: DynamicDataMapping | None) -> ExecuteResponse:
+    types = {r.type for r in outcome.records + outcome.current}
+    try:
+        meta = await load_metadata(adapter, types)
+    except CrmError:  # the workflow ran; labels are a nicety
+        meta = CrmMetadata(record_types=[])
+    system = adapter.system
+
+    def render(record: CrmRecord) -> Any:
+        known = meta.record_type(record.type)
+        return render_record(
+            record, system=system, type_label=known.label if known else record.type,
+            field_infos=meta.fields.get(record.type.lower(), []),
+            shown=mapping.fields_for(record.type) if mapping else None,
+            screen_pop=request.options.screen_pop)
+
+    result = ResultSet(system=render_system(system),
+                       records=[render(r) for r in outcome.records],
+                       pin_records=[render(r) for r in outcome.current])
+    timeline = [TimelineEntry(record_type=r.type, record_id=r.id, activity_id=ref.id,
+                              activity_type=ref.type, created=ref.created)
+                for r, ref in outcome.timeline] if outcome.kind == "timeline" else None
+    memorialized = [MemorializedRecord(record_type=r.type, record_id=r.id, **info)
+                    for r, info in outcome.memorialized] \
+        if outcome.kind == "memorialization" else None
+    return ExecuteResponse(
+        configuration_id=config_id, workflow_id=request.workflow_id,
+        workflow_action=WORKFLOW_ACTIONS[outcome.kind], interaction_id=request.interaction_id,
+        contact_id=request.contact_id, result=[result], timeline=timeline,
+        memorialized=memorialized)
+
+
+def _crm_error_response(exc: CrmError, secrets: list[str]) -> web.Response:
+    body = {"error": exc.code, "message": redact(exc.detail or exc.code, secrets)}
+    if exc.vendor_message:
+        body["reason"] = redact(exc.vendor_message, secrets)
+    if exc.vendor_status is not None:
+        body["crmStatus"] = exc.vendor_status  # type: ignore[assignment]
+    return web.json_response(body, status=exc.http_status)
+
+
+@api_route("POST", "/api/v1/workflows/execute", summary="Execute a workflow of a CRM "
+           "configuration (search, create, update, timeline, memorialization)",
+           request=ExecuteRequest, response=ExecuteResponse, tags=("workflows",),
+           errors=(404, 422, 502, 503, 504))
+@requires("platform")
+async def execute_workflow(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    directory = services.directory
+    body = await read_json(request, ExecuteRequest)
+    config_id = await directory.resolve_id(body.configuration_id)
+    workflow = await directory.workflow(config_id, body.workflow_id)
+    row: InteractionRow | None = None
+    pinned: list[CrmRecord] = []
+    if body.interaction_id:
+        row, pinned = await _interaction(services.sessions, body.interaction_id)
+    data = interaction_data(row) if row is not None else None
+    dynamic = await directory.dynamic_mapping(config_id, body.options.dynamic_data_mapping_id)
+    memo_mapping = await _memorialization_mapping(directory, config_id, workflow, body)
+    adapter = await directory.adapter(config_id)
+    try:
+        outcome = await execute(
+            workflow, body.payload.workflow_input, adapter=adapter, interaction=data,
+            options=body.options, pinned=pinned, memorialization_mapping=memo_mapping,
+            memorialize=_memorializer(adapter, row, data or InteractionData(), config_id))
+    except CrmError as exc:
+        log.info("Workflow %s of %s: CRM error %s", body.workflow_id, config_id, exc.code)
+        return _crm_error_response(exc, await directory.secret_values(config_id))
+    if row is not None and outcome.kind in ("search", "create", "update"):
+        if outcome.current or outcome.related:
+            await services.interactions.show_records(
+                row.id, current=outcome.current, related=outcome.related)
+    response = await _render(outcome, body, config_id, adapter, dynamic)
+    log.info("Workflow %s (%s) of %s ran: %d record(s)", body.workflow_id,
+             workflow_action(workflow), config_id, len(outcome.records))
+    return web.json_response(response.model_dump(mode="json", by_alias=True,
+                                                 exclude_none=True))
+
+
+def add_routes(app: web.Application) -> None:
+    """Add ``POST /api/v1/workflows/execute`` to ``app`` and its OpenAPI registry."""
+    add_api_routes(app, execute_workflow)
