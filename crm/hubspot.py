@@ -148,7 +148,9 @@ class HubSpotPaths:
 
     def objects(self, object_type: str) -> str:
         v = self.version
-        return f"/crm/objects/{v}/{object_type}" if self.dated else f"/crm/{v}/objects/{object_type}"
+        if self.dated:
+            return f"/crm/objects/{v}/{object_type}"
+        return f"/crm/{v}/objects/{object_type}"
 
     def record(self, object_type: str, record_id: str) -> str:
         return f"{self.objects(object_type)}/{record_id}"

@@ -188,7 +188,7 @@ def timeline_marker(key: str) -> str:
 
 def timeline_text(activity: TimelineActivity) -> str:
     """A journal entry for an activity: subject, facts, notes, the key marker."""
-    facts = [activity.channel]
+    facts: list[str] = [activity.channel]
     if activity.direction:
         facts.append(activity.direction)
     if activity.duration_seconds is not None:

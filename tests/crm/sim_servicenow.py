@@ -238,7 +238,7 @@ class ServiceNowSim:
         return merged
 
     def _seed_metadata(self) -> None:
-        for table, (parent, label, _) in TABLES.items():
+        for table in TABLES:
             self._table_ids[table] = uuid.uuid4().hex
         for table, (parent, label, columns) in TABLES.items():
             self._put("sys_db_object", {"sys_id": self._table_ids[table], "name": table,

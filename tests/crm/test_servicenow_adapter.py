@@ -28,8 +28,14 @@ from crm.registry import AdapterContext, create_adapter
 from crm.servicenow import ServiceNowAdapter, ServiceNowSettings
 
 from .dataset import ANI_ONE_MATCH
-from .sim_servicenow import CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME, ServiceNowSim, \
-    start_adapter
+from .sim_servicenow import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    PASSWORD,
+    USERNAME,
+    ServiceNowSim,
+    start_adapter,
+)
 
 
 @pytest.fixture
