@@ -353,7 +353,8 @@ class OracleAdapter:
                 fields[name] = row.get(name)
         if record_type == "contact":
             fields["email"] = row["_emails"][0] if row["_emails"] else None
-            phones, mobiles = [], []
+            phones: list[str] = []
+            mobiles: list[str] = []
             for number, kind in row["_phones"]:
                 (mobiles if "mobile" in kind.casefold() else phones).append(number)
             fields["phone"] = phones[0] if phones else None
@@ -487,7 +488,7 @@ class OracleAdapter:
             elif name == "status":
                 body["statusWithType"] = {"status": {"lookupName": value}}
             elif name in _REFERENCES:
-                body[name] = {"id": int(value)} if str(value).isdigit() else None
+                body[name] = {"id": int(str(value))} if str(value).isdigit() else None
             else:
                 body[name] = value
         return body

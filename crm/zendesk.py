@@ -537,8 +537,8 @@ class ZendeskAdapter:
             raise CrmRejectedError(f"Zendesk cannot link an activity to {activity.record_type}")
         existing = await self._call("GET", self._url("tickets"),
                                     params={"external_id": activity.key})
-        for ticket in existing.get("tickets") or []:
-            return TimelineRef(id=str(ticket["id"]), type="ticket", created=False)
+        for found in existing.get("tickets") or []:
+            return TimelineRef(id=str(found["id"]), type="ticket", created=False)
         ticket: dict[str, Any] = {
             "subject": activity.subject[:255], "external_id": activity.key,
             "comment": {"body": format_activity(activity, COMMENT_MAX), "public": False},

@@ -130,4 +130,4 @@ def matches_text(candidate: str, text: str) -> bool:
 
 
 def matches_email(candidate: str | None, email: str) -> bool:
-    return bool(candidate) and candidate.strip().casefold() == email.strip().casefold()
+    return candidate is not None and candidate.strip().casefold() == email.strip().casefold()

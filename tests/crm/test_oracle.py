@@ -1,0 +1,132 @@
+"""The Oracle B2C Service adapter against its simulator: auth, throttling, paging, timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crm.errors import CrmAuthError, CrmRateLimitedError, CrmUnavailableError
+from crm.models import PhoneSearch, TextSearch, TimelineActivity
+from tests.crm.dataset import ANI_ONE_MATCH
+from tests.crm.sim_oracle import CLIENT_ID, CLIENT_SECRET
+from tests.crm.test_oracle_contract import start_oracle
+
+OAUTH = {"auth": "oauth", "secrets": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}}
+
+
+@pytest.fixture
+async def oracle(aiohttp_server: Any) -> Any:
+    adapter, state, http = await start_oracle(aiohttp_server)
+    yield adapter, state
+    await adapter.aclose()
+    await http.aclose()
+
+
+async def test_oauth_token_is_reused_and_refreshed_once_when_expired(
+    aiohttp_server: Any,
+) -> None:
+    adapter, state, http = await start_oracle(aiohttp_server, **OAUTH)
+    anna = (await adapter.search(PhoneSearch(number=ANI_ONE_MATCH)))[0]
+    await adapter.get("contact", anna.id)
+    assert state.token_requests == 1
+    state.expire_tokens()
+    assert (await adapter.get("contact", anna.id)).title == "Anna Schmidt"
+    assert state.token_requests == 2
+    await adapter.aclose()
+    await http.aclose()
+
+
+async def test_wrong_password_is_an_auth_error_without_the_password(
+    aiohttp_server: Any,
+) -> None:
+    adapter, _, http = await start_oracle(
+        aiohttp_server, secrets={"username": "cc_integration", "password": "not-it-42"})
+    with pytest.raises(CrmAuthError) as caught:
+        await adapter.check()
+    assert "OSC-CREST-00014" in (caught.value.vendor_message or "")
+    assert "not-it-42" not in str(caught.value.to_json())
+    await http.aclose()
+
+
+async def test_throttling_reports_the_wait_in_seconds(oracle: Any) -> None:
+    adapter, state = oracle
+    state.throttle.append(2500)
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.search(TextSearch(text="Weber"))
+    assert caught.value.retry_after == 2.5
+
+
+async def test_an_advised_pause_is_honoured_before_the_next_call(oracle: Any) -> None:
+    adapter, state = oracle
+    state.advise_pause_ms = 30_000
+    await adapter.check()
+    sent = len(state.requests)
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.search(TextSearch(text="Weber"))
+    assert caught.value.retry_after is not None and 25 < caught.value.retry_after <= 30
+    assert len(state.requests) == sent  # nothing was sent during the pause
+
+
+async def test_a_short_advised_pause_is_waited_out(oracle: Any) -> None:
+    adapter, state = oracle
+    state.advise_pause_ms = 50
+    await adapter.check()
+    assert [r.title for r in await adapter.search(TextSearch(text="Weber"))] == ["Jonas Weber"]
+
+
+async def test_the_session_access_token_is_sent_back(oracle: Any) -> None:
+    adapter, state = oracle
+    await adapter.check()
+    await adapter.check()
+    assert state.echoed_access_tokens == 1
+
+
+async def test_server_error_and_timeout_are_unavailable(aiohttp_server: Any) -> None:
+    adapter, state, http = await start_oracle(aiohttp_server, timeout=0.2)
+    state.failures.append(500)
+    with pytest.raises(CrmUnavailableError) as failed:
+        await adapter.check()
+    assert "OSC-CREST-00008" in (failed.value.vendor_message or "")
+    state.delay = 0.5
+    with pytest.raises(CrmUnavailableError) as slow:
+        await adapter.check()
+    assert slow.value.timed_out
+    await http.aclose()
+
+
+async def test_search_follows_the_next_link(oracle: Any) -> None:
+    adapter, state = oracle
+    for _ in range(130):
+        state.add_contact("Pat", "Pager", None, [], None)
+    found = await adapter.search(TextSearch(text="Pager", limit=120))
+    assert len(found) == 120
+    assert any("offset=100" in path for _, path in state.requests)
+
+
+async def test_a_semicolon_never_reaches_oracle(oracle: Any) -> None:
+    adapter, state = oracle
+    assert await adapter.search(TextSearch(text="Weber; SELECT id FROM accounts")) == []
+    assert state.requests == []
+
+
+async def test_timeline_on_an_incident_is_one_thread_note_per_key(oracle: Any) -> None:
+    adapter, state = oracle
+    incident_id = next(iter(state.data["incidents"]))
+    activity = TimelineActivity(key="int-3:incident:x", record_type="incident",
+                                record_id=str(incident_id), subject="Inbound call")
+    first = await adapter.add_timeline(activity)
+    again = await adapter.add_timeline(activity)
+    notes = [t for t in state.data["incidents"][incident_id]["threads"]
+             if "[customer-card:int-3" in t["text"]]
+    assert len(notes) == 1 and notes[0]["entryType"] == {"lookupName": "Note"}
+    assert (first.created, again.created, again.id) == (True, False, first.id)
+
+
+async def test_related_lists_incidents_and_colleagues(oracle: Any) -> None:
+    adapter, _ = oracle
+    lena = (await adapter.search(TextSearch(text="Lena Fischer")))[0]
+    assert [r.title for r in await adapter.related(lena)] == ["Paul Fischer"]
+    anna = (await adapter.search(PhoneSearch(number=ANI_ONE_MATCH)))[0]
+    assert [(r.type, r.title) for r in await adapter.related(anna)] == [
+        ("incident", "Delivery delayed")]
