@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import jwt
 from aiohttp import web
 from microsoft_agents.activity import Activity
-from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, AuthTypes
+from microsoft_agents.hosting.core.authorization import (
+    AgentAuthConfiguration,
+    AuthTypes,
+    ClaimsIdentity,
+)
 from microsoft_agents.hosting.core.authorization.jwt import _authorize_request
 from microsoft_agents.hosting.core.http import HttpResponse
 from pydantic import ValidationError
@@ -48,8 +53,33 @@ def _unauthorized(reason: str) -> web.Response:
     return web.json_response({"error": "unauthorized", "message": reason}, status=401)
 
 
+class _ValidatedRequest:
+    """The SDK's request protocol over an aiohttp request whose token we checked (the SDK's
+    own adapter reads the claims from a string request key, which aiohttp deprecates)."""
+
+    def __init__(self, request: web.Request, body: dict[str, Any], claims: ClaimsIdentity):
+        self._request, self._body, self._claims = request, body, claims
+
+    @property
+    def method(self) -> str:
+        return self._request.method
+
+    @property
+    def headers(self) -> Any:
+        return self._request.headers
+
+    async def json(self) -> dict[str, Any]:
+        return self._body
+
+    def get_claims_identity(self) -> ClaimsIdentity:
+        return self._claims
+
+    def get_path_param(self, name: str) -> str:
+        return self._request.match_info[name]
+
+
 async def _authorize(request: web.Request, config: AgentAuthConfiguration
-                     ) -> web.Response | None:
+                     ) -> web.Response | ClaimsIdentity:
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
@@ -70,18 +100,17 @@ async def _authorize(request: web.Request, config: AgentAuthConfiguration
             log.error("Bot authentication misconfigured: %s", result.body)
             return web.json_response({"error": "server_error"}, status=500)
         return _unauthorized("Missing or invalid token.")
-    request["claims_identity"] = result
-    return None
+    return result
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES]
-    refused = await _authorize(request, request.app[AUTH_CONFIG])
-    if refused is not None:
-        return refused
+    claims = await _authorize(request, request.app[AUTH_CONFIG])
+    if isinstance(claims, web.Response):
+        return claims
     try:
-        body = await request.read()
-        activity = Activity.model_validate(json.loads(body))
+        body = json.loads(await request.read())
+        activity = Activity.model_validate(body)
     except web.HTTPRequestEntityTooLarge:
         return web.json_response({"error": "payload_too_large"}, status=413)
     except (ValueError, ValidationError):
@@ -90,7 +119,12 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if allowed and tenant_of(activity) not in allowed:
         log.warning("Activity from tenant %s refused (not in the allow-list)", tenant_of(activity))
         return web.json_response({"error": "tenant_not_allowed"}, status=403)
-    return await services.adapter.process(request, services.bot)
+    response = await services.adapter.process_request(
+        _ValidatedRequest(request, body, claims), services.bot)
+    if response.body is not None:
+        return web.json_response(response.body, status=response.status_code,
+                                 headers=response.headers)
+    return web.Response(status=response.status_code, headers=response.headers)
 
 
 def setup_messages_route(app: web.Application, settings: Settings) -> None:

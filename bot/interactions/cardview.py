@@ -17,6 +17,8 @@ __all__ = ["CardContext", "Perspective", "build_view", "CLOSED_STATES", "RELATED
 # States after which nobody acts on the card any more.
 CLOSED_STATES = frozenset({"acw_completed", "dismissed", "unassigned"})
 RELATED_PAGE = 5  # related records shown per "more" step
+# Related shows the agent's latest search first, then look-up matches, then the rest.
+_RELATED_ORDER = {"search": 0, "match": 1, "related": 2}
 
 
 @dataclass
@@ -51,23 +53,15 @@ def _view(row: InteractionRecordRow, ctx: CardContext) -> RecordView:
     )
 
 
-def _outcome_notice(interaction: InteractionRow) -> Notice | None:
-    key = {"one": "one_match", "several": "several_matches", "none": "no_matches"}.get(
-        interaction.match_outcome)
-    return Notice(level="warning" if key == "no_matches" else "info", key=key) if key else None
-
-
 def build_view(interaction: InteractionRow, ctx: CardContext,
                perspective: Perspective) -> CustomerCardView:
     current = [r for r in ctx.records if r.section == "current"]
     pinned = {(r.record_type, r.record_id) for r in current}
-    related = [r for r in ctx.records if r.section == "related"
-               and (r.record_type, r.record_id) not in pinned]
+    related = sorted((r for r in ctx.records if r.section == "related"
+                      and (r.record_type, r.record_id) not in pinned),
+                     key=lambda r: _RELATED_ORDER.get(r.origin, 9))
     shown = RELATED_PAGE * (1 + interaction.related_shown)
     notices = list(perspective.notices)
-    outcome = _outcome_notice(interaction)
-    if outcome is not None and not notices:
-        notices.append(outcome)
     reason = perspective.read_only_reason
     if not reason and interaction.state in CLOSED_STATES:
         reason = "closed"

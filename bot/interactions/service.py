@@ -231,13 +231,19 @@ class InteractionService:
         query = _caller_query(row, self._settings.default_phone_region)
         records: list[CrmRecord] = []
         error: AppError | None = None
-        if query is not None:
-            try:
-                adapter = await self._adapter(row.configuration_id)
-                records = await self._crm(adapter.search(query))
-            except CrmError as exc:
-                log.warning("Caller look-up for %s failed: %s", interaction_id, exc.code)
-                error = exc
+        try:
+            adapter = await self._adapter(row.configuration_id)
+            # The record types (for Create) load alongside the search, not after it.
+            found, _ = await asyncio.gather(
+                self._crm(adapter.search(query)) if query is not None else _nothing(),
+                self._crm(self.catalog.record_types(row.configuration_id)),
+                return_exceptions=True)
+            if isinstance(found, BaseException):
+                raise found
+            records = found
+        except CrmError as exc:
+            log.warning("Caller look-up for %s failed: %s", interaction_id, exc.code)
+            error = exc
         async with self._lock(interaction_id):
             async with self._sessions() as session, session.begin():
                 row = await session.get(InteractionRow, interaction_id)
@@ -537,6 +543,10 @@ async def _refresh_snapshot(session: AsyncSession, interaction_id: str, section:
     if any(r.section == section and r.record_type == record.type and r.record_id == record.id
            for r in rows):
         await store.add_records(session, interaction_id, section, "pinned", [record])
+
+
+async def _nothing() -> list[CrmRecord]:
+    return []
 
 
 def _translator(locale: str) -> Callable[..., str]:

@@ -1,0 +1,114 @@
+"""``customer-card``: serve, db upgrade, simulate (post events to a running server), --version."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import httpx
+
+from .settings import Settings
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .app import package_version
+
+    parser = argparse.ArgumentParser(prog="customer-card", description=__doc__)
+    parser.add_argument("--version", action="version", version=package_version())
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service")
+    serve.add_argument("--host", default=None, help="default: CUSTOMER_CARD_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: 3978")
+
+    db = commands.add_parser("db", help="database commands")
+    db.add_argument("action", choices=["upgrade"])
+
+    simulate = commands.add_parser("simulate", help="post interaction events to a server")
+    simulate.add_argument("--url", default="http://127.0.0.1:3978", help="server base URL")
+    simulate.add_argument("--api-key", default=None, help="default: first CUSTOMER_CARD_API_KEYS")
+    kinds = simulate.add_subparsers(dest="kind", required=True)
+    for kind, target in (("call", "number"), ("chat", "email")):
+        sub = kinds.add_parser(kind, help=f"start a {'voice' if kind == 'call' else 'digital'} "
+                                          "interaction")
+        sub.add_argument(target)
+        sub.add_argument("--agent-email", default=None)
+        sub.add_argument("--agent-aad", default=None)
+        sub.add_argument("--agent-teams-id", default=None)
+        sub.add_argument("--agent-name", default="Agent")
+        sub.add_argument("--interaction-id", default=None)
+        sub.add_argument("--configuration-id", default=None)
+    end = kinds.add_parser("end", help="end an interaction")
+    end.add_argument("interaction_id")
+    end.add_argument("--ended-by", choices=["contact", "agent"], default="contact")
+    return parser
+
+
+def _event(args: argparse.Namespace) -> dict[str, object]:
+    now = datetime.now(UTC).isoformat()
+    if args.kind == "end":
+        return {"type": "ended", "eventId": f"cli-{uuid.uuid4().hex}",
+                "interactionId": args.interaction_id, "endedBy": args.ended_by,
+                "occurredAt": now}
+    agent = {"id": args.agent_email or args.agent_teams_id or "agent", "name": args.agent_name}
+    for key, value in (("email", args.agent_email), ("aadObjectId", args.agent_aad),
+                       ("teamsUserId", args.agent_teams_id)):
+        if value:
+            agent[key] = value
+    interaction_id = args.interaction_id or f"cli-{uuid.uuid4().hex[:12]}"
+    voice = args.kind == "call"
+    event: dict[str, object] = {
+        "type": "started", "eventId": f"cli-{uuid.uuid4().hex}",
+        "interactionId": interaction_id, "contactId": interaction_id,
+        "channel": "voice" if voice else "digital", "agent": agent, "occurredAt": now,
+        "data": {"ANI": args.number} if voice else {"From": args.email},
+    }
+    if args.configuration_id:
+        event["configurationId"] = args.configuration_id
+    return event
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    key = args.api_key or next((k.get_secret_value() for k in settings.api_keys), "")
+    if not key:
+        print("No API key: pass --api-key or set CUSTOMER_CARD_API_KEYS", file=sys.stderr)
+        return 2
+    response = httpx.post(f"{args.url.rstrip('/')}/api/v1/interactions/events",
+                          json=_event(args), headers={"Authorization": f"Bearer {key}"},
+                          timeout=30)
+    print(json.dumps(response.json(), indent=2))
+    return 0 if response.status_code < 300 else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "db":
+        from .storage.db import upgrade_database
+
+        asyncio.run(upgrade_database(settings.effective_database_url))
+        print("Database is up to date.")
+        return 0
+    if args.command == "simulate":
+        return _simulate(args, settings)
+    from aiohttp import web
+
+    from .app import create_app
+
+    web.run_app(create_app(settings), host=args.host or settings.host,
+                port=args.port or settings.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Reading cards the way an agent would: the texts shown and the buttons offered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def walk(node: Any):  # type: ignore[no-untyped-def]
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def texts(card: dict[str, Any]) -> str:
+    """Every text a user sees on the card, joined."""
+    parts = []
+    for node in walk(card):
+        for key in ("text", "title", "value", "label"):
+            if isinstance(node.get(key), str):
+                parts.append(node[key])
+    return "\n".join(parts)
+
+
+def actions(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:
+    """Action data of every button with ``verb`` (Action.Execute or task/fetch submit),
+    not counting the card's automatic refresh."""
+    found = []
+    for node in walk(card.get("body", [])) if card.get("body") else []:
+        if node.get("type") in ("Action.Execute", "Action.Submit"):
+            data = node.get("data") or {}
+            if node.get("verb", data.get("verb")) == verb:
+                found.append({"verb": verb, **data})
+    for node in card.get("actions") or []:
+        data = node.get("data") or {}
+        if node.get("verb", data.get("verb")) == verb:
+            found.append({"verb": verb, **data})
+    return found
+
+
+def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, Any]]:
+    """Record title -> action data of its ``verb`` button."""
+    result = {}
+    for node in walk(card.get("body", [])):
+        if node.get("type") != "Container":
+            continue
+        items = node.get("items") or []
+        title = next((i.get("text") for i in items if i.get("type") == "TextBlock"), None)
+        for action in walk(items):
+            if action.get("type") == "Action.Execute" and action.get("verb") == verb:
+                result[title] = action["data"]
+    return result

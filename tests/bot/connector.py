@@ -1,0 +1,100 @@
+"""A fake Bot Connector on 127.0.0.1: records what the bot sends and answers the member API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: dict[str, Any] | None
+    authorization: str | None
+
+    @property
+    def conversation_id(self) -> str:
+        return self.path.split("/")[3]
+
+    @property
+    def card(self) -> dict[str, Any] | None:
+        """The Adaptive Card the call carries, if any."""
+        for attachment in (self.body or {}).get("attachments") or []:
+            if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
+                return attachment["content"]
+        return None
+
+
+@dataclass
+class FakeConnector:
+    calls: list[Call] = field(default_factory=list)
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> profile
+    fail_next: list[int] = field(default_factory=list)  # statuses to answer before success
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _changed: asyncio.Condition | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{cid}/activities", self._post)
+        app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._post)
+        app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._put)
+        app.router.add_get("/v3/conversations/{cid}/members/{uid}", self._member)
+        return app
+
+    async def _record(self, request: web.Request) -> web.Response | None:
+        body = await request.json() if request.can_read_body else None
+        if self.fail_next:
+            return web.json_response({"error": {"code": "Throttled"}},
+                                     status=self.fail_next.pop(0), headers={"Retry-After": "0"})
+        self.calls.append(Call(request.method, request.path, body,
+                               request.headers.get("Authorization")))
+        await self._notify()
+        return None
+
+    async def _post(self, request: web.Request) -> web.Response:
+        failed = await self._record(request)
+        return failed or web.json_response({"id": f"act-{next(self._ids)}"}, status=201)
+
+    async def _put(self, request: web.Request) -> web.Response:
+        failed = await self._record(request)
+        return failed or web.json_response({"id": request.match_info["aid"]})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        member = self.members.get(request.match_info["uid"])
+        if member is None:
+            return web.json_response({"error": {"code": "MemberNotFound"}}, status=404)
+        return web.json_response(member)
+
+    async def _notify(self) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[list[Call]], Any], timeout: float = 10) -> Any:
+        """Wait until ``predicate(calls)`` is truthy (the bot works in the background)."""
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        async with asyncio.timeout(timeout):
+            async with self._changed:
+                while not (result := predicate(self.calls)):
+                    await self._changed.wait()
+        return result
+
+    def posts(self, conversation_id: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == "POST"
+                and (conversation_id is None or c.conversation_id == conversation_id)]
+
+    def puts(self, conversation_id: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.method == "PUT"
+                and (conversation_id is None or c.conversation_id == conversation_id)]
+
+    def cards(self, conversation_id: str | None = None) -> list[Call]:
+        return [c for c in self.calls if c.card is not None
+                and (conversation_id is None or c.conversation_id == conversation_id)]
