@@ -48,6 +48,7 @@ async def test_refused_client_credentials_are_an_auth_error_without_the_secret(
         await adapter.check()
     assert "invalid_client" in (caught.value.vendor_message or "")
     assert "wrong-one" not in str(caught.value.to_json()) + str(caught.value.vendor_message)
+    await adapter.aclose()
     await http.aclose()
 
 
