@@ -322,12 +322,11 @@ class SalesforceAdapter:
     # --- tokens -----------------------------------------------------------------------
 
     def _start_background(self) -> None:
-        """Mint the first token now and keep it fresh, so no agent waits for one."""
+        """Mint the first token now, then keep it fresh ahead of expiry."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return  # built outside a loop (a script); the first call mints instead
-        self._tokens.start()
+            return  # built outside a loop (a script): the first call mints instead
         if self._warmup is None:
             self._warmup = asyncio.create_task(self._warm_up(), name="salesforce-token-warmup")
 
@@ -338,6 +337,9 @@ class SalesforceAdapter:
             log.warning("Salesforce token warm-up failed: %s", exc.detail)
         except Exception as exc:  # never let a background task die unobserved
             log.warning("Salesforce token warm-up failed: %s", type(exc).__name__)
+        finally:
+            # started after the first mint, so the refresher schedules from a known expiry
+            self._tokens.start()
 
     async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
         s = self._settings
