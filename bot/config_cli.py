@@ -29,7 +29,7 @@ from .configurations import ChildName, ConfigurationStore
 from .crm_directory import CrmDirectory
 from .settings import Settings
 
-__all__ = ["add_commands", "run", "apply_file", "export_all", "test_configuration"]
+__all__ = ["add_commands", "run", "main", "apply_file", "export_all", "test_configuration"]
 
 # file key -> store kind
 SECTIONS: dict[str, ChildName] = {
@@ -143,9 +143,9 @@ async def apply_file(store: ConfigurationStore, path: Path, *, dry_run: bool = F
         entry = dict(raw)
         sections = {key: entry.pop(key) for key in list(entry) if key in SECTIONS}
         body = _parse_configuration(index, entry)
-        children = {SECTIONS[key]: [store.parse_child(SECTIONS[key], item)
-                                    for item in (value or [])]
-                    for key, value in sections.items()}
+        # mappings before workflows: a memorialization workflow names its mapping
+        children = {kind: [store.parse_child(kind, item) for item in (sections[key] or [])]
+                    for key, kind in SECTIONS.items() if key in sections}
         current = _match_configuration(existing, body)
         config_id = await _apply_configuration(store, plan, body, current)
         kept.add(config_id or "")
@@ -292,3 +292,15 @@ async def test_configuration(store: ConfigurationStore, configuration_id: str) -
     result = await store.test(configuration_id)
     return (f"OK: configuration {configuration_id} ({result['type']}) reached the CRM; "
             f"{result['recordTypes']} record types readable.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot.config_cli config ...``: the commands without the rest of the CLI."""
+    parser = argparse.ArgumentParser(prog="customer-card")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return run(args, Settings())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
