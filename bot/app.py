@@ -12,6 +12,7 @@ from aiohttp import web
 from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import OutboundHostValidator
+from microsoft_agents.hosting.core.authorization import Connections
 
 from cards.customer_card import build_customer_card
 
@@ -33,6 +34,8 @@ __all__ = ["create_app", "package_version"]
 
 log = logging.getLogger(__name__)
 
+CONNECTIONS = web.AppKey("bot_connections", Connections)
+
 
 def package_version() -> str:
     try:
@@ -41,13 +44,19 @@ def package_version() -> str:
         return "0.0.0"
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
-    """The service as an aiohttp application; everything starts when the app starts."""
+def create_app(settings: Settings | None = None, *,
+               connections: Connections | None = None) -> web.Application:
+    """The service as an aiohttp application; everything starts when the app starts.
+
+    ``connections`` replaces the MSAL connection manager that mints outbound Bot Connector
+    tokens (tests use a local one; production leaves it unset)."""
     settings = settings or Settings()
     app = web.Application(middlewares=[error_middleware],
                           client_max_size=settings.max_body_bytes)
     app[SERVICES] = Services(settings)
     app[OPENAPI] = OpenApiRegistry(version=package_version())
+    if connections is not None:
+        app[CONNECTIONS] = connections
     setup_messages_route(app, settings)
     setup_event_routes(app)
     setup_health_routes(app)
@@ -87,8 +96,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def _bot_adapter(app: web.Application, settings: Settings) -> CloudAdapter:
-    config = app[AUTH_CONFIG]
-    manager = MsalConnectionManager(connections_configurations={"SERVICE_CONNECTION": config})
+    manager = app.get(CONNECTIONS) or MsalConnectionManager(
+        connections_configurations={"SERVICE_CONNECTION": app[AUTH_CONFIG]})
     # The host check refuses http and loopback, so it is on only with real credentials.
     validate_hosts = not settings.anonymous and settings.validate_service_url
     return CloudAdapter(connection_manager=manager,
