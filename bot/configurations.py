@@ -9,9 +9,9 @@ CRM's field metadata. Secrets leave this module only as :class:`crm.secrets.Secr
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError

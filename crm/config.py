@@ -509,4 +509,4 @@ WORKFLOW_ACTIONS: dict[str, str] = {
 
 
 def workflow_action(workflow: BaseModel) -> str:
-    return WORKFLOW_ACTIONS[getattr(workflow, "kind")]
+    return WORKFLOW_ACTIONS[workflow.kind]

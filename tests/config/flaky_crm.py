@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 from aiohttp import web
 
 from crm.errors import CrmRejectedError, CrmUnavailableError

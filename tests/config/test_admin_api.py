@@ -15,7 +15,8 @@ CONFIGS = "/api/v1/configurations"
 
 def hubspot(**extra):  # type: ignore[no-untyped-def]
     body = {"name": "HubSpot EU", "type": "hubspot",
-            "settings": {"account_id": "4711", "external_screenpop_domain_hs": "app-eu1.hubspot.com"},
+            "settings": {"account_id": "4711",
+                         "external_screenpop_domain_hs": "app-eu1.hubspot.com"},
             "secrets": {"access_token": HUBSPOT_TOKEN}}
     body.update(extra)
     return body

@@ -107,7 +107,8 @@ async def test_dynamic_search_with_interaction_references(api, config_id, desk):
     await desk.wait_state(interaction_id, lambda s: s["matchOutcome"] != "unsearched")
     criteria = [{"recordType": "contact", "condition": "or", "columns": [
         {"field": "email", "operator": "equals", "value": "{Skill Name}@nowhere.example"},
-        {"field": "email", "operator": "equals", "value": "anna.schmidt@schmidt-logistik.example"}]}]
+        {"field": "email", "operator": "equals",
+         "value": "anna.schmidt@schmidt-logistik.example"}]}]
     status, body = await run(api, config_id, "Custom search", {"search": criteria},
                              interactionId=interaction_id)
     assert status == 200, body
@@ -211,7 +212,8 @@ async def test_timeline_links_once_per_interaction(api, config_id, desk):
 async def test_memorialization_writes_mapped_fields(api, config_id, desk):
     status, mapping = await api.admin("POST", f"{CONFIGS}/{config_id}/data-mappings", {
         "name": "Call data", "recordTypes": [{"recordType": "contact", "fields": [
-            {"crmField": "description", "source": {"channel": "voice", "field": "Disposition Notes"}},
+            {"crmField": "description",
+             "source": {"channel": "voice", "field": "Disposition Notes"}},
             {"crmField": "department", "source": {"channel": "script_variable",
                                                   "field": "accountnumber"}}]}]})
     assert status == 201, mapping
