@@ -17,7 +17,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,6 +31,8 @@ from .snapshot import InteractionSnapshot, TargetRecord
 __all__ = [
     "ClaimedJob",
     "Progress",
+    "Outcome",
+    "record",
     "enqueue",
     "claim",
     "renew_leases",
@@ -173,14 +175,48 @@ async def claim(sessions: async_sessionmaker[AsyncSession], owner: str, *, limit
     return sorted((_claimed(row) for row in rows), key=lambda job: job.id)
 
 
-async def _guarded_update(sessions: async_sessionmaker[AsyncSession], job_id: int, owner: str,
-                          **values: Any) -> bool:
+@dataclass
+class Outcome:
+    """How one claimed job ended this time: ``done``, ``pending`` (retry at ``at``),
+    ``failed``, or ``released`` (handed back unfinished, its attempt not counted)."""
+
+    job: ClaimedJob
+    status: Literal["done", "pending", "failed", "released"]
+    at: float | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None,
+                                  "updated_at": datetime.now(UTC), **self.job.progress.values()}
+        if self.status == "done":
+            values.update(status="done", last_error=None, last_error_code=None,
+                          completed_at=datetime.now(UTC))
+        elif self.status == "failed":
+            values.update(status="failed", last_error=self.error,
+                          last_error_code=self.error_code, completed_at=datetime.now(UTC))
+        elif self.status == "pending":
+            values.update(status="pending", available_at=self.at, last_error=self.error,
+                          last_error_code=self.error_code)
+        else:
+            values.update(status="pending", available_at=time.time(),
+                          attempts=_JOBS.c.attempts - 1)
+        return values
+
+
+async def record(sessions: async_sessionmaker[AsyncSession], owner: str,
+                 outcomes: list[Outcome]) -> list[bool]:
+    """Save outcomes in one transaction. Each is guarded by the lease: False for a job whose
+    lease ``owner`` lost (another worker owns it now and its result counts)."""
+    saved = []
     async with sessions() as session, session.begin():
-        result = await session.execute(
-            update(_JOBS).where(_JOBS.c.id == job_id, _JOBS.c.lease_owner == owner,
-                                _JOBS.c.status == "running")
-            .values(updated_at=datetime.now(UTC), **values))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        for outcome in outcomes:
+            result = await session.execute(
+                update(_JOBS).where(_JOBS.c.id == outcome.job.id, _JOBS.c.lease_owner == owner,
+                                    _JOBS.c.status == "running")
+                .values(**outcome.values()))
+            saved.append(bool(result.rowcount))  # type: ignore[attr-defined]
+    return saved
 
 
 async def renew_leases(sessions: async_sessionmaker[AsyncSession], owner: str,
@@ -199,37 +235,27 @@ async def renew_leases(sessions: async_sessionmaker[AsyncSession], owner: str,
 async def complete(sessions: async_sessionmaker[AsyncSession], job: ClaimedJob,
                    owner: str) -> bool:
     """Mark done; False when the lease was lost (another worker owns the job now)."""
-    return await _guarded_update(
-        sessions, job.id, owner, status="done", lease_owner=None, lease_expires_at=None,
-        last_error=None, last_error_code=None, completed_at=datetime.now(UTC),
-        **job.progress.values())
+    return (await record(sessions, owner, [Outcome(job, "done")]))[0]
 
 
 async def reschedule(sessions: async_sessionmaker[AsyncSession], job: ClaimedJob, owner: str,
                      *, at: float, error_code: str, error: str) -> bool:
     """Back to pending until ``at``, keeping what was written and the error."""
-    return await _guarded_update(
-        sessions, job.id, owner, status="pending", available_at=at, lease_owner=None,
-        lease_expires_at=None, last_error=error, last_error_code=error_code,
-        **job.progress.values())
+    return (await record(sessions, owner, [Outcome(job, "pending", at, error_code,
+                                                   error)]))[0]
 
 
 async def fail(sessions: async_sessionmaker[AsyncSession], job: ClaimedJob, owner: str, *,
                error_code: str, error: str) -> bool:
     """Give up: the job stays visible as failed with its last error until retried."""
-    return await _guarded_update(
-        sessions, job.id, owner, status="failed", lease_owner=None, lease_expires_at=None,
-        last_error=error, last_error_code=error_code, completed_at=datetime.now(UTC),
-        **job.progress.values())
+    return (await record(sessions, owner, [Outcome(job, "failed", None, error_code,
+                                                   error)]))[0]
 
 
 async def release(sessions: async_sessionmaker[AsyncSession], job: ClaimedJob,
                   owner: str) -> bool:
     """Hand an unfinished job back (shutdown): due at once, its attempt not counted."""
-    return await _guarded_update(
-        sessions, job.id, owner, status="pending", available_at=time.time(),
-        lease_owner=None, lease_expires_at=None, attempts=_JOBS.c.attempts - 1,
-        **job.progress.values())
+    return (await record(sessions, owner, [Outcome(job, "released")]))[0]
 
 
 async def newer_fields_written(sessions: async_sessionmaker[AsyncSession],

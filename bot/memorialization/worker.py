@@ -102,6 +102,44 @@ class _MetadataCache:
         return future.result()
 
 
+class _OutcomeWriter:
+    """Saves job outcomes in groups: whatever finished while the previous group was being
+    written goes in the next transaction, so a busy worker commits far less than once per
+    job, and an idle one writes each outcome at once."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], owner: str,
+                 max_batch: int = 200) -> None:
+        self._sessions = sessions
+        self._owner = owner
+        self._max_batch = max_batch
+        self._queue: list[tuple[outbox.Outcome, asyncio.Future[bool]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def save(self, outcome: outbox.Outcome) -> bool:
+        """True once saved; False when the job's lease had been lost."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append((outcome, future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            try:
+                saved = await outbox.record(self._sessions, self._owner,
+                                            [outcome for outcome, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), ok in zip(batch, saved, strict=True):
+                if not future.done():
+                    future.set_result(ok)
+
+
 class MemorializationWorker:
     """Runs in the service process: ``await worker.start()`` after migrations,
     ``await worker.stop()`` on shutdown. ``notify()`` after committing new jobs wakes it
@@ -117,6 +155,9 @@ class MemorializationWorker:
         self._rng = rng or random.Random()
         self.limiter = RateLimiter(self.options.rate_per_second, self.options.burst)
         self._metadata = _MetadataCache(self.options.metadata_cache_seconds)
+        self._outcomes = _OutcomeWriter(sessions, self.owner)
+        # claim in batches of at least this many free slots (fewer claim transactions)
+        self._claim_threshold = max(1, self.options.concurrency // 4)
         self._inflight: dict[int, tuple[ClaimedJob, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -163,13 +204,12 @@ class MemorializationWorker:
         while not self._stopping:
             # cleared before claiming, so a job finishing meanwhile still wakes us
             self._wake.clear()
-            try:
-                claimed = await self._claim_batch()
-            except Exception:  # the database went away: keep the loop, try again
-                log.exception("memorialization: claiming jobs failed")
-                claimed = 0
-            if claimed and len(self._inflight) < self.options.concurrency:
-                continue
+            free = self.options.concurrency - len(self._inflight)
+            if free >= self._claim_threshold or not self._inflight:
+                try:
+                    await self._claim_batch()
+                except Exception:  # the database went away: keep the loop, try again
+                    log.exception("memorialization: claiming jobs failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.options.poll_seconds)
 
@@ -217,12 +257,13 @@ class MemorializationWorker:
         try:
             if job.attempts > self.options.max_attempts:
                 # claimed again after its worker died on every attempt
-                await outbox.fail(self._sessions, job, self.owner, error_code="lease_expired",
-                                  error=f"Gave up after {job.attempts - 1} attempts.")
+                await self._outcomes.save(outbox.Outcome(
+                    job, "failed", error_code="lease_expired",
+                    error=f"Gave up after {job.attempts - 1} attempts."))
                 return
             await self._write(job)
         except asyncio.CancelledError:
-            await asyncio.shield(outbox.release(self._sessions, job, self.owner))
+            await asyncio.shield(self._outcomes.save(outbox.Outcome(job, "released")))
             raise
         except AppError as exc:
             await self._after_error(job, exc, exc.retryable, exc.code, self._describe(exc))
@@ -231,7 +272,8 @@ class MemorializationWorker:
             await self._after_error(job, exc, True, "internal_error",
                                     f"Internal error ({type(exc).__name__}).")
         else:
-            if not await outbox.complete(self._sessions, job, self.owner):
+            job.progress.result["worker"] = self.owner
+            if not await self._outcomes.save(outbox.Outcome(job, "done")):
                 log.warning("memorialization job %s: lease lost before completion", job.id)
 
     async def _write(self, job: ClaimedJob) -> None:
@@ -302,12 +344,13 @@ class MemorializationWorker:
                                 rng=self._rng)
             log.info("memorialization job %s: attempt %s failed (%s), next in %.1fs",
                      job.id, job.attempts, code, delay)
-            await outbox.reschedule(self._sessions, job, self.owner, at=time.time() + delay,
-                                    error_code=code, error=message)
+            await self._outcomes.save(outbox.Outcome(job, "pending", time.time() + delay,
+                                                     code, message))
             return
         log.warning("memorialization job %s failed after %s attempts: %s", job.id,
                     job.attempts, code)
-        await outbox.fail(self._sessions, job, self.owner, error_code=code, error=message)
+        await self._outcomes.save(outbox.Outcome(job, "failed", error_code=code,
+                                                 error=message))
 
     @staticmethod
     def _describe(exc: AppError) -> str:

@@ -79,6 +79,7 @@ class FakeCrmState:
     calls: Counter[str] = field(default_factory=Counter)
     call_times: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, kind)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    finds: Counter[str] = field(default_factory=Counter)  # look-ups by activity key
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_record(self, record_type: str, record_id: str, **fields: Any) -> None:
@@ -175,7 +176,8 @@ async def _find_activities(request: web.Request) -> web.Response:
     reply, _ = await _guard(request, "find_timeline")
     if reply:
         return reply
-    key = request.query.get("key")
+    key = request.query.get("key", "")
+    state.finds[key] += 1
     return web.json_response([a for a in state.activities if a["key"] == key])
 
 

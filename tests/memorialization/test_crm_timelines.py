@@ -99,6 +99,8 @@ def _delegate(name: str):
     return harness
 
 
+_FIXTURE_TYPE = type(pytest.fixture(lambda: None))
+
 # One test class per CRM with a contract module; its ``harness`` fixture is the contract's,
 # whether that module defines it at module level or on its test class.
 for _type in INTEGRATION_TYPES:
@@ -108,6 +110,10 @@ for _type in INTEGRATION_TYPES:
         continue
     _contract = next(value for name, value in vars(_module).items()
                      if name.startswith("Test") and isinstance(value, type))
+    # fixtures the harness needs (e.g. Dynamics' TLS files) come along under their names
+    for _name, _value in vars(_module).items():
+        if isinstance(_value, _FIXTURE_TYPE) and _name != "harness" and _name not in globals():
+            globals()[_name] = _value
     if "harness" in vars(_contract):
         _fixture = vars(_contract)["harness"]
     else:
