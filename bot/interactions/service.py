@@ -380,7 +380,8 @@ class InteractionService:
                           *, values: dict[str, Any] | None = None,
                           errors: dict[str, str] | None = None, error: str = "") -> FormView:
         row = await self._assigned_row(interaction_id, actor)
-        types = {t.name: t for t in await self._crm(self.catalog.record_types(row.configuration_id))}
+        types = {t.name: t for t in
+                 await self._crm(self.catalog.record_types(row.configuration_id))}
         if record_type not in types or not types[record_type].createable:
             raise InputError(f"Cannot create records of type {record_type!r}",
                              field="createType")

@@ -145,7 +145,8 @@ async def history_of(session: AsyncSession, row: InteractionRow,
     )).scalars())
 
 
-async def active_interaction_of(session: AsyncSession, installation_id: int) -> InteractionRow | None:
+async def active_interaction_of(session: AsyncSession,
+                                installation_id: int) -> InteractionRow | None:
     """The agent's newest interaction that is not closed (for text commands)."""
     return (await session.execute(
         select(InteractionRow)

@@ -18,7 +18,7 @@ class Command:
 
 
 def parse_command(text: str | None) -> Command:
-    """``"<at>Bot</at> Simulate Call +49 30 1234567"`` -> ``Command("simulate call", "+49 30...")``."""
+    """``"<at>Bot</at> Simulate Call +49 30 1234567"`` -> ``Command("simulate call", ...)``."""
     cleaned = " ".join(_MENTION.sub(" ", text or "").split())
     lowered = cleaned.lower()
     for name in _TWO_WORD:

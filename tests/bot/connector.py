@@ -77,11 +77,11 @@ class FakeConnector:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[list[Call]], Any], timeout: float = 10) -> Any:
+    async def wait_for(self, predicate: Callable[[list[Call]], Any], seconds: float = 10) -> Any:
         """Wait until ``predicate(calls)`` is truthy (the bot works in the background)."""
         if self._changed is None:
             self._changed = asyncio.Condition()
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             async with self._changed:
                 while not (result := predicate(self.calls)):
                     await self._changed.wait()
