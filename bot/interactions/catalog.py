@@ -70,7 +70,7 @@ class CrmCatalog:
         async def run() -> None:
             try:
                 await fetch
-            except (CrmError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, CrmError) as exc:
                 log.info("CRM metadata for %s not available: %s", key, exc)
             finally:
                 self._inflight.pop(key, None)
