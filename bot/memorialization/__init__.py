@@ -2,11 +2,14 @@
 
 ``triggers`` decides when, ``values`` and ``timeline`` what (pure functions), ``outbox`` holds
 the jobs in the service's database, and ``worker`` writes them through the CRM adapters with
-retries, rate limits and leases. ``api`` and ``cli`` let admins list and retry jobs.
+retries, rate limits and leases. ``hook`` queues jobs from the interactions service,
+``direct`` serves the DataMemorialization workflow, and ``api`` and ``cli`` (imported on
+their own) let admins list and retry jobs.
 """
 
 from __future__ import annotations
 
+from .hook import MemorializationHook, acw_announced, snapshot_from_interaction
 from .outbox import enqueue, failed_for_interaction, list_jobs, retry_job
 from .snapshot import InteractionSnapshot, TargetRecord, source_values
 from .timeline import build_activity
@@ -32,4 +35,7 @@ __all__ = [
     "MemorializationWorker",
     "WorkerOptions",
     "AdapterProvider",
+    "MemorializationHook",
+    "snapshot_from_interaction",
+    "acw_announced",
 ]

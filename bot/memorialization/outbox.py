@@ -52,11 +52,19 @@ UNFINISHED = ("pending", "running")
 
 
 def _keys(snapshot: InteractionSnapshot, target: TargetRecord) -> tuple[str, str]:
-    """(dedupe key, timeline idempotency key) for one target of one trigger."""
-    parts = (snapshot.interaction_id, snapshot.trigger, snapshot.occurrence,
-             snapshot.configuration_id, target.record_type.lower(), target.record_id)
-    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-    return digest, f"cc:{snapshot.interaction_id}:{digest[:16]}"
+    """(dedupe key, timeline idempotency key) for one target of one trigger.
+
+    A voice interaction gets one activity per record whatever triggered it (a call that
+    ended and then also completed after-call work rewrites its fields, but is still one
+    call on the timeline); a digital interaction gets one per hand-off (``occurrence``)."""
+    record = (snapshot.configuration_id, target.record_type.lower(), target.record_id)
+    occurrence = (snapshot.trigger, snapshot.occurrence)
+    dedupe = hashlib.sha256("\x1f".join(
+        (snapshot.interaction_id, *occurrence, *record)).encode()).hexdigest()
+    timeline_parts = (snapshot.interaction_id, snapshot.channel, *record,
+                      *(occurrence if snapshot.channel == "digital" else ()))
+    timeline = hashlib.sha256("\x1f".join(timeline_parts).encode()).hexdigest()
+    return dedupe, f"cc:{snapshot.interaction_id}:{timeline[:16]}"
 
 
 def _unique_targets(targets: list[TargetRecord]) -> list[TargetRecord]:

@@ -147,8 +147,12 @@ class MemorializationWorker:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], adapters: AdapterProvider,
                  options: WorkerOptions | None = None, *, owner: str | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None,
+                 on_change: Callable[[str], object] | None = None) -> None:
+        """``on_change(interaction_id)`` is called when a job of that interaction failed, or
+        succeeded after an admin retry: the agent's card shows (or drops) its note."""
         self._sessions = sessions
+        self._on_change = on_change
         self._adapters = adapters
         self.options = options or WorkerOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -275,6 +279,8 @@ class MemorializationWorker:
             job.progress.result["worker"] = self.owner
             if not await self._outcomes.save(outbox.Outcome(job, "done")):
                 log.warning("memorialization job %s: lease lost before completion", job.id)
+            elif job.progress.result.get("retried"):
+                self._changed(job)
 
     async def _write(self, job: ClaimedJob) -> None:
         snapshot = InteractionSnapshot.model_validate(job.payload["snapshot"])
@@ -349,8 +355,17 @@ class MemorializationWorker:
             return
         log.warning("memorialization job %s failed after %s attempts: %s", job.id,
                     job.attempts, code)
-        await self._outcomes.save(outbox.Outcome(job, "failed", error_code=code,
-                                                 error=message))
+        if await self._outcomes.save(outbox.Outcome(job, "failed", error_code=code,
+                                                    error=message)):
+            self._changed(job)
+
+    def _changed(self, job: ClaimedJob) -> None:
+        if self._on_change is None:
+            return
+        try:
+            self._on_change(job.interaction_id)
+        except Exception:
+            log.exception("memorialization: on_change failed for job %s", job.id)
 
     @staticmethod
     def _describe(exc: AppError) -> str:

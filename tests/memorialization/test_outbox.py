@@ -150,3 +150,17 @@ async def test_failed_jobs_are_listed_and_can_be_retried_once_failed(sessions):
         assert (row.status, row.attempts, row.result["retried"]) == ("pending", 0, 1)
     [again] = await outbox.claim(sessions, "w", limit=2, lease_seconds=30)
     assert again.id == job.id
+
+
+async def test_a_voice_call_has_one_timeline_key_per_record_a_chat_one_per_hand_off(sessions):
+    ended = make_snapshot(trigger="ended")
+    completed = make_snapshot(trigger="acw_completed")
+    handed_on = make_snapshot(channel="digital", trigger="transferred", occurrence="ev-1")
+    dismissed = make_snapshot(channel="digital", trigger="dismissed", occurrence="ev-2")
+    for snapshot in (ended, completed, handed_on, dismissed):
+        await _enqueue(sessions, snapshot)
+    rows = await _rows(sessions)
+    assert len(rows) == 4  # four triggers, four jobs
+    keys = [row.timeline_key for row in rows]
+    assert keys[0] == keys[1]  # the call: one activity, however it was triggered
+    assert len({keys[1], keys[2], keys[3]}) == 3

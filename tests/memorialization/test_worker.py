@@ -107,18 +107,33 @@ async def test_a_refused_write_fails_at_once_and_stays_visible(sqlite_sessions, 
         assert [r.id for r in await outbox.failed_for_interaction(session, "int-1")] == [row.id]
 
 
+async def _run_noting(sessions, adapter, changed, **options):
+    async def provider(configuration_id):
+        return adapter
+    worker = MemorializationWorker(sessions, provider, replace(FAST, **options),
+                                   on_change=changed.append)
+    await worker.start()
+    try:
+        return await wait_settled(sessions)
+    finally:
+        await worker.stop()
+
+
 async def test_after_the_last_attempt_a_job_fails_and_an_admin_retry_finishes_it(
         sqlite_sessions, fake_crm, crm_state):
     await add_jobs(sqlite_sessions, make_snapshot())
     crm_state.fail_next(3, "500", only="update")
-    [row] = await _run(sqlite_sessions, fake_crm, max_attempts=3)
+    changed: list[str] = []
+    [row] = await _run_noting(sqlite_sessions, fake_crm, changed, max_attempts=3)
     assert (row.status, row.attempts, row.last_error_code) == ("failed", 3, "crm_unavailable")
     assert crm_state.activities == []
+    assert changed == ["int-1"]  # the card gets its "could not be logged" note
     async with sqlite_sessions() as session, session.begin():
         await retry_job(session, row.id)
-    [row] = await _run(sqlite_sessions, fake_crm, max_attempts=3)
+    [row] = await _run_noting(sqlite_sessions, fake_crm, changed, max_attempts=3)
     assert (row.status, row.attempts) == ("done", 1)
     assert len(crm_state.activities) == 1
+    assert changed == ["int-1", "int-1"]  # and loses it again
 
 
 async def test_a_retried_step_is_not_repeated(sqlite_sessions, fake_crm, crm_state):

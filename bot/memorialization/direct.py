@@ -1,0 +1,51 @@
+"""Memorialization run by a script's DataMemorialization workflow
+(``POST /api/v1/workflows/execute``): mapped and written at once, answering what was written.
+
+It shares the mapping function with the durable writer; the durable path (event hook,
+outbox, worker) is what runs on its own at the end of each interaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.interaction_data import InteractionData
+from crm.mappings import MemorializationMapping
+from crm.models import CrmRecord
+from crm.protocol import CrmAdapter
+from crm.workflows import Memorializer
+
+from .snapshot import InteractionSnapshot
+from .values import map_fields
+
+__all__ = ["direct_memorializer"]
+
+
+def _snapshot(interaction: InteractionData | None, configuration_id: str) -> InteractionSnapshot:
+    interaction = interaction or InteractionData()
+    return InteractionSnapshot(
+        interaction_id=interaction.interaction_id or interaction.contact_id or "workflow",
+        configuration_id=configuration_id, channel=interaction.channel, trigger="workflow",
+        data=dict(interaction.data), script_variables=dict(interaction.script_variables))
+
+
+def direct_memorializer(adapter: CrmAdapter, interaction: InteractionData | None,
+                        configuration_id: str) -> Memorializer:
+    """A ``crm.workflows.Memorializer`` writing ``interaction``'s mapped values through
+    ``adapter``; CRM errors propagate to the workflow's caller."""
+    snapshot = _snapshot(interaction, configuration_id)
+
+    async def memorialize(record: CrmRecord, mapping: MemorializationMapping) -> dict[str, Any]:
+        fields = await adapter.list_fields(record.type)
+        mapped = map_fields(snapshot, mapping.rules_for(record.type), fields)
+        if mapped.values:
+            await adapter.update(record.type, record.id, mapped.values)
+        return {
+            "written": dict(mapped.values),
+            "truncated": [{"field": cut.field, "originalLength": cut.original_length,
+                           "keptLength": cut.kept_length} for cut in mapped.truncations],
+            "skipped": [{"field": skip.field, "source": skip.source, "reason": skip.reason}
+                        for skip in mapped.skipped if skip.reason != "other_channel"],
+        }
+
+    return memorialize
