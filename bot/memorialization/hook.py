@@ -63,15 +63,17 @@ def snapshot_from_interaction(row: InteractionRow, event: StoredEvent,
     """The interaction as the triggering event left it (``row`` already has the event
     applied)."""
     data = dict(row.data or {})
-    return InteractionSnapshot(
-        interaction_id=row.id, configuration_id=row.configuration_id,
-        channel=row.channel, trigger=event.type, occurrence=event.event_id,
-        ended_by=row.ended_by or event.ended_by, direction=_direction(data),
-        agent_id=row.agent_id or None, agent_name=row.agent_name or None,
-        started_at=_utc(row.started_at),
-        ended_at=_utc(row.ended_at) or _utc(event.occurred_at), data=data,
-        script_variables=dict(row.script_variables or {}), targets=list(targets),
-    )
+    # validated: a channel or ended-by value the snapshot does not know is an error here,
+    # in the storing transaction, not later in the worker
+    return InteractionSnapshot.model_validate({
+        "interaction_id": row.id, "configuration_id": row.configuration_id,
+        "channel": row.channel, "trigger": event.type, "occurrence": event.event_id,
+        "ended_by": row.ended_by or event.ended_by, "direction": _direction(data),
+        "agent_id": row.agent_id or None, "agent_name": row.agent_name or None,
+        "started_at": _utc(row.started_at),
+        "ended_at": _utc(row.ended_at) or _utc(event.occurred_at), "data": data,
+        "script_variables": dict(row.script_variables or {}), "targets": list(targets),
+    })
 
 
 async def current_records(session: AsyncSession, interaction_id: str) -> list[TargetRecord]:

@@ -17,9 +17,9 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Table, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.errors import ConflictError, NotFoundError
@@ -47,7 +47,7 @@ __all__ = [
     "failed_for_interaction",
 ]
 
-_JOBS = MemorializationJobRow.__table__
+_JOBS = cast(Table, MemorializationJobRow.__table__)
 UNFINISHED = ("pending", "running")
 
 
@@ -171,7 +171,7 @@ async def claim(sessions: async_sessionmaker[AsyncSession], owner: str, *, limit
     if skip_configurations:
         pick = pick.where(candidate.c.configuration_id.not_in(skip_configurations))
     async with sessions() as session, session.begin():
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True, of=candidate)
         statement = (
             update(_JOBS).where(_JOBS.c.id.in_(pick.scalar_subquery()))

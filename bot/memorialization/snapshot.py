@@ -10,22 +10,25 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 __all__ = ["TargetRecord", "InteractionSnapshot", "source_values"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # camelCase on the wire (and in the stored job payload), snake_case in Python
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel)
 
 
 class TargetRecord(_Model):
     """A CRM record the interaction is written to: pinned in Current Interaction, or named by
     the configuration's memorialization workflow."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel,
+                              frozen=True)
 
-    record_type: str = Field(alias="recordType", min_length=1, max_length=100)
-    record_id: str = Field(alias="recordId", min_length=1, max_length=255)
+    record_type: str = Field(min_length=1, max_length=100)
+    record_id: str = Field(min_length=1, max_length=255)
     origin: Literal["pinned", "workflow"] = "pinned"
 
 
@@ -39,22 +42,21 @@ class InteractionSnapshot(_Model):
     "Start Time", "End Time", "Direction").
     """
 
-    interaction_id: str = Field(alias="interactionId", min_length=1, max_length=128)
-    configuration_id: str = Field(alias="configurationId", min_length=1, max_length=64)
+    interaction_id: str = Field(min_length=1, max_length=128)
+    configuration_id: str = Field(min_length=1, max_length=64)
     channel: Literal["voice", "digital"]
     # the event type that triggered memorialization, and that event's id: a digital
     # interaction handed on twice is memorialized twice, once per hand-off
     trigger: str = Field(min_length=1, max_length=32)
     occurrence: str = Field(default="", max_length=200)
-    ended_by: Literal["contact", "agent", "system"] | None = Field(default=None,
-                                                                   alias="endedBy")
+    ended_by: Literal["contact", "agent", "system"] | None = None
     direction: Literal["inbound", "outbound"] | None = None
-    agent_id: str | None = Field(default=None, alias="agentId")
-    agent_name: str | None = Field(default=None, alias="agentName")
-    started_at: datetime | None = Field(default=None, alias="startedAt")
-    ended_at: datetime | None = Field(default=None, alias="endedAt")
+    agent_id: str | None = None
+    agent_name: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
     data: dict[str, Any] = Field(default_factory=dict)
-    script_variables: dict[str, Any] = Field(default_factory=dict, alias="scriptVariables")
+    script_variables: dict[str, Any] = Field(default_factory=dict)
     targets: list[TargetRecord] = Field(default_factory=list)
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -227,10 +228,10 @@ class MemorializationWorker:
         for job in jobs:
             task = asyncio.create_task(self._run(job), name=f"memorialization-{job.id}")
             self._inflight[job.id] = (job, task)
-            task.add_done_callback(lambda _t, job_id=job.id: self._finished(job_id))
+            task.add_done_callback(functools.partial(self._finished, job.id))
         return len(jobs)
 
-    def _finished(self, job_id: int) -> None:
+    def _finished(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job_id, None)
         self._wake.set()
 

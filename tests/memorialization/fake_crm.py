@@ -80,6 +80,7 @@ class FakeCrmState:
     call_times: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, kind)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     finds: Counter[str] = field(default_factory=Counter)  # look-ups by activity key
+    _call_seen: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add_record(self, record_type: str, record_id: str, **fields: Any) -> None:
@@ -88,6 +89,13 @@ class FakeCrmState:
     def fail_next(self, count: int, kind: str, *, retry_after: float | None = None,
                   only: str | None = None) -> None:
         self.failures.extend(Failure(kind, retry_after, only) for _ in range(count))
+
+    async def wait_for_calls(self, kind: str, count: int) -> None:
+        """Until the CRM has received ``count`` calls of ``kind`` (the test's safety
+        timeout applies)."""
+        while self.calls[kind] < count:
+            self._call_seen.clear()
+            await self._call_seen.wait()
 
     def activities_by_key(self) -> Counter[str]:
         return Counter(activity["key"] for activity in self.activities)
@@ -111,6 +119,7 @@ async def _guard(request: web.Request, kind: str) -> tuple[web.Response | None, 
     """Count the call, wait the latency, and answer a programmed failure (None: proceed)."""
     state = request.app[STATE]
     state.calls[kind] += 1
+    state._call_seen.set()
     state.call_times.append((time.monotonic(), kind))
     if state.latency:
         await asyncio.sleep(state.latency)

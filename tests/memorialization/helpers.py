@@ -32,9 +32,9 @@ async def jobs(sessions) -> list[MemorializationJobRow]:
             select(MemorializationJobRow).order_by(MemorializationJobRow.id))).scalars())
 
 
-async def wait_settled(sessions, timeout: float = 20.0) -> list[MemorializationJobRow]:
+async def wait_settled(sessions, deadline_seconds: float = 20.0) -> list[MemorializationJobRow]:
     """Every job done or failed (a safety timeout, not a timed assertion)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + deadline_seconds
     while True:
         rows = await jobs(sessions)
         if all(row.status in ("done", "failed") for row in rows):

@@ -24,6 +24,7 @@ from crm.registry import INTEGRATION_TYPES
 from .conftest import make_snapshot
 from .helpers import FAST, add_jobs, wait_settled
 
+
 async def _transcript_field(harness):
     """The case type's long text field, or (where the CRM makes that read-only after
     create, as Zendesk and Oracle do) its first writable text field with a limit."""

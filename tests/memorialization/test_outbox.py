@@ -8,8 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.memorialization import enqueue, list_jobs, retry_job
-from bot.memorialization import outbox
+from bot.memorialization import enqueue, list_jobs, outbox, retry_job
 from bot.storage.job_tables import MemorializationJobRow
 from crm.errors import ConflictError, NotFoundError
 

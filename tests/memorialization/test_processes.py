@@ -62,8 +62,8 @@ async def test_killed_service_process_restarts_and_loses_nothing(sqlite_url, sql
 
     first = await _start(sqlite_url, crm_url, "--lease", "1", "--concurrency", "8")
     await _ready(first)
-    while crm_state.calls["timeline"] < 10:  # mid-run, with creates in flight
-        await asyncio.sleep(0.005)
+    # mid-run, with creates in flight (the CRM is still "working" on the 10th)
+    await asyncio.wait_for(crm_state.wait_for_calls("timeline", 10), 30)
     first.kill()  # SIGKILL: no shutdown code runs
     assert await first.wait() == -signal.SIGKILL
     unfinished = [row for row in await _jobs(sqlite_sessions) if row.status != "done"]
@@ -71,7 +71,7 @@ async def test_killed_service_process_restarts_and_loses_nothing(sqlite_url, sql
 
     second = await _start(sqlite_url, crm_url, "--lease", "1", "--concurrency", "8")
     await _ready(second)
-    rows = await wait_settled(sqlite_sessions, timeout=60)
+    rows = await wait_settled(sqlite_sessions, deadline_seconds=60)
     assert await _stop(second) == 0
     _assert_each_job_wrote_once(rows, crm_state)
     taken_over = [row for row in rows if row.attempts > 1]
@@ -103,7 +103,7 @@ async def test_three_processes_on_postgresql_run_every_job_once(database_url, se
         await process.stdin.drain()
     for process in processes:
         await _ready(process)
-    rows = await wait_settled(sessions, timeout=90)
+    rows = await wait_settled(sessions, deadline_seconds=90)
     assert [await _stop(process) for process in processes] == [0, 0, 0]
     _assert_each_job_wrote_once(rows, crm_state)
     # no job ran twice: one look-up by key and one field write per job

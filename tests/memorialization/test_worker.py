@@ -6,8 +6,7 @@ import asyncio
 import time
 from dataclasses import replace
 
-from bot.memorialization import MemorializationWorker, retry_job
-from bot.memorialization import outbox
+from bot.memorialization import MemorializationWorker, outbox, retry_job
 from bot.memorialization.values import TRUNCATION_MARKER
 
 from .conftest import make_snapshot
@@ -190,8 +189,7 @@ async def test_shutdown_waits_for_jobs_in_flight_within_the_grace_period(sqlite_
     crm_state.latency = 0.1
     worker = _worker(sqlite_sessions, fake_crm, grace_seconds=5)
     await worker.start()
-    while crm_state.calls["fields"] == 0:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(crm_state.wait_for_calls("fields", 1), 10)
     await worker.stop()
     [row] = await jobs(sqlite_sessions)
     assert row.status == "done"
@@ -203,8 +201,7 @@ async def test_shutdown_releases_jobs_that_outlast_the_grace_period(sqlite_sessi
     crm_state.latency = 0.25
     worker = _worker(sqlite_sessions, fake_crm, grace_seconds=0.05)
     await worker.start()
-    while crm_state.calls["fields"] == 0:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(crm_state.wait_for_calls("fields", 1), 10)
     started = time.monotonic()
     await worker.stop()
     assert time.monotonic() - started < 0.25  # did not wait for the CRM
