@@ -16,6 +16,9 @@ from microsoft_agents.hosting.core.authorization import Connections
 
 from cards.customer_card import build_customer_card
 
+from .api import admin as admin_api
+from .api import demo_pages
+from .api import workflows as workflow_api
 from .api.errors import error_middleware
 from .api.events import setup_event_routes
 from .api.health import setup_health_routes
@@ -25,6 +28,8 @@ from .crm_directory import CrmDirectory
 from .interactions.cardsync import CardSync
 from .interactions.service import InteractionService
 from .notifier import Notifier
+from .observability.logs import register_secret
+from .observability.metrics import Metrics, metrics_handler
 from .services import SERVICES, Services
 from .settings import Settings
 from .storage.db import create_engine, session_factory, upgrade_database
@@ -35,6 +40,7 @@ __all__ = ["create_app", "package_version"]
 log = logging.getLogger(__name__)
 
 CONNECTIONS = web.AppKey("bot_connections", Connections)
+METRICS = web.AppKey("metrics", Metrics)
 
 
 def package_version() -> str:
@@ -61,6 +67,15 @@ def create_app(settings: Settings | None = None, *,
     setup_event_routes(app)
     setup_health_routes(app)
     add_api_routes(app, openapi_document)
+    admin_api.add_routes(app)
+    workflow_api.add_routes(app)
+    app[METRICS] = Metrics()
+    app.router.add_get("/metrics", metrics_handler(app[METRICS]))
+    if settings.development:
+        demo_pages.add_routes(app, _default_demo_adapter(app))
+    for key in (*settings.api_keys, *settings.admin_api_keys, settings.app_password,
+                settings.secret_key):
+        register_secret(key.get_secret_value())
     app.cleanup_ctx.append(_lifecycle)
     return app
 
@@ -93,6 +108,20 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await services.directory.aclose()
         await services.http.aclose()
         await services.engine.dispose()
+
+
+def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]
+    """The demo CRM behind the default configuration, for the read-only /demo-crm pages."""
+
+    async def provide():  # type: ignore[no-untyped-def]
+        directory = app[SERVICES].directory
+        configuration_id = await directory.ensure_default()
+        adapter = await directory.adapter(configuration_id)
+        if adapter.system.type != "demo":
+            raise web.HTTPNotFound(text="The default configuration is not the demo CRM.")
+        return adapter
+
+    return provide
 
 
 def _bot_adapter(app: web.Application, settings: Settings) -> CloudAdapter:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from .observability.logs import configure_logging
 from .settings import Settings
 
 __all__ = ["main"]
@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     end = kinds.add_parser("end", help="end an interaction")
     end.add_argument("interaction_id")
     end.add_argument("--ended-by", choices=["contact", "agent"], default="contact")
+
+    from . import config_cli, teams_package
+
+    config_cli.add_commands(commands)
+    teams_package.add_commands(commands)
     return parser
 
 
@@ -91,8 +96,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
     if args.command == "db":
         from .storage.db import upgrade_database
 
@@ -101,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "simulate":
         return _simulate(args, settings)
+    if args.command == "config":
+        from . import config_cli
+
+        return config_cli.run(args, settings)
+    if args.command == "manifest":
+        return int(args.handler(args))
     from aiohttp import web
 
     from .app import create_app

@@ -39,6 +39,7 @@ from crm.workflow_result import (
 from crm.workflows import ExecuteRequest, Memorializer, WorkflowOutcome, execute
 
 from ..crm_directory import CrmDirectory
+from ..interactions.data import interaction_data
 from ..memorialization.snapshot import InteractionSnapshot
 from ..memorialization.values import map_fields
 from ..services import SERVICES
@@ -50,34 +51,6 @@ from .security import requires
 __all__ = ["add_routes", "interaction_data"]
 
 log = logging.getLogger(__name__)
-
-
-def interaction_data(row: InteractionRow) -> InteractionData:
-    """What workflows see of a stored interaction (platform fields by admin-visible name)."""
-    data: dict[str, Any] = dict(row.data or {})
-    known = {key.lower() for key in data}
-
-    def default(name: str, value: object) -> None:
-        if value not in (None, "") and name.lower() not in known:
-            data[name] = value
-
-    if row.channel == "voice":
-        default("ANI", row.customer)
-    else:
-        default("From", row.customer)
-    default("Contact ID", row.contact_id)
-    default("Master Contact ID", row.master_contact_id)
-    default("Agent ID", row.agent_id)
-    default("Agent Name", row.agent_name)
-    default("Skill Name", row.skill)
-    default("Status", row.state)
-    default("Start Time", row.started_at.isoformat() if row.started_at else None)
-    default("End Time", row.ended_at.isoformat() if row.ended_at else None)
-    return InteractionData(
-        interaction_id=row.id, contact_id=row.contact_id or None,
-        channel="digital" if row.channel == "digital" else "voice", data=data,
-        script_variables={k: str(v) for k, v in (row.script_variables or {}).items()},
-    )
 
 
 async def _interaction(sessions: async_sessionmaker[AsyncSession], interaction_id: str

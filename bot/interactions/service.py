@@ -26,9 +26,10 @@ from crm.errors import (
     InputError,
     NotFoundError,
 )
-from crm.models import CrmRecord, EmailSearch, PhoneSearch, SearchQuery, TextSearch
+from crm.models import CrmRecord, EmailSearch, PhoneSearch, TextSearch
 from crm.phone import phone_variants
 from crm.protocol import CrmAdapter
+from crm.startup import RelatedStep, StartupResult, run_startup
 
 from ..crm_directory import CrmDirectory
 from ..settings import Settings
@@ -42,6 +43,7 @@ from . import store
 from .cardsync import CardSync
 from .cardview import CLOSED_STATES, CardContext, Perspective, build_view
 from .catalog import CrmCatalog
+from .data import interaction_data
 from .events import InteractionEvent, InteractionStateOut, RecordOut, StoredEvent
 from .forms import create_fields, edit_fields, form_view_fields, parse_submission
 from .records import choose_card_fields
@@ -223,24 +225,25 @@ class InteractionService:
     # ------------------------------------------------------------ the card
 
     async def lookup(self, interaction_id: str) -> None:
-        """Look the caller up in the CRM (once): one match is pinned, several are listed."""
+        """Run the configuration's start-up steps once (default: look the caller up and pin a
+        single match); several matches are listed in Related."""
         async with self._sessions() as session:
             row = await session.get(InteractionRow, interaction_id)
         if row is None or row.match_outcome != "unsearched":
             return
-        query = _caller_query(row, self._settings.default_phone_region)
-        records: list[CrmRecord] = []
+        result = StartupResult()
         error: AppError | None = None
         try:
             adapter = await self._adapter(row.configuration_id)
+            steps = await self._directory.startup_steps(row.configuration_id)
             # The record types (for Create) load alongside the search, not after it.
             found, _ = await asyncio.gather(
-                self._crm(adapter.search(query)) if query is not None else _nothing(),
+                self._crm(run_startup(steps, adapter, interaction_data(row))),
                 self._crm(self.catalog.record_types(row.configuration_id)),
                 return_exceptions=True)
             if isinstance(found, BaseException):
                 raise found
-            records = found
+            result = found
         except CrmError as exc:
             log.warning("Caller look-up for %s failed: %s", interaction_id, exc.code)
             error = exc
@@ -252,15 +255,17 @@ class InteractionService:
                 if error is not None:
                     row.match_outcome = "none"
                     self._sync.note(interaction_id, Notice(level="error", key=error.code))
-                elif len(records) == 1:
-                    row.match_outcome = "one"
-                    await store.add_records(session, row.id, "current", "match", records)
-                    await store.add_records(session, row.id, "related", "match", records)
-                else:
-                    row.match_outcome = "several" if records else "none"
-                    await store.add_records(session, row.id, "related", "match", records)
-        if len(records) == 1:
-            self._sync.spawn(self._add_related(interaction_id, row.configuration_id, records[0]))
+                    return
+                row.match_outcome = "one" if result.current else result.outcome
+                origin = "created" if result.created else "match"
+                await store.add_records(session, row.id, "current", origin, result.current)
+                # a pinned match stays listed in Related, so unpinning keeps it at hand
+                await store.add_records(session, row.id, "related", "match",
+                                        [*result.current, *result.related])
+        if len(result.current) == 1 and not any(
+                isinstance(step, RelatedStep) for step in steps):
+            self._sync.spawn(
+                self._add_related(interaction_id, row.configuration_id, result.current[0]))
 
     async def _add_related(self, interaction_id: str, config_id: str, record: CrmRecord) -> None:
         try:
@@ -600,16 +605,6 @@ def _customer_key(channel: str, address: str, region: str) -> str:
         variants = phone_variants(address, region)
         return variants.e164 or (variants[0] if variants else "")
     return address.lower()
-
-
-def _caller_query(row: InteractionRow, region: str) -> SearchQuery | None:
-    if not row.customer:
-        return None
-    if row.channel == "voice":
-        return PhoneSearch(number=row.customer)
-    if "@" in row.customer:
-        return EmailSearch(email=row.customer)
-    return TextSearch(text=row.customer)
 
 
 def _text_query(text: str, settings: Settings) -> TextSearch | EmailSearch | PhoneSearch:
