@@ -24,14 +24,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.errors import AppError, CrmRateLimitedError, CrmUnavailableError
 from crm.http import safe_text
 from crm.mappings import FieldMapping
-from crm.models import FieldInfo
 from crm.protocol import CrmAdapter
 
 from ..settings import Settings
@@ -80,18 +79,18 @@ class WorkerOptions:
 
 
 class _MetadataCache:
-    """Field metadata per (configuration, record type), fetched once for concurrent jobs."""
+    """CRM metadata (field lists, record types) per key, fetched once for concurrent jobs
+    and kept for a while."""
 
     def __init__(self, ttl: float) -> None:
         self._ttl = ttl
-        self._entries: dict[tuple[str, str], tuple[float, asyncio.Future[list[FieldInfo]]]] = {}
+        self._entries: dict[tuple[str, ...], tuple[float, asyncio.Future[Any]]] = {}
 
-    async def get(self, key: tuple[str, str],
-                  load: Callable[[], Awaitable[list[FieldInfo]]]) -> list[FieldInfo]:
+    async def get(self, key: tuple[str, ...], load: Callable[[], Awaitable[T]]) -> T:
         entry = self._entries.get(key)
         if entry is not None and entry[0] > time.monotonic():
-            return await asyncio.shield(entry[1])
-        future: asyncio.Future[list[FieldInfo]] = asyncio.get_running_loop().create_future()
+            return cast(T, await asyncio.shield(entry[1]))
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._entries[key] = (time.monotonic() + self._ttl, future)
         try:
             future.set_result(await load())
@@ -100,7 +99,7 @@ class _MetadataCache:
             future.set_exception(exc)
             future.exception()  # retrieved: waiters get it from their own await
             raise
-        return future.result()
+        return cast(T, future.result())
 
 
 class _OutcomeWriter:
@@ -292,11 +291,23 @@ class MemorializationWorker:
             rules = [FieldMapping.model_validate(rule) for rule in job.payload.get("rules", [])]
             await self._write_fields(job, adapter, snapshot, rules)
             progress.fields_written_at = time.time()
-        if progress.timeline_id is None:
+        if progress.timeline_id is None and "skipped" not in progress.result.get("timeline", {}):
+            if not await self._supports_timeline(job, adapter):
+                progress.result["timeline"] = {"skipped": "not_supported"}
+                return
             activity = build_activity(snapshot, target, job.timeline_key)
             ref = await self._call(job.configuration_id, lambda: adapter.add_timeline(activity))
             progress.timeline_id = ref.id
             progress.result["timeline"] = {"type": ref.type, "created": ref.created}
+
+    async def _supports_timeline(self, job: ClaimedJob, adapter: CrmAdapter) -> bool:
+        """False only when the CRM says the record type takes no activities (a type it does
+        not list is tried: the adapter's answer is the final word)."""
+        types = await self._metadata.get(
+            (job.configuration_id, "record-types"),
+            lambda: self._call(job.configuration_id, adapter.list_record_types))
+        wanted = job.record_type.lower()
+        return all(t.supports_timeline for t in types if t.name.lower() == wanted)
 
     async def _write_fields(self, job: ClaimedJob, adapter: CrmAdapter,
                             snapshot: InteractionSnapshot, rules: list[FieldMapping]) -> None:
@@ -311,7 +322,7 @@ class MemorializationWorker:
                 result["supersededBy"] = newer
                 return
         fields = await self._metadata.get(
-            (job.configuration_id, job.record_type.lower()),
+            (job.configuration_id, "fields", job.record_type.lower()),
             lambda: self._call(job.configuration_id,
                                lambda: adapter.list_fields(job.record_type)))
         mapped = map_fields(snapshot, rules, fields)

@@ -54,6 +54,9 @@ FIELDS: dict[str, list[FieldInfo]] = {
         FieldInfo(name="transcript", label="Transcript", type=FieldType.LONG_TEXT,
                   max_length=1000),
     ],
+    "task": [  # takes no timeline activity of its own
+        FieldInfo(name="status", label="Status", type=FieldType.TEXT, max_length=40),
+    ],
     "case": [
         FieldInfo(name="description", label="Description", type=FieldType.LONG_TEXT,
                   max_length=500),
@@ -277,7 +280,8 @@ class FakeCrmAdapter:
         return TimelineRef(id=created["id"], type="activity", created=True)
 
     async def list_record_types(self) -> list[RecordType]:
-        return [RecordType(name=name, label=name.title()) for name in FIELDS]
+        return [RecordType(name=name, label=name.title(), supports_timeline=name != "task")
+                for name in FIELDS]
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
         body = (await self._request("GET", f"/fields/{record_type}")).json()

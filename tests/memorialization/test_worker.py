@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from bot.memorialization import MemorializationWorker, outbox, retry_job
 from bot.memorialization.values import TRUNCATION_MARKER
+from crm.mappings import MemorializationMapping
 
 from .conftest import make_snapshot
 from .helpers import FAST, add_jobs, jobs, wait_settled
@@ -222,3 +223,16 @@ async def test_calls_stay_within_the_configuration_rate(sqlite_sessions, fake_cr
     assert len(times) == 1 + 8 * 2  # field metadata once, then update and timeline per job
     # the limiter spaces calls: n calls need at least (n - burst) / rate seconds
     assert times[-1] - times[0] >= (len(times) - burst) / rate - 0.01
+
+
+async def test_a_record_type_without_a_timeline_gets_its_fields_only(sqlite_sessions, fake_crm,
+                                                                    crm_state):
+    crm_state.add_record("task", "t-1")
+    mapping = MemorializationMapping(name="m", record_types=[{"recordType": "task", "fields": [
+        {"crmField": "status", "source": {"channel": "voice", "field": "Status"}}]}])
+    await add_jobs(sqlite_sessions, make_snapshot(targets=[("task", "t-1")]), mapping=mapping)
+    [row] = await _run(sqlite_sessions, fake_crm)
+    assert (row.status, row.timeline_id) == ("done", None)
+    assert row.result["timeline"] == {"skipped": "not_supported"}
+    assert crm_state.records[("task", "t-1")] == {"status": "Closed"}
+    assert crm_state.activities == []
