@@ -8,15 +8,18 @@ in :mod:`crm.validation`, secret storage in :mod:`crm.secrets`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, CrmError, InputError
+from .hubspot_query import check_object_type
 from .mappings import MemorializationMapping
 from .registry import INTEGRATION_TYPES
 from .secrets import SecretStatus
+from .servicenow_query import check_table
 from .startup import StartupStep, check_startup_steps
 
 __all__ = [
@@ -59,7 +62,7 @@ TYPE_LABELS: dict[str, str] = {
     "servicenow": "ServiceNow",
     "zendesk": "Zendesk",
     "kustomer": "Kustomer",
-    "oracle": "Oracle Service Cloud",
+    "oracle": "Oracle B2C Service",
 }
 
 
@@ -81,7 +84,34 @@ def _host(value: str) -> str:
     return value
 
 
+def _host_name(value: str | None) -> str | None:
+    """A host name with dots (``acme.custhelp.com``), not a URL."""
+    if value is not None and not re.match(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$", value):
+        raise ValueError("must be a host name such as acme.custhelp.com, not a URL")
+    return value
+
+
+def _names(check: Callable[[str], str]) -> Callable[[list[str] | None], list[str] | None]:
+    """A validator that runs an adapter's own name check over a list of names, so a bad
+    table or object name is a settings error here instead of a CRM error at build time."""
+
+    def validate(names: list[str] | None) -> list[str] | None:
+        for name in names or ():
+            try:
+                check(name)
+            except CrmError as exc:
+                raise ValueError(exc.detail) from None
+        return names
+
+    return validate
+
+
 # --- per-type settings ----------------------------------------------------------------
+#
+# Each model lists exactly the setting names its adapter (crm/<type>.py) reads from
+# ``context.settings``, and ``SECRETS`` exactly the names it reads from ``context.secrets``:
+# a name the adapter ignores must be refused here, or an admin's setting silently does
+# nothing. tests/config/test_settings_match_adapters.py holds the two sides together.
 
 
 class TypeSettings(_Model):
@@ -109,41 +139,32 @@ class _GenericSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = None  # any names
 
 
-class _RemoteSettings(TypeSettings):
-    """Settings of every vendor CRM: API base URL and token URL overrides (private clouds,
-    tests pointing at a simulator) and the request timeout."""
-
-    api_base: str | None = None
-    token_url: str | None = None
-    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
-
-    _urls = field_validator("api_base", "token_url")(_https_url)
-
-
 class DemoSettings(TypeSettings):
     base_url: str | None = None  # where Open in CRM links point
     latency_ms: float = Field(default=0, ge=0, le=60_000)  # simulated CRM latency
-    seed: str = "sample"
+    seed: Literal["sample", "empty"] = "sample"
 
     _base = field_validator("base_url")(_https_url)
 
 
-class SalesforceSettings(_RemoteSettings):
+class SalesforceSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
         "client_secret": ("client_credentials",), "private_key": ("jwt_bearer",),
     }
     auth: Literal["client_credentials", "jwt_bearer"] = "client_credentials"
     client_id: str = Field(min_length=1)  # the connected app's consumer key
     login_url: str = "https://login.salesforce.com"  # My Domain URL, or test. for sandboxes
+    token_url: str | None = None  # default {login_url}/services/oauth2/token
     instance_url: str | None = None  # overrides the token answer's instance_url
     lightning_url: str | None = None  # overrides https://{domain}.lightning.force.com
     username: str | None = None  # the integration user a JWT bearer token acts as
     jwt_audience: str | None = None
-    api_version: str = "62.0"
+    api_version: str = Field(default="62.0", pattern=r"^v?\d{2,3}\.0$")
     caller_record_types: list[str] = Field(default_factory=lambda: ["Contact", "Lead"])
     timeline_key_field: str = "CallObject"
 
-    _sf_urls = field_validator("login_url", "instance_url", "lightning_url")(_https_url)
+    _sf_urls = field_validator("login_url", "token_url", "instance_url",
+                               "lightning_url")(_https_url)
 
     def required_settings_problem(self) -> tuple[str, str] | None:
         if self.auth == "jwt_bearer" and not self.username:
@@ -151,58 +172,98 @@ class SalesforceSettings(_RemoteSettings):
         return None
 
 
-class DynamicsSettings(_RemoteSettings):
+class DynamicsSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {"client_secret": ("default",)}
-    organization_url: str  # https://{org}.crm.dynamics.com
-    tenant_id: str = Field(min_length=1)
+    org_url: str  # https://{org}.crm.dynamics.com
+    tenant_id: str | None = None  # required unless authority or token_url is given
     client_id: str = Field(min_length=1)
-    scope: str | None = None  # default: {organization_url}/.default
-    api_version: str = "9.2"
+    api_base: str | None = None  # default {org_url}/api/data/v{api_version}
+    api_version: str = Field(default="9.2", pattern=r"^v?\d+\.\d+$")
+    authority: str | None = None  # default https://login.microsoftonline.com/{tenant_id}
+    token_url: str | None = None  # plain client-credentials POST instead of MSAL
+    scope: str | None = None  # default {org_url}/.default
+    ca_bundle: str | None = None  # PEM file of extra CAs for the token calls
+    app_id: str | None = None  # model-driven app id in record links
+    caller_record_types: list[str] = Field(default_factory=lambda: ["contact", "lead"])
+    timeline_activity: Literal["phonecall", "task"] = "phonecall"
+    timeline_key_field: str | None = None
+    description_max: int = Field(default=2000, ge=1, le=1_048_576)
+    page_size: int = Field(default=100, ge=1, le=5000)
 
-    _org = field_validator("organization_url")(_https_url)
-
-
-class HubspotSettings(_RemoteSettings):
-    SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {"access_token": ("default",)}
-    account_id: str = Field(pattern=r"^[0-9]+$")  # the Hub ID (portal id)
-    external_screenpop_domain_hs: str = "app.hubspot.com"  # portal domain for Open in CRM
-    api_version: str = "v3"  # or a dated version such as 2026-03
-    caller_types: list[str] = Field(default_factory=lambda: ["contacts"])
-
-
-class ServicenowSettings(_RemoteSettings):
-    SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
-        "password": ("basic", "oauth"), "client_secret": ("oauth",), "refresh_token": (),
-    }
-    instance: str  # {instance}.service-now.com
-    auth: Literal["basic", "oauth"] = "basic"
-    username: str = Field(min_length=1)
-    client_id: str | None = None
-
-    _instance = field_validator("instance")(_host)
+    _urls = field_validator("org_url", "api_base", "authority", "token_url")(_https_url)
 
     def required_settings_problem(self) -> tuple[str, str] | None:
-        if self.auth == "oauth" and not self.client_id:
-            return "client_id", "required when auth is oauth"
+        if not (self.tenant_id or self.authority or self.token_url):
+            return "tenant_id", "required (or give authority or token_url)"
         return None
 
 
-class ZendeskSettings(_RemoteSettings):
+class HubspotSettings(TypeSettings):
+    SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {"access_token": ("default",)}
+    account_id: str = Field(pattern=r"^[0-9]+$")  # the Hub ID (portal id)
+    external_screenpop_domain_hs: str = "app.hubspot.com"  # portal domain for Open in CRM
+    api_base: str | None = None  # default https://api.hubapi.com
+    api_version: str = Field(default="v3", pattern=r"^(v\d+|\d{4}-\d{2})$")  # or dated
+    caller_types: list[str] = Field(default_factory=lambda: ["contacts"])
+    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
+
+    _api = field_validator("api_base")(_https_url)
+    _types = field_validator("caller_types")(_names(check_object_type))
+
+
+class ServicenowSettings(TypeSettings):
+    # username and password are secrets for both auth methods (the password grant uses them)
+    SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
+        "username": ("basic", "oauth"), "password": ("basic", "oauth"),
+        "client_id": ("oauth",), "client_secret": ("oauth",),
+    }
+    instance: str  # {instance}.service-now.com
+    auth: Literal["basic", "oauth"] = "basic"
+    api_base: str | None = None  # default https://{instance}.service-now.com
+    token_url: str | None = None  # default {api_base}/oauth_token.do
+    api_version: Literal["", "v1", "v2"] = ""  # "": latest
+    caller_tables: list[str] = Field(default_factory=lambda: ["sys_user"])
+    related_tables: list[tuple[str, str]] | None = None  # [table, field pointing at the person]
+    journal_tables: list[str] | None = None
+    journal_field: str = "work_notes"
+    timeline_table: str = "interaction"
+    timeout_seconds: float | None = Field(default=None, gt=0, le=120)
+
+    _instance = field_validator("instance")(_host)
+    _urls = field_validator("api_base", "token_url")(_https_url)
+    _tables = field_validator("caller_tables", "journal_tables")(_names(check_table))
+
+    @field_validator("related_tables")
+    @classmethod
+    def _related(cls, pairs: list[tuple[str, str]] | None) -> list[tuple[str, str]] | None:
+        _names(check_table)([table for table, _ in pairs or ()])
+        return pairs
+
+    @field_validator("timeline_table")
+    @classmethod
+    def _timeline(cls, table: str) -> str:
+        _names(check_table)([table])
+        return table
+
+
+class ZendeskSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
         "client_id": ("oauth_client_credentials",),
         "client_secret": ("oauth_client_credentials",), "api_token": ("api_token",),
     }
     subdomain: str | None = None  # {subdomain}.zendesk.com (or give api_base)
     auth: Literal["oauth_client_credentials", "api_token"] = "oauth_client_credentials"
-    email: str | None = None  # the agent an API token belongs to
-    scope: str = "read write"
-    token_expires_in: int | None = Field(default=None, gt=300, lt=172_800)
+    api_base: str | None = None  # default https://{subdomain}.zendesk.com/api/v2
+    token_url: str | None = None  # default https://{subdomain}.zendesk.com/oauth/tokens
     agent_url: str | None = None  # base of Open in CRM links
+    scope: str = "read write"
+    token_expires_in: int | None = Field(default=None, ge=300, le=172_800)
+    email: str | None = None  # the agent an API token belongs to
     phone_fields: list[str] = Field(default_factory=list)  # extra user fields with phones
     timeline_ticket_status: str | None = None
 
     _subdomain = field_validator("subdomain")(lambda v: v if v is None else _host(v))
-    _agent = field_validator("agent_url")(_https_url)
+    _urls = field_validator("api_base", "token_url", "agent_url")(_https_url)
 
     def required_settings_problem(self) -> tuple[str, str] | None:
         if not self.subdomain and not self.api_base:
@@ -212,31 +273,51 @@ class ZendeskSettings(_RemoteSettings):
         return None
 
 
-class KustomerSettings(_RemoteSettings):
+class KustomerSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {"api_key": ("default",)}
     org: str  # {org}.api.kustomerapp.com
+    api_base: str | None = None  # default https://{org}.api.kustomerapp.com/v1
     app_url: str | None = None  # base of Open in CRM links (default https://{org}.kustomerapp.com)
     timeline_conversation_status: str = "done"
 
     _org = field_validator("org")(_host)
-    _app = field_validator("app_url")(_https_url)
+    _urls = field_validator("api_base", "app_url")(_https_url)
 
 
-class OracleSettings(_RemoteSettings):
+class OracleSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
-        "password": ("basic",), "client_secret": ("oauth",),
+        "username": ("basic",), "password": ("basic",),
+        "client_id": ("oauth",), "client_secret": ("oauth",),
     }
-    site: str  # the site interface host, e.g. acme.custhelp.com
+    site: str | None = None  # the site interface host, e.g. acme.custhelp.com
     auth: Literal["basic", "oauth"] = "basic"
-    username: str | None = None
-    client_id: str | None = None
-    application_context: str = Field(default="customer-card", max_length=40)
+    api_version: str = Field(default="v1.4", pattern=r"^v\d+(\.\d+)?$")
+    api_base: str | None = None  # default https://{site}/services/rest/connect/{api_version}
+    token_url: str | None = None  # the identity provider's token endpoint (oauth)
+    scope: str | None = None
+    application_context: str = Field(default="Customer Card for Teams", min_length=1,
+                                     max_length=40)
+    record_url_template: str | None = None  # e.g. https://agent.example/{collection}/{id}
+
+    _site = field_validator("site")(_host_name)
+    _urls = field_validator("api_base", "token_url")(_https_url)
+
+    @field_validator("record_url_template")
+    @classmethod
+    def _template(cls, template: str | None) -> str | None:
+        if template is not None:
+            try:
+                template.format(type="contact", collection="contacts", id="1")
+            except (KeyError, IndexError, ValueError):
+                raise ValueError("may only use the placeholders {type}, {collection} and "
+                                 "{id}") from None
+        return template
 
     def required_settings_problem(self) -> tuple[str, str] | None:
-        if self.auth == "basic" and not self.username:
-            return "username", "required when auth is basic"
-        if self.auth == "oauth" and not self.client_id:
-            return "client_id", "required when auth is oauth"
+        if not self.site and not self.api_base:
+            return "site", "required (or give api_base)"
+        if self.auth == "oauth" and not self.token_url:
+            return "token_url", "required when auth is oauth"
         return None
 
 
@@ -253,6 +334,7 @@ SETTINGS_SCHEMAS: dict[str, type[TypeSettings]] = {
 
 
 def settings_schema(integration_type: str) -> type[TypeSettings]:
+    """The settings model of an integration type (``ConfigError`` for an unknown type)."""
     if integration_type not in INTEGRATION_TYPES:
         raise ConfigError(
             f"type: unknown integration type '{integration_type}'; choose one of: "
@@ -268,13 +350,17 @@ def validate_settings(integration_type: str, settings: dict[str, Any]) -> TypeSe
         parsed = schema.model_validate(settings)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        # a misspelt setting explains the "required" error next to it: report it first
-        first = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")[0]
+        # a misspelt setting explains the "required" error of the name it was meant to be:
+        # report unknown names before missing ones
+        first = sorted(errors, key=lambda e: e["type"] == "missing")[0]
         name = ".".join(str(part) for part in first["loc"])
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             known = ", ".join(schema.model_fields)
             message = f"not a {integration_type} setting; known settings: {known}"
+            if name in (schema.SECRETS or {}):
+                message = (f"{integration_type} takes '{name}' as a secret, not a setting: "
+                           f"give it under secrets; known settings: {known}")
         raise ConfigError(f"settings.{name}: {message}", code="invalid_setting",
                           field=f"settings.{name}") from None
     problem = parsed.required_settings_problem()
@@ -292,9 +378,10 @@ def check_secret_names(integration_type: str, settings: TypeSettings, names: set
     for name in sorted(names):
         if name not in allowed:
             known = ", ".join(allowed) or "none"
+            hint = " (it is a setting)" if name in type(settings).model_fields else ""
             raise ConfigError(
-                f"secrets.{name}: {integration_type} takes no secret '{name}'; it takes: {known}",
-                code="invalid_secret", field=f"secrets.{name}",
+                f"secrets.{name}: {integration_type} takes no secret '{name}'{hint}; "
+                f"it takes: {known}", code="invalid_secret", field=f"secrets.{name}",
             )
     for name in sorted(settings.required_secrets() - names):
         raise ConfigError(
@@ -508,5 +595,9 @@ WORKFLOW_ACTIONS: dict[str, str] = {
 }
 
 
-def workflow_action(workflow: BaseModel) -> str:
+def workflow_action(
+    workflow: SearchWorkflow | CreateWorkflow | UpdateWorkflow | TimelineWorkflow
+    | MemorializationWorkflow,
+) -> str:
+    """The anchor's ``workflowAction`` name of a workflow."""
     return WORKFLOW_ACTIONS[workflow.kind]
