@@ -10,6 +10,7 @@ from cards.card_json import (
     THUMBNAIL_CARD_CONTENT_TYPE,
     card_size_bytes,
 )
+from cards.card_notices import build_notices_card, is_read_only_card
 from cards.customer_card import MAX_REFRESH_USERS, build_customer_card
 from cards.forms import build_form_card, task_continue, task_message
 from cards.i18n import has_message, pick_locale, translate
@@ -28,10 +29,12 @@ __all__ = [
     "build_form_card",
     "build_help_card",
     "build_notice_card",
+    "build_notices_card",
     "build_search_attachment",
     "build_whoami_card",
     "card_size_bytes",
     "has_message",
+    "is_read_only_card",
     "pick_locale",
     "task_continue",
     "task_message",

@@ -32,6 +32,7 @@ from microsoft_teams.cards.core import (
 )
 
 from cards.card_json import CARD_BYTE_BUDGET, card_size_bytes, dump_card
+from cards.card_notices import READ_ONLY_NOTICE_ID, notice_id
 from cards.elements import (
     action_set,
     execute,
@@ -156,10 +157,11 @@ def _notices(view: CustomerCardView, locale: str) -> list[CardElement]:
     blocks: list[CardElement] = []
     if view.read_only:
         key = _READ_ONLY_KEYS[view.read_only_reason]
-        blocks.append(notice_block(translate(locale, key), "warning"))
-    for notice in view.notices[:_MAX_NOTICES]:
+        message = translate(locale, key)
+        blocks.append(notice_block(message, "warning", block_id=READ_ONLY_NOTICE_ID))
+    for index, notice in enumerate(view.notices[:_MAX_NOTICES]):
         message = truncate(translate(locale, notice.key, **notice.params), 2 * _FIELD_CHARS)
-        blocks.append(notice_block(message, notice.level))
+        blocks.append(notice_block(message, notice.level, block_id=notice_id(index)))
     return blocks
 
 

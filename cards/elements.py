@@ -77,18 +77,32 @@ def facts(fields: list[FieldView], *, empty: str, limit: int) -> FactSet:
     )
 
 
-def notice_block(message: str, level: Level) -> Container:
-    """A tinted box holding one short message."""
-    return Container(style=_NOTICE_STYLE[level], items=[text(message)], spacing="Medium")
+def notice_block(message: str, level: Level, *, block_id: str | None = None) -> Container:
+    """A tinted box holding one short message (``block_id`` lets a reader find it again)."""
+    return Container(
+        id=block_id, style=_NOTICE_STYLE[level], items=[text(message)], spacing="Medium"
+    )
 
 
 def execute(title: str, verb: str, data: dict[str, Any], **props: Any) -> ExecuteAction:
-    """An Action.Execute whose ``data`` carries the verb too (see ``cards.view``)."""
-    return ExecuteAction(title=title, verb=verb, data={"verb": verb, **data}, **props)
+    """An Action.Execute whose ``data`` carries the verb too (see ``cards.view``).
+
+    Its ``fallback`` is an Action.Submit with the same title, data and options: hosts
+    without Universal Actions (Adaptive Cards before 1.4, the Bot Framework Emulator) render
+    that instead and post a message activity whose ``value`` is the data. Hosts that know
+    Action.Execute, Teams among them, never look at the fallback.
+    """
+    payload = {"verb": verb, **data}
+    fallback = SubmitAction(title=title, data=dict(payload), **props)
+    return ExecuteAction(title=title, verb=verb, data=payload, fallback=fallback, **props)
 
 
 def task_fetch(title: str, verb: str, data: dict[str, Any]) -> SubmitAction:
-    """An Action.Submit that makes Teams send ``task/fetch`` (the only way to open a dialog)."""
+    """An Action.Submit that makes Teams send ``task/fetch`` (the only way to open a dialog).
+
+    Hosts without dialogs post it as a plain message instead (``value`` = the data, the
+    ``msteams`` key ignored); the bot answers those with the form inline on the card.
+    """
     return SubmitAction(title=title, data={"msteams": {"type": "task/fetch"}, "verb": verb, **data})
 
 

@@ -2,8 +2,9 @@
 
 A form is shown in a dialog: ``task/fetch`` answers ``task_continue(build_form_card(form))``
 and the dialog's submit button sends ``task/submit`` with ``verb`` ``create`` or ``edit``.
-Clients that cannot open dialogs (the Agents Playground) get the same form inline on the
-card, submitted with the ``save`` verb.
+Clients that cannot open dialogs (the Bot Framework Emulator posts the Create/Edit
+``Action.Submit`` as a plain message) get the same form inline, in place of the card,
+submitted with the ``save`` verb (``Action.Execute`` with an ``Action.Submit`` fallback).
 """
 
 from __future__ import annotations

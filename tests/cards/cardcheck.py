@@ -54,9 +54,53 @@ def walk(node: Any) -> Iterator[dict[str, Any]]:
             yield from walk(item)
 
 
+def _walk_buttons(node: Any) -> Iterator[dict[str, Any]]:
+    """Like ``walk``, but not into an action's ``fallback`` (what old hosts show instead)."""
+    if isinstance(node, dict):
+        yield node
+        for key, value in node.items():
+            if key != "fallback":
+                yield from _walk_buttons(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk_buttons(item)
+
+
 def actions(card: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every action on the card (card actions, ActionSets, the refresh action)."""
-    return [n for n in walk(card) if str(n.get("type", "")).startswith("Action.")]
+    """Every action on the card (card actions, ActionSets, the refresh action), without
+    the fallbacks that stand in for them on hosts that lack a feature."""
+    return [n for n in _walk_buttons(card) if str(n.get("type", "")).startswith("Action.")]
+
+
+def buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The actions an agent can click: ``actions`` without the automatic refresh."""
+    refresh = (card.get("refresh") or {}).get("action")
+    return [a for a in actions(card) if a is not refresh]
+
+
+def fallback_errors(card: dict[str, Any]) -> list[str]:
+    """How the card's Action.Execute buttons miss their Action.Submit fallback.
+
+    Every Execute button must fall back to an Action.Submit with the same title, data and
+    options, so that a host without Universal Actions posts the same data as a message.
+    The automatic ``refresh`` needs none: hosts without Universal Actions ignore it.
+    """
+    problems = []
+    for action in buttons(card):
+        if action["type"] != "Action.Execute":
+            if "fallback" in action:
+                problems.append(f"{action['type']} with a fallback: {action}")
+            continue
+        fallback = action.get("fallback")
+        if not isinstance(fallback, dict) or fallback.get("type") != "Action.Submit":
+            problems.append(f"Execute {action.get('verb')!r} without a Submit fallback")
+            continue
+        mirrored = {k: v for k, v in action.items() if k not in ("type", "verb", "fallback")}
+        if {k: v for k, v in fallback.items() if k != "type"} != mirrored:
+            problems.append(f"fallback differs from its Execute: {action}")
+        if "msteams" in (fallback.get("data") or {}):
+            problems.append(f"fallback with Teams-only data: {fallback}")
+    return problems
 
 
 def inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,7 +152,7 @@ def contract_errors(card: dict[str, Any], interaction_id: str) -> list[str]:
             problems.append(f"unexpected action type {kind}")
         if verb in RECORD_VERBS and not (data.get("recordType") and data.get("recordId")):
             problems.append(f"{verb} without recordType/recordId: {data}")
-    return problems
+    return problems + fallback_errors(card)
 
 
 def assert_valid_card(card: dict[str, Any]) -> None:
