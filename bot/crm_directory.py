@@ -1,16 +1,28 @@
 """Finds the CRM configuration for a request and hands out its (cached) adapter, its
-mappings, workflows and interaction start-up steps."""
+mappings, workflows and interaction start-up steps.
+
+Configuration rows are cached for ``CONFIG_TTL_SECONDS``: the hot path (every interaction
+event and card) reads no configuration from the database within that time. A change made
+through this process (the admin API, ``config apply`` in-process) drops the cache when its
+transaction commits; a change made by another replica sharing the database is seen when the
+cached row is next re-read, i.e. within ``CONFIG_TTL_SECONDS`` (the adapter is rebuilt when
+the re-read row's ``updated_at`` differs).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import datetime
+from itertools import chain
+from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from crm.config import DynamicDataMapping, MemorializationWorkflow, Workflow
 from crm.errors import ConfigError, NotFoundError
@@ -28,10 +40,70 @@ from .storage.config_tables import (
     WorkflowRow,
 )
 
-__all__ = ["CrmDirectory"]
+__all__ = ["CrmDirectory", "CONFIG_TTL_SECONDS"]
 
 _workflow = TypeAdapter(Workflow)
 _steps = TypeAdapter(list[StartupStep])
+
+# How long a cached configuration row is used without looking at the database: the bound
+# on how late a change made by another replica is seen (docs/service.md).
+CONFIG_TTL_SECONDS = 2.0
+
+
+class _ConfigChanges:
+    """Counts committed changes to configuration rows made in this process.
+
+    Session events note a flush or bulk statement that touches ``crm_configurations`` and
+    bump ``generation`` when that transaction commits; a cached row read under an older
+    generation is stale and re-read on its next use.
+    """
+
+    generation = 0
+    _flag = "customer_card.configuration_changed"
+
+    @classmethod
+    def note_flush(cls, session: Session, _context: Any) -> None:
+        if any(isinstance(obj, ConfigurationRow)
+               for obj in chain(session.new, session.dirty, session.deleted)):
+            session.info[cls._flag] = True
+
+    @classmethod
+    def note_statement(cls, state: ORMExecuteState) -> None:
+        if (state.is_update or state.is_delete or state.is_insert) and getattr(
+                state.statement, "table", None) is ConfigurationRow.__table__:
+            state.session.info[cls._flag] = True
+
+    @classmethod
+    def committed(cls, session: Session) -> None:
+        if session.info.pop(cls._flag, False):
+            cls.generation += 1
+
+    @classmethod
+    def rolled_back(cls, session: Session) -> None:
+        session.info.pop(cls._flag, None)
+
+
+event.listen(Session, "after_flush", _ConfigChanges.note_flush)
+event.listen(Session, "do_orm_execute", _ConfigChanges.note_statement)
+event.listen(Session, "after_commit", _ConfigChanges.committed)
+event.listen(Session, "after_rollback", _ConfigChanges.rolled_back)
+
+
+class _Cached:
+    """A configuration row as read at ``read_at`` (monotonic) under change ``generation``,
+    with its parsed start-up steps."""
+
+    __slots__ = ("row", "read_at", "generation", "steps")
+
+    def __init__(self, row: ConfigurationRow, read_at: float, generation: int) -> None:
+        self.row = row
+        self.read_at = read_at
+        self.generation = generation
+        self.steps: list[StartupStep] | None = None
+
+    def fresh(self, now: float) -> bool:
+        return (self.generation == _ConfigChanges.generation
+                and now - self.read_at < CONFIG_TTL_SECONDS)
 
 
 class CrmDirectory:
@@ -45,6 +117,8 @@ class CrmDirectory:
         self._adapters: dict[str, tuple[datetime, CrmAdapter]] = {}
         self._lock = asyncio.Lock()
         self._box: SecretBox | None = None
+        self._rows: dict[str, _Cached] = {}
+        self._default: tuple[str, float, int] | None = None  # id, read at, generation
 
     @property
     def settings(self) -> Settings:
@@ -64,7 +138,19 @@ class CrmDirectory:
         return self._box
 
     async def ensure_default(self) -> str:
-        """The default configuration's id; creates one on the demo CRM when none exists."""
+        """The default configuration's id; creates one on the demo CRM when none exists.
+
+        The id is cached like the rows (see the module docstring)."""
+        cached = self._default
+        if cached is not None and cached[2] == _ConfigChanges.generation and (
+                time.monotonic() - cached[1] < CONFIG_TTL_SECONDS):
+            return cached[0]
+        generation, read_at = _ConfigChanges.generation, time.monotonic()
+        config_id = await self._find_or_create_default()
+        self._default = (config_id, read_at, generation)
+        return config_id
+
+    async def _find_or_create_default(self) -> str:
         async with self._sessions() as session, session.begin():
             row = (await session.execute(
                 select(ConfigurationRow).where(ConfigurationRow.is_default.is_(True))
@@ -101,7 +187,11 @@ class CrmDirectory:
         return row.id
 
     async def adapter(self, configuration_id: str) -> CrmAdapter:
+        """The configuration's adapter, rebuilt when its row's ``updated_at`` changed."""
         row = await self._row(configuration_id)
+        cached = self._adapters.get(row.id)
+        if cached is not None and cached[0] == row.updated_at:
+            return cached[1]  # the common case needs no lock
         async with self._lock:
             cached = self._adapters.get(row.id)
             if cached is not None and cached[0] == row.updated_at:
@@ -114,6 +204,8 @@ class CrmDirectory:
 
     async def forget(self, configuration_id: str) -> None:
         """Close and drop the cached adapter of a deleted configuration."""
+        self._rows.pop(configuration_id, None)
+        self._default = None
         async with self._lock:
             cached = self._adapters.pop(configuration_id, None)
         if cached is not None:
@@ -190,10 +282,12 @@ class CrmDirectory:
 
     async def startup_steps(self, configuration_id: str) -> list[StartupStep]:
         """The configuration's interaction start-up steps, or the built-in default."""
-        row = await self._row(configuration_id)
-        if not row.startup:
-            return list(DEFAULT_STARTUP)
-        return _steps.validate_python(row.startup)
+        cached = await self._cached(configuration_id)
+        if cached.steps is None:
+            row = cached.row
+            cached.steps = (list(DEFAULT_STARTUP) if not row.startup
+                            else _steps.validate_python(row.startup))
+        return list(cached.steps)
 
     async def workflows(self, configuration_id: str) -> list[Workflow]:
         async with self._sessions() as session:
@@ -219,12 +313,28 @@ class CrmDirectory:
         self._adapters.clear()
 
     async def _row(self, configuration_id: str) -> ConfigurationRow:
+        return (await self._cached(configuration_id)).row
+
+    async def _cached(self, configuration_id: str) -> _Cached:
+        """The configuration row, from the cache while it is fresh. Callers must not change
+        the row (it is shared)."""
+        now = time.monotonic()
+        cached = self._rows.get(configuration_id)
+        if cached is not None and cached.fresh(now):
+            return cached
+        # the generation before the read: a change committed during it makes this stale
+        generation = _ConfigChanges.generation
         async with self._sessions() as session:
             row = await session.get(ConfigurationRow, configuration_id)
         if row is None:
+            self._rows.pop(configuration_id, None)
             raise NotFoundError(f"Unknown configuration {configuration_id}",
                                 code="unknown_configuration", field="configurationId")
-        return row
+        fresh = _Cached(row, now, generation)
+        if cached is not None and cached.row.startup == row.startup:
+            fresh.steps = cached.steps  # parsed once per change, not per re-read
+        self._rows[configuration_id] = fresh
+        return fresh
 
     def _context(self, row: ConfigurationRow) -> AdapterContext:
         return AdapterContext(
