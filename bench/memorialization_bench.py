@@ -3,6 +3,9 @@
     .venv/bin/python bench/memorialization_bench.py [--jobs 2000] [--latency 0.05]
         [--database-url URL] [--configurations 4] [--rate 150] [--burst 10]
 
+``--database-url`` of a PostgreSQL server: the benchmark creates a fresh database there and
+drops it afterwards. Default: a temporary SQLite file.
+
 Queues ``--jobs`` jobs (one target each) spread over ``--configurations`` CRM configurations,
 runs one ``MemorializationWorker`` (one process) against an in-process CRM that answers every
 call after ``--latency`` seconds, and prints jobs per second. Every CRM call is time-stamped
@@ -18,15 +21,18 @@ import asyncio
 import bisect
 import tempfile
 import time
+import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from bot.memorialization import InteractionSnapshot, MemorializationWorker, WorkerOptions, enqueue
-from bot.storage.db import create_engine, session_factory, upgrade_database
+from bot.storage.db import create_engine, is_sqlite, session_factory, upgrade_database
 from bot.storage.job_tables import MemorializationJobRow
 from crm.mappings import MemorializationMapping
 from crm.models import (
@@ -35,6 +41,7 @@ from crm.models import (
     FieldInfo,
     FieldType,
     FieldValue,
+    RecordType,
     TimelineActivity,
     TimelineRef,
 )
@@ -73,6 +80,10 @@ class SlowCrm:
             return TimelineRef(id=self.activities[activity.key], type="task", created=False)
         self.activities[activity.key] = f"t-{len(self.activities) + 1}"
         return TimelineRef(id=self.activities[activity.key], type="task")
+
+    async def list_record_types(self) -> list[RecordType]:
+        await self._call()
+        return [RecordType(name="contact", label="Contact")]
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
         await self._call()
@@ -127,13 +138,18 @@ async def run(url: str, *, jobs: int, latency: float, configurations: int, rate:
     await worker.start()
     while True:
         async with sessions() as session:
-            done = (await session.execute(select(func.count()).where(
-                MemorializationJobRow.status == "done"))).scalar_one()
-        if done >= jobs:
+            settled = (await session.execute(select(func.count()).where(
+                MemorializationJobRow.status.in_(("done", "failed"))))).scalar_one()
+        if settled >= jobs:
             break
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
     await worker.stop()
+    async with sessions() as session:
+        failed = (await session.execute(select(func.count()).where(
+            MemorializationJobRow.status == "failed"))).scalar_one()
+    if failed:
+        raise SystemExit(f"{failed} jobs failed: the benchmark CRM never fails, so this is a bug")
     await engine.dispose()
     activities = sum(len(crm.activities) for crm in crms.values())
     return {
@@ -160,6 +176,35 @@ def _print(title: str, figures: dict[str, float], rate: float, configurations: i
           f"(allowed {figures['allowed_100ms']:.0f}): {'HELD' if held else 'EXCEEDED'}")
 
 
+@asynccontextmanager
+async def _database(server_url: str) -> AsyncIterator[str]:
+    """A throw-away database: a SQLite file, or (given a PostgreSQL URL) a fresh database on
+    that server, dropped afterwards, so the benchmark never touches existing data."""
+    if not server_url or is_sqlite(server_url):
+        with tempfile.TemporaryDirectory() as tmp:
+            yield server_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    import asyncpg
+
+    base = make_url(server_url)
+    name = f"cc_bench_{uuid.uuid4().hex[:12]}"
+    connect = {"host": base.host, "port": base.port or 5432, "user": base.username,
+               "password": base.password, "database": base.database}
+    conn = await asyncpg.connect(**connect)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        conn = await asyncpg.connect(**connect)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -171,8 +216,7 @@ async def main() -> None:
     parser.add_argument("--burst", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
+    async with _database(args.database_url) as url:
         print(f"database: {url.split('@')[-1]}  CRM latency: {args.latency * 1000:.0f} ms per "
               f"call  concurrency: {args.concurrency}")
         figures = await run(url, jobs=args.jobs, latency=args.latency,
