@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 from aiohttp import web
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, ActivityTypes
 from microsoft_agents.hosting.core.authorization import (
     AgentAuthConfiguration,
     AuthTypes,
@@ -22,11 +22,14 @@ from microsoft_agents.hosting.core.authorization.jwt import _authorize_request
 from microsoft_agents.hosting.core.http import HttpResponse
 from pydantic import ValidationError
 
+from ..observability.logs import log_context
+from ..observability.metrics import app_metrics
 from ..services import SERVICES
 from ..settings import Settings
 from ..teams.installations import tenant_of
 
-__all__ = ["auth_configuration", "setup_messages_route", "AUTH_CONFIG"]
+__all__ = ["auth_configuration", "setup_messages_route", "AUTH_CONFIG", "activity_labels",
+           "status_outcome", "correlation_ids"]
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +107,32 @@ async def _authorize(request: web.Request, config: AgentAuthConfiguration
 
 
 async def messages(request: web.Request) -> web.StreamResponse:
-    services = request.app[SERVICES]
+    """Check the token, parse the activity and hand it to the SDK; every activity is counted
+    by type, name and outcome, and the turn's log lines carry its ids."""
     claims = await _authorize(request, request.app[AUTH_CONFIG])
     if isinstance(claims, web.Response):
-        return claims
+        return _counted(request, claims, None)
     try:
         body = json.loads(await request.read())
         activity = Activity.model_validate(body)
     except web.HTTPRequestEntityTooLarge:
-        return web.json_response({"error": "payload_too_large"}, status=413)
+        return _counted(request, web.json_response({"error": "payload_too_large"}, status=413),
+                        None)
     except (ValueError, ValidationError):
-        return web.json_response({"error": "invalid_activity"}, status=400)
+        return _counted(request, web.json_response({"error": "invalid_activity"}, status=400),
+                        None)
+    with log_context(**correlation_ids(body)):
+        try:
+            response = await _process(request, body, activity, claims)
+        except Exception:
+            _count(request, body, "error")
+            raise
+    return _counted(request, response, body)
+
+
+async def _process(request: web.Request, body: dict[str, Any], activity: Activity,
+                   claims: ClaimsIdentity) -> web.Response:
+    services = request.app[SERVICES]
     allowed = services.settings.tenant_allowlist
     if allowed and tenant_of(activity) not in allowed:
         log.warning("Activity from tenant %s refused (not in the allow-list)", tenant_of(activity))
@@ -125,6 +143,62 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return web.json_response(response.body, status=response.status_code,
                                  headers=response.headers)
     return web.Response(status=response.status_code, headers=response.headers)
+
+
+# ---------------------------------------------------------------- metrics and correlation
+
+_ACTIVITY_TYPES = frozenset(t.value for t in ActivityTypes)
+_MAX_LABEL = 64  # invoke and event names come from the channel: keep label values short
+
+
+def activity_labels(body: Any) -> tuple[str, str]:
+    """(type, name) of an activity body for the metrics: unknown types read ``other``, and
+    only invokes and events have a name."""
+    if not isinstance(body, dict):
+        return "unknown", ""
+    type_ = body.get("type")
+    if type_ not in _ACTIVITY_TYPES:
+        return "other", ""
+    name = body.get("name")
+    if type_ not in ("invoke", "event") or not isinstance(name, str):
+        return str(type_), ""
+    return str(type_), name[:_MAX_LABEL]
+
+
+def status_outcome(status: int) -> str:
+    """The ``outcome`` label of an HTTP answer."""
+    if status < 400:
+        return "ok"
+    return {401: "unauthorized", 403: "forbidden", 400: "invalid",
+            413: "invalid"}.get(status, "rejected" if status < 500 else "error")
+
+
+def correlation_ids(body: dict[str, Any]) -> dict[str, str | None]:
+    """Log correlation ids of an activity: its id and, for card actions and dialogs, the
+    interaction the button belongs to."""
+    value = body.get("value")
+    data: Any = None
+    if isinstance(value, dict):
+        action = value.get("action")
+        data = action.get("data") if isinstance(action, dict) else value.get("data")
+    interaction = data.get("interactionId") if isinstance(data, dict) else None
+    activity_id = body.get("id")
+    return {"activity_id": _short_id(activity_id), "interaction_id": _short_id(interaction)}
+
+
+def _short_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= 200 else None
+
+
+def _count(request: web.Request, body: Any, outcome: str) -> None:
+    metrics = app_metrics(request.app)
+    if metrics is not None:
+        metrics.count_activity(*activity_labels(body), outcome)
+
+
+def _counted(request: web.Request, response: web.Response, body: Any) -> web.Response:
+    _count(request, body, status_outcome(response.status))
+    return response
 
 
 def setup_messages_route(app: web.Application, settings: Settings) -> None:

@@ -42,7 +42,8 @@ from ..crm_directory import CrmDirectory
 from ..interactions.data import interaction_data
 from ..memorialization.snapshot import InteractionSnapshot
 from ..memorialization.values import map_fields
-from ..services import SERVICES
+from ..observability.logs import log_context
+from ..services import SERVICES, Services
 from ..storage.tables import InteractionRow
 from .errors import read_json
 from .openapi import add_api_routes, api_route
@@ -147,9 +148,15 @@ def _crm_error_response(exc: CrmError, secrets: list[str]) -> web.Response:
 @requires("platform")
 async def execute_workflow(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    directory = services.directory
     body = await read_json(request, ExecuteRequest)
-    config_id = await directory.resolve_id(body.configuration_id)
+    with log_context(interaction_id=body.interaction_id):
+        config_id = await services.directory.resolve_id(body.configuration_id)
+        with log_context(configuration_id=config_id):
+            return await _execute(services, body, config_id)
+
+
+async def _execute(services: Services, body: ExecuteRequest, config_id: str) -> web.Response:
+    directory = services.directory
     workflow = await directory.workflow(config_id, body.workflow_id)
     row: InteractionRow | None = None
     pinned: list[CrmRecord] = []

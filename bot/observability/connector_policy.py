@@ -76,7 +76,7 @@ class ConnectorPolicy:
                     raise
                 if self._on_retry:
                     self._on_retry(exc.status)
-                hint = parse_retry_after((exc.headers or {}).get("Retry-After"))
+                hint = parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None)
                 await self._sleep(self._backoff(attempt, hint))
 
     def _backoff(self, attempt: int, hint: float | None) -> float:

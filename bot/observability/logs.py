@@ -58,6 +58,9 @@ def log_context(**ids: str | None) -> Iterator[None]:
 
 
 class RedactingFilter(logging.Filter):
+    """Masks secrets and attaches the correlation ids. The record is rewritten in place, so
+    handlers that run after this one see the masked text too (those before it do not)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = redact(record.getMessage())
         record.msg, record.args = message, None
