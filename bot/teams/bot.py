@@ -13,9 +13,10 @@ from cards.search_results import build_compose_extension_result
 from crm.errors import AppError
 
 from ..services import Services
+from .card_submits import CardSubmits
 from .handlers import Handlers
 from .replies import message_body, send_card, send_invoke_response
-from .routes import Route, is_invoke, is_type, select_route
+from .routes import Route, is_card_submit, is_invoke, is_type, select_route
 
 __all__ = ["TeamsBot", "message_key"]
 
@@ -27,7 +28,10 @@ class TeamsBot:
 
     def __init__(self, services: Services) -> None:
         handlers = Handlers(services)
+        submits = CardSubmits(services, handlers.actions)
         self.routes: tuple[Route, ...] = (
+            # before "message": a card button's Action.Submit is a message without text
+            Route("card submit", is_card_submit, submits.on_card_submit),
             Route("message", is_type("message"), handlers.on_message),
             Route("installationUpdate", is_type("installationUpdate"),
                   handlers.on_installation_update),

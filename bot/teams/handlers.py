@@ -14,13 +14,12 @@ from cards.i18n import translate
 from cards.messages import build_help_card, build_notice_card, build_whoami_card
 from cards.search_results import build_compose_extension_result
 from cards.view import FormView
-from crm.errors import InputError
-from crm.models import CrmRecord
 
 from ..interactions.events import AgentRef, InteractionEvent
 from ..interactions.records import record_view
 from ..interactions.service import Actor, InteractionService
 from ..services import Services
+from .card_actions import CardActions, actor_of, require
 from .commands import parse_command
 from .installations import identity_of, is_personal, remove_installation, save_installation
 from .replies import card_body, send_card, send_invoke_response
@@ -28,12 +27,6 @@ from .replies import card_body, send_card, send_invoke_response
 __all__ = ["Handlers"]
 
 log = logging.getLogger(__name__)
-
-
-def actor_of(context: TurnContext) -> Actor:
-    user = context.activity.from_property
-    return Actor(user.id if user else "", user.aad_object_id if user else None,
-                 context.activity.locale or "en-US")
 
 
 def _invoke_data(context: TurnContext) -> dict[str, Any]:
@@ -46,18 +39,12 @@ def _invoke_data(context: TurnContext) -> dict[str, Any]:
     return dict(value.get("data") or {})
 
 
-def _require(data: dict[str, Any], *names: str) -> list[str]:
-    missing = [name for name in names if not isinstance(data.get(name), str) or not data[name]]
-    if missing:
-        raise InputError(f"Missing {', '.join(missing)}", field=missing[0])
-    return [data[name] for name in names]
-
-
 class Handlers:
     """The bot's handlers over the shared services."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
+        self.actions = CardActions(services)
 
     @property
     def _interactions(self) -> InteractionService:
@@ -196,28 +183,18 @@ class Handlers:
         data = _invoke_data(context)
         actor = actor_of(context)
         verb = str(data.get("verb") or "")
-        (interaction_id,) = _require(data, "interactionId")
-        service = self._interactions
-        if verb == "pin":
-            record_type, record_id = _require(data, "recordType", "recordId")
-            card = await service.pin(interaction_id, actor, record_type, record_id)
-        elif verb == "unpin":
-            record_type, record_id = _require(data, "recordType", "recordId")
-            card = await service.unpin(interaction_id, actor, record_type, record_id)
-        elif verb == "search":
-            card = await service.search(interaction_id, actor, str(data.get("query") or ""))
-        elif verb == "more":
-            card = await service.more(interaction_id, actor)
-        elif verb == "save":
+        (interaction_id,) = require(data, "interactionId")
+        if verb == "save":
             card = await self._save_inline(interaction_id, actor, data)
         else:  # "refresh" and anything unknown: the current card
-            card = await service.refresh(interaction_id, actor)
+            card = await self.actions.act(verb, interaction_id, actor, data)
         await send_invoke_response(context, card_body(card))
 
     async def _save_inline(self, interaction_id: str, actor: Actor,
                            data: dict[str, Any]) -> dict[str, Any]:
         """The on-card form's submit (clients without dialogs)."""
-        result = await self._submit(interaction_id, actor, data, mode=str(data.get("mode")))
+        result = await self.actions.submit(interaction_id, actor, data,
+                                           mode=str(data.get("mode")))
         if isinstance(result, FormView):
             return build_form_card(result, inline=True)
         return await self._interactions.refresh(interaction_id, actor)
@@ -225,35 +202,22 @@ class Handlers:
     async def on_task_fetch(self, context: TurnContext) -> None:
         data = _invoke_data(context)
         actor = actor_of(context)
-        (interaction_id,) = _require(data, "interactionId")
-        if data.get("verb") == "edit_form":
-            record_type, record_id = _require(data, "recordType", "recordId")
-            form = await self._interactions.edit_form(interaction_id, actor, record_type,
-                                                      record_id)
-        else:
-            (record_type,) = _require(data, "createType")
-            form = await self._interactions.create_form(interaction_id, actor, record_type)
+        (interaction_id,) = require(data, "interactionId")
+        verb = "edit_form" if data.get("verb") == "edit_form" else "create_form"
+        form = await self.actions.form(verb, interaction_id, actor, data)
         await send_invoke_response(context, _form_reply(form))
 
     async def on_task_submit(self, context: TurnContext) -> None:
         data = _invoke_data(context)
         actor = actor_of(context)
-        (interaction_id,) = _require(data, "interactionId")
-        result = await self._submit(interaction_id, actor, data, mode=str(data.get("verb")))
+        (interaction_id,) = require(data, "interactionId")
+        result = await self.actions.submit(interaction_id, actor, data,
+                                           mode=str(data.get("verb")))
         if isinstance(result, FormView):
             await send_invoke_response(context, _form_reply(result))
             return
         key = "record_created" if data.get("verb") == "create" else "record_updated"
         await send_invoke_response(context, task_message(translate(actor.locale, key)))
-
-    async def _submit(self, interaction_id: str, actor: Actor, data: dict[str, Any],
-                      mode: str) -> FormView | CrmRecord:
-        (record_type,) = _require(data, "recordType")
-        if mode == "edit":
-            (record_id,) = _require(data, "recordId")
-            return await self._interactions.submit_edit(interaction_id, actor, record_type,
-                                                        record_id, data)
-        return await self._interactions.submit_create(interaction_id, actor, record_type, data)
 
     # ---------------------------------------------------------- message extension
 
