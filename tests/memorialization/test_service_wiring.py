@@ -1,0 +1,72 @@
+"""The whole path in the running service: interaction events over HTTP -> event hook ->
+outbox -> worker -> the demo CRM's timeline, visible in the memorialization API."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import create_app
+from bot.memorialization.setup import setup_memorialization
+from bot.services import SERVICES
+from tests.bot.activities import ANNA_AGENT
+from tests.bot.conftest import (  # noqa: F401  (connector, service_url: fixtures)
+    AUTH,
+    Bot,
+    connector,
+    follow_up,
+    make_settings,
+    service_url,
+    started,
+)
+
+
+async def _jobs(bot: Bot, interaction_id: str) -> list[dict]:
+    response = await bot.client.get(
+        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH)
+    assert response.status == 200
+    return (await response.json())["memorializations"]
+
+
+async def _settled(bot: Bot, interaction_id: str) -> list[dict]:
+    async with asyncio.timeout(20):  # safety net, not a timed assertion
+        while True:
+            jobs = await _jobs(bot, interaction_id)
+            if jobs and all(job["status"] in ("done", "failed") for job in jobs):
+                return jobs
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_ended_call_reaches_the_demo_crm_timeline(connector, service_url,
+                                                           aiohttp_client, tmp_path,
+                                                           database_url):
+    app = create_app(make_settings(tmp_path, database_url))
+    setup_memorialization(app)
+    bot = Bot(await aiohttp_client(TestServer(app)), connector, service_url)
+    await bot.install(ANNA_AGENT)
+    body = started(ANNA_AGENT)
+    interaction_id = body["interactionId"]
+    status, state = await bot.event(body)
+    assert status == 202, state
+    await bot.card_for(ANNA_AGENT)  # the look-up has filled Current Interaction
+    status, state = await bot.event(follow_up(interaction_id, "updated"))
+    assert await _jobs(bot, interaction_id) == []  # not a trigger
+    current = (await bot.client.get(f"/api/v1/interactions/{interaction_id}",
+                                    headers=AUTH))
+    records = (await current.json())["current"]
+    assert records, "the caller should have matched a demo contact"
+
+    status, _ = await bot.event(follow_up(interaction_id, "ended", endedBy="agent"))
+    assert status == 202
+    jobs = await _settled(bot, interaction_id)
+    assert [(job["recordType"], job["recordId"], job["status"]) for job in jobs] == [
+        (record["type"], record["id"], "done") for record in reversed(records)]
+
+    services = app[SERVICES]
+    adapter = await services.directory.adapter(jobs[0]["configurationId"])
+    for record in records:
+        tasks = await adapter.timeline(record["type"], record["id"])  # the demo CRM's own view
+        assert [task.id for task in tasks if task.id in {j["timelineId"] for j in jobs}]
