@@ -40,7 +40,7 @@ async def _settled(bot: Bot, interaction_id: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_an_ended_call_reaches_the_demo_crm_timeline(connector, service_url,
+async def test_an_ended_call_reaches_the_demo_crm_timeline(connector, service_url,  # noqa: F811
                                                            aiohttp_client, tmp_path,
                                                            database_url):
     app = create_app(make_settings(tmp_path, database_url))
