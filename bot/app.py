@@ -27,6 +27,7 @@ from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, openapi_docum
 from .crm_directory import CrmDirectory
 from .interactions.cardsync import CardSync
 from .interactions.service import InteractionService
+from .memorialization.setup import setup_memorialization
 from .notifier import Notifier
 from .observability.logs import register_secret
 from .observability.metrics import Metrics, metrics_handler
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None, *,
                 settings.secret_key):
         register_secret(key.get_secret_value())
     app.cleanup_ctx.append(_lifecycle)
+    # after the core lifecycle: the worker starts once the database is there, stops before
+    setup_memorialization(app, on_change=lambda services: services.card_sync.schedule)
     return app
 
 
@@ -97,6 +100,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     services.notifier = Notifier(services.adapter, settings.app_id)
     sync = CardSync(sessions=services.sessions, notifier=services.notifier,
                     build_card=build_customer_card)
+    services.card_sync = sync
     services.interactions = InteractionService(
         sessions=services.sessions, directory=services.directory, sync=sync, settings=settings)
     services.bot = TeamsBot(services)

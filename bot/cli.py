@@ -1,4 +1,4 @@
-"""``customer-card``: serve, db upgrade, simulate (post events to a running server), --version."""
+"""``customer-card``: serve, db upgrade, simulate, config, memorialization, manifest, --version."""
 
 from __future__ import annotations
 
@@ -51,8 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     end.add_argument("--ended-by", choices=["contact", "agent"], default="contact")
 
     from . import config_cli, teams_package
+    from .memorialization import cli as memorialization_cli
 
     config_cli.add_commands(commands)
+    memorialization_cli.add_commands(commands)
     teams_package.add_commands(commands)
     return parser
 
@@ -111,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return config_cli.run(args, settings)
     if args.command == "manifest":
         return int(args.handler(args))
+    if args.command == "memorialization":
+        return int(args.handler(args, settings))
     from aiohttp import web
 
     from .app import create_app

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from .crm_directory import CrmDirectory
+    from .interactions.cardsync import CardSync
     from .interactions.service import InteractionService
     from .notifier import Notifier
     from .teams.bot import TeamsBot
@@ -38,6 +39,7 @@ class Services:
     directory: CrmDirectory = field(init=False)
     notifier: Notifier = field(init=False)
     interactions: InteractionService = field(init=False)
+    card_sync: CardSync = field(init=False)
     adapter: CloudAdapter = field(init=False)
     bot: TeamsBot = field(init=False)
     # free slots for components wired in by other modules (workers, workflow engine, ...)

@@ -22,7 +22,6 @@ from crm.config import (
     workflow_action,
 )
 from crm.errors import CrmError, NotFoundError
-from crm.interaction_data import InteractionData
 from crm.mappings import MemorializationMapping
 from crm.models import CrmRecord
 from crm.protocol import CrmAdapter
@@ -36,12 +35,11 @@ from crm.workflow_result import (
     render_record,
     render_system,
 )
-from crm.workflows import ExecuteRequest, Memorializer, WorkflowOutcome, execute
+from crm.workflows import ExecuteRequest, WorkflowOutcome, execute
 
 from ..crm_directory import CrmDirectory
 from ..interactions.data import interaction_data
-from ..memorialization.snapshot import InteractionSnapshot
-from ..memorialization.values import map_fields
+from ..memorialization.direct import direct_memorializer
 from ..observability.logs import log_context
 from ..services import SERVICES, Services
 from ..storage.tables import InteractionRow
@@ -66,24 +64,6 @@ async def _interaction(sessions: async_sessionmaker[AsyncSession], interaction_i
         pinned = [store.record_from_row(r) for r in await store.records_of(session, row.id)
                   if r.section == "current"]
     return row, pinned
-
-
-def _memorializer(adapter: CrmAdapter, row: InteractionRow | None, data: InteractionData,
-                  configuration_id: str) -> Memorializer:
-    async def memorialize(record: CrmRecord, mapping: MemorializationMapping) -> dict[str, Any]:
-        snapshot = InteractionSnapshot(
-            interaction_id=data.interaction_id or "-", configuration_id=configuration_id,
-            channel=data.channel, trigger="workflow", ended_by=row.ended_by if row else None,
-            data=dict(data.data), script_variables=dict(data.script_variables))
-        mapped = map_fields(snapshot, mapping.rules_for(record.type),
-                            await adapter.list_fields(record.type))
-        if mapped.values:
-            await adapter.update(record.type, record.id, mapped.values)
-        return {"written": sorted(mapped.values),
-                "truncated": [t.field for t in mapped.truncations],
-                "skipped": [f"{s.field}: {s.reason}" for s in mapped.skipped]}
-
-    return memorialize
 
 
 async def _memorialization_mapping(directory: CrmDirectory, config_id: str, workflow: Any,
@@ -170,7 +150,8 @@ async def _execute(services: Services, body: ExecuteRequest, config_id: str) -> 
         outcome = await execute(
             workflow, body.payload.workflow_input, adapter=adapter, interaction=data,
             options=body.options, pinned=pinned, memorialization_mapping=memo_mapping,
-            memorialize=_memorializer(adapter, row, data or InteractionData(), config_id))
+            memorialize=direct_memorializer(adapter, data, config_id,
+                                            ended_by=row.ended_by if row else None))
     except CrmError as exc:
         log.info("Workflow %s of %s: CRM error %s", body.workflow_id, config_id, exc.code)
         return _crm_error_response(exc, await directory.secret_values(config_id))

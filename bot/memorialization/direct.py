@@ -21,19 +21,22 @@ from .values import map_fields
 __all__ = ["direct_memorializer"]
 
 
-def _snapshot(interaction: InteractionData | None, configuration_id: str) -> InteractionSnapshot:
+def _snapshot(interaction: InteractionData | None, configuration_id: str,
+              ended_by: str | None) -> InteractionSnapshot:
     interaction = interaction or InteractionData()
     return InteractionSnapshot(
         interaction_id=interaction.interaction_id or interaction.contact_id or "workflow",
         configuration_id=configuration_id, channel=interaction.channel, trigger="workflow",
-        data=dict(interaction.data), script_variables=dict(interaction.script_variables))
+        ended_by=ended_by, data=dict(interaction.data),
+        script_variables=dict(interaction.script_variables))
 
 
 def direct_memorializer(adapter: CrmAdapter, interaction: InteractionData | None,
-                        configuration_id: str) -> Memorializer:
+                        configuration_id: str, *, ended_by: str | None = None) -> Memorializer:
     """A ``crm.workflows.Memorializer`` writing ``interaction``'s mapped values through
-    ``adapter``; CRM errors propagate to the workflow's caller."""
-    snapshot = _snapshot(interaction, configuration_id)
+    ``adapter``; CRM errors propagate to the workflow's caller. ``ended_by="contact"``
+    holds back Status, Disposition and Tags, as at the end of an interaction."""
+    snapshot = _snapshot(interaction, configuration_id, ended_by)
 
     async def memorialize(record: CrmRecord, mapping: MemorializationMapping) -> dict[str, Any]:
         fields = await adapter.list_fields(record.type)
@@ -41,7 +44,7 @@ def direct_memorializer(adapter: CrmAdapter, interaction: InteractionData | None
         if mapped.values:
             await adapter.update(record.type, record.id, mapped.values)
         return {
-            "written": dict(mapped.values),
+            "written": sorted(mapped.values),
             "truncated": [{"field": cut.field, "originalLength": cut.original_length,
                            "keptLength": cut.kept_length} for cut in mapped.truncations],
             "skipped": [{"field": skip.field, "source": skip.source, "reason": skip.reason}
