@@ -14,7 +14,7 @@ from typing import Any
 from crm.errors import AppError
 
 from ..settings import Settings
-from ..storage.db import create_engine, session_factory
+from ..storage.db import create_engine, upgrade_database, session_factory
 from ..storage.job_tables import JOB_STATUSES
 from . import outbox
 from .api import job_out
@@ -46,6 +46,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    await upgrade_database(settings.effective_database_url)
     engine = create_engine(settings.effective_database_url)
     sessions = session_factory(engine)
     try:
