@@ -14,7 +14,7 @@ from typing import Any
 from crm.errors import AppError
 
 from ..settings import Settings
-from ..storage.db import create_engine, upgrade_database, session_factory
+from ..storage.db import create_engine, session_factory, upgrade_database
 from ..storage.job_tables import JOB_STATUSES
 from . import outbox
 from .api import job_out

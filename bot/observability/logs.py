@@ -114,3 +114,4 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     # The SDK logs request details at INFO; keep it at WARNING unless asked for DEBUG.
     if level.upper() != "DEBUG":
         logging.getLogger("microsoft_agents").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
