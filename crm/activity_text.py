@@ -5,9 +5,8 @@ re-checks phone search results. Pure functions, no I/O."""
 from __future__ import annotations
 
 from .models import TimelineActivity
-from .phone import digits_only, phone_variants
 
-__all__ = ["activity_marker", "format_activity", "same_number"]
+__all__ = ["activity_marker", "format_activity"]
 
 
 def activity_marker(key: str) -> str:
@@ -33,12 +32,3 @@ def format_activity(activity: TimelineActivity, limit: int) -> str:
     if notes:
         lines += ["", notes if len(notes) <= room else notes[: max(0, room - 1)] + "…"]
     return "\n".join([*lines, "", marker])
-
-
-def same_number(stored: str, e164: str | None, digits: str, region: str) -> bool:
-    """Whether a stored free-text number is the caller's: same E.164 when both parse,
-    else the same digits."""
-    forms = phone_variants(stored, region)
-    if forms.e164 and e164:
-        return forms.e164 == e164
-    return bool(digits) and digits_only(stored) == digits

@@ -40,7 +40,6 @@ from .hubspot_query import (
     name_filter_groups,
     phone_filter_groups,
     search_body,
-    stored_number_matches,
 )
 from .models import (
     CrmRecord,
@@ -58,7 +57,7 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import phone_variants
+from .phone import phone_variants, stored_number_matches
 from .registry import AdapterContext, register
 from .tokens import TokenManager
 
@@ -422,11 +421,9 @@ class HubSpotAdapter:
                 phonenumbers.parse(variants.e164))
         groups = phone_filter_groups(variants, national, text_fields,
                                      PHONE_CALCULATED_PROPERTIES.get(object_type, ()))
-        digits = [v for v in variants if v.isdigit()]
-
         def same_number(record: CrmRecord) -> bool:
-            return any(stored_number_matches(str(record.fields.get(f) or ""), variants.e164,
-                                             digits, self._region) for f in text_fields)
+            return any(stored_number_matches(str(record.fields.get(f) or ""), variants,
+                                             self._region) for f in text_fields)
 
         return await self._search(object_type, groups, limit, accept=same_number)
 

@@ -21,8 +21,6 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import phonenumbers
-
 from .errors import CrmRejectedError
 from .models import Condition
 
@@ -44,7 +42,6 @@ __all__ = [
     "name_filter_groups",
     "dynamic_filter_groups",
     "search_body",
-    "stored_number_matches",
 ]
 
 MAX_GROUPS = 5
@@ -127,7 +124,7 @@ def phone_filter_groups(
     ``text_fields`` (``phone``, ``mobilephone``) hold free text and are compared with every
     textual variant; ``calculated_fields`` (``hs_searchable_calculated_phone_number``...)
     hold HubSpot's normalised number without country code and are compared with
-    ``national_digits``. Matches are verified afterwards with ``stored_number_matches``,
+    ``national_digits``. Matches are verified afterwards with ``crm.phone.stored_number_matches``,
     because a national number alone may belong to another country.
     """
     values = [value for value in dict.fromkeys(variants) if value.strip()]
@@ -199,22 +196,3 @@ def search_body(
     if after:
         body["after"] = after
     return body
-
-
-def stored_number_matches(stored: str | None, e164: str | None, digits: Sequence[str],
-                          region: str) -> bool:
-    """Whether a free-text stored number is the caller's number: same E.164 when it parses
-    (with the configured default region), else the same digits as one of the variants."""
-    if not stored:
-        return False
-    if e164:
-        try:
-            parsed = phonenumbers.parse(stored, region)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is not None:
-            return phonenumbers.format_number(
-                parsed, phonenumbers.PhoneNumberFormat.E164
-            ) == e164
-    stored_digits = "".join(ch for ch in stored if ch.isdigit())
-    return bool(stored_digits) and stored_digits in digits

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import httpx
 
 from . import kustomer_query as kq
-from .activity_text import activity_marker, format_activity, same_number
+from .activity_text import activity_marker, format_activity
 from .errors import (
     ConfigError,
     CrmAuthError,
@@ -47,7 +47,7 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants
+from .phone import digits_only, phone_variants, stored_number_matches
 from .registry import AdapterContext, register
 
 __all__ = ["KustomerAdapter", "create_kustomer_adapter", "error_for_response"]
@@ -381,7 +381,7 @@ class KustomerAdapter:
         numbers = [n for n in (forms.e164, forms.e164 and forms.e164[1:]) if n] or [digits]
 
         def same(record: CrmRecord) -> bool:
-            return any(same_number(str(record.fields[f]), forms.e164, digits, self._region)
+            return any(stored_number_matches(str(record.fields[f]), forms, self._region)
                        for f in ("phone", "mobile", "sharedPhone") if record.fields.get(f))
 
         return await self._run([kq.phone_body(numbers)], query.limit, same)

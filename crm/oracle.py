@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 
 from . import oracle_query as oq
-from .activity_text import activity_marker, format_activity, same_number
+from .activity_text import activity_marker, format_activity
 from .errors import (
     ConfigError,
     CrmAuthError,
@@ -55,7 +55,7 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants
+from .phone import digits_only, phone_variants, stored_number_matches
 from .registry import AdapterContext, register
 from .tokens import TokenManager
 
@@ -431,10 +431,9 @@ class OracleAdapter:
             return []
         forms = phone_variants(query.number, self._region)
         digit_forms = [f for f in dict.fromkeys(digits_only(v) for v in forms) if len(f) >= 5]
-        digits = digits_only(query.number)
 
         def same(record: CrmRecord) -> bool:
-            return any(same_number(str(record.fields[f]), forms.e164, digits, self._region)
+            return any(stored_number_matches(str(record.fields[f]), forms, self._region)
                        for f in ("phone", "mobile") if record.fields.get(f))
 
         # rawNumber holds the stored number's digits, whatever its formatting

@@ -46,7 +46,7 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import phone_variants
+from .phone import phone_variants, stored_number_matches
 from .registry import AdapterContext, register
 from .servicenow_query import (
     QueryValueError,
@@ -58,7 +58,6 @@ from .servicenow_query import (
     name_query,
     order_by_desc,
     phone_query,
-    stored_number_matches,
     term,
     timeline_marker,
     timeline_text,
@@ -451,11 +450,9 @@ class ServiceNowAdapter:
         encoded = phone_query(variants, tail, fields)
         if not encoded:
             return []
-        digits = [v for v in variants if v.isdigit()]
-
         def same_number(record: CrmRecord) -> bool:
-            return any(stored_number_matches(str(record.fields.get(f) or ""), variants.e164,
-                                             digits, self._region) for f in fields)
+            return any(stored_number_matches(str(record.fields.get(f) or ""), variants,
+                                             self._region) for f in fields)
 
         return await self._list(table, encoded, limit, accept=same_number)
 

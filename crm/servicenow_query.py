@@ -27,8 +27,6 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-import phonenumbers
-
 from .errors import CrmRejectedError
 from .models import Condition, TimelineActivity
 
@@ -48,7 +46,6 @@ __all__ = [
     "in_query",
     "timeline_marker",
     "timeline_text",
-    "stored_number_matches",
 ]
 
 _FIELD = re.compile(r"[a-z][a-z0-9_]{0,79}(?:\.[a-z][a-z0-9_]{0,79}){0,3}")
@@ -116,7 +113,7 @@ def order_by_desc(query: str, field: str) -> str:
 def phone_query(variants: Sequence[str], tail_digits: str, fields: Sequence[str]) -> str:
     """Candidates for a number in free-text phone fields: any exact textual variant, or
     the last digits anywhere in the field (``089 / 555 1212`` contains ``1212``). The
-    caller verifies candidates with ``stored_number_matches``."""
+    caller verifies candidates with ``crm.phone.stored_number_matches``."""
     groups: list[list[str]] = []
     for field in fields:
         if tail_digits:
@@ -204,22 +201,3 @@ def timeline_text(activity: TimelineActivity) -> str:
         lines.append(activity.notes)
     lines.append(timeline_marker(activity.key))
     return "\n".join(lines)
-
-
-def stored_number_matches(stored: str | None, e164: str | None, digits: Sequence[str],
-                          region: str) -> bool:
-    """Whether a free-text stored number is the caller's number: same E.164 when it parses
-    (with the configured default region), else the same digits as one of the variants."""
-    if not stored:
-        return False
-    if e164:
-        try:
-            parsed = phonenumbers.parse(stored, region)
-        except phonenumbers.NumberParseException:
-            parsed = None
-        if parsed is not None:
-            return phonenumbers.format_number(
-                parsed, phonenumbers.PhoneNumberFormat.E164
-            ) == e164
-    stored_digits = "".join(ch for ch in stored if ch.isdigit())
-    return bool(stored_digits) and stored_digits in digits

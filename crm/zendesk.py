@@ -22,7 +22,7 @@ import httpx
 import phonenumbers
 
 from . import zendesk_query as zq
-from .activity_text import activity_marker, format_activity, same_number
+from .activity_text import activity_marker, format_activity
 from .errors import (
     ConfigError,
     CrmAuthError,
@@ -50,7 +50,7 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only
+from .phone import digits_only, phone_variants, stored_number_matches
 from .registry import AdapterContext, register
 from .tokens import TokenManager
 
@@ -428,11 +428,11 @@ class ZendeskAdapter:
         national, e164 = _national_digits(query.number, self._region)
         if len(national) < 5:
             return []  # a suffix this short would match unrelated numbers
-        digits = digits_only(query.number)
+        forms = phone_variants(query.number, self._region)
 
         def same(record: CrmRecord) -> bool:
             return any(
-                same_number(str(record.fields.get(f) or ""), e164, digits, self._region)
+                stored_number_matches(str(record.fields.get(f) or ""), forms, self._region)
                 for f in self._phone_fields if record.fields.get(f)
             )
 

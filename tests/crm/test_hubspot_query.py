@@ -14,7 +14,6 @@ from crm.hubspot_query import (
     name_filter_groups,
     phone_filter_groups,
     search_body,
-    stored_number_matches,
 )
 from crm.models import Condition
 
@@ -107,10 +106,3 @@ def test_dynamic_search_over_hubspots_limits_is_refused_not_truncated():
 def test_search_body_caps_the_page_size_and_carries_the_cursor():
     body = search_body([], ["email"], 500, after="200")
     assert body["limit"] == 200 and body["after"] == "200" and body["properties"] == ["email"]
-
-
-def test_stored_numbers_match_by_e164_or_digits():
-    assert stored_number_matches("089 / 555 1212", "+49895551212", [], "DE")
-    assert not stored_number_matches("+1 895551212", "+49895551212", [], "DE")
-    assert stored_number_matches("ext. 55-51", None, ["5551"], "DE")
-    assert not stored_number_matches("", "+49895551212", [], "DE")

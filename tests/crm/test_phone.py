@@ -55,3 +55,32 @@ def test_unparseable_input_yields_only_its_digits_never_a_match_all(raw, expecte
 def test_digits_only_strips_everything_else() -> None:
     assert digits_only("+49 (0)30 / 123-45 67") == "490301234567"
     assert digits_only("no digits") == ""
+
+
+# --- stored_number_matches: the check every adapter applies to phone-search candidates ---
+
+from crm.phone import stored_number_matches  # noqa: E402
+
+
+def test_a_formatted_stored_number_is_the_callers():
+    caller = phone_variants("+49895551212", "DE")
+    assert stored_number_matches("089 / 555 1212", caller, "DE")
+    assert stored_number_matches("+49 (0)89 555-1212", caller, "DE")
+
+
+def test_the_same_digits_in_another_country_are_not_the_callers():
+    caller = phone_variants("+49301234567", "DE")
+    assert not stored_number_matches("+43 30 1234567", caller, "DE")
+    assert not stored_number_matches("+1 301234567", caller, "DE")
+
+
+def test_empty_or_digitless_stored_values_never_match():
+    caller = phone_variants("+49895551212", "DE")
+    assert not stored_number_matches("", caller, "DE")
+    assert not stored_number_matches("n/a", caller, "DE")
+
+
+def test_an_unparseable_caller_matches_only_the_same_digits():
+    caller = phone_variants("ext. 5551", "DE")
+    assert stored_number_matches("55-51", caller, "DE")
+    assert not stored_number_matches("5552", caller, "DE")
