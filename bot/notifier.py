@@ -1,4 +1,12 @@
-"""Proactive messages: post a card into an agent's personal chat and update it in place."""
+"""Proactive messages: post a card into an agent's personal chat and update it in place.
+
+The connector is called directly, over one keep-alive HTTP session per service URL, when
+the outbound token can be had without a turn: in anonymous (Emulator) mode, or when the
+connection manager is given. The SDK's proactive path (``continue_conversation``) builds
+a turn context, a user-token client and a connector client with a new HTTP session for
+every message (a new TCP connection and a few milliseconds of CPU each); it stays the path
+when neither applies.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,9 @@ from typing import Any, TypeVar
 import aiohttp
 from microsoft_agents.activity import Activity, Attachment, ConversationReference
 from microsoft_agents.hosting.core import ChannelServiceAdapter, ClaimsIdentity, TurnContext
+from microsoft_agents.hosting.core.authorization import Connections
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
+from microsoft_agents.hosting.core.connector.client import ConnectorClient
 
 __all__ = ["Notifier", "card_activity", "ADAPTIVE_CARD"]
 
@@ -34,11 +44,19 @@ def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Ac
 
 
 class Notifier:
-    """Sends and updates messages outside of a turn, from a stored conversation reference."""
+    """Sends and updates messages outside of a turn, from a stored conversation reference.
 
-    def __init__(self, adapter: ChannelServiceAdapter, app_id: str) -> None:
+    ``connections``: the connection manager that mints outbound tokens (the one the adapter
+    was built with); with it, or without an app id, messages go out directly (see the module
+    docstring). Call :meth:`aclose` at shutdown."""
+
+    def __init__(self, adapter: ChannelServiceAdapter, app_id: str,
+                 connections: Connections | None = None) -> None:
         self._adapter = adapter
         self._app_id = app_id
+        self._connections = connections
+        self._direct = not app_id or connections is not None
+        self._clients: dict[str, _Client] = {}
 
     async def send(self, reference: dict[str, Any], activity: Activity) -> str:
         """Post ``activity`` as a new message in the conversation; returns its activity id."""
@@ -74,24 +92,22 @@ class Notifier:
                           card: dict[str, Any]) -> None:
         await self.update(reference, activity_id, card_activity(card))
 
+    async def aclose(self) -> None:
+        """Close the keep-alive sessions (those idle are closed already)."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.close()
+
     async def _run(self, ref: ConversationReference,
                    operation: Callable[[ConnectorClientBase, str], Awaitable[T]]) -> T:
         conversation_id = ref.conversation.id
+        if self._direct and ref.service_url:
+            return await self._run_direct(ref.service_url, conversation_id, operation)
         result: list[T] = []
 
         async def callback(context: TurnContext) -> None:
             connector = context.services.get(ConnectorClientBase)
-            for attempt in range(_ATTEMPTS):
-                try:
-                    result.append(await operation(connector, conversation_id))
-                    return
-                except aiohttp.ClientResponseError as exc:
-                    if exc.status not in _RETRY_STATUSES or attempt == _ATTEMPTS - 1:
-                        raise
-                    delay = _backoff(attempt, exc.headers.get("Retry-After") if exc.headers
-                                     else None)
-                    log.info("Connector answered %s; retrying in %.2fs", exc.status, delay)
-                    await asyncio.sleep(delay)
+            result.append(await _with_retries(operation, connector, conversation_id))
 
         continuation = ref.get_continuation_activity()
         if self._app_id:
@@ -102,6 +118,63 @@ class Notifier:
                 ClaimsIdentity({}, False), continuation, callback
             )
         return result[0]
+
+    async def _run_direct(self, service_url: str, conversation_id: str,
+                          operation: Callable[[ConnectorClientBase, str], Awaitable[T]]) -> T:
+        token = await self._token(service_url)
+        client = self._clients.get(service_url)
+        if client is None:
+            client = self._clients[service_url] = _Client(service_url)
+        client.in_flight += 1
+        try:
+            client.authorize(token)
+            return await _with_retries(operation, client.connector, conversation_id)
+        finally:
+            client.in_flight -= 1
+            if client.in_flight == 0 and self._clients.get(service_url) is client:
+                # idle: close now rather than keep a connection (and owe a close at shutdown)
+                del self._clients[service_url]
+                await client.close()
+
+    async def _token(self, service_url: str) -> str:
+        if not self._app_id or self._connections is None:
+            return ""
+        claims = self._adapter.create_claims_identity(self._app_id)
+        provider = self._connections.get_token_provider(claims, service_url)
+        return await provider.get_access_token(claims.get_token_audience(),
+                                               claims.get_token_scope())
+
+
+class _Client:
+    """A connector client over a keep-alive session for one service URL, shared by the
+    calls in flight to it."""
+
+    def __init__(self, service_url: str) -> None:
+        self.session = aiohttp.ClientSession(base_url=service_url.rstrip("/") + "/")
+        self.connector = ConnectorClient(service_url, "", session=self.session)
+        self.in_flight = 0
+
+    def authorize(self, token: str) -> None:
+        if len(token) > 1:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+async def _with_retries(operation: Callable[[ConnectorClientBase, str], Awaitable[T]],
+                        connector: ConnectorClientBase, conversation_id: str) -> T:
+    """The connector call, retried with back-off on the statuses Teams asks to retry."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            return await operation(connector, conversation_id)
+        except aiohttp.ClientResponseError as exc:
+            if exc.status not in _RETRY_STATUSES or attempt == _ATTEMPTS - 1:
+                raise
+            delay = _backoff(attempt, exc.headers.get("Retry-After") if exc.headers else None)
+            log.info("Connector answered %s; retrying in %.2fs", exc.status, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:

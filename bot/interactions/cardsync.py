@@ -13,13 +13,15 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cards.view import CustomerCardView, Notice
 
 from ..notifier import Notifier
 from ..storage.tables import InstallationRow, InteractionRow
-from .cardview import RELATED_PAGE, Perspective
+from . import store
+from .cardview import RELATED_PAGE, CardState, Perspective
 
 if TYPE_CHECKING:
     from .service import InteractionService
@@ -92,16 +94,21 @@ class CardSync:
 
     async def _sync(self, interaction_id: str) -> None:
         assert self._service is not None
-        row, installation = await self._load(interaction_id)
+        row, installation, state = await self._load(interaction_id)
         if row is None or installation is None:
             return
         if not row.card_activity_id:
-            await self._service.lookup(interaction_id)
+            assert state is not None
+            looked_up = await self._service.lookup(interaction_id, row)
+            if looked_up is not None:  # the look-up's write is the state to draw
+                state = CardState(looked_up.row, looked_up.records, state.history)
+            else:
+                state = None  # read it all again: the look-up had run before
         notice = self._notes.get(interaction_id)
         card = await self._service.render(interaction_id, Perspective(
             locale=installation.locale or row.locale,
             refresh_user_id=installation.teams_user_id,
-            notices=(notice,) if notice else ()))
+            notices=(notice,) if notice else ()), state)
         if row.card_activity_id:
             await self._notifier.update_card(installation.reference, row.card_activity_id, card)
         else:
@@ -110,20 +117,32 @@ class CardSync:
             await self._remember(interaction_id, installation.id, activity_id)
         await self._finish_previous(row)
 
-    async def _load(self, interaction_id: str
-                    ) -> tuple[InteractionRow | None, InstallationRow | None]:
+    async def _load(self, interaction_id: str) -> tuple[
+            InteractionRow | None, InstallationRow | None, CardState | None]:
+        """The interaction, its agent's installation and what its card is drawn from, in
+        one session (before the first post only the history: the look-up brings the
+        records)."""
+        assert self._service is not None
         async with self._sessions() as session:
             row = await session.get(InteractionRow, interaction_id)
             if row is None or row.installation_id is None:
-                return row, None
-            return row, await session.get(InstallationRow, row.installation_id)
+                return row, None, None
+            installation = await session.get(InstallationRow, row.installation_id)
+            if installation is None:
+                return row, None, None
+            if not row.card_activity_id:
+                return row, installation, CardState(row, (), await store.history_of(
+                    session, row))
+            return row, installation, await self._service.card_state(session, row)
 
     async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
+        # one statement: only if the interaction is still assigned to that installation
         async with self._sessions() as session, session.begin():
-            row = await session.get(InteractionRow, interaction_id)
-            if row is not None and row.installation_id == installation_id:
-                row.card_activity_id = activity_id
-                row.card_conversation_id = None
+            await session.execute(
+                update(InteractionRow)
+                .where(InteractionRow.id == interaction_id,
+                       InteractionRow.installation_id == installation_id)
+                .values(card_activity_id=activity_id, card_conversation_id=None))
 
     async def _finish_previous(self, row: InteractionRow) -> None:
         """Turn the cards of agents the interaction was transferred away from read-only."""

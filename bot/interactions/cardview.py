@@ -12,7 +12,7 @@ from ..storage.tables import InteractionRecordRow, InteractionRow
 from .records import record_view
 from .store import record_from_row
 
-__all__ = ["CardContext", "Perspective", "build_view", "CLOSED_STATES", "RELATED_PAGE"]
+__all__ = ["CardContext", "CardState", "Perspective", "build_view", "CLOSED_STATES", "RELATED_PAGE"]
 
 # States after which nobody acts on the card any more.
 CLOSED_STATES = frozenset({"acw_completed", "dismissed", "unassigned"})
@@ -32,6 +32,16 @@ class CardContext:
     create_types: Sequence[TypeChoice] = ()
     field_meta: Mapping[str, Mapping[str, FieldInfo]] = field(default_factory=dict)
     card_fields: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
+
+
+@dataclass
+class CardState:
+    """What a card is drawn from: the interaction, its records (``records_of`` order) and
+    its history, as read in one session or carried from the write that changed them."""
+
+    row: InteractionRow
+    records: Sequence[InteractionRecordRow]
+    history: Sequence[InteractionRow]
 
 
 @dataclass(frozen=True)

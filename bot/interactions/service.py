@@ -41,14 +41,14 @@ from ..storage.tables import (
 )
 from . import store
 from .cardsync import CardSync
-from .cardview import CLOSED_STATES, CardContext, Perspective, build_view
+from .cardview import CLOSED_STATES, CardContext, CardState, Perspective, build_view
 from .catalog import CrmCatalog
 from .data import interaction_data
 from .events import InteractionEvent, InteractionStateOut, RecordOut, StoredEvent
 from .forms import create_fields, edit_fields, form_view_fields, parse_submission
 from .records import choose_card_fields
 
-__all__ = ["Actor", "EventHook", "InteractionService", "CardBuilder"]
+__all__ = ["Actor", "CardState", "EventHook", "InteractionService", "CardBuilder"]
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +106,8 @@ class InteractionService:
                 return await self._duplicate(event)
         if outcome is None:
             return await self._duplicate(event)
-        row, waiting = outcome
-        self._sync.schedule(row.id)
-        state = await self.state(row.id)
+        state, waiting = outcome
+        self._sync.schedule(state.interaction_id)
         if waiting:
             name = event.agent.name or event.agent.id if event.agent else ""
             raise ConflictError(
@@ -126,18 +125,24 @@ class InteractionService:
         return state
 
     async def _store_event(self, event: InteractionEvent, config_id: str | None
-                           ) -> tuple[InteractionRow, bool] | None:
+                           ) -> tuple[InteractionStateOut, bool] | None:
+        """Store the event; the interaction's state (as committed) and whether it waits for
+        the agent's install. The state is read in the same transaction: the 202 answer
+        needs no second session."""
         stored = StoredEvent.from_event(event)
         async with self._sessions() as session, session.begin():
             if await store.event_seen(session, event.event_id):
                 return None
             row = await session.get(InteractionRow, event.interaction_id)
+            records: list[InteractionRecordRow] = []
             if row is None:
                 if event.type != "started":
                     raise NotFoundError(f"Unknown interaction {event.interaction_id}",
                                         code="unknown_interaction", field="interactionId")
                 row = _new_interaction(event, config_id or "")
                 session.add(row)
+            else:
+                records = await store.records_of(session, row.id)
             _apply_event(row, event, stored.occurred_at, self._settings.default_phone_region)
             if event.type in ("started", "transferred") and event.agent is not None:
                 await self._assign(session, row, event)
@@ -149,7 +154,7 @@ class InteractionService:
             await session.flush()
             for hook in self.event_hooks:
                 await hook(session, row, stored)
-            return row, row.delivery_pending
+        return _state_out(row, records), row.delivery_pending
 
     async def _assign(self, session: AsyncSession, row: InteractionRow,
                       event: InteractionEvent) -> None:
@@ -185,19 +190,7 @@ class InteractionService:
                 raise NotFoundError(f"Unknown interaction {interaction_id}",
                                     code="unknown_interaction", field="interactionId")
             records = await store.records_of(session, interaction_id)
-        card = ("waiting_for_install" if row.delivery_pending
-                else "posted" if row.card_activity_id else "pending")
-        outs = {"current": [], "related": []}  # type: dict[str, list[RecordOut]]
-        for record in records:
-            outs[record.section].append(RecordOut(
-                type=record.record_type, id=record.record_id, title=record.title,
-                url=record.url, origin=record.origin,
-                fields=dict((record.fields or {}).get("fields", {}))))
-        return InteractionStateOut(
-            interaction_id=row.id, state=row.state, channel=row.channel,
-            configuration_id=row.configuration_id, contact_id=row.contact_id,
-            agent_id=row.agent_id, card=card, match_outcome=row.match_outcome,  # type: ignore[arg-type]
-            current=outs["current"], related=outs["related"])
+        return _state_out(row, records)
 
     # ---------------------------------------------------------- installations
 
@@ -224,13 +217,19 @@ class InteractionService:
 
     # ------------------------------------------------------------ the card
 
-    async def lookup(self, interaction_id: str) -> None:
+    async def lookup(self, interaction_id: str, row: InteractionRow | None = None
+                     ) -> CardState | None:
         """Run the configuration's start-up steps once (default: look the caller up and pin a
-        single match); several matches are listed in Related."""
-        async with self._sessions() as session:
-            row = await session.get(InteractionRow, interaction_id)
+        single match); several matches are listed in Related.
+
+        ``row`` is the interaction as the caller just read it (saves reading it again).
+        Returns the interaction and its records as committed by the look-up (history
+        empty: the caller has it), or None when there was nothing to look up."""
+        if row is None:
+            async with self._sessions() as session:
+                row = await session.get(InteractionRow, interaction_id)
         if row is None or row.match_outcome != "unsearched":
-            return
+            return None
         result = StartupResult()
         error: AppError | None = None
         try:
@@ -251,21 +250,24 @@ class InteractionService:
             async with self._sessions() as session, session.begin():
                 row = await session.get(InteractionRow, interaction_id)
                 if row is None or row.match_outcome != "unsearched":
-                    return
+                    return None
+                records = await store.records_of(session, interaction_id)
                 if error is not None:
                     row.match_outcome = "none"
                     self._sync.note(interaction_id, Notice(level="error", key=error.code))
-                    return
+                    return CardState(row, records, ())
                 row.match_outcome = "one" if result.current else result.outcome
                 origin = "created" if result.created else "match"
-                await store.add_records(session, row.id, "current", origin, result.current)
+                await store.add_records(session, row.id, "current", origin, result.current,
+                                        rows=records)
                 # a pinned match stays listed in Related, so unpinning keeps it at hand
                 await store.add_records(session, row.id, "related", "match",
-                                        [*result.current, *result.related])
+                                        [*result.current, *result.related], rows=records)
         if len(result.current) == 1 and not any(
                 isinstance(step, RelatedStep) for step in steps):
             self._sync.spawn(
                 self._add_related(interaction_id, row.configuration_id, result.current[0]))
+        return CardState(row, records, ())
 
     async def _add_related(self, interaction_id: str, config_id: str, record: CrmRecord) -> None:
         try:
@@ -277,17 +279,25 @@ class InteractionService:
         if related:
             await self.show_records(interaction_id, related=related)
 
-    async def render(self, interaction_id: str, perspective: Perspective) -> dict[str, Any]:
-        """The card JSON for ``interaction_id`` as ``perspective`` sees it."""
-        async with self._sessions() as session:
-            row = await session.get(InteractionRow, interaction_id)
-            if row is None:
-                raise NotFoundError(f"Unknown interaction {interaction_id}",
-                                    code="unknown_interaction")
-            records = await store.records_of(session, interaction_id)
-            history = await store.history_of(session, row)
-        return self._sync.build_card(build_view(row, self._context(row, records, history),
-                                                perspective))
+    async def render(self, interaction_id: str, perspective: Perspective,
+                     state: CardState | None = None) -> dict[str, Any]:
+        """The card JSON for ``interaction_id`` as ``perspective`` sees it; from ``state``
+        when the caller has just read (or written) it, else read now."""
+        if state is None:
+            async with self._sessions() as session:
+                row = await session.get(InteractionRow, interaction_id)
+                if row is None:
+                    raise NotFoundError(f"Unknown interaction {interaction_id}",
+                                        code="unknown_interaction")
+                state = await self.card_state(session, row)
+        row = state.row
+        return self._sync.build_card(build_view(
+            row, self._context(row, state.records, state.history), perspective))
+
+    async def card_state(self, session: AsyncSession, row: InteractionRow) -> CardState:
+        """The interaction's records and history, read in ``session``."""
+        return CardState(row, await store.records_of(session, row.id),
+                         await store.history_of(session, row))
 
     def _context(self, row: InteractionRow, records: Sequence[InteractionRecordRow],
                  history: Sequence[InteractionRow]) -> CardContext:
@@ -321,7 +331,8 @@ class InteractionService:
             else:
                 adapter = await self._adapter(row.configuration_id)
                 record = await self._crm(adapter.get(record_type, record_id))
-            await store.add_records(session, row.id, "current", "pinned", [record])
+            await store.add_records(session, row.id, "current", "pinned", [record],
+                                    rows=records)
             return None
 
         return await self._act(interaction_id, actor, mutate)
@@ -489,19 +500,29 @@ class InteractionService:
                                         code="unknown_interaction")
                 reason = await _read_only_reason(session, row, actor)
                 if reason:
-                    return await self.render(interaction_id, Perspective(
-                        locale=actor.locale, read_only_reason=reason,
-                        notices=(Notice(level="warning", key=reason),)))
-                if mutate is not None:
-                    try:
-                        notice = await mutate(session, row)
-                    except CrmError as exc:
-                        notice = Notice(level="error", key=exc.code)
+                    state = await self.card_state(session, row)
+                else:
+                    if mutate is not None:
+                        try:
+                            notice = await mutate(session, row)
+                        except CrmError as exc:
+                            notice = Notice(level="error", key=exc.code)
+                    # read in the same transaction, after the change: the answer needs
+                    # no second session
+                    state = await self.card_state(session, row)
+        if reason:
+            return await self.render(interaction_id, Perspective(
+                locale=actor.locale, read_only_reason=reason,
+                notices=(Notice(level="warning", key=reason),)), state)
+        try:
+            return await self.render(interaction_id, Perspective(
+                locale=actor.locale, refresh_user_id=actor.teams_user_id,
+                notices=(notice,) if notice else ()), state)
+        finally:
             if mutate is not None:
+                # after the answer is drawn: the invoke's answer comes first, the PUT of
+                # the stored message (which draws the card again) right after it
                 self._sync.schedule(interaction_id)
-        return await self.render(interaction_id, Perspective(
-            locale=actor.locale, refresh_user_id=actor.teams_user_id,
-            notices=(notice,) if notice else ()))
 
     async def _adapter(self, configuration_id: str) -> CrmAdapter:
         adapter = await self._directory.adapter(configuration_id)
@@ -551,8 +572,21 @@ async def _refresh_snapshot(session: AsyncSession, interaction_id: str, section:
         await store.add_records(session, interaction_id, section, "pinned", [record])
 
 
-async def _nothing() -> list[CrmRecord]:
-    return []
+def _state_out(row: InteractionRow,
+               records: Sequence[InteractionRecordRow]) -> InteractionStateOut:
+    card = ("waiting_for_install" if row.delivery_pending
+            else "posted" if row.card_activity_id else "pending")
+    outs: dict[str, list[RecordOut]] = {"current": [], "related": []}
+    for record in records:
+        outs[record.section].append(RecordOut(
+            type=record.record_type, id=record.record_id, title=record.title,
+            url=record.url, origin=record.origin,
+            fields=dict((record.fields or {}).get("fields", {}))))
+    return InteractionStateOut(
+        interaction_id=row.id, state=row.state, channel=row.channel,
+        configuration_id=row.configuration_id, contact_id=row.contact_id,
+        agent_id=row.agent_id, card=card, match_outcome=row.match_outcome,  # type: ignore[arg-type]
+        current=outs["current"], related=outs["related"])
 
 
 def _translator(locale: str) -> Callable[..., str]:

@@ -80,27 +80,33 @@ def _snapshot(record: CrmRecord) -> dict[str, Any]:
 
 async def add_records(
     session: AsyncSession, interaction_id: str, section: str, origin: str,
-    records: Sequence[CrmRecord],
+    records: Sequence[CrmRecord], *, rows: list[InteractionRecordRow] | None = None,
 ) -> int:
-    """Add records to a section (skipping ones already there); returns how many were added."""
-    existing = {(r.section, r.record_type, r.record_id): r
-                for r in await records_of(session, interaction_id)}
-    position = await session.scalar(
-        select(func.coalesce(func.max(InteractionRecordRow.position), 0))
-        .where(InteractionRecordRow.interaction_id == interaction_id))
+    """Add records to a section (skipping ones already there); returns how many were added.
+
+    ``rows``: every record row of the interaction as read in this session (``records_of``)
+    and kept up to date by the caller; saves reading them again. New rows are appended to
+    it, so it stays in ``records_of`` order."""
+    if rows is None:
+        rows = await records_of(session, interaction_id)
+    existing = {(r.section, r.record_type, r.record_id): r for r in rows}
+    # places are numbered across sections: the next one follows the highest in use
+    position = max((r.position for r in rows), default=0)
     added = 0
     for record in records:
         row = existing.get((section, record.type, record.id))
         if row is not None:  # refresh the snapshot, keep the place
             row.title, row.url, row.fields = record.title, record.url, _snapshot(record)
             continue
-        position = (position or 0) + 1
-        session.add(InteractionRecordRow(
+        position += 1
+        row = InteractionRecordRow(
             interaction_id=interaction_id, section=section, origin=origin,
             record_type=record.type, record_id=record.id, title=record.title,
             url=record.url, fields=_snapshot(record), position=position,
-        ))
-        existing[(section, record.type, record.id)] = None  # type: ignore[assignment]
+        )
+        session.add(row)
+        rows.append(row)
+        existing[(section, record.type, record.id)] = row
         added += 1
     return added
 
