@@ -1,56 +1,68 @@
 """Benchmark (not a test): interaction events at a fixed rate -> Customer Card posted.
 
-Runs the real service on 127.0.0.1 with the demo CRM slowed to a fixed latency per call
-(the CRM stand-in) and a fake Bot Connector, then reports:
-  * p50/p99 of event -> card posted, and p99 / CRM latency (target <= 1.25 at 100/s),
-  * p99 of a pin action's overhead (invoke round trip; pin reads the stored snapshot, no
-    CRM call; target <= 20 ms),
-  * peak memory (max RSS of this process: service, fake connector and load generator).
+Starts the real service (``customer-card serve``) in its own process on 127.0.0.1, with the
+demo CRM slowed to a fixed latency per call (the CRM stand-in) and a fake Bot Connector in
+this process, then drives ``started`` events through the events API at a fixed rate and
+prints one table:
 
-    .venv/bin/python bench/events_bench.py --rate 100 --seconds 10 --latency-ms 100
+  * event -> card posted: p50/p99 from sending the event to the connector receiving the
+    card, and their ratio to the CRM latency (issue 2's target: p50 ratio <= 1.25 at 100/s);
+  * the 202 answer's latency;
+  * pin overhead: the invoke round trip of a pin (it reads the stored snapshot, no CRM
+    call; target p99 <= 20 ms), both while the events are coming in ("under load") and
+    afterwards, one at a time ("idle");
+  * the service's CPU time per event and its peak memory (VmHWM of the service process);
+  * the machine's load average before and after (other work on the machine skews figures).
+
+    .venv/bin/python bench/events_bench.py --rate 100 --seconds 15
+    .venv/bin/python bench/events_bench.py --rate 100 --seconds 15 --db postgres
+
+Only 127.0.0.1 is used; every loop is bounded by --seconds and fixed waits.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import resource
-import statistics
+import os
+import socket
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import update
-
-from bot.app import create_app
-from bot.services import SERVICES
-from bot.settings import Settings
-from bot.storage.config_tables import ConfigurationRow
 
 KEY = "bench-key"
+ADMIN_KEY = "bench-admin-key"
+POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
 class Connector:
-    """Fake Bot Connector: notes when each interaction's first card arrives."""
+    """Fake Bot Connector: notes when each interaction's first card (POST) and later
+    updates (PUT) arrive."""
 
     def __init__(self) -> None:
         self.posted: dict[str, float] = {}
+        self.updates = 0
+        self.last_request = time.perf_counter()
         self.ids = 0
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(client_max_size=1024 * 1024)
         app.router.add_route("*", "/v3/conversations/{cid}/activities{tail:.*}", self.activity)
         app.router.add_get("/v3/conversations/{cid}/members/{uid}", self.member)
         return app
 
     async def activity(self, request: web.Request) -> web.Response:
         body = await request.json()
-        now = time.perf_counter()
+        now = self.last_request = time.perf_counter()
+        if request.method == "PUT":
+            self.updates += 1
         for attachment in body.get("attachments") or []:
             refresh = (attachment.get("content") or {}).get("refresh") or {}
             interaction = (refresh.get("action") or {}).get("data", {}).get("interactionId")
@@ -75,72 +87,191 @@ def activity(service_url: str, agent: int, type_: str, **extra: Any) -> dict[str
 
 
 def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+# --------------------------------------------------------------------- the service process
+
+class Service:
+    """``customer-card serve`` in a child process, with its CPU time and peak memory."""
+
+    def __init__(self, database_url: str, workdir: Path, crm_url: str = "") -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "service.log"
+        self.env = {**os.environ, "CUSTOMER_CARD_DATA_DIR": str(workdir / "data"),
+                    "CUSTOMER_CARD_API_KEYS": KEY, "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
+                    "CUSTOMER_CARD_DATABASE_URL": database_url,
+                    "CUSTOMER_CARD_LOG_LEVEL": "WARNING", "CUSTOMER_CARD_APP_ID": ""}
+        if crm_url:  # the demo CRM's own tables (default: SQLite under the data directory)
+            self.env["CUSTOMER_CARD_DEMO_CRM_URL"] = crm_url
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), env=self.env, stdout=log, stderr=log,
+                cwd=Path(__file__).resolve().parent.parent)
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):  # up to 30 s for migrations and start-up
+                if self.process.returncode is not None:
+                    break
+                try:
+                    async with http.get(f"{self.base}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise SystemExit(f"the service did not start; see {self.log}:\n"
+                         + self.log.read_text()[-3000:])
+
+    def cpu_seconds(self) -> float:
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_mb(self) -> float:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _fresh_postgres(url: str) -> tuple[str, str]:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
+                                 database=base.database, password=base.password)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return base.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_postgres(url: str, name: str) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    conn = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
+                                 database=base.database, password=base.password)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+# --------------------------------------------------------------------------- the run
+
+@dataclass
+class Figures:
+    sent: dict[str, float] = field(default_factory=dict)
+    answers: list[float] = field(default_factory=list)  # 202 round trips, ms
+    statuses: dict[int, int] = field(default_factory=dict)
+    pins_loaded: list[float] = field(default_factory=list)
+    pins_idle: list[float] = field(default_factory=list)
+
+
 async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cc-bench-"))
-    settings = Settings(_env_file=None, data_dir=str(workdir), api_keys=KEY,  # type: ignore[call-arg]
-                        database_url=args.database_url or "", log_level="WARNING")
+    dropped: list[str] = []
+    if args.db == "postgres":
+        database_url, name = await _fresh_postgres(args.postgres_url)
+        dropped.append(name)
+    else:
+        database_url = f"sqlite+aiosqlite:///{workdir / 'data' / 'customer-card.db'}"
+    crm_url = ""
+    if args.crm_storage == "postgres":
+        crm_url, name = await _fresh_postgres(args.postgres_url)
+        dropped.append(name)
     connector = Connector()
-    runners = [web.AppRunner(connector.app()), web.AppRunner(create_app(settings))]
-    for runner in runners:
-        await runner.setup()
-    sites = [web.TCPSite(runner, "127.0.0.1", 0) for runner in runners]
-    for site in sites:
-        await site.start()
-    connector_url = f"http://127.0.0.1:{sites[0]._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
-    base = f"http://127.0.0.1:{sites[1]._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    services = runners[1].app[SERVICES]
-    async with services.sessions() as session, session.begin():
-        await session.execute(update(ConfigurationRow).values(
-            settings={"latency_ms": args.latency_ms}))
+    runner = web.AppRunner(connector.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    connector_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
+    service = Service(database_url, workdir, crm_url)
+    load_before = os.getloadavg()
+    try:
+        await service.start()
+        figures, cpu = await _drive(args, service, connector, connector_url)
+        peak = service.peak_mb()
+    finally:
+        await service.stop()
+        await runner.cleanup()
+        for name in dropped:
+            await _drop_postgres(args.postgres_url, name)
+    _print_table(args, figures, connector, cpu, peak, load_before, os.getloadavg())
 
+
+async def _drive(args: argparse.Namespace, service: Service, connector: Connector,
+                 connector_url: str) -> tuple[Figures, float]:
+    base = service.base
     headers = {"Authorization": f"Bearer {KEY}"}
+    figures = Figures()
     async with aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=args.rate * 4)
+        connector=aiohttp.TCPConnector(limit=max(100, args.rate * 4))
     ) as http:
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        async with http.get(f"{base}/api/v1/configurations", headers=admin) as response:
+            configs = (await response.json())["configurations"]
+        default = next(c for c in configs if c.get("isDefault")) if configs else None
+        assert default is not None, "the service created no default configuration"
+        async with http.patch(f"{base}/api/v1/configurations/{default['id']}", headers=admin,
+                              json={"settings": {**(default.get("settings") or {}),
+                                                 "latency_ms": args.latency_ms}}) as response:
+            assert response.status == 200, await response.text()
         for agent in range(args.agents):
-            await http.post(f"{base}/api/messages", json=activity(
-                connector_url, agent, "installationUpdate", action="add"))
-
-        sent: dict[str, float] = {}
-        accepted = 0
+            async with http.post(f"{base}/api/messages", json=activity(
+                    connector_url, agent, "installationUpdate", action="add")) as response:
+                assert response.status < 300, await response.text()
 
         async def send(index: int) -> None:
-            nonlocal accepted
             interaction = f"bench-{index}"
             body = {"type": "started", "eventId": uuid.uuid4().hex, "interactionId": interaction,
                     "contactId": interaction, "channel": "voice",
                     "agent": {"id": str(index), "aadObjectId": f"aad-{index % args.agents}"},
                     "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"}}
-            sent[interaction] = time.perf_counter()
+            began = figures.sent[interaction] = time.perf_counter()
             async with http.post(f"{base}/api/v1/interactions/events", json=body,
                                  headers=headers) as response:
-                accepted += response.status == 202
+                await response.read()
+                figures.statuses[response.status] = figures.statuses.get(response.status, 0) + 1
+            figures.answers.append((time.perf_counter() - began) * 1000)
 
-        total = args.rate * args.seconds
-        start = time.perf_counter()
-        tasks = []
-        for index in range(total):
-            await asyncio.sleep(max(0.0, start + index / args.rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(send(index)))
-        await asyncio.gather(*tasks)
-        deadline = time.perf_counter() + 30
-        while len(connector.posted) < total and time.perf_counter() < deadline:
-            await asyncio.sleep(0.05)
-        await services.interactions._sync.drain()  # let related-record updates finish
-
-        latencies = [(connector.posted[i] - sent[i]) * 1000 for i in sent if i in connector.posted]
-
-        # Pin overhead: unpin + pin the matched record on cards that are already posted.
-        pin_times: list[float] = []
-        for index in range(min(args.pins, total)):
+        async def pin(index: int, into: list[float]) -> None:
             interaction = f"bench-{index}"
-            state = await (await http.get(f"{base}/api/v1/interactions/{interaction}",
-                                          headers=headers)).json()
-            record = state["current"][0]
+            async with http.get(f"{base}/api/v1/interactions/{interaction}",
+                                headers=headers) as response:
+                current = (await response.json()).get("current") or []
+            if not current:
+                return
+            record = current[0]
             for verb in ("unpin", "pin"):
                 invoke = activity(connector_url, index % args.agents, "invoke",
                                   name="adaptiveCard/action", value={"action": {
@@ -151,26 +282,83 @@ async def run(args: argparse.Namespace) -> None:
                 began = time.perf_counter()
                 async with http.post(f"{base}/api/messages", json=invoke) as response:
                     await response.read()
-                    assert response.status == 200
+                    assert response.status == 200, response.status
                 if verb == "pin":
-                    pin_times.append((time.perf_counter() - began) * 1000)
-        await services.interactions._sync.drain()
+                    into.append((time.perf_counter() - began) * 1000)
 
-    for runner in reversed(runners):
-        await runner.cleanup()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
-    print(f"events: {total} at {args.rate}/s, accepted {accepted}, cards posted {len(latencies)}")
-    print(f"CRM latency per call: {args.latency_ms} ms; database: "
-          f"{'PostgreSQL' if args.database_url else 'SQLite'}")
-    print(f"event -> card posted: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-          f"mean {statistics.mean(latencies):.1f} ms")
-    print(f"ratio p50/CRM {p50 / args.latency_ms:.2f}, p99/CRM {p99 / args.latency_ms:.2f} "
-          f"(target <= 1.25)")
-    print(f"pin overhead (invoke round trip, n={len(pin_times)}): "
-          f"p50 {percentile(pin_times, 0.5):.1f} ms, p99 {percentile(pin_times, 0.99):.1f} ms "
-          f"(target <= 20)")
-    print(f"peak memory (max RSS, whole process): {peak_mb:.0f} MB")
+        async def pins_under_load(stop: asyncio.Event) -> None:
+            pinned: set[str] = set()
+            while not stop.is_set():
+                ready = [i for i in connector.posted if i not in pinned]
+                if ready:
+                    pinned.add(ready[0])
+                    await pin(int(ready[0].split("-")[1]), figures.pins_loaded)
+                try:
+                    await asyncio.wait_for(stop.wait(), 1 / args.pin_rate)
+                except TimeoutError:
+                    pass
+
+        total = args.rate * args.seconds
+        cpu_before = service.cpu_seconds()
+        stop = asyncio.Event()
+        pinning = asyncio.create_task(pins_under_load(stop))
+        start = time.perf_counter()
+        tasks = []
+        for index in range(total):
+            await asyncio.sleep(max(0.0, start + index / args.rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(send(index)))
+        await asyncio.gather(*tasks)
+        deadline = time.perf_counter() + 60
+        while len(connector.posted) < total and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await pinning
+        # quiet for a second: the related-record updates (PUT) are done too
+        while time.perf_counter() - connector.last_request < 1.0 and time.perf_counter() < deadline:
+            await asyncio.sleep(0.1)
+        cpu = service.cpu_seconds() - cpu_before
+
+        for index in range(min(args.pins, total)):
+            await pin(index, figures.pins_idle)
+    return figures, cpu
+
+
+def _print_table(args: argparse.Namespace, figures: Figures, connector: Connector, cpu: float,
+                 peak: float, load_before: tuple[float, float, float],
+                 load_after: tuple[float, float, float]) -> None:
+    total = args.rate * args.seconds
+    latencies = [(connector.posted[i] - figures.sent[i]) * 1000
+                 for i in figures.sent if i in connector.posted]
+    crm = args.latency_ms
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    database = "PostgreSQL" if args.db == "postgres" else "SQLite"
+    rows = [
+        ("database / rate / duration", f"{database}, {args.rate}/s for {args.seconds} s "
+                                       f"({total} events, {args.agents} agents)"),
+        ("CRM latency per call", f"{crm:g} ms (demo CRM latency_ms; its tables on "
+                                 f"{'PostgreSQL' if args.crm_storage == 'postgres' else 'SQLite'})"),
+        ("answers", ", ".join(f"{n}x {code}" for code, n in sorted(figures.statuses.items()))),
+        ("cards posted", f"{len(latencies)} of {total}; {connector.updates} updates (PUT)"),
+        ("202 answer p50 / p99", f"{percentile(figures.answers, .5):.1f} / "
+                                 f"{percentile(figures.answers, .99):.1f} ms"),
+        ("event -> card p50 / p99", f"{p50:.1f} / {p99:.1f} ms"),
+        ("ratio to CRM p50 / p99", f"{p50 / crm:.2f} / {p99 / crm:.2f}  (target p50 <= 1.25)"),
+        ("pin under load p50 / p99", f"{percentile(figures.pins_loaded, .5):.1f} / "
+                                     f"{percentile(figures.pins_loaded, .99):.1f} ms "
+                                     f"(n={len(figures.pins_loaded)})"),
+        ("pin idle p50 / p99", f"{percentile(figures.pins_idle, .5):.1f} / "
+                               f"{percentile(figures.pins_idle, .99):.1f} ms "
+                               f"(n={len(figures.pins_idle)}; target p99 <= 20)"),
+        ("service CPU per event", f"{cpu / total * 1000:.1f} ms ({cpu:.1f} s in all)"),
+        ("service peak memory", f"{peak:.0f} MB (VmHWM)"),
+        ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f} "
+                                        f"({os.cpu_count()} cores)"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print("-" * (width + 50))
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    print("-" * (width + 50))
 
 
 def main() -> None:
@@ -180,8 +368,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=100)
     parser.add_argument("--agents", type=int, default=50)
-    parser.add_argument("--pins", type=int, default=200)
-    parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
+    parser.add_argument("--pins", type=int, default=100, help="pins after the load, one at a time")
+    parser.add_argument("--pin-rate", type=float, default=5, help="pins per second under load")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--crm-storage", choices=("sqlite", "postgres"), default="sqlite",
+                        help="where the demo CRM (the CRM stand-in) keeps its tables")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL,
+                        help="server for --db postgres (a throw-away database is created)")
     asyncio.run(run(parser.parse_args()))
 
 
