@@ -9,7 +9,6 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
-from bot.memorialization.setup import setup_memorialization
 from bot.services import SERVICES
 from tests.bot.activities import ANNA_AGENT
 from tests.bot.conftest import (  # noqa: F401  (connector, service_url: fixtures)
@@ -44,7 +43,6 @@ async def test_an_ended_call_reaches_the_demo_crm_timeline(connector, service_ur
                                                            aiohttp_client, tmp_path,
                                                            database_url):
     app = create_app(make_settings(tmp_path, database_url))
-    setup_memorialization(app)
     bot = Bot(await aiohttp_client(TestServer(app)), connector, service_url)
     await bot.install(ANNA_AGENT)
     body = started(ANNA_AGENT)
