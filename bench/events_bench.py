@@ -10,7 +10,8 @@ prints one table:
   * the 202 answer's latency;
   * pin overhead: the invoke round trip of a pin (it reads the stored snapshot, no CRM
     call; target p99 <= 20 ms), both while the events are coming in ("under load") and
-    afterwards, one at a time ("idle");
+    afterwards, one at a time ("idle"); each pin follows an unpin of the same record, timed
+    once the unpin's card update has reached the connector;
   * the service's CPU time per event and its peak memory (VmHWM of the service process);
   * the machine's load average before and after (other work on the machine skews figures).
 
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,8 +40,10 @@ import aiohttp
 from aiohttp import web
 
 KEY = "bench-key"
+_DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 ADMIN_KEY = "bench-admin-key"
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+_ROOT = Path(__file__).resolve().parent.parent  # the service runs from this source tree
 
 
 class Connector:
@@ -51,6 +55,21 @@ class Connector:
         self.updates = 0
         self.last_request = time.perf_counter()
         self.ids = 0
+        self._changed = asyncio.Event()
+
+    async def wait_until(self, condition: Callable[[], bool], seconds: float) -> bool:
+        """Wait (at most ``seconds``) for a request after which ``condition()`` holds."""
+        deadline = time.perf_counter() + seconds
+        while not condition():
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return False
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                return condition()
+        return True
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)
@@ -61,6 +80,7 @@ class Connector:
     async def activity(self, request: web.Request) -> web.Response:
         body = await request.json()
         now = self.last_request = time.perf_counter()
+        self._changed.set()
         if request.method == "PUT":
             self.updates += 1
         for attachment in body.get("attachments") or []:
@@ -114,8 +134,7 @@ class Service:
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), env=self.env, stdout=log, stderr=log,
-                cwd=Path(__file__).resolve().parent.parent)
+                "--port", str(self.port), env=self.env, stdout=log, stderr=log, cwd=_ROOT)
         async with aiohttp.ClientSession() as http:
             for _ in range(300):  # up to 30 s for migrations and start-up
                 if self.process.returncode is not None:
@@ -272,7 +291,10 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
             if not current:
                 return
             record = current[0]
+            updates = connector.updates
             for verb in ("unpin", "pin"):
+                if verb == "pin":  # the unpin's card update (PUT) is out first: not timed here
+                    await connector.wait_until(lambda: connector.updates > updates, 2)
                 invoke = activity(connector_url, index % args.agents, "invoke",
                                   name="adaptiveCard/action", value={"action": {
                                       "type": "Action.Execute", "verb": verb, "data": {
@@ -309,13 +331,13 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
             tasks.append(asyncio.create_task(send(index)))
         await asyncio.gather(*tasks)
         deadline = time.perf_counter() + 60
-        while len(connector.posted) < total and time.perf_counter() < deadline:
-            await asyncio.sleep(0.05)
+        await connector.wait_until(lambda: len(connector.posted) >= total, 60)
         stop.set()
         await pinning
         # quiet for a second: the related-record updates (PUT) are done too
-        while time.perf_counter() - connector.last_request < 1.0 and time.perf_counter() < deadline:
-            await asyncio.sleep(0.1)
+        while (time.perf_counter() - connector.last_request < 1.0
+               and time.perf_counter() < deadline):
+            await connector.wait_until(lambda: False, 0.2)
         cpu = service.cpu_seconds() - cpu_before
 
         for index in range(min(args.pins, total)):
@@ -331,12 +353,12 @@ def _print_table(args: argparse.Namespace, figures: Figures, connector: Connecto
                  for i in figures.sent if i in connector.posted]
     crm = args.latency_ms
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    database = "PostgreSQL" if args.db == "postgres" else "SQLite"
+    database = _DATABASES[args.db]
     rows = [
         ("database / rate / duration", f"{database}, {args.rate}/s for {args.seconds} s "
                                        f"({total} events, {args.agents} agents)"),
         ("CRM latency per call", f"{crm:g} ms (demo CRM latency_ms; its tables on "
-                                 f"{'PostgreSQL' if args.crm_storage == 'postgres' else 'SQLite'})"),
+                                 f"{_DATABASES[args.crm_storage]})"),
         ("answers", ", ".join(f"{n}x {code}" for code, n in sorted(figures.statuses.items()))),
         ("cards posted", f"{len(latencies)} of {total}; {connector.updates} updates (PUT)"),
         ("202 answer p50 / p99", f"{percentile(figures.answers, .5):.1f} / "
