@@ -31,6 +31,10 @@ __all__ = ["CardSync", "MAX_CARD_BYTES"]
 log = logging.getLogger(__name__)
 
 MAX_CARD_BYTES = 28 * 1024  # Teams' message size limit for card JSON
+# Card updates drawn at once. Beyond the machine's capacity, more at once would only hold
+# more database connections while waiting for the event loop (the pool then times out,
+# and the events API's requests with it); the rest wait their turn, still coalesced.
+CONCURRENT_UPDATES = 16
 
 
 class CardSync:
@@ -44,6 +48,7 @@ class CardSync:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notes: dict[str, Notice] = {}
         self._service: InteractionService | None = None
+        self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
         # event -> card timings for the benchmark and logs: id -> loop time posted
         self.posted_at: dict[str, float] = {}
 
@@ -84,11 +89,12 @@ class CardSync:
     async def _work(self, interaction_id: str) -> None:
         try:
             while interaction_id in self._dirty:
-                self._dirty.discard(interaction_id)
-                try:
-                    await self._sync(interaction_id)
-                except Exception:  # one bad update must not stop later ones
-                    log.exception("Card update for interaction %s failed", interaction_id)
+                async with self._slots:
+                    self._dirty.discard(interaction_id)
+                    try:
+                        await self._sync(interaction_id)
+                    except Exception:  # one bad update must not stop later ones
+                        log.exception("Card update for interaction %s failed", interaction_id)
         finally:
             self._workers.pop(interaction_id, None)
 
