@@ -9,6 +9,7 @@ from cards.card_json import (
     MAX_CARD_BYTES,
     THUMBNAIL_CARD_CONTENT_TYPE,
     card_size_bytes,
+    without_universal_actions,
 )
 from cards.card_notices import build_notices_card, is_read_only_card
 from cards.customer_card import MAX_REFRESH_USERS, build_customer_card
@@ -39,4 +40,5 @@ __all__ = [
     "task_continue",
     "task_message",
     "translate",
+    "without_universal_actions",
 ]

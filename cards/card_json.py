@@ -16,6 +16,7 @@ __all__ = [
     "CARD_BYTE_BUDGET",
     "card_size_bytes",
     "dump_card",
+    "without_universal_actions",
 ]
 
 ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -48,3 +49,31 @@ def card_size_bytes(card: dict[str, Any]) -> int:
     this measure fits however the bot serialises it.
     """
     return len(json.dumps(card).encode("utf-8"))
+
+
+def without_universal_actions(card: dict[str, Any]) -> dict[str, Any]:
+    """The card for a host without Universal Actions (the Bot Framework Emulator): every
+    ``Action.Execute`` becomes its ``Action.Submit`` fallback and ``refresh`` goes.
+
+    Such hosts may draw an Execute button and send nothing when it is clicked rather than
+    use the fallback, so for them the bot sends Submit buttons only; a Submit posts a
+    message whose ``value`` holds the same ``verb`` and data.
+    """
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if node.get("type") == "Action.Execute":
+            fallback = node.get("fallback")
+            if isinstance(fallback, dict) and fallback.get("type") == "Action.Submit":
+                return convert(fallback)
+            submit = {k: v for k, v in node.items() if k not in ("verb", "fallback")}
+            submit["type"] = "Action.Submit"
+            submit["data"] = {**node.get("data", {}), "verb": node.get("verb")}
+            return convert(submit)
+        return {key: convert(value) for key, value in node.items() if key != "refresh"}
+
+    result: dict[str, Any] = convert(card)
+    return result

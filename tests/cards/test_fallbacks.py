@@ -99,3 +99,28 @@ def test_read_only_reason_is_read_back_once() -> None:
     notices = build_notices_card(card)
     assert notices is not None and len(notices["body"]) == 1
     assert texts(notices) == ["Only the agent assigned to this interaction can act on this card."]
+
+
+# --- Submit-only cards for hosts that draw Action.Execute but never send it (Emulator) ---
+
+from cards import without_universal_actions  # noqa: E402
+from tests.cards.cardcheck import walk  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(CARDS))
+def test_submit_only_cards_have_no_execute_and_stay_valid(name: str) -> None:
+    card = without_universal_actions(CARDS[name]("en-US"))
+    assert not [n for n in walk(card) if n.get("type") == "Action.Execute"]
+    assert "refresh" not in card
+    assert_valid_card(card)
+
+
+def test_submit_only_buttons_post_the_same_verb_and_data() -> None:
+    original = build_customer_card(samples.one_match())
+    card = without_universal_actions(original)
+    unpin = next(n for n in walk(card) if n.get("type") == "Action.Submit"
+                 and n.get("data", {}).get("verb") == "unpin")
+    assert unpin == {"type": "Action.Submit", "title": "Unpin", "data": {
+        "verb": "unpin", "interactionId": INTERACTION, "recordType": "contact",
+        "recordId": "00300001"}}
+    assert "refresh" in original  # the input card is left as it was
