@@ -69,8 +69,9 @@ class _ConfigChanges:
 
     @classmethod
     def note_statement(cls, state: ORMExecuteState) -> None:
+        table = getattr(state.statement, "table", None)
         if (state.is_update or state.is_delete or state.is_insert) and getattr(
-                state.statement, "table", None) is ConfigurationRow.__table__:
+                table, "name", None) == ConfigurationRow.__tablename__:
             state.session.info[cls._flag] = True
 
     @classmethod
