@@ -29,6 +29,8 @@ from .interactions.cardsync import CardSync
 from .interactions.service import InteractionService
 from .memorialization.setup import setup_memorialization
 from .notifier import Notifier
+from .observability.connector_policy import ConnectorPolicy
+from .observability.job_gauge import job_gauge_refresher
 from .observability.logs import register_secret
 from .observability.metrics import Metrics, metrics_handler
 from .services import SERVICES, Services
@@ -71,7 +73,8 @@ def create_app(settings: Settings | None = None, *,
     admin_api.add_routes(app)
     workflow_api.add_routes(app)
     app[METRICS] = Metrics()
-    app.router.add_get("/metrics", metrics_handler(app[METRICS]))
+    app.router.add_get("/metrics", metrics_handler(app[METRICS], job_gauge_refresher(
+        app[METRICS], lambda: getattr(app[SERVICES], "sessions", None))))
     if settings.development:
         demo_pages.add_routes(app, _default_demo_adapter(app))
     for key in (*settings.api_keys, *settings.admin_api_keys, settings.app_password,
@@ -94,10 +97,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     services.engine = create_engine(url)
     services.sessions = session_factory(services.engine)
     services.http = httpx.AsyncClient(timeout=settings.crm_timeout_seconds)
-    services.directory = CrmDirectory(services.sessions, settings, services.http)
+    metrics = app[METRICS]
+    services.directory = CrmDirectory(services.sessions, settings, services.http,
+                                      metrics=metrics)
     await services.directory.ensure_default()
-    services.adapter = _bot_adapter(app, settings)
-    services.notifier = Notifier(services.adapter, settings.app_id)
+    services.adapter, connections = _bot_adapter(app, settings)
+    services.notifier = Notifier(
+        services.adapter, settings.app_id, connections=connections,
+        policy=ConnectorPolicy(base_delay=0.25, max_delay=4.0,
+                               on_retry=metrics.count_connector_retry),
+        metrics=metrics)
     sync = CardSync(sessions=services.sessions, notifier=services.notifier,
                     build_card=build_customer_card)
     services.card_sync = sync
@@ -108,6 +117,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await sync.drain()
+        await services.notifier.aclose()
         await services.interactions.catalog.aclose()
         await services.directory.aclose()
         await services.http.aclose()
@@ -121,6 +131,7 @@ def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]
         directory = app[SERVICES].directory
         configuration_id = await directory.ensure_default()
         adapter = await directory.adapter(configuration_id)
+        adapter = getattr(adapter, "wrapped", adapter)  # the demo's own extras (timeline)
         if adapter.system.type != "demo":
             raise web.HTTPNotFound(text="The default configuration is not the demo CRM.")
         return adapter
@@ -128,10 +139,14 @@ def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]
     return provide
 
 
-def _bot_adapter(app: web.Application, settings: Settings) -> CloudAdapter:
+def _bot_adapter(app: web.Application, settings: Settings
+                 ) -> tuple[CloudAdapter, Connections]:
+    """The Bot Framework adapter, and the connection manager that mints its outbound tokens
+    (the notifier uses the same one for proactive messages)."""
     manager = app.get(CONNECTIONS) or MsalConnectionManager(
         connections_configurations={"SERVICE_CONNECTION": app[AUTH_CONFIG]})
     # The host check refuses http and loopback, so it is on only with real credentials.
     validate_hosts = not settings.anonymous and settings.validate_service_url
-    return CloudAdapter(connection_manager=manager,
-                        host_validator=OutboundHostValidator(enabled=validate_hosts))
+    adapter = CloudAdapter(connection_manager=manager,
+                           host_validator=OutboundHostValidator(enabled=validate_hosts))
+    return adapter, manager

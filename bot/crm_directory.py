@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -32,6 +32,8 @@ from crm.registry import AdapterContext, create_adapter
 from crm.secrets import SecretBox, load_secret_box, resolve_secret
 from crm.startup import DEFAULT_STARTUP, StartupStep
 
+from .observability.instrumented import InstrumentedAdapter
+from .observability.metrics import Metrics
 from .settings import Settings
 from .storage.config_tables import (
     ConfigurationRow,
@@ -48,6 +50,7 @@ _steps = TypeAdapter(list[StartupStep])
 # How long a cached configuration row is used without looking at the database: the bound
 # on how late a change made by another replica is seen (docs/service.md).
 CONFIG_TTL_SECONDS = 2.0
+_DEFAULT_LOCK_KEY = 0x43435F44  # pg advisory lock id for creating the default configuration
 
 
 class _ConfigChanges:
@@ -111,7 +114,9 @@ class CrmDirectory:
     """Configuration look-up and one adapter per configuration (rebuilt when it changes)."""
 
     def __init__(self, sessions: async_sessionmaker, settings: Settings,  # type: ignore[type-arg]
-                 http: httpx.AsyncClient) -> None:
+                 http: httpx.AsyncClient, *, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
+        self._default_lock = asyncio.Lock()  # one check-then-insert at a time per process
         self._sessions = sessions
         self._settings = settings
         self._http = http
@@ -152,7 +157,12 @@ class CrmDirectory:
         return config_id
 
     async def _find_or_create_default(self) -> str:
-        async with self._sessions() as session, session.begin():
+        async with self._default_lock, self._sessions() as session, session.begin():
+            if session.bind.dialect.name == "postgresql":
+                # Replicas starting together on an empty database must create one default,
+                # not one each: serialize the check-then-insert across processes.
+                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                      {"key": _DEFAULT_LOCK_KEY})
             row = (await session.execute(
                 select(ConfigurationRow).where(ConfigurationRow.is_default.is_(True))
             )).scalars().first()
@@ -200,6 +210,8 @@ class CrmDirectory:
             if cached is not None:
                 await cached[1].aclose()
             adapter = create_adapter(self._context(row))
+            if self._metrics is not None:  # CRM calls counted and timed per configuration
+                adapter = InstrumentedAdapter(adapter, self._metrics, row.id)
             self._adapters[row.id] = (row.updated_at, adapter)
             return adapter
 

@@ -10,9 +10,7 @@ when neither applies.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -23,14 +21,14 @@ from microsoft_agents.hosting.core.authorization import Connections
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.client import ConnectorClient
 
+from .observability.connector_policy import ConnectorPolicy
+from .observability.metrics import Metrics, count_card_operation
+
 __all__ = ["Notifier", "card_activity", "ADAPTIVE_CARD"]
 
 log = logging.getLogger(__name__)
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
-# The connector asks us to back off with these (teams-platform.md: rate limits).
-_RETRY_STATUSES = frozenset({412, 429, 502, 504})
-_ATTEMPTS = 4
 
 T = TypeVar("T")
 
@@ -51,10 +49,13 @@ class Notifier:
     docstring). Call :meth:`aclose` at shutdown."""
 
     def __init__(self, adapter: ChannelServiceAdapter, app_id: str,
-                 connections: Connections | None = None) -> None:
+                 connections: Connections | None = None, *,
+                 policy: ConnectorPolicy | None = None, metrics: Metrics | None = None) -> None:
         self._adapter = adapter
         self._app_id = app_id
         self._connections = connections
+        self._policy = policy or ConnectorPolicy(base_delay=0.25, max_delay=4.0)
+        self._metrics = metrics
         self._direct = not app_id or connections is not None
         self._clients: dict[str, _Client] = {}
 
@@ -70,7 +71,8 @@ class Notifier:
             return response.id or ""
 
         ref = ConversationReference.model_validate(reference)
-        return await self._run(ref, post)
+        with count_card_operation(self._metrics, "send"):
+            return await self._run(ref, post)
 
     async def update(self, reference: dict[str, Any], activity_id: str,
                      activity: Activity) -> None:
@@ -83,7 +85,8 @@ class Notifier:
             await connector.conversations.update_activity(conversation_id, activity_id, activity)
 
         ref = ConversationReference.model_validate(reference)
-        await self._run(ref, put)
+        with count_card_operation(self._metrics, "update"):
+            await self._run(ref, put)
 
     async def send_card(self, reference: dict[str, Any], card: dict[str, Any]) -> str:
         return await self.send(reference, card_activity(card))
@@ -107,7 +110,7 @@ class Notifier:
 
         async def callback(context: TurnContext) -> None:
             connector = context.services.get(ConnectorClientBase)
-            result.append(await _with_retries(operation, connector, conversation_id))
+            result.append(await self._paced(operation, connector, conversation_id))
 
         continuation = ref.get_continuation_activity()
         if self._app_id:
@@ -128,13 +131,20 @@ class Notifier:
         client.in_flight += 1
         try:
             client.authorize(token)
-            return await _with_retries(operation, client.connector, conversation_id)
+            return await self._paced(operation, client.connector, conversation_id)
         finally:
             client.in_flight -= 1
             if client.in_flight == 0 and self._clients.get(service_url) is client:
                 # idle: close now rather than keep a connection (and owe a close at shutdown)
                 del self._clients[service_url]
                 await client.close()
+
+    async def _paced(self, operation: Callable[[ConnectorClientBase, str], Awaitable[T]],
+                     connector: ConnectorClientBase, conversation_id: str) -> T:
+        """Within Teams' per-conversation and per-app rates; 412/429/502/504 retried with
+        back-off and jitter, honouring Retry-After (bot.observability.connector_policy)."""
+        return await self._policy.run(conversation_id,
+                                      lambda: operation(connector, conversation_id))
 
     async def _token(self, service_url: str) -> str:
         if not self._app_id or self._connections is None:
@@ -160,27 +170,3 @@ class _Client:
 
     async def close(self) -> None:
         await self.session.close()
-
-
-async def _with_retries(operation: Callable[[ConnectorClientBase, str], Awaitable[T]],
-                        connector: ConnectorClientBase, conversation_id: str) -> T:
-    """The connector call, retried with back-off on the statuses Teams asks to retry."""
-    for attempt in range(_ATTEMPTS):
-        try:
-            return await operation(connector, conversation_id)
-        except aiohttp.ClientResponseError as exc:
-            if exc.status not in _RETRY_STATUSES or attempt == _ATTEMPTS - 1:
-                raise
-            delay = _backoff(attempt, exc.headers.get("Retry-After") if exc.headers else None)
-            log.info("Connector answered %s; retrying in %.2fs", exc.status, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")  # the last attempt returns or raises
-
-
-def _backoff(attempt: int, retry_after: str | None) -> float:
-    if retry_after:
-        try:
-            return min(float(retry_after), 30.0)
-        except ValueError:
-            pass
-    return min(0.25 * 2**attempt, 4.0) * (0.5 + random.random())

@@ -38,11 +38,13 @@ def register_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
+    # Patterns first: a registered value that is also part of a key name ("secret") must
+    # not break the ``name=value`` shape the patterns look for.
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
     for secret in _known_secrets:
         if secret in text:
             text = text.replace(secret, "***")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
     return text
 
 
