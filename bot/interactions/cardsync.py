@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cards.card_json import without_universal_actions
 from cards.view import CustomerCardView, Notice
 
 from ..notifier import Notifier
@@ -26,7 +27,7 @@ from .cardview import RELATED_PAGE, CardState, Perspective
 if TYPE_CHECKING:
     from .service import InteractionService
 
-__all__ = ["CardSync", "MAX_CARD_BYTES"]
+__all__ = ["CardSync", "MAX_CARD_BYTES", "has_universal_actions"]
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,10 @@ class CardSync:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def build_card(self, view: CustomerCardView) -> dict[str, Any]:
-        """The card JSON, trimming Related and history until it fits Teams' size limit."""
+    def build_card(self, view: CustomerCardView, *,
+                   universal_actions: bool = True) -> dict[str, Any]:
+        """The card JSON, trimming Related and history until it fits Teams' size limit;
+        with Submit buttons only when the host lacks ``universal_actions``."""
         card = self._build_card(view)
         while _size(card) > MAX_CARD_BYTES and (view.related or view.history):
             if view.history:
@@ -84,7 +87,8 @@ class CardSync:
             else:
                 view.related = view.related[: max(0, len(view.related) - RELATED_PAGE)]
             card = self._build_card(view)
-        return card
+        # after trimming: dropping the Execute actions only makes the card smaller
+        return card if universal_actions else without_universal_actions(card)
 
     async def _work(self, interaction_id: str) -> None:
         try:
@@ -114,7 +118,8 @@ class CardSync:
         card = await self._service.render(interaction_id, Perspective(
             locale=installation.locale or row.locale,
             refresh_user_id=installation.teams_user_id,
-            notices=(notice,) if notice else ()), state)
+            notices=(notice,) if notice else (),
+            universal_actions=has_universal_actions(installation.reference)), state)
         if row.card_activity_id:
             await self._notifier.update_card(installation.reference, row.card_activity_id, card)
         else:
@@ -158,7 +163,8 @@ class CardSync:
             view = await self._service.render(row.id, Perspective(
                 locale=card["reference"].get("locale") or row.locale,
                 read_only_reason="transferred",
-                notices=(Notice(level="info", key="transferred"),)))
+                notices=(Notice(level="info", key="transferred"),),
+                universal_actions=has_universal_actions(card["reference"])))
             await self._notifier.update_card(card["reference"], card["activityId"], view)
         if pending:
             async with self._sessions() as session, session.begin():
@@ -166,6 +172,12 @@ class CardSync:
                 if fresh is not None:
                     fresh.previous_cards = [{**card, "final": True}
                                             for card in fresh.previous_cards]
+
+
+def has_universal_actions(reference: dict[str, Any]) -> bool:
+    """Whether the chat of this conversation reference sends ``Action.Execute``: the Bot
+    Framework Emulator draws such buttons but never sends them."""
+    return reference.get("channelId") != "emulator"
 
 
 def _size(card: dict[str, Any]) -> int:

@@ -32,6 +32,7 @@ class CardContext:
     create_types: Sequence[TypeChoice] = ()
     field_meta: Mapping[str, Mapping[str, FieldInfo]] = field(default_factory=dict)
     card_fields: Mapping[str, Sequence[str] | None] = field(default_factory=dict)
+    memorialization_failed: bool = False  # a CRM write of this interaction failed for good
 
 
 @dataclass
@@ -42,6 +43,7 @@ class CardState:
     row: InteractionRow
     records: Sequence[InteractionRecordRow]
     history: Sequence[InteractionRow]
+    memorialization_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class Perspective:
     read_only_reason: str = ""  # "", "transferred", "not_assigned", "closed"
     refresh_user_id: str | None = None
     notices: tuple[Notice, ...] = ()
+    # False for hosts that draw Action.Execute but never send it (the Emulator): the card
+    # then gets Submit buttons only
+    universal_actions: bool = True
 
 
 def _view(row: InteractionRecordRow, ctx: CardContext) -> RecordView:
@@ -72,6 +77,8 @@ def build_view(interaction: InteractionRow, ctx: CardContext,
                      key=lambda r: _RELATED_ORDER.get(r.origin, 9))
     shown = RELATED_PAGE * (1 + interaction.related_shown)
     notices = list(perspective.notices)
+    if ctx.memorialization_failed:
+        notices.append(Notice(level="warning", key="memorialization_failed"))
     reason = perspective.read_only_reason
     if not reason and interaction.state in CLOSED_STATES:
         reason = "closed"

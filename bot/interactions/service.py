@@ -32,6 +32,7 @@ from crm.protocol import CrmAdapter
 from crm.startup import RelatedStep, StartupResult, run_startup
 
 from ..crm_directory import CrmDirectory
+from ..memorialization.outbox import failed_for_interaction
 from ..settings import Settings
 from ..storage.tables import (
     InstallationRow,
@@ -40,7 +41,7 @@ from ..storage.tables import (
     InteractionRow,
 )
 from . import store
-from .cardsync import CardSync
+from .cardsync import CardSync, has_universal_actions
 from .cardview import CLOSED_STATES, CardContext, CardState, Perspective, build_view
 from .catalog import CrmCatalog
 from .data import interaction_data
@@ -290,22 +291,24 @@ class InteractionService:
                     raise NotFoundError(f"Unknown interaction {interaction_id}",
                                         code="unknown_interaction")
                 state = await self.card_state(session, row)
-        row = state.row
-        return self._sync.build_card(build_view(
-            row, self._context(row, state.records, state.history), perspective))
+        return self._sync.build_card(build_view(state.row, self._context(state), perspective),
+                                     universal_actions=perspective.universal_actions)
 
     async def card_state(self, session: AsyncSession, row: InteractionRow) -> CardState:
-        """The interaction's records and history, read in ``session``."""
+        """The interaction's records, history and failed CRM writes, read in ``session``."""
         return CardState(row, await store.records_of(session, row.id),
-                         await store.history_of(session, row))
+                         await store.history_of(session, row),
+                         memorialization_failed=bool(
+                             await failed_for_interaction(session, row.id)))
 
-    def _context(self, row: InteractionRow, records: Sequence[InteractionRecordRow],
-                 history: Sequence[InteractionRow]) -> CardContext:
+    def _context(self, state: CardState) -> CardContext:
+        row, records = state.row, state.records
         config = row.configuration_id
         types = self.catalog.cached_types(config) or []
         type_names = {r.record_type for r in records}
         return CardContext(
-            records=records, history=history,
+            records=records, history=state.history,
+            memorialization_failed=state.memorialization_failed,
             crm_label=self._labels.get(config, ""),
             type_labels={t.name: t.label for t in types},
             create_types=[TypeChoice(name=t.name, label=t.label) for t in types if t.createable],
@@ -499,6 +502,9 @@ class InteractionService:
                     raise NotFoundError(f"Unknown interaction {interaction_id}",
                                         code="unknown_interaction")
                 reason = await _read_only_reason(session, row, actor)
+                # the assigned agent's installation (already loaded by the check above)
+                installation = (await session.get(InstallationRow, row.installation_id)
+                                if row.installation_id is not None else None)
                 if reason:
                     state = await self.card_state(session, row)
                 else:
@@ -517,7 +523,9 @@ class InteractionService:
         try:
             return await self.render(interaction_id, Perspective(
                 locale=actor.locale, refresh_user_id=actor.teams_user_id,
-                notices=(notice,) if notice else ()), state)
+                notices=(notice,) if notice else (),
+                universal_actions=installation is None
+                or has_universal_actions(installation.reference)), state)
         finally:
             if mutate is not None:
                 # after the answer is drawn: the invoke's answer comes first, the PUT of

@@ -12,9 +12,9 @@ import asyncio
 import itertools
 from typing import Any
 
-from .activities import User
-from .cardtools import pin_targets, texts, walk
-from .conftest import AUTH
+from .activities import ANNA_AGENT, User
+from .cardtools import texts, walk
+from .conftest import AUTH, started
 
 _ids = itertools.count(1)
 
@@ -65,6 +65,21 @@ async def _simulate(bot, number: str) -> tuple[dict[str, Any], str]:  # type: ig
     return card, f"act-{posts.index(calls[0]) + 1}"  # the fake numbers its answers
 
 
+def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, Any]]:
+    """Record title -> action data of its ``verb`` button (Submit, as the Emulator gets)."""
+    result = {}
+    for node in walk(card.get("body", [])):
+        if node.get("type") != "Container":
+            continue
+        items = node.get("items") or []
+        title = next((i.get("text") for i in items if i.get("type") == "TextBlock"), None)
+        for action in walk(items):
+            data = action.get("data") or {}
+            if action.get("type") == "Action.Submit" and data.get("verb") == verb:
+                result[title] = data
+    return result
+
+
 def _submit(card: dict[str, Any], verb: str, record: str | None = None) -> dict[str, Any]:
     """What the Emulator posts for the ``verb`` button (of ``record``): its fallback's data."""
     containers = [n for n in walk(card["body"]) if n.get("type") == "Container"
@@ -86,12 +101,38 @@ async def _put(bot, message_id: str, predicate) -> dict[str, Any]:  # type: igno
     return calls[-1].card
 
 
-async def test_every_card_button_carries_its_submit_fallback(bot):
-    card, _ = await _simulate(bot, "+49 40 5550190")
-    executes = [n for n in walk(card["body"]) if n.get("type") == "Action.Execute"]
-    executes += card["actions"]
+def _action_types(card: dict[str, Any]) -> set[str]:
+    return {n["type"] for n in walk(card) if str(n.get("type", "")).startswith("Action.")}
+
+
+async def test_the_emulator_agent_gets_submit_buttons_only(bot):
+    card, message_id = await _simulate(bot, "+49 40 5550190")
+    assert "Action.Execute" not in _action_types(card) and "refresh" not in card
+    submits = [n for n in walk(card) if n.get("type") == "Action.Submit"]
+    assert {(a.get("data") or {}).get("verb") for a in submits} >= {"pin", "search", "refresh"}
+    assert all(a["data"]["interactionId"] for a in submits if a["data"].get("verb") == "pin")
+
+    # the card message stays Submit-only when the service updates it in place
+    await _click(bot, AGENT, _submit(card, "pin", "Klaus Wagner"))
+    pinned = await _put(bot, message_id, lambda c: "Klaus Wagner" in pin_targets(c, "unpin"))
+    assert "Action.Execute" not in _action_types(pinned) and "refresh" not in pinned
+    await _click(bot, AGENT, _submit(pinned, "refresh"))  # put back by the submit handler
+    await bot.connector.wait_for(lambda calls: [
+        c for c in calls if c.method == "PUT" and c.card and c.card.get("msteams")][1:])
+    assert all("Action.Execute" not in _action_types(c.card) and "refresh" not in c.card
+               for c in bot.connector.puts() if c.card)
+
+
+async def test_a_teams_agent_still_gets_universal_actions(bot):
+    await bot.install(ANNA_AGENT)
+    status, _ = await bot.event(started(ANNA_AGENT, number="+49 40 5550190"))
+    assert status == 202
+    card = await bot.card_for(ANNA_AGENT)
+    executes = [n for n in walk([card["body"], card["actions"]])
+                if n.get("type") == "Action.Execute"]
     assert {a["verb"] for a in executes} >= {"pin", "search", "refresh"}
-    for action in executes:
+    assert card["refresh"]["action"]["type"] == "Action.Execute"
+    for action in executes:  # the fallback the Emulator would have drawn
         fallback = action["fallback"]
         assert fallback["type"] == "Action.Submit" and fallback["title"] == action["title"]
         assert fallback["data"] == action["data"] and fallback["data"]["verb"] == action["verb"]
