@@ -22,10 +22,12 @@ from typing import Any
 
 from microsoft_agents.hosting.core import TurnContext
 
+from cards import without_universal_actions
 from cards.card_notices import build_notices_card, is_read_only_card
 from cards.forms import build_form_card
 from cards.view import FormView
 
+from ..interactions.cardsync import has_universal_actions
 from ..services import Services
 from ..storage.tables import InstallationRow, InteractionRow
 from .card_actions import CHANGING_VERBS, FORM_VERBS, CardActions, actor_of, require
@@ -78,9 +80,13 @@ class CardSubmits:
         """Put ``card`` in place of the interaction's card message (PUT)."""
         target = await self._stored_card(interaction_id)
         if target is None:  # not posted yet (the look-up is still running): show it anyway
+            if context.activity.channel_id == "emulator":
+                card = without_universal_actions(card)
             await send_card(context, card)
             return
         reference, activity_id = target
+        if not has_universal_actions(reference):  # e.g. the inline form's Save button
+            card = without_universal_actions(card)
         await self._services.notifier.update_card(reference, activity_id, card)
 
     async def _stored_card(self, interaction_id: str) -> tuple[dict[str, Any], str] | None:

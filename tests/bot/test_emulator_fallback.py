@@ -171,6 +171,7 @@ async def test_create_shows_the_form_inline_validates_it_and_pins_the_record(bot
     assert create["msteams"] == {"type": "task/fetch"}  # a dialog in Teams
     await _click(bot, AGENT, {**create, "createType": "contact"})
     form = await _put(bot, message_id, lambda c: "Last Name" in texts(c))
+    assert "Action.Execute" not in _action_types(form)  # the Emulator would never send it
 
     save = _submit(form, "save")
     assert save["mode"] == "create" and save["recordType"] == "contact"
@@ -213,3 +214,4 @@ async def test_only_the_assigned_agent_can_act(bot):
     await _click(bot, AGENT, _submit(card, "refresh"))
     current = await _put(bot, message_id, lambda c: "Klaus Wagner" in pin_targets(c))
     assert pin_targets(current, "unpin") == {}  # the stranger pinned nothing
+
