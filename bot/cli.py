@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -117,10 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, settings))
     from aiohttp import web
 
-    from .app import create_app
+    from .app import create_app, package_version
 
-    web.run_app(create_app(settings), host=args.host or settings.host,
-                port=args.port or settings.port, print=None)
+    host, port = args.host or settings.host, args.port or settings.port
+    logging.getLogger("bot.cli").warning(
+        "Customer Card %s on http://%s:%s (Bot Framework endpoint: /api/messages)",
+        package_version(), host, port)
+    web.run_app(create_app(settings), host=host, port=port, print=None)
     return 0
 
 
