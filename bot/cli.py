@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .app import create_app, package_version
 
     host, port = args.host or settings.host, args.port or settings.port
-    logging.getLogger("bot.cli").warning(
+    logging.getLogger("bot.cli").info(
         "Customer Card %s on http://%s:%s (Bot Framework endpoint: /api/messages)",
         package_version(), host, port)
     web.run_app(create_app(settings), host=host, port=port, print=None)
