@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -53,6 +54,8 @@ class InteractionRow(Base):
     """One contact-center interaction (the platform's ``interactionId``) and its card."""
 
     __tablename__ = "interactions"
+    # history look-up: earlier interactions of one customer, newest first
+    __table_args__ = (Index("ix_interactions_customer_history", "customer_key", "started_at"),)
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     configuration_id: Mapped[str] = mapped_column(String(64))
