@@ -137,7 +137,7 @@ async def apply_file(store: ConfigurationStore, path: Path, *, dry_run: bool = F
     """Make the store match the file; the lines describing what changed (or would)."""
     entries = _load(path)
     plan = _Plan(dry_run)
-    existing = await store.list()
+    existing = await store.list_configurations()
     kept: set[str] = set()
     for index, raw in enumerate(entries):
         entry = dict(raw)
@@ -261,7 +261,7 @@ async def export_all(store: ConfigurationStore) -> str:
     keep their stored value when the file is applied); references are written."""
     omitted: list[str] = []
     configurations: list[dict[str, Any]] = []
-    for config in await store.list():
+    for config in await store.list_configurations():
         entry: dict[str, Any] = {
             "id": config.id, "name": config.name, "description": config.description,
             "type": config.type, "status": config.status, "isDefault": config.is_default,

@@ -123,7 +123,7 @@ class ConfigurationStore:
             created_at=row.created_at, updated_at=row.updated_at,
         )
 
-    async def list(self) -> list[Configuration]:
+    async def list_configurations(self) -> list[Configuration]:
         async with self._sessions() as session:
             rows = (await session.execute(
                 select(ConfigurationRow).order_by(ConfigurationRow.created_at,

@@ -151,7 +151,7 @@ _TAGS = ("admin",)
            tags=_TAGS)
 @requires("admin")
 async def list_configurations(request: web.Request) -> web.Response:
-    configs = await _store(request).list()
+    configs = await _store(request).list_configurations()
     return _json({"configurations": [c.model_dump(mode="json", by_alias=True) for c in configs],
                   "totalRecords": len(configs)})
 
