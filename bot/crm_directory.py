@@ -32,7 +32,7 @@ from crm.registry import AdapterContext, create_adapter
 from crm.secrets import SecretBox, load_secret_box, resolve_secret
 from crm.startup import DEFAULT_STARTUP, StartupStep
 
-from .observability.instrumented import InstrumentedAdapter
+from .observability.instrumented import InstrumentedAdapter, token_refresh_hook
 from .observability.metrics import Metrics
 from .settings import Settings
 from .storage.config_tables import (
@@ -356,7 +356,9 @@ class CrmDirectory:
             secrets=self._resolve_secrets(row.secrets or {}),
             http=self._http, default_phone_region=self._settings.default_phone_region,
             data_dir=self._settings.data_dir,
-            extra={"demo_crm_url": self._settings.effective_demo_crm_url},
+            extra={"demo_crm_url": self._settings.effective_demo_crm_url,
+                   "on_token_refresh": (token_refresh_hook(self._metrics, row.type)
+                                        if self._metrics is not None else None)},
         )
 
     def _resolve_secrets(self, stored: dict[str, str]) -> dict[str, str]:

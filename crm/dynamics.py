@@ -287,7 +287,8 @@ class DynamicsAdapter:
         self._http = context.http
         self._label = context.label
         self._region = context.default_phone_region
-        self._tokens = TokenManager(self._mint_token)
+        self._tokens = TokenManager(self._mint_token,
+                                   on_refresh=context.extra.get("on_token_refresh"))
         self._msal: Any = None  # ConfidentialClientApplication, built in a worker thread
         self._msal_session: Any = None
         timeout = context.http.timeout.connect if context.http is not None else None

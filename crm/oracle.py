@@ -253,7 +253,8 @@ class OracleAdapter:
             self._token_url = str(settings["token_url"])
             self._scope = str(settings.get("scope") or "")
             self._client = (secrets["client_id"], secrets["client_secret"])
-            self._tokens = TokenManager(self._mint_token)
+            self._tokens = TokenManager(self._mint_token,
+                                   on_refresh=context.extra.get("on_token_refresh"))
         else:
             raise ConfigError(f"Unknown Oracle auth {auth!r}", field="auth")
 

@@ -289,7 +289,8 @@ class SalesforceAdapter:
         self._http = context.http
         self._label = context.label
         self._region = context.default_phone_region
-        self._tokens = TokenManager(self._mint_token)
+        self._tokens = TokenManager(self._mint_token,
+                                   on_refresh=context.extra.get("on_token_refresh"))
         self._describes: dict[str, dict[str, Any]] = {}
         self._timeline_lock = asyncio.Lock()
         self._warmup: asyncio.Task[None] | None = None

@@ -258,13 +258,15 @@ class ServiceNowAdapter:
 
     def __init__(self, settings: ServiceNowSettings, secrets: Mapping[str, str],
                  http: httpx.AsyncClient, *, label: str = "ServiceNow",
-                 default_region: str = "DE", refresh_margin: float = 300.0) -> None:
+                 default_region: str = "DE", refresh_margin: float = 300.0,
+                 on_token_refresh: Callable[[], None] | None = None) -> None:
         self._settings = settings
         self._secrets = dict(secrets)
         self._http = http
         self._region = default_region
         self._refresh_token: str | None = None
-        self._tokens = TokenManager(self._mint_token, refresh_margin=refresh_margin)
+        self._tokens = TokenManager(self._mint_token, refresh_margin=refresh_margin,
+                                   on_refresh=on_token_refresh)
         self._system = CrmSystem(type="servicenow", label=label, base_url=settings.ui_base)
         self._fields: dict[str, tuple[float, list[FieldInfo]]] = {}
         prefix = "/api/now" + (f"/{settings.api_version}" if settings.api_version else "")
@@ -639,4 +641,5 @@ def create_servicenow_adapter(context: AdapterContext) -> ServiceNowAdapter:
     if missing:
         raise ConfigError(f"ServiceNow needs the secret {missing[0]}", field=missing[0])
     return ServiceNowAdapter(settings, context.secrets, context.http, label=context.label,
-                             default_region=context.default_phone_region)
+                             default_region=context.default_phone_region,
+                             on_token_refresh=context.extra.get("on_token_refresh"))

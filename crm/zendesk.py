@@ -230,7 +230,8 @@ class ZendeskAdapter:
             for name in ("client_id", "client_secret"):
                 if not self._secrets.get(name):
                     raise ConfigError(f"Zendesk OAuth needs the secret {name}", field=name)
-            self._tokens = TokenManager(self._mint_token)
+            self._tokens = TokenManager(self._mint_token,
+                                   on_refresh=context.extra.get("on_token_refresh"))
         else:
             raise ConfigError(f"Unknown Zendesk auth {auth!r}", field="auth")
 

@@ -226,3 +226,20 @@ def test_card_actions_and_dialogs_name_their_interaction_for_the_logs():
     assert correlation_ids(dialog) == {"activity_id": "a-2", "interaction_id": "ix-2"}
     assert correlation_ids({"id": 5, "value": "text"}) == {"activity_id": None,
                                                            "interaction_id": None}
+
+
+async def test_a_real_adapter_reports_each_minted_token(aiohttp_server):
+    """The adapters hand ``extra["on_token_refresh"]`` to their token manager."""
+    metrics = Metrics()
+    sim = SalesforceSim()
+    server = await aiohttp_server(sim.app)
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        context = adapter_context(sim, str(server.make_url("")).rstrip("/"), http)
+        context.extra["on_token_refresh"] = token_refresh_hook(metrics, "salesforce")
+        adapter = create_adapter(context)
+        try:
+            await adapter.search(PhoneSearch(number="+49 30 1234567"))
+        finally:
+            await adapter.aclose()
+    text = metrics.exposition().decode()
+    assert sample(text, "customer_card_token_refreshes_total", crm="salesforce") >= 1
