@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -284,7 +285,8 @@ class DynamicsAdapter:
 
     def __init__(self, context: AdapterContext) -> None:
         self._settings = DynamicsSettings.from_context(context)
-        self._http = context.http
+        self._shared_http = context.http
+        self._own_http: httpx.AsyncClient | None = None
         self._label = context.label
         self._region = context.default_phone_region
         self._tokens = TokenManager(self._mint_token,
@@ -298,6 +300,21 @@ class DynamicsAdapter:
         self._timeline_lock = asyncio.Lock()
         self._warmup: asyncio.Task[None] | None = None
         self._start_background()
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The service's shared client, or, with ``ca_bundle``, one of our own that trusts
+        that bundle: an organisation whose Web API (not only its token endpoint) presents a
+        certificate from a private CA. Made on first use, so building the adapter reads no
+        file."""
+        if not self._settings.ca_bundle:
+            return self._shared_http
+        if self._own_http is None:
+            timeout = self._shared_http.timeout if self._shared_http is not None else 10.0
+            self._own_http = httpx.AsyncClient(
+                verify=ssl.create_default_context(cafile=self._settings.ca_bundle),
+                timeout=timeout)
+        return self._own_http
 
     # --- identity and links ------------------------------------------------------------
 
@@ -667,6 +684,9 @@ class DynamicsAdapter:
                 await self._warmup
             self._warmup = None
         await self._tokens.aclose()
+        if self._own_http is not None:
+            await self._own_http.aclose()
+            self._own_http = None
         if self._msal_session is not None:
             self._msal_session.close()
             self._msal_session = None

@@ -70,22 +70,20 @@ async def _salesforce(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
 
 
 async def _dynamics(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
-    # MSAL talks to its authority over https only, so the token endpoint is served over TLS
-    # with a throw-away CA (the ``ca_bundle`` setting). The service's one shared HTTP client
-    # trusts only the public CAs, so the Web API is reached over a second, plain listener on
-    # the same simulator through ``api_base`` (as a private proxy in front of Dataverse is).
+    # MSAL talks to its authority over https only, so the simulator is served over TLS with
+    # a throw-away CA (the ``ca_bundle`` setting), which the adapter trusts for its token
+    # calls and its Web API calls alike.
     ca, cert, key = tls_files(tmp_path)
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cert, key)
     sim = DataverseSim()
     tls_base = _url(await aiohttp_server(sim.app, ssl=server_ctx))
-    plain_base = _url(await aiohttp_server(sim.app))
     return SimulatedCrm(
         type="dynamics",
         settings={"org_url": tls_base, "tenant_id": sim.tenant_id, "client_id": sim.client_id,
                   "authority": f"{tls_base}/{sim.tenant_id}", "ca_bundle": str(ca),
                   "scope": "https://contoso.crm4.dynamics.com/.default",
-                  "api_base": f"{plain_base}/api/data/v9.2"},
+                  "api_base": f"{tls_base}/api/data/v9.2"},
         secrets={"client_secret": sim.client_secret}, contact_type="contact",
         text_field="jobtitle", stored=_value(lambda i: sim.records["contact"].get(i)),
         field_of=lambda raw: raw.get("jobtitle"),
