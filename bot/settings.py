@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -67,21 +67,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "text"
     log_level: str = "INFO"
 
+    @field_validator("tenant_allowlist", "api_keys", "admin_api_keys", mode="before")
     @classmethod
-    def _csv_fields(cls) -> tuple[str, ...]:
-        return ("tenant_allowlist", "api_keys", "admin_api_keys")
-
-    def __init__(self, **values: object) -> None:
-        for name in self._csv_fields():
-            if name in values:
-                values[name] = _split_csv(values[name])
-        super().__init__(**values)
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,  # type: ignore[no-untyped-def]
-                                   dotenv_settings, file_secret_settings):
-        return (init_settings, _CsvSource(env_settings), _CsvSource(dotenv_settings),
-                file_secret_settings)
+    def _split_lists(cls, value: object) -> object:
+        return _split_csv(value)
 
     @cached_property
     def effective_database_url(self) -> str:
@@ -103,17 +92,3 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.anonymous if self.dev_mode is None else self.dev_mode
-
-
-class _CsvSource:
-    """Wraps a settings source so comma-separated list settings are split, not JSON-decoded."""
-
-    def __init__(self, inner):  # type: ignore[no-untyped-def]
-        self._inner = inner
-
-    def __call__(self) -> dict[str, object]:
-        data = dict(self._inner())
-        for name in Settings._csv_fields():
-            if name in data:
-                data[name] = _split_csv(data[name])
-        return data
