@@ -42,7 +42,7 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import parse_retry_after, safe_text, translate_transport_errors
+from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -416,20 +416,20 @@ class DynamicsAdapter:
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         self._start_background()
-        for attempt in (1, 2):
+
+        async def send() -> tuple[httpx.Response, str]:
             token = await self._tokens.get()
             headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json",
                        "OData-MaxVersion": "4.0", "OData-Version": "4.0", "Prefer": prefer,
                        **(extra_headers or {})}
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(method, url, json=json, headers=headers)
-            if response.status_code == 401 and attempt == 1:
-                await self._tokens.invalidate(token.value)  # expired: mint once, retry
-                continue
-            if response.status_code >= 400:
-                raise translate_error(response.status_code, _json(response), response.headers)
-            return response
-        raise AssertionError("unreachable")
+            return response, token.value
+
+        response = await retry_once_on_401(send, self._tokens.invalidate)
+        if response.status_code >= 400:
+            raise translate_error(response.status_code, _json(response), response.headers)
+        return response
 
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return _json(await self._request("GET", self._url(path, params)))

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
 
 from .errors import CrmUnavailableError
 
-__all__ = ["parse_retry_after", "translate_transport_errors", "safe_text"]
+__all__ = ["parse_retry_after", "retry_once_on_401", "safe_text", "translate_transport_errors"]
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -48,3 +48,19 @@ def safe_text(text: str, limit: int = 500) -> str:
     """A vendor message shortened for logs and admin-facing errors."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def retry_once_on_401(
+    send: Callable[[], Awaitable[tuple[httpx.Response, str | None]]],
+    invalidate: Callable[[str], Awaitable[None]],
+) -> httpx.Response:
+    """Send once; on a 401 answered to a renewable token, invalidate it and send once more.
+
+    ``send`` returns the reply and the bearer token it used (``None`` for credentials that
+    cannot be renewed, such as basic auth). The second reply is returned as it is, so a
+    repeated 401 reaches the caller's error translation."""
+    response, token = await send()
+    if response.status_code == 401 and token is not None:
+        await invalidate(token)  # expired: mint once, retry
+        response, _ = await send()
+    return response

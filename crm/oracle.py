@@ -38,7 +38,7 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import parse_retry_after, safe_text, translate_transport_errors
+from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -300,7 +300,7 @@ class OracleAdapter:
 
     async def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                     json: Any = None, url: str | None = None) -> Any:
-        for attempt in (1, 2):
+        async def send() -> tuple[httpx.Response, str | None]:
             await self._respect_pause()
             authorization = await self._authorization()
             headers = {"Authorization": authorization, "Accept": "application/json",
@@ -315,14 +315,18 @@ class OracleAdapter:
             wait = throttle_wait(response)
             if wait:
                 self._not_before = time.monotonic() + wait
-            if response.status_code == 401 and self._tokens is not None and attempt == 1:
-                await self._tokens.invalidate(authorization.removeprefix("Bearer "))
-                continue
-            error = error_for_response(response)
-            if error is not None:
-                raise error
-            return response.json() if response.content else {}
-        raise AssertionError("unreachable")
+            token = authorization.removeprefix("Bearer ") if self._tokens is not None else None
+            return response, token
+
+        response = await retry_once_on_401(send, self._invalidate)
+        error = error_for_response(response)
+        if error is not None:
+            raise error
+        return response.json() if response.content else {}
+
+    async def _invalidate(self, token: str) -> None:
+        assert self._tokens is not None
+        await self._tokens.invalidate(token)
 
     # --- reading -----------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import parse_retry_after, safe_text, translate_transport_errors
+from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -385,20 +385,20 @@ class SalesforceAdapter:
         json: Any = None,
     ) -> httpx.Response:
         self._start_background()
-        for attempt in (1, 2):
+
+        async def send() -> tuple[httpx.Response, str]:
             token = await self._tokens.get()
             headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(method, self._url(path), params=params,
                                                     json=json, headers=headers)
-            if response.status_code == 401 and attempt == 1:
-                # INVALID_SESSION_ID: the session timed out; mint once and retry.
-                await self._tokens.invalidate(token.value)
-                continue
-            if response.status_code >= 300:
-                raise translate_error(response.status_code, _json(response), response.headers)
-            return response
-        raise AssertionError("unreachable")
+            return response, token.value
+
+        # INVALID_SESSION_ID: the session timed out; mint once and retry.
+        response = await retry_once_on_401(send, self._tokens.invalidate)
+        if response.status_code >= 300:
+            raise translate_error(response.status_code, _json(response), response.headers)
+        return response
 
     async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return _json(await self._request("GET", path, params=params))

@@ -29,7 +29,7 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import parse_retry_after, safe_text, translate_transport_errors
+from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -335,19 +335,18 @@ class ServiceNowAdapter:
 
     async def _call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
                     json: Any = None) -> httpx.Response:
-        for attempt in (1, 2):
+        async def send() -> tuple[httpx.Response, str | None]:
             header, token = await self._authorization()
             async with translate_transport_errors("ServiceNow"):
                 response = await self._http.request(
                     method, url, params=params, json=json, timeout=self._settings.timeout,
                     headers={"Authorization": header, "Accept": "application/json"})
-            if response.status_code == 401 and token is not None and attempt == 1:
-                await self._tokens.invalidate(token)  # expired: one fresh token, one retry
-                continue
-            if response.status_code >= 400:
-                raise servicenow_error(response, [*self._secrets.values()])
-            return response
-        raise AssertionError("unreachable")
+            return response, token
+
+        response = await retry_once_on_401(send, self._tokens.invalidate)
+        if response.status_code >= 400:
+            raise servicenow_error(response, [*self._secrets.values()])
+        return response
 
     def _fields_param(self, table: str) -> dict[str, str]:
         params = {"sysparm_exclude_reference_link": "true", "sysparm_display_value": "false"}

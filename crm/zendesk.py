@@ -33,7 +33,7 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import parse_retry_after, safe_text, translate_transport_errors
+from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -279,21 +279,25 @@ class ZendeskAdapter:
     async def _call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
                     json: Any = None) -> Any:
         """One API call; on a 401 with an OAuth token, mint a new token and retry once."""
-        for attempt in (1, 2):
+        async def send() -> tuple[httpx.Response, str | None]:
             authorization = await self._authorization()
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(
                     method, url, params=params, json=json,
                     headers={"Authorization": authorization, "Accept": "application/json"},
                 )
-            if response.status_code == 401 and self._tokens is not None and attempt == 1:
-                await self._tokens.invalidate(authorization.removeprefix("Bearer "))
-                continue
-            error = error_for_response(response)
-            if error is not None:
-                raise error
-            return response.json() if response.content else {}
-        raise AssertionError("unreachable")
+            token = authorization.removeprefix("Bearer ") if self._tokens is not None else None
+            return response, token
+
+        response = await retry_once_on_401(send, self._invalidate)
+        error = error_for_response(response)
+        if error is not None:
+            raise error
+        return response.json() if response.content else {}
+
+    async def _invalidate(self, token: str) -> None:
+        assert self._tokens is not None
+        await self._tokens.invalidate(token)
 
     def _url(self, path: str) -> str:
         return f"{self._api}/{path.lstrip('/')}"
