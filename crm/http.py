@@ -7,12 +7,15 @@ import email.utils
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
 
 import httpx
 
 from .errors import CrmUnavailableError
 
-__all__ = ["parse_retry_after", "retry_once_on_401", "safe_text", "translate_transport_errors"]
+__all__ = ["as_form_text", "parse_iso_datetime", "parse_retry_after", "retry_once_on_401",
+           "safe_text", "translate_transport_errors"]
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -64,3 +67,20 @@ async def retry_once_on_401(
         await invalidate(token)  # expired: mint once, retry
         response, _ = await send()
     return response
+
+
+def parse_iso_datetime(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp from a vendor reply; ``None`` when absent or malformed."""
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def as_form_text(value: Any) -> str:
+    """A field value as the text APIs with string-typed fields expect (``true``/``false``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

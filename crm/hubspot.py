@@ -29,7 +29,7 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import parse_retry_after, safe_text, translate_transport_errors
+from .http import as_form_text, parse_retry_after, safe_text, translate_transport_errors
 from .hubspot_query import (
     FilterGroup,
     check_object_type,
@@ -228,14 +228,6 @@ def _rate_limit_wait(response: httpx.Response, body: Mapping[str, Any]) -> float
         return float(interval) / 1000.0 if interval else 10.0
     except ValueError:
         return 10.0
-
-
-def _as_property_value(value: FieldValue) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _iso(moment: datetime) -> str:
@@ -504,7 +496,7 @@ class HubSpotAdapter:
 
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         check_object_type(record_type)
-        body = {"properties": {k: _as_property_value(v) for k, v in fields.items()}}
+        body = {"properties": {k: as_form_text(v) for k, v in fields.items()}}
         data = await self._call("POST", self._paths.objects(record_type), json=body)
         return await self.get(record_type, str(data["id"]))
 
@@ -513,7 +505,7 @@ class HubSpotAdapter:
         check_object_type(record_type)
         if not is_record_id(record_id):
             raise CrmNotFoundError(f"{record_id!r} is not a HubSpot record id")
-        body = {"properties": {k: _as_property_value(v) for k, v in fields.items()}}
+        body = {"properties": {k: as_form_text(v) for k, v in fields.items()}}
         await self._call("PATCH", self._paths.record(record_type, record_id), json=body)
         return await self.get(record_type, record_id)
 

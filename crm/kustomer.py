@@ -30,7 +30,7 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import parse_retry_after, safe_text, translate_transport_errors
+from .http import parse_iso_datetime, parse_retry_after, safe_text, translate_transport_errors
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -185,13 +185,6 @@ def _first(items: Any, key: str, *, kind: str | None = None, skip: str | None = 
     return None
 
 
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _relation_id(data: Mapping[str, Any], name: str) -> str | None:
     related = ((data.get("relationships") or {}).get(name) or {}).get("data")
     return str(related["id"]) if isinstance(related, dict) and related.get("id") else None
@@ -281,7 +274,8 @@ class KustomerAdapter:
                 fields.setdefault(name, value)
         return CrmRecord(
             type=kind, id=record_id, title=title, url=self.record_url(kind, record_id),
-            fields=fields, updated_at=_parse_time(attrs.get("updatedAt")), parent_ids=parents,
+            fields=fields, updated_at=parse_iso_datetime(attrs.get("updatedAt")),
+            parent_ids=parents,
         )
 
     @staticmethod

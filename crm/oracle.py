@@ -21,7 +21,6 @@ import base64
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -38,7 +37,13 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
+from .http import (
+    parse_iso_datetime,
+    parse_retry_after,
+    retry_once_on_401,
+    safe_text,
+    translate_transport_errors,
+)
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -183,13 +188,6 @@ def error_for_response(response: httpx.Response) -> CrmError | None:
     if status >= 500:
         return CrmUnavailableError(f"Oracle B2C Service answered {status}", **info)
     return CrmRejectedError(f"Oracle B2C Service rejected the request ({status})", **info)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
 
 
 def rows_to_records(table: Mapping[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
@@ -372,7 +370,7 @@ class OracleAdapter:
         return CrmRecord(
             type=record_type, id=record_id, title=title,
             url=self.record_url(record_type, record_id), fields=fields,
-            updated_at=_parse_time(row.get("updatedTime")), parent_ids=parents,
+            updated_at=parse_iso_datetime(row.get("updatedTime")), parent_ids=parents,
         )
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:

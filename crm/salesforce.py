@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,7 +31,13 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
+from .http import (
+    parse_iso_datetime,
+    parse_retry_after,
+    retry_once_on_401,
+    safe_text,
+    translate_transport_errors,
+)
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -197,15 +202,6 @@ def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmEr
     if status >= 500:
         return CrmUnavailableError(detail, **kwargs)
     return CrmRejectedError(detail + (f": {message}" if message else ""), **kwargs)
-
-
-def _parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 def _timeline_key(key: str) -> str:
@@ -478,7 +474,7 @@ class SalesforceAdapter:
         return CrmRecord(
             type=sobject, id=record_id, title=str(fields.get(title_field) or record_id),
             url=self.record_url(sobject, record_id), fields=fields,
-            updated_at=_parse_datetime(raw.get("LastModifiedDate")), parent_ids=parents,
+            updated_at=parse_iso_datetime(raw.get("LastModifiedDate")), parent_ids=parents,
         )
 
     async def _records(self, rows: list[dict[str, Any]]) -> list[CrmRecord]:

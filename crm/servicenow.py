@@ -29,7 +29,13 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
+from .http import (
+    as_form_text,
+    parse_retry_after,
+    retry_once_on_401,
+    safe_text,
+    translate_transport_errors,
+)
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -233,14 +239,6 @@ def field_info(raw: Mapping[str, Any]) -> FieldInfo:
         required=str(raw.get("mandatory")) == "true", createable=not read_only,
         updateable=not read_only, custom=name.startswith("u_") or name.startswith("x_"),
     )
-
-
-def _as_value(value: FieldValue) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -506,7 +504,7 @@ class ServiceNowAdapter:
         table = check_table(record_type)
         response = await self._call("POST", f"{self._table_base}/{table}",
                                     params=self._fields_param(table),
-                                    json={k: _as_value(v) for k, v in fields.items()})
+                                    json={k: as_form_text(v) for k, v in fields.items()})
         return self._record(table, response.json()["result"])
 
     async def update(self, record_type: str, record_id: str,
@@ -516,7 +514,7 @@ class ServiceNowAdapter:
             raise CrmNotFoundError(f"{record_id!r} is not a ServiceNow sys_id")
         response = await self._call("PATCH", f"{self._table_base}/{table}/{record_id}",
                                     params=self._fields_param(table),
-                                    json={k: _as_value(v) for k, v in fields.items()})
+                                    json={k: as_form_text(v) for k, v in fields.items()})
         return self._record(table, response.json()["result"])
 
     # --- timeline -----------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -33,7 +32,13 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
+from .http import (
+    parse_iso_datetime,
+    parse_retry_after,
+    retry_once_on_401,
+    safe_text,
+    translate_transport_errors,
+)
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -186,13 +191,6 @@ def _as_id(value: FieldValue) -> FieldValue:
     return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
-def _parse_time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 # --- the adapter -----------------------------------------------------------------------
 
 
@@ -328,7 +326,8 @@ class ZendeskAdapter:
             parents["organization"] = str(data["organization_id"])
         return CrmRecord(
             type=kind, id=record_id, title=title, url=self.record_url(kind, record_id),
-            fields=fields, updated_at=_parse_time(data.get("updated_at")), parent_ids=parents,
+            fields=fields, updated_at=parse_iso_datetime(data.get("updated_at")),
+            parent_ids=parents,
         )
 
     @staticmethod
