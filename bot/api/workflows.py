@@ -57,10 +57,7 @@ async def _interaction(sessions: async_sessionmaker[AsyncSession], interaction_i
     from ..interactions import store
 
     async with sessions() as session:
-        row = await session.get(InteractionRow, interaction_id)
-        if row is None:
-            raise NotFoundError(f"Unknown interaction {interaction_id}",
-                                code="unknown_interaction", field="interactionId")
+        row = await store.interaction_or_404(session, interaction_id, field="interactionId")
         pinned = [store.record_from_row(r) for r in await store.records_of(session, row.id)
                   if r.section == "current"]
     return row, pinned

@@ -186,10 +186,7 @@ class InteractionService:
     async def state(self, interaction_id: str) -> InteractionStateOut:
         """The interaction's state and records (``GET /api/v1/interactions/{id}``)."""
         async with self._sessions() as session:
-            row = await session.get(InteractionRow, interaction_id)
-            if row is None:
-                raise NotFoundError(f"Unknown interaction {interaction_id}",
-                                    code="unknown_interaction", field="interactionId")
+            row = await store.interaction_or_404(session, interaction_id, field="interactionId")
             records = await store.records_of(session, interaction_id)
         return _state_out(row, records)
 
@@ -286,10 +283,7 @@ class InteractionService:
         when the caller has just read (or written) it, else read now."""
         if state is None:
             async with self._sessions() as session:
-                row = await session.get(InteractionRow, interaction_id)
-                if row is None:
-                    raise NotFoundError(f"Unknown interaction {interaction_id}",
-                                        code="unknown_interaction")
+                row = await store.interaction_or_404(session, interaction_id)
                 state = await self.card_state(session, row)
         return self._sync.build_card(build_view(state.row, self._context(state), perspective),
                                      universal_actions=perspective.universal_actions)
@@ -375,9 +369,7 @@ class InteractionService:
                            related: Sequence[CrmRecord] = ()) -> None:
         """Add records to Current and/or Related (workflow results) and update the card."""
         async with self._lock(interaction_id), self._sessions() as session, session.begin():
-            if await session.get(InteractionRow, interaction_id) is None:
-                raise NotFoundError(f"Unknown interaction {interaction_id}",
-                                    code="unknown_interaction", field="interactionId")
+            await store.interaction_or_404(session, interaction_id, field="interactionId")
             if current:
                 await store.add_records(session, interaction_id, "current", "pinned", current)
             if related:
@@ -432,19 +424,11 @@ class InteractionService:
         return record
 
     async def edit_form(self, interaction_id: str, actor: Actor, record_type: str,
-                        record_id: str, *, values: dict[str, Any] | None = None,
-                        errors: dict[str, str] | None = None, error: str = "") -> FormView:
+                        record_id: str) -> FormView:
         row = await self._assigned_row(interaction_id, actor)
         adapter = await self._adapter(row.configuration_id)
         fields, record = await self._edit_fields(row, adapter, record_type, record_id)
-        types = {t.name: t.label for t in self.catalog.cached_types(row.configuration_id) or []}
-        return FormView(
-            mode="edit", interaction_id=interaction_id, locale=actor.locale,
-            record_type=record_type, type_label=types.get(record_type, record_type),
-            record_id=record_id,
-            fields=form_view_fields(fields, values if values is not None else record.fields,
-                                    errors),
-            error=error)
+        return self._edit_view(row, actor, record_type, record_id, fields, record.fields)
 
     async def submit_edit(self, interaction_id: str, actor: Actor, record_type: str,
                           record_id: str, submitted: dict[str, Any]) -> FormView | CrmRecord:
@@ -453,20 +437,29 @@ class InteractionService:
         fields, _ = await self._edit_fields(row, adapter, record_type, record_id)
         values, errors = parse_submission(fields, submitted, _translator(actor.locale),
                                           clear_empty=True)
-        if errors:
-            return await self.edit_form(interaction_id, actor, record_type, record_id,
-                                        values=submitted, errors=errors)
+        if errors:  # the form again, from what was just read
+            return self._edit_view(row, actor, record_type, record_id, fields, submitted,
+                                   errors=errors)
         try:
             record = await self._crm(adapter.update(record_type, record_id, values),
                                      DIALOG_SECONDS)
         except CrmError as exc:
-            return await self.edit_form(interaction_id, actor, record_type, record_id,
-                                        values=submitted, error=translate(actor.locale, exc.code))
+            return self._edit_view(row, actor, record_type, record_id, fields, submitted,
+                                   error=translate(actor.locale, exc.code))
         async with self._lock(interaction_id), self._sessions() as session, session.begin():
             for section in ("current", "related"):
                 await _refresh_snapshot(session, interaction_id, section, record)
         self._sync.schedule(interaction_id)
         return record
+
+    def _edit_view(self, row: InteractionRow, actor: Actor, record_type: str, record_id: str,
+                   fields: list[Any], values: dict[str, Any], *,
+                   errors: dict[str, str] | None = None, error: str = "") -> FormView:
+        types = {t.name: t.label for t in self.catalog.cached_types(row.configuration_id) or []}
+        return FormView(
+            mode="edit", interaction_id=row.id, locale=actor.locale,
+            record_type=record_type, type_label=types.get(record_type, record_type),
+            record_id=record_id, fields=form_view_fields(fields, values, errors), error=error)
 
     async def _edit_fields(self, row: InteractionRow, adapter: CrmAdapter, record_type: str,
                            record_id: str) -> tuple[list[Any], CrmRecord]:
@@ -480,10 +473,7 @@ class InteractionService:
 
     async def _assigned_row(self, interaction_id: str, actor: Actor) -> InteractionRow:
         async with self._sessions() as session:
-            row = await session.get(InteractionRow, interaction_id)
-            if row is None:
-                raise NotFoundError(f"Unknown interaction {interaction_id}",
-                                    code="unknown_interaction")
+            row = await store.interaction_or_404(session, interaction_id)
             reason = await _read_only_reason(session, row, actor)
         if reason:
             raise _NotAssignedError(reason)
@@ -497,25 +487,19 @@ class InteractionService:
         notice: Notice | None = None
         async with self._lock(interaction_id):
             async with self._sessions() as session, session.begin():
-                row = await session.get(InteractionRow, interaction_id)
-                if row is None:
-                    raise NotFoundError(f"Unknown interaction {interaction_id}",
-                                        code="unknown_interaction")
+                row = await store.interaction_or_404(session, interaction_id)
                 reason = await _read_only_reason(session, row, actor)
                 # the assigned agent's installation (already loaded by the check above)
                 installation = (await session.get(InstallationRow, row.installation_id)
                                 if row.installation_id is not None else None)
-                if reason:
-                    state = await self.card_state(session, row)
-                else:
-                    if mutate is not None:
-                        try:
-                            notice = await mutate(session, row)
-                        except CrmError as exc:
-                            notice = Notice(level="error", key=exc.code)
-                    # read in the same transaction, after the change: the answer needs
-                    # no second session
-                    state = await self.card_state(session, row)
+                if not reason and mutate is not None:
+                    try:
+                        notice = await mutate(session, row)
+                    except CrmError as exc:
+                        notice = Notice(level="error", key=exc.code)
+                # read in the same transaction, after any change: the answer needs no
+                # second session
+                state = await self.card_state(session, row)
         if reason:
             return await self.render(interaction_id, Perspective(
                 locale=actor.locale, read_only_reason=reason,

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm.errors import NotFoundError
 from crm.models import CrmRecord
 
 from ..storage.tables import (
@@ -18,6 +19,7 @@ from ..storage.tables import (
 )
 
 __all__ = [
+    "interaction_or_404",
     "find_installation",
     "installation_by_user",
     "event_seen",
@@ -30,6 +32,16 @@ __all__ = [
     "pending_for",
     "record_from_row",
 ]
+
+
+async def interaction_or_404(session: AsyncSession, interaction_id: str, *,
+                             field: str | None = None) -> InteractionRow:
+    """The interaction, or ``NotFoundError`` (``unknown_interaction``) naming ``field``."""
+    row = await session.get(InteractionRow, interaction_id)
+    if row is None:
+        raise NotFoundError(f"Unknown interaction {interaction_id}",
+                            code="unknown_interaction", field=field)
+    return row
 
 
 async def find_installation(
