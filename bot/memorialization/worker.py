@@ -197,11 +197,6 @@ class MemorializationWorker:
             self._heartbeat_task.cancel()
             await asyncio.gather(self._heartbeat_task, return_exceptions=True)
 
-    async def run_until_idle(self) -> None:
-        """Claim and run jobs until none is due (for the CLI and tests)."""
-        while await self._claim_batch():
-            await asyncio.gather(*(task for _, task in list(self._inflight.values())))
-
     # --- loop ------------------------------------------------------------------------
 
     async def _loop(self) -> None:
