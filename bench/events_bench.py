@@ -96,13 +96,16 @@ class Connector:
         return web.json_response({"id": uid, "name": uid, "email": f"{uid[3:]}@bench.example"})
 
 
+_TENANTS = [10]  # agents are spread over this many Teams tenants (--tenants)
+
+
 def activity(service_url: str, agent: int, type_: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": type_, "id": uuid.uuid4().hex, "channelId": "msteams", "serviceUrl": service_url,
         "locale": "en-US", "from": {"id": f"29:agent{agent}", "aadObjectId": f"aad-{agent}"},
         "recipient": {"id": "28:bot"},
         "conversation": {"id": f"a:conv{agent}", "conversationType": "personal",
-                         "tenantId": "t"}, **extra,
+                         "tenantId": f"tenant-{agent % _TENANTS[0]}"}, **extra,
     }
 
 
@@ -356,7 +359,8 @@ def _print_table(args: argparse.Namespace, figures: Figures, connector: Connecto
     database = _DATABASES[args.db]
     rows = [
         ("database / rate / duration", f"{database}, {args.rate}/s for {args.seconds} s "
-                                       f"({total} events, {args.agents} agents)"),
+                                       f"({total} events, {args.agents} agents in "
+                                       f"{args.tenants} tenants)"),
         ("CRM latency per call", f"{crm:g} ms (demo CRM latency_ms; its tables on "
                                  f"{_DATABASES[args.crm_storage]})"),
         ("answers", ", ".join(f"{n}x {code}" for code, n in sorted(figures.statuses.items()))),
@@ -392,12 +396,17 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--pins", type=int, default=100, help="pins after the load, one at a time")
     parser.add_argument("--pin-rate", type=float, default=5, help="pins per second under load")
+    parser.add_argument("--tenants", type=int, default=_TENANTS[0],
+                        help="Teams tenants the agents belong to: Teams allows 50 connector "
+                             "calls per second per tenant, so one tenant caps the card rate")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--crm-storage", choices=("sqlite", "postgres"), default="sqlite",
                         help="where the demo CRM (the CRM stand-in) keeps its tables")
     parser.add_argument("--postgres-url", default=POSTGRES_URL,
                         help="server for --db postgres (a throw-away database is created)")
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    _TENANTS[0] = args.tenants
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Proactive messages: post a card into an agent's personal chat and update it in place.
 
-The connector is called directly, over one keep-alive HTTP session per service URL, when
+The connector is called directly, over one keep-alive HTTP session per service URL (kept
+between messages, so a card costs no new TCP or TLS connection), when
 the outbound token can be had without a turn: in anonymous (Emulator) mode, or when the
 connection manager is given. The SDK's proactive path (``continue_conversation``) builds
 a turn context, a user-token client and a connector client with a new HTTP session for
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 T = TypeVar("T")
+# Keep-alive clients kept per service URL. Teams uses a handful of regional service URLs;
+# beyond this many, the least recently used idle one is closed.
+MAX_CLIENTS = 16
 
 
 def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Activity:
@@ -72,7 +76,7 @@ class Notifier:
 
         ref = ConversationReference.model_validate(reference)
         with count_card_operation(self._metrics, "send"):
-            return await self._run(ref, post)
+            return await self._run(ref, post, first=True)
 
     async def update(self, reference: dict[str, Any], activity_id: str,
                      activity: Activity) -> None:
@@ -96,21 +100,25 @@ class Notifier:
         await self.update(reference, activity_id, card_activity(card))
 
     async def aclose(self) -> None:
-        """Close the keep-alive sessions (those idle are closed already)."""
+        """Close the keep-alive sessions (at shutdown)."""
         clients, self._clients = self._clients, {}
         for client in clients.values():
             await client.close()
 
     async def _run(self, ref: ConversationReference,
-                   operation: Callable[[ConnectorClientBase, str], Awaitable[T]]) -> T:
+                   operation: Callable[[ConnectorClientBase, str], Awaitable[T]], *,
+                   first: bool = False) -> T:
         conversation_id = ref.conversation.id
+        tenant_id = ref.conversation.tenant_id or ""
         if self._direct and ref.service_url:
-            return await self._run_direct(ref.service_url, conversation_id, operation)
+            return await self._run_direct(ref.service_url, conversation_id, operation,
+                                          tenant_id, first)
         result: list[T] = []
 
         async def callback(context: TurnContext) -> None:
             connector = context.services.get(ConnectorClientBase)
-            result.append(await self._paced(operation, connector, conversation_id))
+            result.append(await self._paced(operation, connector, conversation_id,
+                                            tenant_id, first))
 
         continuation = ref.get_continuation_activity()
         if self._app_id:
@@ -123,28 +131,41 @@ class Notifier:
         return result[0]
 
     async def _run_direct(self, service_url: str, conversation_id: str,
-                          operation: Callable[[ConnectorClientBase, str], Awaitable[T]]) -> T:
+                          operation: Callable[[ConnectorClientBase, str], Awaitable[T]],
+                          tenant_id: str, first: bool) -> T:
         token = await self._token(service_url)
-        client = self._clients.get(service_url)
+        client = self._clients.pop(service_url, None)
         if client is None:
-            client = self._clients[service_url] = _Client(service_url)
+            client = _Client(service_url)
+            await self._close_idle_beyond(MAX_CLIENTS - 1)
+        self._clients[service_url] = client  # most recently used last
         client.in_flight += 1
         try:
             client.authorize(token)
-            return await self._paced(operation, client.connector, conversation_id)
+            return await self._paced(operation, client.connector, conversation_id,
+                                     tenant_id, first)
         finally:
             client.in_flight -= 1
-            if client.in_flight == 0 and self._clients.get(service_url) is client:
-                # idle: close now rather than keep a connection (and owe a close at shutdown)
-                del self._clients[service_url]
+
+    async def _close_idle_beyond(self, keep: int) -> None:
+        """Close the least recently used idle clients until at most ``keep`` remain."""
+        for url in list(self._clients):
+            if len(self._clients) <= keep:
+                return
+            client = self._clients[url]
+            if client.in_flight == 0:
+                del self._clients[url]
                 await client.close()
 
     async def _paced(self, operation: Callable[[ConnectorClientBase, str], Awaitable[T]],
-                     connector: ConnectorClientBase, conversation_id: str) -> T:
-        """Within Teams' per-conversation and per-app rates; 412/429/502/504 retried with
-        back-off and jitter, honouring Retry-After (bot.observability.connector_policy)."""
+                     connector: ConnectorClientBase, conversation_id: str, tenant_id: str,
+                     first: bool) -> T:
+        """Within Teams' per-conversation and per-tenant rates, new cards first; 412/429/
+        502/504 retried with back-off and jitter, honouring Retry-After
+        (bot.observability.connector_policy)."""
         return await self._policy.run(conversation_id,
-                                      lambda: operation(connector, conversation_id))
+                                      lambda: operation(connector, conversation_id),
+                                      tenant_id=tenant_id, first=first)
 
     async def _token(self, service_url: str) -> str:
         if not self._app_id or self._connections is None:

@@ -1,11 +1,15 @@
 """Outbound Bot Connector calls within Teams' rate limits, retried on 429/412/502/504.
 
 Teams allows a bot about 7 sends per second, 60 per 30 s and 1800 per hour in one
-conversation (updates count too), and a global rate per app. ``ConnectorPolicy.run`` waits
-for room in every window before a call and retries the retryable statuses with exponential
-backoff and jitter, honouring ``Retry-After``. The windows live in process memory: each
-replica keeps its own count, which is safe because one interaction's card is updated by
-whichever replica handles it, a few calls at a time.
+conversation (updates count too), and 50 requests per second per app in one tenant.
+``ConnectorPolicy.run`` waits for room in every window before a call and retries the
+retryable statuses with exponential backoff and jitter, honouring ``Retry-After``.
+
+When a tenant's window is full, a new card (``first=True``) goes before updates of cards
+already posted: the agent who is waiting for a card gets it first, and the updates wait
+(CardSync coalesces them meanwhile). The windows live in process memory: each replica
+keeps its own count, which is safe because one interaction's card is updated by whichever
+replica handles it, a few calls at a time.
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from crm.http import parse_retry_after
 __all__ = ["ConnectorPolicy", "SlidingWindow", "RETRYABLE_STATUSES"]
 
 T = TypeVar("T")
+W = TypeVar("W")
 RETRYABLE_STATUSES = frozenset({412, 429, 502, 504})
 PER_CONVERSATION = ((7, 1.0), (60, 30.0), (1800, 3600.0))
+PER_TENANT = (50, 1.0)  # per app per tenant
+_MAX_REMEMBERED = 10_000  # conversations and tenants; the oldest idle ones are forgotten
 
 
 class SlidingWindow:
@@ -49,25 +56,30 @@ class SlidingWindow:
 
 class ConnectorPolicy:
     def __init__(
-        self, *, app_rate: tuple[int, float] = (50, 1.0), max_attempts: int = 5,
+        self, *, app_rate: tuple[int, float] = PER_TENANT, max_attempts: int = 5,
         base_delay: float = 0.5, max_delay: float = 20.0,
         on_retry: Callable[[int], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._clock = clock
-        self._app = SlidingWindow(*app_rate, clock=clock)
+        self._app_rate = app_rate
+        self._tenants: dict[str, SlidingWindow] = {}
         self._conversations: dict[str, list[SlidingWindow]] = {}
+        self._first_waiting: dict[str, int] = {}  # tenant -> new cards waiting for room
         self._lock = asyncio.Lock()
         self._max_attempts = max_attempts
         self._base, self._max = base_delay, max_delay
         self._on_retry = on_retry
         self._sleep = sleep
 
-    async def run(self, conversation_id: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, conversation_id: str, call: Callable[[], Awaitable[T]], *,
+                  tenant_id: str = "", first: bool = False) -> T:
+        """Run ``call`` within the rates of ``conversation_id`` and its tenant, retrying
+        the retryable statuses. ``first``: it posts a new card (goes before updates)."""
         attempt = 0
         while True:
-            await self._acquire(conversation_id)
+            await self._acquire(conversation_id, tenant_id, first)
             try:
                 return await call()
             except aiohttp.ClientResponseError as exc:
@@ -84,19 +96,36 @@ class ConnectorPolicy:
         delay = delay / 2 + random.uniform(0, delay / 2)  # jitter: spread retrying replicas
         return max(delay, hint or 0.0)
 
-    async def _acquire(self, conversation_id: str) -> None:
-        while True:
-            async with self._lock:
-                windows = self._conversations.get(conversation_id)
-                if windows is None:
-                    windows = [SlidingWindow(n, p, self._clock) for n, p in PER_CONVERSATION]
-                    self._conversations[conversation_id] = windows
-                    if len(self._conversations) > 10_000:  # forget the oldest idle ones
-                        self._conversations.pop(next(iter(self._conversations)))
-                wait = max([self._app.wait_time()] + [w.wait_time() for w in windows])
-                if wait <= 0:
-                    self._app.record()
-                    for window in windows:
-                        window.record()
-                    return
-            await self._sleep(wait)
+    async def _acquire(self, conversation_id: str, tenant_id: str, first: bool) -> None:
+        if first:
+            self._first_waiting[tenant_id] = self._first_waiting.get(tenant_id, 0) + 1
+        try:
+            while True:
+                async with self._lock:
+                    tenant = _remembered(self._tenants, tenant_id,
+                                         lambda: SlidingWindow(*self._app_rate, self._clock))
+                    windows = _remembered(self._conversations, conversation_id, lambda: [
+                        SlidingWindow(n, p, self._clock) for n, p in PER_CONVERSATION])
+                    wait = max([tenant.wait_time()] + [w.wait_time() for w in windows])
+                    if wait <= 0 and not first and self._first_waiting.get(tenant_id):
+                        wait = tenant.period / tenant.limit  # a new card takes this slot
+                    if wait <= 0:
+                        tenant.record()
+                        for window in windows:
+                            window.record()
+                        return
+                await self._sleep(wait)
+        finally:
+            if first:
+                self._first_waiting[tenant_id] -= 1
+                if not self._first_waiting[tenant_id]:
+                    del self._first_waiting[tenant_id]
+
+
+def _remembered(table: dict[str, W], key: str, make: Callable[[], W]) -> W:
+    found = table.get(key)
+    if found is None:
+        found = table[key] = make()
+        if len(table) > _MAX_REMEMBERED:
+            table.pop(next(iter(table)))
+    return found

@@ -6,6 +6,8 @@ import io
 import json
 import logging
 
+import asyncio
+
 import aiohttp
 import pytest
 from aiohttp import web
@@ -165,3 +167,40 @@ async def test_per_conversation_rate_is_never_exceeded():
 
 async def _stamp(stamps, clock):
     stamps.append(clock[0])
+
+
+async def test_the_app_rate_is_counted_per_tenant():
+    clock = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    policy = ConnectorPolicy(app_rate=(3, 1.0), sleep=fake_sleep, clock=lambda: clock[0])
+    stamps: list[float] = []
+    for n in range(3):  # tenant A's window is full after these
+        await policy.run(f"a{n}", lambda: _stamp(stamps, clock), tenant_id="A")
+    for n in range(3):  # tenant B has its own window: no wait
+        await policy.run(f"b{n}", lambda: _stamp(stamps, clock), tenant_id="B")
+    assert clock[0] == 0.0
+    await policy.run("a9", lambda: _stamp(stamps, clock), tenant_id="A")
+    assert clock[0] >= 1.0, "the fourth call of tenant A in one second waited"
+
+
+async def test_a_new_card_goes_before_updates_waiting_for_the_tenant_window():
+    policy = ConnectorPolicy(app_rate=(2, 0.2))
+    order: list[str] = []
+
+    async def call(name: str) -> None:
+        order.append(name)
+
+    await policy.run("c0", lambda: call("fill-1"), tenant_id="T")
+    await policy.run("c0", lambda: call("fill-2"), tenant_id="T")
+    updates = [asyncio.create_task(policy.run(f"u{n}", lambda n=n: call(f"update-{n}"),
+                                              tenant_id="T")) for n in range(3)]
+    await asyncio.sleep(0.01)  # the updates are waiting for room
+    first = asyncio.create_task(policy.run("new", lambda: call("new card"), tenant_id="T",
+                                           first=True))
+    await asyncio.gather(first, *updates)
+    assert order[:2] == ["fill-1", "fill-2"]
+    assert order[2] == "new card", order
+    assert sorted(order[3:]) == ["update-0", "update-1", "update-2"]
