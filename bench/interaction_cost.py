@@ -30,7 +30,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE.parent))
 
 from sqlalchemy import event  # noqa: E402
 
@@ -116,7 +117,7 @@ async def run(args: argparse.Namespace) -> None:
     warnings.simplefilter("ignore")
     workdir = Path(tempfile.mkdtemp(prefix="cc-cost-"))
     if args.db == "postgres":
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        sys.path.insert(0, str(_HERE))
         from events_bench import POSTGRES_URL, _drop_postgres, _fresh_postgres
         database_url, name = await _fresh_postgres(POSTGRES_URL)
     else:
@@ -160,10 +161,10 @@ async def run(args: argparse.Namespace) -> None:
             await response.read()
             meter.stop("event -> 202", began) if measuring else None
             began = meter.start()
-            await connector.wait(lambda: connector.posts > posts)
+            await connector.wait(lambda p=posts: connector.posts > p)
             meter.stop("202 -> card posted", began) if measuring else None
             began = meter.start()
-            await connector.wait(lambda: connector.puts > puts)
+            await connector.wait(lambda p=puts: connector.puts > p)
             await services.card_sync.drain()
             meter.stop("posted -> related PUT", began) if measuring else None
             state = await (await client.get(f"/api/v1/interactions/{interaction}",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
-
-import asyncio
 
 import aiohttp
 import pytest
