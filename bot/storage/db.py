@@ -21,7 +21,7 @@ try:  # SQLAlchemy 2.1 name; 2.0 has only the old one
 except ImportError:  # pragma: no cover - SQLAlchemy 2.0
     from sqlalchemy.util import await_only as await_
 
-from .sqlite_inline import InlineConnection, connect_inline
+from crm.sqlite_inline import InlineConnection, connect_inline
 
 __all__ = ["create_engine", "session_factory", "upgrade_database", "is_sqlite"]
 
