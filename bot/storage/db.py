@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
-import sqlite3
-import weakref
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-try:  # SQLAlchemy 2.1 name; 2.0 has only the old one
-    from sqlalchemy.util import await_
-except ImportError:  # pragma: no cover - SQLAlchemy 2.0
-    from sqlalchemy.util import await_only as await_
-
-from crm.sqlite_inline import InlineConnection, connect_inline
+from crm.sqlite_engine import create_sqlite_engine
 
 __all__ = ["create_engine", "session_factory", "upgrade_database", "is_sqlite"]
 
@@ -40,133 +27,18 @@ SQLITE_POOL_SIZE, SQLITE_MAX_OVERFLOW = 10, 30
 # large and the overflow small. Several replicas share the server's max_connections (100
 # by default): 4 replicas at 20 + 5 stay within it.
 POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW = 20, 5
-LOCK_TIMEOUT_SECONDS = 30.0
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine. SQLite gets WAL, runs on the event loop's thread
-    (:mod:`bot.storage.sqlite_inline`), waits asynchronously for other processes' locks
-    and queues this process's writers on a write gate, so the worker and the web handlers
-    share the file without polling for its lock; PostgreSQL gets a connection pool."""
+    """An async engine. SQLite gets WAL, runs on the event loop's thread, waits
+    asynchronously for other processes' locks and queues this process's writers on a write
+    gate (:mod:`crm.sqlite_engine`), so the worker and the web handlers share the file
+    without polling for its lock; PostgreSQL gets a connection pool."""
     if is_sqlite(url):
-        parsed = make_url(url)
-        database = parsed.database
-        file_db = bool(database and database != ":memory:")
-        if file_db:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
-        args, options = SQLiteDialect_aiosqlite().create_connect_args(parsed)
-
-        async def connect() -> InlineConnection:
-            return await connect_inline(*args, lock_timeout=LOCK_TIMEOUT_SECONDS, **options)
-
-        engine = create_async_engine(
-            url, echo=echo, async_creator=connect,
-            **({"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_MAX_OVERFLOW}
-               if file_db else {}))
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL: a commit writes the WAL without waiting for the disk (fsync only
-            # at checkpoints). The file never corrupts and a crashed process loses nothing;
-            # a power loss or OS crash may undo the last transactions. FULL cost a 3-10 ms
-            # fsync per commit on the event loop, ~4 commits per interaction event.
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        _gate_sqlite_writes(engine)
-        return engine
+        return create_sqlite_engine(url, echo=echo, pool_size=SQLITE_POOL_SIZE,
+                                    max_overflow=SQLITE_MAX_OVERFLOW)
     return create_async_engine(url, echo=echo, pool_size=POSTGRES_POOL_SIZE,
                                max_overflow=POSTGRES_MAX_OVERFLOW, pool_pre_ping=True)
-
-
-# Statements that take SQLite's write lock (the driver opens the transaction at the first).
-_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|"
-                    r"BEGIN\s+(IMMEDIATE|EXCLUSIVE))\b", re.IGNORECASE)
-
-
-class _WriteGate:
-    """One writing transaction per engine at a time, the others queued in order.
-
-    SQLite has a single writer. Without the gate, each concurrent writer polls for the
-    file lock in SQLite's busy handler, sleeping up to 100 ms between tries, so under load
-    most of a write's time was spent asleep after the lock had already been released.
-    The gate is taken before a transaction's first write statement and released after its
-    COMMIT or ROLLBACK (or when the connection is closed), i.e. exactly while SQLite's lock
-    is held. Other processes on the same file still meet the busy handler.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary())
-        self._holders: dict[int, asyncio.Lock] = {}  # id(DBAPI connection) -> lock held
-
-    def enter(self, dbapi_connection: Any) -> None:
-        """Called in SQLAlchemy's greenlet before a write statement on the connection."""
-        key = id(dbapi_connection)
-        if key in self._holders:
-            return
-        loop = asyncio.get_running_loop()
-        lock = self._locks.get(loop)
-        if lock is None:
-            lock = self._locks[loop] = asyncio.Lock()
-        try:
-            await_(_acquire(lock, self._timeout))
-        except TimeoutError:
-            raise OperationalError("(write gate)", None,
-                                   sqlite3.OperationalError("database is locked")) from None
-        self._holders[key] = lock
-
-    def leave(self, dbapi_connection: Any) -> None:
-        lock = self._holders.pop(id(dbapi_connection), None)
-        if lock is not None:
-            lock.release()
-
-
-async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
-    async with asyncio.timeout(seconds):
-        await lock.acquire()
-
-
-def _gate_sqlite_writes(engine: AsyncEngine) -> None:
-    gate = _WriteGate(LOCK_TIMEOUT_SECONDS)
-    sync_engine = engine.sync_engine
-    dialect = sync_engine.dialect
-
-    @event.listens_for(sync_engine, "before_cursor_execute")
-    def _before_write(conn, _cursor, statement, _parameters, _context,  # type: ignore[no-untyped-def]
-                      _executemany):
-        if _WRITE.match(statement) and _in_loop():
-            gate.enter(_raw(conn.connection))
-
-    def releasing(operation: Callable[[Any], None]) -> Callable[[Any], None]:
-        def run(dbapi_connection: Any) -> None:
-            try:
-                operation(dbapi_connection)
-            finally:
-                gate.leave(_raw(dbapi_connection))
-        return run
-
-    # The end of a transaction (commit, rollback, the pool's reset on return) and a
-    # connection's close release the gate after the database released its lock.
-    for name in ("do_commit", "do_rollback", "do_close", "do_terminate"):
-        setattr(dialect, name, releasing(getattr(dialect, name)))
-
-
-def _raw(connection: Any) -> Any:
-    """The driver's connection behind a pool proxy (the key the gate uses)."""
-    return getattr(connection, "dbapi_connection", None) or connection
-
-
-def _in_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
