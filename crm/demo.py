@@ -19,15 +19,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, event, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.engine import RowMapping, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
 
 from .demo_query import dynamic_clause, email_clause, phone_clause, text_clause, title_order
 from .demo_schema import CALLER_TYPES, METADATA, TABLES, TEXT_TYPES, TYPES, TypeSpec, digits_column
@@ -51,6 +49,7 @@ from .models import (
     TimelineRef,
 )
 from .registry import AdapterContext, register
+from .sqlite_engine import create_sqlite_engine, lock_for_writing
 
 __all__ = ["DemoCrm", "DEFAULT_BASE_URL", "create"]
 
@@ -64,25 +63,12 @@ def _now() -> datetime:
 
 
 def _create_engine(url: str) -> AsyncEngine:
-    """An engine for the demo database; SQLite files get WAL and a busy timeout so the
-    service's handlers can share the file."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
-    database = parsed.database
-    if not database or database == ":memory:":
-        return create_async_engine(url, poolclass=StaticPool)
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    return engine
+    """An engine for the demo database. SQLite runs on the event loop's thread, in WAL mode,
+    with this process's writers queued (:mod:`crm.sqlite_engine`): its calls are charged to
+    the service's process, and the service's handlers and workers share the file."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return create_sqlite_engine(url)
+    return create_async_engine(url, pool_pre_ping=True)
 
 
 class DemoCrm:
@@ -123,6 +109,7 @@ class DemoCrm:
             async with self._ready_lock:
                 if not self._ready:
                     async with self._engine.begin() as conn:
+                        await lock_for_writing(conn)  # one process creates and seeds
                         await conn.run_sync(METADATA.create_all)
                         if self._seed == "sample" and await self._is_empty(conn):
                             await self._insert_seed(conn, SAMPLE_RECORDS)
@@ -130,12 +117,16 @@ class DemoCrm:
         return self._engine
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction, with database failures translated at this edge."""
+    async def _connection(self, *, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for one call, with database failures translated at this edge.
+        Reads need no transaction of their own; ``write`` runs the call in one transaction
+        that holds SQLite's write lock from its start."""
         await self._pause()
         try:
             engine = await self._ready_engine()
-            async with engine.begin() as conn:
+            async with engine.begin() if write else engine.connect() as conn:
+                if write:
+                    await lock_for_writing(conn)
                 yield conn
         except CrmError:
             raise
@@ -157,7 +148,7 @@ class DemoCrm:
 
     async def seed(self, records: Iterable[SeedRecord]) -> dict[str, str]:
         """Insert seed records (``"@key"`` values refer to earlier records); key -> id."""
-        async with self._transaction() as conn:
+        async with self._connection(write=True) as conn:
             return await self._insert_seed(conn, records)
 
     async def seed_people(self, people: Iterable[PersonLike]) -> dict[str, str]:
@@ -263,12 +254,12 @@ class DemoCrm:
         if isinstance(query, IdSearch):
             spec = self._spec(query.record_type)
             table = TABLES[spec.name]
-            async with self._transaction() as conn:
+            async with self._connection() as conn:
                 return await self._select(conn, spec, table.c.id == query.id, 1)
         if isinstance(query, DynamicSearch):
             spec = self._spec(query.record_type)
             where = dynamic_clause(spec, query.conditions, query.join)
-            async with self._transaction() as conn:
+            async with self._connection() as conn:
                 return await self._select(conn, spec, where, limit)
         return await self._search_types(query, limit)
 
@@ -280,7 +271,7 @@ class DemoCrm:
         keys = phone_search_keys(query.number, self._region) if isinstance(
             query, PhoneSearch) else []
         found: list[CrmRecord] = []
-        async with self._transaction() as conn:
+        async with self._connection() as conn:
             for spec in specs:
                 if isinstance(query, PhoneSearch):
                     where = phone_clause(spec, keys)
@@ -293,13 +284,13 @@ class DemoCrm:
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
         spec = self._spec(record_type)
-        async with self._transaction() as conn:
+        async with self._connection() as conn:
             return self._record(spec, await self._row(conn, spec, record_id))
 
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         spec = self._spec(record_type)
         values = validate_fields(spec, fields, creating=True)
-        async with self._transaction() as conn:
+        async with self._connection(write=True) as conn:
             record_id = await self._insert(conn, spec, values)
             return self._record(spec, await self._row(conn, spec, record_id))
 
@@ -309,7 +300,7 @@ class DemoCrm:
         spec = self._spec(record_type)
         values = validate_fields(spec, fields, creating=False)
         table = TABLES[spec.name]
-        async with self._transaction() as conn:
+        async with self._connection(write=True) as conn:
             await self._row(conn, spec, record_id)
             await self._check_references(conn, spec, values)
             await conn.execute(table.update().where(table.c.id == record_id).values(
@@ -321,7 +312,7 @@ class DemoCrm:
         """The account, its other contacts, open cases of the record and of its account,
         and active subscriptions."""
         spec = self._spec(record.type)
-        async with self._transaction() as conn:
+        async with self._connection() as conn:
             row = await self._row(conn, spec, record.id)
             found = await self._related(conn, spec, row, limit)
         unique: dict[tuple[str, str], CrmRecord] = {}
@@ -368,7 +359,7 @@ class DemoCrm:
                                    field="record_type", vendor_status=400)
         tasks = TABLES["task"]
         existing = select(tasks.c.id).where(tasks.c.activity_key == stored_key(activity.key))
-        async with self._transaction() as conn:
+        async with self._connection(write=True) as conn:
             await self._row(conn, spec, activity.record_id)
             found = await conn.scalar(existing)
             if found is not None:
@@ -387,7 +378,7 @@ class DemoCrm:
         """Tasks linked to a record, oldest first (the demo's "activity history")."""
         tasks = TABLES["task"]
         where = (tasks.c.related_type == record_type) & (tasks.c.related_id == record_id)
-        async with self._transaction() as conn:
+        async with self._connection() as conn:
             rows = (await conn.execute(
                 select(tasks).where(where).order_by(tasks.c.created_at, tasks.c.id)
             )).mappings().all()
@@ -405,7 +396,7 @@ class DemoCrm:
         return f"{self._base_url}/{quote(record_type, safe='')}/{quote(record_id, safe='')}"
 
     async def check(self) -> None:
-        async with self._transaction() as conn:
+        async with self._connection() as conn:
             await conn.scalar(select(func.count()).select_from(TABLES["contact"]))
 
     async def aclose(self) -> None:
