@@ -9,7 +9,7 @@ from typing import Any
 from .demo_schema import TypeSpec
 from .errors import CrmRejectedError
 from .models import FieldInfo, FieldType, FieldValue
-from .phone import digits_only, phone_variants
+from .phone import digits_only, e164_number
 
 __all__ = [
     "validate_fields",
@@ -29,8 +29,8 @@ def phone_key(raw: str | None, region: str) -> str | None:
     digits as typed (so an odd value still matches the same odd ANI)."""
     if not raw:
         return None
-    variants = phone_variants(raw, region)
-    digits = digits_only(variants.e164) if variants.e164 else digits_only(raw)
+    e164 = e164_number(raw, region)
+    digits = digits_only(e164) if e164 else digits_only(raw)
     return digits or None
 
 
@@ -38,10 +38,10 @@ def phone_search_keys(number: str, region: str) -> list[str]:
     """The keys an ANI may match: its E.164 digits (stored numbers are keyed the same way,
     so "(030) 1234567" meets "+49301234567") and its digits as given, for stored values
     that do not parse as a phone number."""
-    variants = phone_variants(number, region)
+    e164 = e164_number(number, region)
     keys = {digits_only(number)}
-    if variants.e164:
-        keys.add(digits_only(variants.e164))
+    if e164:
+        keys.add(digits_only(e164))
     return sorted(key for key in keys if len(key) >= _MIN_PHONE_DIGITS)
 
 

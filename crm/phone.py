@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import phonenumbers
 
-__all__ = ["PhoneVariants", "phone_variants", "digits_only", "stored_number_matches"]
+__all__ = [
+    "PhoneVariants", "phone_variants", "e164_number", "digits_only", "stored_number_matches",
+]
 
 
 class PhoneVariants(tuple[str, ...]):
@@ -26,11 +28,8 @@ def phone_variants(raw: str, default_region: str = "DE") -> PhoneVariants:
     """
     forms: list[str] = []
     e164 = national = None
-    try:
-        parsed = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is not None and phonenumbers.is_possible_number(parsed):
+    parsed = _possible_number(raw, default_region)
+    if parsed is not None:
         e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
         international = phonenumbers.format_number(
@@ -48,6 +47,22 @@ def phone_variants(raw: str, default_region: str = "DE") -> PhoneVariants:
     variants.e164 = e164
     variants.national = national
     return variants
+
+
+def e164_number(raw: str, default_region: str = "DE") -> str | None:
+    """``phone_variants(raw, default_region).e164``, without formatting the other forms."""
+    parsed = _possible_number(raw, default_region)
+    if parsed is None:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _possible_number(raw: str, default_region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        parsed = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    return parsed if phonenumbers.is_possible_number(parsed) else None
 
 
 def stored_number_matches(stored: str, variants: PhoneVariants, default_region: str = "DE") -> bool:

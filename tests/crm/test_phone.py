@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.phone import digits_only, phone_variants
+from crm.phone import digits_only, e164_number, phone_variants
 
 
 def test_e164_input_gives_every_form_most_specific_first() -> None:
@@ -50,6 +50,15 @@ def test_unparseable_input_yields_only_its_digits_never_a_match_all(raw, expecte
     assert tuple(variants) == expected
     assert variants.e164 is None and variants.national is None
     assert "" not in variants
+
+
+@pytest.mark.parametrize(("raw", "region"), [
+    ("+49 30 1234567", "DE"), ("030/1234567", "DE"), ("(617) 555-0142", "US"),
+    ("020 7946 0018", "GB"), ("+1 (555) 010-2233", "DE"), ("12", "DE"), ("", "DE"),
+    ("anonymous", "DE"), ("' OR 1=1 --", "DE"), ("+49 30 1234567 999999999", "DE"),
+])
+def test_e164_number_is_the_e164_variant(raw, region) -> None:
+    assert e164_number(raw, region) == phone_variants(raw, region).e164
 
 
 def test_digits_only_strips_everything_else() -> None:
