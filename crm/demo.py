@@ -22,16 +22,17 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.engine import RowMapping, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .demo_query import dynamic_clause, email_clause, phone_clause, text_clause, title_order
+from .demo_query import dynamic_clause, title_order
 from .demo_schema import CALLER_TYPES, METADATA, TABLES, TEXT_TYPES, TYPES, TypeSpec, digits_column
 from .demo_seed import SAMPLE_RECORDS, PersonLike, SeedRecord, people_records
+from .demo_statements import related_statement, row_statement, search_statement, search_values
 from .demo_timeline import stored_key, task_fields
-from .demo_values import output_value, phone_key, phone_search_keys, validate_fields
+from .demo_values import output_value, phone_key, validate_fields
 from .errors import ConfigError, CrmError, CrmNotFoundError, CrmRejectedError, CrmUnavailableError
 from .models import (
     CrmRecord,
@@ -55,7 +56,6 @@ __all__ = ["DemoCrm", "DEFAULT_BASE_URL", "create"]
 
 DEFAULT_BASE_URL = "http://localhost:3978/demo-crm"
 _MAX_LIMIT = 200
-_OPEN_CASE_STATUSES = ("New", "Working", "Escalated")
 
 
 def _now() -> datetime:
@@ -204,8 +204,8 @@ class DemoCrm:
         return [self._record(spec, row) for row in rows]
 
     async def _row(self, conn: AsyncConnection, spec: TypeSpec, record_id: str) -> RowMapping:
-        table = TABLES[spec.name]
-        row = (await conn.execute(select(table).where(table.c.id == record_id))).mappings().first()
+        result = await conn.execute(row_statement(spec.name), {"id": record_id})
+        row = result.mappings().first()
         if row is None:
             raise CrmNotFoundError(f"{spec.info.label} {record_id} does not exist",
                                    vendor_status=404)
@@ -268,19 +268,13 @@ class DemoCrm:
     ) -> list[CrmRecord]:
         default = TEXT_TYPES if isinstance(query, TextSearch) else CALLER_TYPES
         specs = [self._spec(name) for name in (query.record_types or default)]
-        keys = phone_search_keys(query.number, self._region) if isinstance(
-            query, PhoneSearch) else []
-        found: list[CrmRecord] = []
+        values = search_values(query, self._region)
+        typed = search_statement(query.by, tuple(spec.name for spec in specs))
         async with self._connection() as conn:
-            for spec in specs:
-                if isinstance(query, PhoneSearch):
-                    where = phone_clause(spec, keys)
-                elif isinstance(query, EmailSearch):
-                    where = email_clause(spec, query.email)
-                else:
-                    where = text_clause(spec, query.text)
-                found += await self._select(conn, spec, where, limit - len(found))
-        return found
+            if values is None or limit <= 0:  # as if each type's SELECT found nothing
+                return []
+            rows = (await conn.execute(typed.statement, {**values, "limit": limit})).mappings()
+            return [self._record(typed.spec_of(row), row) for row in rows]
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
         spec = self._spec(record_type)
@@ -330,26 +324,13 @@ class DemoCrm:
             target = TYPES[row["related_type"]]
             return await self._select(conn, target, TABLES[target.name].c.id == row["related_id"],
                                       1)
-        found: list[CrmRecord] = []
-        contacts, cases, subs = TABLES["contact"], TABLES["case"], TABLES["custom_subscription"]
-        if account_id and spec.name != "account":
-            found += await self._select(conn, TYPES["account"],
-                                        TABLES["account"].c.id == account_id, 1)
-        if contact_id and spec.name != "contact":
-            found += await self._select(conn, TYPES["contact"], contacts.c.id == contact_id, 1)
-        if account_id:
-            found += await self._select(conn, TYPES["contact"],
-                                        contacts.c.account_id == account_id, limit + 1)
-        owners = [cases.c.contact_id == contact_id] if contact_id else []
-        owners += [cases.c.account_id == account_id] if account_id else []
-        if owners:
-            open_cases = cases.c.status.in_(_OPEN_CASE_STATUSES) & _any(owners)
-            found += await self._select(conn, TYPES["case"], open_cases, limit + 1)
-            sub_owners = [subs.c.contact_id == contact_id] if contact_id else []
-            sub_owners += [subs.c.account_id == account_id] if account_id else []
-            active = (subs.c.status != "Cancelled") & _any(sub_owners)
-            found += await self._select(conn, TYPES["custom_subscription"], active, limit + 1)
-        return found
+        typed = related_statement(spec.name, bool(account_id), bool(contact_id), limit + 1 > 0)
+        if typed is None:
+            return []
+        rows = (await conn.execute(typed.statement, {
+            "account_id": account_id, "contact_id": contact_id, "more": limit + 1,
+        })).mappings()
+        return [self._record(typed.spec_of(row), row) for row in rows]
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """A completed task linked to the record, once per ``activity.key``."""
@@ -404,10 +385,6 @@ class DemoCrm:
             await self._engine.dispose()
             self._engine = None
             self._ready = False
-
-
-def _any(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:
-    return or_(*clauses)
 
 
 def _setting_number(settings: Mapping[str, Any], name: str) -> float:

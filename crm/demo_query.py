@@ -1,51 +1,54 @@
 """WHERE clauses of the demo CRM's searches, built from SQLAlchemy expressions.
 
 Every value reaches the database as a bound parameter; field names are only ever looked up
-in the type's metadata, never pasted into SQL.
+in the type's metadata, never pasted into SQL. The phone, email and text clauses compare
+with a bound parameter given to them, so a statement built from them is built once per
+record type and reused (:mod:`crm.demo_statements`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, literal, or_
+from sqlalchemy import BindParameter, Column, ColumnElement, and_, false, func, literal, or_
 from sqlalchemy.sql.elements import UnaryExpression
 
 from .demo_schema import TABLES, TypeSpec, digits_column
-from .demo_values import condition_value, like_contains
+from .demo_values import condition_value
 from .errors import CrmRejectedError
 from .models import Condition, FieldType
 
-__all__ = ["phone_clause", "email_clause", "text_clause", "dynamic_clause", "title_order"]
+__all__ = [
+    "phone_clause", "email_clause", "text_clause", "dynamic_clause", "title_order",
+    "title_columns",
+]
 
 _CASE_INSENSITIVE = {FieldType.TEXT, FieldType.LONG_TEXT, FieldType.EMAIL, FieldType.URL,
                      FieldType.PHONE, FieldType.PICKLIST}
 
 
-def phone_clause(spec: TypeSpec, keys: list[str]) -> ColumnElement[bool]:
-    """Any phone field of the type whose normalised digits equal one of ``keys``."""
+def phone_clause(spec: TypeSpec, keys: BindParameter[Any]) -> ColumnElement[bool]:
+    """Any phone field of the type whose normalised digits are among ``keys`` (an expanding
+    parameter bound to ``phone_search_keys``)."""
     table = TABLES[spec.name]
-    if not keys or not spec.phone_fields:
+    if not spec.phone_fields:
         return false()
     return or_(*(table.c[digits_column(name)].in_(keys) for name in spec.phone_fields))
 
 
-def email_clause(spec: TypeSpec, email: str) -> ColumnElement[bool]:
-    """Any email field equal to ``email``, ignoring case."""
+def email_clause(spec: TypeSpec, email: BindParameter[Any]) -> ColumnElement[bool]:
+    """Any email field equal to ``email`` (bound to the address, stripped and lower-cased),
+    ignoring case."""
     table = TABLES[spec.name]
-    wanted = email.strip().lower()
-    if not wanted or not spec.email_fields:
+    if not spec.email_fields:
         return false()
-    return or_(*(func.lower(table.c[name]) == wanted for name in spec.email_fields))
+    return or_(*(func.lower(table.c[name]) == email for name in spec.email_fields))
 
 
-def text_clause(spec: TypeSpec, text: str) -> ColumnElement[bool]:
-    """A name field (or the full name) contains ``text``, ignoring case, wildcards escaped."""
+def text_clause(spec: TypeSpec, pattern: BindParameter[Any]) -> ColumnElement[bool]:
+    """A name field (or the full name) matches ``pattern`` (bound to ``like_contains`` of the
+    text: contains it, wildcards escaped), ignoring case."""
     table = TABLES[spec.name]
-    wanted = text.strip()
-    if not wanted:
-        return false()
-    pattern = like_contains(wanted)
     clauses = [table.c[name].ilike(pattern, escape="\\") for name in spec.name_fields]
     if len(spec.title_fields) > 1:
         full_name: ColumnElement[Any] = func.coalesce(table.c[spec.title_fields[0]], literal(""))
@@ -88,8 +91,12 @@ def dynamic_clause(spec: TypeSpec, conditions: list[Condition], join: str) -> Co
     return and_(*clauses) if join == "and" else or_(*clauses)
 
 
+def title_columns(spec: TypeSpec) -> list[Column[Any]]:
+    """The columns results are ordered by: title fields (last name first for people), id."""
+    table = TABLES[spec.name]
+    return [table.c[name] for name in reversed(spec.title_fields)] + [table.c.id]
+
+
 def title_order(spec: TypeSpec) -> list[UnaryExpression[object]]:
     """A stable order for results: by title fields (last name first for people), then id."""
-    table = TABLES[spec.name]
-    names = list(reversed(spec.title_fields))
-    return [table.c[name].asc() for name in names] + [table.c.id.asc()]
+    return [column.asc() for column in title_columns(spec)]

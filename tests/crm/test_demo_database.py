@@ -1,11 +1,17 @@
-"""The demo CRM's database: concurrent writers, in-memory URLs, result order across types."""
+"""The demo CRM's database: concurrent writers, in-memory URLs, result order across types,
+statements and latency per call."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Awaitable
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from crm.demo import DemoCrm
 from crm.models import CrmRecord, EmailSearch, PhoneSearch, TextSearch, TimelineActivity
@@ -134,3 +140,85 @@ async def test_phone_and_email_search_keep_type_order_then_title_order(database_
         assert _keys(found) == contacts + leads[:2]
     finally:
         await adapter.aclose()
+
+
+async def test_related_keeps_type_order_then_title_order(database_url) -> None:
+    adapter = DemoCrm(database_url, seed="empty")
+    try:
+        account = await adapter.create("account", {"name": "Nord AG"})
+        people = {}
+        for first, last in [("Dora", "Meier"), ("Emil", "Abel"), ("Anna", "Meier")]:
+            people[first] = await adapter.create("contact", {
+                "first_name": first, "last_name": last, "account_id": account.id})
+        dora = people["Dora"]
+        for subject, status, owner in [
+            ("Zahlung", "New", {"contact_id": dora.id, "account_id": account.id}),
+            ("Abholung", "Working", {"account_id": account.id}),
+            ("Alt", "Closed", {"contact_id": dora.id}),
+            ("Bestellung", "Escalated", {"contact_id": people["Emil"].id}),  # not Dora's
+        ]:
+            await adapter.create("case", {"subject": subject, "status": status, **owner})
+        for name, status in [("Plus", "Active"), ("Basic", "Cancelled"), ("Premium", "Paused")]:
+            await adapter.create("custom_subscription", {"name": name, "status": status,
+                                                         "account_id": account.id})
+        expected = [("account", "Nord AG"), ("contact", "Emil Abel"), ("contact", "Anna Meier"),
+                    ("case", "Abholung"), ("case", "Zahlung"),
+                    ("custom_subscription", "Plus"), ("custom_subscription", "Premium")]
+        assert _keys(await adapter.related(dora)) == expected
+        for limit in (0, 1, 2, 4, 6):
+            assert _keys(await adapter.related(dora, limit=limit)) == expected[:limit]
+        [case] = [r for r in await adapter.related(dora) if r.title == "Zahlung"]
+        assert _keys(await adapter.related(case, limit=3)) == [
+            ("account", "Nord AG"), ("contact", "Dora Meier"), ("contact", "Emil Abel")]
+    finally:
+        await adapter.aclose()
+
+
+# --- cost and latency per call -----------------------------------------------------------
+
+
+async def test_a_phone_search_is_one_statement_and_related_two(demo_url) -> None:
+    adapter = DemoCrm(demo_url)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    try:
+        [anna] = await adapter.search(PhoneSearch(number="+49 30 1234567"))  # creates, seeds
+        event.listen(Engine, "before_cursor_execute", seen)
+        try:
+            await adapter.search(PhoneSearch(number="+49 30 1234567"))
+            assert len(statements) == 1
+            await adapter.related(anna)
+            assert len(statements) == 3
+        finally:
+            event.remove(Engine, "before_cursor_execute", seen)
+    finally:
+        await adapter.aclose()
+
+
+async def test_latency_applies_once_per_call(demo_url) -> None:
+    ready = DemoCrm(demo_url)
+    [anna] = await ready.search(PhoneSearch(number="+49 30 1234567"))
+    await ready.aclose()
+    slow = DemoCrm(demo_url, latency_ms=250)
+
+    async def timed(call: Awaitable[Any]) -> float:
+        started = time.monotonic()
+        await call
+        return time.monotonic() - started
+
+    try:
+        durations = await asyncio.gather(
+            timed(slow.search(PhoneSearch(number="+49 30 1234567"))),
+            timed(slow.related(anna)),
+            timed(slow.get("contact", anna.id)),
+            timed(slow.timeline("contact", anna.id)),
+            timed(slow.create("contact", {"last_name": "Neu"})),
+            timed(slow.add_timeline(TimelineActivity(
+                key="once", record_type="contact", record_id=anna.id, subject="Call"))),
+        )
+    finally:
+        await slow.aclose()
+    assert all(0.24 <= seconds < 0.49 for seconds in durations), durations
