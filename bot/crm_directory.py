@@ -1,8 +1,9 @@
 """Finds the CRM configuration for a request and hands out its (cached) adapter, its
 mappings, workflows and interaction start-up steps.
 
-Configuration rows are cached for ``CONFIG_TTL_SECONDS``: the hot path (every interaction
-event and card) reads no configuration from the database within that time. A change made
+Configuration rows and the card's dynamic data mapping are cached for
+``CONFIG_TTL_SECONDS``: the hot path (every interaction event and card) reads no
+configuration from the database within that time. A change made
 through this process (the admin API, ``config apply`` in-process) drops the cache when its
 transaction commits; a change made by another replica sharing the database is seen when the
 cached row is next re-read, i.e. within ``CONFIG_TTL_SECONDS`` (the adapter is rebuilt when
@@ -56,7 +57,8 @@ _DEFAULT_LOCK_KEY = 0x43435F44  # pg advisory lock id for creating the default c
 class _ConfigChanges:
     """Counts committed changes to configuration rows made in this process.
 
-    Session events note a flush or bulk statement that touches ``crm_configurations`` and
+    Session events note a flush or bulk statement that touches ``crm_configurations`` (or
+    the dynamic data mappings) and
     bump ``generation`` when that transaction commits; a cached row read under an older
     generation is stale and re-read on its next use.
     """
@@ -64,9 +66,12 @@ class _ConfigChanges:
     generation = 0
     _flag = "customer_card.configuration_changed"
 
+    _rows = (ConfigurationRow, DynamicDataMappingRow)
+    _tables = frozenset(row.__tablename__ for row in _rows)
+
     @classmethod
     def note_flush(cls, session: Session, _context: Any) -> None:
-        if any(isinstance(obj, ConfigurationRow)
+        if any(isinstance(obj, cls._rows)
                for obj in chain(session.new, session.dirty, session.deleted)):
             session.info[cls._flag] = True
 
@@ -74,7 +79,7 @@ class _ConfigChanges:
     def note_statement(cls, state: ORMExecuteState) -> None:
         table = getattr(state.statement, "table", None)
         if (state.is_update or state.is_delete or state.is_insert) and getattr(
-                table, "name", None) == ConfigurationRow.__tablename__:
+                table, "name", None) in cls._tables:
             state.session.info[cls._flag] = True
 
     @classmethod
@@ -125,6 +130,8 @@ class CrmDirectory:
         self._box: SecretBox | None = None
         self._rows: dict[str, _Cached] = {}
         self._default: tuple[str, float, int] | None = None  # id, read at, generation
+        # configuration id -> (mapping, read at, generation)
+        self._card_mappings: dict[str, tuple[DynamicDataMapping | None, float, int]] = {}
 
     @property
     def settings(self) -> Settings:
@@ -218,6 +225,7 @@ class CrmDirectory:
     async def forget(self, configuration_id: str) -> None:
         """Close and drop the cached adapter of a deleted configuration."""
         self._rows.pop(configuration_id, None)
+        self._card_mappings.pop(configuration_id, None)
         self._default = None
         async with self._lock:
             cached = self._adapters.pop(configuration_id, None)
@@ -261,10 +269,23 @@ class CrmDirectory:
             )).scalars().first()
         return DynamicDataMapping.model_validate(row.spec) if row is not None else None
 
+    async def card_mapping(self, configuration_id: str) -> DynamicDataMapping | None:
+        """The configuration's card mapping (its first active dynamic data mapping), cached
+        like the configuration rows; None when it has none."""
+        cached = self._card_mappings.get(configuration_id)
+        now = time.monotonic()
+        if cached is not None and cached[2] == _ConfigChanges.generation and (
+                now - cached[1] < CONFIG_TTL_SECONDS):
+            return cached[0]
+        generation = _ConfigChanges.generation
+        mapping = await self.dynamic_mapping(configuration_id)
+        self._card_mappings[configuration_id] = (mapping, now, generation)
+        return mapping
+
     async def card_fields(self, configuration_id: str, record_type: str) -> list[str] | None:
         """Field names the card shows for a record type (the dynamic data mapping), or None
         when the configuration has none: callers then pick defaults from the field metadata."""
-        mapping = await self.dynamic_mapping(configuration_id)
+        mapping = await self.card_mapping(configuration_id)
         return mapping.fields_for(record_type) if mapping is not None else None
 
     async def memorialization_mapping(self, configuration_id: str, mapping_id: str | None = None

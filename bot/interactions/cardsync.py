@@ -3,14 +3,18 @@
 ``schedule(id)`` marks an interaction dirty; one task per interaction then posts the card
 (after the caller look-up) or PUTs it in place until nothing is dirty. Bursts of changes
 thus cost one connector call, and updates never overtake each other.
+
+A card action has just drawn the card the stored message should show: it hands that card
+over (``PreparedCard``), and it is PUT as it is, unless another change of the interaction
+was committed in this process after the action's (``committed`` counts them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -18,24 +22,34 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cards.card_json import without_universal_actions
 from cards.view import CustomerCardView, Notice
+from crm.errors import NotFoundError
 
 from ..notifier import Notifier
 from ..storage.tables import InstallationRow, InteractionRow
 from . import store
-from .cardview import RELATED_PAGE, CardState, Perspective
+from .cardview import CardState, Perspective
 
 if TYPE_CHECKING:
     from .service import InteractionService
 
-__all__ = ["CardSync", "MAX_CARD_BYTES", "has_universal_actions"]
+__all__ = ["CardSync", "PreparedCard", "has_universal_actions"]
 
 log = logging.getLogger(__name__)
 
-MAX_CARD_BYTES = 28 * 1024  # Teams' message size limit for card JSON
 # Card updates drawn at once. Beyond the machine's capacity, more at once would only hold
 # more database connections while waiting for the event loop (the pool then times out,
 # and the events API's requests with it); the rest wait their turn, still coalesced.
 CONCURRENT_UPDATES = 16
+
+
+@dataclass(frozen=True)
+class PreparedCard:
+    """The stored message's card as an action just drew it, after change ``change``."""
+
+    card: dict[str, Any]
+    reference: dict[str, Any]
+    activity_id: str
+    change: int
 
 
 class CardSync:
@@ -48,6 +62,8 @@ class CardSync:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notes: dict[str, Notice] = {}
+        self._changes: dict[str, int] = {}  # interaction -> changes committed here
+        self._prepared: dict[str, PreparedCard] = {}
         self._service: InteractionService | None = None
         self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
         # event -> card timings for the benchmark and logs: id -> loop time posted
@@ -60,7 +76,23 @@ class CardSync:
         """A notice for the posted card (e.g. the look-up failed)."""
         self._notes[interaction_id] = notice
 
-    def schedule(self, interaction_id: str) -> None:
+    def note_of(self, interaction_id: str) -> Notice | None:
+        return self._notes.get(interaction_id)
+
+    def committed(self, interaction_id: str) -> int:
+        """Count a change of the interaction committed in this process; call it while
+        holding the interaction's lock, right after the commit. Returns the change's number."""
+        number = self._changes[interaction_id] = self._changes.get(interaction_id, 0) + 1
+        return number
+
+    def schedule(self, interaction_id: str, prepared: PreparedCard | None = None) -> None:
+        """Bring the posted card up to date; with ``prepared``, by PUTting that card when it
+        is still the latest (see the module docstring)."""
+        if prepared is not None and prepared.change == self._changes.get(interaction_id):
+            self._prepared[interaction_id] = prepared
+        else:  # an unknown change: whatever was prepared is out of date
+            self._prepared.pop(interaction_id, None)
+            self.committed(interaction_id)
         self._dirty.add(interaction_id)
         if interaction_id not in self._workers:
             self._workers[interaction_id] = self.spawn(self._work(interaction_id))
@@ -78,16 +110,11 @@ class CardSync:
 
     def build_card(self, view: CustomerCardView, *,
                    universal_actions: bool = True) -> dict[str, Any]:
-        """The card JSON, trimming Related and history until it fits Teams' size limit;
-        with Submit buttons only when the host lacks ``universal_actions``."""
+        """The card JSON (the builder keeps it within Teams' size limit, showing the first
+        records and a "more" action when they don't all fit); with Submit buttons only when
+        the host lacks ``universal_actions``."""
         card = self._build_card(view)
-        while _size(card) > MAX_CARD_BYTES and (view.related or view.history):
-            if view.history:
-                view.history = view.history[:-1]
-            else:
-                view.related = view.related[: max(0, len(view.related) - RELATED_PAGE)]
-            card = self._build_card(view)
-        # after trimming: dropping the Execute actions only makes the card smaller
+        # dropping the Execute actions only makes the card smaller
         return card if universal_actions else without_universal_actions(card)
 
     async def _work(self, interaction_id: str) -> None:
@@ -101,9 +128,16 @@ class CardSync:
                         log.exception("Card update for interaction %s failed", interaction_id)
         finally:
             self._workers.pop(interaction_id, None)
+            self._changes.pop(interaction_id, None)
+            self._prepared.pop(interaction_id, None)
 
     async def _sync(self, interaction_id: str) -> None:
         assert self._service is not None
+        prepared = self._prepared.pop(interaction_id, None)
+        if prepared is not None:
+            await self._notifier.update_card(prepared.reference, prepared.activity_id,
+                                             prepared.card)
+            return
         row, installation, state = await self._load(interaction_id)
         if row is None or installation is None:
             return
@@ -135,10 +169,11 @@ class CardSync:
         records)."""
         assert self._service is not None
         async with self._sessions() as session:
-            row = await session.get(InteractionRow, interaction_id)
-            if row is None or row.installation_id is None:
-                return row, None, None
-            installation = await session.get(InstallationRow, row.installation_id)
+            try:
+                row, installation = await store.interaction_and_installation(
+                    session, interaction_id)
+            except NotFoundError:
+                return None, None, None
             if installation is None:
                 return row, None, None
             if not row.card_activity_id:
@@ -178,7 +213,3 @@ def has_universal_actions(reference: dict[str, Any]) -> bool:
     """Whether the chat of this conversation reference sends ``Action.Execute``: the Bot
     Framework Emulator draws such buttons but never sends them."""
     return reference.get("channelId") != "emulator"
-
-
-def _size(card: dict[str, Any]) -> int:
-    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode())

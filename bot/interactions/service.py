@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from cards.i18n import translate
 from cards.view import FormView, Notice, TypeChoice
@@ -41,7 +42,7 @@ from ..storage.tables import (
     InteractionRow,
 )
 from . import store
-from .cardsync import CardSync, has_universal_actions
+from .cardsync import CardSync, PreparedCard, has_universal_actions
 from .cardview import CLOSED_STATES, CardContext, CardState, Perspective, build_view
 from .catalog import CrmCatalog
 from .data import interaction_data
@@ -54,6 +55,10 @@ __all__ = ["Actor", "CardState", "EventHook", "InteractionService", "CardBuilder
 log = logging.getLogger(__name__)
 
 EventHook = Callable[[AsyncSession, InteractionRow, StoredEvent], Awaitable[None]]
+# A change an agent makes from the card: runs in the action's transaction with the
+# interaction's record rows (kept up to date), returns a notice for the card or None.
+Mutation = Callable[[AsyncSession, InteractionRow, list[InteractionRecordRow]],
+                    Awaitable[Notice | None]]
 CardBuilder = Callable[[Any], dict[str, Any]]
 SEARCH_LIMIT = 25
 DIALOG_SECONDS = 4.5  # dialog submits must be answered within 5 s
@@ -103,7 +108,7 @@ class InteractionService:
         async with self._lock(event.interaction_id):
             try:
                 outcome = await self._store_event(event, config_id)
-            except IntegrityError:  # the same eventId raced in on another interaction
+            except IntegrityError:  # the eventId was seen before
                 return await self._duplicate(event)
         if outcome is None:
             return await self._duplicate(event)
@@ -129,24 +134,26 @@ class InteractionService:
                            ) -> tuple[InteractionStateOut, bool] | None:
         """Store the event; the interaction's state (as committed) and whether it waits for
         the agent's install. The state is read in the same transaction: the 202 answer
-        needs no second session."""
+        needs no second session. A repeated ``eventId`` fails the event's INSERT (unique):
+        the caller answers it as a duplicate."""
         stored = StoredEvent.from_event(event)
         async with self._sessions() as session, session.begin():
-            if await store.event_seen(session, event.event_id):
-                return None
             row = await session.get(InteractionRow, event.interaction_id)
             records: list[InteractionRecordRow] = []
+            new = row is None
             if row is None:
                 if event.type != "started":
                     raise NotFoundError(f"Unknown interaction {event.interaction_id}",
                                         code="unknown_interaction", field="interactionId")
                 row = _new_interaction(event, config_id or "")
-                session.add(row)
             else:
                 records = await store.records_of(session, row.id)
             _apply_event(row, event, stored.occurred_at, self._settings.default_phone_region)
             if event.type in ("started", "transferred") and event.agent is not None:
                 await self._assign(session, row, event)
+            if new:  # added once complete: one INSERT, not an INSERT and an UPDATE; and
+                session.add(row)  # before the event that refers to it
+                await session.flush()
             session.add(InteractionEventRow(
                 event_id=stored.event_id, interaction_id=row.id, type=stored.type,
                 ended_by=stored.ended_by, agent=stored.agent, data=stored.data,
@@ -161,19 +168,20 @@ class InteractionService:
                       event: InteractionEvent) -> None:
         agent = event.agent
         assert agent is not None
-        installation = await store.find_installation(
-            session, aad_object_id=agent.aad_object_id, email=agent.email,
-            teams_user_id=agent.teams_user_id)
-        new_id = installation.id if installation else None
-        if row.card_activity_id and row.installation_id != new_id:
-            # The previous agent's card turns read-only ("transferred").
-            previous = await session.get(InstallationRow, row.installation_id)
-            if previous is not None:
-                row.previous_cards = [*row.previous_cards, {
-                    "reference": previous.reference, "activityId": row.card_activity_id,
-                    "teamsUserId": previous.teams_user_id, "final": False,
-                }]
-            row.card_activity_id = row.card_conversation_id = None
+        with session.no_autoflush:  # a new row is not in the session yet; a known one waits
+            installation = await store.find_installation(
+                session, aad_object_id=agent.aad_object_id, email=agent.email,
+                teams_user_id=agent.teams_user_id)
+            new_id = installation.id if installation else None
+            if row.card_activity_id and row.installation_id != new_id:
+                # The previous agent's card turns read-only ("transferred").
+                previous = await session.get(InstallationRow, row.installation_id)
+                if previous is not None:
+                    row.previous_cards = [*row.previous_cards, {
+                        "reference": previous.reference, "activityId": row.card_activity_id,
+                        "teamsUserId": previous.teams_user_id, "final": False,
+                    }]
+                row.card_activity_id = row.card_conversation_id = None
         row.agent_id, row.agent_name = agent.id, agent.name
         row.agent_aad_object_id = agent.aad_object_id
         row.agent_email = agent.email.strip().lower() if agent.email else None
@@ -230,6 +238,7 @@ class InteractionService:
             return None
         result = StartupResult()
         error: AppError | None = None
+        steps: Sequence[Any] = ()
         try:
             adapter = await self._adapter(row.configuration_id)
             steps = await self._directory.startup_steps(row.configuration_id)
@@ -244,23 +253,23 @@ class InteractionService:
         except CrmError as exc:
             log.warning("Caller look-up for %s failed: %s", interaction_id, exc.code)
             error = exc
+        outcome = "none" if error is not None else "one" if result.current else result.outcome
         async with self._lock(interaction_id):
             async with self._sessions() as session, session.begin():
-                row = await session.get(InteractionRow, interaction_id)
-                if row is None or row.match_outcome != "unsearched":
-                    return None
+                if not await store.claim_lookup(session, interaction_id, outcome):
+                    return None  # gone, or another look-up wrote first
                 records = await store.records_of(session, interaction_id)
-                if error is not None:
-                    row.match_outcome = "none"
-                    self._sync.note(interaction_id, Notice(level="error", key=error.code))
-                    return CardState(row, records, ())
-                row.match_outcome = "one" if result.current else result.outcome
-                origin = "created" if result.created else "match"
-                await store.add_records(session, row.id, "current", origin, result.current,
-                                        rows=records)
-                # a pinned match stays listed in Related, so unpinning keeps it at hand
-                await store.add_records(session, row.id, "related", "match",
-                                        [*result.current, *result.related], rows=records)
+                if error is None:
+                    origin = "created" if result.created else "match"
+                    await store.add_records(session, interaction_id, "current", origin,
+                                            result.current, rows=records)
+                    # a pinned match stays listed in Related, so unpinning keeps it at hand
+                    await store.add_records(session, interaction_id, "related", "match",
+                                            [*result.current, *result.related], rows=records)
+            self._sync.committed(interaction_id)
+        if error is not None:
+            self._sync.note(interaction_id, Notice(level="error", key=error.code))
+        set_committed_value(row, "match_outcome", outcome)
         if len(result.current) == 1 and not any(
                 isinstance(step, RelatedStep) for step in steps):
             self._sync.spawn(
@@ -275,7 +284,7 @@ class InteractionService:
             log.info("Related records for %s unavailable: %s", interaction_id, exc.code)
             return
         if related:
-            await self.show_records(interaction_id, related=related)
+            await self.show_records(interaction_id, related=related, known=True)
 
     async def render(self, interaction_id: str, perspective: Perspective,
                      state: CardState | None = None) -> dict[str, Any]:
@@ -285,21 +294,27 @@ class InteractionService:
             async with self._sessions() as session:
                 row = await store.interaction_or_404(session, interaction_id)
                 state = await self.card_state(session, row)
-        return self._sync.build_card(build_view(state.row, self._context(state), perspective),
+        context = await self._context(state)
+        return self._sync.build_card(build_view(state.row, context, perspective),
                                      universal_actions=perspective.universal_actions)
 
-    async def card_state(self, session: AsyncSession, row: InteractionRow) -> CardState:
-        """The interaction's records, history and failed CRM writes, read in ``session``."""
-        return CardState(row, await store.records_of(session, row.id),
-                         await store.history_of(session, row),
-                         memorialization_failed=bool(
-                             await failed_for_interaction(session, row.id)))
+    async def card_state(self, session: AsyncSession, row: InteractionRow,
+                         records: Sequence[InteractionRecordRow] | None = None) -> CardState:
+        """The interaction's records (unless given, as just read in ``session``), history
+        and whether a CRM write of it failed, read in ``session``."""
+        if records is None:
+            records = await store.records_of(session, row.id)
+        failed = row.memorialization_queued and bool(
+            await failed_for_interaction(session, row.id))
+        return CardState(row, records, await store.history_of(session, row),
+                         memorialization_failed=failed)
 
-    def _context(self, state: CardState) -> CardContext:
+    async def _context(self, state: CardState) -> CardContext:
         row, records = state.row, state.records
         config = row.configuration_id
         types = self.catalog.cached_types(config) or []
         type_names = {r.record_type for r in records}
+        mapping = await self._directory.card_mapping(config)
         return CardContext(
             records=records, history=state.history,
             memorialization_failed=state.memorialization_failed,
@@ -308,6 +323,8 @@ class InteractionService:
             create_types=[TypeChoice(name=t.name, label=t.label) for t in types if t.createable],
             field_meta={name: meta for name in type_names
                         if (meta := self.catalog.cached_fields(config, name)) is not None},
+            card_fields={name: mapping.fields_for(name) for name in type_names}
+            if mapping is not None else {},
         )
 
     # ---------------------------------------------------------- agent actions
@@ -319,8 +336,8 @@ class InteractionService:
                   record_id: str) -> dict[str, Any]:
         """Pin a record to Current; answers with the updated card (also PUT to the chat)."""
 
-        async def mutate(session: AsyncSession, row: InteractionRow) -> Notice | None:
-            records = await store.records_of(session, row.id)
+        async def mutate(session: AsyncSession, row: InteractionRow,
+                         records: list[InteractionRecordRow]) -> Notice | None:
             known = next((r for r in records if r.record_type == record_type
                           and r.record_id == record_id), None)
             if known is not None:
@@ -336,8 +353,10 @@ class InteractionService:
 
     async def unpin(self, interaction_id: str, actor: Actor, record_type: str,
                     record_id: str) -> dict[str, Any]:
-        async def mutate(session: AsyncSession, row: InteractionRow) -> Notice | None:
-            await store.remove_record(session, row.id, "current", record_type, record_id)
+        async def mutate(session: AsyncSession, row: InteractionRow,
+                         records: list[InteractionRecordRow]) -> Notice | None:
+            await store.remove_record(session, row.id, "current", record_type, record_id,
+                                      rows=records)
             return None
 
         return await self._act(interaction_id, actor, mutate)
@@ -346,34 +365,44 @@ class InteractionService:
         """Search the CRM; results replace the last search's in Related."""
         text = text.strip()[:200]
 
-        async def mutate(session: AsyncSession, row: InteractionRow) -> Notice | None:
+        async def mutate(session: AsyncSession, row: InteractionRow,
+                         records: list[InteractionRecordRow]) -> Notice | None:
             if not text:
                 return Notice(level="warning", key="invalid_input")
             adapter = await self._adapter(row.configuration_id)
             found = await self._crm(adapter.search(_text_query(text, self._settings)))
-            await store.replace_related(session, row.id, "search")
-            await store.add_records(session, row.id, "related", "search", found)
+            await store.replace_related(session, row.id, "search", rows=records)
+            await store.add_records(session, row.id, "related", "search", found, rows=records)
             row.search_query = text
             return None if found else Notice(level="info", key="search_no_results")
 
         return await self._act(interaction_id, actor, mutate)
 
     async def more(self, interaction_id: str, actor: Actor) -> dict[str, Any]:
-        async def mutate(session: AsyncSession, row: InteractionRow) -> Notice | None:
+        async def mutate(session: AsyncSession, row: InteractionRow,
+                         records: list[InteractionRecordRow]) -> Notice | None:
             row.related_shown += 1
             return None
 
         return await self._act(interaction_id, actor, mutate)
 
     async def show_records(self, interaction_id: str, *, current: Sequence[CrmRecord] = (),
-                           related: Sequence[CrmRecord] = ()) -> None:
-        """Add records to Current and/or Related (workflow results) and update the card."""
-        async with self._lock(interaction_id), self._sessions() as session, session.begin():
-            await store.interaction_or_404(session, interaction_id, field="interactionId")
-            if current:
-                await store.add_records(session, interaction_id, "current", "pinned", current)
-            if related:
-                await store.add_records(session, interaction_id, "related", "related", related)
+                           related: Sequence[CrmRecord] = (), known: bool = False) -> None:
+        """Add records to Current and/or Related (workflow results) and update the card.
+        ``known``: the interaction is known to exist (no look-up for a 404 first)."""
+        async with self._lock(interaction_id):
+            async with self._sessions() as session, session.begin():
+                if not known:
+                    await store.interaction_or_404(session, interaction_id,
+                                                   field="interactionId")
+                records = await store.records_of(session, interaction_id)
+                if current:
+                    await store.add_records(session, interaction_id, "current", "pinned",
+                                            current, rows=records)
+                if related:
+                    await store.add_records(session, interaction_id, "related", "related",
+                                            related, rows=records)
+            self._sync.committed(interaction_id)
         self._sync.schedule(interaction_id)
 
     async def search_records(self, text: str, configuration_id: str | None = None,
@@ -418,8 +447,11 @@ class InteractionService:
         except CrmError as exc:
             return await self.create_form(interaction_id, actor, record_type, values=submitted,
                                           error=translate(actor.locale, exc.code))
-        async with self._lock(interaction_id), self._sessions() as session, session.begin():
-            await store.add_records(session, interaction_id, "current", "created", [record])
+        async with self._lock(interaction_id):
+            async with self._sessions() as session, session.begin():
+                await store.add_records(session, interaction_id, "current", "created",
+                                        [record])
+            self._sync.committed(interaction_id)
         self._sync.schedule(interaction_id)
         return record
 
@@ -446,9 +478,10 @@ class InteractionService:
         except CrmError as exc:
             return self._edit_view(row, actor, record_type, record_id, fields, submitted,
                                    error=translate(actor.locale, exc.code))
-        async with self._lock(interaction_id), self._sessions() as session, session.begin():
-            for section in ("current", "related"):
-                await _refresh_snapshot(session, interaction_id, section, record)
+        async with self._lock(interaction_id):
+            async with self._sessions() as session, session.begin():
+                await _refresh_snapshot(session, interaction_id, record)
+            self._sync.committed(interaction_id)
         self._sync.schedule(interaction_id)
         return record
 
@@ -473,48 +506,52 @@ class InteractionService:
 
     async def _assigned_row(self, interaction_id: str, actor: Actor) -> InteractionRow:
         async with self._sessions() as session:
-            row = await store.interaction_or_404(session, interaction_id)
-            reason = await _read_only_reason(session, row, actor)
+            row, installation = await store.interaction_and_installation(session, interaction_id)
+        reason = _read_only_reason(row, installation, actor)
         if reason:
             raise _NotAssignedError(reason)
         return row
 
-    async def _act(self, interaction_id: str, actor: Actor,
-                   mutate: Callable[[AsyncSession, InteractionRow], Awaitable[Notice | None]]
-                   | None) -> dict[str, Any]:
+    async def _act(self, interaction_id: str, actor: Actor, mutate: Mutation | None
+                   ) -> dict[str, Any]:
         """Run ``mutate`` for the assigned agent and answer with the card as they now see it;
         anyone else gets a read-only view and nothing changes."""
         notice: Notice | None = None
         async with self._lock(interaction_id):
             async with self._sessions() as session, session.begin():
-                row = await store.interaction_or_404(session, interaction_id)
-                reason = await _read_only_reason(session, row, actor)
-                # the assigned agent's installation (already loaded by the check above)
-                installation = (await session.get(InstallationRow, row.installation_id)
-                                if row.installation_id is not None else None)
+                row, installation = await store.interaction_and_installation(
+                    session, interaction_id)
+                reason = _read_only_reason(row, installation, actor)
+                records = await store.records_of(session, row.id)
                 if not reason and mutate is not None:
                     try:
-                        notice = await mutate(session, row)
+                        notice = await mutate(session, row, records)
                     except CrmError as exc:
                         notice = Notice(level="error", key=exc.code)
                 # read in the same transaction, after any change: the answer needs no
                 # second session
-                state = await self.card_state(session, row)
+                state = await self.card_state(session, row, records)
+            changed = self._sync.committed(interaction_id) if mutate is not None else 0
         if reason:
             return await self.render(interaction_id, Perspective(
                 locale=actor.locale, read_only_reason=reason,
                 notices=(Notice(level="warning", key=reason),)), state)
-        try:
-            return await self.render(interaction_id, Perspective(
-                locale=actor.locale, refresh_user_id=actor.teams_user_id,
-                notices=(notice,) if notice else (),
-                universal_actions=installation is None
-                or has_universal_actions(installation.reference)), state)
-        finally:
-            if mutate is not None:
-                # after the answer is drawn: the invoke's answer comes first, the PUT of
-                # the stored message (which draws the card again) right after it
-                self._sync.schedule(interaction_id)
+        assert installation is not None  # not read-only: the actor is its agent
+        perspective = Perspective(
+            locale=actor.locale, refresh_user_id=actor.teams_user_id,
+            notices=(notice,) if notice else (),
+            universal_actions=has_universal_actions(installation.reference))
+        card = await self.render(interaction_id, perspective, state)
+        if mutate is not None:
+            # The stored message shows the same card when the agent's view of it is the
+            # one just drawn: then it is PUT as it is, not read and drawn again.
+            same = (notice is None and row.card_activity_id is not None
+                    and (installation.locale or row.locale) == actor.locale
+                    and self._sync.note_of(interaction_id) is None)
+            self._sync.schedule(interaction_id, PreparedCard(
+                card=card, reference=installation.reference,
+                activity_id=row.card_activity_id or "", change=changed) if same else None)
+        return card
 
     async def _adapter(self, configuration_id: str) -> CrmAdapter:
         adapter = await self._directory.adapter(configuration_id)
@@ -544,24 +581,26 @@ class _NotAssignedError(ConflictError):
         super().__init__(f"Card is read-only: {reason}", code=reason)
 
 
-async def _read_only_reason(session: AsyncSession, row: InteractionRow, actor: Actor) -> str:
+def _read_only_reason(row: InteractionRow, installation: InstallationRow | None,
+                      actor: Actor) -> str:
     if row.state in CLOSED_STATES:
         return "closed"
-    if row.installation_id is not None:
-        installation = await session.get(InstallationRow, row.installation_id)
-        if installation is not None and installation.teams_user_id == actor.teams_user_id:
-            return ""
+    if installation is not None and installation.teams_user_id == actor.teams_user_id:
+        return ""
     if any(card.get("teamsUserId") == actor.teams_user_id for card in row.previous_cards):
         return "transferred"
     return "not_assigned"
 
 
-async def _refresh_snapshot(session: AsyncSession, interaction_id: str, section: str,
+async def _refresh_snapshot(session: AsyncSession, interaction_id: str,
                             record: CrmRecord) -> None:
+    """The record's snapshot in every section it is shown in."""
     rows = await store.records_of(session, interaction_id)
-    if any(r.section == section and r.record_type == record.type and r.record_id == record.id
-           for r in rows):
-        await store.add_records(session, interaction_id, section, "pinned", [record])
+    for section in ("current", "related"):
+        if any(r.section == section and r.record_type == record.type and r.record_id == record.id
+               for r in rows):
+            await store.add_records(session, interaction_id, section, "pinned", [record],
+                                    rows=rows)
 
 
 def _state_out(row: InteractionRow,

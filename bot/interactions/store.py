@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.errors import NotFoundError
@@ -20,6 +21,8 @@ from ..storage.tables import (
 
 __all__ = [
     "interaction_or_404",
+    "interaction_and_installation",
+    "claim_lookup",
     "find_installation",
     "installation_by_user",
     "event_seen",
@@ -42,6 +45,34 @@ async def interaction_or_404(session: AsyncSession, interaction_id: str, *,
         raise NotFoundError(f"Unknown interaction {interaction_id}",
                             code="unknown_interaction", field=field)
     return row
+
+
+async def interaction_and_installation(
+    session: AsyncSession, interaction_id: str, *, field: str | None = None,
+) -> tuple[InteractionRow, InstallationRow | None]:
+    """The interaction and its agent's installation (None while unassigned), in one
+    statement; ``NotFoundError`` (``unknown_interaction``) naming ``field``."""
+    found = (await session.execute(
+        select(InteractionRow, InstallationRow)
+        .outerjoin(InstallationRow, InstallationRow.id == InteractionRow.installation_id)
+        .where(InteractionRow.id == interaction_id)
+    )).first()
+    if found is None:
+        raise NotFoundError(f"Unknown interaction {interaction_id}",
+                            code="unknown_interaction", field=field)
+    return found[0], found[1]
+
+
+async def claim_lookup(session: AsyncSession, interaction_id: str, outcome: str) -> bool:
+    """Record the caller look-up's outcome unless another look-up did (False then): the
+    one statement that makes concurrent look-ups of one interaction write once."""
+    result = await session.execute(
+        update(InteractionRow)
+        .where(InteractionRow.id == interaction_id,
+               InteractionRow.match_outcome == "unsearched")
+        .values(match_outcome=outcome)
+        .execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def find_installation(
@@ -98,49 +129,77 @@ async def add_records(
 
     ``rows``: every record row of the interaction as read in this session (``records_of``)
     and kept up to date by the caller; saves reading them again. New rows are appended to
-    it, so it stays in ``records_of`` order."""
+    it, so it stays in ``records_of`` order. They are written with one multi-row INSERT and
+    are not tracked by the session (their ``id`` stays None)."""
     if rows is None:
         rows = await records_of(session, interaction_id)
     existing = {(r.section, r.record_type, r.record_id): r for r in rows}
     # places are numbered across sections: the next one follows the highest in use
     position = max((r.position for r in rows), default=0)
-    added = 0
+    added: list[InteractionRecordRow] = []
+    now = datetime.now(UTC)
     for record in records:
         row = existing.get((section, record.type, record.id))
         if row is not None:  # refresh the snapshot, keep the place
             row.title, row.url, row.fields = record.title, record.url, _snapshot(record)
+            if inspect(row).transient:  # written by this helper, unknown to the session
+                await session.execute(
+                    update(InteractionRecordRow).where(*_key(interaction_id, row))
+                    .values(title=row.title, url=row.url, fields=row.fields)
+                    .execution_options(synchronize_session=False))
             continue
         position += 1
         row = InteractionRecordRow(
             interaction_id=interaction_id, section=section, origin=origin,
             record_type=record.type, record_id=record.id, title=record.title,
-            url=record.url, fields=_snapshot(record), position=position,
+            url=record.url, fields=_snapshot(record), position=position, created_at=now,
         )
-        session.add(row)
+        added.append(row)
         rows.append(row)
         existing[(section, record.type, record.id)] = row
-        added += 1
-    return added
+    if added:
+        await session.execute(insert(InteractionRecordRow.__table__), [
+            {column: getattr(row, column) for column in _RECORD_COLUMNS} for row in added])
+    return len(added)
+
+
+_RECORD_COLUMNS = ("interaction_id", "section", "origin", "record_type", "record_id", "title",
+                   "url", "fields", "position", "created_at")
+
+
+def _key(interaction_id: str, row: InteractionRecordRow) -> tuple[Any, ...]:
+    return (InteractionRecordRow.interaction_id == interaction_id,
+            InteractionRecordRow.section == row.section,
+            InteractionRecordRow.record_type == row.record_type,
+            InteractionRecordRow.record_id == row.record_id)
 
 
 async def remove_record(session: AsyncSession, interaction_id: str, section: str,
-                        record_type: str, record_id: str) -> bool:
+                        record_type: str, record_id: str, *,
+                        rows: list[InteractionRecordRow] | None = None) -> bool:
+    """Take a record out of a section; ``rows`` (as for ``add_records``) loses it too."""
     result = await session.execute(delete(InteractionRecordRow).where(
         InteractionRecordRow.interaction_id == interaction_id,
         InteractionRecordRow.section == section,
         InteractionRecordRow.record_type == record_type,
         InteractionRecordRow.record_id == record_id,
-    ))
+    ).execution_options(synchronize_session=False))
+    if rows is not None:
+        rows[:] = [r for r in rows if (r.section, r.record_type, r.record_id)
+                   != (section, record_type, record_id)]
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def replace_related(session: AsyncSession, interaction_id: str, origin: str) -> None:
+async def replace_related(session: AsyncSession, interaction_id: str, origin: str, *,
+                          rows: list[InteractionRecordRow] | None = None) -> None:
     """Drop the Related records of one origin (a new search replaces the last one's)."""
     await session.execute(delete(InteractionRecordRow).where(
         InteractionRecordRow.interaction_id == interaction_id,
         InteractionRecordRow.section == "related",
         InteractionRecordRow.origin == origin,
-    ))
+    ).execution_options(synchronize_session=False))
+    if rows is not None:
+        rows[:] = [r for r in rows if not (r.section == "related" and r.origin == origin)]
 
 
 def record_from_row(row: InteractionRecordRow) -> CrmRecord:

@@ -105,6 +105,8 @@ class MemorializationHook:
             return
         mapping = await self._mapping_for(row.configuration_id)
         jobs = await enqueue(session, snapshot_from_interaction(row, event, targets), mapping)
+        if jobs:
+            row.memorialization_queued = True
         if jobs and self._worker is not None:
             # the jobs are visible once the caller commits: look shortly after
             asyncio.get_running_loop().call_later(0.05, self._worker.notify)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from bot.interactions import store
+from bot.interactions.cardsync import PreparedCard
+from bot.services import SERVICES
+from crm.models import CrmRecord
+
 from .activities import ANNA_AGENT, BOB_AGENT, OTHER, card_action, message, task, uninstall
-from .cardtools import actions, pin_targets, texts
-from .conftest import follow_up, started
+from .cardtools import actions, pin_targets, texts, walk
+from .conftest import ADMIN_KEY, follow_up, started
 
 
 async def _start(bot, agent=ANNA_AGENT, **kw):  # type: ignore[no-untyped-def]
@@ -58,6 +63,35 @@ async def test_one_match_is_pinned_with_its_fields(bot):
     assert card["msteams"]["width"] == "full" and card["version"] == "1.5"
 
 
+def _record_facts(card, title):  # type: ignore[no-untyped-def]
+    """The labels (lower case) of the facts shown under the record titled ``title``."""
+    for node in walk(card["body"]):
+        items = node.get("items") or []
+        if node.get("type") == "Container" and any(
+                i.get("type") == "TextBlock" and i.get("text") == title for i in items):
+            return [fact["title"].lower() for fact_set in walk(items)
+                    if fact_set.get("type") == "FactSet" for fact in fact_set["facts"]]
+    raise AssertionError(f"no record titled {title!r} on the card")
+
+
+async def test_the_card_shows_the_fields_of_the_dynamic_data_mapping(bot):
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    configs = await (await bot.client.get("/api/v1/configurations", headers=admin)).json()
+    config_id = next(c["id"] for c in configs["configurations"] if c["isDefault"])
+    _, card = await _start(bot)
+    assert _record_facts(card, "Anna Schmidt")[:2] == ["first name", "last name"]  # CRM order
+
+    response = await bot.client.post(
+        f"/api/v1/configurations/{config_id}/dynamic-data-mappings", headers=admin,
+        json={"name": "Card fields", "recordTypes": [
+            {"recordType": "contact", "fields": ["email", "last_name", "preferred_language"]}]})
+    assert response.status == 201, await response.text()
+    status, _ = await bot.event(started(ANNA_AGENT))
+    assert status == 202
+    card = await bot.card_for(ANNA_AGENT, count=2)
+    assert _record_facts(card, "Anna Schmidt") == ["email", "last name", "preferred language"]
+
+
 async def test_several_matches_are_listed_to_choose_from(bot):
     _, card = await _start(bot, number="+49 40 5550190")
     assert "Several CRM records match" in texts(card)
@@ -98,6 +132,29 @@ async def test_pin_and_unpin_answer_with_the_card_and_update_the_message_in_plac
                                  and "Klaus Wagner" not in pin_targets(
                                      [c for c in calls if c.method == "PUT"][-1].card, "unpin"))
     assert len(bot.connector.posts(ANNA_AGENT.conversation_id)) == posted  # no new message
+
+
+async def test_a_card_an_action_drew_is_not_put_over_a_later_change(bot):
+    """A card action hands the card it answered with to the message update; a change
+    committed after that action's own (here: records a workflow adds) wins over it."""
+    interaction_id, _ = await _start(bot, number="+49 40 5550190")
+    services = bot.client.app[SERVICES]
+    sync = services.card_sync
+    await sync.drain()  # the posted card's id is stored
+    async with services.sessions() as session:
+        row, installation = await store.interaction_and_installation(session, interaction_id)
+    assert installation is not None and row.card_activity_id
+    action = sync.committed(interaction_id)  # an action committed and drew its card ...
+    extra = CrmRecord(type="case", id="cas-late", title="Late case", url="")
+    await services.interactions.show_records(interaction_id, related=[extra])  # ... then this
+    stale = {"type": "AdaptiveCard", "version": "1.5", "body": [
+        {"type": "TextBlock", "text": "drawn before the late case"}]}
+    sync.schedule(interaction_id, PreparedCard(  # the action hands its card over late
+        card=stale, reference=installation.reference, activity_id=row.card_activity_id,
+        change=action))
+    await sync.drain()
+    last = bot.connector.puts(ANNA_AGENT.conversation_id)[-1].card
+    assert "Late case" in pin_targets(last) and "drawn before" not in texts(last)
 
 
 async def test_search_puts_results_into_related(bot):
