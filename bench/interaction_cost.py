@@ -144,7 +144,7 @@ async def run(args: argparse.Namespace) -> None:
         profiler = cProfile.Profile() if args.profile else None
         for index in range(args.warmup + args.count):
             measuring = index >= args.warmup
-            meter.echoing = index == args.warmup
+            meter.echoing = args.echo and index == args.warmup
             if measuring and profiler and index == args.warmup:
                 profiler.enable()
             interaction = f"cost-{index}"

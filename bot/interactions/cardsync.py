@@ -4,6 +4,11 @@
 (after the caller look-up) or PUTs it in place until nothing is dirty. Bursts of changes
 thus cost one connector call, and updates never overtake each other.
 
+The first post belongs to the process that made the card due (``own_post``; the
+interaction's ``card_posting_until`` lease tells other replicas and workers): another
+process that has a change for a card not yet posted looks again a moment later and then
+updates the posted card, so one interaction never gets two cards.
+
 A card action has just drawn the card the stored message should show: it hands that card
 over (``PreparedCard``), and it is PUT as it is, unless another change of the interaction
 was committed in this process after the action's (``committed`` counts them).
@@ -15,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -32,7 +38,7 @@ from .cardview import CardState, Perspective
 if TYPE_CHECKING:
     from .service import InteractionService
 
-__all__ = ["CardSync", "PreparedCard", "has_universal_actions"]
+__all__ = ["CardSync", "PreparedCard", "has_universal_actions", "POST_LEASE_SECONDS"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,10 @@ log = logging.getLogger(__name__)
 # more database connections while waiting for the event loop (the pool then times out,
 # and the events API's requests with it); the rest wait their turn, still coalesced.
 CONCURRENT_UPDATES = 16
+# How long the process that made a card due may take to post it (caller look-up, connector
+# retries) before another process posts it instead; and how often the others look again.
+POST_LEASE_SECONDS = 30.0
+RECHECK_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,8 @@ class CardSync:
         self._notes: dict[str, Notice] = {}
         self._changes: dict[str, int] = {}  # interaction -> changes committed here
         self._prepared: dict[str, PreparedCard] = {}
+        self._own_posts: dict[str, float] = {}  # interaction -> lease end (loop time)
+        self._rechecks: set[str] = set()
         self._service: InteractionService | None = None
         self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
         # event -> card timings for the benchmark and logs: id -> loop time posted
@@ -84,6 +96,35 @@ class CardSync:
         holding the interaction's lock, right after the commit. Returns the change's number."""
         number = self._changes[interaction_id] = self._changes.get(interaction_id, 0) + 1
         return number
+
+    def own_post(self, interaction_id: str) -> None:
+        """This process claimed the interaction's first post (its lease was just committed)."""
+        self._own_posts[interaction_id] = asyncio.get_running_loop().time() + POST_LEASE_SECONDS
+
+    def _posted_elsewhere_soon(self, row: InteractionRow) -> bool:
+        """Another process holds the lease on posting ``row``'s card."""
+        deadline = self._own_posts.get(row.id)
+        if deadline is not None:
+            if deadline > asyncio.get_running_loop().time():
+                return False
+            del self._own_posts[row.id]
+        until = row.card_posting_until
+        if until is None:
+            return False
+        if until.tzinfo is None:  # SQLite hands back naive UTC timestamps
+            until = until.replace(tzinfo=UTC)
+        return until > datetime.now(UTC)
+
+    def _recheck(self, interaction_id: str) -> None:
+        if interaction_id in self._rechecks:
+            return
+        self._rechecks.add(interaction_id)
+
+        def again() -> None:
+            self._rechecks.discard(interaction_id)
+            self.schedule(interaction_id)
+
+        asyncio.get_running_loop().call_later(RECHECK_SECONDS, again)
 
     def schedule(self, interaction_id: str, prepared: PreparedCard | None = None) -> None:
         """Bring the posted card up to date; with ``prepared``, by PUTting that card when it
@@ -142,6 +183,9 @@ class CardSync:
         if row is None or installation is None:
             return
         if not row.card_activity_id:
+            if self._posted_elsewhere_soon(row):
+                self._recheck(interaction_id)  # update the card once it is there
+                return
             assert state is not None
             looked_up = await self._service.lookup(interaction_id, row)
             if looked_up is not None:  # the look-up's write is the state to draw
@@ -160,6 +204,7 @@ class CardSync:
             activity_id = await self._notifier.send_card(installation.reference, card)
             self.posted_at[interaction_id] = asyncio.get_running_loop().time()
             await self._remember(interaction_id, installation.id, activity_id)
+            self._own_posts.pop(interaction_id, None)
         await self._finish_previous(row)
 
     async def _load(self, interaction_id: str) -> tuple[
@@ -188,7 +233,8 @@ class CardSync:
                 update(InteractionRow)
                 .where(InteractionRow.id == interaction_id,
                        InteractionRow.installation_id == installation_id)
-                .values(card_activity_id=activity_id, card_conversation_id=None))
+                .values(card_activity_id=activity_id, card_conversation_id=None,
+                        card_posting_until=None))
 
     async def _finish_previous(self, row: InteractionRow) -> None:
         """Turn the cards of agents the interaction was transferred away from read-only."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -42,7 +42,7 @@ from ..storage.tables import (
     InteractionRow,
 )
 from . import store
-from .cardsync import CardSync, PreparedCard, has_universal_actions
+from .cardsync import POST_LEASE_SECONDS, CardSync, PreparedCard, has_universal_actions
 from .cardview import CLOSED_STATES, CardContext, CardState, Perspective, build_view
 from .catalog import CrmCatalog
 from .data import interaction_data
@@ -112,7 +112,9 @@ class InteractionService:
                 return await self._duplicate(event)
         if outcome is None:
             return await self._duplicate(event)
-        state, waiting = outcome
+        state, waiting, posts = outcome
+        if posts:
+            self._sync.own_post(state.interaction_id)
         self._sync.schedule(state.interaction_id)
         if waiting:
             name = event.agent.name or event.agent.id if event.agent else ""
@@ -131,11 +133,12 @@ class InteractionService:
         return state
 
     async def _store_event(self, event: InteractionEvent, config_id: str | None
-                           ) -> tuple[InteractionStateOut, bool] | None:
-        """Store the event; the interaction's state (as committed) and whether it waits for
-        the agent's install. The state is read in the same transaction: the 202 answer
-        needs no second session. A repeated ``eventId`` fails the event's INSERT (unique):
-        the caller answers it as a duplicate."""
+                           ) -> tuple[InteractionStateOut, bool, bool] | None:
+        """Store the event; the interaction's state (as committed), whether it waits for
+        the agent's install and whether this process is to post its card. The state is read
+        in the same transaction: the 202 answer needs no second session. A repeated
+        ``eventId`` fails the event's INSERT (unique): the caller answers it as a
+        duplicate."""
         stored = StoredEvent.from_event(event)
         async with self._sessions() as session, session.begin():
             row = await session.get(InteractionRow, event.interaction_id)
@@ -149,8 +152,10 @@ class InteractionService:
             else:
                 records = await store.records_of(session, row.id)
             _apply_event(row, event, stored.occurred_at, self._settings.default_phone_region)
+            posts = False
             if event.type in ("started", "transferred") and event.agent is not None:
                 await self._assign(session, row, event)
+                posts = _claim_post(row)
             if new:  # added once complete: one INSERT, not an INSERT and an UPDATE; and
                 session.add(row)  # before the event that refers to it
                 await session.flush()
@@ -162,7 +167,7 @@ class InteractionService:
             await session.flush()
             for hook in self.event_hooks:
                 await hook(session, row, stored)
-        return _state_out(row, records), row.delivery_pending
+        return _state_out(row, records), row.delivery_pending, posts
 
     async def _assign(self, session: AsyncSession, row: InteractionRow,
                       event: InteractionEvent) -> None:
@@ -208,7 +213,9 @@ class InteractionService:
                 row.installation_id = installation.id
                 row.delivery_pending = False
                 row.locale = installation.locale
+                _claim_post(row)
         for row in rows:
+            self._sync.own_post(row.id)
             self._sync.schedule(row.id)
         return len(rows)
 
@@ -601,6 +608,15 @@ async def _refresh_snapshot(session: AsyncSession, interaction_id: str,
                for r in rows):
             await store.add_records(session, interaction_id, section, "pinned", [record],
                                     rows=rows)
+
+
+def _claim_post(row: InteractionRow) -> bool:
+    """When the interaction's card is due (assigned to an installed agent, not posted),
+    this process posts it: the lease keeps other processes from posting it too."""
+    if row.installation_id is None or row.card_activity_id:
+        return False
+    row.card_posting_until = datetime.now(UTC) + timedelta(seconds=POST_LEASE_SECONDS)
+    return True
 
 
 def _state_out(row: InteractionRow,

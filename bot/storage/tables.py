@@ -85,6 +85,8 @@ class InteractionRow(Base):
     # the posted card: conversation and activity id, updated in place on every change
     card_activity_id: Mapped[str | None] = mapped_column(String(400))
     card_conversation_id: Mapped[str | None] = mapped_column(String(400))
+    # until then the process that made the card due posts it (others wait for its post)
+    card_posting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # the previous agent's card after a transfer (turned read-only)
     previous_cards: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # set when the interaction's CRM writes are queued: only then can one have failed

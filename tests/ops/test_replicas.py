@@ -213,3 +213,47 @@ async def test_any_replica_answers_any_step_of_an_interaction(replicas, database
     assert any(e.get("interaction_id") == interaction_id for e in entries)
     for secret in (API_KEY, ADMIN_KEY, SECRET_KEY):
         assert not [line for line in lines if secret in line]
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_change_at_another_replica_before_the_card_is_out_gives_one_card(
+        replicas, database_url, connector, service_url):
+    """The replica that stored ``started`` posts the card; the other, handed an update while
+    the caller look-up is still running, does not post a second card but updates the one
+    posted."""
+    a, b = replicas
+    conversation = ANNA_AGENT.conversation_id
+    connector.members[ANNA_AGENT.teams_id] = ANNA_AGENT.member()
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(timeout=30) as http:
+        configs = (await http.get(f"{a.url}/api/v1/configurations", headers=admin)).json()
+        default = next(c for c in configs["configurations"] if c["isDefault"])
+        response = await http.patch(  # a slow CRM: the look-up takes 0.8 s
+            f"{a.url}/api/v1/configurations/{default['id']}", headers=admin,
+            json={"settings": {**default.get("settings", {}), "latency_ms": 800}})
+        assert response.status_code == 200, response.text
+        response = await http.post(f"{a.url}/api/messages",
+                                   json=install(service_url, ANNA_AGENT))
+        assert response.status_code in (200, 202), response.text
+        await asyncio.sleep(2.1)  # both replicas see the slow CRM (configuration cache)
+
+        event = started(ANNA_AGENT, number="+49 40 5550190")
+        interaction_id = event["interactionId"]
+        response = await http.post(f"{b.url}/api/v1/interactions/events", json=event,
+                                   headers=AUTH)
+        assert response.status_code == 202, response.text
+        update = follow_up(interaction_id, "updated", data={"Skill Name": "Escalation DE"})
+        response = await http.post(f"{a.url}/api/v1/interactions/events", json=update,
+                                   headers=AUTH)
+        assert response.status_code == 202, response.text
+
+        await connector.wait_for(lambda calls: [
+            c for c in calls if c.conversation_id == conversation and c.card
+            and "Escalation DE" in json.dumps(c.card)], seconds=30)
+        await asyncio.sleep(1.5)  # time for a second post, if there were one
+    cards = [c for c in connector.posts(conversation) if c.card and c.card.get("msteams")]
+    assert len(cards) == 1, [c.path for c in cards]
+    message_id, _ = await _stored(database_url, interaction_id)
+    last = [c for c in connector.calls if c.conversation_id == conversation and c.card][-1]
+    assert last.method == "PUT" and last.path.endswith("/" + message_id)
+    assert "Escalation DE" in json.dumps(last.card)
