@@ -7,6 +7,7 @@ is the reference and the fallback.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from cards.locales import de, en
@@ -35,6 +36,7 @@ class _KeepMissing(dict[str, str]):
         return "{" + key + "}"
 
 
+@functools.lru_cache(maxsize=256)  # called for every text of every card
 def pick_locale(locale: str | None) -> str:
     """The catalogue language for a Teams/Bot Framework locale: ``de`` for any ``de-*``.
 

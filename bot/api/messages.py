@@ -22,6 +22,7 @@ from microsoft_agents.hosting.core.authorization.jwt import _authorize_request
 from microsoft_agents.hosting.core.http import HttpResponse
 from pydantic import ValidationError
 
+from .. import sdk_tuning
 from ..observability.logs import log_context
 from ..observability.metrics import app_metrics
 from ..services import SERVICES
@@ -202,5 +203,6 @@ def _counted(request: web.Request, response: web.Response, body: Any) -> web.Res
 
 
 def setup_messages_route(app: web.Application, settings: Settings) -> None:
+    sdk_tuning.apply()
     app[AUTH_CONFIG] = auth_configuration(settings)
     app.router.add_post("/api/messages", messages)
