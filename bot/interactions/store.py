@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, inspect, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.errors import NotFoundError
@@ -37,6 +37,32 @@ __all__ = [
 ]
 
 
+# The statements of the hot path, built once: SQLAlchemy then finds their compiled form by
+# a cache key it has already computed, instead of building and hashing a new statement
+# per call.
+_WITH_INSTALLATION = (
+    select(InteractionRow, InstallationRow)
+    .outerjoin(InstallationRow, InstallationRow.id == InteractionRow.installation_id)
+    .where(InteractionRow.id == bindparam("id")))
+_CLAIM_LOOKUP = (
+    update(InteractionRow)
+    .where(InteractionRow.id == bindparam("interaction"),
+           InteractionRow.match_outcome == "unsearched")
+    .values(match_outcome=bindparam("outcome"))
+    .execution_options(synchronize_session=False))
+_BY_AAD = select(InstallationRow).where(InstallationRow.aad_object_id == bindparam("aad"))
+_RECORDS = (
+    select(InteractionRecordRow)
+    .where(InteractionRecordRow.interaction_id == bindparam("id"))
+    .order_by(InteractionRecordRow.position, InteractionRecordRow.id))
+_HISTORY = (
+    select(InteractionRow)
+    .where(InteractionRow.customer_key == bindparam("key"),
+           InteractionRow.id != bindparam("id"),
+           InteractionRow.started_at <= bindparam("at"))
+    .order_by(InteractionRow.started_at.desc()).limit(bindparam("limit")))
+
+
 async def interaction_or_404(session: AsyncSession, interaction_id: str, *,
                              field: str | None = None) -> InteractionRow:
     """The interaction, or ``NotFoundError`` (``unknown_interaction``) naming ``field``."""
@@ -52,11 +78,7 @@ async def interaction_and_installation(
 ) -> tuple[InteractionRow, InstallationRow | None]:
     """The interaction and its agent's installation (None while unassigned), in one
     statement; ``NotFoundError`` (``unknown_interaction``) naming ``field``."""
-    found = (await session.execute(
-        select(InteractionRow, InstallationRow)
-        .outerjoin(InstallationRow, InstallationRow.id == InteractionRow.installation_id)
-        .where(InteractionRow.id == interaction_id)
-    )).first()
+    found = (await session.execute(_WITH_INSTALLATION, {"id": interaction_id})).first()
     if found is None:
         raise NotFoundError(f"Unknown interaction {interaction_id}",
                             code="unknown_interaction", field=field)
@@ -66,12 +88,7 @@ async def interaction_and_installation(
 async def claim_lookup(session: AsyncSession, interaction_id: str, outcome: str) -> bool:
     """Record the caller look-up's outcome unless another look-up did (False then): the
     one statement that makes concurrent look-ups of one interaction write once."""
-    result = await session.execute(
-        update(InteractionRow)
-        .where(InteractionRow.id == interaction_id,
-               InteractionRow.match_outcome == "unsearched")
-        .values(match_outcome=outcome)
-        .execution_options(synchronize_session=False))
+    result = await session.execute(_CLAIM_LOOKUP, {"interaction": interaction_id, "outcome": outcome})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -81,8 +98,7 @@ async def find_installation(
 ) -> InstallationRow | None:
     """The agent's installation: by AAD object id, then email/UPN, then Teams user id."""
     if aad_object_id:
-        row = (await session.execute(select(InstallationRow).where(
-            InstallationRow.aad_object_id == aad_object_id))).scalars().first()
+        row = (await session.execute(_BY_AAD, {"aad": aad_object_id})).scalars().first()
         if row is not None:
             return row
     if email:
@@ -109,11 +125,7 @@ async def event_seen(session: AsyncSession, event_id: str) -> bool:
 
 
 async def records_of(session: AsyncSession, interaction_id: str) -> list[InteractionRecordRow]:
-    return list((await session.execute(
-        select(InteractionRecordRow)
-        .where(InteractionRecordRow.interaction_id == interaction_id)
-        .order_by(InteractionRecordRow.position, InteractionRecordRow.id)
-    )).scalars())
+    return list((await session.execute(_RECORDS, {"id": interaction_id})).scalars())
 
 
 def _snapshot(record: CrmRecord) -> dict[str, Any]:
@@ -214,12 +226,9 @@ async def history_of(session: AsyncSession, row: InteractionRow,
     """Earlier interactions with the same customer, newest first."""
     if not row.customer_key:
         return []
-    return list((await session.execute(
-        select(InteractionRow)
-        .where(InteractionRow.customer_key == row.customer_key, InteractionRow.id != row.id,
-               InteractionRow.started_at <= row.started_at)
-        .order_by(InteractionRow.started_at.desc()).limit(limit)
-    )).scalars())
+    return list((await session.execute(_HISTORY, {
+        "key": row.customer_key, "id": row.id, "at": row.started_at, "limit": limit,
+    })).scalars())
 
 
 async def active_interaction_of(session: AsyncSession,
