@@ -12,11 +12,13 @@ prints one table:
     call; target p99 <= 20 ms), both while the events are coming in ("under load") and
     afterwards, one at a time ("idle"); each pin follows an unpin of the same record, timed
     once the unpin's card update has reached the connector;
-  * the service's CPU time per event and its peak memory (VmHWM of the service process);
+  * the service's CPU time per event and its peak memory (VmHWM of the service process; with
+    ``--workers N``, summed over the parent and its workers);
   * the machine's load average before and after (other work on the machine skews figures).
 
     .venv/bin/python bench/events_bench.py --rate 100 --seconds 15
     .venv/bin/python bench/events_bench.py --rate 100 --seconds 15 --db postgres
+    .venv/bin/python bench/events_bench.py --rate 100 --seconds 15 --db postgres --workers 2
 
 Only 127.0.0.1 is used; every loop is bounded by --seconds and fixed waits.
 """
@@ -121,7 +123,9 @@ def percentile(values: list[float], q: float) -> float:
 class Service:
     """``customer-card serve`` in a child process, with its CPU time and peak memory."""
 
-    def __init__(self, database_url: str, workdir: Path, crm_url: str = "") -> None:
+    def __init__(self, database_url: str, workdir: Path, crm_url: str = "",
+                 workers: int = 1) -> None:
+        self.workers = workers
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "service.log"
@@ -137,14 +141,17 @@ class Service:
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), env=self.env, stdout=log, stderr=log, cwd=_ROOT)
+                "--port", str(self.port), "--workers", str(self.workers),
+                env=self.env, stdout=log, stderr=log, cwd=_ROOT)
         async with aiohttp.ClientSession() as http:
             for _ in range(300):  # up to 30 s for migrations and start-up
                 if self.process.returncode is not None:
                     break
                 try:
                     async with http.get(f"{self.base}/healthz") as response:
-                        if response.status == 200:
+                        if response.status == 200 and self._started():
+                            if self.workers > 1:  # all started, /healthz reached one: let
+                                await asyncio.sleep(2)  # the others finish starting
                             return
                 except aiohttp.ClientError:
                     pass
@@ -152,17 +159,32 @@ class Service:
         raise SystemExit(f"the service did not start; see {self.log}:\n"
                          + self.log.read_text()[-3000:])
 
-    def cpu_seconds(self) -> float:
+    def _pids(self) -> list[int]:
+        """The service process and, with --workers, its worker processes (after it)."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [pid, *map(int, children)]
+
+    def _started(self) -> bool:
+        if self.workers == 1:
+            return True
+        return len(self._pids()) == 1 + self.workers  # /healthz reached one of them
+
+    def cpu_seconds(self) -> float:
+        total = 0
+        for pid in self._pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def peak_mb(self) -> float:
-        assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
+        total = 0.0
+        for pid in self._pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+        return total
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -237,7 +259,7 @@ async def run(args: argparse.Namespace) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     connector_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
-    service = Service(database_url, workdir, crm_url)
+    service = Service(database_url, workdir, crm_url, args.workers)
     load_before = os.getloadavg()
     try:
         await service.start()
@@ -376,7 +398,8 @@ def _print_table(args: argparse.Namespace, figures: Figures, connector: Connecto
                                f"{percentile(figures.pins_idle, .99):.1f} ms "
                                f"(n={len(figures.pins_idle)}; target p99 <= 20)"),
         ("service CPU per event", f"{cpu / total * 1000:.1f} ms ({cpu:.1f} s in all)"),
-        ("service peak memory", f"{peak:.0f} MB (VmHWM)"),
+        ("service peak memory", f"{peak:.0f} MB (VmHWM" + (
+            f", parent and {args.workers} workers)" if args.workers > 1 else ")")),
         ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f} "
                                         f"({os.cpu_count()} cores)"),
     ]
@@ -400,6 +423,7 @@ def main() -> None:
                         help="Teams tenants the agents belong to: Teams allows 50 connector "
                              "calls per second per tenant, so one tenant caps the card rate")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N")
     parser.add_argument("--crm-storage", choices=("sqlite", "postgres"), default="sqlite",
                         help="where the demo CRM (the CRM stand-in) keeps its tables")
     parser.add_argument("--postgres-url", default=POSTGRES_URL,

@@ -29,7 +29,7 @@ from .interactions.cardsync import CardSync
 from .interactions.service import InteractionService
 from .memorialization.setup import setup_memorialization
 from .notifier import Notifier
-from .observability.connector_policy import ConnectorPolicy
+from .observability.connector_policy import PER_TENANT, ConnectorPolicy
 from .observability.job_gauge import job_gauge_refresher
 from .observability.logs import register_secret
 from .observability.metrics import Metrics, metrics_handler
@@ -37,6 +37,7 @@ from .services import SERVICES, Services
 from .settings import Settings
 from .storage.db import create_engine, session_factory, upgrade_database
 from .teams.bot import TeamsBot
+from .workers import WorkerSlot
 
 __all__ = ["create_app", "package_version"]
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 CONNECTIONS = web.AppKey("bot_connections", Connections)
 METRICS = web.AppKey("metrics", Metrics)
+WORKER_SLOT = web.AppKey("worker_slot", WorkerSlot)
 
 
 def package_version() -> str:
@@ -53,12 +55,15 @@ def package_version() -> str:
         return "0.0.0"
 
 
-def create_app(settings: Settings | None = None, *,
-               connections: Connections | None = None) -> web.Application:
+def create_app(settings: Settings | None = None, *, connections: Connections | None = None,
+               worker: WorkerSlot | None = None) -> web.Application:
     """The service as an aiohttp application; everything starts when the app starts.
 
     ``connections`` replaces the MSAL connection manager that mints outbound Bot Connector
-    tokens (tests use a local one; production leaves it unset)."""
+    tokens (tests use a local one; production leaves it unset). ``worker``: the app is one
+    of ``serve --workers N`` (:mod:`bot.workers`), whose parent process has applied the
+    migrations and made the default configuration; it takes its share of the Bot
+    Connector's app rate and its ``/metrics`` answers for all workers."""
     settings = settings or Settings()
     app = web.Application(middlewares=[error_middleware],
                           client_max_size=settings.max_body_bytes)
@@ -72,7 +77,9 @@ def create_app(settings: Settings | None = None, *,
     add_api_routes(app, openapi_document)
     admin_api.add_routes(app)
     workflow_api.add_routes(app)
-    app[METRICS] = Metrics()
+    if worker is not None:
+        app[WORKER_SLOT] = worker
+    app[METRICS] = Metrics(multiprocess=worker is not None)
     app.router.add_get("/metrics", metrics_handler(app[METRICS], job_gauge_refresher(
         app[METRICS], lambda: getattr(app[SERVICES], "sessions", None))))
     if settings.development:
@@ -92,19 +99,24 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if settings.anonymous:
         log.warning("No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
                     "UNAUTHENTICATED requests. Use this only with the Emulator or Playground.")
+    worker = app.get(WORKER_SLOT)
     url = settings.effective_database_url
-    await upgrade_database(url)
+    if worker is None:  # a worker's parent process has applied them
+        await upgrade_database(url)
     services.engine = create_engine(url)
     services.sessions = session_factory(services.engine)
     services.http = httpx.AsyncClient(timeout=settings.crm_timeout_seconds)
     metrics = app[METRICS]
     services.directory = CrmDirectory(services.sessions, settings, services.http,
                                       metrics=metrics)
-    await services.directory.ensure_default()
+    if worker is None:
+        await services.directory.ensure_default()
+    elif await services.directory.find_default() is None:  # deleted since the parent made it
+        log.warning("No CRM configuration: the first event makes the default demo one")
     services.adapter, connections = _bot_adapter(app, settings)
     services.notifier = Notifier(
         services.adapter, settings.app_id, connections=connections,
-        policy=ConnectorPolicy(base_delay=0.25, max_delay=4.0,
+        policy=ConnectorPolicy(app_rate=_app_rate(worker), base_delay=0.25, max_delay=4.0,
                                on_retry=metrics.count_connector_retry),
         metrics=metrics)
     sync = CardSync(sessions=services.sessions, notifier=services.notifier,
@@ -122,6 +134,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await services.directory.aclose()
         await services.http.aclose()
         await services.engine.dispose()
+
+
+def _app_rate(worker: WorkerSlot | None) -> tuple[int, float]:
+    """Teams' per-tenant app rate, shared by the workers on this host: each keeps its own
+    window, so together they stay within the limit."""
+    if worker is None:
+        return PER_TENANT
+    limit, period = PER_TENANT
+    return max(1, limit // worker.count), period
 
 
 def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]

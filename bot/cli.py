@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the service")
     serve.add_argument("--host", default=None, help="default: CUSTOMER_CARD_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: 3978")
+    serve.add_argument("--workers", type=_positive_int, default=None,
+                       help="processes sharing the port; default: CUSTOMER_CARD_WORKERS or 1")
+    # how the parent of ``--workers N`` starts each of its children (bot.workers)
+    serve.add_argument("--worker-of", default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
 
     db = commands.add_parser("db", help="database commands")
     db.add_argument("action", choices=["upgrade"])
@@ -58,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     memorialization_cli.add_commands(commands)
     teams_package.add_commands(commands)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def _event(args: argparse.Namespace) -> dict[str, object]:
@@ -116,14 +128,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     if args.command == "memorialization":
         return int(args.handler(args, settings))
+    return _serve(args, settings)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
+    from . import workers
     from .app import create_app, package_version
 
     host, port = args.host or settings.host, args.port or settings.port
+    if args.worker_of:
+        return workers.serve_worker(settings, host, port, workers.WorkerSlot.parse(
+            args.worker_of), args.ready_fd)
+    count = args.workers or settings.workers
     logging.getLogger("bot.cli").info(
-        "Customer Card %s on http://%s:%s (Bot Framework endpoint: /api/messages)",
-        package_version(), host, port)
+        "Customer Card %s on http://%s:%s%s (Bot Framework endpoint: /api/messages)",
+        package_version(), host, port, f", {count} workers" if count > 1 else "")
+    if count > 1:
+        return workers.supervise(settings, host, port, count)
     web.run_app(create_app(settings), host=host, port=port, print=None)
     return 0
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 from sqlalchemy import event, select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from crm.config import DynamicDataMapping, MemorializationWorkflow, Workflow
@@ -163,6 +163,16 @@ class CrmDirectory:
         self._default = (config_id, read_at, generation)
         return config_id
 
+    async def find_default(self) -> str | None:
+        """The default configuration's id, None when there is none; never creates one (a
+        worker of ``serve --workers``, whose parent process has made it)."""
+        generation, read_at = _ConfigChanges.generation, time.monotonic()
+        async with self._sessions() as session:
+            row = await _default_row(session)
+        if row is not None:
+            self._default = (row.id, read_at, generation)
+        return row.id if row is not None else None
+
     async def _find_or_create_default(self) -> str:
         async with self._default_lock, self._sessions() as session, session.begin():
             if session.bind.dialect.name == "postgresql":
@@ -170,11 +180,7 @@ class CrmDirectory:
                 # not one each: serialize the check-then-insert across processes.
                 await session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                       {"key": _DEFAULT_LOCK_KEY})
-            row = (await session.execute(
-                select(ConfigurationRow).where(ConfigurationRow.is_default.is_(True))
-            )).scalars().first()
-            if row is None:
-                row = (await session.execute(select(ConfigurationRow))).scalars().first()
+            row = await _default_row(session)
             if row is None:
                 # imported here: the workflow defaults import the configuration model
                 from crm.workflows import default_workflows
@@ -387,3 +393,13 @@ class CrmDirectory:
         (so a rotated secret is picked up when the adapter is next built)."""
         return {name: resolve_secret(name, value, self.secret_box)
                 for name, value in stored.items()}
+
+
+async def _default_row(session: AsyncSession) -> ConfigurationRow | None:
+    """The configuration marked default, else any (the first one made, on a young database)."""
+    row = (await session.execute(
+        select(ConfigurationRow).where(ConfigurationRow.is_default.is_(True))
+    )).scalars().first()
+    if row is None:
+        row = (await session.execute(select(ConfigurationRow))).scalars().first()
+    return row

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     # --- operations ---
     log_format: Literal["json", "text"] = "text"
     log_level: str = "INFO"
+    workers: int = Field(default=1, ge=1)  # serve: processes sharing the port (bot.workers)
 
     @field_validator("tenant_allowlist", "api_keys", "admin_api_keys", mode="before")
     @classmethod

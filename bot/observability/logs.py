@@ -16,7 +16,8 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-__all__ = ["configure_logging", "log_context", "redact", "RedactingFilter", "JsonFormatter"]
+__all__ = ["configure_logging", "log_context", "redact", "RedactingFilter", "JsonFormatter",
+           "set_process_context"]
 
 _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
     "customer_card_log_context", default={})  # noqa: B039  (never mutated in place)
@@ -29,6 +30,12 @@ _SECRET_PATTERNS = [
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
 ]
 _known_secrets: set[str] = set()
+_process: dict[str, str] = {}  # on every line of this process, threads included
+
+
+def set_process_context(**ids: str) -> None:
+    """Ids every line of this process carries from now on (a serve worker's number)."""
+    _process.update(ids)
 
 
 def register_secret(value: str) -> None:
@@ -69,9 +76,10 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
-        for key, value in _CONTEXT.get().items():
+        context = {**_process, **_CONTEXT.get()}
+        for key, value in context.items():
             setattr(record, key, value)
-        record.cc_context = dict(_CONTEXT.get())
+        record.cc_context = context
         return True
 
 

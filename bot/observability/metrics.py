@@ -3,6 +3,11 @@
 Counters are per process: Prometheus scrapes every replica and sums them. The memorialization
 job gauge is the exception: it is read from the shared outbox table on each scrape, so every
 replica reports the same (cluster-wide) numbers; aggregate it with ``max``, not ``sum``.
+
+The worker processes of ``serve --workers N`` share one port, so a scrape reaches one of them
+at random: there ``Metrics(multiprocess=True)`` answers for all of them, from the files each
+writes under ``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode, set up by
+:mod:`bot.workers`): counters and histograms summed, the job gauge as last read.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from crm.errors import AppError
 
@@ -43,6 +49,7 @@ def error_outcome(exc: BaseException) -> str:
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    multiprocess: bool = False  # expose the sum over serve's workers (module docstring)
 
     def __post_init__(self) -> None:
         r = self.registry
@@ -61,9 +68,11 @@ class Metrics:
         self.crm_latency = Histogram(
             "customer_card_crm_call_seconds", "CRM adapter call latency",
             ["configuration", "crm", "operation"], buckets=_LATENCY_BUCKETS, registry=r)
+        # Every worker reads the same table: with several, the most recent reading of a
+        # live one is the number (ignored in a single process).
         self.memorialization_jobs = Gauge(
             "customer_card_memorialization_jobs", "Memorialization jobs by state",
-            ["state"], registry=r)
+            ["state"], registry=r, multiprocess_mode="livemostrecent")
         self.memorialization_runs = Counter(
             "customer_card_memorialization_runs_total", "Memorialization job attempts",
             ["outcome"], registry=r)
@@ -97,7 +106,11 @@ class Metrics:
             self.memorialization_jobs.labels(state).set(counts.get(state, 0))
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged)  # reads PROMETHEUS_MULTIPROC_DIR
+        return generate_latest(merged)
 
 
 @contextlib.contextmanager
