@@ -35,7 +35,7 @@ from .observability.logs import register_secret
 from .observability.metrics import Metrics, metrics_handler
 from .services import SERVICES, Services
 from .settings import Settings
-from .storage.db import create_engine, session_factory, upgrade_database
+from .storage.db import create_engine, read_session_factory, session_factory, upgrade_database
 from .teams.bot import TeamsBot
 from .workers import WorkerSlot
 
@@ -105,6 +105,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await upgrade_database(url)
     services.engine = create_engine(url)
     services.sessions = session_factory(services.engine)
+    services.read_sessions = read_session_factory(services.engine)
     services.http = httpx.AsyncClient(timeout=settings.crm_timeout_seconds)
     metrics = app[METRICS]
     services.directory = CrmDirectory(services.sessions, settings, services.http,
@@ -119,11 +120,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         policy=ConnectorPolicy(app_rate=_app_rate(worker), base_delay=0.25, max_delay=4.0,
                                on_retry=metrics.count_connector_retry),
         metrics=metrics)
-    sync = CardSync(sessions=services.sessions, notifier=services.notifier,
+    sync = CardSync(sessions=services.sessions, read_sessions=services.read_sessions,
+                    notifier=services.notifier,
                     build_card=build_customer_card)
     services.card_sync = sync
     services.interactions = InteractionService(
-        sessions=services.sessions, directory=services.directory, sync=sync, settings=settings)
+        sessions=services.sessions, read_sessions=services.read_sessions,
+        directory=services.directory, sync=sync, settings=settings)
     services.bot = TeamsBot(services)
     try:
         yield

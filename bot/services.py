@@ -35,6 +35,7 @@ class Services:
     settings: Settings
     engine: AsyncEngine = field(init=False)
     sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    read_sessions: async_sessionmaker[AsyncSession] = field(init=False)  # reads only
     http: httpx.AsyncClient = field(init=False)
     directory: CrmDirectory = field(init=False)
     notifier: Notifier = field(init=False)

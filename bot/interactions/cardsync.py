@@ -64,8 +64,10 @@ class PreparedCard:
 
 class CardSync:
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], notifier: Notifier,
+                 read_sessions: async_sessionmaker[AsyncSession] | None = None,
                  build_card: Callable[[CustomerCardView], dict[str, Any]]) -> None:
         self._sessions = sessions
+        self._read_sessions = read_sessions or sessions
         self._notifier = notifier
         self._build_card = build_card
         self._dirty: set[str] = set()
@@ -213,7 +215,7 @@ class CardSync:
         one session (before the first post only the history: the look-up brings the
         records)."""
         assert self._service is not None
-        async with self._sessions() as session:
+        async with self._read_sessions() as session:
             try:
                 row, installation = await store.interaction_and_installation(
                     session, interaction_id)

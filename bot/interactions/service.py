@@ -80,8 +80,10 @@ class InteractionService:
     """Public API used by the HTTP handlers, the Teams handlers and other components."""
 
     def __init__(self, *, sessions: async_sessionmaker[AsyncSession], directory: CrmDirectory,
-                 sync: CardSync, settings: Settings) -> None:
+                 sync: CardSync, settings: Settings,
+                 read_sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
         self._sessions = sessions
+        self._read_sessions = read_sessions or sessions
         self._directory = directory
         self._settings = settings
         self._sync = sync
@@ -198,7 +200,7 @@ class InteractionService:
 
     async def state(self, interaction_id: str) -> InteractionStateOut:
         """The interaction's state and records (``GET /api/v1/interactions/{id}``)."""
-        async with self._sessions() as session:
+        async with self._read_sessions() as session:
             row = await store.interaction_or_404(session, interaction_id, field="interactionId")
             records = await store.records_of(session, interaction_id)
         return _state_out(row, records)
@@ -512,7 +514,7 @@ class InteractionService:
     # ------------------------------------------------------------ helpers
 
     async def _assigned_row(self, interaction_id: str, actor: Actor) -> InteractionRow:
-        async with self._sessions() as session:
+        async with self._read_sessions() as session:
             row, installation = await store.interaction_and_installation(session, interaction_id)
         reason = _read_only_reason(row, installation, actor)
         if reason:

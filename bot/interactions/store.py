@@ -88,7 +88,8 @@ async def interaction_and_installation(
 async def claim_lookup(session: AsyncSession, interaction_id: str, outcome: str) -> bool:
     """Record the caller look-up's outcome unless another look-up did (False then): the
     one statement that makes concurrent look-ups of one interaction write once."""
-    result = await session.execute(_CLAIM_LOOKUP, {"interaction": interaction_id, "outcome": outcome})
+    result = await session.execute(_CLAIM_LOOKUP,
+                                   {"interaction": interaction_id, "outcome": outcome})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

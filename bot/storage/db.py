@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from crm.sqlite_engine import create_sqlite_engine
 
-__all__ = ["create_engine", "session_factory", "upgrade_database", "is_sqlite"]
+__all__ = ["create_engine", "session_factory", "read_session_factory", "upgrade_database",
+           "is_sqlite"]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -43,6 +44,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+    """Sessions for reading only: on PostgreSQL in autocommit, so a read costs no BEGIN and
+    ROLLBACK round trips (each statement sees the latest committed data); SQLite's driver
+    opens no transaction for reads anyway."""
+    if engine.dialect.name == "sqlite":
+        return session_factory(engine)
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                              expire_on_commit=False)
 
 
 def _alembic_config(url: str):  # type: ignore[no-untyped-def]
