@@ -416,7 +416,10 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100, help="events per second")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=100)
-    parser.add_argument("--agents", type=int, default=50)
+    parser.add_argument("--agents", type=int, default=500,
+                        help="agents taking the interactions in turn; Teams allows 60 "
+                             "messages per 30 s in one chat, so few agents at a high rate "
+                             "measure that limit, not the service")
     parser.add_argument("--pins", type=int, default=100, help="pins after the load, one at a time")
     parser.add_argument("--pin-rate", type=float, default=5, help="pins per second under load")
     parser.add_argument("--tenants", type=int, default=_TENANTS[0],

@@ -28,7 +28,9 @@ import aiosqlite
 __all__ = ["InlineConnection", "connect_inline"]
 
 _SQLITE_BUSY = 5  # the primary result code; extended ones (BUSY_SNAPSHOT) cannot be retried
-_FIRST_PAUSE, _MAX_PAUSE = 0.001, 0.05
+# SQLite's write lock is held for well under a millisecond per transaction here: poll
+# briefly rather than sleep long after it was released (several workers share the file).
+_FIRST_PAUSE, _MAX_PAUSE = 0.0005, 0.004
 
 
 class _InlineQueue:
