@@ -60,7 +60,8 @@ async def _simulate(bot, number: str) -> tuple[dict[str, Any], str]:  # type: ig
     # to update (a person cannot click that fast, a test can).
     path = f"/api/v1/interactions/{card['actions'][0]['data']['interactionId']}"
     async with asyncio.timeout(10):
-        while (await (await bot.client.get(path, headers=AUTH)).json())["card"] != "posted":
+        # polls the service's HTTP API: there is no in-process event to wait on
+        while (await (await bot.client.get(path, headers=AUTH)).json())["card"] != "posted":  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     return card, f"act-{posts.index(calls[0]) + 1}"  # the fake numbers its answers
 

@@ -68,11 +68,13 @@ def test_compose_runs_the_service_on_postgresql():
 def test_bicep_declares_bot_teams_channel_container_app_postgres_and_key_vault():
     text = (DEPLOY / "azure" / "main.bicep").read_text()
     for resource_type in ("Microsoft.BotService/botServices@", "MsTeamsChannel",
-                          "Microsoft.App/containerApps@", "Microsoft.DBforPostgreSQL/flexibleServers@",
-                          "Microsoft.KeyVault/vaults@", "Microsoft.ManagedIdentity/userAssignedIdentities@"):
+                          "Microsoft.App/containerApps@",
+                          "Microsoft.DBforPostgreSQL/flexibleServers@",
+                          "Microsoft.KeyVault/vaults@",
+                          "Microsoft.ManagedIdentity/userAssignedIdentities@"):
         assert resource_type in text
     # every secret parameter is @secure() and reaches the app only through Key Vault
     for name in ("botAppPassword", "platformApiKeys", "adminApiKeys", "secretKey",
                  "postgresAdminPassword"):
-        assert f"@secure()\n" in text.split(f"param {name} ")[0][-200:]
+        assert "@secure()\n" in text.split(f"param {name} ")[0][-200:]
     assert "keyVaultUrl" in text and "secretRef" in text

@@ -1,4 +1,5 @@
-"""The README stays true: every setting is documented, the two set-up commands are the ones CI runs."""
+"""The README stays true: every setting is documented, the two set-up commands are the ones
+CI runs."""
 
 from __future__ import annotations
 
