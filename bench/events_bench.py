@@ -239,6 +239,21 @@ class Figures:
     statuses: dict[int, int] = field(default_factory=dict)
     pins_loaded: list[float] = field(default_factory=list)
     pins_idle: list[float] = field(default_factory=list)
+    driver_cpu: float = 0.0  # this process (load driver and fake connector) during the load
+
+
+def reference_loop_ms() -> float:
+    """CPU time of a fixed pure-Python loop, best of three: how fast this machine is right
+    now. Shared cloud machines vary (1.8x between hours was seen on the 2-core bench
+    machine), so figures from different runs compare only next to this one."""
+    best = float("inf")
+    for _ in range(3):
+        began = time.process_time()
+        total = 0
+        for i in range(2_000_000):
+            total += i * i
+        best = min(best, time.process_time() - began)
+    return best * 1000
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -261,6 +276,7 @@ async def run(args: argparse.Namespace) -> None:
     connector_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"  # type: ignore[union-attr]
     service = Service(database_url, workdir, crm_url, args.workers)
     load_before = os.getloadavg()
+    speed_before = reference_loop_ms()
     try:
         await service.start()
         figures, cpu = await _drive(args, service, connector, connector_url)
@@ -270,7 +286,8 @@ async def run(args: argparse.Namespace) -> None:
         await runner.cleanup()
         for name in dropped:
             await _drop_postgres(args.postgres_url, name)
-    _print_table(args, figures, connector, cpu, peak, load_before, os.getloadavg())
+    speeds = (speed_before, reference_loop_ms())
+    _print_table(args, figures, connector, cpu, peak, load_before, os.getloadavg(), speeds)
 
 
 async def _drive(args: argparse.Namespace, service: Service, connector: Connector,
@@ -347,6 +364,7 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
 
         total = args.rate * args.seconds
         cpu_before = service.cpu_seconds()
+        driver_before = time.process_time()
         stop = asyncio.Event()
         pinning = asyncio.create_task(pins_under_load(stop))
         start = time.perf_counter()
@@ -364,6 +382,7 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
                and time.perf_counter() < deadline):
             await connector.wait_until(lambda: False, 0.2)
         cpu = service.cpu_seconds() - cpu_before
+        figures.driver_cpu = time.process_time() - driver_before
 
         for index in range(min(args.pins, total)):
             await pin(index, figures.pins_idle)
@@ -372,7 +391,7 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
 
 def _print_table(args: argparse.Namespace, figures: Figures, connector: Connector, cpu: float,
                  peak: float, load_before: tuple[float, float, float],
-                 load_after: tuple[float, float, float]) -> None:
+                 load_after: tuple[float, float, float], speeds: tuple[float, float]) -> None:
     total = args.rate * args.seconds
     latencies = [(connector.posted[i] - figures.sent[i]) * 1000
                  for i in figures.sent if i in connector.posted]
@@ -398,10 +417,14 @@ def _print_table(args: argparse.Namespace, figures: Figures, connector: Connecto
                                f"{percentile(figures.pins_idle, .99):.1f} ms "
                                f"(n={len(figures.pins_idle)}; target p99 <= 20)"),
         ("service CPU per event", f"{cpu / total * 1000:.1f} ms ({cpu:.1f} s in all)"),
+        ("bench driver CPU per event", f"{figures.driver_cpu / total * 1000:.1f} ms (the load "
+                                       f"driver and fake connector, on the same cores)"),
         ("service peak memory", f"{peak:.0f} MB (VmHWM" + (
             f", parent and {args.workers} workers)" if args.workers > 1 else ")")),
         ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f} "
                                         f"({os.cpu_count()} cores)"),
+        ("reference loop before / after", f"{speeds[0]:.0f} / {speeds[1]:.0f} ms CPU (machine "
+                                          f"speed: lower is faster)"),
     ]
     width = max(len(name) for name, _ in rows)
     print("-" * (width + 50))

@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from . import workers
+    from . import heap, workers
     from .app import create_app, package_version
 
     host, port = args.host or settings.host, args.port or settings.port
@@ -147,7 +147,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         package_version(), host, port, f", {count} workers" if count > 1 else "")
     if count > 1:
         return workers.supervise(settings, host, port, count)
-    web.run_app(create_app(settings), host=host, port=port, print=None)
+    app = create_app(settings)
+    app.on_startup.append(heap.settle)
+    web.run_app(app, host=host, port=port, print=None)
     return 0
 
 

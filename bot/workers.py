@@ -281,12 +281,14 @@ def serve_worker(settings: Settings, host: str, port: int, slot: WorkerSlot,
     (the parent applied them); writes to ``ready_fd`` once it listens."""
     from aiohttp import web
 
+    from . import heap
     from .app import create_app
     from .observability.logs import set_process_context
 
     set_process_context(worker=str(slot.index))
     app = create_app(settings, worker=slot)
     app.cleanup_ctx.append(_stop_without_parent(os.getppid()))
+    app.on_startup.append(heap.settle)
 
     def listening(_banner: str) -> None:  # aiohttp "prints" its banner once the port is bound
         _stop_on_first_signal(asyncio.get_running_loop())
