@@ -23,7 +23,8 @@ from .api.errors import error_middleware
 from .api.events import setup_event_routes
 from .api.health import setup_health_routes
 from .api.messages import AUTH_CONFIG, setup_messages_route
-from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, openapi_document
+from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, api_route, openapi_document
+from .api.security import requires
 from .crm_directory import CrmDirectory
 from .interactions.cardsync import CardSync
 from .interactions.service import InteractionService
@@ -80,12 +81,15 @@ def create_app(settings: Settings | None = None, *, connections: Connections | N
     if worker is not None:
         app[WORKER_SLOT] = worker
     app[METRICS] = Metrics(multiprocess=worker is not None)
-    app.router.add_get("/metrics", metrics_handler(app[METRICS], job_gauge_refresher(
-        app[METRICS], lambda: getattr(app[SERVICES], "sessions", None))))
+    scrape = metrics_handler(app[METRICS], job_gauge_refresher(
+        app[METRICS], lambda: getattr(app[SERVICES], "sessions", None)))
+    add_api_routes(app, api_route(
+        "GET", "/metrics", summary="Prometheus metrics (text format): a metrics or admin key",
+        tags=("operations",))(requires("metrics")(scrape)))
     if settings.development:
         demo_pages.add_routes(app, _default_demo_adapter(app))
-    for key in (*settings.api_keys, *settings.admin_api_keys, settings.app_password,
-                settings.secret_key):
+    for key in (*settings.api_keys, *settings.admin_api_keys, *settings.metrics_api_keys,
+                settings.app_password, settings.secret_key):
         register_secret(key.get_secret_value())
     app.cleanup_ctx.append(_lifecycle)
     # after the core lifecycle: the worker starts once the database is there, stops before

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # --- HTTP API ---
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     admin_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    metrics_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 256 * 1024
 
     # --- CRM ---
@@ -68,7 +69,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     workers: int = Field(default=1, ge=1)  # serve: processes sharing the port (bot.workers)
 
-    @field_validator("tenant_allowlist", "api_keys", "admin_api_keys", mode="before")
+    @field_validator("tenant_allowlist", "api_keys", "admin_api_keys", "metrics_api_keys",
+                     mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split_csv(value)

@@ -1,9 +1,11 @@
 """Bearer API keys for the ``/api/v1`` endpoints, compared in constant time.
 
-Two scopes:
+Three scopes:
   ``platform``  the contact-center side (events, workflow execution): ``api_keys``;
                 admin keys pass too, so an admin can drive everything.
   ``admin``     the configuration API: ``admin_api_keys`` only.
+  ``metrics``   ``GET /metrics`` for a Prometheus scraper: ``metrics_api_keys``; admin
+                keys pass too. A scraper's key opens nothing else.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from ..settings import Settings
 
 __all__ = ["Scope", "requires", "key_allows", "keys_for_scope"]
 
-Scope = Literal["platform", "admin"]
+Scope = Literal["platform", "admin", "metrics"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def keys_for_scope(settings: Settings, scope: Scope) -> list[SecretStr]:
     if scope == "admin":
         return list(settings.admin_api_keys)
+    if scope == "metrics":
+        return list(settings.metrics_api_keys) + list(settings.admin_api_keys)
     return list(settings.api_keys) + list(settings.admin_api_keys)
 
 

@@ -18,7 +18,9 @@ from .connector import FakeConnector
 
 PLATFORM_KEY = "platform-key-1"
 ADMIN_KEY = "admin-key-1"
+METRICS_KEY = "metrics-key-1"
 AUTH = {"Authorization": f"Bearer {PLATFORM_KEY}"}
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_KEY}"}
 
 
 @pytest.fixture
@@ -37,7 +39,8 @@ def make_settings(tmp_path, database_url: str, **overrides: Any) -> Settings:  #
     values: dict[str, Any] = dict(
         database_url=database_url, data_dir=str(tmp_path / "data"),
         demo_crm_url=f"sqlite+aiosqlite:///{tmp_path / 'demo-crm.db'}",
-        api_keys=PLATFORM_KEY, admin_api_keys=ADMIN_KEY, max_body_bytes=16 * 1024,
+        api_keys=PLATFORM_KEY, admin_api_keys=ADMIN_KEY, metrics_api_keys=METRICS_KEY,
+        max_body_bytes=16 * 1024,
     )
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -9,6 +9,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.bot.conftest import (  # noqa: F401  (fixtures)
     ADMIN_KEY,
+    METRICS_AUTH,
+    METRICS_KEY,
     PLATFORM_KEY,
     bot,
     connector,

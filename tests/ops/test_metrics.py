@@ -26,11 +26,11 @@ from tests.bot.activities import ANNA_AGENT, card_action
 from tests.bot.conftest import follow_up, started
 from tests.crm.sim_salesforce import SalesforceSim, adapter_context
 
-from .conftest import sample, series
+from .conftest import ADMIN_KEY, METRICS_AUTH, PLATFORM_KEY, sample, series
 
 
 async def _scrape(client) -> str:  # type: ignore[no-untyped-def]
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=METRICS_AUTH)
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     return await response.text()
@@ -243,3 +243,19 @@ async def test_a_real_adapter_reports_each_minted_token(aiohttp_server):
             await adapter.aclose()
     text = metrics.exposition().decode()
     assert sample(text, "customer_card_token_refreshes_total", crm="salesforce") >= 1
+
+
+async def test_scrape_needs_a_metrics_or_admin_key(bot):
+    assert (await bot.client.get("/metrics")).status == 401
+    for key, status in (("wrong", 401), (PLATFORM_KEY, 401), (ADMIN_KEY, 200)):
+        response = await bot.client.get("/metrics",
+                                        headers={"Authorization": f"Bearer {key}"})
+        assert response.status == status, key
+    refused = await bot.client.get("/metrics", headers={"Authorization": "Bearer wrong"})
+    assert (await refused.json())["error"] == "unauthorized"
+    # a scraper's key opens nothing else
+    response = await bot.client.get("/api/v1/configurations", headers=METRICS_AUTH)
+    assert response.status == 401
+    document = await (await bot.client.get(
+        "/api/v1/openapi.json", headers={"Authorization": f"Bearer {ADMIN_KEY}"})).json()
+    assert document["paths"]["/metrics"]["get"]["responses"]["401"]

@@ -198,9 +198,10 @@ async def test_any_replica_answers_any_step_of_an_interaction(replicas, database
         assert len(connector.posts(conversation)) == posts
         assert await _stored(database_url, interaction_id) == (message_id, 2)  # started, ended
 
-        # each replica counts what it handled
-        metrics_a = (await http.get(f"{a.url}/metrics")).text
-        metrics_b = (await http.get(f"{b.url}/metrics")).text
+        # each replica counts what it handled (an admin key opens /metrics too)
+        admin_auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        metrics_a = (await http.get(f"{a.url}/metrics", headers=admin_auth)).text
+        metrics_b = (await http.get(f"{b.url}/metrics", headers=admin_auth)).text
     events = "customer_card_interaction_events_total"
     assert sample(metrics_b, events, type="started", outcome="accepted") == 1
     assert sample(metrics_a, events, type="started", outcome="duplicate") == 1

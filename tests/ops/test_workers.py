@@ -39,6 +39,8 @@ from .conftest import sample, series
 ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "workers-platform-key-4a7c1e"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+METRICS_KEY = "workers-metrics-key-9d2f06"
+SCRAPE = {"Authorization": f"Bearer {METRICS_KEY}"}
 FRESH = {"Connection": "close"}  # a new connection per request: the kernel picks a worker
 EVENTS = "customer_card_interaction_events_total"
 READY = re.compile(r"Worker (\d+)/\d+ ready \(pid (\d+)\)")
@@ -106,7 +108,8 @@ async def serve(tmp_path) -> AsyncIterator[Callable[..., Any]]:
         env = {**inherited, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp),
                "CUSTOMER_CARD_DATABASE_URL": database_url,
                "CUSTOMER_CARD_DATA_DIR": str(tmp_path / "data"),
-               "CUSTOMER_CARD_API_KEYS": API_KEY, "CUSTOMER_CARD_LOG_FORMAT": "json"}
+               "CUSTOMER_CARD_API_KEYS": API_KEY, "CUSTOMER_CARD_LOG_FORMAT": "json",
+               "CUSTOMER_CARD_METRICS_API_KEYS": METRICS_KEY}
         log = tmp_path / "service.log"
         with log.open("ab") as output:  # a file: a full pipe would stall the service
             process = await asyncio.create_subprocess_exec(
@@ -205,7 +208,7 @@ async def test_two_workers_share_the_port_the_work_and_the_metrics(
                                            invalid_event)
 
         async def scrape() -> None:
-            text = (await http.get("/metrics")).text
+            text = (await http.get("/metrics", headers=SCRAPE)).text
             assert sample(text, EVENTS, type="invalid", outcome="invalid_field") == invalid
             assert sample(text, EVENTS, type="started", outcome="accepted") == 1
             assert sample(text, "customer_card_activities_total", type="installationUpdate",
@@ -236,7 +239,7 @@ async def test_a_killed_worker_is_replaced_and_its_counts_are_kept(serve, tmp_pa
         assert service.ready()[2] == first[2]
         assert any("exited with status -9" in e["message"] for e in service.entries())
         for _ in range(6):  # both answer again, and what the killed one counted still counts
-            text = (await http.get("/metrics")).text
+            text = (await http.get("/metrics", headers=SCRAPE)).text
             assert sample(text, EVENTS, type="invalid", outcome="invalid_field") == invalid
     await _stop(service)
 
