@@ -10,10 +10,13 @@ of polling for the file's lock.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import re
 import sqlite3
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +33,8 @@ except ImportError:  # pragma: no cover - SQLAlchemy 2.0
 
 from .sqlite_inline import InlineConnection, connect_inline
 
-__all__ = ["create_sqlite_engine", "lock_for_writing", "LOCK_TIMEOUT_SECONDS"]
+__all__ = ["create_sqlite_engine", "lock_for_writing", "background_writes",
+           "LOCK_TIMEOUT_SECONDS"]
 
 LOCK_TIMEOUT_SECONDS = 30.0
 
@@ -90,7 +94,7 @@ _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|"
 
 
 class _WriteGate:
-    """One writing transaction per engine at a time, the others queued in order.
+    """One writing transaction per engine at a time, the others queued.
 
     SQLite has a single writer. Without the gate, each concurrent writer polls for the
     file lock in SQLite's busy handler, sleeping up to 100 ms between tries, so under load
@@ -98,13 +102,16 @@ class _WriteGate:
     The gate is taken before a transaction's first write statement and released after its
     COMMIT or ROLLBACK (or when the connection is closed), i.e. exactly while SQLite's lock
     is held. Other processes on the same file still meet the busy handler.
+
+    Writes somebody waits for (an agent's click, an event's answer, the first card) go
+    before background writes (:func:`background_writes`): see :class:`_Lanes`.
     """
 
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+        self._lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Lanes] = (
             weakref.WeakKeyDictionary())
-        self._holders: dict[int, asyncio.Lock] = {}  # id(DBAPI connection) -> lock held
+        self._holders: dict[int, _Lanes] = {}  # id(DBAPI connection) -> gate held
 
     def enter(self, dbapi_connection: Any) -> None:
         """Called in SQLAlchemy's greenlet before a write statement on the connection."""
@@ -112,25 +119,104 @@ class _WriteGate:
         if key in self._holders:
             return
         loop = asyncio.get_running_loop()
-        lock = self._locks.get(loop)
-        if lock is None:
-            lock = self._locks[loop] = asyncio.Lock()
+        lanes = self._lanes.get(loop)
+        if lanes is None:
+            lanes = self._lanes[loop] = _Lanes()
         try:
-            await_(_acquire(lock, self._timeout))
+            await_(_acquire(lanes, self._timeout))
         except TimeoutError:
             raise OperationalError("(write gate)", None,
                                    sqlite3.OperationalError("database is locked")) from None
-        self._holders[key] = lock
+        self._holders[key] = lanes
 
     def leave(self, dbapi_connection: Any) -> None:
-        lock = self._holders.pop(id(dbapi_connection), None)
-        if lock is not None:
-            lock.release()
+        lanes = self._holders.pop(id(dbapi_connection), None)
+        if lanes is not None:
+            lanes.release()
 
 
-async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
+_BACKGROUND: ContextVar[bool] = ContextVar("sqlite_background_writes", default=False)
+
+
+@contextlib.contextmanager
+def background_writes() -> Iterator[None]:
+    """Writes made inside (and in tasks started inside) wait for the write gate behind
+    writes that somebody is waiting for. For work whose result nobody watches happen:
+    remembering a posted message's id, related records arriving after the first card,
+    CRM write-back jobs."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
+
+
+class _Lanes:
+    """The gate itself: held or free, and two queues of waiters, each in arrival order.
+
+    On release the gate passes straight to the next waiter (no newcomer slips in while the
+    woken one waits for its turn on the loop): the first of the foreground queue, unless a
+    background waiter has waited ``MAX_DEFERRAL`` seconds, which then goes first, so
+    background writes are delayed under load but never starved.
+    """
+
+    MAX_DEFERRAL = 0.25
+
+    def __init__(self) -> None:
+        self._held = False
+        self._foreground: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._background: collections.deque[tuple[float, asyncio.Future[None]]] = (
+            collections.deque())
+
+    async def acquire(self, background: bool) -> None:
+        if not self._held and not self._foreground and not self._background:
+            self._held = True
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        if background:
+            self._background.append((loop.time(), waiter))
+        else:
+            self._foreground.append(waiter)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed over just as the wait was given up: pass it on
+            else:
+                self._forget(waiter)
+            raise
+
+    def release(self) -> None:
+        waiter = self._next()
+        if waiter is None:
+            self._held = False
+        else:
+            waiter.set_result(None)  # the gate stays held: it passes to that waiter
+
+    def _next(self) -> asyncio.Future[None] | None:
+        while self._background and self._background[0][1].done():
+            self._background.popleft()
+        while self._foreground and self._foreground[0].done():
+            self._foreground.popleft()
+        if self._background and (
+                not self._foreground or asyncio.get_running_loop().time()
+                - self._background[0][0] >= self.MAX_DEFERRAL):
+            return self._background.popleft()[1]
+        return self._foreground.popleft() if self._foreground else None
+
+    def _forget(self, waiter: asyncio.Future[None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._foreground.remove(waiter)
+        self._background = collections.deque(
+            entry for entry in self._background if entry[1] is not waiter)
+
+
+async def _acquire(lanes: _Lanes, seconds: float) -> None:
+    # runs in the calling task (SQLAlchemy's greenlet hands the coroutine to it), so it
+    # sees that task's background_writes()
     async with asyncio.timeout(seconds):
-        await lock.acquire()
+        await lanes.acquire(_BACKGROUND.get())
 
 
 def _gate_sqlite_writes(engine: AsyncEngine) -> None:

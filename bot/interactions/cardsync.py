@@ -230,6 +230,7 @@ class CardSync:
 
     async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
         # one statement: only if the interaction is still assigned to that installation
+        # (not a background write: until it is stored, updates of the card wait for it)
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(InteractionRow)

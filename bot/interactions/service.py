@@ -30,6 +30,7 @@ from crm.errors import (
 from crm.models import CrmRecord, EmailSearch, PhoneSearch, TextSearch
 from crm.phone import phone_variants
 from crm.protocol import CrmAdapter
+from crm.sqlite_engine import background_writes
 from crm.startup import RelatedStep, StartupResult, run_startup
 
 from ..crm_directory import CrmDirectory
@@ -286,6 +287,13 @@ class InteractionService:
         return CardState(row, records, ())
 
     async def _add_related(self, interaction_id: str, config_id: str, record: CrmRecord) -> None:
+        """Records related to the pinned match, added after the first card is out: on
+        SQLite their write waits behind writes somebody is waiting for."""
+        with background_writes():
+            await self._add_related_now(interaction_id, config_id, record)
+
+    async def _add_related_now(self, interaction_id: str, config_id: str,
+                               record: CrmRecord) -> None:
         try:
             adapter = await self._adapter(config_id)
             related = await self._crm(adapter.related(record, limit=10))

@@ -32,6 +32,7 @@ from crm.errors import AppError, CrmRateLimitedError, CrmUnavailableError
 from crm.http import safe_text
 from crm.mappings import FieldMapping
 from crm.protocol import CrmAdapter
+from crm.sqlite_engine import background_writes
 
 from ..settings import Settings
 from . import outbox
@@ -172,9 +173,11 @@ class MemorializationWorker:
 
     async def start(self) -> None:
         self._stopping = False
-        self._loop_task = asyncio.create_task(self._loop(), name="memorialization-worker")
-        self._heartbeat_task = asyncio.create_task(self._heartbeat(),
-                                                   name="memorialization-heartbeat")
+        # nobody watches these writes happen: on SQLite they let waiting ones go first
+        with background_writes():  # (the tasks, and theirs, keep this context)
+            self._loop_task = asyncio.create_task(self._loop(), name="memorialization-worker")
+            self._heartbeat_task = asyncio.create_task(self._heartbeat(),
+                                                       name="memorialization-heartbeat")
 
     def notify(self) -> None:
         """New jobs were committed: look now rather than at the next poll."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.pool import StaticPool
 
-from crm.sqlite_engine import create_sqlite_engine, lock_for_writing
+from crm.sqlite_engine import background_writes, create_sqlite_engine, lock_for_writing
 
 
 @pytest.fixture
@@ -66,3 +67,57 @@ async def test_in_memory_database_is_one_shared_connection() -> None:
             assert await conn.scalar(text("SELECT count(*) FROM t")) == 0
     finally:
         await engine.dispose()
+
+
+async def _append(engine, log: str, *, background: bool) -> None:  # type: ignore[no-untyped-def]
+    """One writing transaction that appends ``log`` to a table (commit order = row order)."""
+    with background_writes() if background else contextlib.nullcontext():
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO writes (name) VALUES (:name)"), {"name": log})
+
+
+async def _written(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    async with engine.connect() as conn:
+        return list((await conn.execute(text("SELECT name FROM writes ORDER BY rowid"))).scalars())
+
+
+async def test_waiting_writes_go_before_background_writes(engine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE writes (name TEXT NOT NULL)"))
+    async with engine.begin() as holder:  # holds the gate while the others queue
+        await holder.execute(text("INSERT INTO writes (name) VALUES ('holder')"))
+        queued = [asyncio.create_task(_append(engine, "background-1", background=True)),
+                  asyncio.create_task(_append(engine, "background-2", background=True))]
+        await asyncio.sleep(0.01)
+        queued += [asyncio.create_task(_append(engine, "pin", background=False)),
+                   asyncio.create_task(_append(engine, "event", background=False))]
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*queued)
+    assert await _written(engine) == ["holder", "pin", "event", "background-1", "background-2"]
+
+
+async def test_background_writes_wait_at_most_a_quarter_second(engine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE writes (name TEXT NOT NULL)"))
+    async with engine.begin() as holder:
+        await holder.execute(text("INSERT INTO writes (name) VALUES ('holder')"))
+        late = asyncio.create_task(_append(engine, "background", background=True))
+        await asyncio.sleep(0.3)  # it has waited longer than the deferral bound
+        waiting = asyncio.create_task(_append(engine, "pin", background=False))
+        await asyncio.sleep(0.01)
+    await asyncio.gather(late, waiting)
+    assert await _written(engine) == ["holder", "background", "pin"]
+
+
+async def test_a_writer_that_gives_up_waiting_does_not_block_the_gate(engine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE writes (name TEXT NOT NULL)"))
+    async with engine.begin() as holder:
+        await holder.execute(text("INSERT INTO writes (name) VALUES ('holder')"))
+        gave_up = asyncio.create_task(_append(engine, "cancelled", background=False))
+        after = asyncio.create_task(_append(engine, "after", background=True))
+        await asyncio.sleep(0.01)
+        gave_up.cancel()
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(after, timeout=5)
+    assert await _written(engine) == ["holder", "after"]
