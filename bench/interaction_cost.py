@@ -11,6 +11,14 @@ to the hot path shows up as a number, not a feeling.
 
 The fake connector and the load driver run in this process too; their share is reported
 as "driver" (measured with the service idle) and subtracted.
+
+CPU time on a shared machine varies by 10-30 % from run to run. To compare two builds
+exactly, count instructions instead (valgrind's callgrind, the same count every time):
+run each build with ``--count 10`` and ``--count 60``; the difference divided by 50 is
+one interaction's instructions, driver included (about 4 minutes per run):
+
+    valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.60 \
+        .venv/bin/python bench/interaction_cost.py --count 60 --warmup 10 2>&1 | grep refs
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from microsoft_teams.cards.core import (
     Action,
@@ -71,6 +71,7 @@ _OUTCOME: dict[str, tuple[str, Literal["Good", "Accent", "Default"]]] = {
 }
 
 Section = Literal["current", "history", "related"]
+_Block = TypeVar("_Block")
 _Entry = tuple[Section, CardElement]
 
 
@@ -213,6 +214,12 @@ def _more(
 
 
 def _find_section(view: CustomerCardView, locale: str) -> list[CardElement]:
+    types = tuple((t.name, t.label) for t in view.create_types)
+    key = ("find", view.interaction_id, view.search_query, types, locale)
+    return list(_memo(key, lambda: _build_find_section(view, locale)))  # callers extend it
+
+
+def _build_find_section(view: CustomerCardView, locale: str) -> list[CardElement]:
     query = TextInput(
         id="query",
         label=translate(locale, "search_label"),
@@ -262,11 +269,53 @@ def _refresh(view: CustomerCardView) -> RefreshDefinition | None:
     return RefreshDefinition(action=ExecuteAction(verb="refresh", data=data), user_ids=user_ids)
 
 
+# --- record and history blocks, memoized ---------------------------------------------
+#
+# A card is drawn several times in an interaction (first post, related records, each pin,
+# refresh) and mostly from the same records, and building a block's typed models is most
+# of a card's cost. A block is a pure function of the key below, and the models are never
+# changed once built, so one block object serves every card that shows it.
+
+_BLOCK_CACHE_SIZE = 1024  # ~15 KB each: ~15 MB per process at most
+_blocks: dict[tuple[Any, ...], Any] = {}
+
+
+def _memo(key: tuple[Any, ...], build: Callable[[], _Block]) -> _Block:
+    block: _Block | None = _blocks.get(key)
+    if block is None:
+        if len(_blocks) >= _BLOCK_CACHE_SIZE:
+            del _blocks[next(iter(_blocks))]  # the oldest
+        block = _blocks[key] = build()
+    return block
+
+
+def _record_key(record: RecordView) -> tuple[Any, ...]:
+    fields = tuple((f.name, f.label, f.value) for f in record.fields)
+    return (record.type, record.type_label, record.id, record.title, record.url,
+            record.origin, fields)
+
+
+def _current_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
+    key = ("current", _record_key(record), view.interaction_id, view.read_only, locale)
+    return _memo(key, lambda: _build_current_block(record, view, locale))
+
+
+def _related_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
+    key = ("related", _record_key(record), view.interaction_id, view.read_only, locale)
+    return _memo(key, lambda: _build_related_block(record, view, locale))
+
+
+def _history_block(entry: HistoryView, locale: str) -> Container:
+    key = ("history", entry.interaction_id, entry.channel, entry.started_at, entry.agent_name,
+           entry.state, entry.summary, locale)
+    return _memo(key, lambda: _build_history_block(entry, locale))
+
+
 def _record_data(view: CustomerCardView, record: RecordView) -> dict[str, Any]:
     return {"interactionId": view.interaction_id, "recordType": record.type, "recordId": record.id}
 
 
-def _current_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
+def _build_current_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
     actions: list[Action] = []
     if record.url:
         actions.append(open_url(translate(locale, "action_open"), record.url))
@@ -277,7 +326,7 @@ def _current_block(record: RecordView, view: CustomerCardView, locale: str) -> C
     return _record_container(record, locale, actions)
 
 
-def _related_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
+def _build_related_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
     actions: list[Action] = []
     if not view.read_only:
         pin = execute(translate(locale, "action_pin"), "pin", _record_data(view, record))
@@ -302,7 +351,7 @@ def _record_container(record: RecordView, locale: str, actions: list[Action]) ->
     return Container(items=items, style="emphasis", spacing="Medium")
 
 
-def _history_block(entry: HistoryView, locale: str) -> Container:
+def _build_history_block(entry: HistoryView, locale: str) -> Container:
     when = _when(entry.started_at) or translate(locale, "history_unknown_time")
     state = f"state_{entry.state}"
     details = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -280,3 +281,32 @@ def test_read_only_overflow_has_no_more_action() -> None:
     card = build_customer_card(view)
     assert "more" not in _verbs(card)
     assert any(t.endswith("more not shown.") for t in texts(card))
+
+
+def test_a_card_drawn_again_after_a_change_shows_the_change() -> None:
+    """Blocks are reused between cards: every detail a block shows must make it new."""
+    first = samples.one_match()
+    before = build_customer_card(first)
+    assert build_customer_card(samples.one_match()) == before  # drawn again: the same
+
+    changed = samples.one_match()
+    changed.current[0].fields[1].value = "erika.neu@example.com"  # an edited field
+    changed.related[0].title = "Router replaced"
+    changed.history[0].state = "transferred"
+    changed.search_query = "Muster"
+    changed.create_types = changed.create_types[:1]
+    card = build_customer_card(changed)
+    shown = texts(card)
+    assert "erika.neu@example.com" in json.dumps(card)
+    assert "Router replaced" in shown
+    assert any("Transferred" in text for text in shown)
+    assert [i.get("value") for i in inputs(card) if i["id"] == "query"] == ["Muster"]
+    assert len(next(i for i in inputs(card) if i["id"] == "createType")["choices"]) == 1
+    # the same records on another interaction's card carry that interaction's id
+    other = build_customer_card(samples.one_match().model_copy(
+        update={"interaction_id": "int-other"}))
+    assert {a["data"]["interactionId"] for a in actions(other)
+            if isinstance(a.get("data"), dict) and "interactionId" in a["data"]} == {"int-other"}
+    # and read-only drops the buttons again
+    read_only = build_customer_card(samples.one_match().model_copy(update={"read_only": True}))
+    assert "unpin" not in _verbs(read_only) and "pin" not in _verbs(read_only)
