@@ -271,11 +271,14 @@ class InteractionService:
                 records = await store.records_of(session, interaction_id)
                 if error is None:
                     origin = "created" if result.created else "match"
+                    new: list[InteractionRecordRow] = []
                     await store.add_records(session, interaction_id, "current", origin,
-                                            result.current, rows=records)
+                                            result.current, rows=records, pending=new)
                     # a pinned match stays listed in Related, so unpinning keeps it at hand
                     await store.add_records(session, interaction_id, "related", "match",
-                                            [*result.current, *result.related], rows=records)
+                                            [*result.current, *result.related], rows=records,
+                                            pending=new)
+                    await store.insert_records(session, new)
             self._sync.committed(interaction_id)
         if error is not None:
             self._sync.note(interaction_id, Notice(level="error", key=error.code))

@@ -137,13 +137,15 @@ def _snapshot(record: CrmRecord) -> dict[str, Any]:
 async def add_records(
     session: AsyncSession, interaction_id: str, section: str, origin: str,
     records: Sequence[CrmRecord], *, rows: list[InteractionRecordRow] | None = None,
+    pending: list[InteractionRecordRow] | None = None,
 ) -> int:
     """Add records to a section (skipping ones already there); returns how many were added.
 
     ``rows``: every record row of the interaction as read in this session (``records_of``)
     and kept up to date by the caller; saves reading them again. New rows are appended to
     it, so it stays in ``records_of`` order. They are written with one multi-row INSERT and
-    are not tracked by the session (their ``id`` stays None)."""
+    are not tracked by the session (their ``id`` stays None); with ``pending`` they are
+    appended to it instead, for the caller's ``insert_records``."""
     if rows is None:
         rows = await records_of(session, interaction_id)
     existing = {(r.section, r.record_type, r.record_id): r for r in rows}
@@ -170,10 +172,18 @@ async def add_records(
         added.append(row)
         rows.append(row)
         existing[(section, record.type, record.id)] = row
-    if added:
-        await session.execute(insert(InteractionRecordRow.__table__), [
-            {column: getattr(row, column) for column in _RECORD_COLUMNS} for row in added])
+    if pending is not None:  # the caller inserts them, with others, in one statement
+        pending.extend(added)
+    else:
+        await insert_records(session, added)
     return len(added)
+
+
+async def insert_records(session: AsyncSession, rows: Sequence[InteractionRecordRow]) -> None:
+    """Insert record rows made by ``add_records(..., pending=...)`` in one statement."""
+    if rows:
+        await session.execute(insert(InteractionRecordRow.__table__), [
+            {column: getattr(row, column) for column in _RECORD_COLUMNS} for row in rows])
 
 
 _RECORD_COLUMNS = ("interaction_id", "section", "origin", "record_type", "record_id", "title",

@@ -63,6 +63,27 @@ async def test_one_match_is_pinned_with_its_fields(bot):
     assert card["msteams"]["width"] == "full" and card["version"] == "1.5"
 
 
+async def test_records_related_to_the_match_arrive_in_place_and_can_be_pinned(bot):
+    """After the first card, the records of the match's account follow as an update of
+    the same message (PUT), under Related, each with Pin."""
+    interaction_id, card = await _start(bot)
+    message_id = "act-" + str(bot.connector.posts(ANNA_AGENT.conversation_id).index(
+        next(c for c in bot.connector.posts(ANNA_AGENT.conversation_id)
+             if c.card and c.card.get("msteams"))) + 1)
+    puts = await bot.connector.wait_for(lambda calls: [
+        c for c in calls if c.method == "PUT" and "Schmidt Logistik GmbH" in texts(c.card)])
+    assert puts[0].path.endswith("/" + message_id)  # the posted message, not a new one
+    related = pin_targets(puts[0].card)
+    assert "Schmidt Logistik GmbH" in related  # the account of the match
+    assert "Related records" in texts(puts[0].card)
+    assert "Anna Schmidt" in pin_targets(puts[0].card, "unpin")  # the match stays pinned
+    status, body = await bot.activity(card_action(
+        bot.service_url, ANNA_AGENT, "pin", related["Schmidt Logistik GmbH"]))
+    assert status == 200
+    assert "Schmidt Logistik GmbH" in pin_targets(body["value"], "unpin")
+    assert interaction_id == related["Schmidt Logistik GmbH"]["interactionId"]
+
+
 def _record_facts(card, title):  # type: ignore[no-untyped-def]
     """The labels (lower case) of the facts shown under the record titled ``title``."""
     for node in walk(card["body"]):
