@@ -15,6 +15,7 @@ import logging
 import math
 import re
 import ssl
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -293,6 +294,10 @@ class DynamicsAdapter:
                                    on_refresh=context.extra.get("on_token_refresh"))
         self._msal: Any = None  # ConfidentialClientApplication, built in a worker thread
         self._msal_session: Any = None
+        # A token request's thread outlives a cancelled await: it must not open a session
+        # after aclose() closed the last one (its sockets would never be closed).
+        self._msal_guard = threading.Lock()
+        self._closed = False
         timeout = context.http.timeout.connect if context.http is not None else None
         self._timeout = float(timeout or 10.0)
         self._tables: dict[str, Table] = dict(STANDARD_TABLES)
@@ -365,15 +370,18 @@ class DynamicsAdapter:
 
         s = self._settings
         try:
-            if self._msal_session is None:
-                self._msal_session = _MsalSession(s.ca_bundle or None, self._timeout)
-            if self._msal is None:
-                # instance discovery would ask login.microsoftonline.com about the host;
-                # the authority is configuration the admin chose, so it is trusted as given.
-                self._msal = msal.ConfidentialClientApplication(
-                    s.client_id, client_credential=s.client_secret,
-                    authority=s.effective_authority, http_client=self._msal_session,
-                    instance_discovery=False)
+            with self._msal_guard:
+                if self._closed:
+                    raise CrmUnavailableError("The Dynamics adapter was closed")
+                if self._msal_session is None:
+                    self._msal_session = _MsalSession(s.ca_bundle or None, self._timeout)
+                if self._msal is None:
+                    # instance discovery would ask login.microsoftonline.com about the host;
+                    # the authority is configuration the admin chose: trusted as given.
+                    self._msal = msal.ConfidentialClientApplication(
+                        s.client_id, client_credential=s.client_secret,
+                        authority=s.effective_authority, http_client=self._msal_session,
+                        instance_discovery=False)
             # TokenManager decides when a new token is needed; MSAL's cache would hand back
             # the token Dataverse just refused.
             self._msal.remove_tokens_for_client()
@@ -687,10 +695,12 @@ class DynamicsAdapter:
         if self._own_http is not None:
             await self._own_http.aclose()
             self._own_http = None
-        if self._msal_session is not None:
-            self._msal_session.close()
-            self._msal_session = None
-            self._msal = None
+        with self._msal_guard:  # a request in flight finds its pool closed and closes too
+            self._closed = True
+            if self._msal_session is not None:
+                self._msal_session.close()
+                self._msal_session = None
+                self._msal = None
 
 
 class _MsalSession(requests.Session):
