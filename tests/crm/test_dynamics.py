@@ -397,3 +397,15 @@ def test_record_url_with_app_id(tmp_path: Path) -> None:
                                         None, tmp_path, app_id="abc"))
     assert dv.record_url("contact", "1") == ("https://contoso.crm4.dynamics.com/main.aspx?"
                                              "pagetype=entityrecord&etn=contact&id=1&appid=abc")
+
+
+async def test_a_token_request_still_running_at_close_opens_no_new_session(env: Env) -> None:
+    """MSAL runs in a worker thread, which a cancelled await does not stop: if it gets to
+    its HTTP session only after aclose(), it must not open one (its socket would never be
+    closed)."""
+    dv = env.adapter()
+    await dv.check()  # a token minted: MSAL and its session exist
+    await dv.aclose()
+    with pytest.raises(CrmUnavailableError):
+        await asyncio.to_thread(dv._acquire_with_msal)  # the late thread
+    assert dv._msal_session is None
