@@ -365,7 +365,7 @@ class ConfigurationStore:
             rows = (await session.execute(
                 select(spec.row).where(spec.row.configuration_id == configuration_id)
                 .order_by(spec.row.position, spec.row.created_at))).scalars().all()
-        return [spec.parse(row.spec) for row in rows]
+        return [spec.parse(row.spec) for row in rows]  # type: ignore[attr-defined]
 
     async def get_child(self, kind: ChildName, configuration_id: str, child_id: str) -> Any:
         async with self._sessions() as session:

@@ -92,7 +92,7 @@ class Notifier:
         """Post ``activity`` as a new message in the conversation; returns its activity id."""
         ref = ConversationReference.model_validate(reference)
         activity.apply_conversation_reference(ref, is_incoming=False)
-        activity.reply_to_id = None  # a plain send, not a reply to the continuation
+        activity.reply_to_id = None  # type: ignore[assignment]  # a plain send, not a reply
         if self._direct and ref.service_url:
             return await self._send_json(reference, activity.model_dump(
                 by_alias=True, exclude_unset=True, mode="json"))
@@ -110,7 +110,7 @@ class Notifier:
         """Replace the message ``activity_id`` (PUT) with ``activity``."""
         ref = ConversationReference.model_validate(reference)
         activity.apply_conversation_reference(ref, is_incoming=False)
-        activity.reply_to_id = None
+        activity.reply_to_id = None  # type: ignore[assignment]  # (typed str; None = absent)
         activity.id = activity_id
         if self._direct and ref.service_url:
             await self._update_json(reference, activity_id, activity.model_dump(
@@ -215,7 +215,9 @@ class Notifier:
         result: list[T] = []
 
         async def callback(context: TurnContext) -> None:
-            connector = context.services.get(ConnectorClientBase)
+            connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
+            if connector is None:
+                raise RuntimeError("The SDK's turn carries no connector client")
             result.append(await self._policy.run(
                 conversation_id, lambda: operation(connector, conversation_id),
                 tenant_id=tenant_id, first=first))
@@ -226,7 +228,7 @@ class Notifier:
         else:
             # Anonymous (Emulator) mode: continue_conversation would ask MSAL for a tenant.
             await self._adapter.continue_conversation_with_claims(
-                ClaimsIdentity({}, False), continuation, callback
+                ClaimsIdentity({}), continuation, callback
             )
         return result[0]
 

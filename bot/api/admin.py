@@ -266,7 +266,7 @@ class StartupInput(BaseModel):
            "start-up steps (null: the built-in default)", request=StartupInput,
            response=StartupSteps, tags=_TAGS, errors=(404,))
 @requires("admin")
-async def put_startup(request: web.Request) -> web.Response:
+async def put_startup(request: web.Request) -> web.StreamResponse:
     config_id = request.match_info["configuration_id"]
     body = await read_json(request, StartupInput)
     await _store(request).patch(config_id, ConfigurationPatch(startup=body.steps))

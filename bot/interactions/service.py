@@ -253,6 +253,7 @@ class InteractionService:
             adapter = await self._adapter(row.configuration_id)
             steps = await self._directory.startup_steps(row.configuration_id)
             # The record types (for Create) load alongside the search, not after it.
+            found: StartupResult | BaseException
             found, _ = await asyncio.gather(
                 self._crm(run_startup(steps, adapter, interaction_data(row))),
                 self._crm(self.catalog.record_types(row.configuration_id)),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, inspect, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.errors import NotFoundError
@@ -182,7 +182,7 @@ async def add_records(
 async def insert_records(session: AsyncSession, rows: Sequence[InteractionRecordRow]) -> None:
     """Insert record rows made by ``add_records(..., pending=...)`` in one statement."""
     if rows:
-        await session.execute(insert(InteractionRecordRow.__table__), [
+        await session.execute(insert(cast(Table, InteractionRecordRow.__table__)), [
             {column: getattr(row, column) for column in _RECORD_COLUMNS} for row in rows])
 
 

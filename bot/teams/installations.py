@@ -37,7 +37,7 @@ async def _member(context: TurnContext) -> dict[str, Any]:
     """The user's profile from the connector's member API (email, UPN); {} when unavailable
     (the Emulator has no member API)."""
     activity = context.activity
-    connector = context.services.get(ConnectorClientBase)
+    connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
     if connector is None or activity.conversation is None or activity.from_property is None:
         return {}
     try:
