@@ -142,8 +142,8 @@ _BACKGROUND: ContextVar[bool] = ContextVar("sqlite_background_writes", default=F
 def background_writes() -> Iterator[None]:
     """Writes made inside (and in tasks started inside) wait for the write gate behind
     writes that somebody is waiting for. For work whose result nobody watches happen:
-    remembering a posted message's id, related records arriving after the first card,
-    CRM write-back jobs."""
+    related records arriving after the first card, CRM write-back jobs. (Not for a posted
+    message's id: until it is stored, the card's updates wait for it.)"""
     token = _BACKGROUND.set(True)
     try:
         yield
@@ -157,7 +157,9 @@ class _Lanes:
     On release the gate passes straight to the next waiter (no newcomer slips in while the
     woken one waits for its turn on the loop): the first of the foreground queue, unless a
     background waiter has waited ``MAX_DEFERRAL`` seconds, which then goes first, so
-    background writes are delayed under load but never starved.
+    background writes are delayed under load but never starved. A waiter that gave up
+    (cancelled, timed out) stays queued as a done future and is skipped; the queues are
+    therefore empty whenever the gate is free.
     """
 
     MAX_DEFERRAL = 0.25
@@ -169,7 +171,7 @@ class _Lanes:
             collections.deque())
 
     async def acquire(self, background: bool) -> None:
-        if not self._held and not self._foreground and not self._background:
+        if not self._held:
             self._held = True
             return
         loop = asyncio.get_running_loop()
@@ -181,10 +183,8 @@ class _Lanes:
         try:
             await waiter
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
+            if not waiter.cancelled():
                 self.release()  # handed over just as the wait was given up: pass it on
-            else:
-                self._forget(waiter)
             raise
 
     def release(self) -> None:
@@ -204,12 +204,6 @@ class _Lanes:
                 - self._background[0][0] >= self.MAX_DEFERRAL):
             return self._background.popleft()[1]
         return self._foreground.popleft() if self._foreground else None
-
-    def _forget(self, waiter: asyncio.Future[None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._foreground.remove(waiter)
-        self._background = collections.deque(
-            entry for entry in self._background if entry[1] is not waiter)
 
 
 async def _acquire(lanes: _Lanes, seconds: float) -> None:

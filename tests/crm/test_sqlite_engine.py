@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -76,16 +77,23 @@ async def _append(engine, log: str, *, background: bool) -> None:  # type: ignor
             await conn.execute(text("INSERT INTO writes (name) VALUES (:name)"), {"name": log})
 
 
+@contextlib.asynccontextmanager
+async def _holding_the_gate(engine) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    """A ``writes`` table, and a transaction that wrote ``holder`` to it, open inside."""
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE writes (name TEXT NOT NULL)"))
+    async with engine.begin() as holder:
+        await holder.execute(text("INSERT INTO writes (name) VALUES ('holder')"))
+        yield
+
+
 async def _written(engine) -> list[str]:  # type: ignore[no-untyped-def]
     async with engine.connect() as conn:
         return list((await conn.execute(text("SELECT name FROM writes ORDER BY rowid"))).scalars())
 
 
 async def test_waiting_writes_go_before_background_writes(engine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("CREATE TABLE writes (name TEXT NOT NULL)"))
-    async with engine.begin() as holder:  # holds the gate while the others queue
-        await holder.execute(text("INSERT INTO writes (name) VALUES ('holder')"))
+    async with _holding_the_gate(engine):  # the others queue meanwhile
         queued = [asyncio.create_task(_append(engine, "background-1", background=True)),
                   asyncio.create_task(_append(engine, "background-2", background=True))]
         await asyncio.sleep(0.01)
@@ -97,10 +105,7 @@ async def test_waiting_writes_go_before_background_writes(engine) -> None:
 
 
 async def test_background_writes_wait_at_most_a_quarter_second(engine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("CREATE TABLE writes (name TEXT NOT NULL)"))
-    async with engine.begin() as holder:
-        await holder.execute(text("INSERT INTO writes (name) VALUES ('holder')"))
+    async with _holding_the_gate(engine):
         late = asyncio.create_task(_append(engine, "background", background=True))
         await asyncio.sleep(0.3)  # it has waited longer than the deferral bound
         waiting = asyncio.create_task(_append(engine, "pin", background=False))
@@ -110,10 +115,7 @@ async def test_background_writes_wait_at_most_a_quarter_second(engine) -> None:
 
 
 async def test_a_writer_that_gives_up_waiting_does_not_block_the_gate(engine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("CREATE TABLE writes (name TEXT NOT NULL)"))
-    async with engine.begin() as holder:
-        await holder.execute(text("INSERT INTO writes (name) VALUES ('holder')"))
+    async with _holding_the_gate(engine):
         gave_up = asyncio.create_task(_append(engine, "cancelled", background=False))
         after = asyncio.create_task(_append(engine, "after", background=True))
         await asyncio.sleep(0.01)
