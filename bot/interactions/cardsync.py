@@ -95,7 +95,9 @@ class CardSync:
 
     def committed(self, interaction_id: str) -> int:
         """Count a change of the interaction committed in this process; call it while
-        holding the interaction's lock, right after the commit. Returns the change's number."""
+        holding the interaction's lock, right after the commit, when no ``schedule``
+        without a prepared card follows at once (that counts the change itself). Returns
+        the change's number."""
         number = self._changes[interaction_id] = self._changes.get(interaction_id, 0) + 1
         return number
 

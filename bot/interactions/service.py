@@ -8,8 +8,9 @@ coalesced per interaction by :class:`~bot.interactions.cardsync.CardSync`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,8 +114,6 @@ class InteractionService:
                 outcome = await self._store_event(event, config_id)
             except IntegrityError:  # the eventId was seen before
                 return await self._duplicate(event)
-        if outcome is None:
-            return await self._duplicate(event)
         state, waiting, posts = outcome
         if posts:
             self._sync.own_post(state.interaction_id)
@@ -136,7 +135,7 @@ class InteractionService:
         return state
 
     async def _store_event(self, event: InteractionEvent, config_id: str | None
-                           ) -> tuple[InteractionStateOut, bool, bool] | None:
+                           ) -> tuple[InteractionStateOut, bool, bool]:
         """Store the event; the interaction's state (as committed), whether it waits for
         the agent's install and whether this process is to post its card. The state is read
         in the same transaction: the 202 answer needs no second session. A repeated
@@ -149,8 +148,7 @@ class InteractionService:
             new = row is None
             if row is None:
                 if event.type != "started":
-                    raise NotFoundError(f"Unknown interaction {event.interaction_id}",
-                                        code="unknown_interaction", field="interactionId")
+                    raise store.unknown_interaction(event.interaction_id, "interactionId")
                 row = _new_interaction(event, config_id or "")
             else:
                 records = await store.records_of(session, row.id)
@@ -286,18 +284,13 @@ class InteractionService:
         set_committed_value(row, "match_outcome", outcome)
         if len(result.current) == 1 and not any(
                 isinstance(step, RelatedStep) for step in steps):
-            self._sync.spawn(
-                self._add_related(interaction_id, row.configuration_id, result.current[0]))
+            # after the first card: on SQLite its write waits behind waiting ones
+            with background_writes():  # (the task keeps this context)
+                self._sync.spawn(self._add_related(
+                    interaction_id, row.configuration_id, result.current[0]))
         return CardState(row, records, ())
 
     async def _add_related(self, interaction_id: str, config_id: str, record: CrmRecord) -> None:
-        """Records related to the pinned match, added after the first card is out: on
-        SQLite their write waits behind writes somebody is waiting for."""
-        with background_writes():
-            await self._add_related_now(interaction_id, config_id, record)
-
-    async def _add_related_now(self, interaction_id: str, config_id: str,
-                               record: CrmRecord) -> None:
         try:
             adapter = await self._adapter(config_id)
             related = await self._crm(adapter.related(record, limit=10))
@@ -411,20 +404,16 @@ class InteractionService:
                            related: Sequence[CrmRecord] = (), known: bool = False) -> None:
         """Add records to Current and/or Related (workflow results) and update the card.
         ``known``: the interaction is known to exist (no look-up for a 404 first)."""
-        async with self._lock(interaction_id):
-            async with self._sessions() as session, session.begin():
-                if not known:
-                    await store.interaction_or_404(session, interaction_id,
-                                                   field="interactionId")
-                records = await store.records_of(session, interaction_id)
-                if current:
-                    await store.add_records(session, interaction_id, "current", "pinned",
-                                            current, rows=records)
-                if related:
-                    await store.add_records(session, interaction_id, "related", "related",
-                                            related, rows=records)
-            self._sync.committed(interaction_id)
-        self._sync.schedule(interaction_id)
+        async with self._changing(interaction_id) as session:
+            if not known:
+                await store.interaction_or_404(session, interaction_id, field="interactionId")
+            records = await store.records_of(session, interaction_id)
+            if current:
+                await store.add_records(session, interaction_id, "current", "pinned",
+                                        current, rows=records)
+            if related:
+                await store.add_records(session, interaction_id, "related", "related",
+                                        related, rows=records)
 
     async def search_records(self, text: str, configuration_id: str | None = None,
                              limit: int = 10) -> list[CrmRecord]:
@@ -468,12 +457,8 @@ class InteractionService:
         except CrmError as exc:
             return await self.create_form(interaction_id, actor, record_type, values=submitted,
                                           error=translate(actor.locale, exc.code))
-        async with self._lock(interaction_id):
-            async with self._sessions() as session, session.begin():
-                await store.add_records(session, interaction_id, "current", "created",
-                                        [record])
-            self._sync.committed(interaction_id)
-        self._sync.schedule(interaction_id)
+        async with self._changing(interaction_id) as session:
+            await store.add_records(session, interaction_id, "current", "created", [record])
         return record
 
     async def edit_form(self, interaction_id: str, actor: Actor, record_type: str,
@@ -499,11 +484,8 @@ class InteractionService:
         except CrmError as exc:
             return self._edit_view(row, actor, record_type, record_id, fields, submitted,
                                    error=translate(actor.locale, exc.code))
-        async with self._lock(interaction_id):
-            async with self._sessions() as session, session.begin():
-                await _refresh_snapshot(session, interaction_id, record)
-            self._sync.committed(interaction_id)
-        self._sync.schedule(interaction_id)
+        async with self._changing(interaction_id) as session:
+            await _refresh_snapshot(session, interaction_id, record)
         return record
 
     def _edit_view(self, row: InteractionRow, actor: Actor, record_type: str, record_id: str,
@@ -588,6 +570,16 @@ class InteractionService:
         except TimeoutError:
             raise CrmUnavailableError(f"CRM call took longer than {limit}s",
                                       timed_out=True) from None
+
+    @contextlib.asynccontextmanager
+    async def _changing(self, interaction_id: str) -> AsyncIterator[AsyncSession]:
+        """A transaction that changes what the interaction's card shows, under the
+        interaction's lock; once it is committed the posted card is brought up to date
+        (``schedule`` counts the change)."""
+        async with self._lock(interaction_id):
+            async with self._sessions() as session, session.begin():
+                yield session
+        self._sync.schedule(interaction_id)
 
     def _lock(self, interaction_id: str) -> asyncio.Lock:
         # One writer per interaction at a time; card updates are coalesced by CardSync.

@@ -14,7 +14,6 @@ from crm.models import CrmRecord
 
 from ..storage.tables import (
     InstallationRow,
-    InteractionEventRow,
     InteractionRecordRow,
     InteractionRow,
 )
@@ -25,7 +24,7 @@ __all__ = [
     "claim_lookup",
     "find_installation",
     "installation_by_user",
-    "event_seen",
+    "unknown_interaction",
     "records_of",
     "add_records",
     "remove_record",
@@ -63,13 +62,18 @@ _HISTORY = (
     .order_by(InteractionRow.started_at.desc()).limit(bindparam("limit")))
 
 
+def unknown_interaction(interaction_id: str, field: str | None = None) -> NotFoundError:
+    """The error for an interaction id nobody knows (404 ``unknown_interaction``)."""
+    return NotFoundError(f"Unknown interaction {interaction_id}",
+                         code="unknown_interaction", field=field)
+
+
 async def interaction_or_404(session: AsyncSession, interaction_id: str, *,
                              field: str | None = None) -> InteractionRow:
     """The interaction, or ``NotFoundError`` (``unknown_interaction``) naming ``field``."""
     row = await session.get(InteractionRow, interaction_id)
     if row is None:
-        raise NotFoundError(f"Unknown interaction {interaction_id}",
-                            code="unknown_interaction", field=field)
+        raise unknown_interaction(interaction_id, field)
     return row
 
 
@@ -80,8 +84,7 @@ async def interaction_and_installation(
     statement; ``NotFoundError`` (``unknown_interaction``) naming ``field``."""
     found = (await session.execute(_WITH_INSTALLATION, {"id": interaction_id})).first()
     if found is None:
-        raise NotFoundError(f"Unknown interaction {interaction_id}",
-                            code="unknown_interaction", field=field)
+        raise unknown_interaction(interaction_id, field)
     return found[0], found[1]
 
 
@@ -119,12 +122,6 @@ async def installation_by_user(session: AsyncSession, teams_user_id: str) -> Ins
         InstallationRow.teams_user_id == teams_user_id))).scalars().first()
 
 
-async def event_seen(session: AsyncSession, event_id: str) -> bool:
-    found = await session.execute(
-        select(InteractionEventRow.id).where(InteractionEventRow.event_id == event_id))
-    return found.first() is not None
-
-
 async def records_of(session: AsyncSession, interaction_id: str) -> list[InteractionRecordRow]:
     return list((await session.execute(_RECORDS, {"id": interaction_id})).scalars())
 
@@ -159,7 +156,8 @@ async def add_records(
             row.title, row.url, row.fields = record.title, record.url, _snapshot(record)
             if inspect(row).transient:  # written by this helper, unknown to the session
                 await session.execute(
-                    update(InteractionRecordRow).where(*_key(interaction_id, row))
+                    update(InteractionRecordRow).where(*_key(
+                        interaction_id, row.section, row.record_type, row.record_id))
                     .values(title=row.title, url=row.url, fields=row.fields)
                     .execution_options(synchronize_session=False))
             continue
@@ -190,23 +188,22 @@ _RECORD_COLUMNS = ("interaction_id", "section", "origin", "record_type", "record
                    "url", "fields", "position", "created_at")
 
 
-def _key(interaction_id: str, row: InteractionRecordRow) -> tuple[Any, ...]:
+def _key(interaction_id: str, section: str, record_type: str,
+         record_id: str) -> tuple[Any, ...]:
+    """The WHERE clause of one record row."""
     return (InteractionRecordRow.interaction_id == interaction_id,
-            InteractionRecordRow.section == row.section,
-            InteractionRecordRow.record_type == row.record_type,
-            InteractionRecordRow.record_id == row.record_id)
+            InteractionRecordRow.section == section,
+            InteractionRecordRow.record_type == record_type,
+            InteractionRecordRow.record_id == record_id)
 
 
 async def remove_record(session: AsyncSession, interaction_id: str, section: str,
                         record_type: str, record_id: str, *,
                         rows: list[InteractionRecordRow] | None = None) -> bool:
     """Take a record out of a section; ``rows`` (as for ``add_records``) loses it too."""
-    result = await session.execute(delete(InteractionRecordRow).where(
-        InteractionRecordRow.interaction_id == interaction_id,
-        InteractionRecordRow.section == section,
-        InteractionRecordRow.record_type == record_type,
-        InteractionRecordRow.record_id == record_id,
-    ).execution_options(synchronize_session=False))
+    result = await session.execute(
+        delete(InteractionRecordRow).where(*_key(interaction_id, section, record_type, record_id))
+        .execution_options(synchronize_session=False))
     if rows is not None:
         rows[:] = [r for r in rows if (r.section, r.record_type, r.record_id)
                    != (section, record_type, record_id)]
