@@ -98,21 +98,29 @@ event.listen(Session, "after_commit", _ConfigChanges.committed)
 event.listen(Session, "after_rollback", _ConfigChanges.rolled_back)
 
 
+_Stamp = tuple[float, int]  # when a cached value was read: monotonic time, change generation
+
+
+def _stamp() -> _Stamp:
+    """Taken before the read: a change committed during it makes the value stale."""
+    return time.monotonic(), _ConfigChanges.generation
+
+
+def _fresh(stamp: _Stamp) -> bool:
+    read_at, generation = stamp
+    return (generation == _ConfigChanges.generation
+            and time.monotonic() - read_at < CONFIG_TTL_SECONDS)
+
+
 class _Cached:
-    """A configuration row as read at ``read_at`` (monotonic) under change ``generation``,
-    with its parsed start-up steps."""
+    """A configuration row as read at ``stamp``, with its parsed start-up steps."""
 
-    __slots__ = ("row", "read_at", "generation", "steps")
+    __slots__ = ("row", "stamp", "steps")
 
-    def __init__(self, row: ConfigurationRow, read_at: float, generation: int) -> None:
+    def __init__(self, row: ConfigurationRow, stamp: _Stamp) -> None:
         self.row = row
-        self.read_at = read_at
-        self.generation = generation
+        self.stamp = stamp
         self.steps: list[StartupStep] | None = None
-
-    def fresh(self, now: float) -> bool:
-        return (self.generation == _ConfigChanges.generation
-                and now - self.read_at < CONFIG_TTL_SECONDS)
 
 
 class CrmDirectory:
@@ -129,9 +137,9 @@ class CrmDirectory:
         self._lock = asyncio.Lock()
         self._box: SecretBox | None = None
         self._rows: dict[str, _Cached] = {}
-        self._default: tuple[str, float, int] | None = None  # id, read at, generation
+        self._default: tuple[str, _Stamp] | None = None
         # configuration id -> (mapping, read at, generation)
-        self._card_mappings: dict[str, tuple[DynamicDataMapping | None, float, int]] = {}
+        self._card_mappings: dict[str, tuple[DynamicDataMapping | None, _Stamp]] = {}
 
     @property
     def settings(self) -> Settings:
@@ -155,22 +163,21 @@ class CrmDirectory:
 
         The id is cached like the rows (see the module docstring)."""
         cached = self._default
-        if cached is not None and cached[2] == _ConfigChanges.generation and (
-                time.monotonic() - cached[1] < CONFIG_TTL_SECONDS):
+        if cached is not None and _fresh(cached[1]):
             return cached[0]
-        generation, read_at = _ConfigChanges.generation, time.monotonic()
+        stamp = _stamp()
         config_id = await self._find_or_create_default()
-        self._default = (config_id, read_at, generation)
+        self._default = (config_id, stamp)
         return config_id
 
     async def find_default(self) -> str | None:
         """The default configuration's id, None when there is none; never creates one (a
         worker of ``serve --workers``, whose parent process has made it)."""
-        generation, read_at = _ConfigChanges.generation, time.monotonic()
+        stamp = _stamp()
         async with self._sessions() as session:
             row = await _default_row(session)
         if row is not None:
-            self._default = (row.id, read_at, generation)
+            self._default = (row.id, stamp)
         return row.id if row is not None else None
 
     async def _find_or_create_default(self) -> str:
@@ -279,13 +286,11 @@ class CrmDirectory:
         """The configuration's card mapping (its first active dynamic data mapping), cached
         like the configuration rows; None when it has none."""
         cached = self._card_mappings.get(configuration_id)
-        now = time.monotonic()
-        if cached is not None and cached[2] == _ConfigChanges.generation and (
-                now - cached[1] < CONFIG_TTL_SECONDS):
+        if cached is not None and _fresh(cached[1]):
             return cached[0]
-        generation = _ConfigChanges.generation
+        stamp = _stamp()
         mapping = await self.dynamic_mapping(configuration_id)
-        self._card_mappings[configuration_id] = (mapping, now, generation)
+        self._card_mappings[configuration_id] = (mapping, stamp)
         return mapping
 
     async def card_fields(self, configuration_id: str, record_type: str) -> list[str] | None:
@@ -358,19 +363,17 @@ class CrmDirectory:
     async def _cached(self, configuration_id: str) -> _Cached:
         """The configuration row, from the cache while it is fresh. Callers must not change
         the row (it is shared)."""
-        now = time.monotonic()
         cached = self._rows.get(configuration_id)
-        if cached is not None and cached.fresh(now):
+        if cached is not None and _fresh(cached.stamp):
             return cached
-        # the generation before the read: a change committed during it makes this stale
-        generation = _ConfigChanges.generation
+        stamp = _stamp()
         async with self._sessions() as session:
             row = await session.get(ConfigurationRow, configuration_id)
         if row is None:
             self._rows.pop(configuration_id, None)
             raise NotFoundError(f"Unknown configuration {configuration_id}",
                                 code="unknown_configuration", field="configurationId")
-        fresh = _Cached(row, now, generation)
+        fresh = _Cached(row, stamp)
         if cached is not None and cached.row.startup == row.startup:
             fresh.steps = cached.steps  # parsed once per change, not per re-read
         self._rows[configuration_id] = fresh

@@ -90,9 +90,7 @@ class Notifier:
 
     async def send(self, reference: dict[str, Any], activity: Activity) -> str:
         """Post ``activity`` as a new message in the conversation; returns its activity id."""
-        ref = ConversationReference.model_validate(reference)
-        activity.apply_conversation_reference(ref, is_incoming=False)
-        activity.reply_to_id = None  # type: ignore[assignment]  # a plain send, not a reply
+        ref = _address(reference, activity)
         if self._direct and ref.service_url:
             return await self._send_json(reference, activity.model_dump(
                 by_alias=True, exclude_unset=True, mode="json"))
@@ -108,9 +106,7 @@ class Notifier:
     async def update(self, reference: dict[str, Any], activity_id: str,
                      activity: Activity) -> None:
         """Replace the message ``activity_id`` (PUT) with ``activity``."""
-        ref = ConversationReference.model_validate(reference)
-        activity.apply_conversation_reference(ref, is_incoming=False)
-        activity.reply_to_id = None  # type: ignore[assignment]  # (typed str; None = absent)
+        ref = _address(reference, activity)
         activity.id = activity_id
         if self._direct and ref.service_url:
             await self._update_json(reference, activity_id, activity.model_dump(
@@ -231,6 +227,15 @@ class Notifier:
                 ClaimsIdentity({}), continuation, callback
             )
         return result[0]
+
+
+def _address(reference: dict[str, Any], activity: Activity) -> ConversationReference:
+    """Address ``activity`` from the bot into the stored conversation, as a plain message
+    (not a reply to the continuation); the reference, parsed."""
+    ref = ConversationReference.model_validate(reference)
+    activity.apply_conversation_reference(ref, is_incoming=False)
+    activity.reply_to_id = None  # type: ignore[assignment]  # (typed str; None = absent)
+    return ref
 
 
 def _conversation_path(reference: dict[str, Any]) -> str:
