@@ -44,8 +44,9 @@ class StatementCounter:
         self.count += 1
 
 
-async def _measure(label: str, count: int, call: Callable[[], Awaitable[Any]],
-                   counter: StatementCounter) -> None:
+async def _measure(
+    label: str, count: int, call: Callable[[], Awaitable[Any]], counter: StatementCounter
+) -> None:
     statements = counter.count
     started = time.process_time()
     for _ in range(count):

@@ -103,11 +103,19 @@ _TENANTS = [10]  # agents are spread over this many Teams tenants (--tenants)
 
 def activity(service_url: str, agent: int, type_: str, **extra: Any) -> dict[str, Any]:
     return {
-        "type": type_, "id": uuid.uuid4().hex, "channelId": "msteams", "serviceUrl": service_url,
-        "locale": "en-US", "from": {"id": f"29:agent{agent}", "aadObjectId": f"aad-{agent}"},
+        "type": type_,
+        "id": uuid.uuid4().hex,
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "locale": "en-US",
+        "from": {"id": f"29:agent{agent}", "aadObjectId": f"aad-{agent}"},
         "recipient": {"id": "28:bot"},
-        "conversation": {"id": f"a:conv{agent}", "conversationType": "personal",
-                         "tenantId": f"tenant-{agent % _TENANTS[0]}"}, **extra,
+        "conversation": {
+            "id": f"a:conv{agent}",
+            "conversationType": "personal",
+            "tenantId": f"tenant-{agent % _TENANTS[0]}",
+        },
+        **extra,
     }
 
 
@@ -120,19 +128,26 @@ def percentile(values: list[float], q: float) -> float:
 
 # --------------------------------------------------------------------- the service process
 
+
 class Service:
     """``customer-card serve`` in a child process, with its CPU time and peak memory."""
 
-    def __init__(self, database_url: str, workdir: Path, crm_url: str = "",
-                 workers: int = 1) -> None:
+    def __init__(
+        self, database_url: str, workdir: Path, crm_url: str = "", workers: int = 1
+    ) -> None:
         self.workers = workers
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "service.log"
-        self.env = {**os.environ, "CUSTOMER_CARD_DATA_DIR": str(workdir / "data"),
-                    "CUSTOMER_CARD_API_KEYS": KEY, "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
-                    "CUSTOMER_CARD_DATABASE_URL": database_url,
-                    "CUSTOMER_CARD_LOG_LEVEL": "WARNING", "CUSTOMER_CARD_APP_ID": ""}
+        self.env = {
+            **os.environ,
+            "CUSTOMER_CARD_DATA_DIR": str(workdir / "data"),
+            "CUSTOMER_CARD_API_KEYS": KEY,
+            "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
+            "CUSTOMER_CARD_DATABASE_URL": database_url,
+            "CUSTOMER_CARD_LOG_LEVEL": "WARNING",
+            "CUSTOMER_CARD_APP_ID": "",
+        }
         if crm_url:  # the demo CRM's own tables (default: SQLite under the data directory)
             self.env["CUSTOMER_CARD_DEMO_CRM_URL"] = crm_url
         self.process: asyncio.subprocess.Process | None = None
@@ -140,9 +155,21 @@ class Service:
     async def start(self) -> None:
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--workers", str(self.workers),
-                env=self.env, stdout=log, stderr=log, cwd=_ROOT)
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                cwd=_ROOT,
+            )
         async with aiohttp.ClientSession() as http:
             for _ in range(300):  # up to 30 s for migrations and start-up
                 if self.process.returncode is not None:
@@ -156,8 +183,9 @@ class Service:
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.1)
-        raise SystemExit(f"the service did not start; see {self.log}:\n"
-                         + self.log.read_text()[-3000:])
+        raise SystemExit(
+            f"the service did not start; see {self.log}:\n" + self.log.read_text()[-3000:]
+        )
 
     def _pids(self) -> list[int]:
         """The service process and, with --workers, its worker processes (after it)."""
@@ -208,8 +236,13 @@ async def _fresh_postgres(url: str) -> tuple[str, str]:
 
     base = make_url(url)
     name = f"cc_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
-                                 database=base.database, password=base.password)
+    conn = await asyncpg.connect(
+        host=base.host,
+        port=base.port or 5432,
+        user=base.username,
+        database=base.database,
+        password=base.password,
+    )
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -222,8 +255,13 @@ async def _drop_postgres(url: str, name: str) -> None:
     from sqlalchemy.engine import make_url
 
     base = make_url(url)
-    conn = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
-                                 database=base.database, password=base.password)
+    conn = await asyncpg.connect(
+        host=base.host,
+        port=base.port or 5432,
+        user=base.username,
+        database=base.database,
+        password=base.password,
+    )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -231,6 +269,7 @@ async def _drop_postgres(url: str, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- the run
+
 
 @dataclass
 class Figures:
@@ -290,8 +329,9 @@ async def run(args: argparse.Namespace) -> None:
     _print_table(args, figures, connector, cpu, peak, load_before, os.getloadavg(), speeds)
 
 
-async def _drive(args: argparse.Namespace, service: Service, connector: Connector,
-                 connector_url: str) -> tuple[Figures, float]:
+async def _drive(
+    args: argparse.Namespace, service: Service, connector: Connector, connector_url: str
+) -> tuple[Figures, float]:
     base = service.base
     headers = {"Authorization": f"Bearer {KEY}"}
     figures = Figures()
@@ -303,32 +343,43 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
             configs = (await response.json())["configurations"]
         default = next(c for c in configs if c.get("isDefault")) if configs else None
         assert default is not None, "the service created no default configuration"
-        async with http.patch(f"{base}/api/v1/configurations/{default['id']}", headers=admin,
-                              json={"settings": {**(default.get("settings") or {}),
-                                                 "latency_ms": args.latency_ms}}) as response:
+        async with http.patch(
+            f"{base}/api/v1/configurations/{default['id']}",
+            headers=admin,
+            json={"settings": {**(default.get("settings") or {}), "latency_ms": args.latency_ms}},
+        ) as response:
             assert response.status == 200, await response.text()
         for agent in range(args.agents):
-            async with http.post(f"{base}/api/messages", json=activity(
-                    connector_url, agent, "installationUpdate", action="add")) as response:
+            async with http.post(
+                f"{base}/api/messages",
+                json=activity(connector_url, agent, "installationUpdate", action="add"),
+            ) as response:
                 assert response.status < 300, await response.text()
 
         async def send(index: int) -> None:
             interaction = f"bench-{index}"
-            body = {"type": "started", "eventId": uuid.uuid4().hex, "interactionId": interaction,
-                    "contactId": interaction, "channel": "voice",
-                    "agent": {"id": str(index), "aadObjectId": f"aad-{index % args.agents}"},
-                    "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"}}
+            body = {
+                "type": "started",
+                "eventId": uuid.uuid4().hex,
+                "interactionId": interaction,
+                "contactId": interaction,
+                "channel": "voice",
+                "agent": {"id": str(index), "aadObjectId": f"aad-{index % args.agents}"},
+                "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"},
+            }
             began = figures.sent[interaction] = time.perf_counter()
-            async with http.post(f"{base}/api/v1/interactions/events", json=body,
-                                 headers=headers) as response:
+            async with http.post(
+                f"{base}/api/v1/interactions/events", json=body, headers=headers
+            ) as response:
                 await response.read()
                 figures.statuses[response.status] = figures.statuses.get(response.status, 0) + 1
             figures.answers.append((time.perf_counter() - began) * 1000)
 
         async def pin(index: int, into: list[float]) -> None:
             interaction = f"bench-{index}"
-            async with http.get(f"{base}/api/v1/interactions/{interaction}",
-                                headers=headers) as response:
+            async with http.get(
+                f"{base}/api/v1/interactions/{interaction}", headers=headers
+            ) as response:
                 current = (await response.json()).get("current") or []
             if not current:
                 return
@@ -337,12 +388,24 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
             for verb in ("unpin", "pin"):
                 if verb == "pin":  # the unpin's card update (PUT) is out first: not timed here
                     await connector.wait_until(lambda: connector.updates > updates, 2)
-                invoke = activity(connector_url, index % args.agents, "invoke",
-                                  name="adaptiveCard/action", value={"action": {
-                                      "type": "Action.Execute", "verb": verb, "data": {
-                                          "verb": verb, "interactionId": interaction,
-                                          "recordType": record["type"],
-                                          "recordId": record["id"]}}})
+                invoke = activity(
+                    connector_url,
+                    index % args.agents,
+                    "invoke",
+                    name="adaptiveCard/action",
+                    value={
+                        "action": {
+                            "type": "Action.Execute",
+                            "verb": verb,
+                            "data": {
+                                "verb": verb,
+                                "interactionId": interaction,
+                                "recordType": record["type"],
+                                "recordId": record["id"],
+                            },
+                        }
+                    },
+                )
                 began = time.perf_counter()
                 async with http.post(f"{base}/api/messages", json=invoke) as response:
                     await response.read()
@@ -378,8 +441,7 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
         stop.set()
         await pinning
         # quiet for a second: the related-record updates (PUT) are done too
-        while (time.perf_counter() - connector.last_request < 1.0
-               and time.perf_counter() < deadline):
+        while time.perf_counter() - connector.last_request < 1.0 and time.perf_counter() < deadline:
             await connector.wait_until(lambda: False, 0.2)
         cpu = service.cpu_seconds() - cpu_before
         figures.driver_cpu = time.process_time() - driver_before
@@ -389,42 +451,75 @@ async def _drive(args: argparse.Namespace, service: Service, connector: Connecto
     return figures, cpu
 
 
-def _print_table(args: argparse.Namespace, figures: Figures, connector: Connector, cpu: float,
-                 peak: float, load_before: tuple[float, float, float],
-                 load_after: tuple[float, float, float], speeds: tuple[float, float]) -> None:
+def _print_table(
+    args: argparse.Namespace,
+    figures: Figures,
+    connector: Connector,
+    cpu: float,
+    peak: float,
+    load_before: tuple[float, float, float],
+    load_after: tuple[float, float, float],
+    speeds: tuple[float, float],
+) -> None:
     total = args.rate * args.seconds
-    latencies = [(connector.posted[i] - figures.sent[i]) * 1000
-                 for i in figures.sent if i in connector.posted]
+    latencies = [
+        (connector.posted[i] - figures.sent[i]) * 1000
+        for i in figures.sent
+        if i in connector.posted
+    ]
     crm = args.latency_ms
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     database = _DATABASES[args.db]
     rows = [
-        ("database / rate / duration", f"{database}, {args.rate}/s for {args.seconds} s "
-                                       f"({total} events, {args.agents} agents in "
-                                       f"{args.tenants} tenants)"),
-        ("CRM latency per call", f"{crm:g} ms (demo CRM latency_ms; its tables on "
-                                 f"{_DATABASES[args.crm_storage]})"),
+        (
+            "database / rate / duration",
+            f"{database}, {args.rate}/s for {args.seconds} s "
+            f"({total} events, {args.agents} agents in "
+            f"{args.tenants} tenants)",
+        ),
+        (
+            "CRM latency per call",
+            f"{crm:g} ms (demo CRM latency_ms; its tables on {_DATABASES[args.crm_storage]})",
+        ),
         ("answers", ", ".join(f"{n}x {code}" for code, n in sorted(figures.statuses.items()))),
         ("cards posted", f"{len(latencies)} of {total}; {connector.updates} updates (PUT)"),
-        ("202 answer p50 / p99", f"{percentile(figures.answers, .5):.1f} / "
-                                 f"{percentile(figures.answers, .99):.1f} ms"),
+        (
+            "202 answer p50 / p99",
+            f"{percentile(figures.answers, 0.5):.1f} / {percentile(figures.answers, 0.99):.1f} ms",
+        ),
         ("event -> card p50 / p99", f"{p50:.1f} / {p99:.1f} ms"),
         ("ratio to CRM p50 / p99", f"{p50 / crm:.2f} / {p99 / crm:.2f}  (target p50 <= 1.25)"),
-        ("pin under load p50 / p99", f"{percentile(figures.pins_loaded, .5):.1f} / "
-                                     f"{percentile(figures.pins_loaded, .99):.1f} ms "
-                                     f"(n={len(figures.pins_loaded)})"),
-        ("pin idle p50 / p99", f"{percentile(figures.pins_idle, .5):.1f} / "
-                               f"{percentile(figures.pins_idle, .99):.1f} ms "
-                               f"(n={len(figures.pins_idle)}; target p99 <= 20)"),
+        (
+            "pin under load p50 / p99",
+            f"{percentile(figures.pins_loaded, 0.5):.1f} / "
+            f"{percentile(figures.pins_loaded, 0.99):.1f} ms "
+            f"(n={len(figures.pins_loaded)})",
+        ),
+        (
+            "pin idle p50 / p99",
+            f"{percentile(figures.pins_idle, 0.5):.1f} / "
+            f"{percentile(figures.pins_idle, 0.99):.1f} ms "
+            f"(n={len(figures.pins_idle)}; target p99 <= 20)",
+        ),
         ("service CPU per event", f"{cpu / total * 1000:.1f} ms ({cpu:.1f} s in all)"),
-        ("bench driver CPU per event", f"{figures.driver_cpu / total * 1000:.1f} ms (the load "
-                                       f"driver and fake connector, on the same cores)"),
-        ("service peak memory", f"{peak:.0f} MB (VmHWM" + (
-            f", parent and {args.workers} workers)" if args.workers > 1 else ")")),
-        ("load average before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f} "
-                                        f"({os.cpu_count()} cores)"),
-        ("reference loop before / after", f"{speeds[0]:.0f} / {speeds[1]:.0f} ms CPU (machine "
-                                          f"speed: lower is faster)"),
+        (
+            "bench driver CPU per event",
+            f"{figures.driver_cpu / total * 1000:.1f} ms (the load "
+            f"driver and fake connector, on the same cores)",
+        ),
+        (
+            "service peak memory",
+            f"{peak:.0f} MB (VmHWM"
+            + (f", parent and {args.workers} workers)" if args.workers > 1 else ")"),
+        ),
+        (
+            "load average before / after",
+            f"{load_before[0]:.2f} / {load_after[0]:.2f} ({os.cpu_count()} cores)",
+        ),
+        (
+            "reference loop before / after",
+            f"{speeds[0]:.0f} / {speeds[1]:.0f} ms CPU (machine speed: lower is faster)",
+        ),
     ]
     width = max(len(name) for name, _ in rows)
     print("-" * (width + 50))
@@ -434,26 +529,42 @@ def _print_table(args: argparse.Namespace, figures: Figures, connector: Connecto
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=int, default=100, help="events per second")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--latency-ms", type=float, default=100)
-    parser.add_argument("--agents", type=int, default=500,
-                        help="agents taking the interactions in turn; Teams allows 60 "
-                             "messages per 30 s in one chat, so few agents at a high rate "
-                             "measure that limit, not the service")
+    parser.add_argument(
+        "--agents",
+        type=int,
+        default=500,
+        help="agents taking the interactions in turn; Teams allows 60 "
+        "messages per 30 s in one chat, so few agents at a high rate "
+        "measure that limit, not the service",
+    )
     parser.add_argument("--pins", type=int, default=100, help="pins after the load, one at a time")
     parser.add_argument("--pin-rate", type=float, default=5, help="pins per second under load")
-    parser.add_argument("--tenants", type=int, default=_TENANTS[0],
-                        help="Teams tenants the agents belong to: Teams allows 50 connector "
-                             "calls per second per tenant, so one tenant caps the card rate")
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=_TENANTS[0],
+        help="Teams tenants the agents belong to: Teams allows 50 connector "
+        "calls per second per tenant, so one tenant caps the card rate",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="serve --workers N")
-    parser.add_argument("--crm-storage", choices=("sqlite", "postgres"), default="sqlite",
-                        help="where the demo CRM (the CRM stand-in) keeps its tables")
-    parser.add_argument("--postgres-url", default=POSTGRES_URL,
-                        help="server for --db postgres (a throw-away database is created)")
+    parser.add_argument(
+        "--crm-storage",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="where the demo CRM (the CRM stand-in) keeps its tables",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=POSTGRES_URL,
+        help="server for --db postgres (a throw-away database is created)",
+    )
     args = parser.parse_args()
     _TENANTS[0] = args.tenants
     asyncio.run(run(args))

@@ -87,11 +87,15 @@ class Connector:
 
 def activity(service_url: str, agent: int, type_: str, **extra: Any) -> dict[str, Any]:
     return {
-        "type": type_, "id": uuid.uuid4().hex, "channelId": "msteams", "serviceUrl": service_url,
-        "locale": "en-US", "from": {"id": f"29:agent{agent}", "aadObjectId": f"aad-{agent}"},
+        "type": type_,
+        "id": uuid.uuid4().hex,
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "locale": "en-US",
+        "from": {"id": f"29:agent{agent}", "aadObjectId": f"aad-{agent}"},
         "recipient": {"id": "28:bot"},
-        "conversation": {"id": f"a:conv{agent}", "conversationType": "personal",
-                         "tenantId": "t"}, **extra,
+        "conversation": {"id": f"a:conv{agent}", "conversationType": "personal", "tenantId": "t"},
+        **extra,
     }
 
 
@@ -117,7 +121,8 @@ class Meter:
             print(f"-- {name}")
         cpu, count = began
         self.rows.setdefault(name, []).append(
-            ((time.process_time() - cpu) * 1000, self.statements - count))
+            ((time.process_time() - cpu) * 1000, self.statements - count)
+        )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -127,6 +132,7 @@ async def run(args: argparse.Namespace) -> None:
     if args.db == "postgres":
         sys.path.insert(0, str(_HERE))
         from events_bench import POSTGRES_URL, _drop_postgres, _fresh_postgres
+
         database_url, name = await _fresh_postgres(POSTGRES_URL)
     else:
         database_url = f"sqlite+aiosqlite:///{workdir / 'cc.db'}"
@@ -134,9 +140,14 @@ async def run(args: argparse.Namespace) -> None:
     conn_server = TestServer(connector.app(), host="127.0.0.1")
     await conn_server.start_server()
     service_url = str(conn_server.make_url("/"))
-    settings = Settings(_env_file=None, database_url=database_url,  # type: ignore[call-arg]
-                        data_dir=str(workdir / "data"), api_keys=KEY, admin_api_keys=ADMIN,
-                        log_level="WARNING")
+    settings = Settings(
+        _env_file=None,
+        database_url=database_url,  # type: ignore[call-arg]
+        data_dir=str(workdir / "data"),
+        api_keys=KEY,
+        admin_api_keys=ADMIN,
+        log_level="WARNING",
+    )
     app = create_app(settings)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
@@ -146,8 +157,10 @@ async def run(args: argparse.Namespace) -> None:
     headers = {"Authorization": f"Bearer {KEY}"}
     try:
         for agent in range(args.agents):
-            response = await client.post("/api/messages", json=activity(
-                service_url, agent, "installationUpdate", action="add"))
+            response = await client.post(
+                "/api/messages",
+                json=activity(service_url, agent, "installationUpdate", action="add"),
+            )
             assert response.status < 300, await response.text()
         profiler = cProfile.Profile() if args.profile else None
         for index in range(args.warmup + args.count):
@@ -157,14 +170,18 @@ async def run(args: argparse.Namespace) -> None:
                 profiler.enable()
             interaction = f"cost-{index}"
             agent = index % args.agents
-            body = {"type": "started", "eventId": uuid.uuid4().hex,
-                    "interactionId": interaction, "contactId": interaction, "channel": "voice",
-                    "agent": {"id": str(agent), "aadObjectId": f"aad-{agent}"},
-                    "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"}}
+            body = {
+                "type": "started",
+                "eventId": uuid.uuid4().hex,
+                "interactionId": interaction,
+                "contactId": interaction,
+                "channel": "voice",
+                "agent": {"id": str(agent), "aadObjectId": f"aad-{agent}"},
+                "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"},
+            }
             posts, puts = connector.posts, connector.puts
             began = meter.start()
-            response = await client.post("/api/v1/interactions/events", json=body,
-                                         headers=headers)
+            response = await client.post("/api/v1/interactions/events", json=body, headers=headers)
             assert response.status == 202, await response.text()
             await response.read()
             meter.stop("event -> 202", began) if measuring else None
@@ -175,17 +192,30 @@ async def run(args: argparse.Namespace) -> None:
             await connector.wait(lambda p=puts: connector.puts > p)
             await services.card_sync.drain()
             meter.stop("posted -> related PUT", began) if measuring else None
-            state = await (await client.get(f"/api/v1/interactions/{interaction}",
-                                            headers=headers)).json()
+            state = await (
+                await client.get(f"/api/v1/interactions/{interaction}", headers=headers)
+            ).json()
             record = state["current"][0]
             for verb in ("unpin", "pin"):
                 puts = connector.puts
-                invoke = activity(service_url, agent, "invoke", name="adaptiveCard/action",
-                                  value={"action": {"type": "Action.Execute", "verb": verb,
-                                                    "data": {"verb": verb,
-                                                             "interactionId": interaction,
-                                                             "recordType": record["type"],
-                                                             "recordId": record["id"]}}})
+                invoke = activity(
+                    service_url,
+                    agent,
+                    "invoke",
+                    name="adaptiveCard/action",
+                    value={
+                        "action": {
+                            "type": "Action.Execute",
+                            "verb": verb,
+                            "data": {
+                                "verb": verb,
+                                "interactionId": interaction,
+                                "recordType": record["type"],
+                                "recordId": record["id"],
+                            },
+                        }
+                    },
+                )
                 began = meter.start()
                 response = await client.post("/api/messages", json=invoke)
                 assert response.status == 200, response.status
@@ -221,14 +251,16 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--echo", action="store_true",
-                        help="print the SQL of the first measured interaction")
+    parser.add_argument(
+        "--echo", action="store_true", help="print the SQL of the first measured interaction"
+    )
     parser.add_argument("--profile", default="", help="write cProfile stats of the run here")
     asyncio.run(run(parser.parse_args()))
 

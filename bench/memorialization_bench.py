@@ -46,10 +46,21 @@ from crm.models import (
     TimelineRef,
 )
 
-MAPPING = MemorializationMapping(name="bench", record_types=[{"recordType": "contact", "fields": [
-    {"crmField": "skill", "source": {"channel": "voice", "field": "Skill Name"}},
-    {"crmField": "disposition", "source": {"channel": "voice", "field": "Disposition Name"}},
-]}])
+MAPPING = MemorializationMapping(
+    name="bench",
+    record_types=[
+        {
+            "recordType": "contact",
+            "fields": [
+                {"crmField": "skill", "source": {"channel": "voice", "field": "Skill Name"}},
+                {
+                    "crmField": "disposition",
+                    "source": {"channel": "voice", "field": "Disposition Name"},
+                },
+            ],
+        }
+    ],
+)
 
 
 class SlowCrm:
@@ -69,8 +80,9 @@ class SlowCrm:
     def system(self) -> CrmSystem:
         return CrmSystem(type="bench", label="Bench", base_url="http://127.0.0.1")
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         await self._call()
         return CrmRecord(type=record_type, id=record_id, title=record_id, fields=dict(fields))
 
@@ -87,37 +99,53 @@ class SlowCrm:
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
         await self._call()
-        return [FieldInfo(name=name, label=name, type=FieldType.TEXT, max_length=255)
-                for name in ("skill", "disposition")]
+        return [
+            FieldInfo(name=name, label=name, type=FieldType.TEXT, max_length=255)
+            for name in ("skill", "disposition")
+        ]
 
 
 def _snapshot(index: int, configuration_id: str) -> InteractionSnapshot:
     start = datetime(2025, 5, 1, 9, 0, tzinfo=UTC) + timedelta(seconds=index)
     return InteractionSnapshot(
-        interaction_id=f"bench-{index}", configuration_id=configuration_id, channel="voice",
-        trigger="acw_completed", direction="inbound", agent_name="Agent", started_at=start,
+        interaction_id=f"bench-{index}",
+        configuration_id=configuration_id,
+        channel="voice",
+        trigger="acw_completed",
+        direction="inbound",
+        agent_name="Agent",
+        started_at=start,
         ended_at=start + timedelta(minutes=4),
         data={"Skill Name": "Billing", "Disposition Name": "Resolved", "ANI": "+4930123"},
-        targets=[{"recordType": "contact", "recordId": f"c-{index}"}])
+        targets=[{"recordType": "contact", "recordId": f"c-{index}"}],
+    )
 
 
 def max_in_window(times: list[float], window: float) -> int:
     """Most calls that started within any window of ``window`` seconds."""
     times = sorted(times)
-    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)),
-               default=0)
+    return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
 
 
 async def _queue(sessions, jobs: int, configurations: list[str]) -> None:  # type: ignore[no-untyped-def]
     for start in range(0, jobs, 500):
         async with sessions() as session, session.begin():
             for index in range(start, min(jobs, start + 500)):
-                await enqueue(session, _snapshot(index, configurations[index % len(
-                    configurations)]), MAPPING)
+                await enqueue(
+                    session, _snapshot(index, configurations[index % len(configurations)]), MAPPING
+                )
 
 
-async def run(url: str, *, jobs: int, latency: float, configurations: int, rate: float,
-              burst: int, concurrency: int) -> dict[str, float]:
+async def run(
+    url: str,
+    *,
+    jobs: int,
+    latency: float,
+    configurations: int,
+    rate: float,
+    burst: int,
+    concurrency: int,
+) -> dict[str, float]:
     await upgrade_database(url)
     engine = create_engine(url)
     sessions = session_factory(engine)
@@ -131,29 +159,42 @@ async def run(url: str, *, jobs: int, latency: float, configurations: int, rate:
     async def provider(configuration_id: str) -> SlowCrm:
         return crms[configuration_id]
 
-    options = WorkerOptions(rate_per_second=rate, burst=burst, concurrency=concurrency,
-                            lease_seconds=60, poll_seconds=0.05)
+    options = WorkerOptions(
+        rate_per_second=rate,
+        burst=burst,
+        concurrency=concurrency,
+        lease_seconds=60,
+        poll_seconds=0.05,
+    )
     worker = MemorializationWorker(sessions, provider, options)  # type: ignore[arg-type]
     started = time.monotonic()
     await worker.start()
     while True:
         async with sessions() as session:
-            settled = (await session.execute(select(func.count()).where(
-                MemorializationJobRow.status.in_(("done", "failed"))))).scalar_one()
+            settled = (
+                await session.execute(
+                    select(func.count()).where(MemorializationJobRow.status.in_(("done", "failed")))
+                )
+            ).scalar_one()
         if settled >= jobs:
             break
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
     await worker.stop()
     async with sessions() as session:
-        failed = (await session.execute(select(func.count()).where(
-            MemorializationJobRow.status == "failed"))).scalar_one()
+        failed = (
+            await session.execute(
+                select(func.count()).where(MemorializationJobRow.status == "failed")
+            )
+        ).scalar_one()
     if failed:
         raise SystemExit(f"{failed} jobs failed: the benchmark CRM never fails, so this is a bug")
     await engine.dispose()
     activities = sum(len(crm.activities) for crm in crms.values())
     return {
-        "jobs": jobs, "seconds": elapsed, "jobs_per_second": jobs / elapsed,
+        "jobs": jobs,
+        "seconds": elapsed,
+        "jobs_per_second": jobs / elapsed,
         "activities": activities,
         "calls": sum(len(times) for times in log.values()),
         "max_calls_1s": max(max_in_window(times, 1.0) for times in log.values()),
@@ -164,16 +205,22 @@ async def run(url: str, *, jobs: int, latency: float, configurations: int, rate:
 
 
 def _print(title: str, figures: dict[str, float], rate: float, configurations: int) -> None:
-    held = (figures["max_calls_1s"] <= figures["allowed_1s"]
-            and figures["max_calls_100ms"] <= figures["allowed_100ms"])
+    held = (
+        figures["max_calls_1s"] <= figures["allowed_1s"]
+        and figures["max_calls_100ms"] <= figures["allowed_100ms"]
+    )
     print(f"\n{title}")
-    print(f"  {figures['jobs']:.0f} jobs in {figures['seconds']:.2f} s: "
-          f"{figures['jobs_per_second']:.0f} jobs/s "
-          f"({figures['calls']:.0f} CRM calls, {figures['activities']:.0f} activities)")
-    print(f"  rate limit {rate:g} calls/s per configuration x {configurations}: "
-          f"max {figures['max_calls_1s']:.0f} calls in any 1 s (allowed "
-          f"{figures['allowed_1s']:.0f}), max {figures['max_calls_100ms']:.0f} in any 100 ms "
-          f"(allowed {figures['allowed_100ms']:.0f}): {'HELD' if held else 'EXCEEDED'}")
+    print(
+        f"  {figures['jobs']:.0f} jobs in {figures['seconds']:.2f} s: "
+        f"{figures['jobs_per_second']:.0f} jobs/s "
+        f"({figures['calls']:.0f} CRM calls, {figures['activities']:.0f} activities)"
+    )
+    print(
+        f"  rate limit {rate:g} calls/s per configuration x {configurations}: "
+        f"max {figures['max_calls_1s']:.0f} calls in any 1 s (allowed "
+        f"{figures['allowed_1s']:.0f}), max {figures['max_calls_100ms']:.0f} in any 100 ms "
+        f"(allowed {figures['allowed_100ms']:.0f}): {'HELD' if held else 'EXCEEDED'}"
+    )
 
 
 @asynccontextmanager
@@ -188,8 +235,13 @@ async def _database(server_url: str) -> AsyncIterator[str]:
 
     base = make_url(server_url)
     name = f"cc_bench_{uuid.uuid4().hex[:12]}"
-    connect = {"host": base.host, "port": base.port or 5432, "user": base.username,
-               "password": base.password, "database": base.database}
+    connect = {
+        "host": base.host,
+        "port": base.port or 5432,
+        "user": base.username,
+        "password": base.password,
+        "database": base.database,
+    }
     conn = await asyncpg.connect(**connect)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -206,8 +258,9 @@ async def _database(server_url: str) -> AsyncIterator[str]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--database-url", default="")
@@ -217,15 +270,30 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
     async with _database(args.database_url) as url:
-        print(f"database: {url.split('@')[-1]}  CRM latency: {args.latency * 1000:.0f} ms per "
-              f"call  concurrency: {args.concurrency}")
-        figures = await run(url, jobs=args.jobs, latency=args.latency,
-                            configurations=args.configurations, rate=args.rate,
-                            burst=args.burst, concurrency=args.concurrency)
+        print(
+            f"database: {url.split('@')[-1]}  CRM latency: {args.latency * 1000:.0f} ms per "
+            f"call  concurrency: {args.concurrency}"
+        )
+        figures = await run(
+            url,
+            jobs=args.jobs,
+            latency=args.latency,
+            configurations=args.configurations,
+            rate=args.rate,
+            burst=args.burst,
+            concurrency=args.concurrency,
+        )
         _print("Throughput", figures, args.rate, args.configurations)
         slow_rate = 40.0
-        throttled = await run(url, jobs=200, latency=args.latency, configurations=1,
-                              rate=slow_rate, burst=args.burst, concurrency=args.concurrency)
+        throttled = await run(
+            url,
+            jobs=200,
+            latency=args.latency,
+            configurations=1,
+            rate=slow_rate,
+            burst=args.burst,
+            concurrency=args.concurrency,
+        )
         _print("Throttled (one configuration)", throttled, slow_rate, 1)
 
 

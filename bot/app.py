@@ -56,8 +56,12 @@ def package_version() -> str:
         return "0.0.0"
 
 
-def create_app(settings: Settings | None = None, *, connections: Connections | None = None,
-               worker: WorkerSlot | None = None) -> web.Application:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    connections: Connections | None = None,
+    worker: WorkerSlot | None = None,
+) -> web.Application:
     """The service as an aiohttp application; everything starts when the app starts.
 
     ``connections`` replaces the MSAL connection manager that mints outbound Bot Connector
@@ -66,8 +70,7 @@ def create_app(settings: Settings | None = None, *, connections: Connections | N
     migrations and made the default configuration; it takes its share of the Bot
     Connector's app rate and its ``/metrics`` answers for all workers."""
     settings = settings or Settings()
-    app = web.Application(middlewares=[error_middleware],
-                          client_max_size=settings.max_body_bytes)
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     app[SERVICES] = Services(settings)
     app[OPENAPI] = OpenApiRegistry(version=package_version())
     if connections is not None:
@@ -81,15 +84,28 @@ def create_app(settings: Settings | None = None, *, connections: Connections | N
     if worker is not None:
         app[WORKER_SLOT] = worker
     app[METRICS] = Metrics(multiprocess=worker is not None)
-    scrape = metrics_handler(app[METRICS], job_gauge_refresher(
-        app[METRICS], lambda: getattr(app[SERVICES], "sessions", None)))
-    add_api_routes(app, api_route(
-        "GET", "/metrics", summary="Prometheus metrics (text format): a metrics or admin key",
-        tags=("operations",))(requires("metrics")(scrape)))
+    scrape = metrics_handler(
+        app[METRICS],
+        job_gauge_refresher(app[METRICS], lambda: getattr(app[SERVICES], "sessions", None)),
+    )
+    add_api_routes(
+        app,
+        api_route(
+            "GET",
+            "/metrics",
+            summary="Prometheus metrics (text format): a metrics or admin key",
+            tags=("operations",),
+        )(requires("metrics")(scrape)),
+    )
     if settings.development:
         demo_pages.add_routes(app, _default_demo_adapter(app))
-    for key in (*settings.api_keys, *settings.admin_api_keys, *settings.metrics_api_keys,
-                settings.app_password, settings.secret_key):
+    for key in (
+        *settings.api_keys,
+        *settings.admin_api_keys,
+        *settings.metrics_api_keys,
+        settings.app_password,
+        settings.secret_key,
+    ):
         register_secret(key.get_secret_value())
     app.cleanup_ctx.append(_lifecycle)
     # after the core lifecycle: the worker starts once the database is there, stops before
@@ -101,8 +117,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     settings = services.settings
     if settings.anonymous:
-        log.warning("No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
-                    "UNAUTHENTICATED requests. Use this only with the Emulator or Playground.")
+        log.warning(
+            "No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
+            "UNAUTHENTICATED requests. Use this only with the Emulator or Playground."
+        )
     worker = app.get(WORKER_SLOT)
     url = settings.effective_database_url
     if worker is None:  # a worker's parent process has applied them
@@ -112,25 +130,38 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     services.read_sessions = read_session_factory(services.engine)
     services.http = httpx.AsyncClient(timeout=settings.crm_timeout_seconds)
     metrics = app[METRICS]
-    services.directory = CrmDirectory(services.sessions, settings, services.http,
-                                      metrics=metrics)
+    services.directory = CrmDirectory(services.sessions, settings, services.http, metrics=metrics)
     if worker is None:
         await services.directory.ensure_default()
     elif await services.directory.find_default() is None:  # deleted since the parent made it
         log.warning("No CRM configuration: the first event makes the default demo one")
     services.adapter, connections = _bot_adapter(app, settings)
     services.notifier = Notifier(
-        services.adapter, settings.app_id, connections=connections,
-        policy=ConnectorPolicy(app_rate=_app_rate(worker), base_delay=0.25, max_delay=4.0,
-                               on_retry=metrics.count_connector_retry),
-        metrics=metrics)
-    sync = CardSync(sessions=services.sessions, read_sessions=services.read_sessions,
-                    notifier=services.notifier,
-                    build_card=build_customer_card)
+        services.adapter,
+        settings.app_id,
+        connections=connections,
+        policy=ConnectorPolicy(
+            app_rate=_app_rate(worker),
+            base_delay=0.25,
+            max_delay=4.0,
+            on_retry=metrics.count_connector_retry,
+        ),
+        metrics=metrics,
+    )
+    sync = CardSync(
+        sessions=services.sessions,
+        read_sessions=services.read_sessions,
+        notifier=services.notifier,
+        build_card=build_customer_card,
+    )
     services.card_sync = sync
     services.interactions = InteractionService(
-        sessions=services.sessions, read_sessions=services.read_sessions,
-        directory=services.directory, sync=sync, settings=settings)
+        sessions=services.sessions,
+        read_sessions=services.read_sessions,
+        directory=services.directory,
+        sync=sync,
+        settings=settings,
+    )
     services.bot = TeamsBot(services)
     try:
         yield
@@ -167,14 +198,15 @@ def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]
     return provide
 
 
-def _bot_adapter(app: web.Application, settings: Settings
-                 ) -> tuple[CloudAdapter, Connections]:
+def _bot_adapter(app: web.Application, settings: Settings) -> tuple[CloudAdapter, Connections]:
     """The Bot Framework adapter, and the connection manager that mints its outbound tokens
     (the notifier uses the same one for proactive messages)."""
     manager = app.get(CONNECTIONS) or MsalConnectionManager(
-        connections_configurations={"SERVICE_CONNECTION": app[AUTH_CONFIG]})
+        connections_configurations={"SERVICE_CONNECTION": app[AUTH_CONFIG]}
+    )
     # The host check refuses http and loopback, so it is on only with real credentials.
     validate_hosts = not settings.anonymous and settings.validate_service_url
-    adapter = CloudAdapter(connection_manager=manager,
-                           host_validator=OutboundHostValidator(enabled=validate_hosts))
+    adapter = CloudAdapter(
+        connection_manager=manager, host_validator=OutboundHostValidator(enabled=validate_hosts)
+    )
     return adapter, manager

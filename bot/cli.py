@@ -29,8 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the service")
     serve.add_argument("--host", default=None, help="default: CUSTOMER_CARD_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: 3978")
-    serve.add_argument("--workers", type=_positive_int, default=None,
-                       help="processes sharing the port; default: CUSTOMER_CARD_WORKERS or 1")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="processes sharing the port; default: CUSTOMER_CARD_WORKERS or 1",
+    )
     # how the parent of ``--workers N`` starts each of its children (bot.workers)
     serve.add_argument("--worker-of", default=None, help=argparse.SUPPRESS)
     serve.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
@@ -43,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--api-key", default=None, help="default: first CUSTOMER_CARD_API_KEYS")
     kinds = simulate.add_subparsers(dest="kind", required=True)
     for kind, target in (("call", "number"), ("chat", "email")):
-        sub = kinds.add_parser(kind, help=f"start a {'voice' if kind == 'call' else 'digital'} "
-                                          "interaction")
+        sub = kinds.add_parser(
+            kind, help=f"start a {'voice' if kind == 'call' else 'digital'} interaction"
+        )
         sub.add_argument(target)
         sub.add_argument("--agent-email", default=None)
         sub.add_argument("--agent-aad", default=None)
@@ -75,20 +80,31 @@ def _positive_int(text: str) -> int:
 def _event(args: argparse.Namespace) -> dict[str, object]:
     now = datetime.now(UTC).isoformat()
     if args.kind == "end":
-        return {"type": "ended", "eventId": f"cli-{uuid.uuid4().hex}",
-                "interactionId": args.interaction_id, "endedBy": args.ended_by,
-                "occurredAt": now}
+        return {
+            "type": "ended",
+            "eventId": f"cli-{uuid.uuid4().hex}",
+            "interactionId": args.interaction_id,
+            "endedBy": args.ended_by,
+            "occurredAt": now,
+        }
     agent = {"id": args.agent_email or args.agent_teams_id or "agent", "name": args.agent_name}
-    for key, value in (("email", args.agent_email), ("aadObjectId", args.agent_aad),
-                       ("teamsUserId", args.agent_teams_id)):
+    for key, value in (
+        ("email", args.agent_email),
+        ("aadObjectId", args.agent_aad),
+        ("teamsUserId", args.agent_teams_id),
+    ):
         if value:
             agent[key] = value
     interaction_id = args.interaction_id or f"cli-{uuid.uuid4().hex[:12]}"
     voice = args.kind == "call"
     event: dict[str, object] = {
-        "type": "started", "eventId": f"cli-{uuid.uuid4().hex}",
-        "interactionId": interaction_id, "contactId": interaction_id,
-        "channel": "voice" if voice else "digital", "agent": agent, "occurredAt": now,
+        "type": "started",
+        "eventId": f"cli-{uuid.uuid4().hex}",
+        "interactionId": interaction_id,
+        "contactId": interaction_id,
+        "channel": "voice" if voice else "digital",
+        "agent": agent,
+        "occurredAt": now,
         "data": {"ANI": args.number} if voice else {"From": args.email},
     }
     if args.configuration_id:
@@ -101,9 +117,12 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     if not key:
         print("No API key: pass --api-key or set CUSTOMER_CARD_API_KEYS", file=sys.stderr)
         return 2
-    response = httpx.post(f"{args.url.rstrip('/')}/api/v1/interactions/events",
-                          json=_event(args), headers={"Authorization": f"Bearer {key}"},
-                          timeout=30)
+    response = httpx.post(
+        f"{args.url.rstrip('/')}/api/v1/interactions/events",
+        json=_event(args),
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
     print(json.dumps(response.json(), indent=2))
     return 0 if response.status_code < 300 else 1
 
@@ -139,12 +158,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     host, port = args.host or settings.host, args.port or settings.port
     if args.worker_of:
-        return workers.serve_worker(settings, host, port, workers.WorkerSlot.parse(
-            args.worker_of), args.ready_fd)
+        return workers.serve_worker(
+            settings, host, port, workers.WorkerSlot.parse(args.worker_of), args.ready_fd
+        )
     count = args.workers or settings.workers
     logging.getLogger("bot.cli").info(
         "Customer Card %s on http://%s:%s%s (Bot Framework endpoint: /api/messages)",
-        package_version(), host, port, f", {count} workers" if count > 1 else "")
+        package_version(),
+        host,
+        port,
+        f", {count} workers" if count > 1 else "",
+    )
     if count > 1:
         return workers.supervise(settings, host, port, count)
     app = create_app(settings)

@@ -37,8 +37,11 @@ SECTIONS: dict[str, ChildName] = {
     "dynamicDataMappings": "dynamic",
     "workflows": "workflow",
 }
-_LABELS = {"memorialization": "memorialization mapping", "dynamic": "dynamic data mapping",
-           "workflow": "workflow"}
+_LABELS = {
+    "memorialization": "memorialization mapping",
+    "dynamic": "dynamic data mapping",
+    "workflow": "workflow",
+}
 
 
 def add_commands(subparsers: Any) -> None:
@@ -48,8 +51,11 @@ def add_commands(subparsers: Any) -> None:
     apply = actions.add_parser("apply", help="make the configuration match a YAML file")
     apply.add_argument("file", type=Path)
     apply.add_argument("--dry-run", action="store_true", help="print the difference only")
-    apply.add_argument("--prune", action="store_true",
-                       help="delete configurations, mappings and workflows the file omits")
+    apply.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete configurations, mappings and workflows the file omits",
+    )
     export = actions.add_parser("export", help="print every configuration as YAML")
     export.add_argument("--output", "-o", type=Path, default=None)
     test = actions.add_parser("test", help="check a configuration's credentials and reach")
@@ -113,8 +119,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})", code="file") from None
     if not isinstance(document, dict) or set(document) - {"configurations"}:
-        raise ConfigError(f"{path}: the file holds one key, 'configurations' (a list)",
-                          code="file")
+        raise ConfigError(f"{path}: the file holds one key, 'configurations' (a list)", code="file")
     items = document.get("configurations") or []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ConfigError(f"{path}: 'configurations' must be a list of objects", code="file")
@@ -127,13 +132,16 @@ def _parse_configuration(index: int, entry: dict[str, Any]) -> ConfigurationInpu
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"configurations[{index}].{where}: "
-                          f"{first['msg'].removeprefix('Value error, ')}",
-                          code="invalid_field", field=where) from None
+        raise ConfigError(
+            f"configurations[{index}].{where}: {first['msg'].removeprefix('Value error, ')}",
+            code="invalid_field",
+            field=where,
+        ) from None
 
 
-async def apply_file(store: ConfigurationStore, path: Path, *, dry_run: bool = False,
-                     prune: bool = False) -> list[str]:
+async def apply_file(
+    store: ConfigurationStore, path: Path, *, dry_run: bool = False, prune: bool = False
+) -> list[str]:
     """Make the store match the file; the lines describing what changed (or would)."""
     entries = _load(path)
     plan = _Plan(dry_run)
@@ -144,18 +152,22 @@ async def apply_file(store: ConfigurationStore, path: Path, *, dry_run: bool = F
         sections = {key: entry.pop(key) for key in list(entry) if key in SECTIONS}
         body = _parse_configuration(index, entry)
         # mappings before workflows: a memorialization workflow names its mapping
-        children = {kind: [store.parse_child(kind, item) for item in (sections[key] or [])]
-                    for key, kind in SECTIONS.items() if key in sections}
+        children = {
+            kind: [store.parse_child(kind, item) for item in (sections[key] or [])]
+            for key, kind in SECTIONS.items()
+            if key in sections
+        }
         current = _match_configuration(existing, body)
         config_id = await _apply_configuration(store, plan, body, current)
         kept.add(config_id or "")
         for kind, models in children.items():
-            await _apply_children(store, plan, config_id, kind, models, prune=prune,
-                                  new=current is None)
+            await _apply_children(
+                store, plan, config_id, kind, models, prune=prune, new=current is None
+            )
     if prune:
         for config in existing:
             if config.id not in kept:
-                plan.say(f"- configuration {config.id} ({config.type}) \"{config.name}\"")
+                plan.say(f'- configuration {config.id} ({config.type}) "{config.name}"')
                 if not dry_run:
                     await store.delete(config.id)
     if not plan.lines:
@@ -165,21 +177,26 @@ async def apply_file(store: ConfigurationStore, path: Path, *, dry_run: bool = F
     return [*plan.lines, tail]
 
 
-def _match_configuration(existing: list[Configuration],
-                         body: ConfigurationInput) -> Configuration | None:
+def _match_configuration(
+    existing: list[Configuration], body: ConfigurationInput
+) -> Configuration | None:
     if body.id:
         return next((c for c in existing if c.id == body.id), None)
     named = [c for c in existing if c.name == body.name]
     if len(named) > 1:
-        raise ConfigError(f"name: several configurations are called '{body.name}'; give the "
-                          "id in the file", code="ambiguous_name", field="name")
+        raise ConfigError(
+            f"name: several configurations are called '{body.name}'; give the id in the file",
+            code="ambiguous_name",
+            field="name",
+        )
     return named[0] if named else None
 
 
-async def _apply_configuration(store: ConfigurationStore, plan: _Plan, body: ConfigurationInput,
-                               current: Configuration | None) -> str | None:
+async def _apply_configuration(
+    store: ConfigurationStore, plan: _Plan, body: ConfigurationInput, current: Configuration | None
+) -> str | None:
     if current is None:
-        plan.say(f"+ configuration {body.id or '(new id)'} ({body.type}) \"{body.name}\"")
+        plan.say(f'+ configuration {body.id or "(new id)"} ({body.type}) "{body.name}"')
         if plan.dry_run:
             return body.id
         return (await store.create(body)).id
@@ -191,22 +208,26 @@ async def _apply_configuration(store: ConfigurationStore, plan: _Plan, body: Con
     return current.id
 
 
-async def _configuration_changes(store: ConfigurationStore, body: ConfigurationInput,
-                                 current: Configuration) -> list[str]:
-    changes = [name for name, mine, theirs in (
-        ("name", body.name, current.name), ("description", body.description,
-                                            current.description),
-        ("status", body.status, current.status), ("isDefault", body.is_default,
-                                                  current.is_default),
-        ("type", body.type, current.type),
-    ) if mine != theirs]
+async def _configuration_changes(
+    store: ConfigurationStore, body: ConfigurationInput, current: Configuration
+) -> list[str]:
+    changes = [
+        name
+        for name, mine, theirs in (
+            ("name", body.name, current.name),
+            ("description", body.description, current.description),
+            ("status", body.status, current.status),
+            ("isDefault", body.is_default, current.is_default),
+            ("type", body.type, current.type),
+        )
+        if mine != theirs
+    ]
     desired = store.checked_settings(body.type, body.settings)
     for key in sorted(set(desired) | set(current.settings)):
         if desired.get(key) != current.settings.get(key):
             changes.append(f"settings.{key}")
     steps = [s.model_dump(by_alias=True) for s in body.startup] if body.startup else None
-    theirs = [s.model_dump(by_alias=True) for s in current.startup] if current.startup \
-        else None
+    theirs = [s.model_dump(by_alias=True) for s in current.startup] if current.startup else None
     if steps != theirs:
         changes.append("startup")
     for name, value in sorted(body.secrets.items()):
@@ -218,20 +239,31 @@ async def _configuration_changes(store: ConfigurationStore, body: ConfigurationI
     return changes
 
 
-async def _apply_children(store: ConfigurationStore, plan: _Plan, config_id: str | None,
-                          kind: ChildName, models: list[Any], *, prune: bool,
-                          new: bool) -> None:
+async def _apply_children(
+    store: ConfigurationStore,
+    plan: _Plan,
+    config_id: str | None,
+    kind: ChildName,
+    models: list[Any],
+    *,
+    prune: bool,
+    new: bool,
+) -> None:
     label = _LABELS[kind]
     owner = config_id or "(new)"
-    existing = [] if config_id is None or (new and plan.dry_run) else \
-        await store.list_children(kind, config_id)
+    existing = (
+        []
+        if config_id is None or (new and plan.dry_run)
+        else await store.list_children(kind, config_id)
+    )
     matched: set[str] = set()
     for model in models:
-        current = next((m for m in existing if model.id and m.id == model.id), None) or \
-            next((m for m in existing if not model.id and m.name == model.name
-                  and m.id not in matched), None)
+        current = next((m for m in existing if model.id and m.id == model.id), None) or next(
+            (m for m in existing if not model.id and m.name == model.name and m.id not in matched),
+            None,
+        )
         if current is None:
-            plan.say(f"+ {owner}: {label} \"{model.name}\"")
+            plan.say(f'+ {owner}: {label} "{model.name}"')
             if not plan.dry_run and config_id is not None:
                 await store.create_child(kind, config_id, model)
             continue
@@ -239,16 +271,15 @@ async def _apply_children(store: ConfigurationStore, plan: _Plan, config_id: str
         model.id = current.id
         mine = model.model_dump(mode="json", by_alias=True)
         theirs = current.model_dump(mode="json", by_alias=True)
-        changed = sorted(key for key in set(mine) | set(theirs) if mine.get(key) !=
-                         theirs.get(key))
+        changed = sorted(key for key in set(mine) | set(theirs) if mine.get(key) != theirs.get(key))
         if changed:
-            plan.say(f"~ {owner}: {label} \"{model.name}\": {', '.join(changed)}")
+            plan.say(f'~ {owner}: {label} "{model.name}": {", ".join(changed)}')
             if not plan.dry_run and config_id is not None:
                 await store.replace_child(kind, config_id, current.id, model)
     if prune and config_id is not None:
         for current in existing:
             if current.id not in matched:
-                plan.say(f"- {owner}: {label} \"{current.name}\"")
+                plan.say(f'- {owner}: {label} "{current.name}"')
                 if not plan.dry_run:
                     await store.delete_child(kind, config_id, current.id)
 
@@ -263,35 +294,46 @@ async def export_all(store: ConfigurationStore) -> str:
     configurations: list[dict[str, Any]] = []
     for config in await store.list_configurations():
         entry: dict[str, Any] = {
-            "id": config.id, "name": config.name, "description": config.description,
-            "type": config.type, "status": config.status, "isDefault": config.is_default,
+            "id": config.id,
+            "name": config.name,
+            "description": config.description,
+            "type": config.type,
+            "status": config.status,
+            "isDefault": config.is_default,
             "settings": config.settings,
         }
-        references = {name: status.reference for name, status in config.secrets.items()
-                      if status.reference}
-        omitted += [f"{config.id}.{name}" for name, status in config.secrets.items()
-                    if not status.reference]
+        references = {
+            name: status.reference for name, status in config.secrets.items() if status.reference
+        }
+        omitted += [
+            f"{config.id}.{name}" for name, status in config.secrets.items() if not status.reference
+        ]
         if references:
             entry["secrets"] = references
         if config.startup is not None:
-            entry["startup"] = [s.model_dump(mode="json", by_alias=True)
-                                for s in config.startup]
+            entry["startup"] = [s.model_dump(mode="json", by_alias=True) for s in config.startup]
         for key, kind in SECTIONS.items():
-            entry[key] = [m.model_dump(mode="json", by_alias=True)
-                          for m in await store.list_children(kind, config.id)]
+            entry[key] = [
+                m.model_dump(mode="json", by_alias=True)
+                for m in await store.list_children(kind, config.id)
+            ]
         configurations.append(entry)
     header = "# customer-card configuration export\n"
     if omitted:
-        header += ("# literal secrets are not exported (they stay as stored): "
-                   + ", ".join(omitted) + "\n")
-    return header + yaml.safe_dump({"configurations": configurations}, sort_keys=False,
-                                   allow_unicode=True)
+        header += (
+            "# literal secrets are not exported (they stay as stored): " + ", ".join(omitted) + "\n"
+        )
+    return header + yaml.safe_dump(
+        {"configurations": configurations}, sort_keys=False, allow_unicode=True
+    )
 
 
 async def test_configuration(store: ConfigurationStore, configuration_id: str) -> str:
     result = await store.test(configuration_id)
-    return (f"OK: configuration {configuration_id} ({result['type']}) reached the CRM; "
-            f"{result['recordTypes']} record types readable.")
+    return (
+        f"OK: configuration {configuration_id} ({result['type']}) reached the CRM; "
+        f"{result['recordTypes']} record types readable."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,14 +80,29 @@ class ChildKind:
 
 CHILD_KINDS: dict[ChildName, ChildKind] = {
     "memorialization": ChildKind(
-        "memorialization", "memorialization mapping", MemorializationMappingRow, "map",
-        MemorializationMappingInput.model_validate, validate_memorialization),
+        "memorialization",
+        "memorialization mapping",
+        MemorializationMappingRow,
+        "map",
+        MemorializationMappingInput.model_validate,
+        validate_memorialization,
+    ),
     "dynamic": ChildKind(
-        "dynamic", "dynamic data mapping", DynamicDataMappingRow, "ddm",
-        DynamicDataMapping.model_validate, validate_dynamic_mapping),
+        "dynamic",
+        "dynamic data mapping",
+        DynamicDataMappingRow,
+        "ddm",
+        DynamicDataMapping.model_validate,
+        validate_dynamic_mapping,
+    ),
     "workflow": ChildKind(
-        "workflow", "workflow", WorkflowRow, "wf", workflow_adapter.validate_python,
-        validate_workflow),
+        "workflow",
+        "workflow",
+        WorkflowRow,
+        "wf",
+        workflow_adapter.validate_python,
+        validate_workflow,
+    ),
 }
 
 
@@ -102,8 +117,7 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 class ConfigurationStore:
     """Create, read, change and delete the integration model, validated."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: CrmDirectory
-                 ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: CrmDirectory) -> None:
         self._sessions = sessions
         self._directory = directory
 
@@ -115,19 +129,33 @@ class ConfigurationStore:
 
     def render(self, row: ConfigurationRow) -> Configuration:
         return Configuration(
-            id=row.id, name=row.name, description=row.description or "", type=row.type,
-            type_name=TYPE_LABELS.get(row.type, row.type), status=row.status,  # type: ignore[arg-type]
-            is_default=row.is_default, settings=dict(row.settings or {}),
+            id=row.id,
+            name=row.name,
+            description=row.description or "",
+            type=row.type,
+            type_name=TYPE_LABELS.get(row.type, row.type),
+            status=row.status,  # type: ignore[arg-type]
+            is_default=row.is_default,
+            settings=dict(row.settings or {}),
             secrets=describe_secrets(row.secrets or {}),
             startup=_steps_adapter.validate_python(row.startup) if row.startup else None,
-            created_at=row.created_at, updated_at=row.updated_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
     async def list_configurations(self) -> list[Configuration]:
         async with self._sessions() as session:
-            rows = (await session.execute(
-                select(ConfigurationRow).order_by(ConfigurationRow.created_at,
-                                                  ConfigurationRow.id))).scalars().all()
+            rows = (
+                (
+                    await session.execute(
+                        select(ConfigurationRow).order_by(
+                            ConfigurationRow.created_at, ConfigurationRow.id
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return [self.render(row) for row in rows]
 
     async def get(self, configuration_id: str) -> Configuration:
@@ -138,64 +166,104 @@ class ConfigurationStore:
         """A new configuration with its ready set of workflows."""
         config_id = body.id or _new_id("cfg")
         settings = self.checked_settings(body.type, body.settings)
-        secrets = self._merged_secrets(body.type, validate_settings(body.type, settings), {},
-                                       body.secrets)
+        secrets = self._merged_secrets(
+            body.type, validate_settings(body.type, settings), {}, body.secrets
+        )
         await self._check_constructs(config_id, body.type, body.name, settings, secrets)
         async with self._sessions() as session, session.begin():
             if await session.get(ConfigurationRow, config_id) is not None:
-                raise ConflictError(f"id: configuration {config_id} already exists",
-                                    code="configuration_exists", field="id")
+                raise ConflictError(
+                    f"id: configuration {config_id} already exists",
+                    code="configuration_exists",
+                    field="id",
+                )
             if body.is_default:
                 await self._clear_default(session)
-            session.add(ConfigurationRow(
-                id=config_id, name=body.name, description=body.description, type=body.type,
-                status=body.status, is_default=body.is_default, settings=settings,
-                secrets=secrets, startup=self._steps_json(body.startup)))
+            session.add(
+                ConfigurationRow(
+                    id=config_id,
+                    name=body.name,
+                    description=body.description,
+                    type=body.type,
+                    status=body.status,
+                    is_default=body.is_default,
+                    settings=settings,
+                    secrets=secrets,
+                    startup=self._steps_json(body.startup),
+                )
+            )
             await session.flush()
             for position, workflow in enumerate(default_workflows(body.type)):
                 workflow.id = _new_id("wf")
-                session.add(WorkflowRow(
-                    configuration_id=config_id, id=workflow.id, name=workflow.name,
-                    kind=workflow.kind, status=workflow.status, position=position,
-                    spec=_dump(workflow)))
+                session.add(
+                    WorkflowRow(
+                        configuration_id=config_id,
+                        id=workflow.id,
+                        name=workflow.name,
+                        kind=workflow.kind,
+                        status=workflow.status,
+                        position=position,
+                        spec=_dump(workflow),
+                    )
+                )
         return await self.get(config_id)
 
     async def replace(self, configuration_id: str, body: ConfigurationInput) -> Configuration:
         """PUT: every attribute as given; secrets not named keep their stored value."""
         if body.id and body.id != configuration_id:
-            raise ConfigError("id: does not match the configuration in the path",
-                              code="id_mismatch", field="id")
+            raise ConfigError(
+                "id: does not match the configuration in the path", code="id_mismatch", field="id"
+            )
         async with self._sessions() as session:
             row = await self._config_row(session, configuration_id)
         if body.type != row.type:
             raise ConfigError(
                 f"type: a configuration's integration type cannot change ({row.type}); "
-                "create a new configuration", code="type_change", field="type")
-        return await self._save(configuration_id, name=body.name,
-                                description=body.description, status=body.status,
-                                is_default=body.is_default, settings=body.settings,
-                                secrets=body.secrets, startup=body.startup, set_startup=True)
+                "create a new configuration",
+                code="type_change",
+                field="type",
+            )
+        return await self._save(
+            configuration_id,
+            name=body.name,
+            description=body.description,
+            status=body.status,
+            is_default=body.is_default,
+            settings=body.settings,
+            secrets=body.secrets,
+            startup=body.startup,
+            set_startup=True,
+        )
 
     async def patch(self, configuration_id: str, body: ConfigurationPatch) -> Configuration:
         given = body.model_fields_set
         return await self._save(
-            configuration_id, name=body.name, description=body.description,
-            status=body.status, is_default=body.is_default, settings=body.settings,
-            secrets=body.secrets or {}, startup=body.startup,
-            set_startup="startup" in given)
+            configuration_id,
+            name=body.name,
+            description=body.description,
+            status=body.status,
+            is_default=body.is_default,
+            settings=body.settings,
+            secrets=body.secrets or {},
+            startup=body.startup,
+            set_startup="startup" in given,
+        )
 
-    async def set_status(self, configuration_id: str,
-                         status: Literal["active", "inactive"]) -> Configuration:
+    async def set_status(
+        self, configuration_id: str, status: Literal["active", "inactive"]
+    ) -> Configuration:
         return await self._save(configuration_id, status=status, secrets={})
 
     async def delete(self, configuration_id: str) -> None:
         async with self._sessions() as session, session.begin():
             await self._config_row(session, configuration_id)
             for kind in CHILD_KINDS.values():
-                await session.execute(delete(kind.row).where(
-                    kind.row.configuration_id == configuration_id))
-            await session.execute(delete(ConfigurationRow).where(
-                ConfigurationRow.id == configuration_id))
+                await session.execute(
+                    delete(kind.row).where(kind.row.configuration_id == configuration_id)
+                )
+            await session.execute(
+                delete(ConfigurationRow).where(ConfigurationRow.id == configuration_id)
+            )
         await self._directory.forget(configuration_id)
 
     async def secret_matches(self, configuration_id: str, name: str, value: Any) -> bool:
@@ -213,26 +281,40 @@ class ConfigurationStore:
             return False
         return resolve_secret(name, stored, self.box) == given.literal
 
-    async def _save(self, configuration_id: str, *, name: str | None = None,
-                    description: str | None = None, status: str | None = None,
-                    is_default: bool | None = None, settings: dict[str, Any] | None = None,
-                    secrets: dict[str, Any], startup: list[StartupStep] | None = None,
-                    set_startup: bool = False) -> Configuration:
+    async def _save(
+        self,
+        configuration_id: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        status: str | None = None,
+        is_default: bool | None = None,
+        settings: dict[str, Any] | None = None,
+        secrets: dict[str, Any],
+        startup: list[StartupStep] | None = None,
+        set_startup: bool = False,
+    ) -> Configuration:
         async with self._sessions() as session:
             row = await self._config_row(session, configuration_id)
         new_settings = self.checked_settings(
-            row.type, settings if settings is not None else dict(row.settings or {}))
+            row.type, settings if settings is not None else dict(row.settings or {})
+        )
         parsed = validate_settings(row.type, new_settings)
         new_secrets = self._merged_secrets(row.type, parsed, dict(row.secrets or {}), secrets)
         if settings is not None or secrets:
-            await self._check_constructs(row.id, row.type, name or row.name, new_settings,
-                                         new_secrets)
+            await self._check_constructs(
+                row.id, row.type, name or row.name, new_settings, new_secrets
+            )
         async with self._sessions() as session, session.begin():
             row = await self._config_row(session, configuration_id)
             if is_default:
                 await self._clear_default(session)
-            for attribute, value in (("name", name), ("description", description),
-                                     ("status", status), ("is_default", is_default)):
+            for attribute, value in (
+                ("name", name),
+                ("description", description),
+                ("status", status),
+                ("is_default", is_default),
+            ):
                 if value is not None:
                     setattr(row, attribute, value)
             row.settings = new_settings
@@ -254,8 +336,9 @@ class ConfigurationStore:
         parsed = validate_settings(integration_type, settings)
         return parsed.model_dump(mode="json", exclude_unset=True)
 
-    def _merged_secrets(self, integration_type: str, settings: Any, stored: dict[str, str],
-                        given: dict[str, Any]) -> dict[str, str]:
+    def _merged_secrets(
+        self, integration_type: str, settings: Any, stored: dict[str, str], given: dict[str, Any]
+    ) -> dict[str, str]:
         merged = dict(stored)
         for name, value in given.items():
             if value is None:
@@ -265,18 +348,29 @@ class ConfigurationStore:
         check_secret_names(integration_type, settings, set(merged))
         return merged
 
-    async def _check_constructs(self, config_id: str, integration_type: str, label: str,
-                                settings: dict[str, Any], stored: dict[str, str]) -> None:
+    async def _check_constructs(
+        self,
+        config_id: str,
+        integration_type: str,
+        label: str,
+        settings: dict[str, Any],
+        stored: dict[str, str],
+    ) -> None:
         """Build the adapter once (no network): its own checks of settings and secrets run.
         Skipped while a secret reference cannot be resolved here (it may be on the server)."""
         try:
-            secrets = {name: resolve_secret(name, value, self.box)
-                       for name, value in stored.items()}
+            secrets = {
+                name: resolve_secret(name, value, self.box) for name, value in stored.items()
+            }
         except ConfigError:
             return
         context = AdapterContext(
-            configuration_id=config_id, type=integration_type, label=label,
-            settings=settings, secrets=secrets, http=self._directory.http,
+            configuration_id=config_id,
+            type=integration_type,
+            label=label,
+            settings=settings,
+            secrets=secrets,
+            http=self._directory.http,
             default_phone_region=self._directory.settings.default_phone_region,
             data_dir=self._directory.settings.data_dir,
             extra={"demo_crm_url": self._directory.settings.effective_demo_crm_url},
@@ -286,24 +380,34 @@ class ConfigurationStore:
         except ConfigError as exc:
             field = exc.field or ""
             prefix = "secrets." if field in stored else "settings."
-            where = field if field.startswith(("settings.", "secrets.", "type")) or not field \
+            where = (
+                field
+                if field.startswith(("settings.", "secrets.", "type")) or not field
                 else prefix + field
+            )
             message = redact(exc.detail, secrets.values())
-            raise ConfigError(f"{where}: {message}" if where else message,
-                              code=exc.code, field=where or None) from None
+            raise ConfigError(
+                f"{where}: {message}" if where else message, code=exc.code, field=where or None
+            ) from None
         await adapter.aclose()
 
     @staticmethod
     async def _clear_default(session: AsyncSession) -> None:
-        await session.execute(update(ConfigurationRow).where(
-            ConfigurationRow.is_default.is_(True)).values(is_default=False))
+        await session.execute(
+            update(ConfigurationRow)
+            .where(ConfigurationRow.is_default.is_(True))
+            .values(is_default=False)
+        )
 
     @staticmethod
     async def _config_row(session: AsyncSession, configuration_id: str) -> ConfigurationRow:
         row = await session.get(ConfigurationRow, configuration_id)
         if row is None:
-            raise NotFoundError(f"Unknown configuration {configuration_id}",
-                                code="unknown_configuration", field="configurationId")
+            raise NotFoundError(
+                f"Unknown configuration {configuration_id}",
+                code="unknown_configuration",
+                field="configurationId",
+            )
         return row
 
     # ------------------------------------------------------------- the CRM side
@@ -314,23 +418,30 @@ class ConfigurationStore:
         adapter = await self._directory.adapter(configuration_id)
         await self.guarded(configuration_id, adapter.check())
         types = await self.guarded(configuration_id, adapter.list_record_types())
-        return {"configurationId": config.id, "ok": True, "type": config.type,
-                "recordTypes": len(types)}
+        return {
+            "configurationId": config.id,
+            "ok": True,
+            "type": config.type,
+            "recordTypes": len(types),
+        }
 
     async def entities(self, configuration_id: str) -> list[RecordType]:
         await self.get(configuration_id)
         adapter = await self._directory.adapter(configuration_id)
         return await self.guarded(configuration_id, adapter.list_record_types())
 
-    async def fields(self, configuration_id: str,
-                     record_type: str) -> tuple[RecordType, list[FieldInfo]]:
+    async def fields(
+        self, configuration_id: str, record_type: str
+    ) -> tuple[RecordType, list[FieldInfo]]:
         types = await self.entities(configuration_id)
         known = next((t for t in types if t.name.lower() == record_type.lower()), None)
         if known is None:
             raise NotFoundError(
                 f"'{record_type}' is not a record type of this CRM; choose one of: "
-                f"{', '.join(t.name for t in types)}", code="unknown_record_type",
-                field="type")
+                f"{', '.join(t.name for t in types)}",
+                code="unknown_record_type",
+                field="type",
+            )
         adapter = await self._directory.adapter(configuration_id)
         return known, await self.guarded(configuration_id, adapter.list_fields(known.name))
 
@@ -355,16 +466,27 @@ class ConfigurationStore:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(part) for part in first["loc"])
             message = first["msg"].removeprefix("Value error, ")
-            raise ConfigError(f"{where}: {message}" if where else message,
-                              code="invalid_field", field=where or None) from None
+            raise ConfigError(
+                f"{where}: {message}" if where else message,
+                code="invalid_field",
+                field=where or None,
+            ) from None
 
     async def list_children(self, kind: ChildName, configuration_id: str) -> list[Any]:
         spec = CHILD_KINDS[kind]
         async with self._sessions() as session:
             await self._config_row(session, configuration_id)
-            rows = (await session.execute(
-                select(spec.row).where(spec.row.configuration_id == configuration_id)
-                .order_by(spec.row.position, spec.row.created_at))).scalars().all()
+            rows = (
+                (
+                    await session.execute(
+                        select(spec.row)
+                        .where(spec.row.configuration_id == configuration_id)
+                        .order_by(spec.row.position, spec.row.created_at)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return [spec.parse(row.spec) for row in rows]  # type: ignore[attr-defined]
 
     async def get_child(self, kind: ChildName, configuration_id: str, child_id: str) -> Any:
@@ -380,31 +502,49 @@ class ConfigurationStore:
         async with self._sessions() as session, session.begin():
             await self._config_row(session, configuration_id)
             if await session.get(spec.row, (configuration_id, model.id)) is not None:
-                raise ConflictError(f"id: {spec.label} {model.id} already exists",
-                                    code="exists", field="id")
-            position = (await session.execute(
-                select(func.count()).select_from(spec.row)
-                .where(spec.row.configuration_id == configuration_id))).scalar_one()
-            row = spec.row(configuration_id=configuration_id, id=model.id, name=model.name,
-                           status=model.status, position=position, spec=_dump(model))
+                raise ConflictError(
+                    f"id: {spec.label} {model.id} already exists", code="exists", field="id"
+                )
+            position = (
+                await session.execute(
+                    select(func.count())
+                    .select_from(spec.row)
+                    .where(spec.row.configuration_id == configuration_id)
+                )
+            ).scalar_one()
+            row = spec.row(
+                configuration_id=configuration_id,
+                id=model.id,
+                name=model.name,
+                status=model.status,
+                position=position,
+                spec=_dump(model),
+            )
             if kind == "workflow":
                 row.kind = model.kind  # type: ignore[union-attr]
             session.add(row)
         return model
 
-    async def replace_child(self, kind: ChildName, configuration_id: str, child_id: str,
-                            model: Any) -> Any:
+    async def replace_child(
+        self, kind: ChildName, configuration_id: str, child_id: str, model: Any
+    ) -> Any:
         if model.id and model.id != child_id:
-            raise ConfigError("id: does not match the id in the path", code="id_mismatch",
-                              field="id")
+            raise ConfigError(
+                "id: does not match the id in the path", code="id_mismatch", field="id"
+            )
         model.id = child_id
         async with self._sessions() as session:
             await self._child_row(session, kind, configuration_id, child_id)
         await self._check_child(kind, configuration_id, model)
         return await self._write_child(kind, configuration_id, model)
 
-    async def set_child_status(self, kind: ChildName, configuration_id: str, child_id: str,
-                               status: Literal["active", "inactive"]) -> Any:
+    async def set_child_status(
+        self,
+        kind: ChildName,
+        configuration_id: str,
+        child_id: str,
+        status: Literal["active", "inactive"],
+    ) -> Any:
         model = await self.get_child(kind, configuration_id, child_id)
         model.status = status
         return await self._write_child(kind, configuration_id, model)
@@ -413,8 +553,11 @@ class ConfigurationStore:
         spec = CHILD_KINDS[kind]
         async with self._sessions() as session, session.begin():
             await self._child_row(session, kind, configuration_id, child_id)
-            await session.execute(delete(spec.row).where(
-                spec.row.configuration_id == configuration_id, spec.row.id == child_id))
+            await session.execute(
+                delete(spec.row).where(
+                    spec.row.configuration_id == configuration_id, spec.row.id == child_id
+                )
+            )
 
     async def _write_child(self, kind: ChildName, configuration_id: str, model: Any) -> Any:
         async with self._sessions() as session, session.begin():
@@ -428,24 +571,29 @@ class ConfigurationStore:
         async with self._sessions() as session:
             await self._config_row(session, configuration_id)
             if isinstance(model, MemorializationWorkflow) and model.mapping_id:
-                mapping = await session.get(MemorializationMappingRow,
-                                            (configuration_id, model.mapping_id))
+                mapping = await session.get(
+                    MemorializationMappingRow, (configuration_id, model.mapping_id)
+                )
                 if mapping is None:
                     raise ConfigError(
                         f"mappingId: no memorialization mapping {model.mapping_id} in "
-                        f"configuration {configuration_id}", code="unknown_mapping",
-                        field="mappingId")
+                        f"configuration {configuration_id}",
+                        code="unknown_mapping",
+                        field="mappingId",
+                    )
         adapter = await self._directory.adapter(configuration_id)
         await self.guarded(configuration_id, CHILD_KINDS[kind].check(model, adapter))
 
     @staticmethod
-    async def _child_row(session: AsyncSession, kind: ChildName, configuration_id: str,
-                         child_id: str) -> Any:
+    async def _child_row(
+        session: AsyncSession, kind: ChildName, configuration_id: str, child_id: str
+    ) -> Any:
         spec = CHILD_KINDS[kind]
         row = await session.get(spec.row, (configuration_id, child_id))
         if row is None:
-            raise NotFoundError(f"Unknown {spec.label} {child_id} in configuration "
-                                f"{configuration_id}", code=f"unknown_{kind}",
-                                field="workflowId" if kind == "workflow" else "id")
+            raise NotFoundError(
+                f"Unknown {spec.label} {child_id} in configuration {configuration_id}",
+                code=f"unknown_{kind}",
+                field="workflowId" if kind == "workflow" else "id",
+            )
         return row
-

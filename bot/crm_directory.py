@@ -71,15 +71,17 @@ class _ConfigChanges:
 
     @classmethod
     def note_flush(cls, session: Session, _context: Any) -> None:
-        if any(isinstance(obj, cls._rows)
-               for obj in chain(session.new, session.dirty, session.deleted)):
+        if any(
+            isinstance(obj, cls._rows) for obj in chain(session.new, session.dirty, session.deleted)
+        ):
             session.info[cls._flag] = True
 
     @classmethod
     def note_statement(cls, state: ORMExecuteState) -> None:
         table = getattr(state.statement, "table", None)
         if (state.is_update or state.is_delete or state.is_insert) and getattr(
-                table, "name", None) in cls._tables:
+            table, "name", None
+        ) in cls._tables:
             state.session.info[cls._flag] = True
 
     @classmethod
@@ -108,8 +110,9 @@ def _stamp() -> _Stamp:
 
 def _fresh(stamp: _Stamp) -> bool:
     read_at, generation = stamp
-    return (generation == _ConfigChanges.generation
-            and time.monotonic() - read_at < CONFIG_TTL_SECONDS)
+    return (
+        generation == _ConfigChanges.generation and time.monotonic() - read_at < CONFIG_TTL_SECONDS
+    )
 
 
 class _Cached:
@@ -126,8 +129,14 @@ class _Cached:
 class CrmDirectory:
     """Configuration look-up and one adapter per configuration (rebuilt when it changes)."""
 
-    def __init__(self, sessions: async_sessionmaker, settings: Settings,  # type: ignore[type-arg]
-                 http: httpx.AsyncClient, *, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        settings: Settings,  # type: ignore[type-arg]
+        http: httpx.AsyncClient,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._metrics = metrics
         self._default_lock = asyncio.Lock()  # one check-then-insert at a time per process
         self._sessions = sessions
@@ -154,8 +163,9 @@ class CrmDirectory:
         """Encrypts secrets at rest: ``secret_key`` from settings, else the key file under
         ``data_dir`` (created on first use)."""
         if self._box is None:
-            self._box = load_secret_box(self._settings.secret_key.get_secret_value(),
-                                        self._settings.data_dir)
+            self._box = load_secret_box(
+                self._settings.secret_key.get_secret_value(), self._settings.data_dir
+            )
         return self._box
 
     async def ensure_default(self) -> str:
@@ -185,26 +195,39 @@ class CrmDirectory:
             if session.bind.dialect.name == "postgresql":
                 # Replicas starting together on an empty database must create one default,
                 # not one each: serialize the check-then-insert across processes.
-                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                      {"key": _DEFAULT_LOCK_KEY})
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DEFAULT_LOCK_KEY}
+                )
             row = await _default_row(session)
             if row is None:
                 # imported here: the workflow defaults import the configuration model
                 from crm.workflows import default_workflows
 
                 row = ConfigurationRow(
-                    id=f"cfg-{uuid.uuid4().hex[:12]}", name="Demo CRM",
-                    description="Built-in demo CRM with sample data", type="demo",
-                    status="active", is_default=True, settings={}, secrets={},
+                    id=f"cfg-{uuid.uuid4().hex[:12]}",
+                    name="Demo CRM",
+                    description="Built-in demo CRM with sample data",
+                    type="demo",
+                    status="active",
+                    is_default=True,
+                    settings={},
+                    secrets={},
                 )
                 session.add(row)
                 await session.flush()
                 for position, workflow in enumerate(default_workflows("demo")):
                     workflow.id = f"wf-{uuid.uuid4().hex[:12]}"
-                    session.add(WorkflowRow(
-                        configuration_id=row.id, id=workflow.id, name=workflow.name,
-                        kind=workflow.kind, status=workflow.status, position=position,
-                        spec=workflow.model_dump(mode="json", by_alias=True)))
+                    session.add(
+                        WorkflowRow(
+                            configuration_id=row.id,
+                            id=workflow.id,
+                            name=workflow.name,
+                            kind=workflow.kind,
+                            status=workflow.status,
+                            position=position,
+                            spec=workflow.model_dump(mode="json", by_alias=True),
+                        )
+                    )
             return row.id
 
     async def resolve_id(self, configuration_id: str | None) -> str:
@@ -213,8 +236,11 @@ class CrmDirectory:
             return await self.ensure_default()
         row = await self._row(configuration_id)
         if row.status != "active":
-            raise NotFoundError(f"Configuration {configuration_id} is inactive",
-                                code="configuration_inactive", field="configurationId")
+            raise NotFoundError(
+                f"Configuration {configuration_id} is inactive",
+                code="configuration_inactive",
+                field="configurationId",
+            )
         return row.id
 
     async def adapter(self, configuration_id: str) -> CrmAdapter:
@@ -261,8 +287,9 @@ class CrmDirectory:
 
     # ---------------------------------------------------- mappings and workflows
 
-    async def dynamic_mapping(self, configuration_id: str,
-                              mapping_id: str | None = None) -> DynamicDataMapping | None:
+    async def dynamic_mapping(
+        self, configuration_id: str, mapping_id: str | None = None
+    ) -> DynamicDataMapping | None:
         """The named dynamic data mapping (NotFoundError if unknown), or without a name the
         configuration's first active one (None when it has none)."""
         async with self._sessions() as session:
@@ -271,15 +298,25 @@ class CrmDirectory:
                 if row is None:
                     raise NotFoundError(
                         f"Unknown dynamic data mapping {mapping_id} in configuration "
-                        f"{configuration_id}", code="unknown_dynamic_mapping",
-                        field="options.dynamicDataMappingId")
+                        f"{configuration_id}",
+                        code="unknown_dynamic_mapping",
+                        field="options.dynamicDataMappingId",
+                    )
                 return DynamicDataMapping.model_validate(row.spec)
-            row = (await session.execute(
-                select(DynamicDataMappingRow)
-                .where(DynamicDataMappingRow.configuration_id == configuration_id,
-                       DynamicDataMappingRow.status == "active")
-                .order_by(DynamicDataMappingRow.position, DynamicDataMappingRow.created_at)
-            )).scalars().first()
+            row = (
+                (
+                    await session.execute(
+                        select(DynamicDataMappingRow)
+                        .where(
+                            DynamicDataMappingRow.configuration_id == configuration_id,
+                            DynamicDataMappingRow.status == "active",
+                        )
+                        .order_by(DynamicDataMappingRow.position, DynamicDataMappingRow.created_at)
+                    )
+                )
+                .scalars()
+                .first()
+            )
         return DynamicDataMapping.model_validate(row.spec) if row is not None else None
 
     async def card_mapping(self, configuration_id: str) -> DynamicDataMapping | None:
@@ -299,27 +336,41 @@ class CrmDirectory:
         mapping = await self.card_mapping(configuration_id)
         return mapping.fields_for(record_type) if mapping is not None else None
 
-    async def memorialization_mapping(self, configuration_id: str, mapping_id: str | None = None
-                                      ) -> MemorializationMapping | None:
+    async def memorialization_mapping(
+        self, configuration_id: str, mapping_id: str | None = None
+    ) -> MemorializationMapping | None:
         """The named mapping, or the one the configuration's memorialization workflow names,
         or its first active mapping; None when there is none (or it is inactive)."""
         async with self._sessions() as session:
             if mapping_id is None:
                 for workflow in await self.workflows(configuration_id):
-                    if (isinstance(workflow, MemorializationWorkflow)
-                            and workflow.status == "active" and workflow.mapping_id):
+                    if (
+                        isinstance(workflow, MemorializationWorkflow)
+                        and workflow.status == "active"
+                        and workflow.mapping_id
+                    ):
                         mapping_id = workflow.mapping_id
                         break
             if mapping_id is not None:
-                row = await session.get(MemorializationMappingRow,
-                                        (configuration_id, mapping_id))
+                row = await session.get(MemorializationMappingRow, (configuration_id, mapping_id))
             else:
-                row = (await session.execute(
-                    select(MemorializationMappingRow)
-                    .where(MemorializationMappingRow.configuration_id == configuration_id,
-                           MemorializationMappingRow.status == "active")
-                    .order_by(MemorializationMappingRow.position,
-                              MemorializationMappingRow.created_at))).scalars().first()
+                row = (
+                    (
+                        await session.execute(
+                            select(MemorializationMappingRow)
+                            .where(
+                                MemorializationMappingRow.configuration_id == configuration_id,
+                                MemorializationMappingRow.status == "active",
+                            )
+                            .order_by(
+                                MemorializationMappingRow.position,
+                                MemorializationMappingRow.created_at,
+                            )
+                        )
+                    )
+                    .scalars()
+                    .first()
+                )
         if row is None or row.status != "active":
             return None
         spec = {k: v for k, v in row.spec.items() if k != "status"}
@@ -330,15 +381,24 @@ class CrmDirectory:
         cached = await self._cached(configuration_id)
         if cached.steps is None:
             row = cached.row
-            cached.steps = (list(DEFAULT_STARTUP) if not row.startup
-                            else _steps.validate_python(row.startup))
+            cached.steps = (
+                list(DEFAULT_STARTUP) if not row.startup else _steps.validate_python(row.startup)
+            )
         return list(cached.steps)
 
     async def workflows(self, configuration_id: str) -> list[Workflow]:
         async with self._sessions() as session:
-            rows = (await session.execute(
-                select(WorkflowRow).where(WorkflowRow.configuration_id == configuration_id)
-                .order_by(WorkflowRow.position, WorkflowRow.created_at))).scalars().all()
+            rows = (
+                (
+                    await session.execute(
+                        select(WorkflowRow)
+                        .where(WorkflowRow.configuration_id == configuration_id)
+                        .order_by(WorkflowRow.position, WorkflowRow.created_at)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return [_workflow.validate_python(row.spec) for row in rows]
 
     async def workflow(self, configuration_id: str, workflow_id: str) -> Workflow:
@@ -347,9 +407,11 @@ class CrmDirectory:
             row = await session.get(WorkflowRow, (configuration_id, workflow_id))
         if row is None or row.status != "active":
             state = "Unknown" if row is None else "Inactive"
-            raise NotFoundError(f"{state} workflow {workflow_id} in configuration "
-                                f"{configuration_id}", code="unknown_workflow",
-                                field="workflowId")
+            raise NotFoundError(
+                f"{state} workflow {workflow_id} in configuration {configuration_id}",
+                code="unknown_workflow",
+                field="workflowId",
+            )
         return _workflow.validate_python(row.spec)
 
     async def aclose(self) -> None:
@@ -371,8 +433,11 @@ class CrmDirectory:
             row = await session.get(ConfigurationRow, configuration_id)
         if row is None:
             self._rows.pop(configuration_id, None)
-            raise NotFoundError(f"Unknown configuration {configuration_id}",
-                                code="unknown_configuration", field="configurationId")
+            raise NotFoundError(
+                f"Unknown configuration {configuration_id}",
+                code="unknown_configuration",
+                field="configurationId",
+            )
         fresh = _Cached(row, stamp)
         if cached is not None and cached.row.startup == row.startup:
             fresh.steps = cached.steps  # parsed once per change, not per re-read
@@ -381,28 +446,43 @@ class CrmDirectory:
 
     def _context(self, row: ConfigurationRow) -> AdapterContext:
         return AdapterContext(
-            configuration_id=row.id, type=row.type, label=row.name,
+            configuration_id=row.id,
+            type=row.type,
+            label=row.name,
             settings=dict(row.settings or {}),
             secrets=self._resolve_secrets(row.secrets or {}),
-            http=self._http, default_phone_region=self._settings.default_phone_region,
+            http=self._http,
+            default_phone_region=self._settings.default_phone_region,
             data_dir=self._settings.data_dir,
-            extra={"demo_crm_url": self._settings.effective_demo_crm_url,
-                   "on_token_refresh": (token_refresh_hook(self._metrics, row.type)
-                                        if self._metrics is not None else None)},
+            extra={
+                "demo_crm_url": self._settings.effective_demo_crm_url,
+                "on_token_refresh": (
+                    token_refresh_hook(self._metrics, row.type)
+                    if self._metrics is not None
+                    else None
+                ),
+            },
         )
 
     def _resolve_secrets(self, stored: dict[str, str]) -> dict[str, str]:
         """Plain values for the adapter: literals decrypted, env:/file: references read now
         (so a rotated secret is picked up when the adapter is next built)."""
-        return {name: resolve_secret(name, value, self.secret_box)
-                for name, value in stored.items()}
+        return {
+            name: resolve_secret(name, value, self.secret_box) for name, value in stored.items()
+        }
 
 
 async def _default_row(session: AsyncSession) -> ConfigurationRow | None:
     """The configuration marked default, else any (the first one made, on a young database)."""
-    row = (await session.execute(
-        select(ConfigurationRow).where(ConfigurationRow.is_default.is_(True))
-    )).scalars().first()
+    row = (
+        (
+            await session.execute(
+                select(ConfigurationRow).where(ConfigurationRow.is_default.is_(True))
+            )
+        )
+        .scalars()
+        .first()
+    )
     if row is None:
         row = (await session.execute(select(ConfigurationRow))).scalars().first()
     return row

@@ -45,13 +45,15 @@ _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Activity:
     """A message activity carrying one Adaptive Card (already a plain dict)."""
     return Activity(
-        type="message", id=activity_id,
+        type="message",
+        id=activity_id,
         attachments=[Attachment(content_type=ADAPTIVE_CARD, content=card)],
     )
 
 
-def outgoing_activity(reference: dict[str, Any], card: dict[str, Any], *,
-                      activity_id: str | None = None) -> dict[str, Any]:
+def outgoing_activity(
+    reference: dict[str, Any], card: dict[str, Any], *, activity_id: str | None = None
+) -> dict[str, Any]:
     """The wire JSON of a card message from the agent into a stored conversation.
 
     The same as the SDK's ``card_activity(card)`` after ``apply_conversation_reference``
@@ -77,9 +79,15 @@ class Notifier:
     was built with); with it, or without an app id, messages go out directly (see the module
     docstring). Call :meth:`aclose` at shutdown."""
 
-    def __init__(self, adapter: ChannelServiceAdapter, app_id: str,
-                 connections: Connections | None = None, *,
-                 policy: ConnectorPolicy | None = None, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        adapter: ChannelServiceAdapter,
+        app_id: str,
+        connections: Connections | None = None,
+        *,
+        policy: ConnectorPolicy | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._adapter = adapter
         self._app_id = app_id
         self._connections = connections
@@ -92,25 +100,27 @@ class Notifier:
         """Post ``activity`` as a new message in the conversation; returns its activity id."""
         ref = _address(reference, activity)
         if self._direct and ref.service_url:
-            return await self._send_json(reference, activity.model_dump(
-                by_alias=True, exclude_unset=True, mode="json"))
+            return await self._send_json(
+                reference, activity.model_dump(by_alias=True, exclude_unset=True, mode="json")
+            )
 
         async def post(connector: ConnectorClientBase, conversation_id: str) -> str:
-            response = await connector.conversations.send_to_conversation(
-                conversation_id, activity)
+            response = await connector.conversations.send_to_conversation(conversation_id, activity)
             return response.id or ""
 
         with count_card_operation(self._metrics, "send"):
             return await self._run_in_turn(ref, post, first=True)
 
-    async def update(self, reference: dict[str, Any], activity_id: str,
-                     activity: Activity) -> None:
+    async def update(self, reference: dict[str, Any], activity_id: str, activity: Activity) -> None:
         """Replace the message ``activity_id`` (PUT) with ``activity``."""
         ref = _address(reference, activity)
         activity.id = activity_id
         if self._direct and ref.service_url:
-            await self._update_json(reference, activity_id, activity.model_dump(
-                by_alias=True, exclude_unset=True, mode="json"))
+            await self._update_json(
+                reference,
+                activity_id,
+                activity.model_dump(by_alias=True, exclude_unset=True, mode="json"),
+            )
             return
 
         async def put(connector: ConnectorClientBase, conversation_id: str) -> None:
@@ -124,11 +134,13 @@ class Notifier:
             return await self._send_json(reference, outgoing_activity(reference, card))
         return await self.send(reference, card_activity(card))
 
-    async def update_card(self, reference: dict[str, Any], activity_id: str,
-                          card: dict[str, Any]) -> None:
+    async def update_card(
+        self, reference: dict[str, Any], activity_id: str, card: dict[str, Any]
+    ) -> None:
         if self._direct and reference.get("serviceUrl"):
-            await self._update_json(reference, activity_id,
-                                    outgoing_activity(reference, card, activity_id=activity_id))
+            await self._update_json(
+                reference, activity_id, outgoing_activity(reference, card, activity_id=activity_id)
+            )
             return
         await self.update(reference, activity_id, card_activity(card))
 
@@ -144,27 +156,34 @@ class Notifier:
         conversation_id = _conversation_path(reference)
 
         async def post(client: _Client) -> str:
-            answer = await client.call("POST", f"v3/conversations/{conversation_id}/activities",
-                                       body)
+            answer = await client.call(
+                "POST", f"v3/conversations/{conversation_id}/activities", body
+            )
             return str(answer.get("id") or "")
 
         with count_card_operation(self._metrics, "send"):
             return await self._run_direct(reference, post, first=True)
 
-    async def _update_json(self, reference: dict[str, Any], activity_id: str,
-                           body: dict[str, Any]) -> None:
+    async def _update_json(
+        self, reference: dict[str, Any], activity_id: str, body: dict[str, Any]
+    ) -> None:
         conversation_id = _conversation_path(reference)
 
         async def put(client: _Client) -> None:
             await client.call(
-                "PUT", f"v3/conversations/{conversation_id}/activities/{activity_id}", body)
+                "PUT", f"v3/conversations/{conversation_id}/activities/{activity_id}", body
+            )
 
         with count_card_operation(self._metrics, "update"):
             await self._run_direct(reference, put)
 
-    async def _run_direct(self, reference: dict[str, Any],
-                          operation: Callable[[_Client], Awaitable[T]], *,
-                          first: bool = False) -> T:
+    async def _run_direct(
+        self,
+        reference: dict[str, Any],
+        operation: Callable[[_Client], Awaitable[T]],
+        *,
+        first: bool = False,
+    ) -> T:
         service_url = str(reference["serviceUrl"])
         conversation = reference["conversation"]
         token = await self._token(service_url)
@@ -177,8 +196,11 @@ class Notifier:
         try:
             client.authorize(token)
             return await self._policy.run(
-                str(conversation["id"]), lambda: operation(client),
-                tenant_id=str(conversation.get("tenantId") or ""), first=first)
+                str(conversation["id"]),
+                lambda: operation(client),
+                tenant_id=str(conversation.get("tenantId") or ""),
+                first=first,
+            )
         finally:
             client.in_flight -= 1
 
@@ -197,14 +219,19 @@ class Notifier:
             return ""
         claims = self._adapter.create_claims_identity(self._app_id)
         provider = self._connections.get_token_provider(claims, service_url)
-        return await provider.get_access_token(claims.get_token_audience(),
-                                               claims.get_token_scope())
+        return await provider.get_access_token(
+            claims.get_token_audience(), claims.get_token_scope()
+        )
 
     # ------------------------------------------------------------ in a turn
 
-    async def _run_in_turn(self, ref: ConversationReference,
-                           operation: Callable[[ConnectorClientBase, str], Awaitable[T]], *,
-                           first: bool = False) -> T:
+    async def _run_in_turn(
+        self,
+        ref: ConversationReference,
+        operation: Callable[[ConnectorClientBase, str], Awaitable[T]],
+        *,
+        first: bool = False,
+    ) -> T:
         """Through the SDK's proactive path, paced like the direct one."""
         conversation_id = ref.conversation.id
         tenant_id = ref.conversation.tenant_id or ""
@@ -214,9 +241,14 @@ class Notifier:
             connector = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
             if connector is None:
                 raise RuntimeError("The SDK's turn carries no connector client")
-            result.append(await self._policy.run(
-                conversation_id, lambda: operation(connector, conversation_id),
-                tenant_id=tenant_id, first=first))
+            result.append(
+                await self._policy.run(
+                    conversation_id,
+                    lambda: operation(connector, conversation_id),
+                    tenant_id=tenant_id,
+                    first=first,
+                )
+            )
 
         continuation = ref.get_continuation_activity()
         if self._app_id:
@@ -257,15 +289,21 @@ class _Client:
         """Send ``body`` as JSON; the answer's JSON object. A status other than 200-202
         raises ``aiohttp.ClientResponseError`` (with the headers: Retry-After), as the
         SDK's client does; the connection policy retries the retryable ones."""
-        async with self.session.request(method, path, data=json.dumps(body),
-                                        headers=_JSON) as response:
+        async with self.session.request(
+            method, path, data=json.dumps(body), headers=_JSON
+        ) as response:
             text = await response.text("utf-8")
             if response.status not in (200, 201, 202):
-                log.error("Bot Connector %s %s answered %s", method, path.split("/")[0],
-                          response.status)
+                log.error(
+                    "Bot Connector %s %s answered %s", method, path.split("/")[0], response.status
+                )
                 raise aiohttp.ClientResponseError(
-                    response.request_info, response.history, status=response.status,
-                    message=text[:500] or response.reason or "", headers=response.headers)
+                    response.request_info,
+                    response.history,
+                    status=response.status,
+                    message=text[:500] or response.reason or "",
+                    headers=response.headers,
+                )
         try:
             answer = json.loads(text) if text else {}
         except ValueError:

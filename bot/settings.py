@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     workers: int = Field(default=1, ge=1)  # serve: processes sharing the port (bot.workers)
 
-    @field_validator("tenant_allowlist", "api_keys", "admin_api_keys", "metrics_api_keys",
-                     mode="before")
+    @field_validator(
+        "tenant_allowlist", "api_keys", "admin_api_keys", "metrics_api_keys", mode="before"
+    )
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split_csv(value)

@@ -18,8 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PackageOptions", "render_manifest", "build_package", "draw_color_icon",
-           "draw_outline_icon", "add_commands"]
+__all__ = [
+    "PackageOptions",
+    "render_manifest",
+    "build_package",
+    "draw_color_icon",
+    "draw_outline_icon",
+    "add_commands",
+]
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "manifest"
 ACCENT = (0x2B, 0x57, 0x97)
@@ -41,17 +47,23 @@ class PackageOptions:
         try:
             uuid.UUID(self.app_id)
         except ValueError as exc:
-            raise ValueError(f"--app-id must be the bot's Microsoft App ID (a GUID), "
-                             f"got {self.app_id!r}") from exc
+            raise ValueError(
+                f"--app-id must be the bot's Microsoft App ID (a GUID), got {self.app_id!r}"
+            ) from exc
         domain = self.bot_domain.strip().removeprefix("https://").rstrip("/")
         if not domain or "/" in domain or " " in domain:
-            raise ValueError(f"--bot-domain must be a host name such as cc.example.com, "
-                             f"got {self.bot_domain!r}")
+            raise ValueError(
+                f"--bot-domain must be a host name such as cc.example.com, got {self.bot_domain!r}"
+            )
         teams_id = self.teams_app_id or str(uuid.uuid5(uuid.UUID(self.app_id), "teams-app"))
         return {
-            "APP_ID": teams_id, "BOT_ID": self.app_id, "BOT_DOMAIN": domain,
-            "VERSION": self.version, "DEVELOPER_NAME": self.developer_name,
-            "WEBSITE_URL": self.website_url, "PRIVACY_URL": self.privacy_url,
+            "APP_ID": teams_id,
+            "BOT_ID": self.app_id,
+            "BOT_DOMAIN": domain,
+            "VERSION": self.version,
+            "DEVELOPER_NAME": self.developer_name,
+            "WEBSITE_URL": self.website_url,
+            "PRIVACY_URL": self.privacy_url,
             "TERMS_URL": self.terms_url,
         }
 
@@ -92,16 +104,25 @@ def _png(size: int, paint: Callable[[int, int], Pixel]) -> bytes:
     )
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)  # 8-bit RGBA
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
-def _in_rounded_rect(x: float, y: float, x0: float, y0: float, x1: float, y1: float,
-                     r: float) -> bool:
+def _in_rounded_rect(
+    x: float, y: float, x0: float, y0: float, x1: float, y1: float, r: float
+) -> bool:
     if not (x0 <= x <= x1 and y0 <= y <= y1):
         return False
     cx = min(max(x, x0 + r), x1 - r)
@@ -127,6 +148,7 @@ def _card_shape(size: int, x: int, y: int) -> str:
 
 def draw_color_icon() -> bytes:
     """192x192: a white contact card with a person and text lines on the accent colour."""
+
     def paint(x: int, y: int) -> Pixel:
         shape = _card_shape(192, x, y)
         if shape in ("head", "body", "line"):
@@ -140,14 +162,17 @@ def draw_color_icon() -> bytes:
 
 def draw_outline_icon() -> bytes:
     """32x32: the card's outline and the person in white on a transparent background."""
+
     def paint(x: int, y: int) -> Pixel:
         px, py = x + 0.5, y + 0.5
         outer = _in_rounded_rect(px, py, 2, 7, 30, 25, 3)
         inner = _in_rounded_rect(px, py, 4, 9, 28, 23, 2)
-        person = (px - 11) ** 2 + (py - 14) ** 2 <= 2.6 ** 2 or (
-            _in_rounded_rect(px, py, 7, 17.5, 15, 21, 1.5))
-        line = any(_in_rounded_rect(px, py, 17.5, top, 25.5, top + 1.8, 0.9)
-                   for top in (12.5, 15.5, 18.5))
+        person = (px - 11) ** 2 + (py - 14) ** 2 <= 2.6**2 or (
+            _in_rounded_rect(px, py, 7, 17.5, 15, 21, 1.5)
+        )
+        line = any(
+            _in_rounded_rect(px, py, 17.5, top, 25.5, top + 1.8, 0.9) for top in (12.5, 15.5, 18.5)
+        )
         if (outer and not inner) or person or line:
             return (255, 255, 255, 255)
         return (255, 255, 255, 0)
@@ -157,14 +182,18 @@ def draw_outline_icon() -> bytes:
 
 # --- CLI --------------------------------------------------------------------------------
 
+
 def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     manifest = subparsers.add_parser("manifest", help="Teams app package")
     actions = manifest.add_subparsers(dest="manifest_command", required=True)
     build = actions.add_parser("build", help="write the Teams app package zip")
-    build.add_argument("--app-id", help="the bot's Microsoft App ID (default: "
-                       "CUSTOMER_CARD_APP_ID)")
-    build.add_argument("--bot-domain", help="host name of the service (default: the host of "
-                       "CUSTOMER_CARD_PUBLIC_URL)")
+    build.add_argument(
+        "--app-id", help="the bot's Microsoft App ID (default: CUSTOMER_CARD_APP_ID)"
+    )
+    build.add_argument(
+        "--bot-domain",
+        help="host name of the service (default: the host of CUSTOMER_CARD_PUBLIC_URL)",
+    )
     build.add_argument("--version", dest="package_version", default="1.0.0")
     build.add_argument("--out", default="out/customer-card-teams.zip")
     build.set_defaults(handler=_build_command)
@@ -179,12 +208,16 @@ def _build_command(args: argparse.Namespace) -> int:
     app_id = args.app_id or settings.app_id
     domain = args.bot_domain or urlsplit(settings.public_url).hostname or ""
     if not app_id or not domain:
-        print("manifest build: give --app-id and --bot-domain (or set CUSTOMER_CARD_APP_ID "
-              "and CUSTOMER_CARD_PUBLIC_URL)")
+        print(
+            "manifest build: give --app-id and --bot-domain (or set CUSTOMER_CARD_APP_ID "
+            "and CUSTOMER_CARD_PUBLIC_URL)"
+        )
         return 2
     try:
-        path = build_package(PackageOptions(app_id=app_id, bot_domain=domain,
-                                            version=args.package_version), Path(args.out))
+        path = build_package(
+            PackageOptions(app_id=app_id, bot_domain=domain, version=args.package_version),
+            Path(args.out),
+        )
     except ValueError as exc:
         print(f"manifest build: {exc}")
         return 2

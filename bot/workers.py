@@ -71,6 +71,7 @@ class WorkerSlot:
 
 # --- the parent -------------------------------------------------------------------------
 
+
 def supervise(settings: Settings, host: str, port: int, count: int) -> int:
     """Run ``count`` workers on ``host:port`` until SIGTERM/SIGINT; the exit status."""
     try:
@@ -83,11 +84,24 @@ def supervise(settings: Settings, host: str, port: int, count: int) -> int:
     try:
         supervisor = Supervisor(
             lambda slot, ready_fd: [
-                sys.executable, "-m", "bot.cli", "serve", "--host", host, "--port", str(port),
-                "--worker-of", str(slot), "--ready-fd", str(ready_fd)],
-            count, env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir},
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--worker-of",
+                str(slot),
+                "--ready-fd",
+                str(ready_fd),
+            ],
+            count,
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir},
             on_exit=lambda pid: _mark_process_dead(pid, metrics_dir),
-            stop_timeout=settings.memorialization_grace_seconds + 60)
+            stop_timeout=settings.memorialization_grace_seconds + 60,
+        )
         return asyncio.run(supervisor.run())
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -99,7 +113,8 @@ def _ensure_port_free(host: str, port: int) -> None:
     if not port:
         raise OSError(0, "--workers needs a fixed port")
     for family, kind, proto, _, address in socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    ):
         with socket.socket(family, kind, proto) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
             if family == socket.AF_INET6:
@@ -152,12 +167,18 @@ class Supervisor:
     A child reports that it listens by writing to ``ready_fd`` (:func:`serve_worker`).
     ``on_exit(pid)`` runs for every child that exited."""
 
-    def __init__(self, command: Callable[[WorkerSlot, int], Sequence[str]], count: int, *,
-                 env: Mapping[str, str] | None = None,
-                 on_exit: Callable[[int], None] | None = None,
-                 stop_timeout: float = 70.0, backoff_base: float = BACKOFF_BASE_SECONDS,
-                 backoff_max: float = BACKOFF_MAX_SECONDS,
-                 max_failed_starts: int = MAX_FAILED_STARTS) -> None:
+    def __init__(
+        self,
+        command: Callable[[WorkerSlot, int], Sequence[str]],
+        count: int,
+        *,
+        env: Mapping[str, str] | None = None,
+        on_exit: Callable[[int], None] | None = None,
+        stop_timeout: float = 70.0,
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+        backoff_max: float = BACKOFF_MAX_SECONDS,
+        max_failed_starts: int = MAX_FAILED_STARTS,
+    ) -> None:
         self._command, self._count, self._env = command, count, env
         self._on_exit = on_exit
         self._stop_timeout = stop_timeout
@@ -174,8 +195,10 @@ class Supervisor:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop, signum)
         try:
-            slots = [asyncio.create_task(self._keep(WorkerSlot(i, self._count)))
-                     for i in range(1, self._count + 1)]
+            slots = [
+                asyncio.create_task(self._keep(WorkerSlot(i, self._count)))
+                for i in range(1, self._count + 1)
+            ]
             for task in slots:
                 task.add_done_callback(self._slot_ended)
             await self._stopping.wait()
@@ -220,15 +243,25 @@ class Supervisor:
             quick = time.monotonic() - child.started < STABLE_SECONDS
             quick_exits = quick_exits + 1 if quick else 0
             if failed_starts >= self._max_failed_starts:
-                log.error("Worker %s exited before listening %d times in a row (last exit "
-                          "status %s): giving up", slot, failed_starts, code)
+                log.error(
+                    "Worker %s exited before listening %d times in a row (last exit "
+                    "status %s): giving up",
+                    slot,
+                    failed_starts,
+                    code,
+                )
                 self._failed = True
                 self.stop()
                 return
             delay = min(self._backoff_max, self._backoff_base * 2 ** max(0, quick_exits - 1))
-            log.warning("Worker %s (pid %d) exited with status %s%s; restarting in %.1f s",
-                        slot, child.process.pid, code, "" if child.ready else " before listening",
-                        delay)
+            log.warning(
+                "Worker %s (pid %d) exited with status %s%s; restarting in %.1f s",
+                slot,
+                child.process.pid,
+                code,
+                "" if child.ready else " before listening",
+                delay,
+            )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
 
@@ -236,8 +269,11 @@ class Supervisor:
         read_fd, write_fd = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                *self._command(slot, write_fd), env=self._env, pass_fds=(write_fd,),
-                start_new_session=True)  # the terminal's Ctrl+C goes to the parent only
+                *self._command(slot, write_fd),
+                env=self._env,
+                pass_fds=(write_fd,),
+                start_new_session=True,
+            )  # the terminal's Ctrl+C goes to the parent only
         except BaseException:
             os.close(read_fd)
             raise
@@ -275,8 +311,10 @@ class Supervisor:
 
 # --- a child ----------------------------------------------------------------------------
 
-def serve_worker(settings: Settings, host: str, port: int, slot: WorkerSlot,
-                 ready_fd: int | None) -> int:
+
+def serve_worker(
+    settings: Settings, host: str, port: int, slot: WorkerSlot, ready_fd: int | None
+) -> int:
     """Run the app as worker ``slot``: ``SO_REUSEPORT`` on ``host:port``, no migrations
     (the parent applied them); writes to ``ready_fd`` once it listens."""
     from aiohttp import web

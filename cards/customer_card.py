@@ -291,8 +291,15 @@ def _memo(key: tuple[Any, ...], build: Callable[[], _Block]) -> _Block:
 
 def _record_key(record: RecordView) -> tuple[Any, ...]:
     fields = tuple((f.name, f.label, f.value) for f in record.fields)
-    return (record.type, record.type_label, record.id, record.title, record.url,
-            record.origin, fields)
+    return (
+        record.type,
+        record.type_label,
+        record.id,
+        record.title,
+        record.url,
+        record.origin,
+        fields,
+    )
 
 
 def _current_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
@@ -306,8 +313,16 @@ def _related_block(record: RecordView, view: CustomerCardView, locale: str) -> C
 
 
 def _history_block(entry: HistoryView, locale: str) -> Container:
-    key = ("history", entry.interaction_id, entry.channel, entry.started_at, entry.agent_name,
-           entry.state, entry.summary, locale)
+    key = (
+        "history",
+        entry.interaction_id,
+        entry.channel,
+        entry.started_at,
+        entry.agent_name,
+        entry.state,
+        entry.summary,
+        locale,
+    )
     return _memo(key, lambda: _build_history_block(entry, locale))
 
 

@@ -18,11 +18,13 @@ def format_activity(activity: TimelineActivity, limit: int) -> str:
     """Subject, facts, notes (shortened to fit ``limit``) and the marker, one per line."""
     lines = [activity.subject]
     facts = [
-        ("Direction", activity.direction), ("Channel", activity.channel),
+        ("Direction", activity.direction),
+        ("Channel", activity.channel),
         ("Phone", activity.phone_number),
         ("Started", activity.started_at.isoformat() if activity.started_at else None),
         ("Ended", activity.ended_at.isoformat() if activity.ended_at else None),
-        ("Duration (s)", activity.duration_seconds), ("Disposition", activity.disposition),
+        ("Duration (s)", activity.duration_seconds),
+        ("Disposition", activity.disposition),
         ("Agent", activity.agent_name),
     ]
     lines += [f"{label}: {value}" for label, value in facts if value not in (None, "")]

@@ -149,7 +149,8 @@ class DemoSettings(TypeSettings):
 
 class SalesforceSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
-        "client_secret": ("client_credentials",), "private_key": ("jwt_bearer",),
+        "client_secret": ("client_credentials",),
+        "private_key": ("jwt_bearer",),
     }
     auth: Literal["client_credentials", "jwt_bearer"] = "client_credentials"
     client_id: str = Field(min_length=1)  # the connected app's consumer key
@@ -163,8 +164,9 @@ class SalesforceSettings(TypeSettings):
     caller_record_types: list[str] = Field(default_factory=lambda: ["Contact", "Lead"])
     timeline_key_field: str = "CallObject"
 
-    _sf_urls = field_validator("login_url", "token_url", "instance_url",
-                               "lightning_url")(_https_url)
+    _sf_urls = field_validator("login_url", "token_url", "instance_url", "lightning_url")(
+        _https_url
+    )
 
     def required_settings_problem(self) -> tuple[str, str] | None:
         if self.auth == "jwt_bearer" and not self.username:
@@ -214,8 +216,10 @@ class HubspotSettings(TypeSettings):
 class ServicenowSettings(TypeSettings):
     # username and password are secrets for both auth methods (the password grant uses them)
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
-        "username": ("basic", "oauth"), "password": ("basic", "oauth"),
-        "client_id": ("oauth",), "client_secret": ("oauth",),
+        "username": ("basic", "oauth"),
+        "password": ("basic", "oauth"),
+        "client_id": ("oauth",),
+        "client_secret": ("oauth",),
     }
     instance: str  # {instance}.service-now.com
     auth: Literal["basic", "oauth"] = "basic"
@@ -249,7 +253,8 @@ class ServicenowSettings(TypeSettings):
 class ZendeskSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
         "client_id": ("oauth_client_credentials",),
-        "client_secret": ("oauth_client_credentials",), "api_token": ("api_token",),
+        "client_secret": ("oauth_client_credentials",),
+        "api_token": ("api_token",),
     }
     subdomain: str | None = None  # {subdomain}.zendesk.com (or give api_base)
     auth: Literal["oauth_client_credentials", "api_token"] = "oauth_client_credentials"
@@ -286,8 +291,10 @@ class KustomerSettings(TypeSettings):
 
 class OracleSettings(TypeSettings):
     SECRETS: ClassVar[dict[str, tuple[str, ...]] | None] = {
-        "username": ("basic",), "password": ("basic",),
-        "client_id": ("oauth",), "client_secret": ("oauth",),
+        "username": ("basic",),
+        "password": ("basic",),
+        "client_id": ("oauth",),
+        "client_secret": ("oauth",),
     }
     site: str | None = None  # the site interface host, e.g. acme.custhelp.com
     auth: Literal["basic", "oauth"] = "basic"
@@ -295,8 +302,7 @@ class OracleSettings(TypeSettings):
     api_base: str | None = None  # default https://{site}/services/rest/connect/{api_version}
     token_url: str | None = None  # the identity provider's token endpoint (oauth)
     scope: str | None = None
-    application_context: str = Field(default="Customer Card for Teams", min_length=1,
-                                     max_length=40)
+    application_context: str = Field(default="Customer Card for Teams", min_length=1, max_length=40)
     record_url_template: str | None = None  # e.g. https://agent.example/{collection}/{id}
 
     _site = field_validator("site")(_host_name)
@@ -309,8 +315,9 @@ class OracleSettings(TypeSettings):
             try:
                 template.format(type="contact", collection="contacts", id="1")
             except (KeyError, IndexError, ValueError):
-                raise ValueError("may only use the placeholders {type}, {collection} and "
-                                 "{id}") from None
+                raise ValueError(
+                    "may only use the placeholders {type}, {collection} and {id}"
+                ) from None
         return template
 
     def required_settings_problem(self) -> tuple[str, str] | None:
@@ -338,7 +345,9 @@ def settings_schema(integration_type: str) -> type[TypeSettings]:
     if integration_type not in INTEGRATION_TYPES:
         raise ConfigError(
             f"type: unknown integration type '{integration_type}'; choose one of: "
-            f"{', '.join(INTEGRATION_TYPES)}", code="unknown_type", field="type",
+            f"{', '.join(INTEGRATION_TYPES)}",
+            code="unknown_type",
+            field="type",
         )
     return SETTINGS_SCHEMAS.get(integration_type, _GenericSettings)
 
@@ -359,14 +368,20 @@ def validate_settings(integration_type: str, settings: dict[str, Any]) -> TypeSe
             known = ", ".join(schema.model_fields)
             message = f"not a {integration_type} setting; known settings: {known}"
             if name in (schema.SECRETS or {}):
-                message = (f"{integration_type} takes '{name}' as a secret, not a setting: "
-                           f"give it under secrets; known settings: {known}")
-        raise ConfigError(f"settings.{name}: {message}", code="invalid_setting",
-                          field=f"settings.{name}") from None
+                message = (
+                    f"{integration_type} takes '{name}' as a secret, not a setting: "
+                    f"give it under secrets; known settings: {known}"
+                )
+        raise ConfigError(
+            f"settings.{name}: {message}", code="invalid_setting", field=f"settings.{name}"
+        ) from None
     problem = parsed.required_settings_problem()
     if problem is not None:
-        raise ConfigError(f"settings.{problem[0]}: {problem[1]}", code="invalid_setting",
-                          field=f"settings.{problem[0]}")
+        raise ConfigError(
+            f"settings.{problem[0]}: {problem[1]}",
+            code="invalid_setting",
+            field=f"settings.{problem[0]}",
+        )
     return parsed
 
 
@@ -381,12 +396,15 @@ def check_secret_names(integration_type: str, settings: TypeSettings, names: set
             hint = " (it is a setting)" if name in type(settings).model_fields else ""
             raise ConfigError(
                 f"secrets.{name}: {integration_type} takes no secret '{name}'{hint}; "
-                f"it takes: {known}", code="invalid_secret", field=f"secrets.{name}",
+                f"it takes: {known}",
+                code="invalid_secret",
+                field=f"secrets.{name}",
             )
     for name in sorted(settings.required_secrets() - names):
         raise ConfigError(
-            f"secrets.{name}: required for {integration_type} with auth "
-            f"'{settings.auth_method()}'", code="missing_secret", field=f"secrets.{name}",
+            f"secrets.{name}: required for {integration_type} with auth '{settings.auth_method()}'",
+            code="missing_secret",
+            field=f"secrets.{name}",
         )
 
 
@@ -497,7 +515,8 @@ class DynamicRecordType(_Model):
         if len(fields) > MAX_TEXT_FIELDS + MAX_OTHER_FIELDS:
             raise ValueError(
                 f"{len(fields)} fields chosen; the card shows at most {MAX_TEXT_FIELDS} text "
-                f"fields and {MAX_OTHER_FIELDS} fields of other types")
+                f"fields and {MAX_OTHER_FIELDS} fields of other types"
+            )
         return fields
 
 
@@ -522,8 +541,9 @@ class DynamicDataMapping(_Model):
 
     def fields_for(self, record_type: str) -> list[str] | None:
         wanted = record_type.lower()
-        return next((item.fields for item in self.record_types
-                     if item.record_type.lower() == wanted), None)
+        return next(
+            (item.fields for item in self.record_types if item.record_type.lower() == wanted), None
+        )
 
 
 # --- workflows -------------------------------------------------------------------------
@@ -583,20 +603,25 @@ class MemorializationWorkflow(_Workflow):
 
 
 Workflow = Annotated[
-    SearchWorkflow | CreateWorkflow | UpdateWorkflow | TimelineWorkflow
-    | MemorializationWorkflow,
+    SearchWorkflow | CreateWorkflow | UpdateWorkflow | TimelineWorkflow | MemorializationWorkflow,
     Field(discriminator="kind"),
 ]
 
 # our kind -> the anchor's ``workflowAction``
 WORKFLOW_ACTIONS: dict[str, str] = {
-    "search": "Search", "create": "Create", "update": "Update", "timeline": "Timeline",
+    "search": "Search",
+    "create": "Create",
+    "update": "Update",
+    "timeline": "Timeline",
     "memorialization": "DataMemorialization",
 }
 
 
 def workflow_action(
-    workflow: SearchWorkflow | CreateWorkflow | UpdateWorkflow | TimelineWorkflow
+    workflow: SearchWorkflow
+    | CreateWorkflow
+    | UpdateWorkflow
+    | TimelineWorkflow
     | MemorializationWorkflow,
 ) -> str:
     """The anchor's ``workflowAction`` name of a workflow."""

@@ -75,8 +75,14 @@ class DemoCrm:
     """The demo CRM adapter. Tables are created, and sample data seeded, on first use."""
 
     def __init__(
-        self, url: str, *, label: str = "Demo CRM", base_url: str = DEFAULT_BASE_URL,
-        region: str = "DE", latency_ms: float = 0, seed: str = "sample",
+        self,
+        url: str,
+        *,
+        label: str = "Demo CRM",
+        base_url: str = DEFAULT_BASE_URL,
+        region: str = "DE",
+        latency_ms: float = 0,
+        seed: str = "sample",
     ) -> None:
         if seed not in ("sample", "empty"):
             raise ConfigError(f"Unknown demo CRM seed {seed!r} (sample or empty)", field="seed")
@@ -131,11 +137,13 @@ class DemoCrm:
         except CrmError:
             raise
         except IntegrityError as exc:
-            raise CrmRejectedError("The demo CRM refused the change",
-                                   vendor_message=str(exc.orig)) from exc
+            raise CrmRejectedError(
+                "The demo CRM refused the change", vendor_message=str(exc.orig)
+            ) from exc
         except (SQLAlchemyError, OSError) as exc:
-            raise CrmUnavailableError("The demo CRM database is unavailable",
-                                      vendor_message=type(exc).__name__) from exc
+            raise CrmUnavailableError(
+                "The demo CRM database is unavailable", vendor_message=type(exc).__name__
+            ) from exc
 
     @staticmethod
     async def _is_empty(conn: AsyncConnection) -> bool:
@@ -161,8 +169,8 @@ class DemoCrm:
         ids: dict[str, str] = {}
         for record_type, key, fields in records:
             resolved = {
-                name: ids[value[1:]] if isinstance(value, str) and value.startswith("@")
-                else value for name, value in fields.items()
+                name: ids[value[1:]] if isinstance(value, str) and value.startswith("@") else value
+                for name, value in fields.items()
             }
             spec = self._spec(record_type)
             values = validate_fields(spec, resolved, creating=True)
@@ -174,8 +182,11 @@ class DemoCrm:
     def _spec(self, record_type: str) -> TypeSpec:
         spec = TYPES.get(record_type)
         if spec is None:
-            raise CrmRejectedError(f"The demo CRM has no record type {record_type!r}",
-                                   field="record_type", vendor_status=400)
+            raise CrmRejectedError(
+                f"The demo CRM has no record type {record_type!r}",
+                field="record_type",
+                vendor_status=400,
+            )
         return spec
 
     def _record(self, spec: TypeSpec, row: RowMapping) -> CrmRecord:
@@ -188,8 +199,12 @@ class DemoCrm:
         if updated is not None and updated.tzinfo is None:
             updated = updated.replace(tzinfo=UTC)  # SQLite hands back naive timestamps
         return CrmRecord(
-            type=spec.name, id=row["id"], title=title or f"{spec.info.label} {row['id']}",
-            url=self.record_url(spec.name, row["id"]), fields=fields, updated_at=updated,
+            type=spec.name,
+            id=row["id"],
+            title=title or f"{spec.info.label} {row['id']}",
+            url=self.record_url(spec.name, row["id"]),
+            fields=fields,
+            updated_at=updated,
             parent_ids=parents,
         )
 
@@ -207,8 +222,9 @@ class DemoCrm:
         result = await conn.execute(row_statement(spec.name), {"id": record_id})
         row = result.mappings().first()
         if row is None:
-            raise CrmNotFoundError(f"{spec.info.label} {record_id} does not exist",
-                                   vendor_status=404)
+            raise CrmNotFoundError(
+                f"{spec.info.label} {record_id} does not exist", vendor_status=404
+            )
         return row
 
     def _with_phone_keys(self, spec: TypeSpec, values: dict[str, Any]) -> dict[str, Any]:
@@ -225,13 +241,23 @@ class DemoCrm:
             targets.append(("related_id", values.get("related_type") or ""))
         for field, record_type in targets:
             target = TYPES.get(record_type)
-            missing = target is None or (await conn.scalar(
-                select(func.count()).select_from(TABLES[target.name])
-                .where(TABLES[target.name].c.id == values[field])
-            )) == 0
+            missing = (
+                target is None
+                or (
+                    await conn.scalar(
+                        select(func.count())
+                        .select_from(TABLES[target.name])
+                        .where(TABLES[target.name].c.id == values[field])
+                    )
+                )
+                == 0
+            )
             if missing:
-                raise CrmRejectedError(f"{field} does not point at an existing {record_type}",
-                                       field=field, vendor_status=400)
+                raise CrmRejectedError(
+                    f"{field} does not point at an existing {record_type}",
+                    field=field,
+                    vendor_status=400,
+                )
 
     async def _insert(self, conn: AsyncConnection, spec: TypeSpec, values: dict[str, Any]) -> str:
         await self._check_references(conn, spec, values)
@@ -241,9 +267,11 @@ class DemoCrm:
             count = await conn.scalar(select(func.count()).select_from(table))
             values["case_number"] = f"{1001 + int(count or 0):08d}"
         now = _now()
-        await conn.execute(table.insert().values(
-            id=record_id, created_at=now, updated_at=now, **self._with_phone_keys(spec, values)
-        ))
+        await conn.execute(
+            table.insert().values(
+                id=record_id, created_at=now, updated_at=now, **self._with_phone_keys(spec, values)
+            )
+        )
         return record_id
 
     # --- the adapter protocol ------------------------------------------------------------
@@ -297,9 +325,11 @@ class DemoCrm:
         async with self._connection(write=True) as conn:
             await self._row(conn, spec, record_id)
             await self._check_references(conn, spec, values)
-            await conn.execute(table.update().where(table.c.id == record_id).values(
-                updated_at=_now(), **self._with_phone_keys(spec, values)
-            ))
+            await conn.execute(
+                table.update()
+                .where(table.c.id == record_id)
+                .values(updated_at=_now(), **self._with_phone_keys(spec, values))
+            )
             return self._record(spec, await self._row(conn, spec, record_id))
 
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
@@ -322,22 +352,33 @@ class DemoCrm:
         contact_id = row["id"] if spec.name == "contact" else row.get("contact_id")
         if spec.name == "task" and row["related_type"] in TYPES and row["related_id"]:
             target = TYPES[row["related_type"]]
-            return await self._select(conn, target, TABLES[target.name].c.id == row["related_id"],
-                                      1)
+            return await self._select(
+                conn, target, TABLES[target.name].c.id == row["related_id"], 1
+            )
         typed = related_statement(spec.name, bool(account_id), bool(contact_id), limit + 1 > 0)
         if typed is None:
             return []
-        rows = (await conn.execute(typed.statement, {
-            "account_id": account_id, "contact_id": contact_id, "more": limit + 1,
-        })).mappings()
+        rows = (
+            await conn.execute(
+                typed.statement,
+                {
+                    "account_id": account_id,
+                    "contact_id": contact_id,
+                    "more": limit + 1,
+                },
+            )
+        ).mappings()
         return [self._record(typed.spec_of(row), row) for row in rows]
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """A completed task linked to the record, once per ``activity.key``."""
         spec = self._spec(activity.record_type)
         if not spec.info.supports_timeline:
-            raise CrmRejectedError(f"Activities cannot be linked to a {spec.info.label}",
-                                   field="record_type", vendor_status=400)
+            raise CrmRejectedError(
+                f"Activities cannot be linked to a {spec.info.label}",
+                field="record_type",
+                vendor_status=400,
+            )
         tasks = TABLES["task"]
         existing = select(tasks.c.id).where(tasks.c.activity_key == stored_key(activity.key))
         async with self._connection(write=True) as conn:
@@ -351,8 +392,7 @@ class DemoCrm:
                     task_id = await self._insert(conn, TYPES["task"], values)
             except IntegrityError:
                 # another writer stored the same key between our check and insert
-                return TimelineRef(id=str(await conn.scalar(existing)), type="task",
-                                   created=False)
+                return TimelineRef(id=str(await conn.scalar(existing)), type="task", created=False)
         return TimelineRef(id=task_id, type="task", created=True)
 
     async def timeline(self, record_type: str, record_id: str) -> list[CrmRecord]:
@@ -360,9 +400,15 @@ class DemoCrm:
         tasks = TABLES["task"]
         where = (tasks.c.related_type == record_type) & (tasks.c.related_id == record_id)
         async with self._connection() as conn:
-            rows = (await conn.execute(
-                select(tasks).where(where).order_by(tasks.c.created_at, tasks.c.id)
-            )).mappings().all()
+            rows = (
+                (
+                    await conn.execute(
+                        select(tasks).where(where).order_by(tasks.c.created_at, tasks.c.id)
+                    )
+                )
+                .mappings()
+                .all()
+            )
         return [self._record(TYPES["task"], row) for row in rows]
 
     async def list_record_types(self) -> list[RecordType]:
@@ -402,7 +448,8 @@ def create(context: AdapterContext) -> DemoCrm:
         f"sqlite+aiosqlite:///{(context.data_dir / 'demo-crm.db').resolve()}"
     )
     return DemoCrm(
-        url, label=context.label or "Demo CRM",
+        url,
+        label=context.label or "Demo CRM",
         base_url=str(context.settings.get("base_url") or DEFAULT_BASE_URL),
         region=context.default_phone_region,
         latency_ms=_setting_number(context.settings, "latency_ms"),

@@ -19,12 +19,22 @@ from .errors import CrmRejectedError
 from .models import Condition, FieldType
 
 __all__ = [
-    "phone_clause", "email_clause", "text_clause", "dynamic_clause", "title_order",
+    "phone_clause",
+    "email_clause",
+    "text_clause",
+    "dynamic_clause",
+    "title_order",
     "title_columns",
 ]
 
-_CASE_INSENSITIVE = {FieldType.TEXT, FieldType.LONG_TEXT, FieldType.EMAIL, FieldType.URL,
-                     FieldType.PHONE, FieldType.PICKLIST}
+_CASE_INSENSITIVE = {
+    FieldType.TEXT,
+    FieldType.LONG_TEXT,
+    FieldType.EMAIL,
+    FieldType.URL,
+    FieldType.PHONE,
+    FieldType.PICKLIST,
+}
 
 
 def phone_clause(spec: TypeSpec, keys: BindParameter[Any]) -> ColumnElement[bool]:
@@ -66,8 +76,10 @@ def _condition(spec: TypeSpec, condition: Condition) -> ColumnElement[bool]:
         equal: ColumnElement[bool] = column == value
     elif info is None:
         raise CrmRejectedError(
-            f"{spec.info.label} has no field {condition.field!r}", field=condition.field,
-            vendor_status=400, params={"field": condition.field, "record_type": spec.name},
+            f"{spec.info.label} has no field {condition.field!r}",
+            field=condition.field,
+            vendor_status=400,
+            params={"field": condition.field, "record_type": spec.name},
         )
     else:
         column = table.c[info.name]
@@ -85,8 +97,9 @@ def _condition(spec: TypeSpec, condition: Condition) -> ColumnElement[bool]:
 def dynamic_clause(spec: TypeSpec, conditions: list[Condition], join: str) -> ColumnElement[bool]:
     """Conditions on known fields joined by and/or; an unknown field is refused by name."""
     if not conditions:
-        raise CrmRejectedError("A dynamic search needs at least one condition",
-                               field="conditions", vendor_status=400)
+        raise CrmRejectedError(
+            "A dynamic search needs at least one condition", field="conditions", vendor_status=400
+        )
     clauses = [_condition(spec, condition) for condition in conditions]
     return and_(*clauses) if join == "and" else or_(*clauses)
 

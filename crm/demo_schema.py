@@ -28,7 +28,13 @@ from sqlalchemy.types import TypeEngine
 from .models import FieldInfo, FieldType, RecordType
 
 __all__ = [
-    "TypeSpec", "TYPES", "CALLER_TYPES", "TEXT_TYPES", "METADATA", "TABLES", "digits_column",
+    "TypeSpec",
+    "TYPES",
+    "CALLER_TYPES",
+    "TEXT_TYPES",
+    "METADATA",
+    "TABLES",
+    "digits_column",
     "type_spec",
 ]
 
@@ -61,12 +67,27 @@ class TypeSpec:
         return tuple(f.name for f in self.fields if f.type == FieldType.EMAIL)
 
 
-def _field(name: str, label: str, type_: FieldType, max_length: int | None, *,
-           required: bool = False, createable: bool = True, updateable: bool = True,
-           custom: bool = False) -> FieldInfo:
-    return FieldInfo(name=name, label=label, type=type_, max_length=max_length,
-                     required=required, createable=createable, updateable=updateable,
-                     custom=custom)
+def _field(
+    name: str,
+    label: str,
+    type_: FieldType,
+    max_length: int | None,
+    *,
+    required: bool = False,
+    createable: bool = True,
+    updateable: bool = True,
+    custom: bool = False,
+) -> FieldInfo:
+    return FieldInfo(
+        name=name,
+        label=label,
+        type=type_,
+        max_length=max_length,
+        required=required,
+        createable=createable,
+        updateable=updateable,
+        custom=custom,
+    )
 
 
 def _text(name: str, label: str, max_length: int, **kw: bool) -> FieldInfo:
@@ -98,122 +119,144 @@ def _ref(name: str, label: str, **kw: bool) -> FieldInfo:
 CASE_STATUSES = ["New", "Working", "Escalated", "Closed"]
 PRIORITIES = ["Low", "Medium", "High"]
 
-TYPES: dict[str, TypeSpec] = {spec.name: spec for spec in (
-    TypeSpec(
-        info=RecordType(name="account", label="Account"),
-        prefix="acc",
-        fields=(
-            _text("name", "Account Name", 255, required=True),
-            _phone("phone", "Phone"),
-            FieldInfo(name="website", label="Website", type=FieldType.URL, max_length=255),
-            _pick("industry", "Industry",
-                  ["Logistics", "Consulting", "Retail", "Energy", "Healthcare", "Private"]),
-            _text("customer_number", "Customer Number", 20),
-            _text("billing_city", "Billing City", 40),
-            _long("description", "Description", 32000),
+TYPES: dict[str, TypeSpec] = {
+    spec.name: spec
+    for spec in (
+        TypeSpec(
+            info=RecordType(name="account", label="Account"),
+            prefix="acc",
+            fields=(
+                _text("name", "Account Name", 255, required=True),
+                _phone("phone", "Phone"),
+                FieldInfo(name="website", label="Website", type=FieldType.URL, max_length=255),
+                _pick(
+                    "industry",
+                    "Industry",
+                    ["Logistics", "Consulting", "Retail", "Energy", "Healthcare", "Private"],
+                ),
+                _text("customer_number", "Customer Number", 20),
+                _text("billing_city", "Billing City", 40),
+                _long("description", "Description", 32000),
+            ),
+            title_fields=("name",),
+            name_fields=("name",),
         ),
-        title_fields=("name",), name_fields=("name",),
-    ),
-    TypeSpec(
-        info=RecordType(name="contact", label="Contact"),
-        prefix="con",
-        fields=(
-            _text("first_name", "First Name", 40),
-            _text("last_name", "Last Name", 80, required=True),
-            _email(),
-            _phone("phone", "Phone"),
-            _phone("mobile_phone", "Mobile"),
-            _text("title", "Title", 128),
-            _text("department", "Department", 80),
-            _ref("account_id", "Account"),
-            _text("mailing_city", "Mailing City", 40),
-            _pick("preferred_language", "Preferred Language", ["de", "en"]),
-            _long("description", "Description", 32000),
+        TypeSpec(
+            info=RecordType(name="contact", label="Contact"),
+            prefix="con",
+            fields=(
+                _text("first_name", "First Name", 40),
+                _text("last_name", "Last Name", 80, required=True),
+                _email(),
+                _phone("phone", "Phone"),
+                _phone("mobile_phone", "Mobile"),
+                _text("title", "Title", 128),
+                _text("department", "Department", 80),
+                _ref("account_id", "Account"),
+                _text("mailing_city", "Mailing City", 40),
+                _pick("preferred_language", "Preferred Language", ["de", "en"]),
+                _long("description", "Description", 32000),
+            ),
+            title_fields=("first_name", "last_name"),
+            name_fields=("first_name", "last_name"),
+            parents={"account_id": "account"},
         ),
-        title_fields=("first_name", "last_name"), name_fields=("first_name", "last_name"),
-        parents={"account_id": "account"},
-    ),
-    TypeSpec(
-        info=RecordType(name="case", label="Case"),
-        prefix="cas",
-        fields=(
-            _text("case_number", "Case Number", 30, createable=False, updateable=False),
-            _text("subject", "Subject", 255, required=True),
-            _long("description", "Description", 32000),
-            _pick("status", "Status", CASE_STATUSES),
-            _pick("priority", "Priority", PRIORITIES),
-            _pick("origin", "Origin", ["Phone", "Email", "Web", "Chat"]),
-            _ref("contact_id", "Contact"),
-            _ref("account_id", "Account"),
-            _long("internal_comments", "Internal Comments", 4000),
+        TypeSpec(
+            info=RecordType(name="case", label="Case"),
+            prefix="cas",
+            fields=(
+                _text("case_number", "Case Number", 30, createable=False, updateable=False),
+                _text("subject", "Subject", 255, required=True),
+                _long("description", "Description", 32000),
+                _pick("status", "Status", CASE_STATUSES),
+                _pick("priority", "Priority", PRIORITIES),
+                _pick("origin", "Origin", ["Phone", "Email", "Web", "Chat"]),
+                _ref("contact_id", "Contact"),
+                _ref("account_id", "Account"),
+                _long("internal_comments", "Internal Comments", 4000),
+            ),
+            title_fields=("subject",),
+            name_fields=("subject", "case_number"),
+            defaults={"status": "New", "priority": "Medium"},
+            parents={"contact_id": "contact", "account_id": "account"},
         ),
-        title_fields=("subject",), name_fields=("subject", "case_number"),
-        defaults={"status": "New", "priority": "Medium"},
-        parents={"contact_id": "contact", "account_id": "account"},
-    ),
-    TypeSpec(
-        info=RecordType(name="lead", label="Lead"),
-        prefix="lea",
-        fields=(
-            _text("first_name", "First Name", 40),
-            _text("last_name", "Last Name", 80, required=True),
-            _text("company", "Company", 255, required=True),
-            _email(),
-            _phone("phone", "Phone"),
-            _phone("mobile_phone", "Mobile"),
-            _pick("status", "Lead Status", ["Open", "Contacted", "Qualified", "Unqualified"]),
-            _pick("lead_source", "Lead Source", ["Phone Inquiry", "Web", "Partner", "Trade Show"]),
-            _long("description", "Description", 32000),
+        TypeSpec(
+            info=RecordType(name="lead", label="Lead"),
+            prefix="lea",
+            fields=(
+                _text("first_name", "First Name", 40),
+                _text("last_name", "Last Name", 80, required=True),
+                _text("company", "Company", 255, required=True),
+                _email(),
+                _phone("phone", "Phone"),
+                _phone("mobile_phone", "Mobile"),
+                _pick("status", "Lead Status", ["Open", "Contacted", "Qualified", "Unqualified"]),
+                _pick(
+                    "lead_source", "Lead Source", ["Phone Inquiry", "Web", "Partner", "Trade Show"]
+                ),
+                _long("description", "Description", 32000),
+            ),
+            title_fields=("first_name", "last_name"),
+            name_fields=("first_name", "last_name", "company"),
+            defaults={"status": "Open"},
         ),
-        title_fields=("first_name", "last_name"),
-        name_fields=("first_name", "last_name", "company"),
-        defaults={"status": "Open"},
-    ),
-    TypeSpec(
-        info=RecordType(name="task", label="Task", supports_timeline=False),
-        prefix="tsk",
-        fields=(
-            _text("subject", "Subject", 255, required=True),
-            _long("description", "Comments", 32000),
-            _pick("status", "Status", ["Not Started", "In Progress", "Completed"]),
-            _pick("priority", "Priority", PRIORITIES),
-            FieldInfo(name="due_date", label="Due Date", type=FieldType.DATE),
-            _pick("task_type", "Type", ["Call", "Email", "Chat", "Other"]),
-            _pick("call_direction", "Call Direction", ["inbound", "outbound"]),
-            FieldInfo(name="call_duration_seconds", label="Call Duration (s)",
-                      type=FieldType.NUMBER),
-            _text("call_disposition", "Call Result", 255),
-            _text("agent_name", "Assigned To", 120),
-            _phone("phone", "Phone"),
-            _pick("related_type", "Related To Type",
-                  ["account", "contact", "case", "lead", "custom_subscription"]),
-            _ref("related_id", "Related To"),
-            _text("activity_key", "Activity Key", 255, updateable=False),
+        TypeSpec(
+            info=RecordType(name="task", label="Task", supports_timeline=False),
+            prefix="tsk",
+            fields=(
+                _text("subject", "Subject", 255, required=True),
+                _long("description", "Comments", 32000),
+                _pick("status", "Status", ["Not Started", "In Progress", "Completed"]),
+                _pick("priority", "Priority", PRIORITIES),
+                FieldInfo(name="due_date", label="Due Date", type=FieldType.DATE),
+                _pick("task_type", "Type", ["Call", "Email", "Chat", "Other"]),
+                _pick("call_direction", "Call Direction", ["inbound", "outbound"]),
+                FieldInfo(
+                    name="call_duration_seconds", label="Call Duration (s)", type=FieldType.NUMBER
+                ),
+                _text("call_disposition", "Call Result", 255),
+                _text("agent_name", "Assigned To", 120),
+                _phone("phone", "Phone"),
+                _pick(
+                    "related_type",
+                    "Related To Type",
+                    ["account", "contact", "case", "lead", "custom_subscription"],
+                ),
+                _ref("related_id", "Related To"),
+                _text("activity_key", "Activity Key", 255, updateable=False),
+            ),
+            title_fields=("subject",),
+            name_fields=("subject",),
+            defaults={"status": "Not Started", "priority": "Medium"},
         ),
-        title_fields=("subject",), name_fields=("subject",),
-        defaults={"status": "Not Started", "priority": "Medium"},
-    ),
-    TypeSpec(
-        info=RecordType(name="custom_subscription", label="Subscription", standard=False),
-        prefix="sub",
-        fields=(
-            _text("name", "Subscription Name", 80, required=True, custom=True),
-            _pick("plan", "Plan", ["Basic", "Plus", "Premium"], custom=True),
-            FieldInfo(name="monthly_fee", label="Monthly Fee (EUR)", type=FieldType.NUMBER,
-                      custom=True),
-            FieldInfo(name="start_date", label="Start Date", type=FieldType.DATE, custom=True),
-            _pick("status", "Status", ["Active", "Paused", "Cancelled"], custom=True),
-            FieldInfo(name="auto_renew", label="Auto Renew", type=FieldType.BOOLEAN,
-                      custom=True),
-            _ref("account_id", "Account", custom=True),
-            _ref("contact_id", "Contact", custom=True),
-            _long("notes", "Notes", 2000, custom=True),
+        TypeSpec(
+            info=RecordType(name="custom_subscription", label="Subscription", standard=False),
+            prefix="sub",
+            fields=(
+                _text("name", "Subscription Name", 80, required=True, custom=True),
+                _pick("plan", "Plan", ["Basic", "Plus", "Premium"], custom=True),
+                FieldInfo(
+                    name="monthly_fee",
+                    label="Monthly Fee (EUR)",
+                    type=FieldType.NUMBER,
+                    custom=True,
+                ),
+                FieldInfo(name="start_date", label="Start Date", type=FieldType.DATE, custom=True),
+                _pick("status", "Status", ["Active", "Paused", "Cancelled"], custom=True),
+                FieldInfo(
+                    name="auto_renew", label="Auto Renew", type=FieldType.BOOLEAN, custom=True
+                ),
+                _ref("account_id", "Account", custom=True),
+                _ref("contact_id", "Contact", custom=True),
+                _long("notes", "Notes", 2000, custom=True),
+            ),
+            title_fields=("name",),
+            name_fields=("name",),
+            defaults={"status": "Active"},
+            parents={"account_id": "account", "contact_id": "contact"},
         ),
-        title_fields=("name",), name_fields=("name",),
-        defaults={"status": "Active"},
-        parents={"account_id": "account", "contact_id": "contact"},
-    ),
-)}
+    )
+}
 
 # Types searched when a query names none: callers for phone and email, more for text.
 CALLER_TYPES = ("contact", "lead", "account")

@@ -39,8 +39,13 @@ from .demo_values import like_contains, phone_search_keys
 from .models import EmailSearch, PhoneSearch, TextSearch
 
 __all__ = [
-    "Branch", "TypedSelect", "branch_union", "row_statement", "search_statement",
-    "search_values", "related_statement",
+    "Branch",
+    "TypedSelect",
+    "branch_union",
+    "row_statement",
+    "search_statement",
+    "search_values",
+    "related_statement",
 ]
 
 _BRANCH = "_branch"
@@ -87,16 +92,24 @@ def branch_union(branches: Sequence[Branch], limit: Any = None) -> TypedSelect:
         table = TABLES[spec.name]
         keys = [column.label(f"_order{i}") for i, column in enumerate(title_columns(spec))]
         keys += [cast(null(), String()).label(f"_order{i}") for i in range(len(keys), width)]
-        values = [table.c[name] if name in table.c else cast(null(), column.type).label(name)
-                  for name, column in columns.items()]
-        inner = (select(literal_column(str(index)).label(_BRANCH), *keys, *values)
-                 .where(where).order_by(*title_order(spec)).limit(branch_limit).subquery())
+        values = [
+            table.c[name] if name in table.c else cast(null(), column.type).label(name)
+            for name, column in columns.items()
+        ]
+        inner = (
+            select(literal_column(str(index)).label(_BRANCH), *keys, *values)
+            .where(where)
+            .order_by(*title_order(spec))
+            .limit(branch_limit)
+            .subquery()
+        )
         parts.append(select(inner))
     union = union_all(*parts)
     order = [_BRANCH] + [f"_order{i}" for i in range(width)]
     union = union.order_by(*(union.selected_columns[name] for name in order))
-    return TypedSelect(union if limit is None else union.limit(limit),
-                       tuple(spec for spec, _, _ in branches))
+    return TypedSelect(
+        union if limit is None else union.limit(limit), tuple(spec for spec, _, _ in branches)
+    )
 
 
 @lru_cache(maxsize=16)
@@ -106,8 +119,9 @@ def row_statement(type_name: str) -> Select[Any]:
     return select(table).where(table.c.id == _ID)
 
 
-def search_values(query: PhoneSearch | EmailSearch | TextSearch,
-                  region: str) -> dict[str, Any] | None:
+def search_values(
+    query: PhoneSearch | EmailSearch | TextSearch, region: str
+) -> dict[str, Any] | None:
     """What :func:`search_statement` binds for the query; None when it cannot match."""
     if isinstance(query, PhoneSearch):
         keys = phone_search_keys(query.number, region)
@@ -136,8 +150,9 @@ def search_statement(kind: str, type_names: tuple[str, ...]) -> TypedSelect:
 
 
 @lru_cache(maxsize=64)
-def related_statement(type_name: str, has_account: bool, has_contact: bool,
-                      more: bool) -> TypedSelect | None:
+def related_statement(
+    type_name: str, has_account: bool, has_contact: bool, more: bool
+) -> TypedSelect | None:
     """The records related to one of the type: its account and contact (bound as
     ``account_id`` and ``contact_id``, present as the flags say), then, when ``more``,
     up to ``more`` (bound) other contacts of the account, open cases and active

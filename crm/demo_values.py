@@ -53,8 +53,9 @@ def like_contains(text: str) -> str:
 
 
 def _reject(detail: str, field: str, record_type: str) -> CrmRejectedError:
-    return CrmRejectedError(detail, field=field, vendor_status=400,
-                            params={"field": field, "record_type": record_type})
+    return CrmRejectedError(
+        detail, field=field, vendor_status=400, params={"field": field, "record_type": record_type}
+    )
 
 
 def _coerce(info: FieldInfo, value: FieldValue, record_type: str) -> Any:
@@ -90,11 +91,11 @@ def _coerce(info: FieldInfo, value: FieldValue, record_type: str) -> Any:
         except ValueError:
             raise _reject(f"{info.label} must be a date and time", name, record_type) from None
     if info.options and text not in info.options:
-        raise _reject(f"{info.label} must be one of: {', '.join(info.options)}", name,
-                      record_type)
+        raise _reject(f"{info.label} must be one of: {', '.join(info.options)}", name, record_type)
     if info.max_length is not None and len(text) > info.max_length:
-        raise _reject(f"{info.label} is longer than {info.max_length} characters", name,
-                      record_type)
+        raise _reject(
+            f"{info.label} is longer than {info.max_length} characters", name, record_type
+        )
     return text
 
 

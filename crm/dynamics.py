@@ -64,8 +64,14 @@ from .phone import phone_variants, stored_number_matches
 from .registry import AdapterContext, register
 from .tokens import TokenManager
 
-__all__ = ["DynamicsAdapter", "DynamicsSettings", "Table", "activity_payload", "key_marker",
-           "translate_error"]
+__all__ = [
+    "DynamicsAdapter",
+    "DynamicsSettings",
+    "Table",
+    "activity_payload",
+    "key_marker",
+    "translate_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +79,44 @@ VENDOR = "Dynamics 365"
 _ANNOTATIONS = 'odata.include-annotations="*"'
 _LOOKUP_TYPE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 # Lookups that say who owns or touched a row, not what it belongs to.
-_SYSTEM_LOOKUPS = {"ownerid", "owninguser", "owningteam", "owningbusinessunit", "createdby",
-                   "modifiedby", "createdonbehalfby", "modifiedonbehalfby",
-                   "transactioncurrencyid", "masterid"}
+_SYSTEM_LOOKUPS = {
+    "ownerid",
+    "owninguser",
+    "owningteam",
+    "owningbusinessunit",
+    "createdby",
+    "modifiedby",
+    "createdonbehalfby",
+    "modifiedonbehalfby",
+    "transactioncurrencyid",
+    "masterid",
+}
 # Required columns the platform fills itself.
 _DEFAULTED = {"ownerid", "statecode", "statuscode", "transactioncurrencyid"}
-_FIELD_PROPERTY = re.compile(
-    r"(?:property (?:named )?|the )'([A-Za-z0-9_]+)'(?: attribute)?")
+_FIELD_PROPERTY = re.compile(r"(?:property (?:named )?|the )'([A-Za-z0-9_]+)'(?: attribute)?")
 _TYPES = {
-    "Memo": FieldType.LONG_TEXT, "Integer": FieldType.NUMBER, "BigInt": FieldType.NUMBER,
-    "Decimal": FieldType.NUMBER, "Double": FieldType.NUMBER, "Money": FieldType.NUMBER,
-    "Boolean": FieldType.BOOLEAN, "DateTime": FieldType.DATETIME,
-    "Picklist": FieldType.PICKLIST, "State": FieldType.PICKLIST, "Status": FieldType.PICKLIST,
-    "MultiSelectPicklist": FieldType.PICKLIST, "Lookup": FieldType.REFERENCE,
-    "Customer": FieldType.REFERENCE, "Owner": FieldType.REFERENCE,
+    "Memo": FieldType.LONG_TEXT,
+    "Integer": FieldType.NUMBER,
+    "BigInt": FieldType.NUMBER,
+    "Decimal": FieldType.NUMBER,
+    "Double": FieldType.NUMBER,
+    "Money": FieldType.NUMBER,
+    "Boolean": FieldType.BOOLEAN,
+    "DateTime": FieldType.DATETIME,
+    "Picklist": FieldType.PICKLIST,
+    "State": FieldType.PICKLIST,
+    "Status": FieldType.PICKLIST,
+    "MultiSelectPicklist": FieldType.PICKLIST,
+    "Lookup": FieldType.REFERENCE,
+    "Customer": FieldType.REFERENCE,
+    "Owner": FieldType.REFERENCE,
 }
-_STRING_FORMATS = {"Email": FieldType.EMAIL, "Phone": FieldType.PHONE, "Url": FieldType.URL,
-                   "TextArea": FieldType.LONG_TEXT}
+_STRING_FORMATS = {
+    "Email": FieldType.EMAIL,
+    "Phone": FieldType.PHONE,
+    "Url": FieldType.URL,
+    "TextArea": FieldType.LONG_TEXT,
+}
 
 
 @dataclass(frozen=True)
@@ -106,14 +133,17 @@ class Table:
 
 _PHONES = ("telephone1", "telephone2", "telephone3", "mobilephone")
 _EMAILS = ("emailaddress1", "emailaddress2", "emailaddress3")
-STANDARD_TABLES = {t.logical_name: t for t in [
-    Table("contact", "contacts", "contactid", "fullname", _PHONES, _EMAILS),
-    Table("account", "accounts", "accountid", "name", _PHONES[:3], _EMAILS),
-    Table("lead", "leads", "leadid", "fullname", _PHONES, _EMAILS),
-    Table("incident", "incidents", "incidentid", "title"),
-    Table("task", "tasks", "activityid", "subject"),
-    Table("phonecall", "phonecalls", "activityid", "subject"),
-]}
+STANDARD_TABLES = {
+    t.logical_name: t
+    for t in [
+        Table("contact", "contacts", "contactid", "fullname", _PHONES, _EMAILS),
+        Table("account", "accounts", "accountid", "name", _PHONES[:3], _EMAILS),
+        Table("lead", "leads", "leadid", "fullname", _PHONES, _EMAILS),
+        Table("incident", "incidents", "incidentid", "title"),
+        Table("task", "tasks", "activityid", "subject"),
+        Table("phonecall", "phonecalls", "activityid", "subject"),
+    ]
+}
 
 
 @dataclass(frozen=True)
@@ -165,15 +195,13 @@ class DynamicsSettings:
         if not self.org_url:
             raise ConfigError("Dynamics needs the organisation URL", field="org_url")
         if not self.client_id:
-            raise ConfigError("Dynamics needs the app registration's client_id",
-                              field="client_id")
+            raise ConfigError("Dynamics needs the app registration's client_id", field="client_id")
         if not self.client_secret:
             raise ConfigError("Dynamics needs the client_secret secret", field="client_secret")
         if not (self.tenant_id or self.authority or self.token_url):
             raise ConfigError("Dynamics needs the Entra tenant_id", field="tenant_id")
         if self.timeline_activity not in ("phonecall", "task"):
-            raise ConfigError("timeline_activity is phonecall or task",
-                              field="timeline_activity")
+            raise ConfigError("timeline_activity is phonecall or task", field="timeline_activity")
         if not re.fullmatch(r"\d+\.\d+", self.api_version):
             raise ConfigError("api_version looks like 9.2", field="api_version")
         try:
@@ -212,9 +240,11 @@ def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmEr
     if status == 401:
         return CrmAuthError(f"{VENDOR} refused the access token", **kwargs)
     if status == 429:
-        return CrmRateLimitedError(f"{VENDOR} service protection limit reached",
-                                   retry_after=parse_retry_after(headers.get("retry-after")),
-                                   **kwargs)
+        return CrmRateLimitedError(
+            f"{VENDOR} service protection limit reached",
+            retry_after=parse_retry_after(headers.get("retry-after")),
+            **kwargs,
+        )
     if status == 404:
         return CrmNotFoundError(detail, **kwargs)
     if status >= 500:
@@ -227,22 +257,31 @@ def key_marker(key: str) -> str:
     return f"[customer-card:{key}]"
 
 
-def activity_payload(activity: TimelineActivity, table: Table, settings: DynamicsSettings
-                     ) -> dict[str, Any]:
+def activity_payload(
+    activity: TimelineActivity, table: Table, settings: DynamicsSettings
+) -> dict[str, Any]:
     """The phonecall/task body for an activity, bound to its regarding row, with the
     idempotency key in ``timeline_key_field`` or, by default, a marker in the description."""
     kind = settings.timeline_activity
     marker = "" if settings.timeline_key_field else key_marker(activity.key)
     room = settings.description_max - (len(marker) + 2 if marker else 0)
-    details = [activity.notes or "", *(f"{label}: {value}" for label, value in (
-        ("Agent", activity.agent_name), ("Disposition", activity.disposition),
-        ("Phone", activity.phone_number)) if value)]
-    description = "\n".join(part for part in details if part)[:max(room, 0)]
+    details = [
+        activity.notes or "",
+        *(
+            f"{label}: {value}"
+            for label, value in (
+                ("Agent", activity.agent_name),
+                ("Disposition", activity.disposition),
+                ("Phone", activity.phone_number),
+            )
+            if value
+        ),
+    ]
+    description = "\n".join(part for part in details if part)[: max(room, 0)]
     payload: dict[str, Any] = {
         "subject": activity.subject[:200],
         "description": f"{description}\n\n{marker}".strip() if marker else description,
-        f"regardingobjectid_{table.logical_name}_{kind}@odata.bind":
-            f"/{table.entity_set}({activity.record_id})",
+        f"regardingobjectid_{table.logical_name}_{kind}@odata.bind": f"/{table.entity_set}({activity.record_id})",
     }
     if settings.timeline_key_field:
         payload[settings.timeline_key_field] = activity.key
@@ -290,8 +329,9 @@ class DynamicsAdapter:
         self._own_http: httpx.AsyncClient | None = None
         self._label = context.label
         self._region = context.default_phone_region
-        self._tokens = TokenManager(self._mint_token,
-                                   on_refresh=context.extra.get("on_token_refresh"))
+        self._tokens = TokenManager(
+            self._mint_token, on_refresh=context.extra.get("on_token_refresh")
+        )
         self._msal: Any = None  # ConfidentialClientApplication, built in a worker thread
         self._msal_session: Any = None
         # A token request's thread outlives a cancelled await: it must not open a session
@@ -317,8 +357,8 @@ class DynamicsAdapter:
         if self._own_http is None:
             timeout = self._shared_http.timeout if self._shared_http is not None else 10.0
             self._own_http = httpx.AsyncClient(
-                verify=ssl.create_default_context(cafile=self._settings.ca_bundle),
-                timeout=timeout)
+                verify=ssl.create_default_context(cafile=self._settings.ca_bundle), timeout=timeout
+            )
         return self._own_http
 
     # --- identity and links ------------------------------------------------------------
@@ -328,8 +368,10 @@ class DynamicsAdapter:
         return CrmSystem(type="dynamics", label=self._label, base_url=self._settings.org_url)
 
     def record_url(self, record_type: str, record_id: str) -> str:
-        url = (f"{self._settings.org_url}/main.aspx?pagetype=entityrecord"
-               f"&etn={record_type}&id={record_id}")
+        url = (
+            f"{self._settings.org_url}/main.aspx?pagetype=entityrecord"
+            f"&etn={record_type}&id={record_id}"
+        )
         return url + (f"&appid={self._settings.app_id}" if self._settings.app_id else "")
 
     # --- tokens ----------------------------------------------------------------------------
@@ -361,7 +403,8 @@ class DynamicsAdapter:
         if "access_token" not in result:
             raise CrmAuthError(
                 f"Entra ID refused the token request ({result.get('error', 'unknown')})",
-                vendor_message=safe_text(str(result.get("error_description", "")), 300))
+                vendor_message=safe_text(str(result.get("error_description", "")), 300),
+            )
         return str(result["access_token"]), float(result.get("expires_in") or 3599), None
 
     def _acquire_with_msal(self) -> dict[str, Any]:
@@ -379,9 +422,12 @@ class DynamicsAdapter:
                     # instance discovery would ask login.microsoftonline.com about the host;
                     # the authority is configuration the admin chose: trusted as given.
                     self._msal = msal.ConfidentialClientApplication(
-                        s.client_id, client_credential=s.client_secret,
-                        authority=s.effective_authority, http_client=self._msal_session,
-                        instance_discovery=False)
+                        s.client_id,
+                        client_credential=s.client_secret,
+                        authority=s.effective_authority,
+                        http_client=self._msal_session,
+                        instance_discovery=False,
+                    )
             # TokenManager decides when a new token is needed; MSAL's cache would hand back
             # the token Dataverse just refused.
             self._msal.remove_tokens_for_client()
@@ -390,46 +436,67 @@ class DynamicsAdapter:
             raise CrmUnavailableError("Entra ID did not answer in time", timed_out=True) from exc
         except requests.RequestException as exc:
             raise CrmUnavailableError(
-                f"Entra ID could not be reached ({type(exc).__name__})") from exc
+                f"Entra ID could not be reached ({type(exc).__name__})"
+            ) from exc
         except ValueError as exc:  # authority discovery failed: wrong tenant or authority
             raise CrmAuthError("The Entra ID authority could not be used") from exc
 
     async def _mint_with_form_post(self) -> tuple[str, float | None, dict[str, str] | None]:
         s = self._settings
-        form = {"grant_type": "client_credentials", "client_id": s.client_id,
-                "client_secret": s.client_secret, "scope": s.effective_scope}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": s.client_id,
+            "client_secret": s.client_secret,
+            "scope": s.effective_scope,
+        }
         async with translate_transport_errors("Entra ID"):
-            response = await self._http.post(s.token_url, data=form,
-                                             headers={"Accept": "application/json"})
+            response = await self._http.post(
+                s.token_url, data=form, headers={"Accept": "application/json"}
+            )
         body = _json(response)
         if response.status_code >= 500:
-            raise CrmUnavailableError(f"Entra ID answered {response.status_code}",
-                                      vendor_status=response.status_code)
+            raise CrmUnavailableError(
+                f"Entra ID answered {response.status_code}", vendor_status=response.status_code
+            )
         if response.status_code != 200 or "access_token" not in body:
             raise CrmAuthError(
                 f"Entra ID refused the token request ({body.get('error', response.status_code)})",
                 vendor_status=response.status_code,
-                vendor_message=safe_text(str(body.get("error_description", "")), 300))
+                vendor_message=safe_text(str(body.get("error_description", "")), 300),
+            )
         return str(body["access_token"]), float(body.get("expires_in") or 3599), None
 
     # --- HTTP --------------------------------------------------------------------------------
 
     def _url(self, path: str, params: Mapping[str, str] | None = None) -> str:
-        url = path if path.startswith(("http://", "https://")) else \
-            f"{self._settings.effective_api_base}/{path}"
+        url = (
+            path
+            if path.startswith(("http://", "https://"))
+            else f"{self._settings.effective_api_base}/{path}"
+        )
         return f"{url}?{encode_query(params)}" if params else url
 
     async def _request(
-        self, method: str, url: str, *, json: Any = None, prefer: str = _ANNOTATIONS,
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        prefer: str = _ANNOTATIONS,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         self._start_background()
 
         async def send() -> tuple[httpx.Response, str]:
             token = await self._tokens.get()
-            headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json",
-                       "OData-MaxVersion": "4.0", "OData-Version": "4.0", "Prefer": prefer,
-                       **(extra_headers or {})}
+            headers = {
+                "Authorization": f"Bearer {token.value}",
+                "Accept": "application/json",
+                "OData-MaxVersion": "4.0",
+                "OData-Version": "4.0",
+                "Prefer": prefer,
+                **(extra_headers or {}),
+            }
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(method, url, json=json, headers=headers)
             return response, token.value
@@ -442,16 +509,16 @@ class DynamicsAdapter:
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return _json(await self._request("GET", self._url(path, params)))
 
-    async def _query(self, table: Table, filter_: str, limit: int,
-                     orderby: str | None = None) -> list[dict[str, Any]]:
+    async def _query(
+        self, table: Table, filter_: str, limit: int, orderby: str | None = None
+    ) -> list[dict[str, Any]]:
         """Rows matching ``filter_``, following ``@odata.nextLink`` until ``limit`` rows."""
         params = {"$filter": filter_}
         if orderby:
             params["$orderby"] = orderby
         page = min(max(limit, 1), self._settings.page_size, 5000)
         prefer = f"{_ANNOTATIONS},odata.maxpagesize={page}"
-        body = _json(await self._request("GET", self._url(table.entity_set, params),
-                                         prefer=prefer))
+        body = _json(await self._request("GET", self._url(table.entity_set, params), prefer=prefer))
         rows = list(body.get("value") or [])
         while len(rows) < limit and body.get("@odata.nextLink"):
             body = _json(await self._request("GET", str(body["@odata.nextLink"]), prefer=prefer))
@@ -465,26 +532,44 @@ class DynamicsAdapter:
         if logical_name not in self._tables:
             meta = await self._get(
                 f"EntityDefinitions(LogicalName='{logical_name}')",
-                {"$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute"})
-            table = Table(logical_name, str(meta["EntitySetName"]),
-                          str(meta["PrimaryIdAttribute"]), str(meta.get("PrimaryNameAttribute")
-                                                               or meta["PrimaryIdAttribute"]))
+                {"$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute"},
+            )
+            table = Table(
+                logical_name,
+                str(meta["EntitySetName"]),
+                str(meta["PrimaryIdAttribute"]),
+                str(meta.get("PrimaryNameAttribute") or meta["PrimaryIdAttribute"]),
+            )
             fields = await self.list_fields(logical_name)
             self._tables[logical_name] = Table(
-                table.logical_name, table.entity_set, table.primary_id, table.primary_name,
+                table.logical_name,
+                table.entity_set,
+                table.primary_id,
+                table.primary_name,
                 tuple(f.name for f in fields if f.type == FieldType.PHONE),
-                tuple(f.name for f in fields if f.type == FieldType.EMAIL))
+                tuple(f.name for f in fields if f.type == FieldType.EMAIL),
+            )
         return self._tables[logical_name]
 
     async def list_record_types(self) -> list[RecordType]:
-        body = await self._get("EntityDefinitions", {"$select": (
-            "LogicalName,EntitySetName,DisplayName,IsCustomEntity,IsActivity,HasActivities,"
-            "IsValidForAdvancedFind,IsIntersect")})
+        body = await self._get(
+            "EntityDefinitions",
+            {
+                "$select": (
+                    "LogicalName,EntitySetName,DisplayName,IsCustomEntity,IsActivity,HasActivities,"
+                    "IsValidForAdvancedFind,IsIntersect"
+                )
+            },
+        )
         return [
-            RecordType(name=e["LogicalName"], label=_label(e, e["LogicalName"]),
-                       standard=not e.get("IsCustomEntity"),
-                       createable=not e.get("IsIntersect"), searchable=True,
-                       supports_timeline=bool(e.get("HasActivities")))
+            RecordType(
+                name=e["LogicalName"],
+                label=_label(e, e["LogicalName"]),
+                standard=not e.get("IsCustomEntity"),
+                createable=not e.get("IsIntersect"),
+                searchable=True,
+                supports_timeline=bool(e.get("HasActivities")),
+            )
             for e in body.get("value", [])
             if e.get("IsValidForAdvancedFind") and not e.get("IsIntersect")
         ]
@@ -495,28 +580,47 @@ class DynamicsAdapter:
             return self._fields[record_type]
         base = f"EntityDefinitions(LogicalName='{record_type}')/Attributes"
         cast = base + "/Microsoft.Dynamics.CRM."
-        attributes = await self._get(base, {"$select": (
-            "LogicalName,AttributeType,DisplayName,RequiredLevel,IsValidForCreate,"
-            "IsValidForUpdate,IsCustomAttribute,AttributeOf")})
-        strings = await self._get(cast + "StringAttributeMetadata",
-                                  {"$select": "LogicalName,MaxLength,FormatName"})
-        memos = await self._get(cast + "MemoAttributeMetadata",
-                                {"$select": "LogicalName,MaxLength"})
-        picklists = await self._get(cast + "PicklistAttributeMetadata", {
-            "$select": "LogicalName", "$expand": "OptionSet($select=Options)"})
+        attributes = await self._get(
+            base,
+            {
+                "$select": (
+                    "LogicalName,AttributeType,DisplayName,RequiredLevel,IsValidForCreate,"
+                    "IsValidForUpdate,IsCustomAttribute,AttributeOf"
+                )
+            },
+        )
+        strings = await self._get(
+            cast + "StringAttributeMetadata", {"$select": "LogicalName,MaxLength,FormatName"}
+        )
+        memos = await self._get(
+            cast + "MemoAttributeMetadata", {"$select": "LogicalName,MaxLength"}
+        )
+        picklists = await self._get(
+            cast + "PicklistAttributeMetadata",
+            {"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
+        )
         lengths = {a["LogicalName"]: a for a in strings.get("value", []) + memos.get("value", [])}
-        options = {p["LogicalName"]: [_label({"DisplayName": o.get("Label")}, str(o.get("Value")))
-                                      for o in (p.get("OptionSet") or {}).get("Options", [])]
-                   for p in picklists.get("value", [])}
-        fields = [self._field_info(a, lengths.get(a["LogicalName"], {}),
-                                   options.get(a["LogicalName"], []))
-                  for a in attributes.get("value", []) if not a.get("AttributeOf")]
+        options = {
+            p["LogicalName"]: [
+                _label({"DisplayName": o.get("Label")}, str(o.get("Value")))
+                for o in (p.get("OptionSet") or {}).get("Options", [])
+            ]
+            for p in picklists.get("value", [])
+        }
+        fields = [
+            self._field_info(
+                a, lengths.get(a["LogicalName"], {}), options.get(a["LogicalName"], [])
+            )
+            for a in attributes.get("value", [])
+            if not a.get("AttributeOf")
+        ]
         self._fields[record_type] = fields
         return fields
 
     @staticmethod
-    def _field_info(meta: Mapping[str, Any], extra: Mapping[str, Any], options: list[str]
-                    ) -> FieldInfo:
+    def _field_info(
+        meta: Mapping[str, Any], extra: Mapping[str, Any], options: list[str]
+    ) -> FieldInfo:
         name = str(meta["LogicalName"])
         kind = str(meta.get("AttributeType") or "")
         if kind == "String":
@@ -527,19 +631,27 @@ class DynamicsAdapter:
         level = str((meta.get("RequiredLevel") or {}).get("Value") or "None")
         createable = bool(meta.get("IsValidForCreate"))
         return FieldInfo(
-            name=name, label=_label(meta, name), type=field_type,
+            name=name,
+            label=_label(meta, name),
+            type=field_type,
             max_length=int(extra["MaxLength"]) if extra.get("MaxLength") else None,
-            required=createable and name not in _DEFAULTED
+            required=createable
+            and name not in _DEFAULTED
             and level in ("SystemRequired", "ApplicationRequired"),
-            createable=createable, updateable=bool(meta.get("IsValidForUpdate")),
-            custom=bool(meta.get("IsCustomAttribute")), options=options)
+            createable=createable,
+            updateable=bool(meta.get("IsValidForUpdate")),
+            custom=bool(meta.get("IsCustomAttribute")),
+            options=options,
+        )
 
     # --- records ---------------------------------------------------------------------------
 
     def _to_record(self, table: Table, raw: Mapping[str, Any]) -> CrmRecord:
         fields: dict[str, FieldValue] = {
-            k: v for k, v in raw.items()
-            if "@" not in k and (v is None or isinstance(v, str | int | float | bool))}
+            k: v
+            for k, v in raw.items()
+            if "@" not in k and (v is None or isinstance(v, str | int | float | bool))
+        }
         parents: dict[str, str] = {}
         for key, value in raw.items():
             if not key.endswith(_LOOKUP_TYPE) or not isinstance(value, str):
@@ -549,9 +661,15 @@ class DynamicsAdapter:
                 parents[value] = str(raw[column])
         record_id = str(raw.get(table.primary_id) or "")
         title = fields.get(table.primary_name) or record_id
-        return CrmRecord(type=table.logical_name, id=record_id, title=str(title),
-                         url=self.record_url(table.logical_name, record_id), fields=fields,
-                         updated_at=_parse_datetime(raw.get("modifiedon")), parent_ids=parents)
+        return CrmRecord(
+            type=table.logical_name,
+            id=record_id,
+            title=str(title),
+            url=self.record_url(table.logical_name, record_id),
+            fields=fields,
+            updated_at=_parse_datetime(raw.get("modifiedon")),
+            parent_ids=parents,
+        )
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
         table = await self._table(record_type)
@@ -571,8 +689,12 @@ class DynamicsAdapter:
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         table = await self._table(record_type)
         await self._check_required(record_type, fields)
-        response = await self._request("POST", self._url(table.entity_set), json=dict(fields),
-                                       prefer=f"return=representation,{_ANNOTATIONS}")
+        response = await self._request(
+            "POST",
+            self._url(table.entity_set),
+            json=dict(fields),
+            prefer=f"return=representation,{_ANNOTATIONS}",
+        )
         return self._to_record(table, _json(response))
 
     async def update(
@@ -585,8 +707,12 @@ class DynamicsAdapter:
             return await self.get(record_type, record_id)
         # If-Match: * makes PATCH update only: it must never create a row with this id
         response = await self._request(
-            "PATCH", self._url(f"{table.entity_set}({record_id})"), json=dict(fields),
-            prefer=f"return=representation,{_ANNOTATIONS}", extra_headers={"If-Match": "*"})
+            "PATCH",
+            self._url(f"{table.entity_set}({record_id})"),
+            json=dict(fields),
+            prefer=f"return=representation,{_ANNOTATIONS}",
+            extra_headers={"If-Match": "*"},
+        )
         return self._to_record(table, _json(response))
 
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
@@ -597,12 +723,15 @@ class DynamicsAdapter:
         if record.type == "contact":
             account = record.parent_ids.get("account")
             if account and is_guid(account):
-                queries.append(("contact", f"_parentcustomerid_value eq {account} "
-                                           f"and contactid ne {me}"))
+                queries.append(
+                    ("contact", f"_parentcustomerid_value eq {account} and contactid ne {me}")
+                )
             queries.append(("incident", f"_customerid_value eq {me}"))
         elif record.type == "account":
-            queries += [("contact", f"_parentcustomerid_value eq {me}"),
-                        ("incident", f"_customerid_value eq {me}")]
+            queries += [
+                ("contact", f"_parentcustomerid_value eq {me}"),
+                ("incident", f"_customerid_value eq {me}"),
+            ]
         result: list[CrmRecord] = []
         for logical_name, filter_ in queries:
             if len(result) >= limit:
@@ -627,12 +756,14 @@ class DynamicsAdapter:
                 return []
         if isinstance(query, DynamicSearch):
             table = await self._table(query.record_type)
-            rows = await self._query(table, build_dynamic_filter(query.conditions, query.join),
-                                     query.limit)
+            rows = await self._query(
+                table, build_dynamic_filter(query.conditions, query.join), query.limit
+            )
             return [self._to_record(table, r) for r in rows]
         result: list[CrmRecord] = []
-        variants = phone_variants(query.number, self._region) \
-            if isinstance(query, PhoneSearch) else None
+        variants = (
+            phone_variants(query.number, self._region) if isinstance(query, PhoneSearch) else None
+        )
         for logical_name in query.record_types or self._settings.caller_record_types:
             if len(result) >= query.limit:
                 break
@@ -641,19 +772,28 @@ class DynamicsAdapter:
                 filter_ = build_phone_filter(table.phone_fields, variants)  # type: ignore[arg-type]
             elif isinstance(query, EmailSearch):
                 email = query.email.strip()
-                filter_ = any_of(eq(f, email) for f in table.email_fields) \
-                    if email and table.email_fields else None
+                filter_ = (
+                    any_of(eq(f, email) for f in table.email_fields)
+                    if email and table.email_fields
+                    else None
+                )
             else:
                 assert isinstance(query, TextSearch)
-                filter_ = contains(table.primary_name, query.text.strip()) \
-                    if query.text.strip() else None
+                filter_ = (
+                    contains(table.primary_name, query.text.strip()) if query.text.strip() else None
+                )
             if filter_ is None:
                 continue
             rows = await self._query(table, filter_, query.limit - len(result))
             if variants is not None:  # the digit pattern over-approximates; keep true matches
-                rows = [r for r in rows if any(
-                    stored_number_matches(str(r.get(f) or ""), variants, self._region)
-                    for f in table.phone_fields)]
+                rows = [
+                    r
+                    for r in rows
+                    if any(
+                        stored_number_matches(str(r.get(f) or ""), variants, self._region)
+                        for f in table.phone_fields
+                    )
+                ]
             result += [self._to_record(table, r) for r in rows]
         return result[: query.limit]
 
@@ -668,16 +808,21 @@ class DynamicsAdapter:
         if s.timeline_key_field:
             filter_ = eq(s.timeline_key_field, activity.key)
         else:
-            filter_ = (f"_regardingobjectid_value eq {activity.record_id} and "
-                       + contains("description", key_marker(activity.key)))
+            filter_ = f"_regardingobjectid_value eq {activity.record_id} and " + contains(
+                "description", key_marker(activity.key)
+            )
         async with self._timeline_lock:  # one check-then-create at a time per adapter
             existing = await self._query(kind, filter_, 1)
             if existing:
-                return TimelineRef(id=str(existing[0][kind.primary_id]), type=kind.logical_name,
-                                   created=False)
+                return TimelineRef(
+                    id=str(existing[0][kind.primary_id]), type=kind.logical_name, created=False
+                )
             response = await self._request(
-                "POST", self._url(kind.entity_set), json=activity_payload(activity, table, s),
-                prefer="return=representation")
+                "POST",
+                self._url(kind.entity_set),
+                json=activity_payload(activity, table, s),
+                prefer="return=representation",
+            )
             return TimelineRef(id=str(_json(response)[kind.primary_id]), type=kind.logical_name)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -725,4 +870,3 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return {"error": {"message": safe_text(response.text, 200)}}
-

@@ -123,5 +123,6 @@ def build_phone_filter(fields: Sequence[str], variants: PhoneVariants) -> str | 
 
 def encode_query(params: Mapping[str, str]) -> str:
     """``$filter=...&$select=...`` with every value percent-encoded (``+`` as ``%2B``)."""
-    return "&".join(f"{quote(name, safe='$')}={quote(value, safe='')}"
-                    for name, value in params.items())
+    return "&".join(
+        f"{quote(name, safe='$')}={quote(value, safe='')}" for name, value in params.items()
+    )

@@ -47,7 +47,11 @@ class AppError(Exception):
     retryable = False
 
     def __init__(
-        self, detail: str = "", *, code: str | None = None, field: str | None = None,
+        self,
+        detail: str = "",
+        *,
+        code: str | None = None,
+        field: str | None = None,
         params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or self.code)
@@ -97,8 +101,12 @@ class CrmError(AppError):
     http_status = 502
 
     def __init__(
-        self, detail: str = "", *, vendor_status: int | None = None,
-        vendor_message: str | None = None, **kwargs: Any,
+        self,
+        detail: str = "",
+        *,
+        vendor_status: int | None = None,
+        vendor_message: str | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(detail, **kwargs)
         self.vendor_status = vendor_status

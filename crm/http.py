@@ -14,8 +14,14 @@ import httpx
 
 from .errors import CrmUnavailableError
 
-__all__ = ["as_form_text", "parse_iso_datetime", "parse_retry_after", "retry_once_on_401",
-           "safe_text", "translate_transport_errors"]
+__all__ = [
+    "as_form_text",
+    "parse_iso_datetime",
+    "parse_retry_after",
+    "retry_once_on_401",
+    "safe_text",
+    "translate_transport_errors",
+]
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -42,9 +48,7 @@ async def translate_transport_errors(vendor: str) -> AsyncIterator[None]:
     except httpx.TimeoutException as exc:
         raise CrmUnavailableError(f"{vendor} did not answer in time", timed_out=True) from exc
     except httpx.TransportError as exc:
-        raise CrmUnavailableError(
-            f"{vendor} could not be reached ({type(exc).__name__})"
-        ) from exc
+        raise CrmUnavailableError(f"{vendor} could not be reached ({type(exc).__name__})") from exc
 
 
 def safe_text(text: str, limit: int = 500) -> str:

@@ -61,39 +61,78 @@ from .phone import phone_variants, stored_number_matches
 from .registry import AdapterContext, register
 from .tokens import TokenManager
 
-__all__ = ["HubSpotAdapter", "HubSpotSettings", "HubSpotPaths", "call_properties",
-           "hubspot_error", "field_info"]
+__all__ = [
+    "HubSpotAdapter",
+    "HubSpotSettings",
+    "HubSpotPaths",
+    "call_properties",
+    "hubspot_error",
+    "field_info",
+]
 
 log = logging.getLogger(__name__)
 
-OBJECT_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tickets": "0-5",
-                   "calls": "0-48"}
-STANDARD_TYPES = {"contacts": "Contact", "companies": "Company", "deals": "Deal",
-                  "tickets": "Ticket"}
+OBJECT_TYPE_IDS = {
+    "contacts": "0-1",
+    "companies": "0-2",
+    "deals": "0-3",
+    "tickets": "0-5",
+    "calls": "0-48",
+}
+STANDARD_TYPES = {
+    "contacts": "Contact",
+    "companies": "Company",
+    "deals": "Deal",
+    "tickets": "Ticket",
+}
 DEFAULT_PROPERTIES: dict[str, tuple[str, ...]] = {
-    "contacts": ("firstname", "lastname", "email", "phone", "mobilephone", "company",
-                 "jobtitle", "associatedcompanyid", "lastmodifieddate"),
+    "contacts": (
+        "firstname",
+        "lastname",
+        "email",
+        "phone",
+        "mobilephone",
+        "company",
+        "jobtitle",
+        "associatedcompanyid",
+        "lastmodifieddate",
+    ),
     "companies": ("name", "domain", "phone", "city", "country"),
     "deals": ("dealname", "amount", "dealstage", "pipeline", "closedate"),
-    "tickets": ("subject", "content", "hs_pipeline", "hs_pipeline_stage",
-                "hs_ticket_priority", "createdate"),
+    "tickets": (
+        "subject",
+        "content",
+        "hs_pipeline",
+        "hs_pipeline_stage",
+        "hs_ticket_priority",
+        "createdate",
+    ),
 }
 # (first name, last name, whole name) properties a text search compares with
-NAME_PROPERTIES = {"contacts": ("firstname", "lastname", None),
-                   "companies": (None, None, "name"), "deals": (None, None, "dealname"),
-                   "tickets": (None, None, "subject")}
+NAME_PROPERTIES = {
+    "contacts": ("firstname", "lastname", None),
+    "companies": (None, None, "name"),
+    "deals": (None, None, "dealname"),
+    "tickets": (None, None, "subject"),
+}
 PHONE_TEXT_PROPERTIES = {"contacts": ("phone", "mobilephone"), "companies": ("phone",)}
-PHONE_CALCULATED_PROPERTIES = {"contacts": ("hs_searchable_calculated_phone_number",
-                                            "hs_searchable_calculated_mobile_number")}
+PHONE_CALCULATED_PROPERTIES = {
+    "contacts": ("hs_searchable_calculated_phone_number", "hs_searchable_calculated_mobile_number")
+}
 EMAIL_PROPERTIES = {"contacts": ("email",)}
 # Required on create although the properties API does not say so (HubSpot docs per object).
-REQUIRED_PROPERTIES = {"tickets": frozenset({"subject", "hs_pipeline_stage"}),
-                       "deals": frozenset({"dealname", "dealstage"})}
+REQUIRED_PROPERTIES = {
+    "tickets": frozenset({"subject", "hs_pipeline_stage"}),
+    "deals": frozenset({"dealname", "dealstage"}),
+}
 # Default call -> object association type ids; others are read from the labels API.
 CALL_ASSOCIATION_TYPES = {"contacts": 194, "companies": 182, "deals": 206, "tickets": 220}
-RELATED_TYPES = {"contacts": ("companies", "tickets", "deals"),
-                 "companies": ("contacts", "tickets", "deals"),
-                 "tickets": ("contacts", "companies"), "deals": ("contacts", "companies")}
+RELATED_TYPES = {
+    "contacts": ("companies", "tickets", "deals"),
+    "companies": ("contacts", "tickets", "deals"),
+    "tickets": ("contacts", "companies"),
+    "deals": ("contacts", "companies"),
+}
 TEXT_MAX_LENGTH = 65_536
 _MAX_PAGES = 10
 _FIELDS_TTL = 300.0
@@ -115,8 +154,9 @@ class HubSpotSettings:
     def from_mapping(cls, settings: Mapping[str, Any]) -> HubSpotSettings:
         account_id = str(settings.get("account_id") or "").strip()
         if not account_id.isdigit():
-            raise ConfigError("HubSpot needs the account (Hub) id as account_id",
-                              field="account_id")
+            raise ConfigError(
+                "HubSpot needs the account (Hub) id as account_id", field="account_id"
+            )
         version = str(settings.get("api_version") or "v3").strip()
         if not _VERSION.fullmatch(version):
             raise ConfigError("api_version must look like v3 or 2026-03", field="api_version")
@@ -126,9 +166,11 @@ class HubSpotSettings:
         for name in caller_types:
             check_object_type(name)
         return cls(
-            account_id=account_id, portal_domain=domain,
+            account_id=account_id,
+            portal_domain=domain,
             api_base=str(settings.get("api_base") or cls.api_base).rstrip("/"),
-            api_version=version, caller_types=caller_types,
+            api_version=version,
+            caller_types=caller_types,
             timeout=float(settings.get("timeout_seconds") or 10.0),
         )
 
@@ -162,12 +204,18 @@ class HubSpotPaths:
 
     def properties(self, object_type: str) -> str:
         v = self.version
-        return (f"/crm/properties/{v}/{object_type}" if self.dated
-                else f"/crm/{v}/properties/{object_type}")
+        return (
+            f"/crm/properties/{v}/{object_type}"
+            if self.dated
+            else f"/crm/{v}/properties/{object_type}"
+        )
 
     def associations(self, object_type: str, record_id: str, to_type: str) -> str:
-        base = self.record(object_type, record_id) if self.dated else \
-            f"/crm/v4/objects/{object_type}/{record_id}"
+        base = (
+            self.record(object_type, record_id)
+            if self.dated
+            else f"/crm/v4/objects/{object_type}/{record_id}"
+        )
         return f"{base}/associations/{to_type}"
 
     def association_labels(self, from_type: str, to_type: str) -> str:
@@ -202,8 +250,9 @@ def hubspot_error(response: httpx.Response, secrets: Sequence[str] = ()) -> CrmE
     status = response.status_code
     kw: dict[str, Any] = {"vendor_status": status, "vendor_message": vendor}
     if status == 429:
-        return CrmRateLimitedError("HubSpot rate limit reached",
-                                   retry_after=_rate_limit_wait(response, body), **kw)
+        return CrmRateLimitedError(
+            "HubSpot rate limit reached", retry_after=_rate_limit_wait(response, body), **kw
+        )
     if status == 401:
         return CrmAuthError("HubSpot refused the access token", **kw)
     if status == 403:
@@ -265,14 +314,25 @@ def call_properties(activity: TimelineActivity, now: datetime | None = None) -> 
     return props
 
 
-_FIELD_TYPES = {"phonenumber": FieldType.PHONE, "textarea": FieldType.LONG_TEXT,
-                "html": FieldType.LONG_TEXT, "number": FieldType.NUMBER,
-                "booleancheckbox": FieldType.BOOLEAN, "date": FieldType.DATE,
-                "select": FieldType.PICKLIST, "radio": FieldType.PICKLIST,
-                "checkbox": FieldType.PICKLIST}
-_TYPES = {"number": FieldType.NUMBER, "bool": FieldType.BOOLEAN, "date": FieldType.DATE,
-          "datetime": FieldType.DATETIME, "enumeration": FieldType.PICKLIST,
-          "phone_number": FieldType.PHONE}
+_FIELD_TYPES = {
+    "phonenumber": FieldType.PHONE,
+    "textarea": FieldType.LONG_TEXT,
+    "html": FieldType.LONG_TEXT,
+    "number": FieldType.NUMBER,
+    "booleancheckbox": FieldType.BOOLEAN,
+    "date": FieldType.DATE,
+    "select": FieldType.PICKLIST,
+    "radio": FieldType.PICKLIST,
+    "checkbox": FieldType.PICKLIST,
+}
+_TYPES = {
+    "number": FieldType.NUMBER,
+    "bool": FieldType.BOOLEAN,
+    "date": FieldType.DATE,
+    "datetime": FieldType.DATETIME,
+    "enumeration": FieldType.PICKLIST,
+    "phone_number": FieldType.PHONE,
+}
 
 
 def field_info(raw: Mapping[str, Any], required: frozenset[str] = frozenset()) -> FieldInfo:
@@ -285,11 +345,16 @@ def field_info(raw: Mapping[str, Any], required: frozenset[str] = frozenset()) -
     if name == "email":
         kind = FieldType.EMAIL
     read_only = bool((raw.get("modificationMetadata") or {}).get("readOnlyValue")) or bool(
-        raw.get("calculated"))
+        raw.get("calculated")
+    )
     return FieldInfo(
-        name=name, label=str(raw.get("label") or name), type=kind,
+        name=name,
+        label=str(raw.get("label") or name),
+        type=kind,
         max_length=TEXT_MAX_LENGTH if raw.get("type") == "string" else None,
-        required=name in required, createable=not read_only, updateable=not read_only,
+        required=name in required,
+        createable=not read_only,
+        updateable=not read_only,
         custom=not raw.get("hubspotDefined", False),
         options=[str(o.get("value")) for o in raw.get("options") or [] if "value" in o],
     )
@@ -310,16 +375,24 @@ def _parse_time(value: Any) -> datetime | None:
 class HubSpotAdapter:
     """``CrmAdapter`` for HubSpot."""
 
-    def __init__(self, settings: HubSpotSettings, access_token: str, http: httpx.AsyncClient,
-                 *, label: str = "HubSpot", default_region: str = "DE") -> None:
+    def __init__(
+        self,
+        settings: HubSpotSettings,
+        access_token: str,
+        http: httpx.AsyncClient,
+        *,
+        label: str = "HubSpot",
+        default_region: str = "DE",
+    ) -> None:
         self._settings = settings
         self._paths = HubSpotPaths(settings.api_version)
         self._http = http
         self._secret = access_token
         self._region = default_region
         self._tokens = TokenManager(self._static_token)
-        self._system = CrmSystem(type="hubspot", label=label,
-                                 base_url=f"https://{settings.portal_domain}")
+        self._system = CrmSystem(
+            type="hubspot", label=label, base_url=f"https://{settings.portal_domain}"
+        )
         self._fields: dict[str, tuple[float, list[FieldInfo]]] = {}
         self._call_types: dict[str, int] = dict(CALL_ASSOCIATION_TYPES)
 
@@ -332,14 +405,20 @@ class HubSpotAdapter:
 
     # --- HTTP edge ----------------------------------------------------------------------
 
-    async def _call(self, method: str, path: str, *, json: Any = None,
-                    params: Mapping[str, Any] | None = None) -> Any:
+    async def _call(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None
+    ) -> Any:
         token = await self._tokens.get()
         headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
         async with translate_transport_errors("HubSpot"):
             response = await self._http.request(
-                method, self._settings.api_base + path, json=json, params=params,
-                headers=headers, timeout=self._settings.timeout)
+                method,
+                self._settings.api_base + path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=self._settings.timeout,
+            )
         if response.status_code >= 400:
             raise hubspot_error(response, [self._secret])
         if response.status_code == 204 or not response.content:
@@ -359,9 +438,13 @@ class HubSpotAdapter:
         if props.get("associatedcompanyid"):
             parents["companies"] = str(props["associatedcompanyid"])
         return CrmRecord(
-            type=object_type, id=record_id, title=self._title(object_type, props, record_id),
-            url=self.record_url(object_type, record_id), fields=props,
-            updated_at=_parse_time(raw.get("updatedAt")), parent_ids=parents,
+            type=object_type,
+            id=record_id,
+            title=self._title(object_type, props, record_id),
+            url=self.record_url(object_type, record_id),
+            fields=props,
+            updated_at=_parse_time(raw.get("updatedAt")),
+            parent_ids=parents,
         )
 
     @staticmethod
@@ -404,18 +487,22 @@ class HubSpotAdapter:
     async def _phone(self, object_type: str, number: str, limit: int) -> list[CrmRecord]:
         text_fields = PHONE_TEXT_PROPERTIES.get(object_type)
         if text_fields is None:
-            text_fields = tuple(f.name for f in await self.list_fields(object_type)
-                                if f.type == FieldType.PHONE)
+            text_fields = tuple(
+                f.name for f in await self.list_fields(object_type) if f.type == FieldType.PHONE
+            )
         variants = phone_variants(number, self._region)
         national = None
         if variants.e164:  # HubSpot's calculated properties hold the number without country
-            national = phonenumbers.national_significant_number(
-                phonenumbers.parse(variants.e164))
-        groups = phone_filter_groups(variants, national, text_fields,
-                                     PHONE_CALCULATED_PROPERTIES.get(object_type, ()))
+            national = phonenumbers.national_significant_number(phonenumbers.parse(variants.e164))
+        groups = phone_filter_groups(
+            variants, national, text_fields, PHONE_CALCULATED_PROPERTIES.get(object_type, ())
+        )
+
         def same_number(record: CrmRecord) -> bool:
-            return any(stored_number_matches(str(record.fields.get(f) or ""), variants,
-                                             self._region) for f in text_fields)
+            return any(
+                stored_number_matches(str(record.fields.get(f) or ""), variants, self._region)
+                for f in text_fields
+            )
 
         return await self._search(object_type, groups, limit, accept=same_number)
 
@@ -426,11 +513,17 @@ class HubSpotAdapter:
         for condition in query.conditions:
             if condition.field not in known:
                 raise CrmRejectedError(
-                    f"{object_type} has no property {condition.field!r}", field=condition.field)
+                    f"{object_type} has no property {condition.field!r}", field=condition.field
+                )
         return await self._search(object_type, groups, query.limit)
 
-    async def _search(self, object_type: str, groups: list[FilterGroup], limit: int,
-                      accept: Callable[[CrmRecord], bool] | None = None) -> list[CrmRecord]:
+    async def _search(
+        self,
+        object_type: str,
+        groups: list[FilterGroup],
+        limit: int,
+        accept: Callable[[CrmRecord], bool] | None = None,
+    ) -> list[CrmRecord]:
         """Follow ``paging.next.after`` until ``limit`` accepted records or the end."""
         if not groups or limit <= 0:
             return []
@@ -457,8 +550,11 @@ class HubSpotAdapter:
         check_object_type(record_type)
         if not is_record_id(record_id):
             raise CrmNotFoundError(f"{record_id!r} is not a HubSpot record id")
-        data = await self._call("GET", self._paths.record(record_type, record_id),
-                                params={"properties": ",".join(self._properties(record_type))})
+        data = await self._call(
+            "GET",
+            self._paths.record(record_type, record_id),
+            params={"properties": ",".join(self._properties(record_type))},
+        )
         return self._record(record_type, data)
 
     async def _batch_read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
@@ -469,8 +565,9 @@ class HubSpotAdapter:
         return [self._record(object_type, raw) for raw in data.get("results") or []]
 
     async def _associated_ids(self, object_type: str, record_id: str, to_type: str) -> list[str]:
-        data = await self._call("GET", self._paths.associations(object_type, record_id, to_type),
-                                params={"limit": 100})
+        data = await self._call(
+            "GET", self._paths.associations(object_type, record_id, to_type), params={"limit": 100}
+        )
         return [str(item["toObjectId"]) for item in data.get("results") or []]
 
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
@@ -500,8 +597,9 @@ class HubSpotAdapter:
         data = await self._call("POST", self._paths.objects(record_type), json=body)
         return await self.get(record_type, str(data["id"]))
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         check_object_type(record_type)
         if not is_record_id(record_id):
             raise CrmNotFoundError(f"{record_id!r} is not a HubSpot record id")
@@ -518,16 +616,23 @@ class HubSpotAdapter:
         record_type = check_object_type(activity.record_type)
         if not is_record_id(activity.record_id):
             raise CrmNotFoundError(f"{activity.record_id!r} is not a HubSpot record id")
-        body = search_body([{"filters": [eq("hs_call_external_id", activity.key)]}],
-                           ["hs_call_external_id"], 1)
+        body = search_body(
+            [{"filters": [eq("hs_call_external_id", activity.key)]}], ["hs_call_external_id"], 1
+        )
         existing = await self._call("POST", self._paths.search("calls"), json=body)
         for raw in existing.get("results") or []:
             return TimelineRef(id=str(raw["id"]), type="calls", created=False)
         type_id = await self._call_association_type(record_type)
         payload = {
             "properties": call_properties(activity),
-            "associations": [{"to": {"id": activity.record_id}, "types": [
-                {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}],
+            "associations": [
+                {
+                    "to": {"id": activity.record_id},
+                    "types": [
+                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
+                    ],
+                }
+            ],
         }
         data = await self._call("POST", self._paths.objects("calls"), json=payload)
         return TimelineRef(id=str(data["id"]), type="calls", created=True)
@@ -553,9 +658,13 @@ class HubSpotAdapter:
             return types
         for schema in data.get("results") or []:
             labels = schema.get("labels") or {}
-            types.append(RecordType(
-                name=str(schema.get("objectTypeId") or schema.get("name")),
-                label=str(labels.get("singular") or schema.get("name")), standard=False))
+            types.append(
+                RecordType(
+                    name=str(schema.get("objectTypeId") or schema.get("name")),
+                    label=str(labels.get("singular") or schema.get("name")),
+                    standard=False,
+                )
+            )
         return types
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
@@ -565,15 +674,20 @@ class HubSpotAdapter:
             return cached[1]
         data = await self._call("GET", self._paths.properties(record_type))
         required = REQUIRED_PROPERTIES.get(record_type, frozenset())
-        fields = [field_info(raw, required) for raw in data.get("results") or []
-                  if not raw.get("hidden") and not raw.get("archived")]
+        fields = [
+            field_info(raw, required)
+            for raw in data.get("results") or []
+            if not raw.get("hidden") and not raw.get("archived")
+        ]
         self._fields[record_type] = (time.monotonic(), fields)
         return fields
 
     def record_url(self, record_type: str, record_id: str) -> str:
         type_id = OBJECT_TYPE_IDS.get(record_type, record_type)
-        return (f"https://{self._settings.portal_domain}/contacts/{self._settings.account_id}"
-                f"/record/{type_id}/{record_id}")
+        return (
+            f"https://{self._settings.portal_domain}/contacts/{self._settings.account_id}"
+            f"/record/{type_id}/{record_id}"
+        )
 
     async def check(self) -> None:
         data = await self._call("GET", self._paths.account_details())
@@ -581,7 +695,8 @@ class HubSpotAdapter:
         if portal and portal != self._settings.account_id:
             raise CrmAuthError(
                 f"The access token belongs to HubSpot account {portal}, "
-                f"not {self._settings.account_id}")
+                f"not {self._settings.account_id}"
+            )
 
     async def aclose(self) -> None:
         await self._tokens.aclose()
@@ -593,7 +708,13 @@ def create_hubspot_adapter(context: AdapterContext) -> HubSpotAdapter:
     settings = HubSpotSettings.from_mapping(context.settings)
     token = context.secrets.get("access_token", "")
     if not token:
-        raise ConfigError("HubSpot needs an access_token (private app token or service key)",
-                          field="access_token")
-    return HubSpotAdapter(settings, token, context.http, label=context.label,
-                          default_region=context.default_phone_region)
+        raise ConfigError(
+            "HubSpot needs an access_token (private app token or service key)", field="access_token"
+        )
+    return HubSpotAdapter(
+        settings,
+        token,
+        context.http,
+        label=context.label,
+        default_region=context.default_phone_region,
+    )

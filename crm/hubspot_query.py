@@ -169,9 +169,7 @@ def name_filter_groups(
 def dynamic_filter_groups(conditions: Iterable[Condition], join: str) -> list[FilterGroup]:
     """The workflow model's conditions as filter groups: ``and`` is one group, ``or`` one
     group per condition. Over HubSpot's limits is refused rather than truncated."""
-    filters = [
-        (eq if c.operator == "equals" else neq)(c.field, c.value) for c in conditions
-    ]
+    filters = [(eq if c.operator == "equals" else neq)(c.field, c.value) for c in conditions]
     if not filters:
         raise CrmRejectedError("A dynamic search needs at least one condition")
     groups = [_group(*filters)] if join == "and" else [_group(f) for f in filters]

@@ -92,21 +92,26 @@ def fill_template(template: str, data: InteractionData | None, *, field: str) ->
             raise InputError(
                 f"{field}: refers to {{{name}}} but the request names no interaction "
                 "(give interactionId or the value itself)",
-                code="reference_without_interaction", field=field,
+                code="reference_without_interaction",
+                field=field,
             )
         value = data.value_of(name)
         if value is None:
             raise InputError(
                 f"{field}: the interaction has no field or script variable '{name}'",
-                code="unknown_reference", field=field,
+                code="unknown_reference",
+                field=field,
             )
         return value
 
     return _REFERENCE.sub(replace, template)
 
 
-def fill_fields(templates: Mapping[str, str], data: InteractionData | None,
-                *, field: str) -> dict[str, str]:
+def fill_fields(
+    templates: Mapping[str, str], data: InteractionData | None, *, field: str
+) -> dict[str, str]:
     """Each value of ``templates`` filled (``field`` prefixes the name in errors)."""
-    return {name: fill_template(value, data, field=f"{field}.{name}")
-            for name, value in templates.items()}
+    return {
+        name: fill_template(value, data, field=f"{field}.{name}")
+        for name, value in templates.items()
+    }

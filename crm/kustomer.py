@@ -69,35 +69,47 @@ _STANDARD_FIELDS: dict[str, list[FieldInfo]] = {
         FieldInfo(name="email", label="Email", type=FieldType.EMAIL, max_length=STR_MAX),
         FieldInfo(name="phone", label="Phone", type=FieldType.PHONE, max_length=STR_MAX),
         FieldInfo(name="mobile", label="Mobile", type=FieldType.PHONE, max_length=STR_MAX),
-        FieldInfo(name="sharedPhone", label="Shared phone", type=FieldType.PHONE,
-                  max_length=STR_MAX),
-        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT,
-                  max_length=STR_MAX),
+        FieldInfo(
+            name="sharedPhone", label="Shared phone", type=FieldType.PHONE, max_length=STR_MAX
+        ),
+        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT, max_length=STR_MAX),
         FieldInfo(name="company", label="Company", type=FieldType.REFERENCE),
     ],
     "company": [
-        FieldInfo(name="name", label="Name", type=FieldType.TEXT, max_length=STR_MAX,
-                  required=True),
-        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT,
-                  max_length=STR_MAX),
+        FieldInfo(
+            name="name", label="Name", type=FieldType.TEXT, max_length=STR_MAX, required=True
+        ),
+        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT, max_length=STR_MAX),
     ],
     "conversation": [
-        FieldInfo(name="customer", label="Customer", type=FieldType.REFERENCE, required=True,
-                  updateable=False),
+        FieldInfo(
+            name="customer",
+            label="Customer",
+            type=FieldType.REFERENCE,
+            required=True,
+            updateable=False,
+        ),
         FieldInfo(name="name", label="Subject", type=FieldType.TEXT, max_length=STR_MAX),
-        FieldInfo(name="status", label="Status", type=FieldType.PICKLIST,
-                  options=["open", "snoozed", "done"]),
+        FieldInfo(
+            name="status",
+            label="Status",
+            type=FieldType.PICKLIST,
+            options=["open", "snoozed", "done"],
+        ),
         FieldInfo(name="priority", label="Priority", type=FieldType.NUMBER),
-        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT,
-                  max_length=STR_MAX),
+        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT, max_length=STR_MAX),
     ],
 }
 # custom attribute name suffix -> (type, max length)
 _SUFFIX_TYPES: list[tuple[str, FieldType, int | None]] = [
-    ("Str", FieldType.TEXT, STR_MAX), ("Txt", FieldType.LONG_TEXT, STR_MAX),
-    ("Num", FieldType.NUMBER, None), ("At", FieldType.DATETIME, None),
-    ("Bool", FieldType.BOOLEAN, None), ("Url", FieldType.URL, STR_MAX),
-    ("Id", FieldType.REFERENCE, None), ("Tree", FieldType.PICKLIST, None),
+    ("Str", FieldType.TEXT, STR_MAX),
+    ("Txt", FieldType.LONG_TEXT, STR_MAX),
+    ("Num", FieldType.NUMBER, None),
+    ("At", FieldType.DATETIME, None),
+    ("Bool", FieldType.BOOLEAN, None),
+    ("Url", FieldType.URL, STR_MAX),
+    ("Id", FieldType.REFERENCE, None),
+    ("Tree", FieldType.PICKLIST, None),
 ]
 
 
@@ -117,7 +129,8 @@ def vendor_message(response: httpx.Response) -> str:
     for error in errors:
         if isinstance(error, dict):
             text = error.get("message") or ": ".join(
-                str(error[k]) for k in ("title", "detail") if error.get(k))
+                str(error[k]) for k in ("title", "detail") if error.get(k)
+            )
             pointer = (error.get("source") or {}).get("pointer")
             parts.append(f"{text} ({pointer})" if pointer else str(text))
     return safe_text("; ".join(parts) or response.reason_phrase)
@@ -148,8 +161,9 @@ def error_for_response(response: httpx.Response) -> CrmError | None:
         return None
     info: dict[str, Any] = {"vendor_status": status, "vendor_message": vendor_message(response)}
     if status == 429:
-        return CrmRateLimitedError("Kustomer is throttling requests",
-                                   retry_after=_reset_wait(response), **info)
+        return CrmRateLimitedError(
+            "Kustomer is throttling requests", retry_after=_reset_wait(response), **info
+        )
     if status == 401:
         return CrmAuthError("Kustomer refused the API key", **info)
     if status == 403:
@@ -167,10 +181,18 @@ def _custom_field(name: str, meta: Mapping[str, Any]) -> FieldInfo:
         if name.endswith(suffix):
             kind, limit = suffix_kind, suffix_limit
             break
-    options = [str(v.get("value", v)) if isinstance(v, dict) else str(v)
-               for v in (meta.get("values") or meta.get("enum") or [])]
-    return FieldInfo(name=name, label=str(meta.get("displayName") or name), type=kind,
-                     max_length=limit, custom=True, options=options)
+    options = [
+        str(v.get("value", v)) if isinstance(v, dict) else str(v)
+        for v in (meta.get("values") or meta.get("enum") or [])
+    ]
+    return FieldInfo(
+        name=name,
+        label=str(meta.get("displayName") or name),
+        type=kind,
+        max_length=limit,
+        custom=True,
+        options=options,
+    )
 
 
 def _first(items: Any, key: str, *, kind: str | None = None, skip: str | None = None) -> Any:
@@ -219,11 +241,15 @@ class KustomerAdapter:
 
     # --- transport ---------------------------------------------------------------------
 
-    async def _call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-                    json: Any = None) -> Any:
+    async def _call(
+        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+    ) -> Any:
         async with translate_transport_errors(VENDOR):
             response = await self._http.request(
-                method, url, params=params, json=json,
+                method,
+                url,
+                params=params,
+                json=json,
                 headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
             )
         error = error_for_response(response)
@@ -273,20 +299,26 @@ class KustomerAdapter:
             if not isinstance(value, (dict, list)):
                 fields.setdefault(name, value)
         return CrmRecord(
-            type=kind, id=record_id, title=title, url=self.record_url(kind, record_id),
-            fields=fields, updated_at=parse_iso_datetime(attrs.get("updatedAt")),
+            type=kind,
+            id=record_id,
+            title=title,
+            url=self.record_url(kind, record_id),
+            fields=fields,
+            updated_at=parse_iso_datetime(attrs.get("updatedAt")),
             parent_ids=parents,
         )
 
     @staticmethod
-    def _attributes(kind: str, fields: Mapping[str, FieldValue],
-                    current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def _attributes(
+        kind: str, fields: Mapping[str, FieldValue], current: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The write body; identifier lists are merged into ``current`` on update."""
         current = current or {}
         body: dict[str, Any] = {}
         custom: dict[str, Any] = {}
         lists = {
-            "email": ("emails", "email", "home"), "phone": ("phones", "phone", "work"),
+            "email": ("emails", "email", "home"),
+            "phone": ("phones", "phone", "work"),
             "mobile": ("phones", "phone", "mobile"),
             "sharedPhone": ("sharedPhones", "phone", "other"),
         }
@@ -294,8 +326,9 @@ class KustomerAdapter:
         for name, value in fields.items():
             if kind == "customer" and name in lists:
                 key, attr, label = lists[name]
-                entries = [e for e in body.get(key, current.get(key) or [])
-                           if e.get("type") != label]
+                entries = [
+                    e for e in body.get(key, current.get(key) or []) if e.get("type") != label
+                ]
                 if value not in (None, ""):
                     entries.append({"type": label, attr: value})
                 body[key] = entries
@@ -333,8 +366,9 @@ class KustomerAdapter:
         data = await self._call("POST", self._url(path), json=body)
         return self._record(data["data"])
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         current = (await self._raw(record_type, record_id)).get("attributes") or {}
         body = self._attributes(record_type, fields, current)
         url = self._url(f"{self._path(record_type)}/{record_id}")
@@ -356,9 +390,11 @@ class KustomerAdapter:
                 if query.record_types and "customer" not in query.record_types:
                     return []
                 wanted = query.email.strip().casefold()
-                return await self._run([kq.email_body(query.email)], query.limit,
-                                       lambda r: str(r.fields.get("email") or "").casefold()
-                                       == wanted)
+                return await self._run(
+                    [kq.email_body(query.email)],
+                    query.limit,
+                    lambda r: str(r.fields.get("email") or "").casefold() == wanted,
+                )
             if isinstance(query, TextSearch):
                 return await self._search_text(query)
             assert isinstance(query, DynamicSearch)
@@ -375,8 +411,11 @@ class KustomerAdapter:
         numbers = [n for n in (forms.e164, forms.e164 and forms.e164[1:]) if n] or [digits]
 
         def same(record: CrmRecord) -> bool:
-            return any(stored_number_matches(str(record.fields[f]), forms, self._region)
-                       for f in ("phone", "mobile", "sharedPhone") if record.fields.get(f))
+            return any(
+                stored_number_matches(str(record.fields[f]), forms, self._region)
+                for f in ("phone", "mobile", "sharedPhone")
+                if record.fields.get(f)
+            )
 
         return await self._run([kq.phone_body(numbers)], query.limit, same)
 
@@ -387,9 +426,13 @@ class KustomerAdapter:
             if kind not in _PATHS or len(results) >= query.limit:
                 continue
             results += await self._run(
-                [kq.text_body(kind, query.text)], query.limit - len(results),
-                lambda r: bool(words) and all(
-                    w in str(r.fields.get("name") or "").casefold() for w in words))
+                [kq.text_body(kind, query.text)],
+                query.limit - len(results),
+                lambda r: (
+                    bool(words)
+                    and all(w in str(r.fields.get("name") or "").casefold() for w in words)
+                ),
+            )
         return results[: query.limit]
 
     async def _search_dynamic(self, query: DynamicSearch) -> list[CrmRecord]:
@@ -402,8 +445,10 @@ class KustomerAdapter:
         def holds(record: CrmRecord) -> bool:
             checks = []
             for cond in query.conditions:
-                equal = str(record.fields.get(cond.field) or "").casefold() == \
-                    cond.value.strip().casefold()
+                equal = (
+                    str(record.fields.get(cond.field) or "").casefold()
+                    == cond.value.strip().casefold()
+                )
                 checks.append(equal if cond.operator == "equals" else not equal)
             return all(checks) if query.join == "and" else any(checks)
 
@@ -464,10 +509,14 @@ class KustomerAdapter:
             if (item.get("attributes") or {}).get("externalId") == activity.key:
                 await self._ensure_note(str(item["id"]), activity)
                 return TimelineRef(id=str(item["id"]), type="conversation", created=False)
-        body = {"customer": customer_id, "name": activity.subject[:STR_MAX],
-                "externalId": activity.key, "status": self._status,
-                "direction": "in" if activity.direction == "inbound" else "out",
-                "channels": ["voice" if activity.channel == "voice" else "chat"]}
+        body = {
+            "customer": customer_id,
+            "name": activity.subject[:STR_MAX],
+            "externalId": activity.key,
+            "status": self._status,
+            "direction": "in" if activity.direction == "inbound" else "out",
+            "channels": ["voice" if activity.channel == "voice" else "chat"],
+        }
         data = await self._call("POST", self._url("conversations"), json=body)
         conversation_id = str(data["data"]["id"])
         await self._ensure_note(conversation_id, activity)
@@ -478,9 +527,11 @@ class KustomerAdapter:
         for note in await self._list(f"conversations/{conversation_id}/notes", 10_000):
             if marker in str((note.get("attributes") or {}).get("body") or ""):
                 return TimelineRef(id=str(note["id"]), type="note", created=False)
-        data = await self._call("POST", self._url("notes"),
-                                json={"body": format_activity(activity, NOTE_MAX),
-                                      "conversation": conversation_id})
+        data = await self._call(
+            "POST",
+            self._url("notes"),
+            json={"body": format_activity(activity, NOTE_MAX), "conversation": conversation_id},
+        )
         return TimelineRef(id=str(data["data"]["id"]), type="note")
 
     # --- metadata ----------------------------------------------------------------------
@@ -495,8 +546,10 @@ class KustomerAdapter:
             data = await self._call("GET", self._url(f"metadata/{record_type}"))
             attrs = (data.get("data") or {}).get("attributes") or {}
             properties = attrs.get("properties") or {}
-            custom = [_custom_field(name, meta if isinstance(meta, dict) else {})
-                      for name, meta in properties.items()]
+            custom = [
+                _custom_field(name, meta if isinstance(meta, dict) else {})
+                for name, meta in properties.items()
+            ]
             cached = [*_STANDARD_FIELDS[record_type], *custom]
             self._fields[record_type] = cached
         return [f.model_copy() for f in cached]

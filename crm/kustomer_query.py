@@ -31,11 +31,21 @@ QUERY_CONTEXTS = {"customer": "customer", "company": "company", "conversation": 
 
 # field names the adapter exposes -> search attribute suffix
 _STANDARD_ATTRIBUTES = {
-    "customer": {"name": "name", "email": "email", "phone": "phone", "mobile": "phone",
-                 "sharedPhone": "shared_phone", "externalId": "external_id"},
+    "customer": {
+        "name": "name",
+        "email": "email",
+        "phone": "phone",
+        "mobile": "phone",
+        "sharedPhone": "shared_phone",
+        "externalId": "external_id",
+    },
     "company": {"name": "name", "externalId": "external_id"},
-    "conversation": {"name": "name", "status": "status", "priority": "priority",
-                     "externalId": "external_id"},
+    "conversation": {
+        "name": "name",
+        "status": "status",
+        "priority": "priority",
+        "externalId": "external_id",
+    },
 }
 _CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -66,11 +76,18 @@ def _value(value: str) -> str:
     return cleaned
 
 
-def search_body(record_type: str, *, all_of: Iterable[dict[str, Any]] = (),
-                any_of: Iterable[dict[str, Any]] = (),
-                none_of: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
-    body: dict[str, Any] = {"queryContext": _context(record_type), "and": list(all_of),
-                            "or": list(any_of)}
+def search_body(
+    record_type: str,
+    *,
+    all_of: Iterable[dict[str, Any]] = (),
+    any_of: Iterable[dict[str, Any]] = (),
+    none_of: Iterable[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "queryContext": _context(record_type),
+        "and": list(all_of),
+        "or": list(any_of),
+    }
     exclusions = list(none_of)
     if exclusions:
         body["not"] = exclusions
@@ -98,8 +115,9 @@ def text_body(record_type: str, text: str) -> dict[str, Any]:
     return search_body(record_type, all_of=[{attribute: {"contains": _value(text)}}])
 
 
-def dynamic_bodies(record_type: str, conditions: Iterable[Condition],
-                   join: str) -> list[dict[str, Any]]:
+def dynamic_bodies(
+    record_type: str, conditions: Iterable[Condition], join: str
+) -> list[dict[str, Any]]:
     """Search bodies for a dynamic search.
 
     ``and``: equals go to ``and``, notequals to ``not``, in one body. ``or`` with only
@@ -110,15 +128,23 @@ def dynamic_bodies(record_type: str, conditions: Iterable[Condition],
     if not conditions:
         raise InputError("A dynamic search needs at least one condition", field="conditions")
     pairs = [
-        ({search_attribute(record_type, c.field): {"equals": _value(c.value)}},
-         c.operator == "notequals")
+        (
+            {search_attribute(record_type, c.field): {"equals": _value(c.value)}},
+            c.operator == "notequals",
+        )
         for c in conditions
     ]
     if join == "and":
-        return [search_body(record_type, all_of=[c for c, neg in pairs if not neg],
-                            none_of=[c for c, neg in pairs if neg])]
+        return [
+            search_body(
+                record_type,
+                all_of=[c for c, neg in pairs if not neg],
+                none_of=[c for c, neg in pairs if neg],
+            )
+        ]
     if not any(neg for _, neg in pairs):
         return [search_body(record_type, any_of=[c for c, _ in pairs])]
-    return [search_body(record_type, none_of=[c]) if neg else search_body(record_type,
-                                                                          all_of=[c])
-            for c, neg in pairs]
+    return [
+        search_body(record_type, none_of=[c]) if neg else search_body(record_type, all_of=[c])
+        for c, neg in pairs
+    ]

@@ -23,16 +23,51 @@ __all__ = [
 ]
 
 VOICE_FIELDS: tuple[str, ...] = (
-    "Agent ID", "Agent Name", "ANI", "Contact ID", "Contact Type", "Direction",
-    "Disposition Name", "Disposition Notes", "DNIS", "End Time", "Final State",
-    "Interaction ID", "Master Contact ID", "Media Type", "Recording URL", "Skill ID",
-    "Skill Name", "Start Time", "Status", "To", "Tags",
+    "Agent ID",
+    "Agent Name",
+    "ANI",
+    "Contact ID",
+    "Contact Type",
+    "Direction",
+    "Disposition Name",
+    "Disposition Notes",
+    "DNIS",
+    "End Time",
+    "Final State",
+    "Interaction ID",
+    "Master Contact ID",
+    "Media Type",
+    "Recording URL",
+    "Skill ID",
+    "Skill Name",
+    "Start Time",
+    "Status",
+    "To",
+    "Tags",
 )
 DIGITAL_FIELDS: tuple[str, ...] = (
-    "Agent ID", "Agent Name", "Channel Name", "Channel Type", "Contact ID", "Customer Name",
-    "Direction", "Disposition Name", "Disposition Notes", "End Time", "Event Type",
-    "Final State", "From", "Interaction ID", "Media Type", "Skill ID", "Skill Name",
-    "Start Time", "Status", "To", "Transcription Text", "Transcript URL",
+    "Agent ID",
+    "Agent Name",
+    "Channel Name",
+    "Channel Type",
+    "Contact ID",
+    "Customer Name",
+    "Direction",
+    "Disposition Name",
+    "Disposition Notes",
+    "End Time",
+    "Event Type",
+    "Final State",
+    "From",
+    "Interaction ID",
+    "Media Type",
+    "Skill ID",
+    "Skill Name",
+    "Start Time",
+    "Status",
+    "To",
+    "Transcription Text",
+    "Transcript URL",
 )
 # Not written when the contact ended the interaction first.
 CONTACT_ENDED_EXCLUDED: frozenset[str] = frozenset(
@@ -54,8 +89,7 @@ class MappingSource(BaseModel):
             )
         if self.channel == "digital" and self.field not in DIGITAL_FIELDS:
             raise ValueError(
-                f"'{self.field}' is not a digital field; "
-                f"choose one of: {', '.join(DIGITAL_FIELDS)}"
+                f"'{self.field}' is not a digital field; choose one of: {', '.join(DIGITAL_FIELDS)}"
             )
         if self.channel == "script_variable":
             if not self.field or self.field != self.field.lower():
@@ -93,5 +127,9 @@ class MemorializationMapping(BaseModel):
     def rules_for(self, record_type: str) -> list[FieldMapping]:
         """The rules for one record type (names compared case-insensitively)."""
         wanted = record_type.lower()
-        return [rule for mapping in self.record_types if mapping.record_type.lower() == wanted
-                for rule in mapping.fields]
+        return [
+            rule
+            for mapping in self.record_types
+            if mapping.record_type.lower() == wanted
+            for rule in mapping.fields
+        ]

@@ -90,52 +90,107 @@ def _f(name: str, label: str, kind: FieldType, limit: int | None = None, **kw: A
 
 _TYPES: dict[str, _Type] = {
     "contact": _Type(
-        "contacts", "Contact",
-        (("firstName", "name.first"), ("lastName", "name.last"), ("email", "emails.address"),
-         ("phone", "phones.number"), ("phoneType", "phones.phoneType.lookupName"),
-         ("title", "title"), ("organization", "organization.id")),
-        (("firstName", "name.first"), ("lastName", "name.last"), ("email", "emails.address"),
-         ("phone", "phones.number"), ("mobile", "phones.number"), ("title", "title"),
-         ("organization", "organization.id")),
-        (_f("firstName", "First name", FieldType.TEXT, 80),
-         _f("lastName", "Last name", FieldType.TEXT, 80),
-         _f("email", "Email", FieldType.EMAIL, 80), _f("phone", "Phone", FieldType.PHONE, 40),
-         _f("mobile", "Mobile phone", FieldType.PHONE, 40),
-         _f("title", "Title", FieldType.TEXT, 80),
-         _f("organization", "Organization", FieldType.REFERENCE)),
+        "contacts",
+        "Contact",
+        (
+            ("firstName", "name.first"),
+            ("lastName", "name.last"),
+            ("email", "emails.address"),
+            ("phone", "phones.number"),
+            ("phoneType", "phones.phoneType.lookupName"),
+            ("title", "title"),
+            ("organization", "organization.id"),
+        ),
+        (
+            ("firstName", "name.first"),
+            ("lastName", "name.last"),
+            ("email", "emails.address"),
+            ("phone", "phones.number"),
+            ("mobile", "phones.number"),
+            ("title", "title"),
+            ("organization", "organization.id"),
+        ),
+        (
+            _f("firstName", "First name", FieldType.TEXT, 80),
+            _f("lastName", "Last name", FieldType.TEXT, 80),
+            _f("email", "Email", FieldType.EMAIL, 80),
+            _f("phone", "Phone", FieldType.PHONE, 40),
+            _f("mobile", "Mobile phone", FieldType.PHONE, 40),
+            _f("title", "Title", FieldType.TEXT, 80),
+            _f("organization", "Organization", FieldType.REFERENCE),
+        ),
     ),
     "organization": _Type(
-        "organizations", "Organization", (("name", "name"),), (("name", "name"),),
+        "organizations",
+        "Organization",
+        (("name", "name"),),
+        (("name", "name"),),
         (_f("name", "Name", FieldType.TEXT, 255, required=True),),
     ),
     "incident": _Type(
-        "incidents", "Incident",
-        (("subject", "subject"), ("referenceNumber", "referenceNumber"),
-         ("primaryContact", "primaryContact.id"), ("organization", "organization.id"),
-         ("status", "statusWithType.status.lookupName"), ("description", "threads.text")),
-        (("subject", "subject"), ("referenceNumber", "referenceNumber"),
-         ("primaryContact", "primaryContact.id"), ("organization", "organization.id"),
-         ("status", "statusWithType.status.lookupName")),
-        (_f("primaryContact", "Primary contact", FieldType.REFERENCE, required=True,
-            updateable=False),
-         _f("subject", "Subject", FieldType.TEXT, 240),
-         _f("description", "Description (first thread entry)", FieldType.LONG_TEXT,
-            THREAD_MAX, updateable=False),
-         _f("status", "Status", FieldType.PICKLIST),
-         _f("organization", "Organization", FieldType.REFERENCE),
-         _f("referenceNumber", "Reference #", FieldType.TEXT, 13, createable=False,
-            updateable=False)),
+        "incidents",
+        "Incident",
+        (
+            ("subject", "subject"),
+            ("referenceNumber", "referenceNumber"),
+            ("primaryContact", "primaryContact.id"),
+            ("organization", "organization.id"),
+            ("status", "statusWithType.status.lookupName"),
+            ("description", "threads.text"),
+        ),
+        (
+            ("subject", "subject"),
+            ("referenceNumber", "referenceNumber"),
+            ("primaryContact", "primaryContact.id"),
+            ("organization", "organization.id"),
+            ("status", "statusWithType.status.lookupName"),
+        ),
+        (
+            _f(
+                "primaryContact",
+                "Primary contact",
+                FieldType.REFERENCE,
+                required=True,
+                updateable=False,
+            ),
+            _f("subject", "Subject", FieldType.TEXT, 240),
+            _f(
+                "description",
+                "Description (first thread entry)",
+                FieldType.LONG_TEXT,
+                THREAD_MAX,
+                updateable=False,
+            ),
+            _f("status", "Status", FieldType.PICKLIST),
+            _f("organization", "Organization", FieldType.REFERENCE),
+            _f(
+                "referenceNumber",
+                "Reference #",
+                FieldType.TEXT,
+                13,
+                createable=False,
+                updateable=False,
+            ),
+        ),
     ),
     "task": _Type(
-        "tasks", "Task",
-        (("name", "name"), ("contact", "contact.id"), ("organization", "organization.id"),
-         ("incident", "incident.id"), ("comments", "comments")),
+        "tasks",
+        "Task",
+        (
+            ("name", "name"),
+            ("contact", "contact.id"),
+            ("organization", "organization.id"),
+            ("incident", "incident.id"),
+            ("comments", "comments"),
+        ),
         (("name", "name"), ("contact", "contact.id"), ("incident", "incident.id")),
-        (_f("name", "Subject", FieldType.TEXT, 80, required=True),
-         _f("contact", "Contact", FieldType.REFERENCE),
-         _f("organization", "Organization", FieldType.REFERENCE),
-         _f("incident", "Incident", FieldType.REFERENCE),
-         _f("comments", "Comments", FieldType.LONG_TEXT, COMMENTS_MAX)),
+        (
+            _f("name", "Subject", FieldType.TEXT, 80, required=True),
+            _f("contact", "Contact", FieldType.REFERENCE),
+            _f("organization", "Organization", FieldType.REFERENCE),
+            _f("incident", "Incident", FieldType.REFERENCE),
+            _f("comments", "Comments", FieldType.LONG_TEXT, COMMENTS_MAX),
+        ),
     ),
 }
 _REFERENCES = {"organization", "primaryContact", "contact", "incident"}
@@ -176,13 +231,13 @@ def error_for_response(response: httpx.Response) -> CrmError | None:
     wait = throttle_wait(response)
     if status == 429 or (wait is not None and status in (403, 503)):
         wait = wait if wait is not None else parse_retry_after(response.headers.get("Retry-After"))
-        return CrmRateLimitedError("Oracle B2C Service is throttling requests",
-                                   retry_after=wait, **info)
+        return CrmRateLimitedError(
+            "Oracle B2C Service is throttling requests", retry_after=wait, **info
+        )
     if status == 401:
         return CrmAuthError("Oracle B2C Service refused the credentials", **info)
     if status == 403:
-        return CrmRejectedError("Oracle B2C Service denied this to the integration account",
-                                **info)
+        return CrmRejectedError("Oracle B2C Service denied this to the integration account", **info)
     if status == 404:
         return CrmNotFoundError("Oracle B2C Service has no such record", **info)
     if status >= 500:
@@ -221,11 +276,13 @@ class OracleAdapter:
         if not site and not settings.get("api_base"):
             raise ConfigError("Oracle B2C Service needs the site interface host", field="site")
         version = str(settings.get("api_version") or "v1.4")
-        self._api = str(settings.get("api_base") or
-                        f"https://{site}/services/rest/connect/{version}").rstrip("/")
+        self._api = str(
+            settings.get("api_base") or f"https://{site}/services/rest/connect/{version}"
+        ).rstrip("/")
         self._url_template = str(settings.get("record_url_template") or "")
-        self._app_context = str(settings.get("application_context") or
-                                "Customer Card for Teams")[:40]
+        self._app_context = str(settings.get("application_context") or "Customer Card for Teams")[
+            :40
+        ]
         self._http = context.http
         self._region = context.default_phone_region
         base = f"https://{site}" if site else self._api
@@ -237,22 +294,24 @@ class OracleAdapter:
         auth = settings.get("auth", "basic")
         if auth == "basic":
             if not secrets.get("username") or not secrets.get("password"):
-                raise ConfigError("Oracle Basic auth needs username and password",
-                                  field="username")
+                raise ConfigError("Oracle Basic auth needs username and password", field="username")
             raw = f"{secrets['username']}:{secrets['password']}".encode()
             self._basic = "Basic " + base64.b64encode(raw).decode()
         elif auth == "oauth":
             if not settings.get("token_url"):
-                raise ConfigError("Oracle OAuth needs the identity provider's token_url",
-                                  field="token_url")
+                raise ConfigError(
+                    "Oracle OAuth needs the identity provider's token_url", field="token_url"
+                )
             if not secrets.get("client_id") or not secrets.get("client_secret"):
-                raise ConfigError("Oracle OAuth needs client_id and client_secret",
-                                  field="client_id")
+                raise ConfigError(
+                    "Oracle OAuth needs client_id and client_secret", field="client_id"
+                )
             self._token_url = str(settings["token_url"])
             self._scope = str(settings.get("scope") or "")
             self._client = (secrets["client_id"], secrets["client_secret"])
-            self._tokens = TokenManager(self._mint_token,
-                                   on_refresh=context.extra.get("on_token_refresh"))
+            self._tokens = TokenManager(
+                self._mint_token, on_refresh=context.extra.get("on_token_refresh")
+            )
         else:
             raise ConfigError(f"Unknown Oracle auth {auth!r}", field="auth")
 
@@ -269,9 +328,11 @@ class OracleAdapter:
         async with translate_transport_errors(VENDOR):
             response = await self._http.post(self._token_url, data=form, auth=self._client)
         if response.status_code in (400, 401, 403):
-            raise CrmAuthError("The identity provider did not issue an access token",
-                               vendor_status=response.status_code,
-                               vendor_message=safe_text(response.text))
+            raise CrmAuthError(
+                "The identity provider did not issue an access token",
+                vendor_status=response.status_code,
+                vendor_message=safe_text(response.text),
+            )
         error = error_for_response(response)
         if error is not None:
             raise error
@@ -292,23 +353,34 @@ class OracleAdapter:
         if remaining <= 0:
             return
         if remaining > _MAX_WAIT_INLINE:
-            raise CrmRateLimitedError("Oracle B2C Service asked to pause requests",
-                                      retry_after=remaining)
+            raise CrmRateLimitedError(
+                "Oracle B2C Service asked to pause requests", retry_after=remaining
+            )
         await asyncio.sleep(remaining)
 
-    async def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                    json: Any = None, url: str | None = None) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        url: str | None = None,
+    ) -> Any:
         async def send() -> tuple[httpx.Response, str | None]:
             await self._respect_pause()
             authorization = await self._authorization()
-            headers = {"Authorization": authorization, "Accept": "application/json",
-                       "OSvC-CREST-Application-Context": self._app_context}
+            headers = {
+                "Authorization": authorization,
+                "Accept": "application/json",
+                "OSvC-CREST-Application-Context": self._app_context,
+            }
             if self._access_token:
                 headers[_ACCESS_TOKEN] = self._access_token
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(
-                    method, url or f"{self._api}/{path}", params=params, json=json,
-                    headers=headers)
+                    method, url or f"{self._api}/{path}", params=params, json=json, headers=headers
+                )
             self._access_token = response.headers.get(_ACCESS_TOKEN, self._access_token)
             wait = throttle_wait(response)
             if wait:
@@ -332,8 +404,9 @@ class OracleAdapter:
         try:
             return _TYPES[record_type]
         except KeyError:
-            raise CrmRejectedError(f"Oracle B2C Service has no record type {record_type!r}") \
-                from None
+            raise CrmRejectedError(
+                f"Oracle B2C Service has no record type {record_type!r}"
+            ) from None
 
     async def _read(self, record_type: str, ids: list[str]) -> list[CrmRecord]:
         """Full records for ``ids`` in one tabular query, in the order of ``ids``."""
@@ -362,15 +435,21 @@ class OracleAdapter:
                 (mobiles if "mobile" in kind.casefold() else phones).append(number)
             fields["phone"] = phones[0] if phones else None
             fields["mobile"] = mobiles[0] if mobiles else None
-        parents = {name: str(fields[name]) for name in ("organization", "primaryContact",
-                                                          "contact", "incident")
-                   if fields.get(name)}
+        parents = {
+            name: str(fields[name])
+            for name in ("organization", "primaryContact", "contact", "incident")
+            if fields.get(name)
+        }
         # an incident's lookupName is its reference number; agents know it by subject
         title = str(fields.get("subject") or row.get("lookupName") or record_id)
         return CrmRecord(
-            type=record_type, id=record_id, title=title,
-            url=self.record_url(record_type, record_id), fields=fields,
-            updated_at=parse_iso_datetime(row.get("updatedTime")), parent_ids=parents,
+            type=record_type,
+            id=record_id,
+            title=title,
+            url=self.record_url(record_type, record_id),
+            fields=fields,
+            updated_at=parse_iso_datetime(row.get("updatedTime")),
+            parent_ids=parents,
         )
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
@@ -386,14 +465,14 @@ class OracleAdapter:
         """Ids matching a ROQL WHERE clause, following ``next`` links (offset paging)."""
         spec = self._type(record_type)
         ids: list[str] = []
-        params: dict[str, Any] | None = {"q": where, "limit": min(100, max(limit, 1)),
-                                         "offset": 0}
+        params: dict[str, Any] | None = {"q": where, "limit": min(100, max(limit, 1)), "offset": 0}
         url: str | None = None
         for _ in range(_MAX_PAGES):
             data = await self._call("GET", spec.collection, params=params, url=url)
             ids += [str(item["id"]) for item in data.get("items") or []]
-            next_links = [link.get("href") for link in data.get("links") or []
-                          if link.get("rel") == "next"]
+            next_links = [
+                link.get("href") for link in data.get("links") or [] if link.get("rel") == "next"
+            ]
             if len(ids) >= limit or not data.get("hasMore") or not next_links:
                 break
             url, params = next_links[0], None
@@ -414,9 +493,12 @@ class OracleAdapter:
                 if query.record_types and "contact" not in query.record_types:
                     return []
                 wanted = query.email.strip().casefold()
-                return await self._search("contact", oq.email_where(query.email), query.limit,
-                                          lambda r: str(r.fields.get("email") or "").casefold()
-                                          == wanted)
+                return await self._search(
+                    "contact",
+                    oq.email_where(query.email),
+                    query.limit,
+                    lambda r: str(r.fields.get("email") or "").casefold() == wanted,
+                )
             if isinstance(query, TextSearch):
                 return await self._search_text(query)
         except InputError:
@@ -424,8 +506,7 @@ class OracleAdapter:
         assert isinstance(query, DynamicSearch)
         return await self._search_dynamic(query)
 
-    async def _search(self, record_type: str, where: str, limit: int,
-                      keep: Any) -> list[CrmRecord]:
+    async def _search(self, record_type: str, where: str, limit: int, keep: Any) -> list[CrmRecord]:
         ids = await self._find_ids(record_type, where, limit)
         return [r for r in await self._read(record_type, ids) if keep(r)][:limit]
 
@@ -436,8 +517,11 @@ class OracleAdapter:
         digit_forms = [f for f in dict.fromkeys(digits_only(v) for v in forms) if len(f) >= 5]
 
         def same(record: CrmRecord) -> bool:
-            return any(stored_number_matches(str(record.fields[f]), forms, self._region)
-                       for f in ("phone", "mobile") if record.fields.get(f))
+            return any(
+                stored_number_matches(str(record.fields[f]), forms, self._region)
+                for f in ("phone", "mobile")
+                if record.fields.get(f)
+            )
 
         # rawNumber holds the stored number's digits, whatever its formatting
         return await self._search("contact", oq.phone_where(digit_forms), query.limit, same)
@@ -450,12 +534,14 @@ class OracleAdapter:
                 continue
 
             def keep(record: CrmRecord) -> bool:
-                haystack = " ".join(str(v) for v in (record.title, record.fields.get("subject"))
-                                    if v).casefold()
+                haystack = " ".join(
+                    str(v) for v in (record.title, record.fields.get("subject")) if v
+                ).casefold()
                 return bool(words) and all(w in haystack for w in words)
 
-            results += await self._search(kind, oq.text_where(kind, query.text),
-                                          query.limit - len(results), keep)
+            results += await self._search(
+                kind, oq.text_where(kind, query.text), query.limit - len(results), keep
+            )
         return results[: query.limit]
 
     async def _search_dynamic(self, query: DynamicSearch) -> list[CrmRecord]:
@@ -463,7 +549,8 @@ class OracleAdapter:
         unknown = [c.field for c in query.conditions if c.field not in paths]
         if unknown:
             raise CrmRejectedError(
-                f"Oracle {query.record_type} has no searchable field {unknown[0]!r}")
+                f"Oracle {query.record_type} has no searchable field {unknown[0]!r}"
+            )
         try:
             where = oq.dynamic_where(query.conditions, query.join, paths)
         except InputError:
@@ -484,7 +571,8 @@ class OracleAdapter:
                 body["emails"] = [{"address": value, "addressType": {"id": 0}}]
             elif name in _PHONE_TYPES:
                 body.setdefault("phones", []).append(
-                    {"number": value, "phoneType": {"id": _PHONE_TYPES[name]}})
+                    {"number": value, "phoneType": {"id": _PHONE_TYPES[name]}}
+                )
             elif name == "description":
                 body["threads"] = [{"entryType": {"lookupName": "Note"}, "text": value}]
             elif name == "status":
@@ -500,13 +588,15 @@ class OracleAdapter:
         data = await self._call("POST", spec.collection, json=self._payload(record_type, fields))
         return await self.get(record_type, str(data["id"]))
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         spec = self._type(record_type)
         if not record_id.isdigit():
             raise CrmNotFoundError("Oracle B2C Service ids are numbers")
-        await self._call("PATCH", f"{spec.collection}/{record_id}",
-                         json=self._payload(record_type, fields))
+        await self._call(
+            "PATCH", f"{spec.collection}/{record_id}", json=self._payload(record_type, fields)
+        )
         return await self.get(record_type, record_id)
 
     # --- related -----------------------------------------------------------------------
@@ -514,14 +604,13 @@ class OracleAdapter:
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
         related: list[CrmRecord] = []
         if record.type == "contact":
-            ids = await self._find_ids("incident", oq.comparison("primaryContact.id", record.id),
-                                       limit)
+            ids = await self._find_ids(
+                "incident", oq.comparison("primaryContact.id", record.id), limit
+            )
             related += await self._read("incident", ids)
-        org = record.id if record.type == "organization" else record.parent_ids.get(
-            "organization")
+        org = record.id if record.type == "organization" else record.parent_ids.get("organization")
         if org and len(related) < limit:
-            ids = await self._find_ids("contact", oq.comparison("organization.id", org),
-                                       limit + 1)
+            ids = await self._find_ids("contact", oq.comparison("organization.id", org), limit + 1)
             related += await self._read("contact", [i for i in ids if i != record.id])
         if record.type == "incident" and record.parent_ids.get("primaryContact"):
             related += await self._read("contact", [record.parent_ids["primaryContact"]])
@@ -543,15 +632,16 @@ class OracleAdapter:
         for task_id, comments in (data.get("items") or [{}])[0].get("rows") or []:
             if marker in str(comments or ""):
                 return TimelineRef(id=str(task_id), type="task", created=False)
-        body = {"name": activity.subject[:80],
-                activity.record_type: {"id": int(activity.record_id)},
-                "comments": format_activity(activity, COMMENTS_MAX)}
+        body = {
+            "name": activity.subject[:80],
+            activity.record_type: {"id": int(activity.record_id)},
+            "comments": format_activity(activity, COMMENTS_MAX),
+        }
         created = await self._call("POST", "tasks", json=body)
         return TimelineRef(id=str(created["id"]), type="task")
 
     async def _thread_with(self, incident_id: str, marker: str) -> str | None:
-        statement = oq.select("incidents", ["threads.id", "threads.text"],
-                              f"id = {incident_id}")
+        statement = oq.select("incidents", ["threads.id", "threads.text"], f"id = {incident_id}")
         data = await self._call("GET", "queryResults", params={"query": statement})
         for thread_id, text in (data.get("items") or [{}])[0].get("rows") or []:
             if marker in str(text or ""):
@@ -562,17 +652,20 @@ class OracleAdapter:
         found = await self._thread_with(activity.record_id, marker)
         if found is not None:
             return TimelineRef(id=found, type="thread", created=False)
-        entry = {"entryType": {"lookupName": "Note"},
-                 "text": format_activity(activity, THREAD_MAX)}
+        entry = {"entryType": {"lookupName": "Note"}, "text": format_activity(activity, THREAD_MAX)}
         await self._call("PATCH", f"incidents/{activity.record_id}", json={"threads": [entry]})
-        return TimelineRef(id=await self._thread_with(activity.record_id, marker)
-                           or activity.record_id, type="thread")
+        return TimelineRef(
+            id=await self._thread_with(activity.record_id, marker) or activity.record_id,
+            type="thread",
+        )
 
     # --- metadata ----------------------------------------------------------------------
 
     async def list_record_types(self) -> list[RecordType]:
-        return [RecordType(name=name, label=spec.label, supports_timeline=name != "task")
-                for name, spec in _TYPES.items()]
+        return [
+            RecordType(name=name, label=spec.label, supports_timeline=name != "task")
+            for name, spec in _TYPES.items()
+        ]
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
         return [f.model_copy() for f in self._type(record_type).fields]
@@ -580,8 +673,7 @@ class OracleAdapter:
     def record_url(self, record_type: str, record_id: str) -> str:
         collection = _TYPES[record_type].collection if record_type in _TYPES else record_type
         if self._url_template:
-            return self._url_template.format(type=record_type, collection=collection,
-                                             id=record_id)
+            return self._url_template.format(type=record_type, collection=collection, id=record_id)
         # The Agent Browser UI has no documented deep link: open the REST resource
         return f"{self._api}/{collection}/{record_id}"
 

@@ -34,8 +34,7 @@ _FORBIDDEN = re.compile(r"[;\x00-\x1f\x7f]")
 def quote_roql(value: str) -> str:
     """``value`` as a ROQL string literal."""
     if _FORBIDDEN.search(value):
-        raise InputError("Search values may not contain ';' or control characters",
-                         field="value")
+        raise InputError("Search values may not contain ';' or control characters", field="value")
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -80,15 +79,13 @@ def text_where(record_type: str, text: str) -> str:
             parts += [comparison("name.first", whole), comparison("name.last", whole)]
         else:
             first, last = words[0], " ".join(words[1:])
-            parts.append(f"({comparison('name.first', first)} AND "
-                         f"{comparison('name.last', last)})")
+            parts.append(f"({comparison('name.first', first)} AND {comparison('name.last', last)})")
         return _any_of(parts)
     field = "subject" if record_type == "incident" else "name"
     return _any_of([comparison(field, whole), comparison("lookupName", whole)])
 
 
-def dynamic_where(conditions: Iterable[Condition], join: str,
-                  paths: Mapping[str, str]) -> str:
+def dynamic_where(conditions: Iterable[Condition], join: str, paths: Mapping[str, str]) -> str:
     """A WHERE clause for the workflow's conditions; ``paths`` maps field names to ROQL."""
     parts = []
     for cond in conditions:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import phonenumbers
 
 __all__ = [
-    "PhoneVariants", "phone_variants", "e164_number", "digits_only", "stored_number_matches",
+    "PhoneVariants",
+    "phone_variants",
+    "e164_number",
+    "digits_only",
+    "stored_number_matches",
 ]
 
 

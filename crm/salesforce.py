@@ -76,23 +76,54 @@ log = logging.getLogger(__name__)
 VENDOR = "Salesforce"
 _RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 # Key prefixes of the standard objects a polymorphic reference (WhoId, WhatId) may point at.
-_ID_PREFIXES = {"001": "Account", "003": "Contact", "00Q": "Lead", "500": "Case",
-                "006": "Opportunity"}
+_ID_PREFIXES = {
+    "001": "Account",
+    "003": "Contact",
+    "00Q": "Lead",
+    "500": "Case",
+    "006": "Opportunity",
+}
 # Reference fields that say who touched a record, not what it belongs to.
-_SYSTEM_REFERENCES = {"OwnerId", "CreatedById", "LastModifiedById", "MasterRecordId",
-                      "RecordTypeId", "ReportsToId", "IndividualId"}
+_SYSTEM_REFERENCES = {
+    "OwnerId",
+    "CreatedById",
+    "LastModifiedById",
+    "MasterRecordId",
+    "RecordTypeId",
+    "ReportsToId",
+    "IndividualId",
+}
 # Describe types whose values are not scalars (compound fields) or are binary.
 _SKIPPED_TYPES = {"address", "location", "base64", "complexvalue"}
 # Standard objects that accept activities (a Task's WhoId or WhatId).
-_ACTIVITY_TARGETS = {"Contact", "Lead", "Account", "Case", "Opportunity", "Campaign",
-                     "Contract", "Asset"}
+_ACTIVITY_TARGETS = {
+    "Contact",
+    "Lead",
+    "Account",
+    "Case",
+    "Opportunity",
+    "Campaign",
+    "Contract",
+    "Asset",
+}
 _FIELD_TYPES = {
-    "string": FieldType.TEXT, "phone": FieldType.PHONE, "email": FieldType.EMAIL,
-    "url": FieldType.URL, "int": FieldType.NUMBER, "double": FieldType.NUMBER,
-    "currency": FieldType.NUMBER, "percent": FieldType.NUMBER, "long": FieldType.NUMBER,
-    "boolean": FieldType.BOOLEAN, "date": FieldType.DATE, "datetime": FieldType.DATETIME,
-    "picklist": FieldType.PICKLIST, "multipicklist": FieldType.PICKLIST,
-    "combobox": FieldType.PICKLIST, "reference": FieldType.REFERENCE, "id": FieldType.REFERENCE,
+    "string": FieldType.TEXT,
+    "phone": FieldType.PHONE,
+    "email": FieldType.EMAIL,
+    "url": FieldType.URL,
+    "int": FieldType.NUMBER,
+    "double": FieldType.NUMBER,
+    "currency": FieldType.NUMBER,
+    "percent": FieldType.NUMBER,
+    "long": FieldType.NUMBER,
+    "boolean": FieldType.BOOLEAN,
+    "date": FieldType.DATE,
+    "datetime": FieldType.DATETIME,
+    "picklist": FieldType.PICKLIST,
+    "multipicklist": FieldType.PICKLIST,
+    "combobox": FieldType.PICKLIST,
+    "reference": FieldType.REFERENCE,
+    "id": FieldType.REFERENCE,
 }
 _SHORT_TEXT = 255  # a textarea up to this length is a single-line field on the card
 TASK_SUBJECT_MAX = 255
@@ -145,12 +176,16 @@ class SalesforceSettings:
             raise ConfigError("Salesforce needs a client_id (consumer key)", field="client_id")
         if self.auth == "client_credentials":
             if not self.client_secret:
-                raise ConfigError("Salesforce client credentials need the client_secret secret",
-                                  field="client_secret")
+                raise ConfigError(
+                    "Salesforce client credentials need the client_secret secret",
+                    field="client_secret",
+                )
         elif self.auth == "jwt_bearer":
             if not self.private_key or not self.username:
-                raise ConfigError("Salesforce JWT bearer needs username and the private_key "
-                                  "secret", field="private_key" if self.username else "username")
+                raise ConfigError(
+                    "Salesforce JWT bearer needs username and the private_key secret",
+                    field="private_key" if self.username else "username",
+                )
         else:
             raise ConfigError(f"Unknown Salesforce auth {self.auth!r}", field="auth")
         if not re.fullmatch(r"\d{2,3}\.0", self.api_version):
@@ -194,9 +229,11 @@ def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmEr
         return CrmAuthError(f"{VENDOR} refused the session ({code or status})", **kwargs)
     if code == "REQUEST_LIMIT_EXCEEDED" or status == 429:
         # Salesforce sends no Retry-After for its API allowance; keep one if a proxy adds it.
-        return CrmRateLimitedError(f"{VENDOR} API request limit exceeded",
-                                   retry_after=parse_retry_after(headers.get("retry-after")),
-                                   **kwargs)
+        return CrmRateLimitedError(
+            f"{VENDOR} API request limit exceeded",
+            retry_after=parse_retry_after(headers.get("retry-after")),
+            **kwargs,
+        )
     if status == 404:
         return CrmNotFoundError(detail, **kwargs)
     if status >= 500:
@@ -214,8 +251,10 @@ def _timeline_key(key: str) -> str:
 def _description(activity: TimelineActivity) -> str:
     lines = [activity.notes or ""]
     details = [
-        ("Direction", activity.direction), ("Channel", activity.channel),
-        ("Phone", activity.phone_number), ("Agent", activity.agent_name),
+        ("Direction", activity.direction),
+        ("Channel", activity.channel),
+        ("Phone", activity.phone_number),
+        ("Agent", activity.agent_name),
         ("Disposition", activity.disposition),
         ("Started", activity.started_at.isoformat() if activity.started_at else None),
         ("Ended", activity.ended_at.isoformat() if activity.ended_at else None),
@@ -259,15 +298,22 @@ def _field_info(raw: Mapping[str, Any]) -> FieldInfo:
         field_type = _FIELD_TYPES.get(kind, FieldType.OTHER)
     createable = bool(raw.get("createable"))
     return FieldInfo(
-        name=str(raw["name"]), label=str(raw.get("label") or raw["name"]), type=field_type,
-        max_length=length if field_type in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE,
-                                            FieldType.EMAIL, FieldType.URL) else None,
-        required=createable and not raw.get("nillable", True)
+        name=str(raw["name"]),
+        label=str(raw.get("label") or raw["name"]),
+        type=field_type,
+        max_length=length
+        if field_type
+        in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.URL)
+        else None,
+        required=createable
+        and not raw.get("nillable", True)
         and not raw.get("defaultedOnCreate", False),
-        createable=createable, updateable=bool(raw.get("updateable")),
+        createable=createable,
+        updateable=bool(raw.get("updateable")),
         custom=bool(raw.get("custom")),
-        options=[str(v.get("value")) for v in raw.get("picklistValues") or []
-                 if v.get("active", True)],
+        options=[
+            str(v.get("value")) for v in raw.get("picklistValues") or [] if v.get("active", True)
+        ],
     )
 
 
@@ -285,8 +331,9 @@ class SalesforceAdapter:
         self._http = context.http
         self._label = context.label
         self._region = context.default_phone_region
-        self._tokens = TokenManager(self._mint_token,
-                                   on_refresh=context.extra.get("on_token_refresh"))
+        self._tokens = TokenManager(
+            self._mint_token, on_refresh=context.extra.get("on_token_refresh")
+        )
         self._describes: dict[str, dict[str, Any]] = {}
         self._timeline_lock = asyncio.Lock()
         self._warmup: asyncio.Task[None] | None = None
@@ -340,20 +387,30 @@ class SalesforceAdapter:
 
     async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
         s = self._settings
-        form = {"grant_type": "client_credentials", "client_id": s.client_id,
-                "client_secret": s.client_secret}
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": s.client_id,
+            "client_secret": s.client_secret,
+        }
         if s.auth == "jwt_bearer":
-            claims = {"iss": s.client_id, "sub": s.username, "aud": s.effective_audience,
-                      "exp": int(time.time()) + 180}
+            claims = {
+                "iss": s.client_id,
+                "sub": s.username,
+                "aud": s.effective_audience,
+                "exp": int(time.time()) + 180,
+            }
             try:
                 assertion = jwt.encode(claims, s.private_key, algorithm="RS256")
             except (ValueError, TypeError) as exc:
                 raise CrmAuthError("The Salesforce private key could not sign the JWT") from exc
-            form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                    "assertion": assertion}
+            form = {
+                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                "assertion": assertion,
+            }
         async with translate_transport_errors(VENDOR):
-            response = await self._http.post(s.effective_token_url, data=form,
-                                             headers={"Accept": "application/json"})
+            response = await self._http.post(
+                s.effective_token_url, data=form, headers={"Accept": "application/json"}
+            )
         body = _json(response)
         if response.status_code >= 500:
             raise translate_error(response.status_code, body, response.headers)
@@ -363,7 +420,8 @@ class SalesforceAdapter:
                 f"{VENDOR} token request refused ({error or response.status_code})",
                 vendor_status=response.status_code,
                 vendor_message=safe_text(str(body.get("error_description", "")))
-                if isinstance(body, dict) else None,
+                if isinstance(body, dict)
+                else None,
             )
         return str(body["access_token"]), None, {"instance_url": str(body.get("instance_url", ""))}
 
@@ -377,7 +435,11 @@ class SalesforceAdapter:
         return f"{self._instance_url()}/services/data/v{self._settings.api_version}/{path}"
 
     async def _request(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> httpx.Response:
         self._start_background()
@@ -386,8 +448,9 @@ class SalesforceAdapter:
             token = await self._tokens.get()
             headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
             async with translate_transport_errors(VENDOR):
-                response = await self._http.request(method, self._url(path), params=params,
-                                                    json=json, headers=headers)
+                response = await self._http.request(
+                    method, self._url(path), params=params, json=json, headers=headers
+                )
             return response, token.value
 
         # INVALID_SESSION_ID: the session timed out; mint once and retry.
@@ -418,8 +481,9 @@ class SalesforceAdapter:
 
     async def _select_fields(self, sobject: str) -> tuple[str, ...]:
         describe = await self._describe(sobject)
-        names = [f["name"] for f in describe.get("fields", [])
-                 if f.get("type") not in _SKIPPED_TYPES]
+        names = [
+            f["name"] for f in describe.get("fields", []) if f.get("type") not in _SKIPPED_TYPES
+        ]
         return tuple(names[:200]) or ("Id",)
 
     async def _fields_of_type(self, sobject: str, kind: str) -> list[str]:
@@ -438,8 +502,11 @@ class SalesforceAdapter:
         body = await self._get_json("sobjects/")
         return [
             RecordType(
-                name=o["name"], label=o.get("label") or o["name"], standard=not o.get("custom"),
-                createable=bool(o.get("createable")), searchable=bool(o.get("searchable")),
+                name=o["name"],
+                label=o.get("label") or o["name"],
+                standard=not o.get("custom"),
+                createable=bool(o.get("createable")),
+                searchable=bool(o.get("searchable")),
                 supports_timeline=o["name"] in _ACTIVITY_TARGETS or bool(o.get("custom")),
             )
             for o in body.get("sobjects", [])
@@ -456,11 +523,15 @@ class SalesforceAdapter:
         describe = await self._describe(sobject)
         kinds = {f["name"]: f for f in describe.get("fields", [])}
         fields: dict[str, FieldValue] = {
-            k: v for k, v in raw.items()
+            k: v
+            for k, v in raw.items()
             if k != "attributes" and (v is None or isinstance(v, str | int | float | bool))
         }
-        title_field = "Subject" if fields.get("Subject") else next(
-            (f["name"] for f in kinds.values() if f.get("nameField")), "Id")
+        title_field = (
+            "Subject"
+            if fields.get("Subject")
+            else next((f["name"] for f in kinds.values() if f.get("nameField")), "Id")
+        )
         parents: dict[str, str] = {}
         for name, meta in kinds.items():
             value = fields.get(name)
@@ -472,9 +543,13 @@ class SalesforceAdapter:
                 parents[kind] = str(value)
         record_id = str(raw.get("Id") or "")
         return CrmRecord(
-            type=sobject, id=record_id, title=str(fields.get(title_field) or record_id),
-            url=self.record_url(sobject, record_id), fields=fields,
-            updated_at=parse_iso_datetime(raw.get("LastModifiedDate")), parent_ids=parents,
+            type=sobject,
+            id=record_id,
+            title=str(fields.get(title_field) or record_id),
+            url=self.record_url(sobject, record_id),
+            fields=fields,
+            updated_at=parse_iso_datetime(raw.get("LastModifiedDate")),
+            parent_ids=parents,
         )
 
     async def _records(self, rows: list[dict[str, Any]]) -> list[CrmRecord]:
@@ -508,8 +583,9 @@ class SalesforceAdapter:
         me = quote_soql_value(record.id)
         if record.type == "Contact":
             if account:
-                queries.append(("Contact", f"AccountId = {quote_soql_value(account)} "
-                                           f"AND Id != {me}"))
+                queries.append(
+                    ("Contact", f"AccountId = {quote_soql_value(account)} AND Id != {me}")
+                )
             queries.append(("Case", f"ContactId = {me}"))
         elif record.type == "Account":
             queries += [("Contact", f"AccountId = {me}"), ("Case", f"AccountId = {me}")]
@@ -518,8 +594,9 @@ class SalesforceAdapter:
             if len(result) >= limit:
                 break
             fields = await self._select_fields(sobject)
-            soql = build_select(sobject, fields, where, limit=limit - len(result),
-                                order_by="LastModifiedDate")
+            soql = build_select(
+                sobject, fields, where, limit=limit - len(result), order_by="LastModifiedDate"
+            )
             result += await self._records(await self._query(soql, limit - len(result)))
         if record.type == "Case":
             for kind in ("Contact", "Account"):
@@ -534,11 +611,13 @@ class SalesforceAdapter:
         if isinstance(query, PhoneSearch):
             return await self._search_phone(query)
         if isinstance(query, EmailSearch):
-            return await self._search_each(query.record_types, query.limit,
-                                           lambda t: self._email_where(t, query.email))
+            return await self._search_each(
+                query.record_types, query.limit, lambda t: self._email_where(t, query.email)
+            )
         if isinstance(query, TextSearch):
-            return await self._search_each(query.record_types, query.limit,
-                                           lambda t: self._text_where(t, query.text))
+            return await self._search_each(
+                query.record_types, query.limit, lambda t: self._text_where(t, query.text)
+            )
         if isinstance(query, IdSearch):
             check_api_name(query.record_type, what="record_type")
             try:
@@ -561,7 +640,9 @@ class SalesforceAdapter:
         return build_where_like(fields, text.strip()) if fields and text.strip() else None
 
     async def _search_each(
-        self, record_types: list[str] | None, limit: int,
+        self,
+        record_types: list[str] | None,
+        limit: int,
         where_for: Callable[[str], Awaitable[str | None]],
     ) -> list[CrmRecord]:
         result: list[CrmRecord] = []
@@ -582,8 +663,9 @@ class SalesforceAdapter:
         if not terms:
             return []
         sobjects = query.record_types or list(self._settings.caller_record_types)
-        specs = [ReturningSpec(t, await self._select_fields(t), limit=query.limit)
-                 for t in sobjects]
+        specs = [
+            ReturningSpec(t, await self._select_fields(t), limit=query.limit) for t in sobjects
+        ]
         sosl = build_phone_sosl(terms, specs, limit=query.limit)
         body = await self._get_json("search", {"q": sosl})
         rows = body.get("searchRecords", []) if isinstance(body, dict) else body
@@ -592,8 +674,9 @@ class SalesforceAdapter:
             sobject = str(row["attributes"]["type"])
             phones = await self._fields_of_type(sobject, "phone")
             # SOSL matches search tokens; keep only rows whose number is the caller's.
-            if any(stored_number_matches(str(row.get(p) or ""), variants, self._region)
-                   for p in phones):
+            if any(
+                stored_number_matches(str(row.get(p) or ""), variants, self._region) for p in phones
+            ):
                 found.append(await self._to_record(sobject, row))
         return found[: query.limit]
 
@@ -608,8 +691,11 @@ class SalesforceAdapter:
             existing = await self._query(build_select("Task", ["Id"], where, limit=1), 1)
             if existing:
                 return TimelineRef(id=str(existing[0]["Id"]), type="Task", created=False)
-            body = _json(await self._request("POST", "sobjects/Task/",
-                                             json=task_payload(activity, key_field)))
+            body = _json(
+                await self._request(
+                    "POST", "sobjects/Task/", json=task_payload(activity, key_field)
+                )
+            )
             return TimelineRef(id=str(body["id"]), type="Task", created=True)
 
     # --- lifecycle --------------------------------------------------------------------

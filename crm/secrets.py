@@ -64,7 +64,8 @@ class SecretBox:
             raise ConfigError(
                 f"Secret '{name}' cannot be decrypted with the configured secret key "
                 "(was CUSTOMER_CARD_SECRET_KEY or the key file changed?); set it again",
-                code="secret_undecryptable", field=f"secrets.{name}",
+                code="secret_undecryptable",
+                field=f"secrets.{name}",
             ) from None
 
 
@@ -140,23 +141,32 @@ def parse_secret_input(name: str, value: Any) -> SecretInput:
         if unknown or len(given) != 1 or not all(isinstance(value[k], str) for k in given):
             raise ConfigError(
                 f"secrets.{name}: give exactly one of 'literal', 'env' or 'file' as a string",
-                code="invalid_secret", field=f"secrets.{name}",
+                code="invalid_secret",
+                field=f"secrets.{name}",
             )
         return _checked(name, SecretInput(**{given[0]: value[given[0]]}))
-    raise ConfigError(f"secrets.{name}: must be a string or an object",
-                      code="invalid_secret", field=f"secrets.{name}")
+    raise ConfigError(
+        f"secrets.{name}: must be a string or an object",
+        code="invalid_secret",
+        field=f"secrets.{name}",
+    )
 
 
 def _checked(name: str, secret: SecretInput) -> SecretInput:
     if secret.kind == "literal" and not secret.literal:
-        raise ConfigError(f"secrets.{name}: must not be empty", code="invalid_secret",
-                          field=f"secrets.{name}")
+        raise ConfigError(
+            f"secrets.{name}: must not be empty", code="invalid_secret", field=f"secrets.{name}"
+        )
     if secret.kind == "env" and not (secret.env or "").strip():
-        raise ConfigError(f"secrets.{name}: 'env:' needs a variable name",
-                          code="invalid_secret", field=f"secrets.{name}")
+        raise ConfigError(
+            f"secrets.{name}: 'env:' needs a variable name",
+            code="invalid_secret",
+            field=f"secrets.{name}",
+        )
     if secret.kind == "file" and not (secret.file or "").strip():
-        raise ConfigError(f"secrets.{name}: 'file:' needs a path", code="invalid_secret",
-                          field=f"secrets.{name}")
+        raise ConfigError(
+            f"secrets.{name}: 'file:' needs a path", code="invalid_secret", field=f"secrets.{name}"
+        )
     return secret
 
 
@@ -178,7 +188,8 @@ def resolve_secret(name: str, stored: str, box: SecretBox) -> str:
         if value is None:
             raise ConfigError(
                 f"Secret '{name}' refers to environment variable {variable}, which is not set",
-                code="secret_unresolved", field=f"secrets.{name}",
+                code="secret_unresolved",
+                field=f"secrets.{name}",
             )
         return value
     if stored.startswith("file:"):
@@ -189,7 +200,8 @@ def resolve_secret(name: str, stored: str, box: SecretBox) -> str:
             raise ConfigError(
                 f"Secret '{name}' refers to file {path}, which cannot be read "
                 f"({exc.strerror or type(exc).__name__})",
-                code="secret_unresolved", field=f"secrets.{name}",
+                code="secret_unresolved",
+                field=f"secrets.{name}",
             ) from None
     # Rows written before encryption existed hold plain values; they still work.
     return stored

@@ -76,48 +76,127 @@ log = logging.getLogger(__name__)
 
 PERSON_TABLES = frozenset({"sys_user", "customer_contact", "csm_consumer"})
 DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
-    "sys_user": ("sys_id", "name", "first_name", "last_name", "email", "phone",
-                 "mobile_phone", "title", "company", "user_name", "sys_updated_on"),
-    "customer_contact": ("sys_id", "name", "first_name", "last_name", "email", "phone",
-                         "mobile_phone", "title", "company", "account", "sys_updated_on"),
+    "sys_user": (
+        "sys_id",
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "mobile_phone",
+        "title",
+        "company",
+        "user_name",
+        "sys_updated_on",
+    ),
+    "customer_contact": (
+        "sys_id",
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "mobile_phone",
+        "title",
+        "company",
+        "account",
+        "sys_updated_on",
+    ),
     "core_company": ("sys_id", "name", "phone", "city", "country", "sys_updated_on"),
     "customer_account": ("sys_id", "name", "number", "phone", "sys_updated_on"),
-    "incident": ("sys_id", "number", "short_description", "description", "caller_id",
-                 "company", "state", "priority", "sys_updated_on"),
-    "sn_customerservice_case": ("sys_id", "number", "short_description", "description",
-                                "contact", "account", "state", "priority", "sys_updated_on"),
-    "interaction": ("sys_id", "number", "type", "state", "opened_for", "short_description",
-                    "sys_updated_on"),
+    "incident": (
+        "sys_id",
+        "number",
+        "short_description",
+        "description",
+        "caller_id",
+        "company",
+        "state",
+        "priority",
+        "sys_updated_on",
+    ),
+    "sn_customerservice_case": (
+        "sys_id",
+        "number",
+        "short_description",
+        "description",
+        "contact",
+        "account",
+        "state",
+        "priority",
+        "sys_updated_on",
+    ),
+    "interaction": (
+        "sys_id",
+        "number",
+        "type",
+        "state",
+        "opened_for",
+        "short_description",
+        "sys_updated_on",
+    ),
 }
 # (first name, last name, whole name) fields a text search compares with
-NAME_FIELDS = {"sys_user": ("first_name", "last_name", "name"),
-               "customer_contact": ("first_name", "last_name", "name"),
-               "core_company": (None, None, "name"), "customer_account": (None, None, "name"),
-               "incident": (None, None, "number"),
-               "sn_customerservice_case": (None, None, "number")}
-PHONE_FIELDS = {"sys_user": ("phone", "mobile_phone", "home_phone"),
-                "customer_contact": ("phone", "mobile_phone"), "core_company": ("phone",),
-                "customer_account": ("phone",)}
+NAME_FIELDS = {
+    "sys_user": ("first_name", "last_name", "name"),
+    "customer_contact": ("first_name", "last_name", "name"),
+    "core_company": (None, None, "name"),
+    "customer_account": (None, None, "name"),
+    "incident": (None, None, "number"),
+    "sn_customerservice_case": (None, None, "number"),
+}
+PHONE_FIELDS = {
+    "sys_user": ("phone", "mobile_phone", "home_phone"),
+    "customer_contact": ("phone", "mobile_phone"),
+    "core_company": ("phone",),
+    "customer_account": ("phone",),
+}
 EMAIL_FIELDS = {"sys_user": ("email",), "customer_contact": ("email",)}
 # reference field -> the table it points to, for CrmRecord.parent_ids
-PARENT_FIELDS = {"company": "core_company", "account": "customer_account",
-                 "caller_id": "sys_user", "contact": "customer_contact",
-                 "opened_for": "sys_user"}
+PARENT_FIELDS = {
+    "company": "core_company",
+    "account": "customer_account",
+    "caller_id": "sys_user",
+    "contact": "customer_contact",
+    "opened_for": "sys_user",
+}
 # how an interaction record points at a person of each table
-INTERACTION_PERSON_FIELD = {"sys_user": "opened_for", "customer_contact": "contact",
-                            "csm_consumer": "consumer"}
-STANDARD_TABLES = ("sys_user", "customer_contact", "core_company", "customer_account",
-                   "incident", "sn_customerservice_case", "interaction")
+INTERACTION_PERSON_FIELD = {
+    "sys_user": "opened_for",
+    "customer_contact": "contact",
+    "csm_consumer": "consumer",
+}
+STANDARD_TABLES = (
+    "sys_user",
+    "customer_contact",
+    "core_company",
+    "customer_account",
+    "incident",
+    "sn_customerservice_case",
+    "interaction",
+)
 _DICTIONARY_TYPES = {
-    "string": FieldType.TEXT, "journal": FieldType.LONG_TEXT,
-    "journal_input": FieldType.LONG_TEXT, "journal_list": FieldType.LONG_TEXT,
-    "html": FieldType.LONG_TEXT, "translated_html": FieldType.LONG_TEXT,
-    "ph_number": FieldType.PHONE, "phone_number_e164": FieldType.PHONE,
-    "email": FieldType.EMAIL, "url": FieldType.URL, "integer": FieldType.NUMBER,
-    "decimal": FieldType.NUMBER, "float": FieldType.NUMBER, "longint": FieldType.NUMBER,
-    "currency": FieldType.NUMBER, "boolean": FieldType.BOOLEAN, "glide_date": FieldType.DATE,
-    "glide_date_time": FieldType.DATETIME, "due_date": FieldType.DATETIME,
-    "choice": FieldType.PICKLIST, "reference": FieldType.REFERENCE,
+    "string": FieldType.TEXT,
+    "journal": FieldType.LONG_TEXT,
+    "journal_input": FieldType.LONG_TEXT,
+    "journal_list": FieldType.LONG_TEXT,
+    "html": FieldType.LONG_TEXT,
+    "translated_html": FieldType.LONG_TEXT,
+    "ph_number": FieldType.PHONE,
+    "phone_number_e164": FieldType.PHONE,
+    "email": FieldType.EMAIL,
+    "url": FieldType.URL,
+    "integer": FieldType.NUMBER,
+    "decimal": FieldType.NUMBER,
+    "float": FieldType.NUMBER,
+    "longint": FieldType.NUMBER,
+    "currency": FieldType.NUMBER,
+    "boolean": FieldType.BOOLEAN,
+    "glide_date": FieldType.DATE,
+    "glide_date_time": FieldType.DATETIME,
+    "due_date": FieldType.DATETIME,
+    "choice": FieldType.PICKLIST,
+    "reference": FieldType.REFERENCE,
 }
 _MAX_PAGES = 10
 _FIELDS_TTL = 300.0
@@ -135,9 +214,21 @@ class ServiceNowSettings:
     caller_tables: tuple[str, ...] = ("sys_user",)
     # (table, field pointing at the person) listed as the person's related records
     related_tables: tuple[tuple[str, str], ...] = (("incident", "caller_id"),)
-    journal_tables: frozenset[str] = field(default_factory=lambda: frozenset({
-        "incident", "sn_customerservice_case", "problem", "change_request", "interaction",
-        "task", "sc_req_item", "sc_task", "hr_case"}))
+    journal_tables: frozenset[str] = field(
+        default_factory=lambda: frozenset(
+            {
+                "incident",
+                "sn_customerservice_case",
+                "problem",
+                "change_request",
+                "interaction",
+                "task",
+                "sc_req_item",
+                "sc_task",
+                "hr_case",
+            }
+        )
+    )
     journal_field: str = "work_notes"
     timeline_table: str = "interaction"
     timeout: float = 10.0
@@ -150,8 +241,10 @@ class ServiceNowSettings:
     def from_mapping(cls, settings: Mapping[str, Any]) -> ServiceNowSettings:
         instance = str(settings.get("instance") or "").strip().lower()
         if not instance or not check_table(instance.replace("-", "_")):
-            raise ConfigError("ServiceNow needs the instance name (acme in "
-                              "acme.service-now.com)", field="instance")
+            raise ConfigError(
+                "ServiceNow needs the instance name (acme in acme.service-now.com)",
+                field="instance",
+            )
         auth = str(settings.get("auth") or "basic").lower()
         if auth not in ("basic", "oauth"):
             raise ConfigError("auth must be basic or oauth", field="auth")
@@ -167,13 +260,18 @@ class ServiceNowSettings:
         if settings.get("journal_tables") is not None:
             extra["journal_tables"] = frozenset(settings["journal_tables"])
         return cls(
-            instance=instance, api_base=api_base, auth=auth, api_version=version,
+            instance=instance,
+            api_base=api_base,
+            auth=auth,
+            api_version=version,
             token_url=str(settings.get("token_url") or f"{api_base}/oauth_token.do"),
-            caller_tables=tuple(check_table(t) for t in settings.get("caller_tables")
-                                or ("sys_user",)),
+            caller_tables=tuple(
+                check_table(t) for t in settings.get("caller_tables") or ("sys_user",)
+            ),
             journal_field=str(settings.get("journal_field") or "work_notes"),
             timeline_table=check_table(str(settings.get("timeline_table") or "interaction")),
-            timeout=float(settings.get("timeout_seconds") or 10.0), **extra,
+            timeout=float(settings.get("timeout_seconds") or 10.0),
+            **extra,
         )
 
 
@@ -189,8 +287,9 @@ def servicenow_error(response: httpx.Response, secrets: Sequence[str] = ()) -> C
         body = {}
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        message = " - ".join(str(part) for part in (error.get("message"), error.get("detail"))
-                             if part)
+        message = " - ".join(
+            str(part) for part in (error.get("message"), error.get("detail")) if part
+        )
     else:
         message = response.text or response.reason_phrase
     for secret in secrets:
@@ -206,8 +305,9 @@ def servicenow_error(response: httpx.Response, secrets: Sequence[str] = ()) -> C
     if status == 401:
         return CrmAuthError("ServiceNow refused the credentials", **kw)
     if status == 403:
-        return CrmRejectedError("ServiceNow refused the request (ACL, business rule or "
-                                "data policy)", **kw)
+        return CrmRejectedError(
+            "ServiceNow refused the request (ACL, business rule or data policy)", **kw
+        )
     if status == 404:
         return CrmNotFoundError("ServiceNow record or table not found", **kw)
     if status >= 500:
@@ -233,11 +333,17 @@ def field_info(raw: Mapping[str, Any]) -> FieldInfo:
         kind = FieldType.EMAIL
     read_only = str(raw.get("read_only")) == "true" or name.startswith("sys_")
     return FieldInfo(
-        name=name, label=str(raw.get("column_label") or name), type=kind,
-        max_length=max_length if kind in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE,
-                                          FieldType.EMAIL, FieldType.URL) else None,
-        required=str(raw.get("mandatory")) == "true", createable=not read_only,
-        updateable=not read_only, custom=name.startswith("u_") or name.startswith("x_"),
+        name=name,
+        label=str(raw.get("column_label") or name),
+        type=kind,
+        max_length=max_length
+        if kind
+        in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.URL)
+        else None,
+        required=str(raw.get("mandatory")) == "true",
+        createable=not read_only,
+        updateable=not read_only,
+        custom=name.startswith("u_") or name.startswith("x_"),
     )
 
 
@@ -254,17 +360,25 @@ def _parse_time(value: Any) -> datetime | None:
 class ServiceNowAdapter:
     """``CrmAdapter`` for ServiceNow."""
 
-    def __init__(self, settings: ServiceNowSettings, secrets: Mapping[str, str],
-                 http: httpx.AsyncClient, *, label: str = "ServiceNow",
-                 default_region: str = "DE", refresh_margin: float = 300.0,
-                 on_token_refresh: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: ServiceNowSettings,
+        secrets: Mapping[str, str],
+        http: httpx.AsyncClient,
+        *,
+        label: str = "ServiceNow",
+        default_region: str = "DE",
+        refresh_margin: float = 300.0,
+        on_token_refresh: Callable[[], None] | None = None,
+    ) -> None:
         self._settings = settings
         self._secrets = dict(secrets)
         self._http = http
         self._region = default_region
         self._refresh_token: str | None = None
-        self._tokens = TokenManager(self._mint_token, refresh_margin=refresh_margin,
-                                   on_refresh=on_token_refresh)
+        self._tokens = TokenManager(
+            self._mint_token, refresh_margin=refresh_margin, on_refresh=on_token_refresh
+        )
         self._system = CrmSystem(type="servicenow", label=label, base_url=settings.ui_base)
         self._fields: dict[str, tuple[float, list[FieldInfo]]] = {}
         prefix = "/api/now" + (f"/{settings.api_version}" if settings.api_version else "")
@@ -278,36 +392,48 @@ class ServiceNowAdapter:
 
     async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
         """Refresh-token grant when a refresh token is held, else the password grant."""
-        client = {"client_id": self._secrets.get("client_id", ""),
-                  "client_secret": self._secrets.get("client_secret", "")}
+        client = {
+            "client_id": self._secrets.get("client_id", ""),
+            "client_secret": self._secrets.get("client_secret", ""),
+        }
         if self._refresh_token:
-            data = await self._token_request({**client, "grant_type": "refresh_token",
-                                              "refresh_token": self._refresh_token},
-                                             refreshing=True)
+            data = await self._token_request(
+                {**client, "grant_type": "refresh_token", "refresh_token": self._refresh_token},
+                refreshing=True,
+            )
             if data is not None:
                 return self._take_token(data)
             self._refresh_token = None  # expired or revoked: log in again
-        data = await self._token_request({
-            **client, "grant_type": "password", "username": self._secrets.get("username", ""),
-            "password": self._secrets.get("password", "")}, refreshing=False)
+        data = await self._token_request(
+            {
+                **client,
+                "grant_type": "password",
+                "username": self._secrets.get("username", ""),
+                "password": self._secrets.get("password", ""),
+            },
+            refreshing=False,
+        )
         assert data is not None
         return self._take_token(data)
 
-    async def _token_request(self, form: dict[str, str], *,
-                             refreshing: bool) -> dict[str, Any] | None:
+    async def _token_request(
+        self, form: dict[str, str], *, refreshing: bool
+    ) -> dict[str, Any] | None:
         async with translate_transport_errors("ServiceNow"):
-            response = await self._http.post(self._settings.token_url, data=form,
-                                              timeout=self._settings.timeout)
+            response = await self._http.post(
+                self._settings.token_url, data=form, timeout=self._settings.timeout
+            )
         if response.status_code < 400:
             return dict(response.json())
         if refreshing and response.status_code in (400, 401):
             return None
         if response.status_code >= 500:
-            raise CrmUnavailableError(f"ServiceNow token endpoint answered "
-                                      f"{response.status_code}")
-        raise CrmAuthError("ServiceNow refused the OAuth credentials",
-                           vendor_status=response.status_code,
-                           vendor_message=self._scrub(safe_text(response.text)))
+            raise CrmUnavailableError(f"ServiceNow token endpoint answered {response.status_code}")
+        raise CrmAuthError(
+            "ServiceNow refused the OAuth credentials",
+            vendor_status=response.status_code,
+            vendor_message=self._scrub(safe_text(response.text)),
+        )
 
     def _take_token(self, data: Mapping[str, Any]) -> tuple[str, float | None, None]:
         if data.get("refresh_token"):
@@ -331,14 +457,20 @@ class ServiceNowAdapter:
 
     # --- HTTP edge ----------------------------------------------------------------------
 
-    async def _call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-                    json: Any = None) -> httpx.Response:
+    async def _call(
+        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+    ) -> httpx.Response:
         async def send() -> tuple[httpx.Response, str | None]:
             header, token = await self._authorization()
             async with translate_transport_errors("ServiceNow"):
                 response = await self._http.request(
-                    method, url, params=params, json=json, timeout=self._settings.timeout,
-                    headers={"Authorization": header, "Accept": "application/json"})
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    timeout=self._settings.timeout,
+                    headers={"Authorization": header, "Accept": "application/json"},
+                )
             return response, token
 
         response = await retry_once_on_401(send, self._tokens.invalidate)
@@ -352,22 +484,28 @@ class ServiceNowAdapter:
             params["sysparm_fields"] = ",".join(DEFAULT_FIELDS[table])
         return params
 
-    async def _list(self, table: str, query: str, limit: int,
-                    accept: Callable[[CrmRecord], bool] | None = None) -> list[CrmRecord]:
-        rows = await self._rows(table, query, limit if accept is None else max(limit, 50),
-                                self._fields_param(table))
+    async def _list(
+        self, table: str, query: str, limit: int, accept: Callable[[CrmRecord], bool] | None = None
+    ) -> list[CrmRecord]:
+        rows = await self._rows(
+            table, query, limit if accept is None else max(limit, 50), self._fields_param(table)
+        )
         records = [self._record(table, row) for row in rows]
         if accept is not None:
             records = [r for r in records if accept(r)]
         return records[:limit]
 
-    async def _rows(self, table: str, query: str, limit: int,
-                    params: Mapping[str, str]) -> list[dict[str, Any]]:
+    async def _rows(
+        self, table: str, query: str, limit: int, params: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
         """Rows of ``table`` matching ``query``, following the ``Link: rel="next"`` header
         (``sysparm_offset``) until ``limit`` rows or the last page."""
         url = f"{self._table_base}/{check_table(table)}"
-        page: dict[str, Any] | None = {**params, "sysparm_query": query,
-                                       "sysparm_limit": min(limit, 100)}
+        page: dict[str, Any] | None = {
+            **params,
+            "sysparm_query": query,
+            "sysparm_limit": min(limit, 100),
+        }
         rows: list[dict[str, Any]] = []
         for _ in range(_MAX_PAGES):
             try:
@@ -385,14 +523,24 @@ class ServiceNowAdapter:
         return rows[:limit]
 
     def _record(self, table: str, row: Mapping[str, Any]) -> CrmRecord:
-        fields = {k: v for k, v in row.items() if isinstance(v, str | int | float | bool)
-                  or v is None}
+        fields = {
+            k: v for k, v in row.items() if isinstance(v, str | int | float | bool) or v is None
+        }
         record_id = str(row["sys_id"])
-        parents = {PARENT_FIELDS[k]: str(v) for k, v in fields.items()
-                   if k in PARENT_FIELDS and isinstance(v, str) and is_sys_id(v)}
-        return CrmRecord(type=table, id=record_id, title=self._title(table, fields, record_id),
-                         url=self.record_url(table, record_id), fields=fields,
-                         updated_at=_parse_time(row.get("sys_updated_on")), parent_ids=parents)
+        parents = {
+            PARENT_FIELDS[k]: str(v)
+            for k, v in fields.items()
+            if k in PARENT_FIELDS and isinstance(v, str) and is_sys_id(v)
+        }
+        return CrmRecord(
+            type=table,
+            id=record_id,
+            title=self._title(table, fields, record_id),
+            url=self.record_url(table, record_id),
+            fields=fields,
+            updated_at=_parse_time(row.get("sys_updated_on")),
+            parent_ids=parents,
+        )
 
     @staticmethod
     def _title(table: str, f: Mapping[str, Any], record_id: str) -> str:
@@ -439,8 +587,9 @@ class ServiceNowAdapter:
     async def _phone(self, table: str, number: str, limit: int) -> list[CrmRecord]:
         fields = PHONE_FIELDS.get(table)
         if fields is None:
-            fields = tuple(f.name for f in await self.list_fields(table)
-                           if f.type == FieldType.PHONE)
+            fields = tuple(
+                f.name for f in await self.list_fields(table) if f.type == FieldType.PHONE
+            )
         variants = phone_variants(number, self._region)
         national = ""
         if variants.e164:
@@ -449,9 +598,12 @@ class ServiceNowAdapter:
         encoded = phone_query(variants, tail, fields)
         if not encoded:
             return []
+
         def same_number(record: CrmRecord) -> bool:
-            return any(stored_number_matches(str(record.fields.get(f) or ""), variants,
-                                             self._region) for f in fields)
+            return any(
+                stored_number_matches(str(record.fields.get(f) or ""), variants, self._region)
+                for f in fields
+            )
 
         return await self._list(table, encoded, limit, accept=same_number)
 
@@ -462,8 +614,9 @@ class ServiceNowAdapter:
         known = {f.name for f in await self.list_fields(table)}
         for condition in query.conditions:
             if condition.field.split(".")[0] not in known:
-                raise CrmRejectedError(f"{table} has no field {condition.field!r}",
-                                       field=condition.field)
+                raise CrmRejectedError(
+                    f"{table} has no field {condition.field!r}", field=condition.field
+                )
         if encoded is None:
             return []
         return await self._list(table, encoded, query.limit)
@@ -474,8 +627,9 @@ class ServiceNowAdapter:
         table = check_table(record_type)
         if not is_sys_id(record_id):
             raise CrmNotFoundError(f"{record_id!r} is not a ServiceNow sys_id")
-        response = await self._call("GET", f"{self._table_base}/{table}/{record_id}",
-                                    params=self._fields_param(table))
+        response = await self._call(
+            "GET", f"{self._table_base}/{table}/{record_id}", params=self._fields_param(table)
+        )
         return self._record(table, response.json()["result"])
 
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
@@ -502,19 +656,26 @@ class ServiceNowAdapter:
 
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         table = check_table(record_type)
-        response = await self._call("POST", f"{self._table_base}/{table}",
-                                    params=self._fields_param(table),
-                                    json={k: as_form_text(v) for k, v in fields.items()})
+        response = await self._call(
+            "POST",
+            f"{self._table_base}/{table}",
+            params=self._fields_param(table),
+            json={k: as_form_text(v) for k, v in fields.items()},
+        )
         return self._record(table, response.json()["result"])
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         table = check_table(record_type)
         if not is_sys_id(record_id):
             raise CrmNotFoundError(f"{record_id!r} is not a ServiceNow sys_id")
-        response = await self._call("PATCH", f"{self._table_base}/{table}/{record_id}",
-                                    params=self._fields_param(table),
-                                    json={k: as_form_text(v) for k, v in fields.items()})
+        response = await self._call(
+            "PATCH",
+            f"{self._table_base}/{table}/{record_id}",
+            params=self._fields_param(table),
+            json={k: as_form_text(v) for k, v in fields.items()},
+        )
         return self._record(table, response.json()["result"])
 
     # --- timeline -----------------------------------------------------------------------
@@ -530,30 +691,36 @@ class ServiceNowAdapter:
         marker = term("value", "LIKE", timeline_marker(activity.key).split()[-1].rstrip("]"))
         journal = self._settings.journal_field
         if table in self._settings.journal_tables:
-            where = "^".join([term("element_id", "=", activity.record_id),
-                              term("element", "=", journal), marker])
+            where = "^".join(
+                [term("element_id", "=", activity.record_id), term("element", "=", journal), marker]
+            )
             entry = await self._journal_entry(where)
             if entry:
                 return TimelineRef(id=entry["sys_id"], type=journal, created=False)
             await self.update(table, activity.record_id, {journal: timeline_text(activity)})
             entry = await self._journal_entry(where)
-            return TimelineRef(id=entry["sys_id"] if entry else activity.record_id,
-                               type=journal, created=True)
+            return TimelineRef(
+                id=entry["sys_id"] if entry else activity.record_id, type=journal, created=True
+            )
         target = self._settings.timeline_table
-        entry = await self._journal_entry("^".join([term("name", "=", target),
-                                                    term("element", "=", journal), marker]))
+        entry = await self._journal_entry(
+            "^".join([term("name", "=", target), term("element", "=", journal), marker])
+        )
         if entry:
             return TimelineRef(id=entry["element_id"], type=target, created=False)
         created = await self.create(target, self._interaction(activity, table, journal))
         return TimelineRef(id=created.id, type=target, created=True)
 
-    def _interaction(self, activity: TimelineActivity, table: str,
-                     journal: str) -> dict[str, FieldValue]:
+    def _interaction(
+        self, activity: TimelineActivity, table: str, journal: str
+    ) -> dict[str, FieldValue]:
         fields: dict[str, FieldValue] = {
             "type": "phone" if activity.channel == "voice" else "chat",
-            "state": "closed_complete", "short_description": activity.subject[:160],
+            "state": "closed_complete",
+            "short_description": activity.subject[:160],
             journal: timeline_text(activity),
-            "context_table": table, "context_document": activity.record_id,
+            "context_table": table,
+            "context_document": activity.record_id,
         }
         person_field = INTERACTION_PERSON_FIELD.get(table)
         if person_field:
@@ -561,35 +728,48 @@ class ServiceNowAdapter:
         return fields
 
     async def _journal_entry(self, where: str) -> dict[str, Any] | None:
-        rows = await self._rows("sys_journal_field", where, 1,
-                                {"sysparm_fields": "sys_id,element_id,name"})
+        rows = await self._rows(
+            "sys_journal_field", where, 1, {"sysparm_fields": "sys_id,element_id,name"}
+        )
         return rows[0] if rows else None
 
     # --- metadata -----------------------------------------------------------------------
 
     async def list_record_types(self) -> list[RecordType]:
         encoded = f"{in_query('name', STANDARD_TABLES)}^NQnameSTARTSWITHu"
-        rows = await self._rows("sys_db_object", encoded, 200,
-                                {"sysparm_fields": "name,label"})
-        return [RecordType(name=row["name"], label=row.get("label") or row["name"],
-                           standard=not row["name"].startswith("u_"),
-                           supports_timeline=True)
-                for row in rows if row["name"] in STANDARD_TABLES or row["name"].startswith("u_")]
+        rows = await self._rows("sys_db_object", encoded, 200, {"sysparm_fields": "name,label"})
+        return [
+            RecordType(
+                name=row["name"],
+                label=row.get("label") or row["name"],
+                standard=not row["name"].startswith("u_"),
+                supports_timeline=True,
+            )
+            for row in rows
+            if row["name"] in STANDARD_TABLES or row["name"].startswith("u_")
+        ]
 
     async def _hierarchy(self, table: str) -> list[str]:
         """``table`` and its parents (fields of ``incident`` are defined on ``task``)."""
-        rows = await self._rows("sys_db_object", term("name", "=", table), 1,
-                                {"sysparm_fields": "name,super_class",
-                                 "sysparm_exclude_reference_link": "true"})
+        rows = await self._rows(
+            "sys_db_object",
+            term("name", "=", table),
+            1,
+            {"sysparm_fields": "name,super_class", "sysparm_exclude_reference_link": "true"},
+        )
         if not rows:
             raise CrmNotFoundError(f"ServiceNow has no table {table!r}")
         chain = [table]
         parent = rows[0].get("super_class")
         while isinstance(parent, str) and is_sys_id(parent) and len(chain) < 8:
             response = await self._call(
-                "GET", f"{self._table_base}/sys_db_object/{parent}",
-                params={"sysparm_fields": "name,super_class",
-                        "sysparm_exclude_reference_link": "true"})
+                "GET",
+                f"{self._table_base}/sys_db_object/{parent}",
+                params={
+                    "sysparm_fields": "name,super_class",
+                    "sysparm_exclude_reference_link": "true",
+                },
+            )
             row = response.json()["result"]
             chain.append(str(row["name"]))
             parent = row.get("super_class")
@@ -602,10 +782,16 @@ class ServiceNowAdapter:
             return cached[1]
         chain = await self._hierarchy(table)
         encoded = f"{in_query('name', chain)}^elementISNOTEMPTY^active=true"
-        rows = await self._rows("sys_dictionary", encoded, 1000, {
-            "sysparm_fields": "name,element,column_label,internal_type,max_length,mandatory,"
-                              "read_only,reference,choice",
-            "sysparm_exclude_reference_link": "true"})
+        rows = await self._rows(
+            "sys_dictionary",
+            encoded,
+            1000,
+            {
+                "sysparm_fields": "name,element,column_label,internal_type,max_length,mandatory,"
+                "read_only,reference,choice",
+                "sysparm_exclude_reference_link": "true",
+            },
+        )
         rank = {name: i for i, name in enumerate(chain)}
         rows.sort(key=lambda row: rank.get(str(row.get("name")), 99))  # child wins
         fields: dict[str, FieldInfo] = {}
@@ -632,11 +818,17 @@ def create_servicenow_adapter(context: AdapterContext) -> ServiceNowAdapter:
     """Factory for the registry: settings plus ``username``/``password`` and, for OAuth,
     ``client_id``/``client_secret``."""
     settings = ServiceNowSettings.from_mapping(context.settings)
-    needed = ["username", "password"] + (["client_id", "client_secret"]
-                                         if settings.auth == "oauth" else [])
+    needed = ["username", "password"] + (
+        ["client_id", "client_secret"] if settings.auth == "oauth" else []
+    )
     missing = [name for name in needed if not context.secrets.get(name)]
     if missing:
         raise ConfigError(f"ServiceNow needs the secret {missing[0]}", field=missing[0])
-    return ServiceNowAdapter(settings, context.secrets, context.http, label=context.label,
-                             default_region=context.default_phone_region,
-                             on_token_refresh=context.extra.get("on_token_refresh"))
+    return ServiceNowAdapter(
+        settings,
+        context.secrets,
+        context.http,
+        label=context.label,
+        default_region=context.default_phone_region,
+        on_token_refresh=context.extra.get("on_token_refresh"),
+    )

@@ -33,8 +33,7 @@ except ImportError:  # pragma: no cover - SQLAlchemy 2.0
 
 from .sqlite_inline import InlineConnection, connect_inline
 
-__all__ = ["create_sqlite_engine", "lock_for_writing", "background_writes",
-           "LOCK_TIMEOUT_SECONDS"]
+__all__ = ["create_sqlite_engine", "lock_for_writing", "background_writes", "LOCK_TIMEOUT_SECONDS"]
 
 LOCK_TIMEOUT_SECONDS = 30.0
 
@@ -56,8 +55,11 @@ def create_sqlite_engine(
         return await connect_inline(*args, lock_timeout=LOCK_TIMEOUT_SECONDS, **options)
 
     engine = create_async_engine(
-        url, echo=echo, async_creator=connect,
-        **({"pool_size": pool_size, "max_overflow": max_overflow} if file_db else {}))
+        url,
+        echo=echo,
+        async_creator=connect,
+        **({"pool_size": pool_size, "max_overflow": max_overflow} if file_db else {}),
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -89,8 +91,11 @@ async def lock_for_writing(conn: AsyncConnection) -> None:
 
 
 # Statements that take SQLite's write lock (the driver opens the transaction at the first).
-_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|"
-                    r"BEGIN\s+(IMMEDIATE|EXCLUSIVE))\b", re.IGNORECASE)
+_WRITE = re.compile(
+    r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|"
+    r"BEGIN\s+(IMMEDIATE|EXCLUSIVE))\b",
+    re.IGNORECASE,
+)
 
 
 class _WriteGate:
@@ -110,7 +115,8 @@ class _WriteGate:
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
         self._lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Lanes] = (
-            weakref.WeakKeyDictionary())
+            weakref.WeakKeyDictionary()
+        )
         self._holders: dict[int, _Lanes] = {}  # id(DBAPI connection) -> gate held
 
     def enter(self, dbapi_connection: Any) -> None:
@@ -125,8 +131,9 @@ class _WriteGate:
         try:
             await_(_acquire(lanes, self._timeout))
         except TimeoutError:
-            raise OperationalError("(write gate)", None,
-                                   sqlite3.OperationalError("database is locked")) from None
+            raise OperationalError(
+                "(write gate)", None, sqlite3.OperationalError("database is locked")
+            ) from None
         self._holders[key] = lanes
 
     def leave(self, dbapi_connection: Any) -> None:
@@ -168,7 +175,8 @@ class _Lanes:
         self._held = False
         self._foreground: collections.deque[asyncio.Future[None]] = collections.deque()
         self._background: collections.deque[tuple[float, asyncio.Future[None]]] = (
-            collections.deque())
+            collections.deque()
+        )
 
     async def acquire(self, background: bool) -> None:
         if not self._held:
@@ -200,8 +208,9 @@ class _Lanes:
         while self._foreground and self._foreground[0].done():
             self._foreground.popleft()
         if self._background and (
-                not self._foreground or asyncio.get_running_loop().time()
-                - self._background[0][0] >= self.MAX_DEFERRAL):
+            not self._foreground
+            or asyncio.get_running_loop().time() - self._background[0][0] >= self.MAX_DEFERRAL
+        ):
             return self._background.popleft()[1]
         return self._foreground.popleft() if self._foreground else None
 
@@ -219,8 +228,14 @@ def _gate_sqlite_writes(engine: AsyncEngine) -> None:
     dialect = sync_engine.dialect
 
     @event.listens_for(sync_engine, "before_cursor_execute")
-    def _before_write(conn, _cursor, statement, _parameters, _context,  # type: ignore[no-untyped-def]
-                      _executemany):
+    def _before_write(
+        conn,
+        _cursor,
+        statement,
+        _parameters,
+        _context,  # type: ignore[no-untyped-def]
+        _executemany,
+    ):
         if _WRITE.match(statement) and _in_loop():
             gate.enter(_raw(conn.connection))
 
@@ -230,6 +245,7 @@ def _gate_sqlite_writes(engine: AsyncEngine) -> None:
                 operation(dbapi_connection)
             finally:
                 gate.leave(_raw(dbapi_connection))
+
         return run
 
     # The end of a transaction (commit, rollback, the pool's reset on return) and a

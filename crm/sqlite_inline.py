@@ -52,8 +52,13 @@ class _InlineQueue:
 class InlineConnection(aiosqlite.Connection):
     """An ``aiosqlite.Connection`` whose calls run on the calling (event loop) thread."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], *,
-                 lock_timeout: float, iter_chunk_size: int = 64) -> None:
+    def __init__(
+        self,
+        connector: Callable[[], sqlite3.Connection],
+        *,
+        lock_timeout: float,
+        iter_chunk_size: int = 64,
+    ) -> None:
         super().__init__(connector, iter_chunk_size)
         self._tx = _InlineQueue()  # type: ignore[assignment]
         self._lock_timeout = lock_timeout
@@ -77,8 +82,10 @@ class InlineConnection(aiosqlite.Connection):
                 return call()
             except sqlite3.OperationalError as exc:
                 # another process holds the file's lock: wait without blocking the loop
-                if (getattr(exc, "sqlite_errorcode", None) != _SQLITE_BUSY
-                        or time.monotonic() + pause > deadline):
+                if (
+                    getattr(exc, "sqlite_errorcode", None) != _SQLITE_BUSY
+                    or time.monotonic() + pause > deadline
+                ):
                     raise
             await asyncio.sleep(pause)
             pause = min(pause * 2, _MAX_PAUSE)
@@ -101,5 +108,4 @@ def connect_inline(database: str, *, lock_timeout: float, **kwargs: Any) -> Inli
     """Like ``aiosqlite.connect``; the sqlite3 connection may be closed from any thread
     (the pool may drop it from a finalizer) but is used only by the event loop's."""
     kwargs = {**kwargs, "timeout": 0, "check_same_thread": False}
-    return InlineConnection(partial(sqlite3.connect, database, **kwargs),
-                            lock_timeout=lock_timeout)
+    return InlineConnection(partial(sqlite3.connect, database, **kwargs), lock_timeout=lock_timeout)

@@ -82,12 +82,17 @@ def check_startup_steps(steps: list[StartupStep]) -> None:
     seen: set[str] = set()
     for index, step in enumerate(steps):
         if step.step in seen:
-            raise InputError(f"startup[{index}]: step '{step.step}' is listed twice",
-                             code="invalid_startup", field=f"startup[{index}]")
+            raise InputError(
+                f"startup[{index}]: step '{step.step}' is listed twice",
+                code="invalid_startup",
+                field=f"startup[{index}]",
+            )
         if step.step in ("pin_single", "create_if_none") and "search" not in seen:
             raise InputError(
                 f"startup[{index}]: '{step.step}' acts on a search result; put a 'search' "
-                "step before it", code="invalid_startup", field=f"startup[{index}]",
+                "step before it",
+                code="invalid_startup",
+                field=f"startup[{index}]",
             )
         seen.add(step.step)
 
@@ -110,8 +115,11 @@ class _Run:
     result: StartupResult = field(default_factory=StartupResult)
 
 
-async def run_startup(steps: list[StartupStep] | tuple[StartupStep, ...] | None,
-                      adapter: CrmAdapter, context: InteractionData) -> StartupResult:
+async def run_startup(
+    steps: list[StartupStep] | tuple[StartupStep, ...] | None,
+    adapter: CrmAdapter,
+    context: InteractionData,
+) -> StartupResult:
     """Run ``steps`` (the default when ``None`` or empty) for one starting interaction.
     CRM errors propagate as ``CrmError``; the caller decides how the card shows them."""
     run = _Run()
@@ -149,8 +157,9 @@ def _add(records: list[CrmRecord], record: CrmRecord) -> None:
         records.append(record)
 
 
-async def _search(step: SearchStep, adapter: CrmAdapter,
-                  context: InteractionData) -> list[CrmRecord]:
+async def _search(
+    step: SearchStep, adapter: CrmAdapter, context: InteractionData
+) -> list[CrmRecord]:
     by = step.by
     if by == "auto":
         by = "phone" if context.channel == "voice" else "email"
@@ -159,16 +168,19 @@ async def _search(step: SearchStep, adapter: CrmAdapter,
         if not number:
             return []
         return await adapter.search(
-            PhoneSearch(number=number, record_types=step.record_types, limit=step.limit))
+            PhoneSearch(number=number, record_types=step.record_types, limit=step.limit)
+        )
     email = context.email
     if not email:
         return []
     return await adapter.search(
-        EmailSearch(email=email, record_types=step.record_types, limit=step.limit))
+        EmailSearch(email=email, record_types=step.record_types, limit=step.limit)
+    )
 
 
-async def _create(step: CreateIfNoneStep, adapter: CrmAdapter,
-                  context: InteractionData) -> CrmRecord | None:
+async def _create(
+    step: CreateIfNoneStep, adapter: CrmAdapter, context: InteractionData
+) -> CrmRecord | None:
     values: dict[str, str] = {}
     for name, template in step.fields.items():
         try:

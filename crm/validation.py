@@ -59,8 +59,7 @@ class CrmMetadata:
         return next((t for t in self.record_types if t.name.lower() == wanted), None)
 
     def field_of(self, record_type: str, name: str) -> FieldInfo | None:
-        return next((f for f in self.fields.get(record_type.lower(), []) if f.name == name),
-                    None)
+        return next((f for f in self.fields.get(record_type.lower(), []) if f.name == name), None)
 
     def type_names(self) -> str:
         return ", ".join(t.name for t in self.record_types)
@@ -77,8 +76,9 @@ async def load_metadata(adapter: CrmAdapter, record_types: Iterable[str]) -> Crm
 
 
 def _unknown_type(path: str, name: str, meta: CrmMetadata) -> Problem:
-    return Problem(path, f"'{name}' is not a record type of this CRM; "
-                         f"choose one of: {meta.type_names()}")
+    return Problem(
+        path, f"'{name}' is not a record type of this CRM; choose one of: {meta.type_names()}"
+    )
 
 
 def _unknown_field(path: str, name: str, record_type: str, meta: CrmMetadata) -> Problem:
@@ -86,8 +86,7 @@ def _unknown_field(path: str, name: str, record_type: str, meta: CrmMetadata) ->
     return Problem(path, f"'{name}' is not a field of {record_type}; its fields are: {known}")
 
 
-def memorialization_problems(mapping: MemorializationMapping,
-                             meta: CrmMetadata) -> list[Problem]:
+def memorialization_problems(mapping: MemorializationMapping, meta: CrmMetadata) -> list[Problem]:
     """Each target field exists on its record type, is writable and accepts text."""
     problems: list[Problem] = []
     for i, per_type in enumerate(mapping.record_types):
@@ -99,17 +98,28 @@ def memorialization_problems(mapping: MemorializationMapping,
             where = f"{path}.fields[{j}].crmField"
             info = meta.field_of(per_type.record_type, rule.crm_field)
             if info is None:
-                problems.append(
-                    _unknown_field(where, rule.crm_field, per_type.record_type, meta))
+                problems.append(_unknown_field(where, rule.crm_field, per_type.record_type, meta))
             elif not info.is_text:
-                problems.append(Problem(where, (
-                    f"field '{info.name}' ({info.label}) of {per_type.record_type} is a "
-                    f"{info.type.value} field and does not accept text; memorialization "
-                    "writes text only")))
+                problems.append(
+                    Problem(
+                        where,
+                        (
+                            f"field '{info.name}' ({info.label}) of {per_type.record_type} is a "
+                            f"{info.type.value} field and does not accept text; memorialization "
+                            "writes text only"
+                        ),
+                    )
+                )
             elif not info.updateable:
-                problems.append(Problem(where, (
-                    f"field '{info.name}' ({info.label}) of {per_type.record_type} is "
-                    "read-only in the CRM")))
+                problems.append(
+                    Problem(
+                        where,
+                        (
+                            f"field '{info.name}' ({info.label}) of {per_type.record_type} is "
+                            "read-only in the CRM"
+                        ),
+                    )
+                )
     return problems
 
 
@@ -127,23 +137,37 @@ def dynamic_mapping_problems(mapping: DynamicDataMapping, meta: CrmMetadata) -> 
             info = meta.field_of(per_type.record_type, name)
             if info is None:
                 problems.append(
-                    _unknown_field(f"{path}.fields[{j}]", name, per_type.record_type, meta))
+                    _unknown_field(f"{path}.fields[{j}]", name, per_type.record_type, meta)
+                )
             else:
                 (text if info.is_text else other).append(name)
         if len(text) > MAX_TEXT_FIELDS:
-            problems.append(Problem(f"{path}.fields", (
-                f"{len(text)} text fields chosen for {per_type.record_type} "
-                f"({', '.join(text)}); the card shows at most {MAX_TEXT_FIELDS} text fields")))
+            problems.append(
+                Problem(
+                    f"{path}.fields",
+                    (
+                        f"{len(text)} text fields chosen for {per_type.record_type} "
+                        f"({', '.join(text)}); the card shows at most {MAX_TEXT_FIELDS} text fields"
+                    ),
+                )
+            )
         if len(other) > MAX_OTHER_FIELDS:
-            problems.append(Problem(f"{path}.fields", (
-                f"{len(other)} non-text fields chosen for {per_type.record_type} "
-                f"({', '.join(other)}); the card shows at most {MAX_OTHER_FIELDS} fields "
-                "that are not text (numbers, dates, picklists, ...)")))
+            problems.append(
+                Problem(
+                    f"{path}.fields",
+                    (
+                        f"{len(other)} non-text fields chosen for {per_type.record_type} "
+                        f"({', '.join(other)}); the card shows at most {MAX_OTHER_FIELDS} fields "
+                        "that are not text (numbers, dates, picklists, ...)"
+                    ),
+                )
+            )
     return problems
 
 
-def criteria_problems(criteria: list[SearchCriteria], meta: CrmMetadata,
-                      path: str) -> list[Problem]:
+def criteria_problems(
+    criteria: list[SearchCriteria], meta: CrmMetadata, path: str
+) -> list[Problem]:
     """A dynamic search names searchable record types and existing columns."""
     problems: list[Problem] = []
     for i, item in enumerate(criteria):
@@ -152,17 +176,28 @@ def criteria_problems(criteria: list[SearchCriteria], meta: CrmMetadata,
             problems.append(_unknown_type(f"{path}[{i}].recordType", item.record_type, meta))
             continue
         if not known.searchable:
-            problems.append(Problem(f"{path}[{i}].recordType",
-                                    f"record type {known.name} cannot be searched"))
+            problems.append(
+                Problem(f"{path}[{i}].recordType", f"record type {known.name} cannot be searched")
+            )
         for j, column in enumerate(item.columns):
             if meta.field_of(item.record_type, column.field) is None:
-                problems.append(_unknown_field(f"{path}[{i}].columns[{j}].field",
-                                               column.field, item.record_type, meta))
+                problems.append(
+                    _unknown_field(
+                        f"{path}[{i}].columns[{j}].field", column.field, item.record_type, meta
+                    )
+                )
     return problems
 
 
-def create_problems(mode: str, record_type: str, fields: Iterable[str], meta: CrmMetadata,
-                    *, type_path: str, fields_path: str) -> list[Problem]:
+def create_problems(
+    mode: str,
+    record_type: str,
+    fields: Iterable[str],
+    meta: CrmMetadata,
+    *,
+    type_path: str,
+    fields_path: str,
+) -> list[Problem]:
     """Create standard: a standard record type with standard fields only. Create custom:
     any createable type and field."""
     known = meta.record_type(record_type)
@@ -172,21 +207,36 @@ def create_problems(mode: str, record_type: str, fields: Iterable[str], meta: Cr
     if not known.createable:
         problems.append(Problem(type_path, f"records of type {known.name} cannot be created"))
     if mode == "standard" and not known.standard:
-        problems.append(Problem(type_path, (
-            f"{known.name} is a custom record type; a standard create workflow creates only "
-            "the CRM's standard record types (use a custom create workflow)")))
+        problems.append(
+            Problem(
+                type_path,
+                (
+                    f"{known.name} is a custom record type; a standard create workflow creates only "
+                    "the CRM's standard record types (use a custom create workflow)"
+                ),
+            )
+        )
     for name in fields:
         info = meta.field_of(record_type, name)
         where = f"{fields_path}.{name}"
         if info is None:
             problems.append(_unknown_field(where, name, known.name, meta))
         elif mode == "standard" and info.custom:
-            problems.append(Problem(where, (
-                f"'{name}' is a custom field of {known.name}; a standard create workflow "
-                "sets standard fields only (use a custom create workflow)")))
+            problems.append(
+                Problem(
+                    where,
+                    (
+                        f"'{name}' is a custom field of {known.name}; a standard create workflow "
+                        "sets standard fields only (use a custom create workflow)"
+                    ),
+                )
+            )
         elif not info.createable:
-            problems.append(Problem(where, f"field '{name}' of {known.name} cannot be set "
-                                           "when a record is created"))
+            problems.append(
+                Problem(
+                    where, f"field '{name}' of {known.name} cannot be set when a record is created"
+                )
+            )
     return problems
 
 
@@ -200,8 +250,14 @@ def workflow_problems(workflow: object, meta: CrmMetadata) -> list[Problem]:
         problems += criteria_problems(workflow.criteria, meta, "criteria")
     elif isinstance(workflow, CreateWorkflow):
         if workflow.record_type is not None:
-            problems += create_problems(workflow.mode, workflow.record_type, workflow.fields,
-                                        meta, type_path="recordType", fields_path="fields")
+            problems += create_problems(
+                workflow.mode,
+                workflow.record_type,
+                workflow.fields,
+                meta,
+                type_path="recordType",
+                fields_path="fields",
+            )
         elif workflow.fields:
             problems.append(Problem("recordType", "default field values need a recordType"))
     elif isinstance(workflow, UpdateWorkflow) and workflow.record_type is not None:
@@ -229,8 +285,7 @@ def _workflow_types(workflow: object) -> list[str]:
     return names
 
 
-async def validate_memorialization(mapping: MemorializationMapping,
-                                   adapter: CrmAdapter) -> None:
+async def validate_memorialization(mapping: MemorializationMapping, adapter: CrmAdapter) -> None:
     meta = await load_metadata(adapter, [m.record_type for m in mapping.record_types])
     raise_problems(memorialization_problems(mapping, meta))
 

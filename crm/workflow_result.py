@@ -108,21 +108,36 @@ def render_system(system: CrmSystem) -> ResultSystem:
     return ResultSystem(type=system.type, label=system.label, base_url=system.base_url)
 
 
-def render_record(record: CrmRecord, *, system: CrmSystem, type_label: str,
-                  field_infos: Sequence[FieldInfo], shown: list[str] | None,
-                  screen_pop: bool) -> ResultRecord:
+def render_record(
+    record: CrmRecord,
+    *,
+    system: CrmSystem,
+    type_label: str,
+    field_infos: Sequence[FieldInfo],
+    shown: list[str] | None,
+    screen_pop: bool,
+) -> ResultRecord:
     """One record as the result shows it. ``shown``: the dynamic data mapping's fields for
     the record type, in order (``None``: every field the record carries)."""
     labels: Mapping[str, str] = {f.name: f.label for f in field_infos}
     names = shown if shown is not None else list(record.fields)
-    fields = [ResultField(name=name, label=labels.get(name, name),
-                          value=_text(record.fields.get(name))) for name in names]
+    fields = [
+        ResultField(name=name, label=labels.get(name, name), value=_text(record.fields.get(name)))
+        for name in names
+    ]
     base = system.base_url.rstrip("/")
     url = record.url
     if base and url.startswith(base + "/"):
-        url = url[len(base):]
+        url = url[len(base) :]
     return ResultRecord(
-        type=record.type, label=type_label, id=record.id, title=record.title,
-        display=record.title, url=url, link=record.url, screen_pop=screen_pop,
-        updated=record.updated_at, fields=fields,
+        type=record.type,
+        label=type_label,
+        id=record.id,
+        title=record.title,
+        display=record.title,
+        url=url,
+        link=record.url,
+        screen_pop=screen_pop,
+        updated=record.updated_at,
+        fields=fields,
     )

@@ -73,24 +73,27 @@ class WorkflowInput(_In):
     email: str | None = None
     search: list[SearchCriteria] | None = None
     record_type: str | None = Field(
-        default=None, validation_alias=AliasChoices("recordType", "entity"))
+        default=None, validation_alias=AliasChoices("recordType", "entity")
+    )
     id: str | None = None
     fields: dict[str, FieldValue] | None = Field(
-        default=None, validation_alias=AliasChoices("fields", "data"))
+        default=None, validation_alias=AliasChoices("fields", "data")
+    )
     records: list[RecordRef] | None = Field(
-        default=None, validation_alias=AliasChoices("records", "integration"))
+        default=None, validation_alias=AliasChoices("records", "integration")
+    )
     subject: str | None = None  # timeline: overrides the workflow's subject
     notes: str | None = None  # timeline: activity notes (default: Disposition Notes)
     mapping_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("mappingId", "dataMappingId"))
+        default=None, validation_alias=AliasChoices("mappingId", "dataMappingId")
+    )
     # platform fields for references (``{ANI}``) when there is no interaction, or on top
     interaction_data: dict[str, str] | None = Field(default=None, alias="interactionData")
     limit: int | None = Field(default=None, ge=1, le=100)
 
 
 class ExecutePayload(_In):
-    workflow_input: WorkflowInput = Field(default_factory=WorkflowInput,
-                                          alias="workflowInput")
+    workflow_input: WorkflowInput = Field(default_factory=WorkflowInput, alias="workflowInput")
 
 
 class ExecuteOptions(_In):
@@ -105,9 +108,11 @@ class ExecuteRequest(_In):
     configuration_id: str = Field(alias="configurationId", min_length=1)
     workflow_id: str = Field(alias="workflowId", min_length=1)
     interaction_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("interactionId", "interactionID"))
+        default=None, validation_alias=AliasChoices("interactionId", "interactionID")
+    )
     contact_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("contactId", "contactID"))
+        default=None, validation_alias=AliasChoices("contactId", "contactID")
+    )
     payload: ExecutePayload = Field(default_factory=ExecutePayload)
     options: ExecuteOptions = Field(default_factory=ExecuteOptions)
 
@@ -153,8 +158,9 @@ def default_workflows(integration_type: str) -> list[Workflow]:
     return workflows
 
 
-def _context(interaction: InteractionData | None,
-             workflow_input: WorkflowInput) -> InteractionData | None:
+def _context(
+    interaction: InteractionData | None, workflow_input: WorkflowInput
+) -> InteractionData | None:
     extra = workflow_input.interaction_data
     if not extra:
         return interaction
@@ -164,109 +170,180 @@ def _context(interaction: InteractionData | None,
 
 def _require(value: str | None, name: str, why: str) -> str:
     if value is None or not value.strip():
-        raise InputError(f"{_INPUT}.{name}: {why}", code="missing_field",
-                         field=f"{_INPUT}.{name}")
+        raise InputError(f"{_INPUT}.{name}: {why}", code="missing_field", field=f"{_INPUT}.{name}")
     return value
 
 
 def _raise_input(problems: list[Any]) -> None:
     if problems:
         first = problems[0]
-        raise InputError("; ".join(f"{_INPUT}.{p.field}: {p.message}" for p in problems),
-                         code="invalid_field", field=f"{_INPUT}.{first.field}")
+        raise InputError(
+            "; ".join(f"{_INPUT}.{p.field}: {p.message}" for p in problems),
+            code="invalid_field",
+            field=f"{_INPUT}.{first.field}",
+        )
 
 
-def _filled_fields(values: Mapping[str, FieldValue], data: InteractionData | None,
-                   path: str) -> dict[str, FieldValue]:
-    return {name: fill_template(value, data, field=f"{path}.{name}")
-            if isinstance(value, str) else value for name, value in values.items()}
+def _filled_fields(
+    values: Mapping[str, FieldValue], data: InteractionData | None, path: str
+) -> dict[str, FieldValue]:
+    return {
+        name: fill_template(value, data, field=f"{path}.{name}")
+        if isinstance(value, str)
+        else value
+        for name, value in values.items()
+    }
 
 
-async def _search(workflow: SearchWorkflow, given: WorkflowInput, adapter: CrmAdapter,
-                  data: InteractionData | None) -> list[CrmRecord]:
+async def _search(
+    workflow: SearchWorkflow,
+    given: WorkflowInput,
+    adapter: CrmAdapter,
+    data: InteractionData | None,
+) -> list[CrmRecord]:
     limit = given.limit or workflow.limit
     if workflow.by == "phone":
         number = given.phone_number or (data.ani if data else None)
-        number = fill_template(_require(number, "phoneNumber", "the phone number to search "
-                                        "for (or an interaction with an ANI)"),
-                               data, field=f"{_INPUT}.phoneNumber")
-        return await adapter.search(PhoneSearch(number=number, limit=limit,
-                                                record_types=workflow.record_types))
+        number = fill_template(
+            _require(
+                number,
+                "phoneNumber",
+                "the phone number to search for (or an interaction with an ANI)",
+            ),
+            data,
+            field=f"{_INPUT}.phoneNumber",
+        )
+        return await adapter.search(
+            PhoneSearch(number=number, limit=limit, record_types=workflow.record_types)
+        )
     if workflow.by == "email":
         email = given.email or (data.email if data else None)
-        email = fill_template(_require(email, "email", "the email address to search for "
-                                       "(or a digital interaction with a sender address)"),
-                              data, field=f"{_INPUT}.email")
-        return await adapter.search(EmailSearch(email=email, limit=limit,
-                                                record_types=workflow.record_types))
+        email = fill_template(
+            _require(
+                email,
+                "email",
+                "the email address to search for (or a digital interaction with a sender address)",
+            ),
+            data,
+            field=f"{_INPUT}.email",
+        )
+        return await adapter.search(
+            EmailSearch(email=email, limit=limit, record_types=workflow.record_types)
+        )
     criteria = given.search if given.search is not None else workflow.criteria
     if not criteria:
-        raise InputError(f"{_INPUT}.search: a custom search needs criteria (record types "
-                         "with columns)", code="missing_field", field=f"{_INPUT}.search")
+        raise InputError(
+            f"{_INPUT}.search: a custom search needs criteria (record types with columns)",
+            code="missing_field",
+            field=f"{_INPUT}.search",
+        )
     path = "search" if given.search is not None else "criteria"
     meta = await load_metadata(adapter, [c.record_type for c in criteria])
     _raise_input(criteria_problems(criteria, meta, path))
     found: list[CrmRecord] = []
     for i, item in enumerate(criteria):
         conditions = [
-            Condition(field=c.field, operator=c.operator, value=fill_template(
-                c.value, data, field=f"{_INPUT}.{path}[{i}].columns[{j}].value"))
+            Condition(
+                field=c.field,
+                operator=c.operator,
+                value=fill_template(
+                    c.value, data, field=f"{_INPUT}.{path}[{i}].columns[{j}].value"
+                ),
+            )
             for j, c in enumerate(item.columns)
         ]
-        for record in await adapter.search(DynamicSearch(
-                record_type=item.record_type, conditions=conditions, join=item.condition,
-                limit=limit)):
+        for record in await adapter.search(
+            DynamicSearch(
+                record_type=item.record_type,
+                conditions=conditions,
+                join=item.condition,
+                limit=limit,
+            )
+        ):
             if all((r.type, r.id) != (record.type, record.id) for r in found):
                 found.append(record)
     return found
 
 
-async def _create(workflow: CreateWorkflow, given: WorkflowInput, adapter: CrmAdapter,
-                  data: InteractionData | None) -> CrmRecord:
-    record_type = _require(given.record_type or workflow.record_type, "recordType",
-                           "the record type to create")
-    values = {**_filled_fields(workflow.fields, data, f"{_INPUT}.fields"),
-              **_filled_fields(given.fields or {}, data, f"{_INPUT}.fields")}
+async def _create(
+    workflow: CreateWorkflow,
+    given: WorkflowInput,
+    adapter: CrmAdapter,
+    data: InteractionData | None,
+) -> CrmRecord:
+    record_type = _require(
+        given.record_type or workflow.record_type, "recordType", "the record type to create"
+    )
+    values = {
+        **_filled_fields(workflow.fields, data, f"{_INPUT}.fields"),
+        **_filled_fields(given.fields or {}, data, f"{_INPUT}.fields"),
+    }
     if not values:
-        raise InputError(f"{_INPUT}.fields: give the field values of the new record",
-                         code="missing_field", field=f"{_INPUT}.fields")
+        raise InputError(
+            f"{_INPUT}.fields: give the field values of the new record",
+            code="missing_field",
+            field=f"{_INPUT}.fields",
+        )
     meta = await load_metadata(adapter, [record_type])
-    _raise_input(create_problems(workflow.mode, record_type, values, meta,
-                                 type_path="recordType", fields_path="fields"))
+    _raise_input(
+        create_problems(
+            workflow.mode, record_type, values, meta, type_path="recordType", fields_path="fields"
+        )
+    )
     known = meta.record_type(record_type)
     return await adapter.create(known.name if known else record_type, values)
 
 
-async def _update(workflow: UpdateWorkflow, given: WorkflowInput, adapter: CrmAdapter,
-                  data: InteractionData | None) -> CrmRecord:
-    record_type = _require(given.record_type or workflow.record_type, "recordType",
-                           "the record type of the record to update")
+async def _update(
+    workflow: UpdateWorkflow,
+    given: WorkflowInput,
+    adapter: CrmAdapter,
+    data: InteractionData | None,
+) -> CrmRecord:
+    record_type = _require(
+        given.record_type or workflow.record_type,
+        "recordType",
+        "the record type of the record to update",
+    )
     record_id = _require(given.id, "id", "the id of the record to update")
     if not given.fields:
-        raise InputError(f"{_INPUT}.fields: give the field values to change",
-                         code="missing_field", field=f"{_INPUT}.fields")
+        raise InputError(
+            f"{_INPUT}.fields: give the field values to change",
+            code="missing_field",
+            field=f"{_INPUT}.fields",
+        )
     values = _filled_fields(given.fields, data, f"{_INPUT}.fields")
     meta = await load_metadata(adapter, [record_type])
     known = meta.record_type(record_type)
     if known is None:
-        raise InputError(f"{_INPUT}.recordType: '{record_type}' is not a record type of this "
-                         "CRM", code="invalid_field", field=f"{_INPUT}.recordType")
+        raise InputError(
+            f"{_INPUT}.recordType: '{record_type}' is not a record type of this CRM",
+            code="invalid_field",
+            field=f"{_INPUT}.recordType",
+        )
     for name in values:
         info = meta.field_of(known.name, name)
         if info is None or not info.updateable:
             why = "is not a field of" if info is None else "cannot be changed on"
-            raise InputError(f"{_INPUT}.fields.{name}: '{name}' {why} {known.name}",
-                             code="invalid_field", field=f"{_INPUT}.fields.{name}")
+            raise InputError(
+                f"{_INPUT}.fields.{name}: '{name}' {why} {known.name}",
+                code="invalid_field",
+                field=f"{_INPUT}.fields.{name}",
+            )
     return await adapter.update(known.name, record_id, values)
 
 
-async def _targets(given: WorkflowInput, adapter: CrmAdapter,
-                   pinned: list[CrmRecord]) -> list[CrmRecord]:
+async def _targets(
+    given: WorkflowInput, adapter: CrmAdapter, pinned: list[CrmRecord]
+) -> list[CrmRecord]:
     if given.records:
         return [await adapter.get(ref.type, ref.id) for ref in given.records]
     if not pinned:
-        raise InputError(f"{_INPUT}.records: name the records (the interaction has none "
-                         "pinned)", code="missing_field", field=f"{_INPUT}.records")
+        raise InputError(
+            f"{_INPUT}.records: name the records (the interaction has none pinned)",
+            code="missing_field",
+            field=f"{_INPUT}.records",
+        )
     return list(pinned)
 
 
@@ -288,17 +365,25 @@ def _time(data: InteractionData | None, name: str) -> datetime | None:
         return None
 
 
-def _activity(workflow: TimelineWorkflow, given: WorkflowInput, record: CrmRecord,
-              data: InteractionData, workflow_id: str) -> TimelineActivity:
+def _activity(
+    workflow: TimelineWorkflow,
+    given: WorkflowInput,
+    record: CrmRecord,
+    data: InteractionData,
+    workflow_id: str,
+) -> TimelineActivity:
     direction = (data.value_of("Direction") or "").lower()
     started, ended = _time(data, "Start Time"), _time(data, "End Time")
     duration = int((ended - started).total_seconds()) if started and ended else None
     return TimelineActivity(
         key=f"{data.interaction_id}:{workflow_id}:{record.type}:{record.id}",
-        record_type=record.type, record_id=record.id,
+        record_type=record.type,
+        record_id=record.id,
         subject=(given.subject or _lenient(workflow.subject, data)).strip() or "Interaction",
         direction=direction if direction in ("inbound", "outbound") else None,  # type: ignore[arg-type]
-        channel=data.channel, started_at=started, ended_at=ended,
+        channel=data.channel,
+        started_at=started,
+        ended_at=ended,
         duration_seconds=duration if duration is None or duration >= 0 else None,
         disposition=data.value_of("Disposition Name"),
         notes=given.notes or data.value_of("Disposition Notes"),
@@ -308,8 +393,12 @@ def _activity(workflow: TimelineWorkflow, given: WorkflowInput, record: CrmRecor
 
 
 async def execute(
-    workflow: Workflow, given: WorkflowInput, *, adapter: CrmAdapter,
-    interaction: InteractionData | None, options: ExecuteOptions,
+    workflow: Workflow,
+    given: WorkflowInput,
+    *,
+    adapter: CrmAdapter,
+    interaction: InteractionData | None,
+    options: ExecuteOptions,
     pinned: list[CrmRecord] | None = None,
     memorialization_mapping: MemorializationMapping | None = None,
     memorialize: Memorializer | None = None,
@@ -332,23 +421,28 @@ async def execute(
             outcome.current = [updated]
     elif isinstance(workflow, TimelineWorkflow):
         if data is None or not data.interaction_id:
-            raise InputError("interactionId: a timeline workflow records an interaction; "
-                             "name it", code="missing_field", field="interactionId")
+            raise InputError(
+                "interactionId: a timeline workflow records an interaction; name it",
+                code="missing_field",
+                field="interactionId",
+            )
         targets = await _targets(given, adapter, pinned or [])
         for record in targets:
-            ref = await adapter.add_timeline(_activity(workflow, given, record, data,
-                                                       workflow.id))
+            ref = await adapter.add_timeline(_activity(workflow, given, record, data, workflow.id))
             outcome.timeline.append((record, ref))
         outcome.records = targets
     elif isinstance(workflow, MemorializationWorkflow):
         if memorialization_mapping is None or memorialize is None:
-            raise InputError(f"{_INPUT}.mappingId: the configuration has no memorialization "
-                             "mapping to apply", code="missing_field",
-                             field=f"{_INPUT}.mappingId")
+            raise InputError(
+                f"{_INPUT}.mappingId: the configuration has no memorialization mapping to apply",
+                code="missing_field",
+                field=f"{_INPUT}.mappingId",
+            )
         targets = await _targets(given, adapter, pinned or [])
         for record in targets:
             outcome.memorialized.append(
-                (record, await memorialize(record, memorialization_mapping)))
+                (record, await memorialize(record, memorialization_mapping))
+            )
         outcome.records = targets
     return outcome
 

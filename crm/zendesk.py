@@ -70,13 +70,30 @@ COMMENT_MAX = 65_000
 _MAX_SEARCH_PAGES = 10  # Zendesk serves at most 1,000 results (10 pages of 100) per query
 
 USER_STANDARD = (
-    "name", "email", "phone", "notes", "details", "external_id", "organization_id", "role",
-    "time_zone", "locale", "alias",
+    "name",
+    "email",
+    "phone",
+    "notes",
+    "details",
+    "external_id",
+    "organization_id",
+    "role",
+    "time_zone",
+    "locale",
+    "alias",
 )
 ORG_STANDARD = ("name", "details", "notes", "external_id", "group_id")
 TICKET_STANDARD = (
-    "subject", "status", "priority", "type", "requester_id", "organization_id", "external_id",
-    "assignee_id", "group_id", "due_at",
+    "subject",
+    "status",
+    "priority",
+    "type",
+    "requester_id",
+    "organization_id",
+    "external_id",
+    "assignee_id",
+    "group_id",
+    "due_at",
 )
 _RECORD_TYPES = {
     "user": RecordType(name="user", label="User"),
@@ -92,8 +109,12 @@ _STATIC_FIELDS: dict[str, list[FieldInfo]] = {
         FieldInfo(name="details", label="Details", type=FieldType.LONG_TEXT),
         FieldInfo(name="external_id", label="External ID", type=FieldType.TEXT, max_length=255),
         FieldInfo(name="organization_id", label="Organization", type=FieldType.REFERENCE),
-        FieldInfo(name="role", label="Role", type=FieldType.PICKLIST,
-                  options=["end-user", "agent", "admin"]),
+        FieldInfo(
+            name="role",
+            label="Role",
+            type=FieldType.PICKLIST,
+            options=["end-user", "agent", "admin"],
+        ),
     ],
     "organization": [
         FieldInfo(name="name", label="Name", type=FieldType.TEXT, max_length=255, required=True),
@@ -110,17 +131,27 @@ _STATIC_FIELDS: dict[str, list[FieldInfo]] = {
     ],
 }
 _CUSTOM_TYPES = {
-    "text": FieldType.TEXT, "textarea": FieldType.LONG_TEXT, "checkbox": FieldType.BOOLEAN,
-    "date": FieldType.DATE, "integer": FieldType.NUMBER, "decimal": FieldType.NUMBER,
-    "regexp": FieldType.TEXT, "dropdown": FieldType.PICKLIST, "tagger": FieldType.PICKLIST,
-    "multiselect": FieldType.PICKLIST, "lookup": FieldType.REFERENCE,
+    "text": FieldType.TEXT,
+    "textarea": FieldType.LONG_TEXT,
+    "checkbox": FieldType.BOOLEAN,
+    "date": FieldType.DATE,
+    "integer": FieldType.NUMBER,
+    "decimal": FieldType.NUMBER,
+    "regexp": FieldType.TEXT,
+    "dropdown": FieldType.PICKLIST,
+    "tagger": FieldType.PICKLIST,
+    "multiselect": FieldType.PICKLIST,
+    "lookup": FieldType.REFERENCE,
     "partialcreditcard": FieldType.TEXT,
 }
 # ticket_fields system types -> (API name, type)
 _TICKET_SYSTEM = {
-    "subject": ("subject", FieldType.TEXT), "description": ("description", FieldType.LONG_TEXT),
-    "status": ("status", FieldType.PICKLIST), "tickettype": ("type", FieldType.PICKLIST),
-    "priority": ("priority", FieldType.PICKLIST), "group": ("group_id", FieldType.REFERENCE),
+    "subject": ("subject", FieldType.TEXT),
+    "description": ("description", FieldType.LONG_TEXT),
+    "status": ("status", FieldType.PICKLIST),
+    "tickettype": ("type", FieldType.PICKLIST),
+    "priority": ("priority", FieldType.PICKLIST),
+    "group": ("group_id", FieldType.REFERENCE),
     "assignee": ("assignee_id", FieldType.REFERENCE),
 }
 
@@ -221,15 +252,17 @@ class ZendeskAdapter:
             self._basic = self._basic_credentials()
             log.warning(
                 "Zendesk configuration %s uses an API token; Zendesk stops accepting API "
-                "tokens on %s: switch to OAuth client credentials", context.configuration_id,
+                "tokens on %s: switch to OAuth client credentials",
+                context.configuration_id,
                 API_TOKEN_SUNSET,
             )
         elif auth == "oauth_client_credentials":
             for name in ("client_id", "client_secret"):
                 if not self._secrets.get(name):
                     raise ConfigError(f"Zendesk OAuth needs the secret {name}", field=name)
-            self._tokens = TokenManager(self._mint_token,
-                                   on_refresh=context.extra.get("on_token_refresh"))
+            self._tokens = TokenManager(
+                self._mint_token, on_refresh=context.extra.get("on_token_refresh")
+            )
         else:
             raise ConfigError(f"Unknown Zendesk auth {auth!r}", field="auth")
 
@@ -248,7 +281,8 @@ class ZendeskAdapter:
 
     async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
         body: dict[str, Any] = {
-            "grant_type": "client_credentials", "client_id": self._secrets["client_id"],
+            "grant_type": "client_credentials",
+            "client_id": self._secrets["client_id"],
             "client_secret": self._secrets["client_secret"],
             "scope": self._settings.get("scope", "read write"),
         }
@@ -257,9 +291,11 @@ class ZendeskAdapter:
         async with translate_transport_errors(VENDOR):
             response = await self._http.post(self._token_url, json=body)
         if response.status_code in (400, 401, 403):
-            raise CrmAuthError("Zendesk did not issue an access token",
-                               vendor_status=response.status_code,
-                               vendor_message=vendor_message(response))
+            raise CrmAuthError(
+                "Zendesk did not issue an access token",
+                vendor_status=response.status_code,
+                vendor_message=vendor_message(response),
+            )
         error = error_for_response(response)
         if error is not None:
             raise error
@@ -274,14 +310,19 @@ class ZendeskAdapter:
         self._tokens.start()
         return "Bearer " + (await self._tokens.get()).value
 
-    async def _call(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
-                    json: Any = None) -> Any:
+    async def _call(
+        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None
+    ) -> Any:
         """One API call; on a 401 with an OAuth token, mint a new token and retry once."""
+
         async def send() -> tuple[httpx.Response, str | None]:
             authorization = await self._authorization()
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(
-                    method, url, params=params, json=json,
+                    method,
+                    url,
+                    params=params,
+                    json=json,
                     headers={"Authorization": authorization, "Accept": "application/json"},
                 )
             token = authorization.removeprefix("Bearer ") if self._tokens is not None else None
@@ -325,8 +366,12 @@ class ZendeskAdapter:
         if data.get("organization_id") and kind != "organization":
             parents["organization"] = str(data["organization_id"])
         return CrmRecord(
-            type=kind, id=record_id, title=title, url=self.record_url(kind, record_id),
-            fields=fields, updated_at=parse_iso_datetime(data.get("updated_at")),
+            type=kind,
+            id=record_id,
+            title=title,
+            url=self.record_url(kind, record_id),
+            fields=fields,
+            updated_at=parse_iso_datetime(data.get("updated_at")),
             parent_ids=parents,
         )
 
@@ -342,8 +387,9 @@ class ZendeskAdapter:
                 elif name == "tags":
                     body["tags"] = str(value or "").split()
                 elif name.startswith("custom_field_"):
-                    custom.append({"id": _as_id(name.removeprefix("custom_field_")),
-                                   "value": value})
+                    custom.append(
+                        {"id": _as_id(name.removeprefix("custom_field_")), "value": value}
+                    )
                 elif name in TICKET_STANDARD:
                     body[name] = _as_id(value) if name.endswith("_id") else value
                 else:
@@ -355,8 +401,9 @@ class ZendeskAdapter:
         extra_key = "user_fields" if kind == "user" else "organization_fields"
         for name, value in fields.items():
             if name in standard:
-                body[name] = _as_id(value) if name.endswith("_id") and name != "external_id" \
-                    else value
+                body[name] = (
+                    _as_id(value) if name.endswith("_id") and name != "external_id" else value
+                )
             else:
                 body.setdefault(extra_key, {})[name] = value
         return body
@@ -383,8 +430,9 @@ class ZendeskAdapter:
         data = await self._call("POST", self._url(path), json=body)
         return self._record(record_type, data[record_type])
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         path = self._path(record_type)
         body = {record_type: self._payload(record_type, fields)}
         url = self._url(f"{path}/{self._check_id(record_id)}")
@@ -404,9 +452,12 @@ class ZendeskAdapter:
                 return await self._search_phone(query)
             if isinstance(query, EmailSearch):
                 return await self._search_filtered(
-                    [zq.email_query(query.email)], query.limit,
+                    [zq.email_query(query.email)],
+                    query.limit,
                     lambda r: zq.matches_email(_str(r.fields.get("email")), query.email),
-                    allowed=query.record_types, kind="user")
+                    allowed=query.record_types,
+                    kind="user",
+                )
             if isinstance(query, TextSearch):
                 return await self._search_text(query)
             assert isinstance(query, DynamicSearch)
@@ -437,7 +488,8 @@ class ZendeskAdapter:
         def same(record: CrmRecord) -> bool:
             return any(
                 stored_number_matches(str(record.fields.get(f) or ""), forms, self._region)
-                for f in self._phone_fields if record.fields.get(f)
+                for f in self._phone_fields
+                if record.fields.get(f)
             )
 
         queries = [zq.phone_query(national, field) for field in self._phone_fields]
@@ -450,8 +502,10 @@ class ZendeskAdapter:
                 continue
             title_field = "subject" if kind == "ticket" else "name"
             results += await self._search_filtered(
-                [zq.text_query(kind, query.text)], query.limit - len(results),
-                lambda r, f=title_field: zq.matches_text(_str(r.fields.get(f)), query.text))
+                [zq.text_query(kind, query.text)],
+                query.limit - len(results),
+                lambda r, f=title_field: zq.matches_text(_str(r.fields.get(f)), query.text),
+            )
             if len(results) >= query.limit:
                 break
         return results[: query.limit]
@@ -475,9 +529,15 @@ class ZendeskAdapter:
 
         return await self._search_filtered(queries, query.limit, holds)
 
-    async def _search_filtered(self, queries: list[str], limit: int, keep: Any, *,
-                               allowed: list[str] | None = None,
-                               kind: str | None = None) -> list[CrmRecord]:
+    async def _search_filtered(
+        self,
+        queries: list[str],
+        limit: int,
+        keep: Any,
+        *,
+        allowed: list[str] | None = None,
+        kind: str | None = None,
+    ) -> list[CrmRecord]:
         """Run each query, follow ``next_page``, keep matching records, merge by id."""
         if allowed and kind and kind not in allowed:
             return []
@@ -517,13 +577,14 @@ class ZendeskAdapter:
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
         related: list[CrmRecord] = []
         if record.type == "user":
-            related += await self._list(f"users/{record.id}/tickets/requested", "tickets",
-                                        "ticket", limit)
-        org = record.id if record.type == "organization" else record.parent_ids.get(
-            "organization")
+            related += await self._list(
+                f"users/{record.id}/tickets/requested", "tickets", "ticket", limit
+            )
+        org = record.id if record.type == "organization" else record.parent_ids.get("organization")
         if org and len(related) < limit:
-            people = await self._list(f"organizations/{org}/users", "users", "user",
-                                      limit - len(related) + 1)
+            people = await self._list(
+                f"organizations/{org}/users", "users", "user", limit - len(related) + 1
+            )
             related += [p for p in people if p.id != record.id]
         if record.type == "ticket" and record.parent_ids.get("user"):
             try:
@@ -539,18 +600,19 @@ class ZendeskAdapter:
             return await self._add_ticket_note(activity)
         if activity.record_type not in ("user", "organization"):
             raise CrmRejectedError(f"Zendesk cannot link an activity to {activity.record_type}")
-        existing = await self._call("GET", self._url("tickets"),
-                                    params={"external_id": activity.key})
+        existing = await self._call(
+            "GET", self._url("tickets"), params={"external_id": activity.key}
+        )
         for found in existing.get("tickets") or []:
             return TimelineRef(id=str(found["id"]), type="ticket", created=False)
         ticket: dict[str, Any] = {
-            "subject": activity.subject[:255], "external_id": activity.key,
+            "subject": activity.subject[:255],
+            "external_id": activity.key,
             "comment": {"body": format_activity(activity, COMMENT_MAX), "public": False},
             "tags": ["customer_card", activity.channel],
         }
         owner = self._check_id(activity.record_id)
-        ticket["requester_id" if activity.record_type == "user" else "organization_id"] = \
-            int(owner)
+        ticket["requester_id" if activity.record_type == "user" else "organization_id"] = int(owner)
         if self._ticket_status:
             ticket["status"] = self._ticket_status
         data = await self._call("POST", self._url("tickets"), json={"ticket": ticket})
@@ -565,8 +627,7 @@ class ZendeskAdapter:
             data = await self._call("GET", url, params=params)
             for comment in data.get("comments") or []:
                 if marker in str(comment.get("body") or ""):
-                    return TimelineRef(id=str(comment["id"]), type="ticket_comment",
-                                       created=False)
+                    return TimelineRef(id=str(comment["id"]), type="ticket_comment", created=False)
             has_more = (data.get("meta") or {}).get("has_more")
             url, params = ((data.get("links") or {}).get("next") if has_more else None), None
         note = {"body": format_activity(activity, COMMENT_MAX), "public": False}
@@ -574,8 +635,7 @@ class ZendeskAdapter:
         data = await self._call("PUT", self._url(f"tickets/{ticket_id}"), json=body)
         events = (data.get("audit") or {}).get("events") or []
         comment_ids = [str(e["id"]) for e in events if e.get("type") == "Comment"]
-        return TimelineRef(id=comment_ids[0] if comment_ids else ticket_id,
-                           type="ticket_comment")
+        return TimelineRef(id=comment_ids[0] if comment_ids else ticket_id, type="ticket_comment")
 
     # --- metadata ----------------------------------------------------------------------
 
@@ -612,15 +672,19 @@ def _str(value: FieldValue) -> str:
 
 
 def _options(field: Mapping[str, Any]) -> list[str]:
-    return [str(o.get("value")) for o in field.get("custom_field_options") or []
-            if isinstance(o, dict)]
+    return [
+        str(o.get("value")) for o in field.get("custom_field_options") or [] if isinstance(o, dict)
+    ]
 
 
 def _custom_field(field: Mapping[str, Any]) -> FieldInfo:
     kind = _CUSTOM_TYPES.get(str(field.get("type")), FieldType.OTHER)
     return FieldInfo(
-        name=str(field.get("key")), label=str(field.get("title") or field.get("key")),
-        type=kind, max_length=255 if kind == FieldType.TEXT else None, custom=True,
+        name=str(field.get("key")),
+        label=str(field.get("title") or field.get("key")),
+        type=kind,
+        max_length=255 if kind == FieldType.TEXT else None,
+        custom=True,
         options=_options(field),
     )
 
@@ -632,10 +696,15 @@ def _ticket_field(field: Mapping[str, Any]) -> FieldInfo:
         name, kind = system
         options = [str(o.get("value")) for o in field.get("system_field_options") or []]
         return FieldInfo(
-            name=name, label=label, type=kind, options=options,
-            max_length=COMMENT_MAX if name == "description" else (
-                255 if kind == FieldType.TEXT else None),
-            required=name in ("subject", "description"), updateable=name != "description",
+            name=name,
+            label=label,
+            type=kind,
+            options=options,
+            max_length=COMMENT_MAX
+            if name == "description"
+            else (255 if kind == FieldType.TEXT else None),
+            required=name in ("subject", "description"),
+            updateable=name != "description",
         )
     info = _custom_field({**field, "key": f"custom_field_{field.get('id')}"})
     info.label = label

@@ -21,7 +21,10 @@ async def _create_pg_database() -> tuple[str, str]:
     base = make_url(POSTGRES_URL)
     name = f"cc_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(
-        host=base.host, port=base.port or 5432, user=base.username, database=base.database,
+        host=base.host,
+        port=base.port or 5432,
+        user=base.username,
+        database=base.database,
         password=base.password,
     )
     try:
@@ -37,7 +40,10 @@ async def _drop_pg_database(name: str) -> None:
 
     base = make_url(POSTGRES_URL)
     conn = await asyncpg.connect(
-        host=base.host, port=base.port or 5432, user=base.username, database=base.database,
+        host=base.host,
+        port=base.port or 5432,
+        user=base.username,
+        database=base.database,
         password=base.password,
     )
     try:

@@ -41,8 +41,9 @@ def configuration_store(app: web.Application) -> ConfigurationStore:
     services = app[SERVICES]
     store = services.extras.get(STORE_KEY)
     if store is None:
-        store = services.extras[STORE_KEY] = ConfigurationStore(services.sessions,
-                                                                services.directory)
+        store = services.extras[STORE_KEY] = ConfigurationStore(
+            services.sessions, services.directory
+        )
     return store  # type: ignore[no-any-return]
 
 
@@ -55,8 +56,7 @@ class _Json(RootModel[Any]):
 
 
 def _json(model: BaseModel | dict[str, Any], status: int = 200) -> web.Response:
-    body = model.model_dump(mode="json", by_alias=True) if isinstance(model, BaseModel) \
-        else model
+    body = model.model_dump(mode="json", by_alias=True) if isinstance(model, BaseModel) else model
     return web.json_response(body, status=status)
 
 
@@ -147,51 +147,85 @@ class StartupSteps(BaseModel):
 _TAGS = ("admin",)
 
 
-@api_route("GET", BASE, summary="List CRM configurations", response=ConfigurationList,
-           tags=_TAGS)
+@api_route("GET", BASE, summary="List CRM configurations", response=ConfigurationList, tags=_TAGS)
 @requires("admin")
 async def list_configurations(request: web.Request) -> web.Response:
     configs = await _store(request).list_configurations()
-    return _json({"configurations": [c.model_dump(mode="json", by_alias=True) for c in configs],
-                  "totalRecords": len(configs)})
+    return _json(
+        {
+            "configurations": [c.model_dump(mode="json", by_alias=True) for c in configs],
+            "totalRecords": len(configs),
+        }
+    )
 
 
-@api_route("POST", BASE, summary="Create a CRM configuration (with its ready workflows)",
-           request=ConfigurationInput, response=Configuration, status=201, tags=_TAGS,
-           errors=(409,))
+@api_route(
+    "POST",
+    BASE,
+    summary="Create a CRM configuration (with its ready workflows)",
+    request=ConfigurationInput,
+    response=Configuration,
+    status=201,
+    tags=_TAGS,
+    errors=(409,),
+)
 @requires("admin")
 async def create_configuration(request: web.Request) -> web.Response:
     body = await read_json(request, ConfigurationInput)
     return _json(await _store(request).create(body), status=201)
 
 
-@api_route("GET", BASE + "/{configuration_id}", summary="Read a CRM configuration",
-           response=Configuration, tags=_TAGS, errors=(404,))
+@api_route(
+    "GET",
+    BASE + "/{configuration_id}",
+    summary="Read a CRM configuration",
+    response=Configuration,
+    tags=_TAGS,
+    errors=(404,),
+)
 @requires("admin")
 async def get_configuration(request: web.Request) -> web.Response:
     return _json(await _store(request).get(request.match_info["configuration_id"]))
 
 
-@api_route("PUT", BASE + "/{configuration_id}", summary="Replace a CRM configuration "
-           "(secrets not named keep their value)", request=ConfigurationInput,
-           response=Configuration, tags=_TAGS, errors=(404,))
+@api_route(
+    "PUT",
+    BASE + "/{configuration_id}",
+    summary="Replace a CRM configuration (secrets not named keep their value)",
+    request=ConfigurationInput,
+    response=Configuration,
+    tags=_TAGS,
+    errors=(404,),
+)
 @requires("admin")
 async def replace_configuration(request: web.Request) -> web.Response:
     body = await read_json(request, ConfigurationInput)
     return _json(await _store(request).replace(request.match_info["configuration_id"], body))
 
 
-@api_route("PATCH", BASE + "/{configuration_id}", summary="Change some attributes of a CRM "
-           "configuration", request=ConfigurationPatch, response=Configuration, tags=_TAGS,
-           errors=(404,))
+@api_route(
+    "PATCH",
+    BASE + "/{configuration_id}",
+    summary="Change some attributes of a CRM configuration",
+    request=ConfigurationPatch,
+    response=Configuration,
+    tags=_TAGS,
+    errors=(404,),
+)
 @requires("admin")
 async def patch_configuration(request: web.Request) -> web.Response:
     body = await read_json(request, ConfigurationPatch)
     return _json(await _store(request).patch(request.match_info["configuration_id"], body))
 
 
-@api_route("DELETE", BASE + "/{configuration_id}", summary="Delete a CRM configuration and "
-           "its mappings and workflows", status=204, tags=_TAGS, errors=(404,))
+@api_route(
+    "DELETE",
+    BASE + "/{configuration_id}",
+    summary="Delete a CRM configuration and its mappings and workflows",
+    status=204,
+    tags=_TAGS,
+    errors=(404,),
+)
 @requires("admin")
 async def delete_configuration(request: web.Request) -> web.Response:
     await _store(request).delete(request.match_info["configuration_id"])
@@ -201,9 +235,14 @@ async def delete_configuration(request: web.Request) -> web.Response:
 def _status_handler(status: Literal["active", "inactive"]) -> Handler:
     verb = "activate" if status == "active" else "deactivate"
 
-    @api_route("POST", BASE + "/{configuration_id}/" + verb,
-               summary=f"{verb.capitalize()} a CRM configuration", response=Configuration,
-               tags=_TAGS, errors=(404,))
+    @api_route(
+        "POST",
+        BASE + "/{configuration_id}/" + verb,
+        summary=f"{verb.capitalize()} a CRM configuration",
+        response=Configuration,
+        tags=_TAGS,
+        errors=(404,),
+    )
     @requires("admin")
     async def handler(request: web.Request) -> web.Response:
         config_id = request.match_info["configuration_id"]
@@ -213,41 +252,91 @@ def _status_handler(status: Literal["active", "inactive"]) -> Handler:
     return handler
 
 
-@api_route("POST", BASE + "/{configuration_id}/test", summary="Check a configuration's "
-           "credentials and reach of the CRM", response=TestResult, tags=_TAGS,
-           errors=(404, 422, 502, 504))
+@api_route(
+    "POST",
+    BASE + "/{configuration_id}/test",
+    summary="Check a configuration's credentials and reach of the CRM",
+    response=TestResult,
+    tags=_TAGS,
+    errors=(404, 422, 502, 504),
+)
 @requires("admin")
 async def test_configuration(request: web.Request) -> web.Response:
     return _json(await _store(request).test(request.match_info["configuration_id"]))
 
 
-@api_route("GET", BASE + "/{configuration_id}/entities", summary="Record types of the CRM "
-           "(for pickers)", response=EntityList, tags=_TAGS, errors=(404, 502, 504))
+@api_route(
+    "GET",
+    BASE + "/{configuration_id}/entities",
+    summary="Record types of the CRM (for pickers)",
+    response=EntityList,
+    tags=_TAGS,
+    errors=(404, 502, 504),
+)
 @requires("admin")
 async def list_entities(request: web.Request) -> web.Response:
     types = await _store(request).entities(request.match_info["configuration_id"])
-    return _json({"entities": [
-        {"name": t.name, "label": t.label, "standard": t.standard, "createable": t.createable,
-         "searchable": t.searchable, "supportsTimeline": t.supports_timeline}
-        for t in types]})
+    return _json(
+        {
+            "entities": [
+                {
+                    "name": t.name,
+                    "label": t.label,
+                    "standard": t.standard,
+                    "createable": t.createable,
+                    "searchable": t.searchable,
+                    "supportsTimeline": t.supports_timeline,
+                }
+                for t in types
+            ]
+        }
+    )
 
 
-@api_route("GET", BASE + "/{configuration_id}/entities/{record_type}/fields",
-           summary="Fields of a record type (for pickers)", response=EntityFields,
-           tags=_TAGS, errors=(404, 502, 504))
+@api_route(
+    "GET",
+    BASE + "/{configuration_id}/entities/{record_type}/fields",
+    summary="Fields of a record type (for pickers)",
+    response=EntityFields,
+    tags=_TAGS,
+    errors=(404, 502, 504),
+)
 @requires("admin")
 async def list_fields(request: web.Request) -> web.Response:
-    known, fields = await _store(request).fields(request.match_info["configuration_id"],
-                                                 request.match_info["record_type"])
-    return _json({"name": known.name, "label": known.label, "fields": [
-        {"name": f.name, "label": f.label, "type": f.type.value, "maxLength": f.max_length,
-         "required": f.required, "isCreatable": f.createable, "isUpdatable": f.updateable,
-         "custom": f.custom, "isText": f.is_text, "options": f.options}
-        for f in fields]})
+    known, fields = await _store(request).fields(
+        request.match_info["configuration_id"], request.match_info["record_type"]
+    )
+    return _json(
+        {
+            "name": known.name,
+            "label": known.label,
+            "fields": [
+                {
+                    "name": f.name,
+                    "label": f.label,
+                    "type": f.type.value,
+                    "maxLength": f.max_length,
+                    "required": f.required,
+                    "isCreatable": f.createable,
+                    "isUpdatable": f.updateable,
+                    "custom": f.custom,
+                    "isText": f.is_text,
+                    "options": f.options,
+                }
+                for f in fields
+            ],
+        }
+    )
 
 
-@api_route("GET", BASE + "/{configuration_id}/startup", summary="Interaction start-up steps",
-           response=StartupSteps, tags=_TAGS, errors=(404,))
+@api_route(
+    "GET",
+    BASE + "/{configuration_id}/startup",
+    summary="Interaction start-up steps",
+    response=StartupSteps,
+    tags=_TAGS,
+    errors=(404,),
+)
 @requires("admin")
 async def get_startup(request: web.Request) -> web.Response:
     config_id = request.match_info["configuration_id"]
@@ -262,9 +351,15 @@ class StartupInput(BaseModel):
     steps: list[StartupStep] | None  # null: back to the built-in default
 
 
-@api_route("PUT", BASE + "/{configuration_id}/startup", summary="Set the interaction "
-           "start-up steps (null: the built-in default)", request=StartupInput,
-           response=StartupSteps, tags=_TAGS, errors=(404,))
+@api_route(
+    "PUT",
+    BASE + "/{configuration_id}/startup",
+    summary="Set the interaction start-up steps (null: the built-in default)",
+    request=StartupInput,
+    response=StartupSteps,
+    tags=_TAGS,
+    errors=(404,),
+)
 @requires("admin")
 async def put_startup(request: web.Request) -> web.StreamResponse:
     config_id = request.match_info["configuration_id"]
@@ -277,10 +372,13 @@ async def put_startup(request: web.Request) -> web.StreamResponse:
 
 _CHILD_PATHS: dict[ChildName, tuple[str, str, type[BaseModel], type[BaseModel]]] = {
     # kind: (path segment, label, request model, list model)
-    "memorialization": ("data-mappings", "memorialization mapping",
-                        MemorializationMappingInput, MappingList),
-    "dynamic": ("dynamic-data-mappings", "dynamic data mapping", DynamicDataMapping,
-                MappingList),
+    "memorialization": (
+        "data-mappings",
+        "memorialization mapping",
+        MemorializationMappingInput,
+        MappingList,
+    ),
+    "dynamic": ("dynamic-data-mappings", "dynamic data mapping", DynamicDataMapping, MappingList),
     "workflow": ("workflows", "workflow", WorkflowBody, WorkflowList),
 }
 
@@ -288,8 +386,12 @@ _CHILD_PATHS: dict[ChildName, tuple[str, str, type[BaseModel], type[BaseModel]]]
 def render_child(kind: ChildName, model: Any) -> dict[str, Any]:
     body: dict[str, Any] = model.model_dump(mode="json", by_alias=True)
     if kind == "workflow":
-        return {"workflowId": model.id, "workflowName": model.name,
-                "workflowAction": workflow_action(model), **body}
+        return {
+            "workflowId": model.id,
+            "workflowName": model.name,
+            "workflowAction": workflow_action(model),
+            **body,
+        }
     body["entities"] = ", ".join(item.record_type for item in model.record_types)
     return body
 
@@ -300,8 +402,7 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
     one = many + "/{item_id}"
     tags = (segment,)
 
-    @api_route("GET", many, summary=f"List {label}s", response=list_model, tags=tags,
-               errors=(404,))
+    @api_route("GET", many, summary=f"List {label}s", response=list_model, tags=tags, errors=(404,))
     @requires("admin")
     async def list_items(request: web.Request) -> web.Response:
         config_id = request.match_info["configuration_id"]
@@ -309,13 +410,26 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
         items = [render_child(kind, m) for m in await store.list_children(kind, config_id)]
         if kind == "workflow":
             config = await store.get(config_id)
-            return _json({"id": config_id, "typeId": config.type, "workflows": items,
-                          "totalRecords": len(items)})
+            return _json(
+                {
+                    "id": config_id,
+                    "typeId": config.type,
+                    "workflows": items,
+                    "totalRecords": len(items),
+                }
+            )
         return _json({"dataMappings": items, "totalRecords": len(items)})
 
-    @api_route("POST", many, summary=f"Create a {label} (checked against the CRM's fields)",
-               request=request_model, response=request_model, status=201, tags=tags,
-               errors=(404, 409, 502, 504))
+    @api_route(
+        "POST",
+        many,
+        summary=f"Create a {label} (checked against the CRM's fields)",
+        request=request_model,
+        response=request_model,
+        status=201,
+        tags=tags,
+        errors=(404, 409, 502, 504),
+    )
     @requires("admin")
     async def create_item(request: web.Request) -> web.Response:
         store = _store(request)
@@ -323,57 +437,91 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
         created = await store.create_child(kind, request.match_info["configuration_id"], model)
         return _json(render_child(kind, created), status=201)
 
-    @api_route("GET", one, summary=f"Read a {label}", response=request_model, tags=tags,
-               errors=(404,))
+    @api_route(
+        "GET", one, summary=f"Read a {label}", response=request_model, tags=tags, errors=(404,)
+    )
     @requires("admin")
     async def get_item(request: web.Request) -> web.Response:
-        model = await _store(request).get_child(kind, request.match_info["configuration_id"],
-                                                request.match_info["item_id"])
+        model = await _store(request).get_child(
+            kind, request.match_info["configuration_id"], request.match_info["item_id"]
+        )
         return _json(render_child(kind, model))
 
-    @api_route("PUT", one, summary=f"Replace a {label}", request=request_model,
-               response=request_model, tags=tags, errors=(404, 502, 504))
+    @api_route(
+        "PUT",
+        one,
+        summary=f"Replace a {label}",
+        request=request_model,
+        response=request_model,
+        tags=tags,
+        errors=(404, 502, 504),
+    )
     @requires("admin")
     async def replace_item(request: web.Request) -> web.Response:
         store = _store(request)
         model = store.parse_child(kind, (await read_json(request, _Json)).root)
-        saved = await store.replace_child(kind, request.match_info["configuration_id"],
-                                          request.match_info["item_id"], model)
+        saved = await store.replace_child(
+            kind, request.match_info["configuration_id"], request.match_info["item_id"], model
+        )
         return _json(render_child(kind, saved))
 
-    @api_route("DELETE", one, summary=f"Delete a {label}", status=204, tags=tags,
-               errors=(404,))
+    @api_route("DELETE", one, summary=f"Delete a {label}", status=204, tags=tags, errors=(404,))
     @requires("admin")
     async def delete_item(request: web.Request) -> web.Response:
-        await _store(request).delete_child(kind, request.match_info["configuration_id"],
-                                           request.match_info["item_id"])
+        await _store(request).delete_child(
+            kind, request.match_info["configuration_id"], request.match_info["item_id"]
+        )
         return web.Response(status=204)
 
     def status_handler(status: Literal["active", "inactive"]) -> Handler:
         verb = "activate" if status == "active" else "deactivate"
 
-        @api_route("POST", one + "/" + verb, summary=f"{verb.capitalize()} a {label}",
-                   response=request_model, tags=tags, errors=(404,))
+        @api_route(
+            "POST",
+            one + "/" + verb,
+            summary=f"{verb.capitalize()} a {label}",
+            response=request_model,
+            tags=tags,
+            errors=(404,),
+        )
         @requires("admin")
         async def handler(request: web.Request) -> web.Response:
             model = await _store(request).set_child_status(
-                kind, request.match_info["configuration_id"], request.match_info["item_id"],
-                status)
+                kind, request.match_info["configuration_id"], request.match_info["item_id"], status
+            )
             return _json(render_child(kind, model))
 
         return handler
 
-    return [list_items, create_item, get_item, replace_item, delete_item,
-            status_handler("inactive"), status_handler("active")]
+    return [
+        list_items,
+        create_item,
+        get_item,
+        replace_item,
+        delete_item,
+        status_handler("inactive"),
+        status_handler("active"),
+    ]
 
 
 def add_routes(app: web.Application) -> None:
     """Add the admin endpoints to ``app`` and its OpenAPI registry."""
     add_api_routes(
-        app, list_configurations, create_configuration, get_configuration,
-        replace_configuration, patch_configuration, delete_configuration,
-        _status_handler("inactive"), _status_handler("active"), test_configuration,
-        list_entities, list_fields, get_startup, put_startup,
-        *_child_handlers("memorialization"), *_child_handlers("dynamic"),
+        app,
+        list_configurations,
+        create_configuration,
+        get_configuration,
+        replace_configuration,
+        patch_configuration,
+        delete_configuration,
+        _status_handler("inactive"),
+        _status_handler("active"),
+        test_configuration,
+        list_entities,
+        list_fields,
+        get_startup,
+        put_startup,
+        *_child_handlers("memorialization"),
+        *_child_handlers("dynamic"),
         *_child_handlers("workflow"),
     )

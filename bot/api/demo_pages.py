@@ -25,8 +25,14 @@ from crm.errors import CrmNotFoundError, CrmRejectedError
 from crm.models import Condition, CrmRecord, DynamicSearch, FieldInfo, FieldType, FieldValue
 from crm.protocol import CrmAdapter
 
-__all__ = ["add_routes", "AdapterProvider", "PREFIX", "render_index", "render_record",
-           "render_not_found"]
+__all__ = [
+    "add_routes",
+    "AdapterProvider",
+    "PREFIX",
+    "render_index",
+    "render_record",
+    "render_not_found",
+]
 
 AdapterProvider = Callable[[], Awaitable[CrmAdapter]]
 TimelineReader = Callable[[str, str], Awaitable[list[CrmRecord]]]
@@ -39,7 +45,7 @@ _EMPTY = '<span class="muted">—</span>'
 # No scripts, no external anything: only the inline stylesheet may apply.
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -70,6 +76,7 @@ ul{margin:.3rem 0;padding-left:1.2rem}
 
 # --- pure page builders -------------------------------------------------------------------
 
+
 def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
@@ -85,10 +92,10 @@ def _link(record: CrmRecord) -> str:
 
 def _page(title: str, body: str) -> str:
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)} · Demo CRM</title><style>{_STYLE}</style></head>"
-        f"<body><header><a href=\"{PREFIX}/\">Demo CRM</a></header>"
+        f'<body><header><a href="{PREFIX}/">Demo CRM</a></header>'
         f"<main>{body}</main></body></html>\n"
     )
 
@@ -100,13 +107,19 @@ def render_index(types: Sequence[tuple[str, str, list[CrmRecord]]]) -> str:
         count = f"{len(records)}+" if len(records) >= _LIST_LIMIT else str(len(records))
         items = "".join(f"<li>{_link(record)}</li>" for record in records)
         listing = f"<ul>{items}</ul>" if items else f"<p>{_EMPTY}</p>"
-        sections.append(f"<section><h2>{_e(label)} <span class=\"kind\">{_e(name)} · "
-                        f"{count}</span></h2>{listing}</section>")
+        sections.append(
+            f'<section><h2>{_e(label)} <span class="kind">{_e(name)} · '
+            f"{count}</span></h2>{listing}</section>"
+        )
     return _page("Records", "<h1>Records</h1>" + "".join(sections))
 
 
-def _format_value(info: FieldInfo, value: FieldValue, parents: Mapping[str, str],
-                  titles: Mapping[tuple[str, str], str]) -> str:
+def _format_value(
+    info: FieldInfo,
+    value: FieldValue,
+    parents: Mapping[str, str],
+    titles: Mapping[tuple[str, str], str],
+) -> str:
     """A field value as HTML: references to known parents as links (named by the parent's
     title when it is among the related records), URLs as links."""
     if value is None or value == "":
@@ -124,14 +137,14 @@ def _format_value(info: FieldInfo, value: FieldValue, parents: Mapping[str, str]
     return _e(text)
 
 
-def _fields_table(record: CrmRecord, fields: Iterable[FieldInfo],
-                  related: Sequence[CrmRecord]) -> str:
+def _fields_table(
+    record: CrmRecord, fields: Iterable[FieldInfo], related: Sequence[CrmRecord]
+) -> str:
     titles = {(item.type, item.id): item.title for item in related}
     rows = []
     for info in fields:
         value = _format_value(info, record.fields.get(info.name), record.parent_ids, titles)
-        rows.append(f'<tr><th scope="row">{_e(info.label)}</th>'
-                    f'<td class="text">{value}</td></tr>')
+        rows.append(f'<tr><th scope="row">{_e(info.label)}</th><td class="text">{value}</td></tr>')
     return f"<table>{''.join(rows)}</table>"
 
 
@@ -139,8 +152,8 @@ def _related_list(related: Sequence[CrmRecord], labels: Mapping[str, str]) -> st
     if not related:
         return f"<p>{_EMPTY}</p>"
     items = "".join(
-        f"<li>{_link(item)}<span class=\"kind\">{_e(labels.get(item.type, item.type))}</span>"
-        "</li>" for item in related
+        f'<li>{_link(item)}<span class="kind">{_e(labels.get(item.type, item.type))}</span></li>'
+        for item in related
     )
     return f"<ul>{items}</ul>"
 
@@ -152,28 +165,40 @@ def _when(value: datetime | None) -> str:
 def _timeline_table(tasks: Sequence[CrmRecord]) -> str:
     if not tasks:
         return f"<p>{_EMPTY}</p>"
-    head = ("<tr><th>Subject</th><th>Date</th><th>Status</th><th>Direction</th>"
-            "<th>Duration (s)</th><th>Result</th><th>Agent</th></tr>")
+    head = (
+        "<tr><th>Subject</th><th>Date</th><th>Status</th><th>Direction</th>"
+        "<th>Duration (s)</th><th>Result</th><th>Agent</th></tr>"
+    )
     rows = []
     for task in tasks:
         f = task.fields
         cells = [_link(task), _e(f.get("due_date") or _when(task.updated_at))]
-        for name in ("status", "call_direction", "call_duration_seconds", "call_disposition",
-                     "agent_name"):
+        for name in (
+            "status",
+            "call_direction",
+            "call_duration_seconds",
+            "call_disposition",
+            "agent_name",
+        ):
             value = f.get(name)
             cells.append(_EMPTY if value is None or value == "" else _e(value))
         rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    return f"<table class=\"timeline\">{head}{''.join(rows)}</table>"
+    return f'<table class="timeline">{head}{"".join(rows)}</table>'
 
 
-def render_record(record: CrmRecord, fields: Sequence[FieldInfo], related: Sequence[CrmRecord],
-                  labels: Mapping[str, str], timeline: Sequence[CrmRecord] | None) -> str:
+def render_record(
+    record: CrmRecord,
+    fields: Sequence[FieldInfo],
+    related: Sequence[CrmRecord],
+    labels: Mapping[str, str],
+    timeline: Sequence[CrmRecord] | None,
+) -> str:
     """One record's page; ``timeline`` None leaves the activity section out."""
     label = labels.get(record.type, record.type)
     updated = f" · updated {_e(_when(record.updated_at))} UTC" if record.updated_at else ""
     body = [
         f"<h1>{_e(record.title)}</h1>",
-        f"<p class=\"muted\">{_e(label)} · {_e(record.id)}{updated}</p>",
+        f'<p class="muted">{_e(label)} · {_e(record.id)}{updated}</p>',
         f"<section><h2>Details</h2>{_fields_table(record, fields, related)}</section>",
         f"<section><h2>Related</h2>{_related_list(related, labels)}</section>",
     ]
@@ -184,18 +209,23 @@ def render_record(record: CrmRecord, fields: Sequence[FieldInfo], related: Seque
 
 def render_not_found(record_type: str, record_id: str) -> str:
     """The 404 page for a record (or record type) the demo CRM does not have."""
-    return _page("Not found", (
-        "<h1>Record not found</h1>"
-        f"<p>The demo CRM has no record <code>{_e(record_type)}/{_e(record_id)}</code>.</p>"
-        f"<p><a href=\"{PREFIX}/\">All records</a></p>"
-    ))
+    return _page(
+        "Not found",
+        (
+            "<h1>Record not found</h1>"
+            f"<p>The demo CRM has no record <code>{_e(record_type)}/{_e(record_id)}</code>.</p>"
+            f'<p><a href="{PREFIX}/">All records</a></p>'
+        ),
+    )
 
 
 # --- handlers -----------------------------------------------------------------------------
 
+
 def _html(body: str, status: int = 200) -> web.Response:
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
-                        headers=_HEADERS)
+    return web.Response(
+        text=body, status=status, content_type="text/html", charset="utf-8", headers=_HEADERS
+    )
 
 
 def _timeline_reader(adapter: CrmAdapter) -> TimelineReader | None:
@@ -208,8 +238,11 @@ def _timeline_reader(adapter: CrmAdapter) -> TimelineReader | None:
 async def _all_records(adapter: CrmAdapter, record_type: str) -> list[CrmRecord]:
     # "id notequals ''" matches every record of the type: the demo's dynamic search
     # accepts the id as a field, and a CRM has no "list all" verb in the protocol.
-    query = DynamicSearch(record_type=record_type, limit=_LIST_LIMIT,
-                          conditions=[Condition(field="id", operator="notequals", value="")])
+    query = DynamicSearch(
+        record_type=record_type,
+        limit=_LIST_LIMIT,
+        conditions=[Condition(field="id", operator="notequals", value="")],
+    )
     return await adapter.search(query)
 
 

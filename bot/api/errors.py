@@ -45,8 +45,7 @@ async def error_middleware(
         return await handler(request)
     except AppError as exc:
         if exc.http_status >= 500:
-            log.warning("%s %s failed: %s (%s)", request.method, request.path, exc.code,
-                        exc.detail)
+            log.warning("%s %s failed: %s (%s)", request.method, request.path, exc.code, exc.detail)
         return web.json_response(exc.to_json(), status=exc.http_status)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/v1") or exc.status < 400:
@@ -92,5 +91,6 @@ async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as exc:
         field, message = field_of(exc)
-        raise InputError(f"{field}: {message}" if field else message,
-                         code="invalid_field", field=field or None) from None
+        raise InputError(
+            f"{field}: {message}" if field else message, code="invalid_field", field=field or None
+        ) from None

@@ -21,9 +21,16 @@ __all__ = ["setup_event_routes"]
 log = logging.getLogger(__name__)
 
 
-@api_route("POST", "/api/v1/interactions/events", summary="Report an interaction event",
-           request=InteractionEvent, response=InteractionStateOut, status=202,
-           tags=("interactions",), errors=(404, 409))
+@api_route(
+    "POST",
+    "/api/v1/interactions/events",
+    summary="Report an interaction event",
+    request=InteractionEvent,
+    response=InteractionStateOut,
+    status=202,
+    tags=("interactions",),
+    errors=(404, 409),
+)
 @requires("platform")
 async def post_event(request: web.Request) -> web.Response:
     """Store the event (a repeated ``eventId`` is acknowledged and ignored) and answer 202
@@ -34,8 +41,7 @@ async def post_event(request: web.Request) -> web.Response:
     except AppError as exc:
         _count(request, "invalid", error_outcome(exc))
         raise
-    with log_context(interaction_id=event.interaction_id,
-                     configuration_id=event.configuration_id):
+    with log_context(interaction_id=event.interaction_id, configuration_id=event.configuration_id):
         try:
             state = await request.app[SERVICES].interactions.handle_event(event)
         except AppError as exc:
@@ -51,8 +57,14 @@ async def post_event(request: web.Request) -> web.Response:
     return web.json_response(state.wire(), status=202)
 
 
-@api_route("GET", "/api/v1/interactions/{interaction_id}", summary="An interaction's state",
-           response=InteractionStateOut, tags=("interactions",), errors=(404,))
+@api_route(
+    "GET",
+    "/api/v1/interactions/{interaction_id}",
+    summary="An interaction's state",
+    response=InteractionStateOut,
+    tags=("interactions",),
+    errors=(404,),
+)
 @requires("platform")
 async def get_interaction(request: web.Request) -> web.Response:
     interaction_id = request.match_info["interaction_id"]

@@ -21,14 +21,27 @@ class Health(BaseModel):
     status: str
 
 
-@api_route("GET", "/healthz", summary="Liveness: the process answers", response=Health,
-           tags=("health",), public=True)
+@api_route(
+    "GET",
+    "/healthz",
+    summary="Liveness: the process answers",
+    response=Health,
+    tags=("health",),
+    public=True,
+)
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-@api_route("GET", "/readyz", summary="Readiness: the database is reachable", response=Health,
-           tags=("health",), errors=(503,), public=True)
+@api_route(
+    "GET",
+    "/readyz",
+    summary="Readiness: the database is reachable",
+    response=Health,
+    tags=("health",),
+    errors=(503,),
+    public=True,
+)
 async def readyz(request: web.Request) -> web.Response:
     try:
         async with request.app[SERVICES].engine.connect() as connection:

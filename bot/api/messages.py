@@ -29,8 +29,14 @@ from ..services import SERVICES
 from ..settings import Settings
 from ..teams.installations import tenant_of
 
-__all__ = ["auth_configuration", "setup_messages_route", "AUTH_CONFIG", "activity_labels",
-           "status_outcome", "correlation_ids"]
+__all__ = [
+    "auth_configuration",
+    "setup_messages_route",
+    "AUTH_CONFIG",
+    "activity_labels",
+    "status_outcome",
+    "correlation_ids",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +47,22 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
     """The SDK's auth configuration for inbound validation and outbound tokens."""
     if settings.anonymous:
         return AgentAuthConfiguration(anonymous_allowed=True)
-    auth_type = (AuthTypes.user_managed_identity if settings.app_type == "UserAssignedMSI"
-                 else AuthTypes.client_secret)
+    auth_type = (
+        AuthTypes.user_managed_identity
+        if settings.app_type == "UserAssignedMSI"
+        else AuthTypes.client_secret
+    )
     tenant = settings.app_tenant_id or (
-        "botframework.com" if settings.app_type == "MultiTenant" else None)
+        "botframework.com" if settings.app_type == "MultiTenant" else None
+    )
     return AgentAuthConfiguration(
-        auth_type=auth_type, client_id=settings.app_id, tenant_id=tenant,
+        auth_type=auth_type,
+        client_id=settings.app_id,
+        tenant_id=tenant,
         client_secret=settings.app_password.get_secret_value() or None,
-        connection_name="SERVICE_CONNECTION", anonymous_allowed=False, validate_issuer=True,
+        connection_name="SERVICE_CONNECTION",
+        anonymous_allowed=False,
+        validate_issuer=True,
     )
 
 
@@ -82,8 +96,9 @@ class _ValidatedRequest:
         return self._request.match_info[name]
 
 
-async def _authorize(request: web.Request, config: AgentAuthConfiguration
-                     ) -> web.Response | ClaimsIdentity:
+async def _authorize(
+    request: web.Request, config: AgentAuthConfiguration
+) -> web.Response | ClaimsIdentity:
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
@@ -117,11 +132,11 @@ async def messages(request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
         activity = Activity.model_validate(body)
     except web.HTTPRequestEntityTooLarge:
-        return _counted(request, web.json_response({"error": "payload_too_large"}, status=413),
-                        None)
+        return _counted(
+            request, web.json_response({"error": "payload_too_large"}, status=413), None
+        )
     except (ValueError, ValidationError):
-        return _counted(request, web.json_response({"error": "invalid_activity"}, status=400),
-                        None)
+        return _counted(request, web.json_response({"error": "invalid_activity"}, status=400), None)
     with log_context(**correlation_ids(body)):
         try:
             response = await _process(request, body, activity, claims)
@@ -131,18 +146,21 @@ async def messages(request: web.Request) -> web.StreamResponse:
     return _counted(request, response, body)
 
 
-async def _process(request: web.Request, body: dict[str, Any], activity: Activity,
-                   claims: ClaimsIdentity) -> web.Response:
+async def _process(
+    request: web.Request, body: dict[str, Any], activity: Activity, claims: ClaimsIdentity
+) -> web.Response:
     services = request.app[SERVICES]
     allowed = services.settings.tenant_allowlist
     if allowed and tenant_of(activity) not in allowed:
         log.warning("Activity from tenant %s refused (not in the allow-list)", tenant_of(activity))
         return web.json_response({"error": "tenant_not_allowed"}, status=403)
     response = await services.adapter.process_request(
-        _ValidatedRequest(request, body, claims), services.bot)
+        _ValidatedRequest(request, body, claims), services.bot
+    )
     if response.body is not None:
-        return web.json_response(response.body, status=response.status_code,
-                                 headers=response.headers)
+        return web.json_response(
+            response.body, status=response.status_code, headers=response.headers
+        )
     return web.Response(status=response.status_code, headers=response.headers)
 
 
@@ -170,8 +188,9 @@ def status_outcome(status: int) -> str:
     """The ``outcome`` label of an HTTP answer."""
     if status < 400:
         return "ok"
-    return {401: "unauthorized", 403: "forbidden", 400: "invalid",
-            413: "invalid"}.get(status, "rejected" if status < 500 else "error")
+    return {401: "unauthorized", 403: "forbidden", 400: "invalid", 413: "invalid"}.get(
+        status, "rejected" if status < 500 else "error"
+    )
 
 
 def correlation_ids(body: dict[str, Any]) -> dict[str, str | None]:

@@ -78,9 +78,17 @@ _ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
-_REASONS = {400: "Bad request (names the field)", 401: "Missing or invalid API key",
-            403: "Not allowed", 404: "Not found", 409: "Conflict", 413: "Body too large",
-            422: "Rejected", 502: "CRM error", 503: "Unavailable"}
+_REASONS = {
+    400: "Bad request (names the field)",
+    401: "Missing or invalid API key",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Body too large",
+    422: "Rejected",
+    502: "CRM error",
+    503: "Unavailable",
+}
 
 
 def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) -> dict[str, Any]:
@@ -115,17 +123,28 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
 
 
 def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/")
-            if part.startswith("{") and part.endswith("}")]
+    return [
+        part[1:-1].split(":")[0]
+        for part in path.split("/")
+        if part.startswith("{") and part.endswith("}")
+    ]
 
 
 OPENAPI = web.AppKey("openapi", OpenApiRegistry)
 
 
-def api_route(method: str, path: str, *, summary: str, request: type[BaseModel] | None = None,
-              response: type[BaseModel] | None = None, status: int = 200,
-              tags: tuple[str, ...] = (), errors: tuple[int, ...] = (),
-              public: bool = False) -> Callable[[Handler], Handler]:
+def api_route(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    request: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    tags: tuple[str, ...] = (),
+    errors: tuple[int, ...] = (),
+    public: bool = False,
+) -> Callable[[Handler], Handler]:
     """Declare a handler's route and its documentation in one place."""
 
     def decorate(handler: Handler) -> Handler:

@@ -57,7 +57,8 @@ def _bearer(request: web.Request) -> str | None:
 
 def _unauthorized(message: str) -> web.Response:
     return web.json_response(
-        {"error": "unauthorized", "message": message}, status=401,
+        {"error": "unauthorized", "message": message},
+        status=401,
         headers={"WWW-Authenticate": 'Bearer realm="customer-card"'},
     )
 

@@ -52,32 +52,45 @@ __all__ = ["add_routes", "interaction_data"]
 log = logging.getLogger(__name__)
 
 
-async def _interaction(sessions: async_sessionmaker[AsyncSession], interaction_id: str
-                       ) -> tuple[InteractionRow, list[CrmRecord]]:
+async def _interaction(
+    sessions: async_sessionmaker[AsyncSession], interaction_id: str
+) -> tuple[InteractionRow, list[CrmRecord]]:
     from ..interactions import store
 
     async with sessions() as session:
         row = await store.interaction_or_404(session, interaction_id, field="interactionId")
-        pinned = [store.record_from_row(r) for r in await store.records_of(session, row.id)
-                  if r.section == "current"]
+        pinned = [
+            store.record_from_row(r)
+            for r in await store.records_of(session, row.id)
+            if r.section == "current"
+        ]
     return row, pinned
 
 
-async def _memorialization_mapping(directory: CrmDirectory, config_id: str, workflow: Any,
-                                   request: ExecuteRequest) -> MemorializationMapping | None:
+async def _memorialization_mapping(
+    directory: CrmDirectory, config_id: str, workflow: Any, request: ExecuteRequest
+) -> MemorializationMapping | None:
     if not isinstance(workflow, MemorializationWorkflow):
         return None
     explicit = request.payload.workflow_input.mapping_id
     mapping_id = explicit or workflow.mapping_id
     mapping = await directory.memorialization_mapping(config_id, mapping_id)
     if mapping is None and explicit:
-        raise NotFoundError(f"Unknown or inactive memorialization mapping {explicit}",
-                            code="unknown_mapping", field="payload.workflowInput.mappingId")
+        raise NotFoundError(
+            f"Unknown or inactive memorialization mapping {explicit}",
+            code="unknown_mapping",
+            field="payload.workflowInput.mappingId",
+        )
     return mapping
 
 
-async def _render(outcome: WorkflowOutcome, request: ExecuteRequest, config_id: str,
-                  adapter: CrmAdapter, mapping: DynamicDataMapping | None) -> ExecuteResponse:
+async def _render(
+    outcome: WorkflowOutcome,
+    request: ExecuteRequest,
+    config_id: str,
+    adapter: CrmAdapter,
+    mapping: DynamicDataMapping | None,
+) -> ExecuteResponse:
     types = {r.type for r in outcome.records + outcome.current}
     try:
         meta = await load_metadata(adapter, types)
@@ -88,25 +101,51 @@ async def _render(outcome: WorkflowOutcome, request: ExecuteRequest, config_id: 
     def render(record: CrmRecord) -> Any:
         known = meta.record_type(record.type)
         return render_record(
-            record, system=system, type_label=known.label if known else record.type,
+            record,
+            system=system,
+            type_label=known.label if known else record.type,
             field_infos=meta.fields.get(record.type.lower(), []),
             shown=mapping.fields_for(record.type) if mapping else None,
-            screen_pop=request.options.screen_pop)
+            screen_pop=request.options.screen_pop,
+        )
 
-    result = ResultSet(system=render_system(system),
-                       records=[render(r) for r in outcome.records],
-                       pin_records=[render(r) for r in outcome.current])
-    timeline = [TimelineEntry(record_type=r.type, record_id=r.id, activity_id=ref.id,
-                              activity_type=ref.type, created=ref.created)
-                for r, ref in outcome.timeline] if outcome.kind == "timeline" else None
-    memorialized = [MemorializedRecord(record_type=r.type, record_id=r.id, **info)
-                    for r, info in outcome.memorialized] \
-        if outcome.kind == "memorialization" else None
+    result = ResultSet(
+        system=render_system(system),
+        records=[render(r) for r in outcome.records],
+        pin_records=[render(r) for r in outcome.current],
+    )
+    timeline = (
+        [
+            TimelineEntry(
+                record_type=r.type,
+                record_id=r.id,
+                activity_id=ref.id,
+                activity_type=ref.type,
+                created=ref.created,
+            )
+            for r, ref in outcome.timeline
+        ]
+        if outcome.kind == "timeline"
+        else None
+    )
+    memorialized = (
+        [
+            MemorializedRecord(record_type=r.type, record_id=r.id, **info)
+            for r, info in outcome.memorialized
+        ]
+        if outcome.kind == "memorialization"
+        else None
+    )
     return ExecuteResponse(
-        configuration_id=config_id, workflow_id=request.workflow_id,
-        workflow_action=WORKFLOW_ACTIONS[outcome.kind], interaction_id=request.interaction_id,
-        contact_id=request.contact_id, result=[result], timeline=timeline,
-        memorialized=memorialized)
+        configuration_id=config_id,
+        workflow_id=request.workflow_id,
+        workflow_action=WORKFLOW_ACTIONS[outcome.kind],
+        interaction_id=request.interaction_id,
+        contact_id=request.contact_id,
+        result=[result],
+        timeline=timeline,
+        memorialized=memorialized,
+    )
 
 
 def _crm_error_response(exc: CrmError, secrets: list[str]) -> web.Response:
@@ -118,10 +157,16 @@ def _crm_error_response(exc: CrmError, secrets: list[str]) -> web.Response:
     return web.json_response(body, status=exc.http_status)
 
 
-@api_route("POST", "/api/v1/workflows/execute", summary="Execute a workflow of a CRM "
-           "configuration (search, create, update, timeline, memorialization)",
-           request=ExecuteRequest, response=ExecuteResponse, tags=("workflows",),
-           errors=(404, 422, 502, 503, 504))
+@api_route(
+    "POST",
+    "/api/v1/workflows/execute",
+    summary="Execute a workflow of a CRM "
+    "configuration (search, create, update, timeline, memorialization)",
+    request=ExecuteRequest,
+    response=ExecuteResponse,
+    tags=("workflows",),
+    errors=(404, 422, 502, 503, 504),
+)
 @requires("platform")
 async def execute_workflow(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
@@ -145,22 +190,34 @@ async def _execute(services: Services, body: ExecuteRequest, config_id: str) -> 
     adapter = await directory.adapter(config_id)
     try:
         outcome = await execute(
-            workflow, body.payload.workflow_input, adapter=adapter, interaction=data,
-            options=body.options, pinned=pinned, memorialization_mapping=memo_mapping,
-            memorialize=direct_memorializer(adapter, data, config_id,
-                                            ended_by=row.ended_by if row else None))
+            workflow,
+            body.payload.workflow_input,
+            adapter=adapter,
+            interaction=data,
+            options=body.options,
+            pinned=pinned,
+            memorialization_mapping=memo_mapping,
+            memorialize=direct_memorializer(
+                adapter, data, config_id, ended_by=row.ended_by if row else None
+            ),
+        )
     except CrmError as exc:
         log.info("Workflow %s of %s: CRM error %s", body.workflow_id, config_id, exc.code)
         return _crm_error_response(exc, await directory.secret_values(config_id))
     if row is not None and outcome.kind in ("search", "create", "update"):
         if outcome.current or outcome.related:
             await services.interactions.show_records(
-                row.id, current=outcome.current, related=outcome.related)
+                row.id, current=outcome.current, related=outcome.related
+            )
     response = await _render(outcome, body, config_id, adapter, dynamic)
-    log.info("Workflow %s (%s) of %s ran: %d record(s)", body.workflow_id,
-             workflow_action(workflow), config_id, len(outcome.records))
-    return web.json_response(response.model_dump(mode="json", by_alias=True,
-                                                 exclude_none=True))
+    log.info(
+        "Workflow %s (%s) of %s ran: %d record(s)",
+        body.workflow_id,
+        workflow_action(workflow),
+        config_id,
+        len(outcome.records),
+    )
+    return web.json_response(response.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 
 def add_routes(app: web.Application) -> None:

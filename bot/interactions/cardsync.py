@@ -63,9 +63,14 @@ class PreparedCard:
 
 
 class CardSync:
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], notifier: Notifier,
-                 read_sessions: async_sessionmaker[AsyncSession] | None = None,
-                 build_card: Callable[[CustomerCardView], dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: Notifier,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+        build_card: Callable[[CustomerCardView], dict[str, Any]],
+    ) -> None:
         self._sessions = sessions
         self._read_sessions = read_sessions or sessions
         self._notifier = notifier
@@ -153,8 +158,9 @@ class CardSync:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    def build_card(self, view: CustomerCardView, *,
-                   universal_actions: bool = True) -> dict[str, Any]:
+    def build_card(
+        self, view: CustomerCardView, *, universal_actions: bool = True
+    ) -> dict[str, Any]:
         """The card JSON (the builder keeps it within Teams' size limit, showing the first
         records and a "more" action when they don't all fit); with Submit buttons only when
         the host lacks ``universal_actions``."""
@@ -180,8 +186,9 @@ class CardSync:
         assert self._service is not None
         prepared = self._prepared.pop(interaction_id, None)
         if prepared is not None:
-            await self._notifier.update_card(prepared.reference, prepared.activity_id,
-                                             prepared.card)
+            await self._notifier.update_card(
+                prepared.reference, prepared.activity_id, prepared.card
+            )
             return
         row, installation, state = await self._load(interaction_id)
         if row is None or installation is None:
@@ -197,11 +204,16 @@ class CardSync:
             else:
                 state = None  # read it all again: the look-up had run before
         notice = self._notes.get(interaction_id)
-        card = await self._service.render(interaction_id, Perspective(
-            locale=installation.locale or row.locale,
-            refresh_user_id=installation.teams_user_id,
-            notices=(notice,) if notice else (),
-            universal_actions=has_universal_actions(installation.reference)), state)
+        card = await self._service.render(
+            interaction_id,
+            Perspective(
+                locale=installation.locale or row.locale,
+                refresh_user_id=installation.teams_user_id,
+                notices=(notice,) if notice else (),
+                universal_actions=has_universal_actions(installation.reference),
+            ),
+            state,
+        )
         if row.card_activity_id:
             await self._notifier.update_card(installation.reference, row.card_activity_id, card)
         else:
@@ -211,8 +223,9 @@ class CardSync:
             self._own_posts.pop(interaction_id, None)
         await self._finish_previous(row)
 
-    async def _load(self, interaction_id: str) -> tuple[
-            InteractionRow | None, InstallationRow | None, CardState | None]:
+    async def _load(
+        self, interaction_id: str
+    ) -> tuple[InteractionRow | None, InstallationRow | None, CardState | None]:
         """The interaction, its agent's installation and what its card is drawn from, in
         one session (before the first post only the history: the look-up brings the
         records)."""
@@ -220,14 +233,14 @@ class CardSync:
         async with self._read_sessions() as session:
             try:
                 row, installation = await store.interaction_and_installation(
-                    session, interaction_id)
+                    session, interaction_id
+                )
             except NotFoundError:
                 return None, None, None
             if installation is None:
                 return row, None, None
             if not row.card_activity_id:
-                return row, installation, CardState(row, (), await store.history_of(
-                    session, row))
+                return row, installation, CardState(row, (), await store.history_of(session, row))
             return row, installation, await self._service.card_state(session, row)
 
     async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
@@ -236,28 +249,37 @@ class CardSync:
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(InteractionRow)
-                .where(InteractionRow.id == interaction_id,
-                       InteractionRow.installation_id == installation_id)
-                .values(card_activity_id=activity_id, card_conversation_id=None,
-                        card_posting_until=None))
+                .where(
+                    InteractionRow.id == interaction_id,
+                    InteractionRow.installation_id == installation_id,
+                )
+                .values(
+                    card_activity_id=activity_id, card_conversation_id=None, card_posting_until=None
+                )
+            )
 
     async def _finish_previous(self, row: InteractionRow) -> None:
         """Turn the cards of agents the interaction was transferred away from read-only."""
         assert self._service is not None
         pending = [card for card in row.previous_cards if not card.get("final")]
         for card in pending:
-            view = await self._service.render(row.id, Perspective(
-                locale=card["reference"].get("locale") or row.locale,
-                read_only_reason="transferred",
-                notices=(Notice(level="info", key="transferred"),),
-                universal_actions=has_universal_actions(card["reference"])))
+            view = await self._service.render(
+                row.id,
+                Perspective(
+                    locale=card["reference"].get("locale") or row.locale,
+                    read_only_reason="transferred",
+                    notices=(Notice(level="info", key="transferred"),),
+                    universal_actions=has_universal_actions(card["reference"]),
+                ),
+            )
             await self._notifier.update_card(card["reference"], card["activityId"], view)
         if pending:
             async with self._sessions() as session, session.begin():
                 fresh = await session.get(InteractionRow, row.id)
                 if fresh is not None:
-                    fresh.previous_cards = [{**card, "final": True}
-                                            for card in fresh.previous_cards]
+                    fresh.previous_cards = [
+                        {**card, "final": True} for card in fresh.previous_cards
+                    ]
 
 
 def has_universal_actions(reference: dict[str, Any]) -> bool:

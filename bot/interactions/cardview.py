@@ -61,20 +61,27 @@ class Perspective:
 
 def _view(row: InteractionRecordRow, ctx: CardContext) -> RecordView:
     return record_view(
-        record_from_row(row), origin=row.origin,
+        record_from_row(row),
+        origin=row.origin,
         type_label=ctx.type_labels.get(row.record_type, ""),
         configured=ctx.card_fields.get(row.record_type),
         meta=ctx.field_meta.get(row.record_type),
     )
 
 
-def build_view(interaction: InteractionRow, ctx: CardContext,
-               perspective: Perspective) -> CustomerCardView:
+def build_view(
+    interaction: InteractionRow, ctx: CardContext, perspective: Perspective
+) -> CustomerCardView:
     current = [r for r in ctx.records if r.section == "current"]
     pinned = {(r.record_type, r.record_id) for r in current}
-    related = sorted((r for r in ctx.records if r.section == "related"
-                      and (r.record_type, r.record_id) not in pinned),
-                     key=lambda r: _RELATED_ORDER.get(r.origin, 9))
+    related = sorted(
+        (
+            r
+            for r in ctx.records
+            if r.section == "related" and (r.record_type, r.record_id) not in pinned
+        ),
+        key=lambda r: _RELATED_ORDER.get(r.origin, 9),
+    )
     shown = RELATED_PAGE * (1 + interaction.related_shown)
     notices = list(perspective.notices)
     if ctx.memorialization_failed:
@@ -83,9 +90,13 @@ def build_view(interaction: InteractionRow, ctx: CardContext,
     if not reason and interaction.state in CLOSED_STATES:
         reason = "closed"
     return CustomerCardView(
-        interaction_id=interaction.id, locale=perspective.locale,
-        customer=_customer(interaction, current), channel=interaction.channel,  # type: ignore[arg-type]
-        skill=interaction.skill, state=interaction.state, crm_label=ctx.crm_label,
+        interaction_id=interaction.id,
+        locale=perspective.locale,
+        customer=_customer(interaction, current),
+        channel=interaction.channel,  # type: ignore[arg-type]
+        skill=interaction.skill,
+        state=interaction.state,
+        crm_label=ctx.crm_label,
         current=[_view(r, ctx) for r in current],
         related=[_view(r, ctx) for r in related[:shown]],
         related_total=len(related),
@@ -94,9 +105,11 @@ def build_view(interaction: InteractionRow, ctx: CardContext,
         search_query=interaction.search_query,
         create_types=list(ctx.create_types),
         notices=notices,
-        read_only=bool(reason), read_only_reason=reason,  # type: ignore[arg-type]
+        read_only=bool(reason),
+        read_only_reason=reason,  # type: ignore[arg-type]
         refresh_user_ids=[perspective.refresh_user_id]
-        if perspective.refresh_user_id and not reason else [],
+        if perspective.refresh_user_id and not reason
+        else [],
     )
 
 
@@ -113,7 +126,10 @@ def _customer(interaction: InteractionRow, current: Sequence[InteractionRecordRo
 def _history(row: InteractionRow) -> HistoryView:
     data = row.data or {}
     return HistoryView(
-        interaction_id=row.id, channel=row.channel,  # type: ignore[arg-type]
-        started_at=row.started_at, agent_name=row.agent_name, state=row.state,
+        interaction_id=row.id,
+        channel=row.channel,  # type: ignore[arg-type]
+        started_at=row.started_at,
+        agent_name=row.agent_name,
+        state=row.state,
         summary=str(data.get("Disposition Name") or row.skill or ""),
     )

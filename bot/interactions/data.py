@@ -33,7 +33,9 @@ def interaction_data(row: InteractionRow) -> InteractionData:
     default("Start Time", row.started_at.isoformat() if row.started_at else None)
     default("End Time", row.ended_at.isoformat() if row.ended_at else None)
     return InteractionData(
-        interaction_id=row.id, contact_id=row.contact_id or None,
-        channel="digital" if row.channel == "digital" else "voice", data=data,
+        interaction_id=row.id,
+        contact_id=row.contact_id or None,
+        channel="digital" if row.channel == "digital" else "voice",
+        data=data,
         script_variables={k: str(v) for k, v in (row.script_variables or {}).items()},
     )

@@ -73,8 +73,11 @@ class StoredEvent:
     @classmethod
     def from_event(cls, event: InteractionEvent) -> StoredEvent:
         return cls(
-            event_id=event.event_id, interaction_id=event.interaction_id, type=event.type,
-            ended_by=event.ended_by, data=dict(event.data),
+            event_id=event.event_id,
+            interaction_id=event.interaction_id,
+            type=event.type,
+            ended_by=event.ended_by,
+            data=dict(event.data),
             script_variables={k.lower(): v for k, v in event.script_variables.items()},
             occurred_at=event.occurred_at or datetime.now(UTC),
             agent=event.agent.model_dump(by_alias=True, exclude_none=True) if event.agent else {},

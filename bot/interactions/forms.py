@@ -10,8 +10,13 @@ from crm.models import FieldInfo, FieldType, FieldValue
 
 from .records import format_value
 
-__all__ = ["MAX_FORM_FIELDS", "create_fields", "edit_fields", "form_view_fields",
-           "parse_submission"]
+__all__ = [
+    "MAX_FORM_FIELDS",
+    "create_fields",
+    "edit_fields",
+    "form_view_fields",
+    "parse_submission",
+]
 
 MAX_FORM_FIELDS = 12
 _NOT_ON_FORMS = frozenset({FieldType.REFERENCE, FieldType.OTHER})
@@ -30,19 +35,28 @@ def create_fields(fields: Sequence[FieldInfo]) -> list[FieldInfo]:
 def edit_fields(fields: Sequence[FieldInfo], shown: Sequence[str]) -> list[FieldInfo]:
     """Fields of an edit form: the ones the card shows for the record, if updateable."""
     by_name = {f.name: f for f in fields}
-    return [by_name[name] for name in shown
-            if name in by_name and by_name[name].updateable
-            and by_name[name].type not in _NOT_ON_FORMS]
+    return [
+        by_name[name]
+        for name in shown
+        if name in by_name and by_name[name].updateable and by_name[name].type not in _NOT_ON_FORMS
+    ]
 
 
-def form_view_fields(fields: Sequence[FieldInfo], values: Mapping[str, Any],
-                     errors: Mapping[str, str] | None = None) -> list[FormField]:
+def form_view_fields(
+    fields: Sequence[FieldInfo], values: Mapping[str, Any], errors: Mapping[str, str] | None = None
+) -> list[FormField]:
     errors = errors or {}
     return [
-        FormField(name=f.name, label=f.label, type=f.type.value, required=f.required,
-                  max_length=f.max_length, options=list(f.options),
-                  value=format_value(values.get(f.name)) if values.get(f.name) is not None
-                  else "", error=errors.get(f.name, ""))
+        FormField(
+            name=f.name,
+            label=f.label,
+            type=f.type.value,
+            required=f.required,
+            max_length=f.max_length,
+            options=list(f.options),
+            value=format_value(values.get(f.name)) if values.get(f.name) is not None else "",
+            error=errors.get(f.name, ""),
+        )
         for f in fields
     ]
 
@@ -67,8 +81,11 @@ def _convert(info: FieldInfo, raw: str, translate: Translate) -> tuple[FieldValu
 
 
 def parse_submission(
-    fields: Sequence[FieldInfo], submitted: Mapping[str, Any], translate: Translate,
-    *, clear_empty: bool = False,
+    fields: Sequence[FieldInfo],
+    submitted: Mapping[str, Any],
+    translate: Translate,
+    *,
+    clear_empty: bool = False,
 ) -> tuple[dict[str, FieldValue], dict[str, str]]:
     """Values to send to the CRM and per-field error texts (empty when the form is valid).
 

@@ -50,7 +50,9 @@ def _is_text(name: str, value: Any, meta: Mapping[str, FieldInfo]) -> bool:
 
 
 def choose_card_fields(
-    fields: Mapping[str, FieldValue], *, configured: Sequence[str] | None = None,
+    fields: Mapping[str, FieldValue],
+    *,
+    configured: Sequence[str] | None = None,
     meta: Mapping[str, FieldInfo] | None = None,
 ) -> list[str]:
     """Names of the fields the card shows: at most 5 text and 3 other fields.
@@ -59,9 +61,14 @@ def choose_card_fields(
     own non-empty fields in CRM order, skipping ids and bookkeeping.
     """
     meta = meta or {}
-    candidates: Iterable[str] = configured if configured is not None else (
-        name for name, value in fields.items()
-        if name not in _HIDDEN and value not in (None, "")
+    candidates: Iterable[str] = (
+        configured
+        if configured is not None
+        else (
+            name
+            for name, value in fields.items()
+            if name not in _HIDDEN and value not in (None, "")
+        )
     )
     chosen: list[str] = []
     text = other = 0
@@ -79,17 +86,28 @@ def choose_card_fields(
 
 
 def record_view(
-    record: CrmRecord, *, origin: str, type_label: str = "",
-    configured: Sequence[str] | None = None, meta: Mapping[str, FieldInfo] | None = None,
+    record: CrmRecord,
+    *,
+    origin: str,
+    type_label: str = "",
+    configured: Sequence[str] | None = None,
+    meta: Mapping[str, FieldInfo] | None = None,
 ) -> RecordView:
     meta = meta or {}
     names = choose_card_fields(record.fields, configured=configured, meta=meta)
     return RecordView(
-        type=record.type, type_label=type_label or humanize(record.type), id=record.id,
-        title=record.title or record.id, url=record.url, origin=origin,  # type: ignore[arg-type]
+        type=record.type,
+        type_label=type_label or humanize(record.type),
+        id=record.id,
+        title=record.title or record.id,
+        url=record.url,
+        origin=origin,  # type: ignore[arg-type]
         fields=[
-            FieldView(name=name, label=meta[name].label if name in meta else humanize(name),
-                      value=format_value(record.fields.get(name)))
+            FieldView(
+                name=name,
+                label=meta[name].label if name in meta else humanize(name),
+                value=format_value(record.fields.get(name)),
+            )
             for name in names
         ],
     )

@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 EventHook = Callable[[AsyncSession, InteractionRow, StoredEvent], Awaitable[None]]
 # A change an agent makes from the card: runs in the action's transaction with the
 # interaction's record rows (kept up to date), returns a notice for the card or None.
-Mutation = Callable[[AsyncSession, InteractionRow, list[InteractionRecordRow]],
-                    Awaitable[Notice | None]]
+Mutation = Callable[
+    [AsyncSession, InteractionRow, list[InteractionRecordRow]], Awaitable[Notice | None]
+]
 CardBuilder = Callable[[Any], dict[str, Any]]
 SEARCH_LIMIT = 25
 DIALOG_SECONDS = 4.5  # dialog submits must be answered within 5 s
@@ -71,8 +72,9 @@ class Actor:
 
     __slots__ = ("teams_user_id", "aad_object_id", "locale")
 
-    def __init__(self, teams_user_id: str, aad_object_id: str | None = None,
-                 locale: str = "en-US") -> None:
+    def __init__(
+        self, teams_user_id: str, aad_object_id: str | None = None, locale: str = "en-US"
+    ) -> None:
         self.teams_user_id = teams_user_id
         self.aad_object_id = aad_object_id
         self.locale = locale or "en-US"
@@ -81,9 +83,15 @@ class Actor:
 class InteractionService:
     """Public API used by the HTTP handlers, the Teams handlers and other components."""
 
-    def __init__(self, *, sessions: async_sessionmaker[AsyncSession], directory: CrmDirectory,
-                 sync: CardSync, settings: Settings,
-                 read_sessions: async_sessionmaker[AsyncSession] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        directory: CrmDirectory,
+        sync: CardSync,
+        settings: Settings,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
         self._sessions = sessions
         self._read_sessions = read_sessions or sessions
         self._directory = directory
@@ -107,8 +115,11 @@ class InteractionService:
         """
         if event.type in ("started", "transferred") and event.agent is None:
             raise InputError(f"agent is required on {event.type}", field="agent")
-        config_id = (await self._directory.resolve_id(event.configuration_id)
-                     if event.type == "started" else None)
+        config_id = (
+            await self._directory.resolve_id(event.configuration_id)
+            if event.type == "started"
+            else None
+        )
         async with self._lock(event.interaction_id):
             try:
                 outcome = await self._store_event(event, config_id)
@@ -122,20 +133,27 @@ class InteractionService:
             name = event.agent.name or event.agent.id if event.agent else ""
             raise ConflictError(
                 f"Agent {name} has not installed the Customer Card app in Teams; the card "
-                "is sent when they install it.", code="agent_not_installed", field="agent")
+                "is sent when they install it.",
+                code="agent_not_installed",
+                field="agent",
+            )
         return state
 
     async def _duplicate(self, event: InteractionEvent) -> InteractionStateOut:
         try:
             state = await self.state(event.interaction_id)
         except NotFoundError:
-            raise ConflictError("eventId was already used for another interaction",
-                                code="duplicate_event", field="eventId") from None
+            raise ConflictError(
+                "eventId was already used for another interaction",
+                code="duplicate_event",
+                field="eventId",
+            ) from None
         state.duplicate = True
         return state
 
-    async def _store_event(self, event: InteractionEvent, config_id: str | None
-                           ) -> tuple[InteractionStateOut, bool, bool]:
+    async def _store_event(
+        self, event: InteractionEvent, config_id: str | None
+    ) -> tuple[InteractionStateOut, bool, bool]:
         """Store the event; the interaction's state (as committed), whether it waits for
         the agent's install and whether this process is to post its card. The state is read
         in the same transaction: the 202 answer needs no second session. A repeated
@@ -160,33 +178,49 @@ class InteractionService:
             if new:  # added once complete: one INSERT, not an INSERT and an UPDATE; and
                 session.add(row)  # before the event that refers to it
                 await session.flush()
-            session.add(InteractionEventRow(
-                event_id=stored.event_id, interaction_id=row.id, type=stored.type,
-                ended_by=stored.ended_by, agent=stored.agent, data=stored.data,
-                script_variables=stored.script_variables, occurred_at=stored.occurred_at,
-            ))
+            session.add(
+                InteractionEventRow(
+                    event_id=stored.event_id,
+                    interaction_id=row.id,
+                    type=stored.type,
+                    ended_by=stored.ended_by,
+                    agent=stored.agent,
+                    data=stored.data,
+                    script_variables=stored.script_variables,
+                    occurred_at=stored.occurred_at,
+                )
+            )
             await session.flush()
             for hook in self.event_hooks:
                 await hook(session, row, stored)
         return _state_out(row, records), row.delivery_pending, posts
 
-    async def _assign(self, session: AsyncSession, row: InteractionRow,
-                      event: InteractionEvent) -> None:
+    async def _assign(
+        self, session: AsyncSession, row: InteractionRow, event: InteractionEvent
+    ) -> None:
         agent = event.agent
         assert agent is not None
         with session.no_autoflush:  # a new row is not in the session yet; a known one waits
             installation = await store.find_installation(
-                session, aad_object_id=agent.aad_object_id, email=agent.email,
-                teams_user_id=agent.teams_user_id)
+                session,
+                aad_object_id=agent.aad_object_id,
+                email=agent.email,
+                teams_user_id=agent.teams_user_id,
+            )
             new_id = installation.id if installation else None
             if row.card_activity_id and row.installation_id != new_id:
                 # The previous agent's card turns read-only ("transferred").
                 previous = await session.get(InstallationRow, row.installation_id)
                 if previous is not None:
-                    row.previous_cards = [*row.previous_cards, {
-                        "reference": previous.reference, "activityId": row.card_activity_id,
-                        "teamsUserId": previous.teams_user_id, "final": False,
-                    }]
+                    row.previous_cards = [
+                        *row.previous_cards,
+                        {
+                            "reference": previous.reference,
+                            "activityId": row.card_activity_id,
+                            "teamsUserId": previous.teams_user_id,
+                            "final": False,
+                        },
+                    ]
                 row.card_activity_id = row.card_conversation_id = None
         row.agent_id, row.agent_name = agent.id, agent.name
         row.agent_aad_object_id = agent.aad_object_id
@@ -231,8 +265,9 @@ class InteractionService:
 
     # ------------------------------------------------------------ the card
 
-    async def lookup(self, interaction_id: str, row: InteractionRow | None = None
-                     ) -> CardState | None:
+    async def lookup(
+        self, interaction_id: str, row: InteractionRow | None = None
+    ) -> CardState | None:
         """Run the configuration's start-up steps once (default: look the caller up and pin a
         single match); several matches are listed in Related.
 
@@ -255,7 +290,8 @@ class InteractionService:
             found, _ = await asyncio.gather(
                 self._crm(run_startup(steps, adapter, interaction_data(row))),
                 self._crm(self.catalog.record_types(row.configuration_id)),
-                return_exceptions=True)
+                return_exceptions=True,
+            )
             if isinstance(found, BaseException):
                 raise found
             result = found
@@ -271,23 +307,36 @@ class InteractionService:
                 if error is None:
                     origin = "created" if result.created else "match"
                     new: list[InteractionRecordRow] = []
-                    await store.add_records(session, interaction_id, "current", origin,
-                                            result.current, rows=records, pending=new)
+                    await store.add_records(
+                        session,
+                        interaction_id,
+                        "current",
+                        origin,
+                        result.current,
+                        rows=records,
+                        pending=new,
+                    )
                     # a pinned match stays listed in Related, so unpinning keeps it at hand
-                    await store.add_records(session, interaction_id, "related", "match",
-                                            [*result.current, *result.related], rows=records,
-                                            pending=new)
+                    await store.add_records(
+                        session,
+                        interaction_id,
+                        "related",
+                        "match",
+                        [*result.current, *result.related],
+                        rows=records,
+                        pending=new,
+                    )
                     await store.insert_records(session, new)
             self._sync.committed(interaction_id)
         if error is not None:
             self._sync.note(interaction_id, Notice(level="error", key=error.code))
         set_committed_value(row, "match_outcome", outcome)
-        if len(result.current) == 1 and not any(
-                isinstance(step, RelatedStep) for step in steps):
+        if len(result.current) == 1 and not any(isinstance(step, RelatedStep) for step in steps):
             # after the first card: on SQLite its write waits behind waiting ones
             with background_writes():  # (the task keeps this context)
-                self._sync.spawn(self._add_related(
-                    interaction_id, row.configuration_id, result.current[0]))
+                self._sync.spawn(
+                    self._add_related(interaction_id, row.configuration_id, result.current[0])
+                )
         return CardState(row, records, ())
 
     async def _add_related(self, interaction_id: str, config_id: str, record: CrmRecord) -> None:
@@ -300,8 +349,9 @@ class InteractionService:
         if related:
             await self.show_records(interaction_id, related=related, known=True)
 
-    async def render(self, interaction_id: str, perspective: Perspective,
-                     state: CardState | None = None) -> dict[str, Any]:
+    async def render(
+        self, interaction_id: str, perspective: Perspective, state: CardState | None = None
+    ) -> dict[str, Any]:
         """The card JSON for ``interaction_id`` as ``perspective`` sees it; from ``state``
         when the caller has just read (or written) it, else read now."""
         if state is None:
@@ -309,19 +359,25 @@ class InteractionService:
                 row = await store.interaction_or_404(session, interaction_id)
                 state = await self.card_state(session, row)
         context = await self._context(state)
-        return self._sync.build_card(build_view(state.row, context, perspective),
-                                     universal_actions=perspective.universal_actions)
+        return self._sync.build_card(
+            build_view(state.row, context, perspective),
+            universal_actions=perspective.universal_actions,
+        )
 
-    async def card_state(self, session: AsyncSession, row: InteractionRow,
-                         records: Sequence[InteractionRecordRow] | None = None) -> CardState:
+    async def card_state(
+        self,
+        session: AsyncSession,
+        row: InteractionRow,
+        records: Sequence[InteractionRecordRow] | None = None,
+    ) -> CardState:
         """The interaction's records (unless given, as just read in ``session``), history
         and whether a CRM write of it failed, read in ``session``."""
         if records is None:
             records = await store.records_of(session, row.id)
-        failed = row.memorialization_queued and bool(
-            await failed_for_interaction(session, row.id))
-        return CardState(row, records, await store.history_of(session, row),
-                         memorialization_failed=failed)
+        failed = row.memorialization_queued and bool(await failed_for_interaction(session, row.id))
+        return CardState(
+            row, records, await store.history_of(session, row), memorialization_failed=failed
+        )
 
     async def _context(self, state: CardState) -> CardContext:
         row, records = state.row, state.records
@@ -330,15 +386,20 @@ class InteractionService:
         type_names = {r.record_type for r in records}
         mapping = await self._directory.card_mapping(config)
         return CardContext(
-            records=records, history=state.history,
+            records=records,
+            history=state.history,
             memorialization_failed=state.memorialization_failed,
             crm_label=self._labels.get(config, ""),
             type_labels={t.name: t.label for t in types},
             create_types=[TypeChoice(name=t.name, label=t.label) for t in types if t.createable],
-            field_meta={name: meta for name in type_names
-                        if (meta := self.catalog.cached_fields(config, name)) is not None},
+            field_meta={
+                name: meta
+                for name in type_names
+                if (meta := self.catalog.cached_fields(config, name)) is not None
+            },
             card_fields={name: mapping.fields_for(name) for name in type_names}
-            if mapping is not None else {},
+            if mapping is not None
+            else {},
         )
 
     # ---------------------------------------------------------- agent actions
@@ -346,31 +407,37 @@ class InteractionService:
     async def refresh(self, interaction_id: str, actor: Actor) -> dict[str, Any]:
         return await self._act(interaction_id, actor, None)
 
-    async def pin(self, interaction_id: str, actor: Actor, record_type: str,
-                  record_id: str) -> dict[str, Any]:
+    async def pin(
+        self, interaction_id: str, actor: Actor, record_type: str, record_id: str
+    ) -> dict[str, Any]:
         """Pin a record to Current; answers with the updated card (also PUT to the chat)."""
 
-        async def mutate(session: AsyncSession, row: InteractionRow,
-                         records: list[InteractionRecordRow]) -> Notice | None:
-            known = next((r for r in records if r.record_type == record_type
-                          and r.record_id == record_id), None)
+        async def mutate(
+            session: AsyncSession, row: InteractionRow, records: list[InteractionRecordRow]
+        ) -> Notice | None:
+            known = next(
+                (r for r in records if r.record_type == record_type and r.record_id == record_id),
+                None,
+            )
             if known is not None:
                 record = store.record_from_row(known)
             else:
                 adapter = await self._adapter(row.configuration_id)
                 record = await self._crm(adapter.get(record_type, record_id))
-            await store.add_records(session, row.id, "current", "pinned", [record],
-                                    rows=records)
+            await store.add_records(session, row.id, "current", "pinned", [record], rows=records)
             return None
 
         return await self._act(interaction_id, actor, mutate)
 
-    async def unpin(self, interaction_id: str, actor: Actor, record_type: str,
-                    record_id: str) -> dict[str, Any]:
-        async def mutate(session: AsyncSession, row: InteractionRow,
-                         records: list[InteractionRecordRow]) -> Notice | None:
-            await store.remove_record(session, row.id, "current", record_type, record_id,
-                                      rows=records)
+    async def unpin(
+        self, interaction_id: str, actor: Actor, record_type: str, record_id: str
+    ) -> dict[str, Any]:
+        async def mutate(
+            session: AsyncSession, row: InteractionRow, records: list[InteractionRecordRow]
+        ) -> Notice | None:
+            await store.remove_record(
+                session, row.id, "current", record_type, record_id, rows=records
+            )
             return None
 
         return await self._act(interaction_id, actor, mutate)
@@ -379,8 +446,9 @@ class InteractionService:
         """Search the CRM; results replace the last search's in Related."""
         text = text.strip()[:200]
 
-        async def mutate(session: AsyncSession, row: InteractionRow,
-                         records: list[InteractionRecordRow]) -> Notice | None:
+        async def mutate(
+            session: AsyncSession, row: InteractionRow, records: list[InteractionRecordRow]
+        ) -> Notice | None:
             if not text:
                 return Notice(level="warning", key="invalid_input")
             adapter = await self._adapter(row.configuration_id)
@@ -393,15 +461,22 @@ class InteractionService:
         return await self._act(interaction_id, actor, mutate)
 
     async def more(self, interaction_id: str, actor: Actor) -> dict[str, Any]:
-        async def mutate(session: AsyncSession, row: InteractionRow,
-                         records: list[InteractionRecordRow]) -> Notice | None:
+        async def mutate(
+            session: AsyncSession, row: InteractionRow, records: list[InteractionRecordRow]
+        ) -> Notice | None:
             row.related_shown += 1
             return None
 
         return await self._act(interaction_id, actor, mutate)
 
-    async def show_records(self, interaction_id: str, *, current: Sequence[CrmRecord] = (),
-                           related: Sequence[CrmRecord] = (), known: bool = False) -> None:
+    async def show_records(
+        self,
+        interaction_id: str,
+        *,
+        current: Sequence[CrmRecord] = (),
+        related: Sequence[CrmRecord] = (),
+        known: bool = False,
+    ) -> None:
         """Add records to Current and/or Related (workflow results) and update the card.
         ``known``: the interaction is known to exist (no look-up for a 404 first)."""
         async with self._changing(interaction_id) as session:
@@ -409,14 +484,17 @@ class InteractionService:
                 await store.interaction_or_404(session, interaction_id, field="interactionId")
             records = await store.records_of(session, interaction_id)
             if current:
-                await store.add_records(session, interaction_id, "current", "pinned",
-                                        current, rows=records)
+                await store.add_records(
+                    session, interaction_id, "current", "pinned", current, rows=records
+                )
             if related:
-                await store.add_records(session, interaction_id, "related", "related",
-                                        related, rows=records)
+                await store.add_records(
+                    session, interaction_id, "related", "related", related, rows=records
+                )
 
-    async def search_records(self, text: str, configuration_id: str | None = None,
-                             limit: int = 10) -> list[CrmRecord]:
+    async def search_records(
+        self, text: str, configuration_id: str | None = None, limit: int = 10
+    ) -> list[CrmRecord]:
         """A CRM search outside any interaction (message extension, ``search`` command)."""
         config_id = await self._directory.resolve_id(configuration_id)
         adapter = await self._adapter(config_id)
@@ -426,79 +504,131 @@ class InteractionService:
 
     # ------------------------------------------------------------ forms
 
-    async def create_form(self, interaction_id: str, actor: Actor, record_type: str,
-                          *, values: dict[str, Any] | None = None,
-                          errors: dict[str, str] | None = None, error: str = "") -> FormView:
+    async def create_form(
+        self,
+        interaction_id: str,
+        actor: Actor,
+        record_type: str,
+        *,
+        values: dict[str, Any] | None = None,
+        errors: dict[str, str] | None = None,
+        error: str = "",
+    ) -> FormView:
         row = await self._assigned_row(interaction_id, actor)
-        types = {t.name: t for t in
-                 await self._crm(self.catalog.record_types(row.configuration_id))}
+        types = {
+            t.name: t for t in await self._crm(self.catalog.record_types(row.configuration_id))
+        }
         if record_type not in types or not types[record_type].createable:
-            raise InputError(f"Cannot create records of type {record_type!r}",
-                             field="createType")
-        fields = create_fields(list((await self._crm(
-            self.catalog.fields(row.configuration_id, record_type))).values()))
-        return FormView(mode="create", interaction_id=interaction_id, locale=actor.locale,
-                        record_type=record_type, type_label=types[record_type].label,
-                        fields=form_view_fields(fields, values or {}, errors), error=error)
+            raise InputError(f"Cannot create records of type {record_type!r}", field="createType")
+        fields = create_fields(
+            list((await self._crm(self.catalog.fields(row.configuration_id, record_type))).values())
+        )
+        return FormView(
+            mode="create",
+            interaction_id=interaction_id,
+            locale=actor.locale,
+            record_type=record_type,
+            type_label=types[record_type].label,
+            fields=form_view_fields(fields, values or {}, errors),
+            error=error,
+        )
 
-    async def submit_create(self, interaction_id: str, actor: Actor, record_type: str,
-                            submitted: dict[str, Any]) -> FormView | CrmRecord:
+    async def submit_create(
+        self, interaction_id: str, actor: Actor, record_type: str, submitted: dict[str, Any]
+    ) -> FormView | CrmRecord:
         """Create the record and pin it; or the form again with the errors shown."""
         row = await self._assigned_row(interaction_id, actor)
         meta = await self._crm(self.catalog.fields(row.configuration_id, record_type))
         fields = create_fields(list(meta.values()))
         values, errors = parse_submission(fields, submitted, _translator(actor.locale))
         if errors:
-            return await self.create_form(interaction_id, actor, record_type,
-                                          values=submitted, errors=errors)
+            return await self.create_form(
+                interaction_id, actor, record_type, values=submitted, errors=errors
+            )
         adapter = await self._adapter(row.configuration_id)
         try:
             record = await self._crm(adapter.create(record_type, values), DIALOG_SECONDS)
         except CrmError as exc:
-            return await self.create_form(interaction_id, actor, record_type, values=submitted,
-                                          error=translate(actor.locale, exc.code))
+            return await self.create_form(
+                interaction_id,
+                actor,
+                record_type,
+                values=submitted,
+                error=translate(actor.locale, exc.code),
+            )
         async with self._changing(interaction_id) as session:
             await store.add_records(session, interaction_id, "current", "created", [record])
         return record
 
-    async def edit_form(self, interaction_id: str, actor: Actor, record_type: str,
-                        record_id: str) -> FormView:
+    async def edit_form(
+        self, interaction_id: str, actor: Actor, record_type: str, record_id: str
+    ) -> FormView:
         row = await self._assigned_row(interaction_id, actor)
         adapter = await self._adapter(row.configuration_id)
         fields, record = await self._edit_fields(row, adapter, record_type, record_id)
         return self._edit_view(row, actor, record_type, record_id, fields, record.fields)
 
-    async def submit_edit(self, interaction_id: str, actor: Actor, record_type: str,
-                          record_id: str, submitted: dict[str, Any]) -> FormView | CrmRecord:
+    async def submit_edit(
+        self,
+        interaction_id: str,
+        actor: Actor,
+        record_type: str,
+        record_id: str,
+        submitted: dict[str, Any],
+    ) -> FormView | CrmRecord:
         row = await self._assigned_row(interaction_id, actor)
         adapter = await self._adapter(row.configuration_id)
         fields, _ = await self._edit_fields(row, adapter, record_type, record_id)
-        values, errors = parse_submission(fields, submitted, _translator(actor.locale),
-                                          clear_empty=True)
+        values, errors = parse_submission(
+            fields, submitted, _translator(actor.locale), clear_empty=True
+        )
         if errors:  # the form again, from what was just read
-            return self._edit_view(row, actor, record_type, record_id, fields, submitted,
-                                   errors=errors)
+            return self._edit_view(
+                row, actor, record_type, record_id, fields, submitted, errors=errors
+            )
         try:
-            record = await self._crm(adapter.update(record_type, record_id, values),
-                                     DIALOG_SECONDS)
+            record = await self._crm(adapter.update(record_type, record_id, values), DIALOG_SECONDS)
         except CrmError as exc:
-            return self._edit_view(row, actor, record_type, record_id, fields, submitted,
-                                   error=translate(actor.locale, exc.code))
+            return self._edit_view(
+                row,
+                actor,
+                record_type,
+                record_id,
+                fields,
+                submitted,
+                error=translate(actor.locale, exc.code),
+            )
         async with self._changing(interaction_id) as session:
             await _refresh_snapshot(session, interaction_id, record)
         return record
 
-    def _edit_view(self, row: InteractionRow, actor: Actor, record_type: str, record_id: str,
-                   fields: list[Any], values: dict[str, Any], *,
-                   errors: dict[str, str] | None = None, error: str = "") -> FormView:
+    def _edit_view(
+        self,
+        row: InteractionRow,
+        actor: Actor,
+        record_type: str,
+        record_id: str,
+        fields: list[Any],
+        values: dict[str, Any],
+        *,
+        errors: dict[str, str] | None = None,
+        error: str = "",
+    ) -> FormView:
         types = {t.name: t.label for t in self.catalog.cached_types(row.configuration_id) or []}
         return FormView(
-            mode="edit", interaction_id=row.id, locale=actor.locale,
-            record_type=record_type, type_label=types.get(record_type, record_type),
-            record_id=record_id, fields=form_view_fields(fields, values, errors), error=error)
+            mode="edit",
+            interaction_id=row.id,
+            locale=actor.locale,
+            record_type=record_type,
+            type_label=types.get(record_type, record_type),
+            record_id=record_id,
+            fields=form_view_fields(fields, values, errors),
+            error=error,
+        )
 
-    async def _edit_fields(self, row: InteractionRow, adapter: CrmAdapter, record_type: str,
-                           record_id: str) -> tuple[list[Any], CrmRecord]:
+    async def _edit_fields(
+        self, row: InteractionRow, adapter: CrmAdapter, record_type: str, record_id: str
+    ) -> tuple[list[Any], CrmRecord]:
         record = await self._crm(adapter.get(record_type, record_id))
         meta = await self._crm(self.catalog.fields(row.configuration_id, record_type))
         configured = await self._directory.card_fields(row.configuration_id, record_type)
@@ -515,15 +645,17 @@ class InteractionService:
             raise _NotAssignedError(reason)
         return row
 
-    async def _act(self, interaction_id: str, actor: Actor, mutate: Mutation | None
-                   ) -> dict[str, Any]:
+    async def _act(
+        self, interaction_id: str, actor: Actor, mutate: Mutation | None
+    ) -> dict[str, Any]:
         """Run ``mutate`` for the assigned agent and answer with the card as they now see it;
         anyone else gets a read-only view and nothing changes."""
         notice: Notice | None = None
         async with self._lock(interaction_id):
             async with self._sessions() as session, session.begin():
                 row, installation = await store.interaction_and_installation(
-                    session, interaction_id)
+                    session, interaction_id
+                )
                 reason = _read_only_reason(row, installation, actor)
                 records = await store.records_of(session, row.id)
                 if not reason and mutate is not None:
@@ -536,24 +668,43 @@ class InteractionService:
                 state = await self.card_state(session, row, records)
             changed = self._sync.committed(interaction_id) if mutate is not None else 0
         if reason:
-            return await self.render(interaction_id, Perspective(
-                locale=actor.locale, read_only_reason=reason,
-                notices=(Notice(level="warning", key=reason),)), state)
+            return await self.render(
+                interaction_id,
+                Perspective(
+                    locale=actor.locale,
+                    read_only_reason=reason,
+                    notices=(Notice(level="warning", key=reason),),
+                ),
+                state,
+            )
         assert installation is not None  # not read-only: the actor is its agent
         perspective = Perspective(
-            locale=actor.locale, refresh_user_id=actor.teams_user_id,
+            locale=actor.locale,
+            refresh_user_id=actor.teams_user_id,
             notices=(notice,) if notice else (),
-            universal_actions=has_universal_actions(installation.reference))
+            universal_actions=has_universal_actions(installation.reference),
+        )
         card = await self.render(interaction_id, perspective, state)
         if mutate is not None:
             # The stored message shows the same card when the agent's view of it is the
             # one just drawn: then it is PUT as it is, not read and drawn again.
-            same = (notice is None and row.card_activity_id is not None
-                    and (installation.locale or row.locale) == actor.locale
-                    and self._sync.note_of(interaction_id) is None)
-            self._sync.schedule(interaction_id, PreparedCard(
-                card=card, reference=installation.reference,
-                activity_id=row.card_activity_id or "", change=changed) if same else None)
+            same = (
+                notice is None
+                and row.card_activity_id is not None
+                and (installation.locale or row.locale) == actor.locale
+                and self._sync.note_of(interaction_id) is None
+            )
+            self._sync.schedule(
+                interaction_id,
+                PreparedCard(
+                    card=card,
+                    reference=installation.reference,
+                    activity_id=row.card_activity_id or "",
+                    change=changed,
+                )
+                if same
+                else None,
+            )
         return card
 
     async def _adapter(self, configuration_id: str) -> CrmAdapter:
@@ -568,8 +719,9 @@ class InteractionService:
             async with asyncio.timeout(limit):
                 return await call
         except TimeoutError:
-            raise CrmUnavailableError(f"CRM call took longer than {limit}s",
-                                      timed_out=True) from None
+            raise CrmUnavailableError(
+                f"CRM call took longer than {limit}s", timed_out=True
+            ) from None
 
     @contextlib.asynccontextmanager
     async def _changing(self, interaction_id: str) -> AsyncIterator[AsyncSession]:
@@ -594,8 +746,9 @@ class _NotAssignedError(ConflictError):
         super().__init__(f"Card is read-only: {reason}", code=reason)
 
 
-def _read_only_reason(row: InteractionRow, installation: InstallationRow | None,
-                      actor: Actor) -> str:
+def _read_only_reason(
+    row: InteractionRow, installation: InstallationRow | None, actor: Actor
+) -> str:
     if row.state in CLOSED_STATES:
         return "closed"
     if installation is not None and installation.teams_user_id == actor.teams_user_id:
@@ -605,15 +758,15 @@ def _read_only_reason(row: InteractionRow, installation: InstallationRow | None,
     return "not_assigned"
 
 
-async def _refresh_snapshot(session: AsyncSession, interaction_id: str,
-                            record: CrmRecord) -> None:
+async def _refresh_snapshot(session: AsyncSession, interaction_id: str, record: CrmRecord) -> None:
     """The record's snapshot in every section it is shown in."""
     rows = await store.records_of(session, interaction_id)
     for section in ("current", "related"):
-        if any(r.section == section and r.record_type == record.type and r.record_id == record.id
-               for r in rows):
-            await store.add_records(session, interaction_id, section, "pinned", [record],
-                                    rows=rows)
+        if any(
+            r.section == section and r.record_type == record.type and r.record_id == record.id
+            for r in rows
+        ):
+            await store.add_records(session, interaction_id, section, "pinned", [record], rows=rows)
 
 
 def _claim_post(row: InteractionRow) -> bool:
@@ -625,21 +778,38 @@ def _claim_post(row: InteractionRow) -> bool:
     return True
 
 
-def _state_out(row: InteractionRow,
-               records: Sequence[InteractionRecordRow]) -> InteractionStateOut:
-    card = ("waiting_for_install" if row.delivery_pending
-            else "posted" if row.card_activity_id else "pending")
+def _state_out(row: InteractionRow, records: Sequence[InteractionRecordRow]) -> InteractionStateOut:
+    card = (
+        "waiting_for_install"
+        if row.delivery_pending
+        else "posted"
+        if row.card_activity_id
+        else "pending"
+    )
     outs: dict[str, list[RecordOut]] = {"current": [], "related": []}
     for record in records:
-        outs[record.section].append(RecordOut(
-            type=record.record_type, id=record.record_id, title=record.title,
-            url=record.url, origin=record.origin,
-            fields=dict((record.fields or {}).get("fields", {}))))
+        outs[record.section].append(
+            RecordOut(
+                type=record.record_type,
+                id=record.record_id,
+                title=record.title,
+                url=record.url,
+                origin=record.origin,
+                fields=dict((record.fields or {}).get("fields", {})),
+            )
+        )
     return InteractionStateOut(
-        interaction_id=row.id, state=row.state, channel=row.channel,
-        configuration_id=row.configuration_id, contact_id=row.contact_id,
-        agent_id=row.agent_id, card=card, match_outcome=row.match_outcome,  # type: ignore[arg-type]
-        current=outs["current"], related=outs["related"])
+        interaction_id=row.id,
+        state=row.state,
+        channel=row.channel,
+        configuration_id=row.configuration_id,
+        contact_id=row.contact_id,
+        agent_id=row.agent_id,
+        card=card,
+        match_outcome=row.match_outcome,  # type: ignore[arg-type]
+        current=outs["current"],
+        related=outs["related"],
+    )
 
 
 def _translator(locale: str) -> Callable[..., str]:
@@ -648,19 +818,29 @@ def _translator(locale: str) -> Callable[..., str]:
 
 def _new_interaction(event: InteractionEvent, config_id: str) -> InteractionRow:
     return InteractionRow(
-        id=event.interaction_id, configuration_id=config_id, contact_id=event.contact_id,
-        master_contact_id=event.master_contact_id, channel=event.channel, state="started",
-        data={}, script_variables={}, previous_cards=[], match_outcome="unsearched",
-        search_query="", related_shown=0, delivery_pending=False,
+        id=event.interaction_id,
+        configuration_id=config_id,
+        contact_id=event.contact_id,
+        master_contact_id=event.master_contact_id,
+        channel=event.channel,
+        state="started",
+        data={},
+        script_variables={},
+        previous_cards=[],
+        match_outcome="unsearched",
+        search_query="",
+        related_shown=0,
+        delivery_pending=False,
         started_at=event.occurred_at or datetime.now(UTC),
     )
 
 
-def _apply_event(row: InteractionRow, event: InteractionEvent, at: datetime,
-                 region: str) -> None:
+def _apply_event(row: InteractionRow, event: InteractionEvent, at: datetime, region: str) -> None:
     row.data = {**(row.data or {}), **event.data}
-    row.script_variables = {**(row.script_variables or {}),
-                            **{k.lower(): v for k, v in event.script_variables.items()}}
+    row.script_variables = {
+        **(row.script_variables or {}),
+        **{k.lower(): v for k, v in event.script_variables.items()},
+    }
     if event.contact_id:
         row.contact_id = event.contact_id
     if event.master_contact_id:
@@ -702,4 +882,3 @@ def _text_query(text: str, settings: Settings) -> TextSearch | EmailSearch | Pho
     if digits >= 5 and all(ch.isdigit() or ch in "+-() /." for ch in text):
         return PhoneSearch(number=text, limit=SEARCH_LIMIT)
     return TextSearch(text=text, limit=SEARCH_LIMIT)
-

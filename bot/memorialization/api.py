@@ -74,16 +74,27 @@ def _utc(value: datetime | None) -> datetime | None:
 def job_out(row: MemorializationJobRow) -> MemorializationOut:
     result = row.result or {}
     return MemorializationOut(
-        id=row.id, interaction_id=row.interaction_id, configuration_id=row.configuration_id,
-        record_type=row.record_type, record_id=row.record_id, trigger=row.trigger,
-        status=row.status, attempts=row.attempts,
-        next_attempt_at=(datetime.fromtimestamp(row.available_at, UTC)
-                         if row.status == "pending" else None),
-        last_error=row.last_error, last_error_code=row.last_error_code,
-        timeline_id=row.timeline_id, fields=list(result.get("fields", [])),
-        truncated=list(result.get("truncated", [])), skipped=list(result.get("skipped", [])),
-        superseded_by=result.get("supersededBy"), created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at), completed_at=_utc(row.completed_at),
+        id=row.id,
+        interaction_id=row.interaction_id,
+        configuration_id=row.configuration_id,
+        record_type=row.record_type,
+        record_id=row.record_id,
+        trigger=row.trigger,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=(
+            datetime.fromtimestamp(row.available_at, UTC) if row.status == "pending" else None
+        ),
+        last_error=row.last_error,
+        last_error_code=row.last_error_code,
+        timeline_id=row.timeline_id,
+        fields=list(result.get("fields", [])),
+        truncated=list(result.get("truncated", [])),
+        skipped=list(result.get("skipped", [])),
+        superseded_by=result.get("supersededBy"),
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+        completed_at=_utc(row.completed_at),
     )
 
 
@@ -103,9 +114,15 @@ def _int(value: str | None, name: str, default: int | None = None) -> int | None
     return number
 
 
-@api_route("GET", BASE, summary="List memorialization jobs (query: status=failed|pending|"
-           "running|done, interactionId, limit <= 500, beforeId), newest first",
-           response=MemorializationList, tags=("memorialization",), errors=(400,))
+@api_route(
+    "GET",
+    BASE,
+    summary="List memorialization jobs (query: status=failed|pending|"
+    "running|done, interactionId, limit <= 500, beforeId), newest first",
+    response=MemorializationList,
+    tags=("memorialization",),
+    errors=(400,),
+)
 @requires("platform")
 async def list_memorializations(request: web.Request) -> web.Response:
     status = request.query.get("status") or None
@@ -114,13 +131,20 @@ async def list_memorializations(request: web.Request) -> web.Response:
     limit = min(500, _int(request.query.get("limit"), "limit", 100) or 100)
     before_id = _int(request.query.get("beforeId"), "beforeId")
     async with request.app[SERVICES].sessions() as session:
-        rows = await outbox.list_jobs(session, status=status, limit=limit + 1,
-                                      interaction_id=request.query.get("interactionId") or None,
-                                      before_id=before_id)
+        rows = await outbox.list_jobs(
+            session,
+            status=status,
+            limit=limit + 1,
+            interaction_id=request.query.get("interactionId") or None,
+            before_id=before_id,
+        )
     page = rows[:limit]
-    return _json(MemorializationList(
-        memorializations=[job_out(row) for row in page],
-        next_before_id=page[-1].id if len(rows) > limit else None))
+    return _json(
+        MemorializationList(
+            memorializations=[job_out(row) for row in page],
+            next_before_id=page[-1].id if len(rows) > limit else None,
+        )
+    )
 
 
 def _job_id(request: web.Request) -> int:
@@ -129,17 +153,28 @@ def _job_id(request: web.Request) -> int:
     return job_id
 
 
-@api_route("GET", BASE + "/{id}", summary="Read one memorialization job",
-           response=MemorializationOut, tags=("memorialization",), errors=(400, 404))
+@api_route(
+    "GET",
+    BASE + "/{id}",
+    summary="Read one memorialization job",
+    response=MemorializationOut,
+    tags=("memorialization",),
+    errors=(400, 404),
+)
 @requires("platform")
 async def get_memorialization(request: web.Request) -> web.Response:
     async with request.app[SERVICES].sessions() as session:
         return _json(job_out(await outbox.get_job(session, _job_id(request))))
 
 
-@api_route("POST", BASE + "/{id}/retry", summary="Retry a failed (or waiting) memorialization "
-           "job now, with a fresh set of attempts", response=MemorializationOut,
-           tags=("memorialization",), errors=(400, 404, 409))
+@api_route(
+    "POST",
+    BASE + "/{id}/retry",
+    summary="Retry a failed (or waiting) memorialization job now, with a fresh set of attempts",
+    response=MemorializationOut,
+    tags=("memorialization",),
+    errors=(400, 404, 409),
+)
 @requires("platform")
 async def retry_memorialization(request: web.Request) -> web.Response:
     services = request.app[SERVICES]

@@ -56,8 +56,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Job {row.id} queued for retry.")
             return 0
         async with sessions() as session:
-            rows = await outbox.list_jobs(session, status=args.status,
-                                          interaction_id=args.interaction, limit=args.limit)
+            rows = await outbox.list_jobs(
+                session, status=args.status, interaction_id=args.interaction, limit=args.limit
+            )
         for row in rows:
             out = job_out(row)
             if args.json:
@@ -73,5 +74,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _line(job: dict[str, Any]) -> str:
     error = f"  {job['last_error_code']}: {job['last_error']}" if job["last_error"] else ""
-    return (f"{job['id']:>6}  {job['status']:<8} {job['attempts']:>2}x  "
-            f"{job['interaction_id']}  {job['record_type']}/{job['record_id']}{error}")
+    return (
+        f"{job['id']:>6}  {job['status']:<8} {job['attempts']:>2}x  "
+        f"{job['interaction_id']}  {job['record_type']}/{job['record_id']}{error}"
+    )

@@ -21,18 +21,28 @@ from .values import map_fields
 __all__ = ["direct_memorializer"]
 
 
-def _snapshot(interaction: InteractionData | None, configuration_id: str,
-              ended_by: str | None) -> InteractionSnapshot:
+def _snapshot(
+    interaction: InteractionData | None, configuration_id: str, ended_by: str | None
+) -> InteractionSnapshot:
     interaction = interaction or InteractionData()
     return InteractionSnapshot(
         interaction_id=interaction.interaction_id or interaction.contact_id or "workflow",
-        configuration_id=configuration_id, channel=interaction.channel, trigger="workflow",
-        ended_by=ended_by, data=dict(interaction.data),
-        script_variables=dict(interaction.script_variables))
+        configuration_id=configuration_id,
+        channel=interaction.channel,
+        trigger="workflow",
+        ended_by=ended_by,
+        data=dict(interaction.data),
+        script_variables=dict(interaction.script_variables),
+    )
 
 
-def direct_memorializer(adapter: CrmAdapter, interaction: InteractionData | None,
-                        configuration_id: str, *, ended_by: str | None = None) -> Memorializer:
+def direct_memorializer(
+    adapter: CrmAdapter,
+    interaction: InteractionData | None,
+    configuration_id: str,
+    *,
+    ended_by: str | None = None,
+) -> Memorializer:
     """A ``crm.workflows.Memorializer`` writing ``interaction``'s mapped values through
     ``adapter``; CRM errors propagate to the workflow's caller. ``ended_by="contact"``
     holds back Status, Disposition and Tags, as at the end of an interaction."""
@@ -45,10 +55,19 @@ def direct_memorializer(adapter: CrmAdapter, interaction: InteractionData | None
             await adapter.update(record.type, record.id, mapped.values)
         return {
             "written": sorted(mapped.values),
-            "truncated": [{"field": cut.field, "originalLength": cut.original_length,
-                           "keptLength": cut.kept_length} for cut in mapped.truncations],
-            "skipped": [{"field": skip.field, "source": skip.source, "reason": skip.reason}
-                        for skip in mapped.skipped if skip.reason != "other_channel"],
+            "truncated": [
+                {
+                    "field": cut.field,
+                    "originalLength": cut.original_length,
+                    "keptLength": cut.kept_length,
+                }
+                for cut in mapped.truncations
+            ],
+            "skipped": [
+                {"field": skip.field, "source": skip.source, "reason": skip.reason}
+                for skip in mapped.skipped
+                if skip.reason != "other_channel"
+            ],
         }
 
     return memorialize

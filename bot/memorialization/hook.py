@@ -58,30 +58,46 @@ def _direction(data: dict[str, Any]) -> str | None:
     return direction if direction in ("inbound", "outbound") else None
 
 
-def snapshot_from_interaction(row: InteractionRow, event: StoredEvent,
-                              targets: Iterable[TargetRecord]) -> InteractionSnapshot:
+def snapshot_from_interaction(
+    row: InteractionRow, event: StoredEvent, targets: Iterable[TargetRecord]
+) -> InteractionSnapshot:
     """The interaction as the triggering event left it (``row`` already has the event
     applied)."""
     data = dict(row.data or {})
     # validated: a channel or ended-by value the snapshot does not know is an error here,
     # in the storing transaction, not later in the worker
-    return InteractionSnapshot.model_validate({
-        "interaction_id": row.id, "configuration_id": row.configuration_id,
-        "channel": row.channel, "trigger": event.type, "occurrence": event.event_id,
-        "ended_by": row.ended_by or event.ended_by, "direction": _direction(data),
-        "agent_id": row.agent_id or None, "agent_name": row.agent_name or None,
-        "started_at": _utc(row.started_at),
-        "ended_at": _utc(row.ended_at) or _utc(event.occurred_at), "data": data,
-        "script_variables": dict(row.script_variables or {}), "targets": list(targets),
-    })
+    return InteractionSnapshot.model_validate(
+        {
+            "interaction_id": row.id,
+            "configuration_id": row.configuration_id,
+            "channel": row.channel,
+            "trigger": event.type,
+            "occurrence": event.event_id,
+            "ended_by": row.ended_by or event.ended_by,
+            "direction": _direction(data),
+            "agent_id": row.agent_id or None,
+            "agent_name": row.agent_name or None,
+            "started_at": _utc(row.started_at),
+            "ended_at": _utc(row.ended_at) or _utc(event.occurred_at),
+            "data": data,
+            "script_variables": dict(row.script_variables or {}),
+            "targets": list(targets),
+        }
+    )
 
 
 async def current_records(session: AsyncSession, interaction_id: str) -> list[TargetRecord]:
     """The records in Current Interaction (pinned, created or matched: all linked)."""
-    rows = (await session.execute(
-        select(InteractionRecordRow).where(InteractionRecordRow.interaction_id == interaction_id,
-                                           InteractionRecordRow.section == "current")
-        .order_by(InteractionRecordRow.position, InteractionRecordRow.id))).scalars()
+    rows = (
+        await session.execute(
+            select(InteractionRecordRow)
+            .where(
+                InteractionRecordRow.interaction_id == interaction_id,
+                InteractionRecordRow.section == "current",
+            )
+            .order_by(InteractionRecordRow.position, InteractionRecordRow.id)
+        )
+    ).scalars()
     return [TargetRecord(record_type=r.record_type, record_id=r.record_id) for r in rows]
 
 
@@ -89,16 +105,21 @@ class MemorializationHook:
     """``InteractionService.event_hooks`` entry: on a triggering event, one job per record
     in Current Interaction, queued in the event's own transaction."""
 
-    def __init__(self, mapping_for: MappingProvider, *, has_acw: AcwRule = acw_announced,
-                 worker: MemorializationWorker | None = None) -> None:
+    def __init__(
+        self,
+        mapping_for: MappingProvider,
+        *,
+        has_acw: AcwRule = acw_announced,
+        worker: MemorializationWorker | None = None,
+    ) -> None:
         self._mapping_for = mapping_for
         self._has_acw = has_acw
         self._worker = worker
 
-    async def __call__(self, session: AsyncSession, row: InteractionRow,
-                       event: StoredEvent) -> None:
-        if not memorialization_due(event.type, row.channel,
-                                   has_acw=self._has_acw(row, event)):
+    async def __call__(
+        self, session: AsyncSession, row: InteractionRow, event: StoredEvent
+    ) -> None:
+        if not memorialization_due(event.type, row.channel, has_acw=self._has_acw(row, event)):
             return
         targets = await current_records(session, row.id)
         if not targets:

@@ -19,8 +19,9 @@ __all__ = ["TokenBucket", "RateLimiter", "retry_delay"]
 class TokenBucket:
     """At most ``burst`` calls at once, refilled at ``rate`` calls per second."""
 
-    def __init__(self, rate: float, burst: int = 1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self._interval = 1.0 / rate
@@ -69,8 +70,9 @@ class TokenBucket:
 class RateLimiter:
     """One ``TokenBucket`` per configuration id."""
 
-    def __init__(self, rate: float, burst: int = 1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._rate = rate
         self._burst = burst
         self._clock = clock
@@ -93,8 +95,14 @@ class RateLimiter:
         return [key for key, bucket in self._buckets.items() if bucket.paused]
 
 
-def retry_delay(attempt: int, *, base: float, cap: float, retry_after: float | None = None,
-                rng: random.Random | None = None) -> float:
+def retry_delay(
+    attempt: int,
+    *,
+    base: float,
+    cap: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds before attempt ``attempt + 1``: exponential backoff with equal jitter (half
     fixed, half random, so retries of many jobs spread out), capped at ``cap``. A CRM's retry
     hint is a floor: we never come back earlier than it asked, even beyond ``cap``."""

@@ -22,8 +22,7 @@ __all__ = ["setup_memorialization"]
 ChangeListener = Callable[[Services], Callable[[str], object]]
 
 
-def setup_memorialization(app: web.Application,
-                          on_change: ChangeListener | None = None) -> None:
+def setup_memorialization(app: web.Application, on_change: ChangeListener | None = None) -> None:
     """``on_change(services)`` gives the callable told an interaction id when one of its
     jobs failed or recovered (the card sync's ``schedule``, so the card's note follows)."""
     add_routes(app)
@@ -31,12 +30,15 @@ def setup_memorialization(app: web.Application,
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         services = app[SERVICES]
         worker = MemorializationWorker(
-            services.sessions, services.directory.adapter,
+            services.sessions,
+            services.directory.adapter,
             WorkerOptions.from_settings(services.settings),
-            on_change=on_change(services) if on_change else None)
+            on_change=on_change(services) if on_change else None,
+        )
         services.extras[WORKER_KEY] = worker
         services.interactions.event_hooks.append(
-            MemorializationHook(services.directory.memorialization_mapping, worker=worker))
+            MemorializationHook(services.directory.memorialization_mapping, worker=worker)
+        )
         await worker.start()
         try:
             yield

@@ -24,8 +24,9 @@ class TargetRecord(_Model):
     """A CRM record the interaction is written to: pinned in Current Interaction, or named by
     the configuration's memorialization workflow."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, alias_generator=to_camel,
-                              frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, alias_generator=to_camel, frozen=True
+    )
 
     record_type: str = Field(min_length=1, max_length=100)
     record_id: str = Field(min_length=1, max_length=255)

@@ -30,7 +30,8 @@ def _text(values: dict[str, Any], name: str) -> str | None:
 def _subject(snapshot: InteractionSnapshot, values: dict[str, Any]) -> str:
     if snapshot.channel == "voice":
         kind = {"inbound": "Inbound call", "outbound": "Outbound call"}.get(
-            snapshot.direction or "", "Call")
+            snapshot.direction or "", "Call"
+        )
     else:
         channel = _text(values, "Channel Name") or _text(values, "Channel Type") or "Digital"
         kind = f"{channel} conversation"
@@ -39,8 +40,7 @@ def _subject(snapshot: InteractionSnapshot, values: dict[str, Any]) -> str:
     return cut_text(subject, SUBJECT_MAX_LENGTH)[0]
 
 
-def _notes(snapshot: InteractionSnapshot, values: dict[str, Any],
-           excluded: frozenset[str]) -> str:
+def _notes(snapshot: InteractionSnapshot, values: dict[str, Any], excluded: frozenset[str]) -> str:
     lines: list[str] = []
     if "Disposition Notes" not in excluded and (notes := _text(values, "Disposition Notes")):
         lines.append(notes)
@@ -52,8 +52,9 @@ def _notes(snapshot: InteractionSnapshot, values: dict[str, Any],
     return cut_text("\n".join(lines), NOTES_MAX_LENGTH)[0]
 
 
-def build_activity(snapshot: InteractionSnapshot, target: TargetRecord,
-                   key: str) -> TimelineActivity:
+def build_activity(
+    snapshot: InteractionSnapshot, target: TargetRecord, key: str
+) -> TimelineActivity:
     """The activity for one target record. ``key`` is the job's idempotency key: the adapter
     creates at most one activity per key. Disposition, its notes and the tags are left out
     when the contact ended the interaction first, as for mapped fields."""
@@ -64,10 +65,17 @@ def build_activity(snapshot: InteractionSnapshot, target: TargetRecord,
         duration = max(0, int((snapshot.ended_at - snapshot.started_at).total_seconds()))
     disposition = None if "Disposition Name" in excluded else _text(values, "Disposition Name")
     return TimelineActivity(
-        key=key, record_type=target.record_type, record_id=target.record_id,
-        subject=_subject(snapshot, values), direction=snapshot.direction,
-        channel=snapshot.channel, started_at=snapshot.started_at, ended_at=snapshot.ended_at,
-        duration_seconds=duration, disposition=disposition,
-        notes=_notes(snapshot, values, excluded), agent_name=snapshot.agent_name,
+        key=key,
+        record_type=target.record_type,
+        record_id=target.record_id,
+        subject=_subject(snapshot, values),
+        direction=snapshot.direction,
+        channel=snapshot.channel,
+        started_at=snapshot.started_at,
+        ended_at=snapshot.ended_at,
+        duration_seconds=duration,
+        disposition=disposition,
+        notes=_notes(snapshot, values, excluded),
+        agent_name=snapshot.agent_name,
         phone_number=_text(values, "ANI") if snapshot.channel == "voice" else None,
     )

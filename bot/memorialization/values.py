@@ -101,8 +101,9 @@ def _field_index(fields: Iterable[FieldInfo]) -> tuple[dict[str, FieldInfo], dic
     return exact, folded
 
 
-def _source_value(snapshot: InteractionSnapshot, platform: Mapping[str, Any],
-                  rule: FieldMapping) -> tuple[Any, str | None]:
+def _source_value(
+    snapshot: InteractionSnapshot, platform: Mapping[str, Any], rule: FieldMapping
+) -> tuple[Any, str | None]:
     """The raw value for a rule, or a skip reason."""
     source = rule.source
     if source.channel == "script_variable":
@@ -126,8 +127,9 @@ def _check_target(info: FieldInfo | None, text: str) -> str | None:
     return None
 
 
-def map_fields(snapshot: InteractionSnapshot, rules: Iterable[FieldMapping],
-               fields: Iterable[FieldInfo]) -> MappedFields:
+def map_fields(
+    snapshot: InteractionSnapshot, rules: Iterable[FieldMapping], fields: Iterable[FieldInfo]
+) -> MappedFields:
     """Field values for one record from the rules of its record type and the CRM's field
     metadata. Rules that cannot be applied are reported in ``skipped`` with a reason;
     a later rule for the same field wins."""
@@ -148,8 +150,9 @@ def map_fields(snapshot: InteractionSnapshot, rules: Iterable[FieldMapping],
         if reason is None:
             reason = _check_target(info, text or "")
         if reason is not None or info is None or text is None:
-            skipped.append(SkippedRule(field=name, source=rule.source.field,
-                                       reason=reason or "no_value"))
+            skipped.append(
+                SkippedRule(field=name, source=rule.source.field, reason=reason or "no_value")
+            )
             continue
         written, was_cut = cut_text(text, info.max_length)
         values[info.name] = written

@@ -108,8 +108,9 @@ class _OutcomeWriter:
     written goes in the next transaction, so a busy worker commits far less than once per
     job, and an idle one writes each outcome at once."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], owner: str,
-                 max_batch: int = 200) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], owner: str, max_batch: int = 200
+    ) -> None:
         self._sessions = sessions
         self._owner = owner
         self._max_batch = max_batch
@@ -129,8 +130,9 @@ class _OutcomeWriter:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
             try:
-                saved = await outbox.record(self._sessions, self._owner,
-                                            [outcome for outcome, _ in batch])
+                saved = await outbox.record(
+                    self._sessions, self._owner, [outcome for outcome, _ in batch]
+                )
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -146,10 +148,16 @@ class MemorializationWorker:
     ``await worker.stop()`` on shutdown. ``notify()`` after committing new jobs wakes it
     before its next poll."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], adapters: AdapterProvider,
-                 options: WorkerOptions | None = None, *, owner: str | None = None,
-                 rng: random.Random | None = None,
-                 on_change: Callable[[str], object] | None = None) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        adapters: AdapterProvider,
+        options: WorkerOptions | None = None,
+        *,
+        owner: str | None = None,
+        rng: random.Random | None = None,
+        on_change: Callable[[str], object] | None = None,
+    ) -> None:
         """``on_change(interaction_id)`` is called when a job of that interaction failed, or
         succeeded after an admin retry: the agent's card shows (or drops) its note."""
         self._sessions = sessions
@@ -176,8 +184,9 @@ class MemorializationWorker:
         # nobody watches these writes happen: on SQLite they let waiting ones go first
         with background_writes():  # (the tasks, and theirs, keep this context)
             self._loop_task = asyncio.create_task(self._loop(), name="memorialization-worker")
-            self._heartbeat_task = asyncio.create_task(self._heartbeat(),
-                                                       name="memorialization-heartbeat")
+            self._heartbeat_task = asyncio.create_task(
+                self._heartbeat(), name="memorialization-heartbeat"
+            )
 
     def notify(self) -> None:
         """New jobs were committed: look now rather than at the next poll."""
@@ -220,8 +229,12 @@ class MemorializationWorker:
         if free <= 0 or self._stopping:
             return 0
         jobs = await outbox.claim(
-            self._sessions, self.owner, limit=free, lease_seconds=self.options.lease_seconds,
-            skip_configurations=self.limiter.paused_keys())
+            self._sessions,
+            self.owner,
+            limit=free,
+            lease_seconds=self.options.lease_seconds,
+            skip_configurations=self.limiter.paused_keys(),
+        )
         for job in jobs:
             task = asyncio.create_task(self._run(job), name=f"memorialization-{job.id}")
             self._inflight[job.id] = (job, task)
@@ -238,8 +251,9 @@ class MemorializationWorker:
         while True:
             await asyncio.sleep(interval)
             try:
-                await outbox.renew_leases(self._sessions, self.owner, list(self._inflight),
-                                          self.options.lease_seconds)
+                await outbox.renew_leases(
+                    self._sessions, self.owner, list(self._inflight), self.options.lease_seconds
+                )
             except Exception:
                 log.exception("memorialization: renewing leases failed")
 
@@ -259,9 +273,14 @@ class MemorializationWorker:
         try:
             if job.attempts > self.options.max_attempts:
                 # claimed again after its worker died on every attempt
-                await self._outcomes.save(outbox.Outcome(
-                    job, "failed", error_code="lease_expired",
-                    error=f"Gave up after {job.attempts - 1} attempts."))
+                await self._outcomes.save(
+                    outbox.Outcome(
+                        job,
+                        "failed",
+                        error_code="lease_expired",
+                        error=f"Gave up after {job.attempts - 1} attempts.",
+                    )
+                )
                 return
             await self._write(job)
         except asyncio.CancelledError:
@@ -271,8 +290,9 @@ class MemorializationWorker:
             await self._after_error(job, exc, exc.retryable, exc.code, self._describe(exc))
         except Exception as exc:
             log.exception("memorialization job %s failed unexpectedly", job.id)
-            await self._after_error(job, exc, True, "internal_error",
-                                    f"Internal error ({type(exc).__name__}).")
+            await self._after_error(
+                job, exc, True, "internal_error", f"Internal error ({type(exc).__name__})."
+            )
         else:
             job.progress.result["worker"] = self.owner
             if not await self._outcomes.save(outbox.Outcome(job, "done")):
@@ -303,12 +323,18 @@ class MemorializationWorker:
         not list is tried: the adapter's answer is the final word)."""
         types = await self._metadata.get(
             (job.configuration_id, "record-types"),
-            lambda: self._call(job.configuration_id, adapter.list_record_types))
+            lambda: self._call(job.configuration_id, adapter.list_record_types),
+        )
         wanted = job.record_type.lower()
         return all(t.supports_timeline for t in types if t.name.lower() == wanted)
 
-    async def _write_fields(self, job: ClaimedJob, adapter: CrmAdapter,
-                            snapshot: InteractionSnapshot, rules: list[FieldMapping]) -> None:
+    async def _write_fields(
+        self,
+        job: ClaimedJob,
+        adapter: CrmAdapter,
+        snapshot: InteractionSnapshot,
+        rules: list[FieldMapping],
+    ) -> None:
         result = job.progress.result
         if not rules:
             result["fields"] = []
@@ -321,20 +347,28 @@ class MemorializationWorker:
                 return
         fields = await self._metadata.get(
             (job.configuration_id, "fields", job.record_type.lower()),
-            lambda: self._call(job.configuration_id,
-                               lambda: adapter.list_fields(job.record_type)))
+            lambda: self._call(job.configuration_id, lambda: adapter.list_fields(job.record_type)),
+        )
         mapped = map_fields(snapshot, rules, fields)
         if mapped.values:
-            await self._call(job.configuration_id,
-                             lambda: adapter.update(job.record_type, job.record_id,
-                                                    mapped.values))
+            await self._call(
+                job.configuration_id,
+                lambda: adapter.update(job.record_type, job.record_id, mapped.values),
+            )
         result["fields"] = sorted(mapped.values)
         result["truncated"] = [
-            {"field": cut.field, "originalLength": cut.original_length,
-             "keptLength": cut.kept_length} for cut in mapped.truncations]
+            {
+                "field": cut.field,
+                "originalLength": cut.original_length,
+                "keptLength": cut.kept_length,
+            }
+            for cut in mapped.truncations
+        ]
         result["skipped"] = [
             {"field": skip.field, "source": skip.source, "reason": skip.reason}
-            for skip in mapped.skipped if skip.reason != "other_channel"]
+            for skip in mapped.skipped
+            if skip.reason != "other_channel"
+        ]
 
     async def _call(self, configuration_id: str, call: Callable[[], Awaitable[T]]) -> T:
         """One CRM call: within the configuration's rate, bounded in time; a throttling
@@ -346,27 +380,41 @@ class MemorializationWorker:
         except TimeoutError:
             raise CrmUnavailableError("The CRM did not answer in time", timed_out=True) from None
         except CrmRateLimitedError as exc:
-            self.limiter.pause(configuration_id, exc.retry_after
-                               if exc.retry_after is not None
-                               else self.options.backoff_base_seconds)
+            self.limiter.pause(
+                configuration_id,
+                exc.retry_after
+                if exc.retry_after is not None
+                else self.options.backoff_base_seconds,
+            )
             raise
 
-    async def _after_error(self, job: ClaimedJob, exc: BaseException, retryable: bool,
-                           code: str, message: str) -> None:
+    async def _after_error(
+        self, job: ClaimedJob, exc: BaseException, retryable: bool, code: str, message: str
+    ) -> None:
         if retryable and job.attempts < self.options.max_attempts:
             hint = exc.retry_after if isinstance(exc, CrmRateLimitedError) else None
-            delay = retry_delay(job.attempts, base=self.options.backoff_base_seconds,
-                                cap=self.options.backoff_max_seconds, retry_after=hint,
-                                rng=self._rng)
-            log.info("memorialization job %s: attempt %s failed (%s), next in %.1fs",
-                     job.id, job.attempts, code, delay)
-            await self._outcomes.save(outbox.Outcome(job, "pending", time.time() + delay,
-                                                     code, message))
+            delay = retry_delay(
+                job.attempts,
+                base=self.options.backoff_base_seconds,
+                cap=self.options.backoff_max_seconds,
+                retry_after=hint,
+                rng=self._rng,
+            )
+            log.info(
+                "memorialization job %s: attempt %s failed (%s), next in %.1fs",
+                job.id,
+                job.attempts,
+                code,
+                delay,
+            )
+            await self._outcomes.save(
+                outbox.Outcome(job, "pending", time.time() + delay, code, message)
+            )
             return
-        log.warning("memorialization job %s failed after %s attempts: %s", job.id,
-                    job.attempts, code)
-        if await self._outcomes.save(outbox.Outcome(job, "failed", error_code=code,
-                                                    error=message)):
+        log.warning(
+            "memorialization job %s failed after %s attempts: %s", job.id, job.attempts, code
+        )
+        if await self._outcomes.save(outbox.Outcome(job, "failed", error_code=code, error=message)):
             self._changed(job)
 
     def _changed(self, job: ClaimedJob) -> None:
@@ -391,5 +439,8 @@ class MemorializationWorker:
 
     def describe(self) -> dict[str, Any]:
         """A small status view for health checks."""
-        return {"owner": self.owner, "inflight": self.inflight,
-                "pausedConfigurations": self.limiter.paused_keys()}
+        return {
+            "owner": self.owner,
+            "inflight": self.inflight,
+            "pausedConfigurations": self.limiter.paused_keys(),
+        }

@@ -56,8 +56,12 @@ class SlidingWindow:
 
 class ConnectorPolicy:
     def __init__(
-        self, *, app_rate: tuple[int, float] = PER_TENANT, max_attempts: int = 5,
-        base_delay: float = 0.5, max_delay: float = 20.0,
+        self,
+        *,
+        app_rate: tuple[int, float] = PER_TENANT,
+        max_attempts: int = 5,
+        base_delay: float = 0.5,
+        max_delay: float = 20.0,
         on_retry: Callable[[int], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -73,8 +77,14 @@ class ConnectorPolicy:
         self._on_retry = on_retry
         self._sleep = sleep
 
-    async def run(self, conversation_id: str, call: Callable[[], Awaitable[T]], *,
-                  tenant_id: str = "", first: bool = False) -> T:
+    async def run(
+        self,
+        conversation_id: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        tenant_id: str = "",
+        first: bool = False,
+    ) -> T:
         """Run ``call`` within the rates of ``conversation_id`` and its tenant, retrying
         the retryable statuses. ``first``: it posts a new card (goes before updates)."""
         attempt = 0
@@ -102,10 +112,16 @@ class ConnectorPolicy:
         try:
             while True:
                 async with self._lock:
-                    tenant = _remembered(self._tenants, tenant_id,
-                                         lambda: SlidingWindow(*self._app_rate, self._clock))
-                    windows = _remembered(self._conversations, conversation_id, lambda: [
-                        SlidingWindow(n, p, self._clock) for n, p in PER_CONVERSATION])
+                    tenant = _remembered(
+                        self._tenants,
+                        tenant_id,
+                        lambda: SlidingWindow(*self._app_rate, self._clock),
+                    )
+                    windows = _remembered(
+                        self._conversations,
+                        conversation_id,
+                        lambda: [SlidingWindow(n, p, self._clock) for n, p in PER_CONVERSATION],
+                    )
                     wait = max([tenant.wait_time()] + [w.wait_time() for w in windows])
                     if wait <= 0 and not first and self._first_waiting.get(tenant_id):
                         wait = tenant.period / tenant.limit  # a new card takes this slot

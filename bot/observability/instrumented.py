@@ -61,10 +61,12 @@ class InstrumentedAdapter:
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         return await self._observe("create", lambda: self._adapter.create(record_type, fields))
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         return await self._observe(
-            "update", lambda: self._adapter.update(record_type, record_id, fields))
+            "update", lambda: self._adapter.update(record_type, record_id, fields)
+        )
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         return await self._observe("add_timeline", lambda: self._adapter.add_timeline(activity))
@@ -73,8 +75,7 @@ class InstrumentedAdapter:
         return await self._observe("list_record_types", self._adapter.list_record_types)
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
-        return await self._observe("list_fields",
-                                   lambda: self._adapter.list_fields(record_type))
+        return await self._observe("list_fields", lambda: self._adapter.list_fields(record_type))
 
     def record_url(self, record_type: str, record_id: str) -> str:
         return self._adapter.record_url(record_type, record_id)  # no I/O: not counted

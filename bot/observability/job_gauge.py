@@ -23,8 +23,10 @@ async def count_jobs_by_state(sessions: Sessions) -> dict[str, int]:
     """How many outbox jobs are in each state (states without jobs are absent)."""
     async with sessions() as session:
         rows = await session.execute(
-            select(MemorializationJobRow.status, func.count())
-            .group_by(MemorializationJobRow.status))
+            select(MemorializationJobRow.status, func.count()).group_by(
+                MemorializationJobRow.status
+            )
+        )
     return {str(status): int(count) for status, count in rows.all()}
 
 

@@ -16,17 +16,26 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-__all__ = ["configure_logging", "log_context", "redact", "RedactingFilter", "JsonFormatter",
-           "set_process_context"]
+__all__ = [
+    "configure_logging",
+    "log_context",
+    "redact",
+    "RedactingFilter",
+    "JsonFormatter",
+    "set_process_context",
+]
 
 _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
-    "customer_card_log_context", default={})  # noqa: B039  (never mutated in place)
+    "customer_card_log_context", default={}
+)  # noqa: B039  (never mutated in place)
 
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/]+=*"),
-    re.compile(r"(?i)((?:client_secret|password|api_key|apikey|access_token|refresh_token|"
-               r"secret|token|assertion)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
+    re.compile(
+        r"(?i)((?:client_secret|password|api_key|apikey|access_token|refresh_token|"
+        r"secret|token|assertion)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
+    ),
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),  # JWTs
 ]
 _known_secrets: set[str] = set()

@@ -28,8 +28,15 @@ from crm.errors import AppError
 if TYPE_CHECKING:
     from aiohttp.typedefs import Handler
 
-__all__ = ["Metrics", "metrics_handler", "app_metrics", "count_card_operation",
-           "error_outcome", "JOB_STATES", "Refresh"]
+__all__ = [
+    "Metrics",
+    "metrics_handler",
+    "app_metrics",
+    "count_card_operation",
+    "error_outcome",
+    "JOB_STATES",
+    "Refresh",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,34 +61,60 @@ class Metrics:
     def __post_init__(self) -> None:
         r = self.registry
         self.activities = Counter(
-            "customer_card_activities_total", "Bot Framework activities received",
-            ["type", "name", "outcome"], registry=r)
+            "customer_card_activities_total",
+            "Bot Framework activities received",
+            ["type", "name", "outcome"],
+            registry=r,
+        )
         self.interaction_events = Counter(
-            "customer_card_interaction_events_total", "Interaction events from the platform",
-            ["type", "outcome"], registry=r)
+            "customer_card_interaction_events_total",
+            "Interaction events from the platform",
+            ["type", "outcome"],
+            registry=r,
+        )
         self.card_sends = Counter(
-            "customer_card_card_sends_total", "Customer Cards posted and updated in place",
-            ["operation", "outcome"], registry=r)
+            "customer_card_card_sends_total",
+            "Customer Cards posted and updated in place",
+            ["operation", "outcome"],
+            registry=r,
+        )
         self.crm_calls = Counter(
-            "customer_card_crm_calls_total", "CRM adapter calls",
-            ["configuration", "crm", "operation", "outcome"], registry=r)
+            "customer_card_crm_calls_total",
+            "CRM adapter calls",
+            ["configuration", "crm", "operation", "outcome"],
+            registry=r,
+        )
         self.crm_latency = Histogram(
-            "customer_card_crm_call_seconds", "CRM adapter call latency",
-            ["configuration", "crm", "operation"], buckets=_LATENCY_BUCKETS, registry=r)
+            "customer_card_crm_call_seconds",
+            "CRM adapter call latency",
+            ["configuration", "crm", "operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         # Every worker reads the same table: with several, the most recent reading of a
         # live one is the number (ignored in a single process).
         self.memorialization_jobs = Gauge(
-            "customer_card_memorialization_jobs", "Memorialization jobs by state",
-            ["state"], registry=r, multiprocess_mode="livemostrecent")
+            "customer_card_memorialization_jobs",
+            "Memorialization jobs by state",
+            ["state"],
+            registry=r,
+            multiprocess_mode="livemostrecent",
+        )
         self.memorialization_runs = Counter(
-            "customer_card_memorialization_runs_total", "Memorialization job attempts",
-            ["outcome"], registry=r)
+            "customer_card_memorialization_runs_total",
+            "Memorialization job attempts",
+            ["outcome"],
+            registry=r,
+        )
         self.token_refreshes = Counter(
-            "customer_card_token_refreshes_total", "CRM access tokens minted", ["crm"],
-            registry=r)
+            "customer_card_token_refreshes_total", "CRM access tokens minted", ["crm"], registry=r
+        )
         self.connector_retries = Counter(
-            "customer_card_connector_retries_total", "Bot Connector calls retried",
-            ["status"], registry=r)
+            "customer_card_connector_retries_total",
+            "Bot Connector calls retried",
+            ["status"],
+            registry=r,
+        )
 
     def count_activity(self, type_: str, name: str, outcome: str) -> None:
         self.activities.labels(type_, name, outcome).inc()

@@ -10,8 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from crm.sqlite_engine import create_sqlite_engine
 
-__all__ = ["create_engine", "session_factory", "read_session_factory", "upgrade_database",
-           "is_sqlite"]
+__all__ = [
+    "create_engine",
+    "session_factory",
+    "read_session_factory",
+    "upgrade_database",
+    "is_sqlite",
+]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -36,10 +41,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     gate (:mod:`crm.sqlite_engine`), so the worker and the web handlers share the file
     without polling for its lock; PostgreSQL gets a connection pool."""
     if is_sqlite(url):
-        return create_sqlite_engine(url, echo=echo, pool_size=SQLITE_POOL_SIZE,
-                                    max_overflow=SQLITE_MAX_OVERFLOW)
-    return create_async_engine(url, echo=echo, pool_size=POSTGRES_POOL_SIZE,
-                               max_overflow=POSTGRES_MAX_OVERFLOW, pool_pre_ping=True)
+        return create_sqlite_engine(
+            url, echo=echo, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW
+        )
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=POSTGRES_MAX_OVERFLOW,
+        pool_pre_ping=True,
+    )
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
@@ -52,8 +63,9 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ig
     opens no transaction for reads anyway."""
     if engine.dialect.name == "sqlite":
         return session_factory(engine)
-    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
-                              expire_on_commit=False)
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
 
 
 def _alembic_config(url: str):  # type: ignore[no-untyped-def]

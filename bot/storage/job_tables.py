@@ -63,13 +63,13 @@ class MemorializationJobRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, onupdate=_now
     )
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
-                                                          nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (
         # the claim: due jobs in id order
         Index("ix_memorialization_jobs_status_available", "status", "available_at"),
         # the claim's "no earlier unfinished job for the same record" check
-        Index("ix_memorialization_jobs_target", "configuration_id", "record_type",
-              "record_id", "id"),
+        Index(
+            "ix_memorialization_jobs_target", "configuration_id", "record_type", "record_id", "id"
+        ),
     )

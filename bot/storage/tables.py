@@ -91,7 +91,8 @@ class InteractionRow(Base):
     previous_cards: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # set when the interaction's CRM writes are queued: only then can one have failed
     memorialization_queued: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false())
+        Boolean, default=False, server_default=false()
+    )
     match_outcome: Mapped[str] = mapped_column(String(16), default="unsearched")
     search_query: Mapped[str] = mapped_column(String(200), default="")
     related_shown: Mapped[int] = mapped_column(Integer, default=0)  # "more" pages shown

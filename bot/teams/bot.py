@@ -33,16 +33,20 @@ class TeamsBot:
             # before "message": a card button's Action.Submit is a message without text
             Route("card submit", is_card_submit, submits.on_card_submit),
             Route("message", is_type("message"), handlers.on_message),
-            Route("installationUpdate", is_type("installationUpdate"),
-                  handlers.on_installation_update),
-            Route("conversationUpdate", is_type("conversationUpdate"),
-                  handlers.on_conversation_update),
-            Route("adaptiveCard/action", is_invoke("adaptiveCard/action"),
-                  handlers.on_card_action),
+            Route(
+                "installationUpdate", is_type("installationUpdate"), handlers.on_installation_update
+            ),
+            Route(
+                "conversationUpdate", is_type("conversationUpdate"), handlers.on_conversation_update
+            ),
+            Route("adaptiveCard/action", is_invoke("adaptiveCard/action"), handlers.on_card_action),
             Route("task/fetch", is_invoke("task/fetch"), handlers.on_task_fetch),
             Route("task/submit", is_invoke("task/submit"), handlers.on_task_submit),
-            Route("composeExtension/query", is_invoke("composeExtension/query"),
-                  handlers.on_compose_query),
+            Route(
+                "composeExtension/query",
+                is_invoke("composeExtension/query"),
+                handlers.on_compose_query,
+            ),
         )
 
     async def on_turn(self, context: TurnContext) -> None:
@@ -60,8 +64,9 @@ class TeamsBot:
         """Log the error and tell the user briefly in their language; never the error text."""
         activity = context.activity
         if isinstance(error, AppError):
-            log.warning("Turn %s/%s failed: %s (%s)", activity.type, activity.name,
-                        error.code, error.detail)
+            log.warning(
+                "Turn %s/%s failed: %s (%s)", activity.type, activity.name, error.code, error.detail
+            )
             key = message_key(error)
         else:
             log.exception("Turn %s/%s failed", activity.type, activity.name, exc_info=error)
@@ -76,7 +81,8 @@ class TeamsBot:
                 await send_invoke_response(context, task_message(text))
             elif activity.name == "composeExtension/query":
                 await send_invoke_response(
-                    context, build_compose_extension_result([], activity.locale))
+                    context, build_compose_extension_result([], activity.locale)
+                )
             else:
                 await send_invoke_response(context, None, status=500)
         except Exception:

@@ -32,8 +32,11 @@ FORM_VERBS = frozenset({"create_form", "edit_form"})
 def actor_of(context: TurnContext) -> Actor:
     """Who sent the activity, in the terms the interaction service checks."""
     user = context.activity.from_property
-    return Actor(user.id if user else "", user.aad_object_id if user else None,
-                 context.activity.locale or "en-US")
+    return Actor(
+        user.id if user else "",
+        user.aad_object_id if user else None,
+        context.activity.locale or "en-US",
+    )
 
 
 def require(data: dict[str, Any], *names: str) -> list[str]:
@@ -55,8 +58,9 @@ class CardActions:
         # Looked up per call: the service exists only once the app has started.
         return self._services.interactions
 
-    async def act(self, verb: str, interaction_id: str, actor: Actor,
-                  data: dict[str, Any]) -> dict[str, Any]:
+    async def act(
+        self, verb: str, interaction_id: str, actor: Actor, data: dict[str, Any]
+    ) -> dict[str, Any]:
         """Pin, unpin, search, more or refresh (any other verb): the card as ``actor`` now
         sees it, read-only with a notice for anyone but the assigned agent."""
         service = self._service
@@ -70,8 +74,9 @@ class CardActions:
             return await service.more(interaction_id, actor)
         return await service.refresh(interaction_id, actor)
 
-    async def form(self, verb: str, interaction_id: str, actor: Actor,
-                   data: dict[str, Any]) -> FormView:
+    async def form(
+        self, verb: str, interaction_id: str, actor: Actor, data: dict[str, Any]
+    ) -> FormView:
         """The create form (``createType``) or, for ``edit_form``, the record's edit form."""
         if verb == "edit_form":
             record_type, record_id = require(data, "recordType", "recordId")
@@ -79,13 +84,15 @@ class CardActions:
         (record_type,) = require(data, "createType")
         return await self._service.create_form(interaction_id, actor, record_type)
 
-    async def submit(self, interaction_id: str, actor: Actor, data: dict[str, Any],
-                     mode: str) -> FormView | CrmRecord:
+    async def submit(
+        self, interaction_id: str, actor: Actor, data: dict[str, Any], mode: str
+    ) -> FormView | CrmRecord:
         """Save a create (pinning the record) or edit form; the form again with its errors
         when the values do not pass."""
         (record_type,) = require(data, "recordType")
         if mode == "edit":
             (record_id,) = require(data, "recordId")
-            return await self._service.submit_edit(interaction_id, actor, record_type,
-                                                   record_id, data)
+            return await self._service.submit_edit(
+                interaction_id, actor, record_type, record_id, data
+            )
         return await self._service.submit_create(interaction_id, actor, record_type, data)

@@ -60,8 +60,9 @@ class CardSubmits:
             form = await self._actions.form(verb, interaction_id, actor, data)
             await self._show(context, interaction_id, build_form_card(form, inline=True))
         elif verb == "save":
-            result = await self._actions.submit(interaction_id, actor, data,
-                                                mode=str(data.get("mode")))
+            result = await self._actions.submit(
+                interaction_id, actor, data, mode=str(data.get("mode"))
+            )
             if isinstance(result, FormView):
                 await self._show(context, interaction_id, build_form_card(result, inline=True))
             # else: the record was saved; the service updates the card message itself
@@ -75,8 +76,7 @@ class CardSubmits:
                 # still show the inline form the agent just cancelled.
                 await self._show(context, interaction_id, card)
 
-    async def _show(self, context: TurnContext, interaction_id: str,
-                    card: dict[str, Any]) -> None:
+    async def _show(self, context: TurnContext, interaction_id: str, card: dict[str, Any]) -> None:
         """Put ``card`` in place of the interaction's card message (PUT)."""
         target = await self._stored_card(interaction_id)
         if target is None:  # not posted yet (the look-up is still running): show it anyway

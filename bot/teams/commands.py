@@ -23,6 +23,6 @@ def parse_command(text: str | None) -> Command:
     lowered = cleaned.lower()
     for name in _TWO_WORD:
         if lowered == name or lowered.startswith(name + " "):
-            return Command(name, cleaned[len(name):].strip())
+            return Command(name, cleaned[len(name) :].strip())
     head, _, rest = cleaned.partition(" ")
     return Command(head.lower(), rest.strip())

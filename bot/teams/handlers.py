@@ -53,9 +53,11 @@ class Handlers:
     # ---------------------------------------------------------- installation
 
     async def on_installation_update(self, context: TurnContext) -> None:
-        action = str((context.activity.value or {}).get("action", "")
-                     if isinstance(context.activity.value, dict) else
-                     context.activity.action or "")
+        action = str(
+            (context.activity.value or {}).get("action", "")
+            if isinstance(context.activity.value, dict)
+            else context.activity.action or ""
+        )
         if not action:
             action = context.activity.action or ""
         if action.startswith("add"):
@@ -68,8 +70,9 @@ class Handlers:
         bot_id = activity.recipient.id if activity.recipient else None
         added = [m.id for m in activity.members_added or []]
         removed = [m.id for m in activity.members_removed or []]
-        if added and (bot_id in added or (activity.from_property and
-                                          activity.from_property.id in added)):
+        if added and (
+            bot_id in added or (activity.from_property and activity.from_property.id in added)
+        ):
             await self._install(context)
         elif removed and bot_id in removed:
             await self._uninstall(context)
@@ -80,8 +83,9 @@ class Handlers:
         identity = await identity_of(context)
         installation = await save_installation(self._services.sessions, context, identity)
         log.info("Installed for Teams user %s", installation.teams_user_id)
-        await send_card(context, build_help_card(context.activity.locale,
-                                                 self._services.settings.development))
+        await send_card(
+            context, build_help_card(context.activity.locale, self._services.settings.development)
+        )
         await self._interactions.deliver_pending(installation)
 
     async def _uninstall(self, context: TurnContext) -> None:
@@ -101,8 +105,10 @@ class Handlers:
             await send_card(context, build_help_card(locale, self._services.settings.development))
         elif command.name == "whoami":
             identity = await identity_of(context)
-            shown = {k: identity[k] for k in ("teams_user_id", "aad_object_id", "tenant_id",
-                                              "name", "email")}
+            shown = {
+                k: identity[k]
+                for k in ("teams_user_id", "aad_object_id", "tenant_id", "name", "email")
+            }
             await send_card(context, build_whoami_card(locale, shown))
         elif command.name == "search":
             await self._search_command(context, command.argument)
@@ -143,7 +149,7 @@ class Handlers:
             await send_card(context, build_notice_card(locale, "search_no_results"))
             return
         for attachment in build_compose_extension_result(
-                [record_view(r, origin="search") for r in records], locale
+            [record_view(r, origin="search") for r in records], locale
         )["composeExtension"]["attachments"]:
             await send_card(context, attachment["content"])
 
@@ -158,9 +164,14 @@ class Handlers:
             if interaction_id is None:
                 await send_card(context, build_notice_card(locale, "not_found"))
                 return
-            await self._interactions.handle_event(InteractionEvent(
-                type="ended", event_id=f"sim-{uuid.uuid4().hex}", interaction_id=interaction_id,
-                ended_by="agent"))
+            await self._interactions.handle_event(
+                InteractionEvent(
+                    type="ended",
+                    event_id=f"sim-{uuid.uuid4().hex}",
+                    interaction_id=interaction_id,
+                    ended_by="agent",
+                )
+            )
             return
         if name not in ("simulate call", "simulate chat") or not argument:
             await send_card(context, build_notice_card(locale, "unknown_command"))
@@ -168,14 +179,24 @@ class Handlers:
         voice = name == "simulate call"
         user = context.activity.from_property
         interaction_id = f"sim-{uuid.uuid4().hex[:12]}"
-        await self._interactions.handle_event(InteractionEvent(
-            type="started", event_id=f"sim-{uuid.uuid4().hex}", interaction_id=interaction_id,
-            contact_id=interaction_id, channel="voice" if voice else "digital",
-            agent=AgentRef(id=user.id, name=user.name or "", teams_user_id=user.id,
-                           aad_object_id=user.aad_object_id),
-            data={"ANI": argument, "Skill Name": "Simulation"} if voice
-            else {"From": argument, "Skill Name": "Simulation"},
-        ))
+        await self._interactions.handle_event(
+            InteractionEvent(
+                type="started",
+                event_id=f"sim-{uuid.uuid4().hex}",
+                interaction_id=interaction_id,
+                contact_id=interaction_id,
+                channel="voice" if voice else "digital",
+                agent=AgentRef(
+                    id=user.id,
+                    name=user.name or "",
+                    teams_user_id=user.id,
+                    aad_object_id=user.aad_object_id,
+                ),
+                data={"ANI": argument, "Skill Name": "Simulation"}
+                if voice
+                else {"From": argument, "Skill Name": "Simulation"},
+            )
+        )
 
     # ---------------------------------------------------------- card actions
 
@@ -190,11 +211,11 @@ class Handlers:
             card = await self.actions.act(verb, interaction_id, actor, data)
         await send_invoke_response(context, card_body(card))
 
-    async def _save_inline(self, interaction_id: str, actor: Actor,
-                           data: dict[str, Any]) -> dict[str, Any]:
+    async def _save_inline(
+        self, interaction_id: str, actor: Actor, data: dict[str, Any]
+    ) -> dict[str, Any]:
         """The on-card form's submit (clients without dialogs)."""
-        result = await self.actions.submit(interaction_id, actor, data,
-                                           mode=str(data.get("mode")))
+        result = await self.actions.submit(interaction_id, actor, data, mode=str(data.get("mode")))
         if isinstance(result, FormView):
             return build_form_card(result, inline=True)
         return await self._interactions.refresh(interaction_id, actor)
@@ -211,8 +232,7 @@ class Handlers:
         data = _invoke_data(context)
         actor = actor_of(context)
         (interaction_id,) = require(data, "interactionId")
-        result = await self.actions.submit(interaction_id, actor, data,
-                                           mode=str(data.get("verb")))
+        result = await self.actions.submit(interaction_id, actor, data, mode=str(data.get("verb")))
         if isinstance(result, FormView):
             await send_invoke_response(context, _form_reply(result))
             return
@@ -230,10 +250,12 @@ class Handlers:
         records = await self._interactions.search_records(text) if text.strip() else []
         views = [record_view(r, origin="search") for r in records]
         await send_invoke_response(
-            context, build_compose_extension_result(views, context.activity.locale))
+            context, build_compose_extension_result(views, context.activity.locale)
+        )
 
 
 def _form_reply(form: FormView) -> dict[str, Any]:
     title_key = "form_title_create" if form.mode == "create" else "form_title_edit"
-    return task_continue(build_form_card(form),
-                         translate(form.locale, title_key, type=form.type_label))
+    return task_continue(
+        build_form_card(form), translate(form.locale, title_key, type=form.type_label)
+    )

@@ -42,7 +42,8 @@ async def _member(context: TurnContext) -> dict[str, Any]:
         return {}
     try:
         member = await connector.conversations.get_conversation_member(
-            activity.conversation.id, activity.from_property.id)
+            activity.conversation.id, activity.from_property.id
+        )
     except (aiohttp.ClientError, ValueError, TimeoutError) as exc:
         log.info("Member API unavailable: %s", type(exc).__name__)
         return {}
@@ -58,8 +59,7 @@ async def identity_of(context: TurnContext, *, with_member_api: bool = True) -> 
     email = member.get("email") or member.get("userPrincipalName") or ""
     return {
         "teams_user_id": user.id if user else "",
-        "aad_object_id": (user.aad_object_id if user else None) or member.get("aadObjectId")
-        or "",
+        "aad_object_id": (user.aad_object_id if user else None) or member.get("aadObjectId") or "",
         "tenant_id": tenant_of(activity) or member.get("tenantId") or "",
         "name": (user.name if user else None) or member.get("name") or "",
         "email": str(email).lower(),
@@ -67,12 +67,14 @@ async def identity_of(context: TurnContext, *, with_member_api: bool = True) -> 
     }
 
 
-async def save_installation(sessions: async_sessionmaker[AsyncSession], context: TurnContext,
-                            identity: dict[str, str]) -> InstallationRow:
+async def save_installation(
+    sessions: async_sessionmaker[AsyncSession], context: TurnContext, identity: dict[str, str]
+) -> InstallationRow:
     """Insert or refresh the sender's installation with the conversation reference."""
     activity = context.activity
     reference = activity.get_conversation_reference().model_dump(
-        by_alias=True, exclude_none=True, mode="json")
+        by_alias=True, exclude_none=True, mode="json"
+    )
     reference.pop("activityId", None)
     async with sessions() as session, session.begin():
         row = await store.installation_by_user(session, identity["teams_user_id"])
@@ -91,9 +93,11 @@ async def save_installation(sessions: async_sessionmaker[AsyncSession], context:
     return row
 
 
-async def remove_installation(sessions: async_sessionmaker[AsyncSession],
-                              teams_user_id: str) -> bool:
+async def remove_installation(
+    sessions: async_sessionmaker[AsyncSession], teams_user_id: str
+) -> bool:
     async with sessions() as session, session.begin():
         result = await session.execute(
-            delete(InstallationRow).where(InstallationRow.teams_user_id == teams_user_id))
+            delete(InstallationRow).where(InstallationRow.teams_user_id == teams_user_id)
+        )
         return bool(result.rowcount)  # type: ignore[attr-defined]

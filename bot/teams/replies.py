@@ -19,13 +19,13 @@ def card_body(card: dict[str, Any]) -> dict[str, Any]:
 
 def message_body(text: str) -> dict[str, Any]:
     """The ``adaptiveCard/action`` answer that shows ``text`` and leaves the card as it is."""
-    return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
-            "value": text}
+    return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}
 
 
 def card_message(card: dict[str, Any]) -> Activity:
-    return Activity(type="message",
-                    attachments=[Attachment(content_type=ADAPTIVE_CARD, content=card)])
+    return Activity(
+        type="message", attachments=[Attachment(content_type=ADAPTIVE_CARD, content=card)]
+    )
 
 
 async def send_card(context: TurnContext, card: dict[str, Any]) -> str:
@@ -33,8 +33,9 @@ async def send_card(context: TurnContext, card: dict[str, Any]) -> str:
     return (response.id if response else "") or ""
 
 
-async def send_invoke_response(context: TurnContext, body: dict[str, Any] | None,
-                               status: int = 200) -> None:
+async def send_invoke_response(
+    context: TurnContext, body: dict[str, Any] | None, status: int = 200
+) -> None:
     """Answer the invoke with ``body``: left in the turn state under the key where the
     adapter's ``send_activities`` leaves an ``invokeResponse`` activity and from which it
     answers the HTTP request once the turn ends.
@@ -46,4 +47,5 @@ async def send_invoke_response(context: TurnContext, body: dict[str, Any] | None
     """
     # Plain dicts only: a pydantic model left inside the body makes the SDK answer 500.
     context.turn_state[ChannelAdapter.INVOKE_RESPONSE_KEY] = Activity(
-        type="invokeResponse", value=InvokeResponse(status=status, body=body))
+        type="invokeResponse", value=InvokeResponse(status=status, body=body)
+    )

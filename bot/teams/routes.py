@@ -33,9 +33,13 @@ def is_card_submit(activity: Activity) -> bool:
     """A message an ``Action.Submit`` sent: no text, and a ``value`` object with a ``verb``
     (hosts without Universal Actions or dialogs send card buttons this way)."""
     value = activity.value
-    return (activity.type == "message" and not (activity.text or "").strip()
-            and isinstance(value, dict) and isinstance(value.get("verb"), str)
-            and bool(value["verb"]))
+    return (
+        activity.type == "message"
+        and not (activity.text or "").strip()
+        and isinstance(value, dict)
+        and isinstance(value.get("verb"), str)
+        and bool(value["verb"])
+    )
 
 
 def select_route(routes: tuple[Route, ...] | list[Route], activity: Activity) -> Route | None:

@@ -23,8 +23,14 @@ class User:
         return f"a:personal-{self.teams_id.split(':')[-1]}"
 
     def member(self) -> dict[str, Any]:
-        return {"id": self.teams_id, "name": self.name, "aadObjectId": self.aad,
-                "email": self.email, "userPrincipalName": self.email, "tenantId": TENANT}
+        return {
+            "id": self.teams_id,
+            "name": self.name,
+            "aadObjectId": self.aad,
+            "email": self.email,
+            "userPrincipalName": self.email,
+            "tenantId": TENANT,
+        }
 
 
 ANNA_AGENT = User("29:agent-1", "aad-agent-1", "Alex Agent", "alex.agent@contoso.example")
@@ -32,15 +38,23 @@ BOB_AGENT = User("29:agent-2", "aad-agent-2", "Bea Berater", "bea.berater@contos
 OTHER = User("29:other", "aad-other", "Olli Other", "olli@contoso.example")
 
 
-def activity(service_url: str, user: User, type_: str, *, locale: str = "en-US",
-             **extra: Any) -> dict[str, Any]:
+def activity(
+    service_url: str, user: User, type_: str, *, locale: str = "en-US", **extra: Any
+) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "type": type_, "id": f"act-in-{next(_ids)}", "channelId": "msteams",
-        "serviceUrl": service_url, "timestamp": "2025-01-01T10:00:00.000Z", "locale": locale,
+        "type": type_,
+        "id": f"act-in-{next(_ids)}",
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "timestamp": "2025-01-01T10:00:00.000Z",
+        "locale": locale,
         "from": {"id": user.teams_id, "name": user.name, "aadObjectId": user.aad},
         "recipient": {"id": BOT_ID, "name": "Customer Card"},
-        "conversation": {"id": user.conversation_id, "conversationType": "personal",
-                         "tenantId": TENANT},
+        "conversation": {
+            "id": user.conversation_id,
+            "conversationType": "personal",
+            "tenantId": TENANT,
+        },
         "channelData": {"tenant": {"id": TENANT}},
     }
     base.update(extra)
@@ -59,22 +73,45 @@ def message(service_url: str, user: User, text: str, **kw: Any) -> dict[str, Any
     return activity(service_url, user, "message", text=text, **kw)
 
 
-def card_action(service_url: str, user: User, verb: str, data: dict[str, Any],
-                **kw: Any) -> dict[str, Any]:
-    return activity(service_url, user, "invoke", name="adaptiveCard/action",
-                    value={"action": {"type": "Action.Execute", "verb": verb,
-                                      "data": {**data, "verb": verb}},
-                           "trigger": "manual"}, **kw)
+def card_action(
+    service_url: str, user: User, verb: str, data: dict[str, Any], **kw: Any
+) -> dict[str, Any]:
+    return activity(
+        service_url,
+        user,
+        "invoke",
+        name="adaptiveCard/action",
+        value={
+            "action": {"type": "Action.Execute", "verb": verb, "data": {**data, "verb": verb}},
+            "trigger": "manual",
+        },
+        **kw,
+    )
 
 
-def task(service_url: str, user: User, name: str, data: dict[str, Any],
-         **kw: Any) -> dict[str, Any]:
-    return activity(service_url, user, "invoke", name=name,
-                    value={"data": data, "context": {"theme": "default"}}, **kw)
+def task(
+    service_url: str, user: User, name: str, data: dict[str, Any], **kw: Any
+) -> dict[str, Any]:
+    return activity(
+        service_url,
+        user,
+        "invoke",
+        name=name,
+        value={"data": data, "context": {"theme": "default"}},
+        **kw,
+    )
 
 
 def compose_query(service_url: str, user: User, text: str, **kw: Any) -> dict[str, Any]:
-    return activity(service_url, user, "invoke", name="composeExtension/query",
-                    value={"commandId": "searchRecords",
-                           "parameters": [{"name": "searchText", "value": text}],
-                           "queryOptions": {"skip": 0, "count": 25}}, **kw)
+    return activity(
+        service_url,
+        user,
+        "invoke",
+        name="composeExtension/query",
+        value={
+            "commandId": "searchRecords",
+            "parameters": [{"name": "searchText", "value": text}],
+            "queryOptions": {"skip": 0, "count": 25},
+        },
+        **kw,
+    )

@@ -50,10 +50,14 @@ class FakeConnector:
     async def _record(self, request: web.Request) -> web.Response | None:
         body = await request.json() if request.can_read_body else None
         if self.fail_next:
-            return web.json_response({"error": {"code": "Throttled"}},
-                                     status=self.fail_next.pop(0), headers={"Retry-After": "0"})
-        self.calls.append(Call(request.method, request.path, body,
-                               request.headers.get("Authorization")))
+            return web.json_response(
+                {"error": {"code": "Throttled"}},
+                status=self.fail_next.pop(0),
+                headers={"Retry-After": "0"},
+            )
+        self.calls.append(
+            Call(request.method, request.path, body, request.headers.get("Authorization"))
+        )
         await self._notify()
         return None
 
@@ -88,13 +92,25 @@ class FakeConnector:
         return result
 
     def posts(self, conversation_id: str | None = None) -> list[Call]:
-        return [c for c in self.calls if c.method == "POST"
-                and (conversation_id is None or c.conversation_id == conversation_id)]
+        return [
+            c
+            for c in self.calls
+            if c.method == "POST"
+            and (conversation_id is None or c.conversation_id == conversation_id)
+        ]
 
     def puts(self, conversation_id: str | None = None) -> list[Call]:
-        return [c for c in self.calls if c.method == "PUT"
-                and (conversation_id is None or c.conversation_id == conversation_id)]
+        return [
+            c
+            for c in self.calls
+            if c.method == "PUT"
+            and (conversation_id is None or c.conversation_id == conversation_id)
+        ]
 
     def cards(self, conversation_id: str | None = None) -> list[Call]:
-        return [c for c in self.calls if c.card is not None
-                and (conversation_id is None or c.conversation_id == conversation_id)]
+        return [
+            c
+            for c in self.calls
+            if c.card is not None
+            and (conversation_id is None or c.conversation_id == conversation_id)
+        ]

@@ -35,13 +35,25 @@ class KeyPair:
         key = json.loads(RSAAlgorithm.to_jwk(self.private.public_key()))
         return {**key, "kid": self.kid, "use": "sig", "alg": "RS256"}
 
-    def token(self, *, audience: str = APP_ID, issuer: str = BOT_ISSUER,
-              expires_in: int = 3600, kid: str | None = "default",
-              **claims: Any) -> str:
+    def token(
+        self,
+        *,
+        audience: str = APP_ID,
+        issuer: str = BOT_ISSUER,
+        expires_in: int = 3600,
+        kid: str | None = "default",
+        **claims: Any,
+    ) -> str:
         now = int(time.time())
-        payload = {"iss": issuer, "aud": audience, "iat": now - 10, "nbf": now - 10,
-                   "exp": now + expires_in, "serviceurl": claims.pop("serviceurl", None),
-                   **claims}
+        payload = {
+            "iss": issuer,
+            "aud": audience,
+            "iat": now - 10,
+            "nbf": now - 10,
+            "exp": now + expires_in,
+            "serviceurl": claims.pop("serviceurl", None),
+            **claims,
+        }
         payload = {k: v for k, v in payload.items() if v is not None}
         headers = {} if kid is None else {"kid": self.kid if kid == "default" else kid}
         return jwt.encode(payload, self.private, algorithm="RS256", headers=headers)
@@ -68,8 +80,9 @@ class _StaticToken(AccessTokenProviderBase):
     def get_token_credential(self) -> Any:
         return None
 
-    async def get_access_token(self, resource_url: str, scopes: list[str],
-                               force_refresh: bool = False) -> str:
+    async def get_access_token(
+        self, resource_url: str, scopes: list[str], force_refresh: bool = False
+    ) -> str:
         return "outbound-test-token"
 
     async def acquire_token_on_behalf_of(self, scopes: list[str], user_assertion: str) -> str:
@@ -98,12 +111,12 @@ class LocalConnections(Connections):
     def get_default_connection(self) -> AccessTokenProviderBase:
         return self._provider
 
-    def get_token_provider(self, claims_identity: Any, service_url: str
-                           ) -> AccessTokenProviderBase:
+    def get_token_provider(self, claims_identity: Any, service_url: str) -> AccessTokenProviderBase:
         return self._provider
 
-    def get_token_provider_from_activity(self, *args: Any, **kwargs: Any
-                                         ) -> AccessTokenProviderBase:
+    def get_token_provider_from_activity(
+        self, *args: Any, **kwargs: Any
+    ) -> AccessTokenProviderBase:
         return self._provider
 
     def get_default_connection_configuration(self) -> AgentAuthConfiguration:

@@ -12,9 +12,15 @@ from .conftest import ADMIN_KEY, AUTH, follow_up, started
 EVENTS = "/api/v1/interactions/events"
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": "Basic cGxhdGZvcm0ta2V5LTE="},
-                                     {"Authorization": "Bearer "}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic cGxhdGZvcm0ta2V5LTE="},
+        {"Authorization": "Bearer "},
+    ],
+)
 async def test_events_need_a_valid_key(bot, headers):
     response = await bot.client.post(EVENTS, json=started(ANNA_AGENT), headers=headers)
     assert response.status == 401
@@ -27,16 +33,19 @@ async def test_admin_keys_pass_platform_endpoints(bot):
     assert status == 202
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"type": "started"}, "eventId"),
-    ({**started(ANNA_AGENT), "type": "exploded"}, "type"),
-    ({**started(ANNA_AGENT), "channel": "fax"}, "channel"),
-    ({**started(ANNA_AGENT), "agent": {"id": 7}}, "agent.id"),
-    ({**started(ANNA_AGENT), "data": ["ANI"]}, "data"),
-    ({**started(ANNA_AGENT), "occurredAt": "yesterday"}, "occurredAt"),
-    ({k: v for k, v in started(ANNA_AGENT).items() if k != "agent"}, "agent"),
-    ([1, 2], ""),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "started"}, "eventId"),
+        ({**started(ANNA_AGENT), "type": "exploded"}, "type"),
+        ({**started(ANNA_AGENT), "channel": "fax"}, "channel"),
+        ({**started(ANNA_AGENT), "agent": {"id": 7}}, "agent.id"),
+        ({**started(ANNA_AGENT), "data": ["ANI"]}, "data"),
+        ({**started(ANNA_AGENT), "occurredAt": "yesterday"}, "occurredAt"),
+        ({k: v for k, v in started(ANNA_AGENT).items() if k != "agent"}, "agent"),
+        ([1, 2], ""),
+    ],
+)
 async def test_bad_fields_are_named(bot, body, field):
     response = await bot.client.post(EVENTS, json=body, headers=AUTH)
     assert response.status == 400
@@ -45,8 +54,9 @@ async def test_bad_fields_are_named(bot, body, field):
 
 
 async def test_bad_json_is_400(bot):
-    response = await bot.client.post(EVENTS, data=b"{not json", headers={
-        **AUTH, "Content-Type": "application/json"})
+    response = await bot.client.post(
+        EVENTS, data=b"{not json", headers={**AUTH, "Content-Type": "application/json"}
+    )
     assert response.status == 400
     assert (await response.json())["error"] == "invalid_json"
 
@@ -59,6 +69,7 @@ async def test_oversized_body_is_413(bot):
     async def chunks():  # no Content-Length: counted while reading
         for _ in range(20):
             yield b" " * 1024
+
     response = await bot.client.post(EVENTS, data=chunks(), headers=AUTH)
     assert response.status == 413
 
@@ -76,8 +87,7 @@ async def test_agent_without_install_is_409_and_the_event_is_kept(bot):
     body = started(ANNA_AGENT)
     status, answer = await bot.event(body)
     assert status == 409 and answer["error"] == "agent_not_installed"
-    response = await bot.client.get(f"/api/v1/interactions/{body['interactionId']}",
-                                    headers=AUTH)
+    response = await bot.client.get(f"/api/v1/interactions/{body['interactionId']}", headers=AUTH)
     state = await response.json()
     assert state["card"] == "waiting_for_install" and state["state"] == "started"
 
@@ -104,8 +114,9 @@ async def test_state_lists_the_records(bot):
     await bot.card_for(ANNA_AGENT)
     # The message id is stored right after the connector answers the POST.
     for _ in range(250):
-        response = await bot.client.get(f"/api/v1/interactions/{body['interactionId']}",
-                                        headers=AUTH)
+        response = await bot.client.get(
+            f"/api/v1/interactions/{body['interactionId']}", headers=AUTH
+        )
         state = await response.json()
         if state["card"] == "posted":
             break

@@ -20,17 +20,22 @@ async def keys(aiohttp_server, monkeypatch) -> KeyPair:  # type: ignore[no-untyp
     pair = KeyPair()
     server = await aiohttp_server(jwks_app(pair))
     # Point the SDK's issuer -> JWKS table at the local key server (pinned SDK version).
-    monkeypatch.setitem(_entra_issuers.BOTFRAMEWORK_JWKS_URIS, BOT_ISSUER,
-                        str(server.make_url("/keys")))
+    monkeypatch.setitem(
+        _entra_issuers.BOTFRAMEWORK_JWKS_URIS, BOT_ISSUER, str(server.make_url("/keys"))
+    )
     return pair
 
 
 @pytest.fixture
-async def secured(connector, service_url, aiohttp_client, tmp_path, sqlite_url, keys
-                  ) -> Bot:  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path, sqlite_url, app_id=APP_ID, app_password="secret",
-                             app_tenant_id="contoso.onmicrosoft.com",
-                             validate_service_url=False)
+async def secured(connector, service_url, aiohttp_client, tmp_path, sqlite_url, keys) -> Bot:  # type: ignore[no-untyped-def]
+    settings = make_settings(
+        tmp_path,
+        sqlite_url,
+        app_id=APP_ID,
+        app_password="secret",
+        app_tenant_id="contoso.onmicrosoft.com",
+        validate_service_url=False,
+    )
     app = create_app(settings, connections=LocalConnections(auth_configuration(settings)))
     client = await aiohttp_client(TestServer(app))
     return Bot(client, connector, service_url)
@@ -42,33 +47,44 @@ def _bearer(token: str) -> dict[str, str]:
 
 async def test_a_valid_token_is_accepted(secured, keys):
     token = keys.token(serviceurl=secured.service_url)
-    status, _ = await secured.activity(message(secured.service_url, ANNA_AGENT, "whoami"),
-                                       **_bearer(token))
+    status, _ = await secured.activity(
+        message(secured.service_url, ANNA_AGENT, "whoami"), **_bearer(token)
+    )
     assert status in (200, 202)
     call = await secured.connector.wait_for(lambda calls: calls[-1:])
     assert call[0].authorization == "Bearer outbound-test-token"
 
 
 def _alg_none(keys: KeyPair) -> str:
-    return jwt.encode({"iss": BOT_ISSUER, "aud": APP_ID, "exp": 4102444800}, None,
-                      algorithm="none", headers={"kid": keys.kid})
+    return jwt.encode(
+        {"iss": BOT_ISSUER, "aud": APP_ID, "exp": 4102444800},
+        None,
+        algorithm="none",
+        headers={"kid": keys.kid},
+    )
 
 
-@pytest.mark.parametrize("make_headers", [
-    pytest.param(lambda keys: {}, id="missing"),
-    pytest.param(lambda keys: _bearer(KeyPair().token()), id="unknown-key"),
-    pytest.param(lambda keys: _bearer(_forged(keys)), id="forged-same-kid"),
-    pytest.param(lambda keys: _bearer(keys.token(expires_in=-3600)), id="expired"),
-    pytest.param(lambda keys: _bearer(_alg_none(keys)), id="alg-none"),
-    pytest.param(lambda keys: _bearer(keys.token(audience="someone-else")), id="wrong-audience"),
-    pytest.param(lambda keys: _bearer(keys.token(kid=None)), id="no-kid"),
-    pytest.param(lambda keys: _bearer(keys.token(issuer="https://evil.example")), id="issuer"),
-    pytest.param(lambda keys: _bearer("not-a-jwt"), id="garbage"),
-    pytest.param(lambda keys: {"Authorization": "Basic abc"}, id="not-bearer"),
-])
+@pytest.mark.parametrize(
+    "make_headers",
+    [
+        pytest.param(lambda keys: {}, id="missing"),
+        pytest.param(lambda keys: _bearer(KeyPair().token()), id="unknown-key"),
+        pytest.param(lambda keys: _bearer(_forged(keys)), id="forged-same-kid"),
+        pytest.param(lambda keys: _bearer(keys.token(expires_in=-3600)), id="expired"),
+        pytest.param(lambda keys: _bearer(_alg_none(keys)), id="alg-none"),
+        pytest.param(
+            lambda keys: _bearer(keys.token(audience="someone-else")), id="wrong-audience"
+        ),
+        pytest.param(lambda keys: _bearer(keys.token(kid=None)), id="no-kid"),
+        pytest.param(lambda keys: _bearer(keys.token(issuer="https://evil.example")), id="issuer"),
+        pytest.param(lambda keys: _bearer("not-a-jwt"), id="garbage"),
+        pytest.param(lambda keys: {"Authorization": "Basic abc"}, id="not-bearer"),
+    ],
+)
 async def test_bad_tokens_are_401(secured, keys, make_headers):
-    status, body = await secured.activity(message(secured.service_url, ANNA_AGENT, "whoami"),
-                                          **make_headers(keys))
+    status, body = await secured.activity(
+        message(secured.service_url, ANNA_AGENT, "whoami"), **make_headers(keys)
+    )
     assert status == 401, body
     assert secured.connector.calls == []
 

@@ -17,8 +17,7 @@ async def test_concurrent_first_starts_create_one_default(database_url, tmp_path
     settings = Settings(data_dir=tmp_path, database_url=database_url)
     engines = [create_engine(database_url) for _ in range(4)]
     async with httpx.AsyncClient() as http:
-        directories = [CrmDirectory(session_factory(engine), settings, http)
-                       for engine in engines]
+        directories = [CrmDirectory(session_factory(engine), settings, http) for engine in engines]
         try:
             ids = await asyncio.gather(*(d.ensure_default() for d in directories for _ in range(2)))
             async with session_factory(engines[0])() as session:

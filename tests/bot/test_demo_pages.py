@@ -63,11 +63,18 @@ class Page(HTMLParser):
 @pytest.fixture
 async def demo(tmp_path) -> AsyncIterator[CrmAdapter]:
     async with httpx.AsyncClient() as http:
-        adapter = create_adapter(AdapterContext(
-            configuration_id="cfg-demo", type="demo", label="Demo CRM", settings={},
-            secrets={}, http=http, data_dir=tmp_path,
-            extra={"demo_crm_url": f"sqlite+aiosqlite:///{tmp_path / 'demo-crm.db'}"},
-        ))
+        adapter = create_adapter(
+            AdapterContext(
+                configuration_id="cfg-demo",
+                type="demo",
+                label="Demo CRM",
+                settings={},
+                secrets={},
+                http=http,
+                data_dir=tmp_path,
+                extra={"demo_crm_url": f"sqlite+aiosqlite:///{tmp_path / 'demo-crm.db'}"},
+            )
+        )
         yield adapter
         await adapter.aclose()
 
@@ -113,7 +120,9 @@ async def test_a_contact_page_shows_name_phone_labels_and_related_records(client
     # the Account field links to the same account page, by name
     assert "Account Schmidt Logistik GmbH" in page.text
     assert [href for href, label in page.links if label == "Schmidt Logistik GmbH"] == [
-        account, account]
+        account,
+        account,
+    ]
 
 
 async def test_related_links_lead_to_pages_that_exist(client, demo) -> None:
@@ -128,11 +137,18 @@ async def test_related_links_lead_to_pages_that_exist(client, demo) -> None:
 async def test_timeline_tasks_appear_in_the_activity_history(client, demo) -> None:
     path = await _anna(demo)
     record_id = path.rsplit("/", 1)[1]
-    await demo.add_timeline(TimelineActivity(
-        key="i-1:contact:" + record_id, record_type="contact", record_id=record_id,
-        subject="Inbound call +49 30 1234567", direction="inbound", duration_seconds=185,
-        disposition="Resolved", agent_name="Jana Agent",
-    ))
+    await demo.add_timeline(
+        TimelineActivity(
+            key="i-1:contact:" + record_id,
+            record_type="contact",
+            record_id=record_id,
+            subject="Inbound call +49 30 1234567",
+            direction="inbound",
+            duration_seconds=185,
+            disposition="Resolved",
+            agent_name="Jana Agent",
+        )
+    )
 
     page = await _page(client, path)
 
@@ -143,17 +159,21 @@ async def test_timeline_tasks_appear_in_the_activity_history(client, demo) -> No
 
 
 async def test_values_are_escaped_and_no_script_runs(client, demo) -> None:
-    evil = await demo.create("contact", {
-        "first_name": "<script>alert(1)</script>", "last_name": "O'Neil & \"Sons\"",
-        "description": "<img src=x onerror=alert(2)>",
-    })
+    evil = await demo.create(
+        "contact",
+        {
+            "first_name": "<script>alert(1)</script>",
+            "last_name": 'O\'Neil & "Sons"',
+            "description": "<img src=x onerror=alert(2)>",
+        },
+    )
 
     response = await client.get(f"/demo-crm/contact/{evil.id}")
     markup = await response.text()
     page = Page(markup)
 
     assert response.status == 200
-    assert "<script>alert(1)</script> O'Neil & \"Sons\"" in page.text  # shown as text
+    assert '<script>alert(1)</script> O\'Neil & "Sons"' in page.text  # shown as text
     assert "<img src=x onerror=alert(2)>" in page.text
     assert page.scripts == 0
     assert "<img" not in markup
@@ -180,11 +200,14 @@ async def test_bare_prefix_redirects_to_the_index(client) -> None:
     assert response.headers["Location"] == "/demo-crm/"
 
 
-@pytest.mark.parametrize("path", [
-    "/demo-crm/contact/con-doesnotexist",
-    "/demo-crm/spaceship/con-1",
-    "/demo-crm/contact/%3Cb%3Ebold%3C%2Fb%3E",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/demo-crm/contact/con-doesnotexist",
+        "/demo-crm/spaceship/con-1",
+        "/demo-crm/contact/%3Cb%3Ebold%3C%2Fb%3E",
+    ],
+)
 async def test_unknown_records_get_a_404_page(client, path) -> None:
     response = await client.get(path)
     markup = await response.text()

@@ -39,8 +39,11 @@ async def test_changes_committed_here_are_seen_at_once(database_url: str, tmp_pa
 
             # a bulk statement through a session
             async with sessions() as session, session.begin():
-                await session.execute(update(ConfigurationRow).where(
-                    ConfigurationRow.id == config_id).values(status="inactive"))
+                await session.execute(
+                    update(ConfigurationRow)
+                    .where(ConfigurationRow.id == config_id)
+                    .values(status="inactive")
+                )
             with pytest.raises(NotFoundError) as raised:
                 await directory.resolve_id(config_id)
             assert raised.value.code == "configuration_inactive"

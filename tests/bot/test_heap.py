@@ -31,8 +31,14 @@ print(json.dumps({"frozen": frozen, "threshold": gc.get_threshold(),
 
 
 def test_settle_freezes_startup_objects_and_still_collects_later_cycles() -> None:
-    out = subprocess.run([sys.executable, "-c", _PROBE], cwd=ROOT, capture_output=True,
-                         text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     result = json.loads(out)
     assert result["frozen"] >= 1000
     assert result["threshold"][0] == 10_000

@@ -43,14 +43,24 @@ async def test_identity_resolution_prefers_aad_then_email_then_teams_id(bot):
     await bot.event(started({"id": "x", "aadObjectId": BOB_AGENT.aad, "email": ANNA_AGENT.email}))
     await bot.card_for(BOB_AGENT)
     # Unknown AAD id, email names Anna, Teams id names Bob: the email wins.
-    await bot.event(started({"id": "y", "aadObjectId": "unknown", "email": ANNA_AGENT.email,
-                             "teamsUserId": BOB_AGENT.teams_id}))
+    await bot.event(
+        started(
+            {
+                "id": "y",
+                "aadObjectId": "unknown",
+                "email": ANNA_AGENT.email,
+                "teamsUserId": BOB_AGENT.teams_id,
+            }
+        )
+    )
     await bot.card_for(ANNA_AGENT)
     # Only the Teams user id.
     await bot.event(started({"id": "z", "teamsUserId": BOB_AGENT.teams_id}))
     await bot.card_for(BOB_AGENT, count=2)
-    assert len([c for c in bot.connector.posts(ANNA_AGENT.conversation_id)
-                if c.card.get("msteams")]) == 1
+    assert (
+        len([c for c in bot.connector.posts(ANNA_AGENT.conversation_id) if c.card.get("msteams")])
+        == 1
+    )
 
 
 async def test_one_match_is_pinned_with_its_fields(bot):
@@ -67,18 +77,29 @@ async def test_records_related_to_the_match_arrive_in_place_and_can_be_pinned(bo
     """After the first card, the records of the match's account follow as an update of
     the same message (PUT), under Related, each with Pin."""
     interaction_id, card = await _start(bot)
-    message_id = "act-" + str(bot.connector.posts(ANNA_AGENT.conversation_id).index(
-        next(c for c in bot.connector.posts(ANNA_AGENT.conversation_id)
-             if c.card and c.card.get("msteams"))) + 1)
-    puts = await bot.connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "PUT" and "Schmidt Logistik GmbH" in texts(c.card)])
+    message_id = "act-" + str(
+        bot.connector.posts(ANNA_AGENT.conversation_id).index(
+            next(
+                c
+                for c in bot.connector.posts(ANNA_AGENT.conversation_id)
+                if c.card and c.card.get("msteams")
+            )
+        )
+        + 1
+    )
+    puts = await bot.connector.wait_for(
+        lambda calls: [
+            c for c in calls if c.method == "PUT" and "Schmidt Logistik GmbH" in texts(c.card)
+        ]
+    )
     assert puts[0].path.endswith("/" + message_id)  # the posted message, not a new one
     related = pin_targets(puts[0].card)
     assert "Schmidt Logistik GmbH" in related  # the account of the match
     assert "Related records" in texts(puts[0].card)
     assert "Anna Schmidt" in pin_targets(puts[0].card, "unpin")  # the match stays pinned
-    status, body = await bot.activity(card_action(
-        bot.service_url, ANNA_AGENT, "pin", related["Schmidt Logistik GmbH"]))
+    status, body = await bot.activity(
+        card_action(bot.service_url, ANNA_AGENT, "pin", related["Schmidt Logistik GmbH"])
+    )
     assert status == 200
     assert "Schmidt Logistik GmbH" in pin_targets(body["value"], "unpin")
     assert interaction_id == related["Schmidt Logistik GmbH"]["interactionId"]
@@ -89,9 +110,14 @@ def _record_facts(card, title):  # type: ignore[no-untyped-def]
     for node in walk(card["body"]):
         items = node.get("items") or []
         if node.get("type") == "Container" and any(
-                i.get("type") == "TextBlock" and i.get("text") == title for i in items):
-            return [fact["title"].lower() for fact_set in walk(items)
-                    if fact_set.get("type") == "FactSet" for fact in fact_set["facts"]]
+            i.get("type") == "TextBlock" and i.get("text") == title for i in items
+        ):
+            return [
+                fact["title"].lower()
+                for fact_set in walk(items)
+                if fact_set.get("type") == "FactSet"
+                for fact in fact_set["facts"]
+            ]
     raise AssertionError(f"no record titled {title!r} on the card")
 
 
@@ -103,9 +129,15 @@ async def test_the_card_shows_the_fields_of_the_dynamic_data_mapping(bot):
     assert _record_facts(card, "Anna Schmidt")[:2] == ["first name", "last name"]  # CRM order
 
     response = await bot.client.post(
-        f"/api/v1/configurations/{config_id}/dynamic-data-mappings", headers=admin,
-        json={"name": "Card fields", "recordTypes": [
-            {"recordType": "contact", "fields": ["email", "last_name", "preferred_language"]}]})
+        f"/api/v1/configurations/{config_id}/dynamic-data-mappings",
+        headers=admin,
+        json={
+            "name": "Card fields",
+            "recordTypes": [
+                {"recordType": "contact", "fields": ["email", "last_name", "preferred_language"]}
+            ],
+        },
+    )
     assert response.status == 201, await response.text()
     status, _ = await bot.event(started(ANNA_AGENT))
     assert status == 202
@@ -149,9 +181,13 @@ async def test_pin_and_unpin_answer_with_the_card_and_update_the_message_in_plac
 
     status, body = await bot.activity(card_action(bot.service_url, ANNA_AGENT, "unpin", klaus))
     assert "Klaus Wagner" not in pin_targets(body["value"], "unpin")
-    await bot.connector.wait_for(lambda calls: len([c for c in calls if c.method == "PUT"]) >= 2
-                                 and "Klaus Wagner" not in pin_targets(
-                                     [c for c in calls if c.method == "PUT"][-1].card, "unpin"))
+    await bot.connector.wait_for(
+        lambda calls: (
+            len([c for c in calls if c.method == "PUT"]) >= 2
+            and "Klaus Wagner"
+            not in pin_targets([c for c in calls if c.method == "PUT"][-1].card, "unpin")
+        )
+    )
     assert len(bot.connector.posts(ANNA_AGENT.conversation_id)) == posted  # no new message
 
 
@@ -168,11 +204,20 @@ async def test_a_card_an_action_drew_is_not_put_over_a_later_change(bot):
     action = sync.committed(interaction_id)  # an action committed and drew its card ...
     extra = CrmRecord(type="case", id="cas-late", title="Late case", url="")
     await services.interactions.show_records(interaction_id, related=[extra])  # ... then this
-    stale = {"type": "AdaptiveCard", "version": "1.5", "body": [
-        {"type": "TextBlock", "text": "drawn before the late case"}]}
-    sync.schedule(interaction_id, PreparedCard(  # the action hands its card over late
-        card=stale, reference=installation.reference, activity_id=row.card_activity_id,
-        change=action))
+    stale = {
+        "type": "AdaptiveCard",
+        "version": "1.5",
+        "body": [{"type": "TextBlock", "text": "drawn before the late case"}],
+    }
+    sync.schedule(
+        interaction_id,
+        PreparedCard(  # the action hands its card over late
+            card=stale,
+            reference=installation.reference,
+            activity_id=row.card_activity_id,
+            change=action,
+        ),
+    )
     await sync.drain()
     last = bot.connector.puts(ANNA_AGENT.conversation_id)[-1].card
     assert "Late case" in pin_targets(last) and "drawn before" not in texts(last)
@@ -180,28 +225,50 @@ async def test_a_card_an_action_drew_is_not_put_over_a_later_change(bot):
 
 async def test_search_puts_results_into_related(bot):
     interaction_id, _ = await _start(bot, number="+49 89 000000")
-    status, body = await bot.activity(card_action(
-        bot.service_url, ANNA_AGENT, "search", {"interactionId": interaction_id,
-                                                "query": "Wagner"}))
+    status, body = await bot.activity(
+        card_action(
+            bot.service_url,
+            ANNA_AGENT,
+            "search",
+            {"interactionId": interaction_id, "query": "Wagner"},
+        )
+    )
     assert status == 200
     assert {"Klaus Wagner", "Petra Wagner"} <= set(pin_targets(body["value"]))
-    status, body = await bot.activity(card_action(
-        bot.service_url, ANNA_AGENT, "search", {"interactionId": interaction_id,
-                                                "query": "Nobody-by-this-name"}))
+    status, body = await bot.activity(
+        card_action(
+            bot.service_url,
+            ANNA_AGENT,
+            "search",
+            {"interactionId": interaction_id, "query": "Nobody-by-this-name"},
+        )
+    )
     assert "The search found no records." in texts(body["value"])
 
 
 async def test_create_validates_in_the_dialog_then_pins_the_record(bot):
     interaction_id, card = await _start(bot, number="+49 89 000000")
     assert actions(card, "create_form")
-    status, body = await bot.activity(task(bot.service_url, ANNA_AGENT, "task/fetch", {
-        "verb": "create_form", "interactionId": interaction_id, "createType": "contact"}))
+    status, body = await bot.activity(
+        task(
+            bot.service_url,
+            ANNA_AGENT,
+            "task/fetch",
+            {"verb": "create_form", "interactionId": interaction_id, "createType": "contact"},
+        )
+    )
     assert status == 200 and body["task"]["type"] == "continue"
     form = body["task"]["value"]["card"]["content"]
     assert "Last Name" in texts(form)
 
-    submit = {"verb": "create", "interactionId": interaction_id, "recordType": "contact",
-              "first_name": "Nina", "last_name": "", "email": "nina@example.org"}
+    submit = {
+        "verb": "create",
+        "interactionId": interaction_id,
+        "recordType": "contact",
+        "first_name": "Nina",
+        "last_name": "",
+        "email": "nina@example.org",
+    }
     status, body = await bot.activity(task(bot.service_url, ANNA_AGENT, "task/submit", submit))
     assert body["task"]["type"] == "continue"
     again = body["task"]["value"]["card"]["content"]
@@ -210,8 +277,11 @@ async def test_create_validates_in_the_dialog_then_pins_the_record(bot):
     submit["last_name"] = "Neumann"
     status, body = await bot.activity(task(bot.service_url, ANNA_AGENT, "task/submit", submit))
     assert body == {"task": {"type": "message", "value": "Record created and pinned."}}
-    put = await bot.connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "PUT" and "Nina Neumann" in pin_targets(c.card, "unpin")])
+    put = await bot.connector.wait_for(
+        lambda calls: [
+            c for c in calls if c.method == "PUT" and "Nina Neumann" in pin_targets(c.card, "unpin")
+        ]
+    )
     assert put
 
 
@@ -221,17 +291,27 @@ async def test_edit_saves_through_the_crm(bot):
     status, body = await bot.activity(task(bot.service_url, ANNA_AGENT, "task/fetch", edit))
     form = body["task"]["value"]["card"]["content"]
     assert "0171 2345678" in texts(form)
-    submit = {"verb": "edit", "interactionId": interaction_id, "recordType": edit["recordType"],
-              "recordId": edit["recordId"], "first_name": "Anna", "last_name": "Schmidt",
-              "email": "anna.schmidt@schmidt-logistik.example",
-              "phone": "+49 30 1234567", "mobile_phone": "0171 9999999",
-              "mailing_city": "Berlin", "preferred_language": "de"}
+    submit = {
+        "verb": "edit",
+        "interactionId": interaction_id,
+        "recordType": edit["recordType"],
+        "recordId": edit["recordId"],
+        "first_name": "Anna",
+        "last_name": "Schmidt",
+        "email": "anna.schmidt@schmidt-logistik.example",
+        "phone": "+49 30 1234567",
+        "mobile_phone": "0171 9999999",
+        "mailing_city": "Berlin",
+        "preferred_language": "de",
+    }
     status, body = await bot.activity(task(bot.service_url, ANNA_AGENT, "task/submit", submit))
     assert body["task"] == {"type": "message", "value": "Record saved."}
-    await bot.connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "PUT" and "0171 9999999" in texts(c.card)])
-    status, body = await bot.activity(card_action(bot.service_url, ANNA_AGENT, "refresh",
-                                                  {"interactionId": interaction_id}))
+    await bot.connector.wait_for(
+        lambda calls: [c for c in calls if c.method == "PUT" and "0171 9999999" in texts(c.card)]
+    )
+    status, body = await bot.activity(
+        card_action(bot.service_url, ANNA_AGENT, "refresh", {"interactionId": interaction_id})
+    )
     assert "0171 9999999" in texts(body["value"])
 
 
@@ -243,8 +323,9 @@ async def test_only_the_assigned_agent_can_act(bot):
     view = body["value"]
     assert "Only the agent assigned to this interaction can act on this card." in texts(view)
     assert pin_targets(view) == {} and "refresh" not in view
-    status, body = await bot.activity(card_action(bot.service_url, ANNA_AGENT, "refresh",
-                                                  {"interactionId": interaction_id}))
+    status, body = await bot.activity(
+        card_action(bot.service_url, ANNA_AGENT, "refresh", {"interactionId": interaction_id})
+    )
     assert pin_targets(body["value"], "unpin") == {}  # nothing was pinned
 
 
@@ -253,14 +334,25 @@ async def test_transfer_moves_the_card_and_the_first_turns_read_only(bot):
     klaus = pin_targets(card)["Klaus Wagner"]
     await bot.activity(card_action(bot.service_url, ANNA_AGENT, "pin", klaus))
     await bot.install(BOB_AGENT)
-    status, state = await bot.event(follow_up(interaction_id, "transferred", agent={
-        "id": "cx-2", "name": BOB_AGENT.name, "aadObjectId": BOB_AGENT.aad}))
+    status, state = await bot.event(
+        follow_up(
+            interaction_id,
+            "transferred",
+            agent={"id": "cx-2", "name": BOB_AGENT.name, "aadObjectId": BOB_AGENT.aad},
+        )
+    )
     assert status == 202 and state["state"] == "transferred"
     bob_card = await bot.card_for(BOB_AGENT)
     assert "Klaus Wagner" in pin_targets(bob_card, "unpin")
-    old = await bot.connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "PUT" and c.conversation_id == ANNA_AGENT.conversation_id
-        and "transferred to another agent" in texts(c.card)])
+    old = await bot.connector.wait_for(
+        lambda calls: [
+            c
+            for c in calls
+            if c.method == "PUT"
+            and c.conversation_id == ANNA_AGENT.conversation_id
+            and "transferred to another agent" in texts(c.card)
+        ]
+    )
     assert pin_targets(old[-1].card, "unpin") == {}
     status, body = await bot.activity(card_action(bot.service_url, ANNA_AGENT, "unpin", klaus))
     assert "transferred to another agent" in texts(body["value"])
@@ -280,8 +372,11 @@ async def test_end_and_wrap_up_close_the_card(bot):
     assert status == 202 and state["state"] == "ended"
     status, state = await bot.event(follow_up(interaction_id, "acw_completed"))
     assert state["state"] == "acw_completed"
-    put = await bot.connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "PUT" and "interaction is closed" in texts(c.card)])
+    put = await bot.connector.wait_for(
+        lambda calls: [
+            c for c in calls if c.method == "PUT" and "interaction is closed" in texts(c.card)
+        ]
+    )
     assert "refresh" not in put[-1].card
 
 
@@ -291,8 +386,7 @@ async def test_german_locale(bot):
     card = await bot.card_for(ANNA_AGENT)
     assert card["lang"] == "de"
     assert "Aktuelle Interaktion" in texts(card) or "Kein passender" in texts(card)
-    status, _ = await bot.activity(message(bot.service_url, ANNA_AGENT, "hilfe?",
-                                           locale="de-DE"))
+    status, _ = await bot.activity(message(bot.service_url, ANNA_AGENT, "hilfe?", locale="de-DE"))
     reply = bot.connector.posts(ANNA_AGENT.conversation_id)[-1].card
     assert "Diesen Befehl kenne ich nicht" in texts(reply)
 
@@ -316,17 +410,22 @@ async def test_text_commands_help_whoami_and_simulate(bot):
     assert ANNA_AGENT.teams_id in texts(whoami) and ANNA_AGENT.aad in texts(whoami)
     assert ANNA_AGENT.email in texts(whoami)
 
-    status, _ = await bot.activity(message(bot.service_url, ANNA_AGENT,
-                                           "<at>Customer Card</at> simulate call +49 30 1234567"))
+    status, _ = await bot.activity(
+        message(bot.service_url, ANNA_AGENT, "<at>Customer Card</at> simulate call +49 30 1234567")
+    )
     assert status in (200, 202)
     card = await bot.card_for(ANNA_AGENT)
     assert "Anna Schmidt" in pin_targets(card, "unpin")
     await bot.activity(message(bot.service_url, ANNA_AGENT, "search Wagner"))
-    await bot.connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "PUT" and "Klaus Wagner" in pin_targets(c.card)])
+    await bot.connector.wait_for(
+        lambda calls: [
+            c for c in calls if c.method == "PUT" and "Klaus Wagner" in pin_targets(c.card)
+        ]
+    )
     await bot.activity(message(bot.service_url, ANNA_AGENT, "simulate end"))
-    await bot.connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "PUT" and "Ended" in texts(c.card)])
+    await bot.connector.wait_for(
+        lambda calls: [c for c in calls if c.method == "PUT" and "Ended" in texts(c.card)]
+    )
 
 
 async def test_simulate_is_refused_outside_development_mode(make_bot):

@@ -22,8 +22,9 @@ CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock",
 def sdk_body(reference: dict[str, Any], activity_id: str | None) -> dict[str, Any]:
     """What ConversationsOperations.send_to_conversation / update_activity put on the wire."""
     activity = card_activity(copy.deepcopy(CARD))
-    activity.apply_conversation_reference(ConversationReference.model_validate(reference),
-                                          is_incoming=False)
+    activity.apply_conversation_reference(
+        ConversationReference.model_validate(reference), is_incoming=False
+    )
     activity.reply_to_id = None
     if activity_id is not None:
         activity.id = activity_id
@@ -44,4 +45,5 @@ async def _stored_reference(bot, **install_options: Any) -> dict[str, Any]:  # t
 async def test_the_card_message_is_the_sdk_wire_json(bot, activity_id, options):
     reference = await _stored_reference(bot, **options)
     assert outgoing_activity(reference, CARD, activity_id=activity_id) == sdk_body(
-        reference, activity_id)
+        reference, activity_id
+    )

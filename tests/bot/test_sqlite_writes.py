@@ -15,10 +15,20 @@ from bot.storage.tables import InteractionRow
 
 def _interaction(interaction_id: str) -> InteractionRow:
     return InteractionRow(
-        id=interaction_id, configuration_id="cfg", contact_id="", channel="voice",
-        state="started", data={}, script_variables={}, previous_cards=[],
-        match_outcome="unsearched", search_query="", related_shown=0,
-        delivery_pending=False, started_at=datetime.now(UTC))
+        id=interaction_id,
+        configuration_id="cfg",
+        contact_id="",
+        channel="voice",
+        state="started",
+        data={},
+        script_variables={},
+        previous_cards=[],
+        match_outcome="unsearched",
+        search_query="",
+        related_shown=0,
+        delivery_pending=False,
+        started_at=datetime.now(UTC),
+    )
 
 
 async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:
@@ -46,8 +56,7 @@ async def test_concurrent_write_transactions_all_commit(sqlite_url: str) -> None
         await engine.dispose()
 
 
-async def test_a_lock_held_by_another_engine_is_awaited_without_blocking(
-        sqlite_url: str) -> None:
+async def test_a_lock_held_by_another_engine_is_awaited_without_blocking(sqlite_url: str) -> None:
     first, second = create_engine(sqlite_url), create_engine(sqlite_url)
     holder, waiter = session_factory(first), session_factory(second)
     order: list[str] = []

@@ -303,10 +303,14 @@ def test_a_card_drawn_again_after_a_change_shows_the_change() -> None:
     assert [i.get("value") for i in inputs(card) if i["id"] == "query"] == ["Muster"]
     assert len(next(i for i in inputs(card) if i["id"] == "createType")["choices"]) == 1
     # the same records on another interaction's card carry that interaction's id
-    other = build_customer_card(samples.one_match().model_copy(
-        update={"interaction_id": "int-other"}))
-    assert {a["data"]["interactionId"] for a in actions(other)
-            if isinstance(a.get("data"), dict) and "interactionId" in a["data"]} == {"int-other"}
+    other = build_customer_card(
+        samples.one_match().model_copy(update={"interaction_id": "int-other"})
+    )
+    assert {
+        a["data"]["interactionId"]
+        for a in actions(other)
+        if isinstance(a.get("data"), dict) and "interactionId" in a["data"]
+    } == {"int-other"}
     # and read-only drops the buttons again
     read_only = build_customer_card(samples.one_match().model_copy(update={"read_only": True}))
     assert "unpin" not in _verbs(read_only) and "pin" not in _verbs(read_only)

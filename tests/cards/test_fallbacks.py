@@ -118,9 +118,19 @@ def test_submit_only_cards_have_no_execute_and_stay_valid(name: str) -> None:
 def test_submit_only_buttons_post_the_same_verb_and_data() -> None:
     original = build_customer_card(samples.one_match())
     card = without_universal_actions(original)
-    unpin = next(n for n in walk(card) if n.get("type") == "Action.Submit"
-                 and n.get("data", {}).get("verb") == "unpin")
-    assert unpin == {"type": "Action.Submit", "title": "Unpin", "data": {
-        "verb": "unpin", "interactionId": INTERACTION, "recordType": "contact",
-        "recordId": "00300001"}}
+    unpin = next(
+        n
+        for n in walk(card)
+        if n.get("type") == "Action.Submit" and n.get("data", {}).get("verb") == "unpin"
+    )
+    assert unpin == {
+        "type": "Action.Submit",
+        "title": "Unpin",
+        "data": {
+            "verb": "unpin",
+            "interactionId": INTERACTION,
+            "recordType": "contact",
+            "recordId": "00300001",
+        },
+    }
     assert "refresh" in original  # the input card is left as it was

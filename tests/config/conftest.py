@@ -47,10 +47,12 @@ class Api:
     client: TestClient
     bodies: list[str] = field(default_factory=list)
 
-    async def call(self, method: str, path: str, body: Any = None, *,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        response = await self.client.request(method, path, json=body,
-                                             headers=headers if headers is not None else ADMIN)
+    async def call(
+        self, method: str, path: str, body: Any = None, *, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        response = await self.client.request(
+            method, path, json=body, headers=headers if headers is not None else ADMIN
+        )
         text = await response.text()
         self.bodies.append(text)
         return response.status, (json.loads(text) if text else None)

@@ -47,8 +47,13 @@ class FakeVendor:
         if self.mode == "hang":
             await asyncio.sleep(2)
         if self.mode == "reject":
-            return web.json_response({"message": "Field phone is invalid for key "
-                                      + request.headers.get("Authorization", "")}, status=400)
+            return web.json_response(
+                {
+                    "message": "Field phone is invalid for key "
+                    + request.headers.get("Authorization", "")
+                },
+                status=400,
+            )
         if self.mode == "error":
             return web.json_response({"message": "internal"}, status=500)
         if request.path.endswith("/search"):
@@ -71,20 +76,30 @@ class FlakyAdapter:
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
         async with translate_transport_errors("Flaky CRM"):
             response = await self._http.request(
-                method, self._api + path, json=body, timeout=self._timeout,
-                headers={"Authorization": f"Bearer {self._key}"})
+                method,
+                self._api + path,
+                json=body,
+                timeout=self._timeout,
+                headers={"Authorization": f"Bearer {self._key}"},
+            )
         if response.status_code >= 500:
             raise CrmUnavailableError("Flaky CRM failed", vendor_status=response.status_code)
         if response.status_code >= 400:
-            raise CrmRejectedError("Flaky CRM refused the request",
-                                   vendor_status=response.status_code,
-                                   vendor_message=response.json().get("message"))
+            raise CrmRejectedError(
+                "Flaky CRM refused the request",
+                vendor_status=response.status_code,
+                vendor_message=response.json().get("message"),
+            )
         return response.json()
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
         found = await self._call("POST", "/search", query.model_dump(mode="json"))
-        return [CrmRecord(type="contact", id=r["id"], title=r["name"],
-                          url=self.record_url("contact", r["id"])) for r in found]
+        return [
+            CrmRecord(
+                type="contact", id=r["id"], title=r["name"], url=self.record_url("contact", r["id"])
+            )
+            for r in found
+        ]
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
         await self._call("GET", f"/records/{record_type}/{record_id}")
@@ -97,11 +112,11 @@ class FlakyAdapter:
         await self._call("POST", f"/records/{record_type}", dict(fields))
         return CrmRecord(type=record_type, id="new", title="New", fields=dict(fields))
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
         await self._call("PATCH", f"/records/{record_type}/{record_id}", dict(fields))
-        return CrmRecord(type=record_type, id=record_id, title="Flaky Person",
-                         fields=dict(fields))
+        return CrmRecord(type=record_type, id=record_id, title="Flaky Person", fields=dict(fields))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         await self._call("POST", "/timeline", activity.model_dump(mode="json"))
@@ -113,8 +128,10 @@ class FlakyAdapter:
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
         await self._call("GET", f"/fields/{record_type}")
-        return [FieldInfo(name="name", label="Name", type=FieldType.TEXT),
-                FieldInfo(name="phone", label="Phone", type=FieldType.PHONE)]
+        return [
+            FieldInfo(name="name", label="Name", type=FieldType.TEXT),
+            FieldInfo(name="phone", label="Phone", type=FieldType.PHONE),
+        ]
 
     def record_url(self, record_type: str, record_id: str) -> str:
         return f"{self._api}/{record_type}/{record_id}"

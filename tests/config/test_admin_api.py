@@ -14,10 +14,12 @@ CONFIGS = "/api/v1/configurations"
 
 
 def hubspot(**extra):  # type: ignore[no-untyped-def]
-    body = {"name": "HubSpot EU", "type": "hubspot",
-            "settings": {"account_id": "4711",
-                         "external_screenpop_domain_hs": "app-eu1.hubspot.com"},
-            "secrets": {"access_token": HUBSPOT_TOKEN}}
+    body = {
+        "name": "HubSpot EU",
+        "type": "hubspot",
+        "settings": {"account_id": "4711", "external_screenpop_domain_hs": "app-eu1.hubspot.com"},
+        "secrets": {"access_token": HUBSPOT_TOKEN},
+    }
     body.update(extra)
     return body
 
@@ -36,18 +38,22 @@ async def test_create_read_update_deactivate_delete(api, all_logs, database_url)
     assert status == 201, created
     config_id = created["id"]
     assert created["typeName"] == "HubSpot" and created["status"] == "active"
-    assert created["settings"] == {"account_id": "4711",
-                                   "external_screenpop_domain_hs": "app-eu1.hubspot.com"}
-    assert created["secrets"] == {"access_token": {"set": True, "kind": "literal",
-                                                   "reference": None}}
+    assert created["settings"] == {
+        "account_id": "4711",
+        "external_screenpop_domain_hs": "app-eu1.hubspot.com",
+    }
+    assert created["secrets"] == {
+        "access_token": {"set": True, "kind": "literal", "reference": None}
+    }
 
     status, listed = await api.admin("GET", CONFIGS)
     assert [c["id"] for c in listed["configurations"]][-1] == config_id
     status, read = await api.admin("GET", f"{CONFIGS}/{config_id}")
     assert status == 200 and read["name"] == "HubSpot EU"
 
-    status, patched = await api.admin("PATCH", f"{CONFIGS}/{config_id}",
-                                      {"description": "Sales and service"})
+    status, patched = await api.admin(
+        "PATCH", f"{CONFIGS}/{config_id}", {"description": "Sales and service"}
+    )
     assert status == 200 and patched["description"] == "Sales and service"
     assert patched["secrets"]["access_token"]["set"], "PATCH without secrets keeps them"
 
@@ -65,9 +71,11 @@ async def test_create_read_update_deactivate_delete(api, all_logs, database_url)
     # stored encrypted: the database never holds the token in the clear
     engine = create_engine(database_url)
     async with engine.connect() as conn:
-        stored = (await conn.execute(text(
-            "SELECT secrets FROM crm_configurations WHERE id = :id"), {"id": config_id})
-                  ).scalar_one()
+        stored = (
+            await conn.execute(
+                text("SELECT secrets FROM crm_configurations WHERE id = :id"), {"id": config_id}
+            )
+        ).scalar_one()
     await engine.dispose()
     assert HUBSPOT_TOKEN not in str(stored) and "enc:" in str(stored)
 
@@ -87,15 +95,27 @@ async def test_each_configuration_gets_its_ready_workflows(api):
     status, body = await api.admin("GET", f"{CONFIGS}/{created['id']}/workflows")
     assert status == 200 and body["typeId"] == "hubspot"
     assert [(w["workflowName"], w["workflowAction"]) for w in body["workflows"]] == [
-        ("Search by phone number", "Search"), ("Search by email address", "Search"),
-        ("Custom search", "Search"), ("Create standard record", "Create"),
-        ("Create custom record", "Create"), ("Update record", "Update"),
-        ("Timeline", "Timeline"), ("Data memorialization", "DataMemorialization")]
+        ("Search by phone number", "Search"),
+        ("Search by email address", "Search"),
+        ("Custom search", "Search"),
+        ("Create standard record", "Create"),
+        ("Create custom record", "Create"),
+        ("Update record", "Update"),
+        ("Timeline", "Timeline"),
+        ("Data memorialization", "DataMemorialization"),
+    ]
     assert all(w["workflowId"].startswith("wf-") for w in body["workflows"])
 
-    status, kustomer = await api.admin("POST", CONFIGS, {
-        "name": "Kustomer", "type": "kustomer", "settings": {"org": "acme"},
-        "secrets": {"api_key": "env:KUSTOMER_KEY"}})
+    status, kustomer = await api.admin(
+        "POST",
+        CONFIGS,
+        {
+            "name": "Kustomer",
+            "type": "kustomer",
+            "settings": {"org": "acme"},
+            "secrets": {"api_key": "env:KUSTOMER_KEY"},
+        },
+    )
     assert status == 201, kustomer
     status, body = await api.admin("GET", f"{CONFIGS}/{kustomer['id']}/workflows")
     names = [w["workflowName"] for w in body["workflows"]]
@@ -105,33 +125,69 @@ async def test_each_configuration_gets_its_ready_workflows(api):
 async def test_configuration_validation_names_the_field(api):
     cases = [
         ({"name": "X", "type": "pipedrive"}, "type", "unknown integration type 'pipedrive'"),
-        (hubspot(settings={"acount_id": "4711"}), "settings.acount_id",
-         "not a hubspot setting; known settings:"),
+        (
+            hubspot(settings={"acount_id": "4711"}),
+            "settings.acount_id",
+            "not a hubspot setting; known settings:",
+        ),
         (hubspot(settings={}), "settings.account_id", "Field required"),
-        (hubspot(settings={"account_id": "acme"}), "settings.account_id",
-         "should match pattern"),
-        (hubspot(settings={"account_id": "4711", "api_base": "ftp://x"}), "settings.api_base",
-         "must be an http(s) URL"),
+        (hubspot(settings={"account_id": "acme"}), "settings.account_id", "should match pattern"),
+        (
+            hubspot(settings={"account_id": "4711", "api_base": "ftp://x"}),
+            "settings.api_base",
+            "must be an http(s) URL",
+        ),
         (hubspot(secrets={}), "secrets.access_token", "required for hubspot"),
-        (hubspot(secrets={"access_token": "x1234", "password": "p"}), "secrets.password",
-         "hubspot takes no secret 'password'; it takes: access_token"),
-        (hubspot(secrets={"access_token": {"env": "A", "file": "/b"}}), "secrets.access_token",
-         "exactly one of 'literal', 'env' or 'file'"),
-        (hubspot(secrets={"access_token": "env:"}), "secrets.access_token",
-         "'env:' needs a variable name"),
-        ({"name": "Z", "type": "zendesk", "settings": {"subdomain": "acme", "auth": "api_token"},
-          "secrets": {"api_token": "t0k3n"}}, "settings.email",
-         "required when auth is api_token"),
-        ({"name": "SF", "type": "salesforce", "settings": {"client_id": "abc"}, "secrets": {}},
-         "secrets.client_secret", "required for salesforce with auth 'client_credentials'"),
-        ({"name": "SN", "type": "servicenow", "settings": {"instance": "https://acme.service-now.com",
-                                                           "username": "u"}},
-         "settings.instance", "must be a bare name"),
+        (
+            hubspot(secrets={"access_token": "x1234", "password": "p"}),
+            "secrets.password",
+            "hubspot takes no secret 'password'; it takes: access_token",
+        ),
+        (
+            hubspot(secrets={"access_token": {"env": "A", "file": "/b"}}),
+            "secrets.access_token",
+            "exactly one of 'literal', 'env' or 'file'",
+        ),
+        (
+            hubspot(secrets={"access_token": "env:"}),
+            "secrets.access_token",
+            "'env:' needs a variable name",
+        ),
+        (
+            {
+                "name": "Z",
+                "type": "zendesk",
+                "settings": {"subdomain": "acme", "auth": "api_token"},
+                "secrets": {"api_token": "t0k3n"},
+            },
+            "settings.email",
+            "required when auth is api_token",
+        ),
+        (
+            {"name": "SF", "type": "salesforce", "settings": {"client_id": "abc"}, "secrets": {}},
+            "secrets.client_secret",
+            "required for salesforce with auth 'client_credentials'",
+        ),
+        (
+            {
+                "name": "SN",
+                "type": "servicenow",
+                "settings": {"instance": "https://acme.service-now.com", "username": "u"},
+            },
+            "settings.instance",
+            "must be a bare name",
+        ),
         ({"name": "D", "type": "demo", "settings": {"seed": "nope"}}, "settings.seed", ""),
-        ({"name": "D", "type": "demo", "startup": [{"step": "pin_single"}]}, "startup",
-         "'pin_single' acts on a search result; put a 'search' step before it"),
-        ({"name": "D", "type": "demo", "startup": [{"step": "search"}, {"step": "search"}]},
-         "startup", "step 'search' is listed twice"),
+        (
+            {"name": "D", "type": "demo", "startup": [{"step": "pin_single"}]},
+            "startup",
+            "'pin_single' acts on a search result; put a 'search' step before it",
+        ),
+        (
+            {"name": "D", "type": "demo", "startup": [{"step": "search"}, {"step": "search"}]},
+            "startup",
+            "step 'search' is listed twice",
+        ),
         ({"name": "D", "type": "demo", "startup": [{"step": "jump"}]}, "startup.0", ""),
     ]
     for body, field, message in cases:
@@ -148,8 +204,7 @@ async def test_type_cannot_change_and_ids_are_unique(api):
     assert status == 201 and created["id"] == "hubspot-eu"
     status, body = await api.admin("POST", CONFIGS, hubspot(id="hubspot-eu"))
     assert status == 409 and body["field"] == "id"
-    status, body = await api.admin("PUT", f"{CONFIGS}/hubspot-eu",
-                                   {"name": "x", "type": "demo"})
+    status, body = await api.admin("PUT", f"{CONFIGS}/hubspot-eu", {"name": "x", "type": "demo"})
     assert status == 400 and body["field"] == "type"
     assert "cannot change" in body["message"]
 
@@ -165,13 +220,18 @@ async def test_only_one_default(api):
 async def test_secret_references_are_shown_as_references(api, all_logs, tmp_path):
     key_file = tmp_path / "hubspot.token"
     key_file.write_text(HUBSPOT_TOKEN + "\n")
-    status, created = await api.admin("POST", CONFIGS, hubspot(
-        secrets={"access_token": f"file:{key_file}"}))
+    status, created = await api.admin(
+        "POST", CONFIGS, hubspot(secrets={"access_token": f"file:{key_file}"})
+    )
     assert status == 201, created
-    assert created["secrets"]["access_token"] == {"set": True, "kind": "file",
-                                                  "reference": f"file:{key_file}"}
-    status, body = await api.admin("PATCH", f"{CONFIGS}/{created['id']}",
-                                   {"secrets": {"access_token": {"env": "HS_TOKEN"}}})
+    assert created["secrets"]["access_token"] == {
+        "set": True,
+        "kind": "file",
+        "reference": f"file:{key_file}",
+    }
+    status, body = await api.admin(
+        "PATCH", f"{CONFIGS}/{created['id']}", {"secrets": {"access_token": {"env": "HS_TOKEN"}}}
+    )
     assert body["secrets"]["access_token"]["reference"] == "env:HS_TOKEN"
     api.assert_never_sent(HUBSPOT_TOKEN)
     assert HUBSPOT_TOKEN not in all_logs.text
@@ -206,14 +266,19 @@ async def test_startup_steps_default_and_custom(api):
     status, body = await api.admin("GET", path)
     assert status == 200 and body["default"] is True
     assert [s["step"] for s in body["steps"]] == ["search", "pin_single"]
-    steps = [{"step": "search", "by": "phone"}, {"step": "pin_single"},
-             {"step": "create_if_none", "recordType": "contact",
-              "fields": {"phone": "{ANI}", "last_name": "Caller {ANI}"}},
-             {"step": "cache"}]
+    steps = [
+        {"step": "search", "by": "phone"},
+        {"step": "pin_single"},
+        {
+            "step": "create_if_none",
+            "recordType": "contact",
+            "fields": {"phone": "{ANI}", "last_name": "Caller {ANI}"},
+        },
+        {"step": "cache"},
+    ]
     status, body = await api.admin("PUT", path, {"steps": steps})
     assert status == 200 and body["default"] is False
-    assert [s["step"] for s in body["steps"]] == ["search", "pin_single", "create_if_none",
-                                                  "cache"]
+    assert [s["step"] for s in body["steps"]] == ["search", "pin_single", "create_if_none", "cache"]
     status, body = await api.admin("PUT", path, {"steps": None})
     assert body["default"] is True
 

@@ -22,9 +22,12 @@ LITERAL = "lit-" + "9f8e7d6c5b4a"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, data_dir=str(tmp_path / "data"),  # type: ignore[call-arg]
-                    database_url=f"sqlite+aiosqlite:///{tmp_path / 'cc.db'}",
-                    demo_crm_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    return Settings(
+        _env_file=None,
+        data_dir=str(tmp_path / "data"),  # type: ignore[call-arg]
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cc.db'}",
+        demo_crm_url=f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+    )
 
 
 def cli(settings: Settings, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -73,8 +76,7 @@ def test_changes_and_prune(settings, capsys, tmp_path):
     assert '~ demo: dynamic data mapping "Card fields": recordTypes' in out
     assert "hubspot-eu" not in out, "without --prune nothing is deleted"
 
-    code, out, err = cli(settings, capsys, "config", "apply", str(changed), "--prune",
-                         "--dry-run")
+    code, out, err = cli(settings, capsys, "config", "apply", str(changed), "--prune", "--dry-run")
     assert '- configuration hubspot-eu (hubspot) "HubSpot EU"' in out
     assert '- demo: workflow "Timeline"' in out
     code, out, err = cli(settings, capsys, "config", "apply", str(changed), "--prune")
@@ -86,9 +88,21 @@ def test_changes_and_prune(settings, capsys, tmp_path):
 
 def test_literal_secrets_stay_idempotent_and_are_never_exported(settings, capsys, tmp_path):
     file = tmp_path / "kustomer.yaml"
-    file.write_text(yaml.safe_dump({"configurations": [{
-        "id": "kus", "name": "Kustomer", "type": "kustomer", "settings": {"org": "acme"},
-        "secrets": {"api_key": LITERAL}}]}))
+    file.write_text(
+        yaml.safe_dump(
+            {
+                "configurations": [
+                    {
+                        "id": "kus",
+                        "name": "Kustomer",
+                        "type": "kustomer",
+                        "settings": {"org": "acme"},
+                        "secrets": {"api_key": LITERAL},
+                    }
+                ]
+            }
+        )
+    )
     code, out, err = cli(settings, capsys, "config", "apply", str(file))
     assert code == 0, err
     code, out, err = cli(settings, capsys, "config", "apply", str(file))
@@ -105,20 +119,30 @@ def test_literal_secrets_stay_idempotent_and_are_never_exported(settings, capsys
     assert out.strip() == "No changes.", "an export applied back changes nothing"
 
 
-@pytest.mark.parametrize(("document", "message"), [
-    ("configurations: [{name: X, type: pipedrive}]", "type: unknown integration type"),
-    ("configurations: [{name: X, type: demo, colour: red}]",
-     "configurations[0].colour: Extra inputs are not permitted"),
-    ("configurations:\n- name: X\n  type: demo\n  dynamicDataMappings:\n  - name: m\n"
-     "    recordTypes: [{recordType: contact, fields: [first_name, last_name, email, phone, "
-     "title, department]}]",
-     "6 text fields chosen for contact"),
-    ("configurations:\n- name: X\n  type: demo\n  memorializationMappings:\n  - name: m\n"
-     "    recordTypes: [{recordType: contact, fields: [{crmField: title, source: "
-     "{channel: script_variable, field: AccountNo}}]}]", "must be lowercase"),
-    ("workflows: []", "the file holds one key, 'configurations'"),
-    ("configurations: [", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("configurations: [{name: X, type: pipedrive}]", "type: unknown integration type"),
+        (
+            "configurations: [{name: X, type: demo, colour: red}]",
+            "configurations[0].colour: Extra inputs are not permitted",
+        ),
+        (
+            "configurations:\n- name: X\n  type: demo\n  dynamicDataMappings:\n  - name: m\n"
+            "    recordTypes: [{recordType: contact, fields: [first_name, last_name, email, phone, "
+            "title, department]}]",
+            "6 text fields chosen for contact",
+        ),
+        (
+            "configurations:\n- name: X\n  type: demo\n  memorializationMappings:\n  - name: m\n"
+            "    recordTypes: [{recordType: contact, fields: [{crmField: title, source: "
+            "{channel: script_variable, field: AccountNo}}]}]",
+            "must be lowercase",
+        ),
+        ("workflows: []", "the file holds one key, 'configurations'"),
+        ("configurations: [", "not valid YAML"),
+    ],
+)
 def test_invalid_files_name_the_problem(settings, capsys, tmp_path, document, message):
     file = tmp_path / "bad.yaml"
     file.write_text(document)
@@ -129,14 +153,19 @@ def test_invalid_files_name_the_problem(settings, capsys, tmp_path, document, me
 
 @pytest.mark.slow
 def test_command_runs_as_a_process(tmp_path):
-    env = {**os.environ, "CUSTOMER_CARD_DATA_DIR": str(tmp_path / "data"),
-           "CUSTOMER_CARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cc.db'}",
-           "CUSTOMER_CARD_DEMO_CRM_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"}
+    env = {
+        **os.environ,
+        "CUSTOMER_CARD_DATA_DIR": str(tmp_path / "data"),
+        "CUSTOMER_CARD_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cc.db'}",
+        "CUSTOMER_CARD_DEMO_CRM_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+    }
     command = [sys.executable, "-m", "bot.config_cli", "config", "apply", str(EXAMPLE)]
-    first = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
-                           timeout=120)
+    first = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert first.returncode == 0, first.stderr
-    second = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True,
-                            timeout=120)
+    second = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert second.stdout.strip() == "No changes."
     assert (tmp_path / "data" / "secret.key").exists()

@@ -39,8 +39,7 @@ def test_literals_are_encrypted_and_references_kept(tmp_path, monkeypatch):
     assert store_secret(parse_secret_input("token", "env:CC_TOKEN"), box) == "env:CC_TOKEN"
     monkeypatch.setenv("CC_TOKEN", SECRET)
     assert resolve_secret("token", "env:CC_TOKEN", box) == SECRET
-    assert describe_secrets({"token": stored, "other": "env:CC_TOKEN"})["token"].reference \
-        is None
+    assert describe_secrets({"token": stored, "other": "env:CC_TOKEN"})["token"].reference is None
 
 
 def test_a_configured_key_and_rotation(tmp_path):
@@ -86,11 +85,16 @@ async def test_default_startup_pins_a_single_match(demo):
 
 
 async def test_configured_startup_creates_when_nothing_matches(demo):
-    steps = [SearchStep(by="phone"), PinSingleStep(),
-             CreateIfNoneStep(record_type="contact",
-                              fields={"last_name": "Caller {ANI}", "phone": "{ANI}",
-                                      "title": "{Customer Name}"}),
-             RelatedStep(), CacheStep()]
+    steps = [
+        SearchStep(by="phone"),
+        PinSingleStep(),
+        CreateIfNoneStep(
+            record_type="contact",
+            fields={"last_name": "Caller {ANI}", "phone": "{ANI}", "title": "{Customer Name}"},
+        ),
+        RelatedStep(),
+        CacheStep(),
+    ]
     result = await run_startup(steps, demo, voice("+49 30 0000000"))
     assert result.outcome == "none" and result.created and result.cache
     assert [r.title for r in result.current] == ["Caller +49 30 0000000"]

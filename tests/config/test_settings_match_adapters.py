@@ -55,8 +55,7 @@ class Reads:
 
 
 def _reads(settings: str, secrets: str = "", later: str = "") -> Reads:
-    return Reads(frozenset(settings.split()), frozenset(secrets.split()),
-                 frozenset(later.split()))
+    return Reads(frozenset(settings.split()), frozenset(secrets.split()), frozenset(later.split()))
 
 
 # What each adapter reads, from crm/<type>.py (settings: ``context.settings`` look-ups;
@@ -68,36 +67,40 @@ ADAPTER_READS: dict[str, Reads] = {
     "salesforce": _reads(
         "client_id auth login_url token_url instance_url lightning_url username jwt_audience "
         "api_version caller_record_types timeline_key_field",
-        "client_secret private_key"),
+        "client_secret private_key",
+    ),
     # DynamicsSettings.from_context
     "dynamics": _reads(
         "org_url client_id tenant_id api_base api_version authority token_url scope ca_bundle "
         "app_id caller_record_types timeline_activity timeline_key_field description_max "
         "page_size",
-        "client_secret"),
+        "client_secret",
+    ),
     # HubSpotSettings.from_mapping and create_hubspot_adapter
     "hubspot": _reads(
-        "account_id api_version external_screenpop_domain_hs caller_types api_base "
-        "timeout_seconds",
-        "access_token"),
+        "account_id api_version external_screenpop_domain_hs caller_types api_base timeout_seconds",
+        "access_token",
+    ),
     # ServiceNowSettings.from_mapping and create_servicenow_adapter
     "servicenow": _reads(
         "instance auth api_version api_base related_tables journal_tables token_url "
         "caller_tables journal_field timeline_table timeout_seconds",
-        "username password client_id client_secret"),
+        "username password client_id client_secret",
+    ),
     # ZendeskAdapter.__init__, _basic_credentials and _mint_token
     "zendesk": _reads(
         "subdomain api_base token_url agent_url phone_fields timeline_ticket_status auth email "
         "scope token_expires_in",
         "client_id client_secret api_token",
-        later="scope token_expires_in"),
+        later="scope token_expires_in",
+    ),
     # KustomerAdapter.__init__
     "kustomer": _reads("org api_base app_url timeline_conversation_status", "api_key"),
     # OracleAdapter.__init__
     "oracle": _reads(
-        "site api_version api_base record_url_template application_context auth token_url "
-        "scope",
-        "username password client_id client_secret"),
+        "site api_version api_base record_url_template application_context auth token_url scope",
+        "username password client_id client_secret",
+    ),
 }
 
 
@@ -127,159 +130,315 @@ SN_LINK = "https://acme.service-now.com/nav_to.do?uri=sys_user.do%3Fsys_id%3D{}"
 
 CASES: dict[str, list[Case]] = {
     "demo": [
-        Case("defaults", {}, {}, "http://localhost:3978/demo-crm",
-             ("contact", "c1", "http://localhost:3978/demo-crm/contact/c1")),
-        Case("every setting", {"base_url": "https://demo-crm.example/", "latency_ms": 5,
-                               "seed": "empty"}, {},
-             "https://demo-crm.example", ("case", "k 1", "https://demo-crm.example/case/k%201")),
+        Case(
+            "defaults",
+            {},
+            {},
+            "http://localhost:3978/demo-crm",
+            ("contact", "c1", "http://localhost:3978/demo-crm/contact/c1"),
+        ),
+        Case(
+            "every setting",
+            {"base_url": "https://demo-crm.example/", "latency_ms": 5, "seed": "empty"},
+            {},
+            "https://demo-crm.example",
+            ("case", "k 1", "https://demo-crm.example/case/k%201"),
+        ),
     ],
     "salesforce": [
-        Case("client credentials", {"client_id": "3MVG9abc"}, {"client_secret": "sf-s3cret"},
-             "https://login.salesforce.com",
-             ("Contact", "003x", "https://login.salesforce.com/lightning/r/Contact/003x/view"),
-             _required("client_id", "client_secret")),
-        Case("JWT bearer", {"client_id": "3MVG9abc", "auth": "jwt_bearer",
-                            "username": "cc@acme.example", "login_url": "https://acme.my.salesforce.com"},
-             {"private_key": "-----BEGIN PRIVATE KEY-----"}, "https://acme.lightning.force.com",
-             ("Lead", "00Qx", "https://acme.lightning.force.com/lightning/r/Lead/00Qx/view"),
-             _required("client_id", "username", "private_key")),
-        Case("every setting", {
-            "client_id": "3MVG9abc", "auth": "client_credentials",
-            "login_url": "https://acme.my.salesforce.com", "token_url": f"{NOWHERE}/token",
-            "instance_url": "https://acme.my.salesforce.com",
-            "lightning_url": "https://acme.lightning.force.com", "username": "cc@acme.example",
-            "jwt_audience": "https://test.salesforce.com", "api_version": "v61.0",
-            "caller_record_types": ["Contact", "Account"],
-            "timeline_key_field": "Interaction_Key__c"}, {"client_secret": "sf-s3cret"},
+        Case(
+            "client credentials",
+            {"client_id": "3MVG9abc"},
+            {"client_secret": "sf-s3cret"},
+            "https://login.salesforce.com",
+            ("Contact", "003x", "https://login.salesforce.com/lightning/r/Contact/003x/view"),
+            _required("client_id", "client_secret"),
+        ),
+        Case(
+            "JWT bearer",
+            {
+                "client_id": "3MVG9abc",
+                "auth": "jwt_bearer",
+                "username": "cc@acme.example",
+                "login_url": "https://acme.my.salesforce.com",
+            },
+            {"private_key": "-----BEGIN PRIVATE KEY-----"},
             "https://acme.lightning.force.com",
-            ("Account", "001x", "https://acme.lightning.force.com/lightning/r/Account/001x/view")),
+            ("Lead", "00Qx", "https://acme.lightning.force.com/lightning/r/Lead/00Qx/view"),
+            _required("client_id", "username", "private_key"),
+        ),
+        Case(
+            "every setting",
+            {
+                "client_id": "3MVG9abc",
+                "auth": "client_credentials",
+                "login_url": "https://acme.my.salesforce.com",
+                "token_url": f"{NOWHERE}/token",
+                "instance_url": "https://acme.my.salesforce.com",
+                "lightning_url": "https://acme.lightning.force.com",
+                "username": "cc@acme.example",
+                "jwt_audience": "https://test.salesforce.com",
+                "api_version": "v61.0",
+                "caller_record_types": ["Contact", "Account"],
+                "timeline_key_field": "Interaction_Key__c",
+            },
+            {"client_secret": "sf-s3cret"},
+            "https://acme.lightning.force.com",
+            ("Account", "001x", "https://acme.lightning.force.com/lightning/r/Account/001x/view"),
+        ),
     ],
     "dynamics": [
-        Case("tenant", {"org_url": ORG, "tenant_id": "contoso.onmicrosoft.com",
-                        "client_id": "51f81489"}, {"client_secret": "dv-s3cret"}, ORG,
-             ("contact", GUID, f"{ORG}/main.aspx?pagetype=entityrecord&etn=contact&id={GUID}"),
-             _required("org_url", "tenant_id", "client_id", "client_secret")),
-        Case("token_url instead of the tenant", {
-            "org_url": ORG, "client_id": "51f81489", "token_url": f"{NOWHERE}/token"},
-            {"client_secret": "dv-s3cret"}, ORG,
+        Case(
+            "tenant",
+            {"org_url": ORG, "tenant_id": "contoso.onmicrosoft.com", "client_id": "51f81489"},
+            {"client_secret": "dv-s3cret"},
+            ORG,
+            ("contact", GUID, f"{ORG}/main.aspx?pagetype=entityrecord&etn=contact&id={GUID}"),
+            _required("org_url", "tenant_id", "client_id", "client_secret"),
+        ),
+        Case(
+            "token_url instead of the tenant",
+            {"org_url": ORG, "client_id": "51f81489", "token_url": f"{NOWHERE}/token"},
+            {"client_secret": "dv-s3cret"},
+            ORG,
             ("lead", GUID, f"{ORG}/main.aspx?pagetype=entityrecord&etn=lead&id={GUID}"),
-            _required("org_url", "client_id", "client_secret", token_url="settings.tenant_id")),
-        Case("authority instead of the tenant", {
-            "org_url": ORG, "client_id": "51f81489", "authority": f"{NOWHERE}/contoso"},
-            {"client_secret": "dv-s3cret"}, ORG,
+            _required("org_url", "client_id", "client_secret", token_url="settings.tenant_id"),
+        ),
+        Case(
+            "authority instead of the tenant",
+            {"org_url": ORG, "client_id": "51f81489", "authority": f"{NOWHERE}/contoso"},
+            {"client_secret": "dv-s3cret"},
+            ORG,
             ("lead", GUID, f"{ORG}/main.aspx?pagetype=entityrecord&etn=lead&id={GUID}"),
-            _required(authority="settings.tenant_id")),
-        Case("every setting", {
-            "org_url": ORG + "/", "tenant_id": "contoso.onmicrosoft.com", "client_id": "51f81489",
-            "api_base": f"{NOWHERE}/api/data/v9.1", "api_version": "9.1",
-            "authority": f"{NOWHERE}/contoso", "token_url": f"{NOWHERE}/token",
-            "scope": f"{ORG}/.default", "ca_bundle": "/etc/ssl/extra-ca.pem", "app_id": "app-7",
-            "caller_record_types": ["contact", "account"], "timeline_activity": "task",
-            "timeline_key_field": "new_interactionkey", "description_max": 4000,
-            "page_size": 50}, {"client_secret": "dv-s3cret"}, ORG,
-            ("account", GUID,
-             f"{ORG}/main.aspx?pagetype=entityrecord&etn=account&id={GUID}&appid=app-7")),
+            _required(authority="settings.tenant_id"),
+        ),
+        Case(
+            "every setting",
+            {
+                "org_url": ORG + "/",
+                "tenant_id": "contoso.onmicrosoft.com",
+                "client_id": "51f81489",
+                "api_base": f"{NOWHERE}/api/data/v9.1",
+                "api_version": "9.1",
+                "authority": f"{NOWHERE}/contoso",
+                "token_url": f"{NOWHERE}/token",
+                "scope": f"{ORG}/.default",
+                "ca_bundle": "/etc/ssl/extra-ca.pem",
+                "app_id": "app-7",
+                "caller_record_types": ["contact", "account"],
+                "timeline_activity": "task",
+                "timeline_key_field": "new_interactionkey",
+                "description_max": 4000,
+                "page_size": 50,
+            },
+            {"client_secret": "dv-s3cret"},
+            ORG,
+            (
+                "account",
+                GUID,
+                f"{ORG}/main.aspx?pagetype=entityrecord&etn=account&id={GUID}&appid=app-7",
+            ),
+        ),
     ],
     "hubspot": [
-        Case("private app", {"account_id": "4711"}, {"access_token": "pat-eu1-s3cret"},
-             "https://app.hubspot.com",
-             ("contacts", "51", "https://app.hubspot.com/contacts/4711/record/0-1/51"),
-             _required("account_id", "access_token")),
-        Case("every setting", {
-            "account_id": "4711", "external_screenpop_domain_hs": "app-eu1.hubspot.com",
-            "api_base": NOWHERE, "api_version": "2026-03",
-            "caller_types": ["contacts", "companies"], "timeout_seconds": 5},
-            {"access_token": "pat-eu1-s3cret"}, "https://app-eu1.hubspot.com",
-            ("companies", "7", "https://app-eu1.hubspot.com/contacts/4711/record/0-2/7")),
+        Case(
+            "private app",
+            {"account_id": "4711"},
+            {"access_token": "pat-eu1-s3cret"},
+            "https://app.hubspot.com",
+            ("contacts", "51", "https://app.hubspot.com/contacts/4711/record/0-1/51"),
+            _required("account_id", "access_token"),
+        ),
+        Case(
+            "every setting",
+            {
+                "account_id": "4711",
+                "external_screenpop_domain_hs": "app-eu1.hubspot.com",
+                "api_base": NOWHERE,
+                "api_version": "2026-03",
+                "caller_types": ["contacts", "companies"],
+                "timeout_seconds": 5,
+            },
+            {"access_token": "pat-eu1-s3cret"},
+            "https://app-eu1.hubspot.com",
+            ("companies", "7", "https://app-eu1.hubspot.com/contacts/4711/record/0-2/7"),
+        ),
     ],
     "servicenow": [
-        Case("basic", {"instance": "acme"}, {"username": "cc.integration", "password": "sn-pw"},
-             "https://acme.service-now.com", ("sys_user", "a1", SN_LINK.format("a1")),
-             _required("instance", "username", "password")),
-        Case("OAuth", {"instance": "acme", "auth": "oauth"},
-             {"username": "cc.integration", "password": "sn-pw", "client_id": "sn-client",
-              "client_secret": "sn-s3cret"},
-             "https://acme.service-now.com", ("sys_user", "b2", SN_LINK.format("b2")),
-             _required("instance", "username", "password", "client_id", "client_secret")),
-        Case("every setting", {
-            "instance": "acme", "auth": "oauth", "api_base": NOWHERE,
-            "token_url": f"{NOWHERE}/oauth_token.do", "api_version": "v2",
-            "caller_tables": ["sys_user", "customer_contact"],
-            "related_tables": [["incident", "caller_id"], ["sn_customerservice_case", "contact"]],
-            "journal_tables": ["incident", "sn_customerservice_case"],
-            "journal_field": "comments", "timeline_table": "interaction", "timeout_seconds": 5},
-            {"username": "cc.integration", "password": "sn-pw", "client_id": "sn-client",
-             "client_secret": "sn-s3cret"},
-            "https://acme.service-now.com", ("sys_user", "c3", SN_LINK.format("c3"))),
+        Case(
+            "basic",
+            {"instance": "acme"},
+            {"username": "cc.integration", "password": "sn-pw"},
+            "https://acme.service-now.com",
+            ("sys_user", "a1", SN_LINK.format("a1")),
+            _required("instance", "username", "password"),
+        ),
+        Case(
+            "OAuth",
+            {"instance": "acme", "auth": "oauth"},
+            {
+                "username": "cc.integration",
+                "password": "sn-pw",
+                "client_id": "sn-client",
+                "client_secret": "sn-s3cret",
+            },
+            "https://acme.service-now.com",
+            ("sys_user", "b2", SN_LINK.format("b2")),
+            _required("instance", "username", "password", "client_id", "client_secret"),
+        ),
+        Case(
+            "every setting",
+            {
+                "instance": "acme",
+                "auth": "oauth",
+                "api_base": NOWHERE,
+                "token_url": f"{NOWHERE}/oauth_token.do",
+                "api_version": "v2",
+                "caller_tables": ["sys_user", "customer_contact"],
+                "related_tables": [
+                    ["incident", "caller_id"],
+                    ["sn_customerservice_case", "contact"],
+                ],
+                "journal_tables": ["incident", "sn_customerservice_case"],
+                "journal_field": "comments",
+                "timeline_table": "interaction",
+                "timeout_seconds": 5,
+            },
+            {
+                "username": "cc.integration",
+                "password": "sn-pw",
+                "client_id": "sn-client",
+                "client_secret": "sn-s3cret",
+            },
+            "https://acme.service-now.com",
+            ("sys_user", "c3", SN_LINK.format("c3")),
+        ),
     ],
     "zendesk": [
-        Case("OAuth client", {"subdomain": "acme"},
-             {"client_id": "cc-client", "client_secret": "zd-s3cret"}, "https://acme.zendesk.com",
-             ("user", "12", "https://acme.zendesk.com/agent/users/12"),
-             _required("subdomain", "client_id", "client_secret")),
-        Case("API token", {"subdomain": "acme", "auth": "api_token", "email": "cc@acme.example"},
-             {"api_token": "zd-t0ken"}, "https://acme.zendesk.com",
-             ("ticket", "34", "https://acme.zendesk.com/agent/tickets/34"),
-             _required("subdomain", "email", "api_token")),
-        Case("api_base instead of the subdomain", {
-            "api_base": f"{NOWHERE}/api/v2", "agent_url": "https://support.acme.example"},
+        Case(
+            "OAuth client",
+            {"subdomain": "acme"},
+            {"client_id": "cc-client", "client_secret": "zd-s3cret"},
+            "https://acme.zendesk.com",
+            ("user", "12", "https://acme.zendesk.com/agent/users/12"),
+            _required("subdomain", "client_id", "client_secret"),
+        ),
+        Case(
+            "API token",
+            {"subdomain": "acme", "auth": "api_token", "email": "cc@acme.example"},
+            {"api_token": "zd-t0ken"},
+            "https://acme.zendesk.com",
+            ("ticket", "34", "https://acme.zendesk.com/agent/tickets/34"),
+            _required("subdomain", "email", "api_token"),
+        ),
+        Case(
+            "api_base instead of the subdomain",
+            {"api_base": f"{NOWHERE}/api/v2", "agent_url": "https://support.acme.example"},
             {"client_id": "cc-client", "client_secret": "zd-s3cret"},
             "https://support.acme.example",
             ("user", "12", "https://support.acme.example/agent/users/12"),
-            _required(api_base="settings.subdomain")),
-        Case("every setting", {
-            "subdomain": "acme", "auth": "oauth_client_credentials",
-            "api_base": f"{NOWHERE}/api/v2", "token_url": f"{NOWHERE}/oauth/tokens",
-            "agent_url": "https://acme.zendesk.com", "scope": "read",
-            "token_expires_in": 3600, "email": "cc@acme.example", "phone_fields": ["mobile"],
-            "timeline_ticket_status": "solved"},
-            {"client_id": "cc-client", "client_secret": "zd-s3cret"}, "https://acme.zendesk.com",
-            ("organization", "5", "https://acme.zendesk.com/agent/organizations/5")),
+            _required(api_base="settings.subdomain"),
+        ),
+        Case(
+            "every setting",
+            {
+                "subdomain": "acme",
+                "auth": "oauth_client_credentials",
+                "api_base": f"{NOWHERE}/api/v2",
+                "token_url": f"{NOWHERE}/oauth/tokens",
+                "agent_url": "https://acme.zendesk.com",
+                "scope": "read",
+                "token_expires_in": 3600,
+                "email": "cc@acme.example",
+                "phone_fields": ["mobile"],
+                "timeline_ticket_status": "solved",
+            },
+            {"client_id": "cc-client", "client_secret": "zd-s3cret"},
+            "https://acme.zendesk.com",
+            ("organization", "5", "https://acme.zendesk.com/agent/organizations/5"),
+        ),
     ],
     "kustomer": [
-        Case("API key", {"org": "acme"}, {"api_key": "ku-s3cret"}, "https://acme.kustomerapp.com",
-             ("customer", "9", "https://acme.kustomerapp.com/app/customers/9"),
-             _required("org", "api_key")),
-        Case("every setting", {
-            "org": "acme", "api_base": f"{NOWHERE}/v1", "app_url": "https://acme.example/",
-            "timeline_conversation_status": "open"}, {"api_key": "ku-s3cret"},
+        Case(
+            "API key",
+            {"org": "acme"},
+            {"api_key": "ku-s3cret"},
+            "https://acme.kustomerapp.com",
+            ("customer", "9", "https://acme.kustomerapp.com/app/customers/9"),
+            _required("org", "api_key"),
+        ),
+        Case(
+            "every setting",
+            {
+                "org": "acme",
+                "api_base": f"{NOWHERE}/v1",
+                "app_url": "https://acme.example/",
+                "timeline_conversation_status": "open",
+            },
+            {"api_key": "ku-s3cret"},
             "https://acme.example",
-            ("conversation", "8", "https://acme.example/app/conversations/8")),
+            ("conversation", "8", "https://acme.example/app/conversations/8"),
+        ),
     ],
     "oracle": [
-        Case("basic", {"site": "acme.custhelp.com"},
-             {"username": "cc.integration", "password": "or-pw"}, "https://acme.custhelp.com",
-             ("contact", "7",
-              "https://acme.custhelp.com/services/rest/connect/v1.4/contacts/7"),
-             _required("site", "username", "password")),
-        Case("OAuth", {"site": "acme.custhelp.com", "auth": "oauth",
-                       "token_url": f"{NOWHERE}/oauth2/v1/token"},
-             {"client_id": "or-client", "client_secret": "or-s3cret"},
-             "https://acme.custhelp.com",
-             ("incident", "3",
-              "https://acme.custhelp.com/services/rest/connect/v1.4/incidents/3"),
-             _required("site", "token_url", "client_id", "client_secret")),
-        Case("api_base instead of the site", {"api_base": f"{NOWHERE}/services/rest/connect/v1.4"},
-             {"username": "cc.integration", "password": "or-pw"},
-             f"{NOWHERE}/services/rest/connect/v1.4",
-             ("contact", "7", f"{NOWHERE}/services/rest/connect/v1.4/contacts/7"),
-             _required("username", "password", api_base="settings.site")),
-        Case("every setting", {
-            "site": "acme.custhelp.com", "auth": "oauth", "api_version": "v1.3",
-            "api_base": f"{NOWHERE}/services/rest/connect/v1.3",
-            "token_url": f"{NOWHERE}/oauth2/v1/token", "scope": "urn:opc:resource:consumer::all",
-            "application_context": "Customer Card (Teams)",
-            "record_url_template": "https://agent.acme.example/{collection}/{id}?t={type}"},
+        Case(
+            "basic",
+            {"site": "acme.custhelp.com"},
+            {"username": "cc.integration", "password": "or-pw"},
+            "https://acme.custhelp.com",
+            ("contact", "7", "https://acme.custhelp.com/services/rest/connect/v1.4/contacts/7"),
+            _required("site", "username", "password"),
+        ),
+        Case(
+            "OAuth",
+            {
+                "site": "acme.custhelp.com",
+                "auth": "oauth",
+                "token_url": f"{NOWHERE}/oauth2/v1/token",
+            },
             {"client_id": "or-client", "client_secret": "or-s3cret"},
             "https://acme.custhelp.com",
-            ("contact", "7", "https://agent.acme.example/contacts/7?t=contact")),
+            ("incident", "3", "https://acme.custhelp.com/services/rest/connect/v1.4/incidents/3"),
+            _required("site", "token_url", "client_id", "client_secret"),
+        ),
+        Case(
+            "api_base instead of the site",
+            {"api_base": f"{NOWHERE}/services/rest/connect/v1.4"},
+            {"username": "cc.integration", "password": "or-pw"},
+            f"{NOWHERE}/services/rest/connect/v1.4",
+            ("contact", "7", f"{NOWHERE}/services/rest/connect/v1.4/contacts/7"),
+            _required("username", "password", api_base="settings.site"),
+        ),
+        Case(
+            "every setting",
+            {
+                "site": "acme.custhelp.com",
+                "auth": "oauth",
+                "api_version": "v1.3",
+                "api_base": f"{NOWHERE}/services/rest/connect/v1.3",
+                "token_url": f"{NOWHERE}/oauth2/v1/token",
+                "scope": "urn:opc:resource:consumer::all",
+                "application_context": "Customer Card (Teams)",
+                "record_url_template": "https://agent.acme.example/{collection}/{id}?t={type}",
+            },
+            {"client_id": "or-client", "client_secret": "or-s3cret"},
+            "https://acme.custhelp.com",
+            ("contact", "7", "https://agent.acme.example/contacts/7?t=contact"),
+        ),
     ],
 }
 
-ALL_CASES = [pytest.param(kind, case, id=f"{kind}-{case.name}")
-             for kind, cases in CASES.items() for case in cases]
-REQUIRED = [pytest.param(kind, case, name, id=f"{kind}-{case.name}-without-{name}")
-            for kind, cases in CASES.items() for case in cases for name in case.required]
+ALL_CASES = [
+    pytest.param(kind, case, id=f"{kind}-{case.name}")
+    for kind, cases in CASES.items()
+    for case in cases
+]
+REQUIRED = [
+    pytest.param(kind, case, name, id=f"{kind}-{case.name}-without-{name}")
+    for kind, cases in CASES.items()
+    for case in cases
+    for name in case.required
+]
 
 
 class ReadLog(Mapping[str, Any]):
@@ -323,18 +482,30 @@ def store(kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> dict[
     """What the admin API stores for a configuration: the request body through the model,
     settings as ``ConfigurationStore`` keeps them, secret names checked."""
     body = ConfigurationInput.model_validate(
-        {"name": f"{kind} test", "type": kind, "settings": settings, "secrets": secrets})
+        {"name": f"{kind} test", "type": kind, "settings": settings, "secrets": secrets}
+    )
     stored = ConfigurationStore.checked_settings(kind, body.settings)
     check_secret_names(kind, validate_settings(kind, stored), set(body.secrets))
     return stored
 
 
-def context(kind: str, settings: Mapping[str, Any], secrets: Mapping[str, str],
-            http: httpx.AsyncClient, tmp_path: Path) -> AdapterContext:
+def context(
+    kind: str,
+    settings: Mapping[str, Any],
+    secrets: Mapping[str, str],
+    http: httpx.AsyncClient,
+    tmp_path: Path,
+) -> AdapterContext:
     return AdapterContext(
-        configuration_id=f"cfg-{kind}", type=kind, label=f"{kind} test", settings=settings,
-        secrets=secrets, http=http, data_dir=tmp_path,
-        extra={"demo_crm_url": f"sqlite+aiosqlite:///{tmp_path / 'demo-crm.db'}"})
+        configuration_id=f"cfg-{kind}",
+        type=kind,
+        label=f"{kind} test",
+        settings=settings,
+        secrets=secrets,
+        http=http,
+        data_dir=tmp_path,
+        extra={"demo_crm_url": f"sqlite+aiosqlite:///{tmp_path / 'demo-crm.db'}"},
+    )
 
 
 async def build_and_close(ctx: AdapterContext) -> tuple[str, CrmAdapter]:
@@ -413,46 +584,105 @@ def test_an_unknown_secret_is_refused_with_the_known_names(kind):
 # names the model used to take although the adapters never read them, and names in the
 # wrong place: (type, settings, secrets, field named in the refusal, part of its message)
 MISPLACED = [
-    ("dynamics", {"organization_url": ORG, "tenant_id": "t", "client_id": "c"},
-     {"client_secret": "s"}, "settings.organization_url", "known settings: org_url,"),
-    ("servicenow", {"instance": "acme", "username": "cc"}, {"password": "p"},
-     "settings.username", "servicenow takes 'username' as a secret, not a setting: give it "
-     "under secrets"),
-    ("servicenow", {"instance": "acme", "auth": "oauth", "client_id": "c"},
-     {"username": "u", "password": "p", "client_secret": "s"}, "settings.client_id",
-     "servicenow takes 'client_id' as a secret"),
-    ("servicenow", {"instance": "acme"}, {"username": "u", "password": "p",
-                                          "refresh_token": "r"},
-     "secrets.refresh_token", "servicenow takes no secret 'refresh_token'"),
-    ("oracle", {"site": "acme.custhelp.com", "username": "cc"}, {"password": "p"},
-     "settings.username", "oracle takes 'username' as a secret"),
-    ("oracle", {"site": "acme.custhelp.com", "auth": "oauth", "client_id": "c",
-                "token_url": f"{NOWHERE}/token"}, {"client_secret": "s"},
-     "settings.client_id", "oracle takes 'client_id' as a secret"),
-    ("salesforce", {"client_id": "c"}, {"client_secret": "s", "login_url": "https://x"},
-     "secrets.login_url", "(it is a setting)"),
-    ("kustomer", {"org": "acme", "timeout_seconds": 5}, {"api_key": "k"},
-     "settings.timeout_seconds", "not a kustomer setting"),
+    (
+        "dynamics",
+        {"organization_url": ORG, "tenant_id": "t", "client_id": "c"},
+        {"client_secret": "s"},
+        "settings.organization_url",
+        "known settings: org_url,",
+    ),
+    (
+        "servicenow",
+        {"instance": "acme", "username": "cc"},
+        {"password": "p"},
+        "settings.username",
+        "servicenow takes 'username' as a secret, not a setting: give it under secrets",
+    ),
+    (
+        "servicenow",
+        {"instance": "acme", "auth": "oauth", "client_id": "c"},
+        {"username": "u", "password": "p", "client_secret": "s"},
+        "settings.client_id",
+        "servicenow takes 'client_id' as a secret",
+    ),
+    (
+        "servicenow",
+        {"instance": "acme"},
+        {"username": "u", "password": "p", "refresh_token": "r"},
+        "secrets.refresh_token",
+        "servicenow takes no secret 'refresh_token'",
+    ),
+    (
+        "oracle",
+        {"site": "acme.custhelp.com", "username": "cc"},
+        {"password": "p"},
+        "settings.username",
+        "oracle takes 'username' as a secret",
+    ),
+    (
+        "oracle",
+        {
+            "site": "acme.custhelp.com",
+            "auth": "oauth",
+            "client_id": "c",
+            "token_url": f"{NOWHERE}/token",
+        },
+        {"client_secret": "s"},
+        "settings.client_id",
+        "oracle takes 'client_id' as a secret",
+    ),
+    (
+        "salesforce",
+        {"client_id": "c"},
+        {"client_secret": "s", "login_url": "https://x"},
+        "secrets.login_url",
+        "(it is a setting)",
+    ),
+    (
+        "kustomer",
+        {"org": "acme", "timeout_seconds": 5},
+        {"api_key": "k"},
+        "settings.timeout_seconds",
+        "not a kustomer setting",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "settings", "secrets", "field", "hint"), [
-    pytest.param(*row, id=f"{row[0]}-{row[3]}") for row in MISPLACED])
+@pytest.mark.parametrize(
+    ("kind", "settings", "secrets", "field", "hint"),
+    [pytest.param(*row, id=f"{row[0]}-{row[3]}") for row in MISPLACED],
+)
 def test_names_the_adapter_does_not_read_are_refused(kind, settings, secrets, field, hint):
     error = model_refusal(kind, settings, secrets)
     assert (error.field, hint in error.detail) == (field, True), error.detail
 
 
-@pytest.mark.parametrize(("kind", "settings", "secrets", "field"), [
-    ("hubspot", {"account_id": "4711", "caller_types": ["contacts/../x"]},
-     {"access_token": "t"}, "settings.caller_types"),
-    ("servicenow", {"instance": "acme", "caller_tables": ["sys_user^ORx"]},
-     {"username": "u", "password": "p"}, "settings.caller_tables"),
-    ("servicenow", {"instance": "acme", "related_tables": [["incident;x", "caller_id"]]},
-     {"username": "u", "password": "p"}, "settings.related_tables"),
-])
-async def test_names_the_adapter_refuses_are_settings_errors(kind, settings, secrets, field,
-                                                             http, tmp_path):
+@pytest.mark.parametrize(
+    ("kind", "settings", "secrets", "field"),
+    [
+        (
+            "hubspot",
+            {"account_id": "4711", "caller_types": ["contacts/../x"]},
+            {"access_token": "t"},
+            "settings.caller_types",
+        ),
+        (
+            "servicenow",
+            {"instance": "acme", "caller_tables": ["sys_user^ORx"]},
+            {"username": "u", "password": "p"},
+            "settings.caller_tables",
+        ),
+        (
+            "servicenow",
+            {"instance": "acme", "related_tables": [["incident;x", "caller_id"]]},
+            {"username": "u", "password": "p"},
+            "settings.related_tables",
+        ),
+    ],
+)
+async def test_names_the_adapter_refuses_are_settings_errors(
+    kind, settings, secrets, field, http, tmp_path
+):
     """These adapters refuse such names with a CRM error while being built; the model names
     the setting instead, before anything is stored."""
     assert model_refusal(kind, settings, secrets).field == field
@@ -464,11 +694,9 @@ async def test_names_the_adapter_refuses_are_settings_errors(kind, settings, sec
 
 
 @pytest.mark.parametrize(("kind", "case"), ALL_CASES)
-async def test_a_documented_configuration_builds_its_adapter(kind, case, http, sent,
-                                                              tmp_path):
+async def test_a_documented_configuration_builds_its_adapter(kind, case, http, sent, tmp_path):
     stored = store(kind, case.settings, case.secrets)
-    base_url, adapter = await build_and_close(
-        context(kind, stored, case.secrets, http, tmp_path))
+    base_url, adapter = await build_and_close(context(kind, stored, case.secrets, http, tmp_path))
     record_type, record_id, link = case.link
     assert base_url == case.base_url
     assert adapter.record_url(record_type, record_id) == link
@@ -476,8 +704,9 @@ async def test_a_documented_configuration_builds_its_adapter(kind, case, http, s
 
 
 @pytest.mark.parametrize(("kind", "case", "name"), REQUIRED)
-async def test_a_required_name_is_required_by_model_and_adapter(kind, case, name, http,
-                                                                sent, tmp_path):
+async def test_a_required_name_is_required_by_model_and_adapter(
+    kind, case, name, http, sent, tmp_path
+):
     settings = {k: v for k, v in case.settings.items() if k != name}
     secrets = {k: v for k, v in case.secrets.items() if k != name}
     assert (settings, secrets) != (case.settings, case.secrets), f"{name} is not in the case"
@@ -507,11 +736,14 @@ def _configuration_md_rows() -> dict[str, tuple[set[str], set[str], set[str]]]:
     for line in section.splitlines():
         if not line.startswith("| `"):
             continue
-        kind, settings, secrets = (_outside_parentheses(cell)
-                                   for cell in line.strip().strip("|").split("|"))
-        rows[kind.strip(" `")] = (set(re.findall(r"`(\w+)`", settings)),
-                                  set(re.findall(r"\*\*`(\w+)`\*\*", settings)),
-                                  set(re.findall(r"`(\w+)`", secrets)))
+        kind, settings, secrets = (
+            _outside_parentheses(cell) for cell in line.strip().strip("|").split("|")
+        )
+        rows[kind.strip(" `")] = (
+            set(re.findall(r"`(\w+)`", settings)),
+            set(re.findall(r"\*\*`(\w+)`\*\*", settings)),
+            set(re.findall(r"`(\w+)`", secrets)),
+        )
     return rows
 
 
@@ -526,8 +758,10 @@ def test_configuration_md_lists_what_the_adapters_read():
         assert required == {name for name in first.required if name in first.settings}, kind
 
 
-CRM_PAGES = {"demo": "demo-crm.md", **{kind: f"crm-{kind}.md" for kind in ADAPTER_READS
-                                        if kind != "demo"}}
+CRM_PAGES = {
+    "demo": "demo-crm.md",
+    **{kind: f"crm-{kind}.md" for kind in ADAPTER_READS if kind != "demo"},
+}
 
 
 @pytest.mark.parametrize("kind", sorted(ADAPTER_READS))

@@ -21,11 +21,20 @@ EXECUTE = "/api/v1/workflows/execute"
 CONFIGS = "/api/v1/configurations"
 
 
-async def run(api: Api, config_id: str, workflow: str, workflow_input: dict[str, Any] | None
-              = None, **extra: Any) -> tuple[int, Any]:
+async def run(
+    api: Api,
+    config_id: str,
+    workflow: str,
+    workflow_input: dict[str, Any] | None = None,
+    **extra: Any,
+) -> tuple[int, Any]:
     workflow_id = await api.workflow_id(config_id, workflow)
-    body = {"configurationId": config_id, "workflowId": workflow_id,
-            "payload": {"workflowInput": workflow_input or {}}, **extra}
+    body = {
+        "configurationId": config_id,
+        "workflowId": workflow_id,
+        "payload": {"workflowInput": workflow_input or {}},
+        **extra,
+    }
     return await api.platform("POST", EXECUTE, body)
 
 
@@ -42,8 +51,7 @@ class Desk:
 
     async def install(self, user: User) -> None:
         self.connector.members[user.teams_id] = user.member()
-        response = await self.api.client.post("/api/messages",
-                                              json=install(self.service_url, user))
+        response = await self.api.client.post("/api/messages", json=install(self.service_url, user))
         assert response.status in (200, 202)
 
     async def start(self, user: User, number: str, **extra: Any) -> str:
@@ -79,8 +87,9 @@ def titles(records: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_search_by_phone_outside_an_interaction(api, config_id):
-    status, body = await run(api, config_id, "Search by phone number",
-                             {"phoneNumber": ANI_TWO_MATCHES})
+    status, body = await run(
+        api, config_id, "Search by phone number", {"phoneNumber": ANI_TWO_MATCHES}
+    )
     assert status == 200, body
     assert body["workflowAction"] == "Search" and body["configurationId"] == config_id
     result = body["result"][0]
@@ -94,9 +103,13 @@ async def test_search_by_phone_outside_an_interaction(api, config_id):
 
 
 async def test_search_by_email_and_screen_pop(api, config_id):
-    status, body = await run(api, config_id, "Search by email address",
-                             {"email": "anna.schmidt@schmidt-logistik.example"},
-                             options={"screenPop": True})
+    status, body = await run(
+        api,
+        config_id,
+        "Search by email address",
+        {"email": "anna.schmidt@schmidt-logistik.example"},
+        options={"screenPop": True},
+    )
     assert status == 200, body
     records = body["result"][0]["records"]
     assert titles(records) == ["Anna Schmidt"] and records[0]["screenPop"] is True
@@ -105,12 +118,23 @@ async def test_search_by_email_and_screen_pop(api, config_id):
 async def test_dynamic_search_with_interaction_references(api, config_id, desk):
     interaction_id = await desk.start(ANNA_AGENT, ANI_NO_MATCH)
     await desk.wait_state(interaction_id, lambda s: s["matchOutcome"] != "unsearched")
-    criteria = [{"recordType": "contact", "condition": "or", "columns": [
-        {"field": "email", "operator": "equals", "value": "{Skill Name}@nowhere.example"},
-        {"field": "email", "operator": "equals",
-         "value": "anna.schmidt@schmidt-logistik.example"}]}]
-    status, body = await run(api, config_id, "Custom search", {"search": criteria},
-                             interactionId=interaction_id)
+    criteria = [
+        {
+            "recordType": "contact",
+            "condition": "or",
+            "columns": [
+                {"field": "email", "operator": "equals", "value": "{Skill Name}@nowhere.example"},
+                {
+                    "field": "email",
+                    "operator": "equals",
+                    "value": "anna.schmidt@schmidt-logistik.example",
+                },
+            ],
+        }
+    ]
+    status, body = await run(
+        api, config_id, "Custom search", {"search": criteria}, interactionId=interaction_id
+    )
     assert status == 200, body
     assert titles(body["result"][0]["records"]) == ["Anna Schmidt"]
     state = await desk.wait_state(interaction_id, lambda s: s["related"])
@@ -118,81 +142,120 @@ async def test_dynamic_search_with_interaction_references(api, config_id, desk):
 
     # a reference to data the interaction does not have, or with no interaction at all
     criteria[0]["columns"][0]["value"] = "{Favourite Colour}"
-    status, body = await run(api, config_id, "Custom search", {"search": criteria},
-                             interactionId=interaction_id)
+    status, body = await run(
+        api, config_id, "Custom search", {"search": criteria}, interactionId=interaction_id
+    )
     assert status == 400
     assert body["field"] == "payload.workflowInput.search[0].columns[0].value"
     assert "no field or script variable 'Favourite Colour'" in body["message"]
     criteria[0]["columns"][0]["value"] = "{ANI}"
     status, body = await run(api, config_id, "Custom search", {"search": criteria})
     assert status == 400 and "names no interaction" in body["message"]
-    status, body = await run(api, config_id, "Custom search", {
-        "search": criteria, "interactionData": {"ANI": "+4930"}})
+    status, body = await run(
+        api, config_id, "Custom search", {"search": criteria, "interactionData": {"ANI": "+4930"}}
+    )
     assert status == 200, body
 
 
 async def test_search_with_pin_fills_current_interaction(api, config_id, desk):
     interaction_id = await desk.start(ANNA_AGENT, ANI_NO_MATCH)
     await desk.wait_state(interaction_id, lambda s: s["matchOutcome"] != "unsearched")
-    status, body = await run(api, config_id, "Search by phone number",
-                             {"phoneNumber": ANI_ONE_MATCH}, interactionId=interaction_id,
-                             options={"pin": True})
+    status, body = await run(
+        api,
+        config_id,
+        "Search by phone number",
+        {"phoneNumber": ANI_ONE_MATCH},
+        interactionId=interaction_id,
+        options={"pin": True},
+    )
     assert status == 200, body
     assert titles(body["result"][0]["pinRecords"]) == ["Anna Schmidt"]
     state = await desk.state(interaction_id)
     assert titles(state["current"]) == ["Anna Schmidt"]
     card = await desk.connector.wait_for(
-        lambda calls: [c for c in calls if c.card and "Anna Schmidt" in str(c.card)])
+        lambda calls: [c for c in calls if c.card and "Anna Schmidt" in str(c.card)]
+    )
     assert card
 
 
 async def test_create_standard_and_custom(api, config_id, desk):
     interaction_id = await desk.start(ANNA_AGENT, ANI_NO_MATCH)
     await desk.wait_state(interaction_id, lambda s: s["matchOutcome"] != "unsearched")
-    status, body = await run(api, config_id, "Create standard record", {
-        "recordType": "contact",
-        "fields": {"first_name": "Nora", "last_name": "Neu", "phone": "{ANI}"}},
-        interactionId=interaction_id)
+    status, body = await run(
+        api,
+        config_id,
+        "Create standard record",
+        {
+            "recordType": "contact",
+            "fields": {"first_name": "Nora", "last_name": "Neu", "phone": "{ANI}"},
+        },
+        interactionId=interaction_id,
+    )
     assert status == 200, body
     created = body["result"][0]["pinRecords"][0]
-    assert created["title"] == "Nora Neu" and body["result"][0]["records"][0]["id"] == \
-        created["id"]
+    assert created["title"] == "Nora Neu" and body["result"][0]["records"][0]["id"] == created["id"]
     assert {"name": "phone", "label": "Phone", "value": ANI_NO_MATCH} in created["fields"]
     state = await desk.state(interaction_id)
     assert titles(state["current"]) == ["Nora Neu"]
 
-    status, body = await run(api, config_id, "Create standard record", {
-        "recordType": "custom_subscription", "fields": {"name": "Gold"}})
+    status, body = await run(
+        api,
+        config_id,
+        "Create standard record",
+        {"recordType": "custom_subscription", "fields": {"name": "Gold"}},
+    )
     assert status == 400 and body["field"] == "payload.workflowInput.recordType"
     assert "custom record type" in body["message"]
-    status, body = await run(api, config_id, "Create custom record", {
-        "entity": "custom_subscription", "data": {"name": "Gold", "monthly_fee": 9.5}})
+    status, body = await run(
+        api,
+        config_id,
+        "Create custom record",
+        {"entity": "custom_subscription", "data": {"name": "Gold", "monthly_fee": 9.5}},
+    )
     assert status == 200, body
     assert body["result"][0]["pinRecords"][0]["type"] == "custom_subscription"
-    status, body = await run(api, config_id, "Create standard record", {
-        "recordType": "contact", "fields": {"shoe_size": "42"}})
+    status, body = await run(
+        api,
+        config_id,
+        "Create standard record",
+        {"recordType": "contact", "fields": {"shoe_size": "42"}},
+    )
     assert status == 400 and body["field"] == "payload.workflowInput.fields.shoe_size"
     status, body = await run(api, config_id, "Create standard record", {"recordType": "contact"})
     assert status == 400 and body["field"] == "payload.workflowInput.fields"
 
 
 async def test_update_a_record(api, config_id):
-    status, found = await run(api, config_id, "Search by phone number",
-                              {"phoneNumber": ANI_ONE_MATCH})
+    status, found = await run(
+        api, config_id, "Search by phone number", {"phoneNumber": ANI_ONE_MATCH}
+    )
     anna = found["result"][0]["records"][0]
-    status, body = await run(api, config_id, "Update record", {
-        "recordType": "contact", "id": anna["id"], "fields": {"title": "Head of Logistics"}})
+    status, body = await run(
+        api,
+        config_id,
+        "Update record",
+        {"recordType": "contact", "id": anna["id"], "fields": {"title": "Head of Logistics"}},
+    )
     assert status == 200, body
     record = body["result"][0]["records"][0]
     assert {"name": "title", "label": "Title", "value": "Head of Logistics"} in record["fields"]
-    status, body = await run(api, config_id, "Update record", {
-        "recordType": "contact", "fields": {"title": "x"}})
+    status, body = await run(
+        api, config_id, "Update record", {"recordType": "contact", "fields": {"title": "x"}}
+    )
     assert status == 400 and body["field"] == "payload.workflowInput.id"
-    status, body = await run(api, config_id, "Update record", {
-        "recordType": "contact", "id": anna["id"], "fields": {"nickname": "x"}})
+    status, body = await run(
+        api,
+        config_id,
+        "Update record",
+        {"recordType": "contact", "id": anna["id"], "fields": {"nickname": "x"}},
+    )
     assert status == 400 and body["field"] == "payload.workflowInput.fields.nickname"
-    status, body = await run(api, config_id, "Update record", {
-        "recordType": "contact", "id": "con-missing", "fields": {"title": "x"}})
+    status, body = await run(
+        api,
+        config_id,
+        "Update record",
+        {"recordType": "contact", "id": "con-missing", "fields": {"title": "x"}},
+    )
     assert status == 404 and body["error"] == "crm_not_found"
 
 
@@ -210,12 +273,28 @@ async def test_timeline_links_once_per_interaction(api, config_id, desk):
 
 
 async def test_memorialization_writes_mapped_fields(api, config_id, desk):
-    status, mapping = await api.admin("POST", f"{CONFIGS}/{config_id}/data-mappings", {
-        "name": "Call data", "recordTypes": [{"recordType": "contact", "fields": [
-            {"crmField": "description",
-             "source": {"channel": "voice", "field": "Disposition Notes"}},
-            {"crmField": "department", "source": {"channel": "script_variable",
-                                                  "field": "accountnumber"}}]}]})
+    status, mapping = await api.admin(
+        "POST",
+        f"{CONFIGS}/{config_id}/data-mappings",
+        {
+            "name": "Call data",
+            "recordTypes": [
+                {
+                    "recordType": "contact",
+                    "fields": [
+                        {
+                            "crmField": "description",
+                            "source": {"channel": "voice", "field": "Disposition Notes"},
+                        },
+                        {
+                            "crmField": "department",
+                            "source": {"channel": "script_variable", "field": "accountnumber"},
+                        },
+                    ],
+                }
+            ],
+        },
+    )
     assert status == 201, mapping
     event = started(ANNA_AGENT, number=ANI_ONE_MATCH)
     event["data"]["Disposition Notes"] = "Wants a callback"
@@ -223,12 +302,14 @@ async def test_memorialization_writes_mapped_fields(api, config_id, desk):
     status, _ = await api.platform("POST", "/api/v1/interactions/events", event)
     interaction_id = event["interactionId"]
     await desk.wait_state(interaction_id, lambda s: s["current"])
-    status, body = await run(api, config_id, "Data memorialization", {},
-                             interactionId=interaction_id)
+    status, body = await run(
+        api, config_id, "Data memorialization", {}, interactionId=interaction_id
+    )
     assert status == 200, body
     assert body["memorialized"][0]["written"] == ["department", "description"]
-    status, found = await run(api, config_id, "Search by phone number",
-                              {"phoneNumber": ANI_ONE_MATCH})
+    status, found = await run(
+        api, config_id, "Search by phone number", {"phoneNumber": ANI_ONE_MATCH}
+    )
     status, shown = await api.admin("GET", f"{CONFIGS}/{config_id}/entities/contact/fields")
     record = found["result"][0]["records"][0]
     values = {f["name"]: f["value"] for f in record["fields"]}
@@ -240,20 +321,50 @@ async def test_request_errors(api, config_id):
     cases = [
         ({"configurationId": "cfg-nope", "workflowId": search}, 404, "configurationId"),
         ({"configurationId": config_id, "workflowId": "wf-nope"}, 404, "workflowId"),
-        ({"configurationId": config_id, "workflowId": search, "interactionId": "ix-nope",
-          "payload": {"workflowInput": {"phoneNumber": "1"}}}, 404, "interactionId"),
-        ({"configurationId": config_id, "workflowId": search,
-          "payload": {"workflowInput": {"phoneNumber": 49301234567}}}, 400,
-         "payload.workflowInput.phoneNumber"),
-        ({"configurationId": config_id, "workflowId": search,
-          "payload": {"workflowInput": {"phone": "1"}}}, 400, "payload.workflowInput.phone"),
+        (
+            {
+                "configurationId": config_id,
+                "workflowId": search,
+                "interactionId": "ix-nope",
+                "payload": {"workflowInput": {"phoneNumber": "1"}},
+            },
+            404,
+            "interactionId",
+        ),
+        (
+            {
+                "configurationId": config_id,
+                "workflowId": search,
+                "payload": {"workflowInput": {"phoneNumber": 49301234567}},
+            },
+            400,
+            "payload.workflowInput.phoneNumber",
+        ),
+        (
+            {
+                "configurationId": config_id,
+                "workflowId": search,
+                "payload": {"workflowInput": {"phone": "1"}},
+            },
+            400,
+            "payload.workflowInput.phone",
+        ),
         ({"workflowId": search}, 400, "configurationId"),
-        ({"configurationId": config_id, "workflowId": search}, 400,
-         "payload.workflowInput.phoneNumber"),
-        ({"configurationId": config_id, "workflowId": search,
-          "options": {"dynamicDataMappingId": "ddm-nope"},
-          "payload": {"workflowInput": {"phoneNumber": "1"}}}, 404,
-         "options.dynamicDataMappingId"),
+        (
+            {"configurationId": config_id, "workflowId": search},
+            400,
+            "payload.workflowInput.phoneNumber",
+        ),
+        (
+            {
+                "configurationId": config_id,
+                "workflowId": search,
+                "options": {"dynamicDataMappingId": "ddm-nope"},
+                "payload": {"workflowInput": {"phoneNumber": "1"}},
+            },
+            404,
+            "options.dynamicDataMappingId",
+        ),
     ]
     for body, status_expected, field in cases:
         status, answer = await api.platform("POST", EXECUTE, body)
@@ -263,8 +374,9 @@ async def test_request_errors(api, config_id):
     assert status == 401
     # an inactive workflow is not run
     status, _ = await api.admin("POST", f"{CONFIGS}/{config_id}/workflows/{search}/deactivate")
-    status, answer = await api.platform("POST", EXECUTE, {
-        "configurationId": config_id, "workflowId": search})
+    status, answer = await api.platform(
+        "POST", EXECUTE, {"configurationId": config_id, "workflowId": search}
+    )
     assert status == 404 and "Inactive workflow" in answer["message"]
 
 
@@ -272,9 +384,16 @@ FLAKY_KEY = "sk-live-" + uuid.uuid4().hex
 
 
 async def flaky_config(api: Api, url: str) -> str:
-    status, body = await api.admin("POST", CONFIGS, {
-        "name": "Flaky", "type": "flaky", "settings": {"api_base": url, "timeout_seconds": 0.3},
-        "secrets": {"api_key": FLAKY_KEY}})
+    status, body = await api.admin(
+        "POST",
+        CONFIGS,
+        {
+            "name": "Flaky",
+            "type": "flaky",
+            "settings": {"api_base": url, "timeout_seconds": 0.3},
+            "secrets": {"api_key": FLAKY_KEY},
+        },
+    )
     assert status == 201, body
     return str(body["id"])
 
@@ -293,8 +412,12 @@ async def test_crm_failures_map_to_statuses(api, flaky_vendor, all_logs):
     assert status == 422
 
     vendor.mode = "error"
-    status, body = await run(api, config_id, "Update record",
-                             {"recordType": "contact", "id": "1", "fields": {"name": "x"}})
+    status, body = await run(
+        api,
+        config_id,
+        "Update record",
+        {"recordType": "contact", "id": "1", "fields": {"name": "x"}},
+    )
     assert status == 502 and body["error"] == "crm_unavailable"
 
     vendor.mode = "hang"
@@ -320,16 +443,27 @@ async def test_transfer_carries_pins(api, config_id, desk):
     await desk.install(BOB_AGENT)
     interaction_id = await desk.start(ANNA_AGENT, ANI_ONE_MATCH)
     await desk.wait_state(interaction_id, lambda s: s["current"])
-    status, body = await run(api, config_id, "Create standard record", {
-        "recordType": "case", "fields": {"subject": "Parcel lost"}},
-        interactionId=interaction_id)
+    status, body = await run(
+        api,
+        config_id,
+        "Create standard record",
+        {"recordType": "case", "fields": {"subject": "Parcel lost"}},
+        interactionId=interaction_id,
+    )
     assert status == 200, body
     bob = {"id": "cx-agent-2", "name": BOB_AGENT.name, "aadObjectId": BOB_AGENT.aad}
-    status, state = await api.platform("POST", "/api/v1/interactions/events",
-                                       follow_up(interaction_id, "transferred", agent=bob))
+    status, state = await api.platform(
+        "POST", "/api/v1/interactions/events", follow_up(interaction_id, "transferred", agent=bob)
+    )
     assert status == 202, state
     assert sorted(titles(state["current"])) == ["Anna Schmidt", "Parcel lost"]
     card = await desk.connector.wait_for(
-        lambda calls: [c for c in calls if c.card and c.conversation_id ==
-                       BOB_AGENT.conversation_id and "Parcel lost" in str(c.card)])
+        lambda calls: [
+            c
+            for c in calls
+            if c.card
+            and c.conversation_id == BOB_AGENT.conversation_id
+            and "Parcel lost" in str(c.card)
+        ]
+    )
     assert "Anna Schmidt" in str(card[0].card)

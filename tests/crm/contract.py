@@ -123,16 +123,12 @@ class CrmContract:
         assert _ANNA.first_name in anna.title and _ANNA.last_name in anna.title
         assert anna.type == harness.contact_type
 
-    async def test_phone_search_with_default_types_finds_the_caller(
-        self, harness: Harness
-    ) -> None:
+    async def test_phone_search_with_default_types_finds_the_caller(self, harness: Harness) -> None:
         found = await harness.adapter.search(PhoneSearch(number=ANI_ONE_MATCH))
         people = [record for record in found if record.type == harness.contact_type]
         assert [_ANNA.last_name in record.title for record in people] == [True]
 
-    async def test_phone_search_finds_both_people_sharing_a_number(
-        self, harness: Harness
-    ) -> None:
+    async def test_phone_search_finds_both_people_sharing_a_number(self, harness: Harness) -> None:
         found = await harness.adapter.search(
             PhoneSearch(number=ANI_TWO_MATCHES, record_types=[harness.contact_type])
         )
@@ -141,9 +137,7 @@ class CrmContract:
         assert any("Lena" in record.title for record in found), _titles(found)
         assert any("Paul" in record.title for record in found), _titles(found)
 
-    async def test_phone_search_for_an_unknown_number_finds_nothing(
-        self, harness: Harness
-    ) -> None:
+    async def test_phone_search_for_an_unknown_number_finds_nothing(self, harness: Harness) -> None:
         found = await harness.adapter.search(PhoneSearch(number=ANI_NO_MATCH))
         assert found == []
 
@@ -184,9 +178,7 @@ class CrmContract:
 
     async def test_id_search_finds_the_record(self, harness: Harness) -> None:
         anna = await self._anna(harness)
-        found = await harness.adapter.search(
-            IdSearch(record_type=harness.contact_type, id=anna.id)
-        )
+        found = await harness.adapter.search(IdSearch(record_type=harness.contact_type, id=anna.id))
         assert [record.id for record in found] == [anna.id]
 
     async def test_id_search_for_an_unknown_id_finds_nothing(self, harness: Harness) -> None:
@@ -201,10 +193,12 @@ class CrmContract:
     async def test_dynamic_search_equals_finds_the_record(self, harness: Harness) -> None:
         marker = f"Dyn {uuid.uuid4().hex[:8]}"
         created = await self._created_contact(harness, marker)
-        found = await harness.adapter.search(DynamicSearch(
-            record_type=harness.contact_type,
-            conditions=[Condition(field=harness.updatable_contact_field, value=marker)],
-        ))
+        found = await harness.adapter.search(
+            DynamicSearch(
+                record_type=harness.contact_type,
+                conditions=[Condition(field=harness.updatable_contact_field, value=marker)],
+            )
+        )
         assert [record.id for record in found] == [created.id]
 
     async def test_dynamic_search_joins_with_or_and_and(self, harness: Harness) -> None:
@@ -212,28 +206,37 @@ class CrmContract:
         one = await self._created_contact(harness, first)
         two = await self._created_contact(harness, second)
         field = harness.updatable_contact_field
-        either = await harness.adapter.search(DynamicSearch(
-            record_type=harness.contact_type, join="or",
-            conditions=[Condition(field=field, value=first), Condition(field=field, value=second)],
-        ))
+        either = await harness.adapter.search(
+            DynamicSearch(
+                record_type=harness.contact_type,
+                join="or",
+                conditions=[
+                    Condition(field=field, value=first),
+                    Condition(field=field, value=second),
+                ],
+            )
+        )
         assert sorted(record.id for record in either) == sorted([one.id, two.id])
-        only_first = await harness.adapter.search(DynamicSearch(
-            record_type=harness.contact_type, join="and",
-            conditions=[
-                Condition(field=field, value=first),
-                Condition(field=field, operator="notequals", value=second),
-            ],
-        ))
+        only_first = await harness.adapter.search(
+            DynamicSearch(
+                record_type=harness.contact_type,
+                join="and",
+                conditions=[
+                    Condition(field=field, value=first),
+                    Condition(field=field, operator="notequals", value=second),
+                ],
+            )
+        )
         assert [record.id for record in only_first] == [one.id]
 
-    async def test_dynamic_search_on_an_unknown_field_is_rejected(
-        self, harness: Harness
-    ) -> None:
+    async def test_dynamic_search_on_an_unknown_field_is_rejected(self, harness: Harness) -> None:
         with pytest.raises(CrmRejectedError):
-            await harness.adapter.search(DynamicSearch(
-                record_type=harness.contact_type,
-                conditions=[Condition(field="no_such_field_zz", value="x")],
-            ))
+            await harness.adapter.search(
+                DynamicSearch(
+                    record_type=harness.contact_type,
+                    conditions=[Condition(field="no_such_field_zz", value="x")],
+                )
+            )
 
     # --- hostile input ---------------------------------------------------------------------
 
@@ -249,10 +252,12 @@ class CrmContract:
 
     async def test_hostile_dynamic_value_finds_nothing(self, harness: Harness) -> None:
         for value in HOSTILE_INPUTS:
-            found = await harness.adapter.search(DynamicSearch(
-                record_type=harness.contact_type,
-                conditions=[Condition(field=harness.updatable_contact_field, value=value)],
-            ))
+            found = await harness.adapter.search(
+                DynamicSearch(
+                    record_type=harness.contact_type,
+                    conditions=[Condition(field=harness.updatable_contact_field, value=value)],
+                )
+            )
             assert found == [], value
 
     async def test_hostile_dynamic_field_is_rejected_or_finds_nothing(
@@ -260,10 +265,12 @@ class CrmContract:
     ) -> None:
         for value in HOSTILE_INPUTS:
             try:
-                found = await harness.adapter.search(DynamicSearch(
-                    record_type=harness.contact_type,
-                    conditions=[Condition(field=value, value="x")],
-                ))
+                found = await harness.adapter.search(
+                    DynamicSearch(
+                        record_type=harness.contact_type,
+                        conditions=[Condition(field=value, value="x")],
+                    )
+                )
             except CrmRejectedError:
                 continue
             assert found == [], value
@@ -330,7 +337,8 @@ class CrmContract:
         anna = await self._anna(harness)
         with pytest.raises(CrmNotFoundError):
             await harness.adapter.update(
-                harness.contact_type, self.unknown_id(harness, anna.id),
+                harness.contact_type,
+                self.unknown_id(harness, anna.id),
                 {harness.updatable_contact_field: "x"},
             )
 
@@ -339,9 +347,7 @@ class CrmContract:
     async def test_related_lists_other_records(self, harness: Harness) -> None:
         anna = await self._anna(harness)
         related = await harness.adapter.related(anna)
-        assert all(
-            (record.type, record.id) != (anna.type, anna.id) for record in related
-        )
+        assert all((record.type, record.id) != (anna.type, anna.id) for record in related)
         for record in related:
             assert record.title
             _assert_absolute_url(record.url)
@@ -350,10 +356,17 @@ class CrmContract:
 
     def _activity(self, record: CrmRecord, key: str) -> TimelineActivity:
         return TimelineActivity(
-            key=key, record_type=record.type, record_id=record.id,
-            subject=f"Inbound call {key[-6:]}", direction="inbound", channel="voice",
-            duration_seconds=93, disposition="Resolved", notes="Asked about the invoice.",
-            agent_name="Agent Smith", phone_number=ANI_ONE_MATCH,
+            key=key,
+            record_type=record.type,
+            record_id=record.id,
+            subject=f"Inbound call {key[-6:]}",
+            direction="inbound",
+            channel="voice",
+            duration_seconds=93,
+            disposition="Resolved",
+            notes="Asked about the invoice.",
+            agent_name="Agent Smith",
+            phone_number=ANI_ONE_MATCH,
         )
 
     async def test_add_timeline_links_one_activity_per_key(self, harness: Harness) -> None:

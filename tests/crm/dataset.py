@@ -23,11 +23,23 @@ class Person:
 
 
 PEOPLE: list[Person] = [
-    Person("Anna", "Schmidt", "anna.schmidt@example.de", "+49 30 1234567", "0171 2345678",
-           "Schmidt Logistik GmbH"),
+    Person(
+        "Anna",
+        "Schmidt",
+        "anna.schmidt@example.de",
+        "+49 30 1234567",
+        "0171 2345678",
+        "Schmidt Logistik GmbH",
+    ),
     Person("Jonas", "Weber", "jonas.weber@example.de", "(030) 98765-43", "", "Weber & Söhne"),
-    Person("Maria", "O'Brien", "maria.obrien@example.com", "+1 (555) 010-2233", "",
-           "O'Brien Consulting"),
+    Person(
+        "Maria",
+        "O'Brien",
+        "maria.obrien@example.com",
+        "+1 (555) 010-2233",
+        "",
+        "O'Brien Consulting",
+    ),
     # two people in one household share a landline: a phone search finds both
     Person("Lena", "Fischer", "lena.fischer@example.de", "089 / 555 1212", "", "Fischer Haus"),
     Person("Paul", "Fischer", "paul.fischer@example.de", "+49 89 5551212", "", "Fischer Haus"),
@@ -47,7 +59,7 @@ HOSTILE_INPUTS = [
     "%",
     "a^ORname!=x",
     "} RETURNING User(Id) FIND {",
-    "\" or \"\"=\"",
+    '" or ""="',
     "name eq 'x' or 1 eq 1",
     "email:* OR type:user",
 ]

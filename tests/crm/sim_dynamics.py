@@ -30,99 +30,201 @@ from tests.crm.dataset import PEOPLE
 # --- schema ----------------------------------------------------------------------------------
 
 
-def _a(name: str, kind: str, length: int | None = None, *, fmt: str | None = None,
-       required: str = "None", create: bool = True, update: bool = True, label: str = "",
-       targets: tuple[str, ...] = (), options: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"name": name, "type": kind, "length": length, "format": fmt, "required": required,
-            "create": create, "update": update, "label": label or name.title(),
-            "custom": name.startswith("new_"), "targets": targets, "options": options}
+def _a(
+    name: str,
+    kind: str,
+    length: int | None = None,
+    *,
+    fmt: str | None = None,
+    required: str = "None",
+    create: bool = True,
+    update: bool = True,
+    label: str = "",
+    targets: tuple[str, ...] = (),
+    options: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": kind,
+        "length": length,
+        "format": fmt,
+        "required": required,
+        "create": create,
+        "update": update,
+        "label": label or name.title(),
+        "custom": name.startswith("new_"),
+        "targets": targets,
+        "options": options,
+    }
 
 
-_COMMON = [_a("createdon", "DateTime", create=False, update=False),
-           _a("modifiedon", "DateTime", create=False, update=False),
-           _a("ownerid", "Owner", required="SystemRequired", targets=("systemuser",))]
+_COMMON = [
+    _a("createdon", "DateTime", create=False, update=False),
+    _a("modifiedon", "DateTime", create=False, update=False),
+    _a("ownerid", "Owner", required="SystemRequired", targets=("systemuser",)),
+]
 _PHONE = dict(kind="String", length=50, fmt="Phone")
 
 TABLES: dict[str, dict[str, Any]] = {
-    "contact": {"set": "contacts", "id": "contactid", "name": "fullname", "label": "Contact",
-                "attributes": _COMMON + [
-                    _a("contactid", "Uniqueidentifier", create=False, update=False),
-                    _a("firstname", "String", 50, fmt="Text", label="First Name"),
-                    _a("lastname", "String", 50, fmt="Text", required="ApplicationRequired",
-                       label="Last Name"),
-                    _a("fullname", "String", 160, fmt="Text", create=False, update=False),
-                    _a("emailaddress1", "String", 100, fmt="Email", label="Email"),
-                    _a("emailaddress2", "String", 100, fmt="Email"),
-                    _a("emailaddress3", "String", 100, fmt="Email"),
-                    _a("telephone1", **_PHONE, label="Business Phone"),
-                    _a("telephone2", **_PHONE), _a("telephone3", **_PHONE),
-                    _a("mobilephone", **_PHONE),
-                    _a("jobtitle", "String", 100, fmt="Text", label="Job Title"),
-                    _a("description", "Memo", 2000),
-                    _a("parentcustomerid", "Customer", targets=("account", "contact")),
-                    _a("preferredcontactmethodcode", "Picklist",
-                       options=("Any", "Email", "Phone")),
-                    _a("new_callnotes", "Memo", 100000, label="Call Notes")]},
-    "account": {"set": "accounts", "id": "accountid", "name": "name", "label": "Account",
-                "attributes": _COMMON + [
-                    _a("accountid", "Uniqueidentifier", create=False, update=False),
-                    _a("name", "String", 160, fmt="Text", required="ApplicationRequired"),
-                    _a("telephone1", **_PHONE), _a("telephone2", **_PHONE),
-                    _a("telephone3", **_PHONE), _a("emailaddress1", "String", 100, fmt="Email"),
-                    _a("emailaddress2", "String", 100, fmt="Email"),
-                    _a("emailaddress3", "String", 100, fmt="Email"),
-                    _a("websiteurl", "String", 200, fmt="Url"), _a("description", "Memo", 2000)]},
-    "lead": {"set": "leads", "id": "leadid", "name": "fullname", "label": "Lead",
-             "attributes": _COMMON + [
-                 _a("leadid", "Uniqueidentifier", create=False, update=False),
-                 _a("firstname", "String", 50, fmt="Text"),
-                 _a("lastname", "String", 50, fmt="Text", required="ApplicationRequired"),
-                 _a("fullname", "String", 160, fmt="Text", create=False, update=False),
-                 _a("companyname", "String", 100, fmt="Text"),
-                 _a("emailaddress1", "String", 100, fmt="Email"),
-                 _a("emailaddress2", "String", 100, fmt="Email"),
-                 _a("emailaddress3", "String", 100, fmt="Email"),
-                 _a("telephone1", **_PHONE), _a("telephone2", **_PHONE),
-                 _a("telephone3", **_PHONE), _a("mobilephone", **_PHONE)]},
-    "incident": {"set": "incidents", "id": "incidentid", "name": "title", "label": "Case",
-                 "attributes": _COMMON + [
-                     _a("incidentid", "Uniqueidentifier", create=False, update=False),
-                     _a("title", "String", 200, fmt="Text", required="ApplicationRequired",
-                        label="Case Title"),
-                     _a("ticketnumber", "String", 100, fmt="Text", create=False, update=False),
-                     _a("description", "Memo", 2000),
-                     _a("customerid", "Customer", targets=("account", "contact")),
-                     _a("prioritycode", "Picklist", options=("High", "Normal", "Low"))]},
-    "phonecall": {"set": "phonecalls", "id": "activityid", "name": "subject",
-                  "label": "Phone Call", "activity": True, "attributes": _COMMON + [
-                      _a("activityid", "Uniqueidentifier", create=False, update=False),
-                      _a("subject", "String", 200, fmt="Text"), _a("description", "Memo", 2000),
-                      _a("phonenumber", "String", 200, fmt="Text"),
-                      _a("directioncode", "Boolean"), _a("actualdurationminutes", "Integer"),
-                      _a("actualstart", "DateTime"), _a("actualend", "DateTime"),
-                      _a("regardingobjectid", "Lookup", targets=("contact", "account", "lead",
-                                                                 "incident")),
-                      _a("new_interactionkey", "String", 200, fmt="Text")]},
-    "task": {"set": "tasks", "id": "activityid", "name": "subject", "label": "Task",
-             "activity": True, "attributes": _COMMON + [
-                 _a("activityid", "Uniqueidentifier", create=False, update=False),
-                 _a("subject", "String", 200, fmt="Text"), _a("description", "Memo", 2000),
-                 _a("actualdurationminutes", "Integer"), _a("actualstart", "DateTime"),
-                 _a("actualend", "DateTime"),
-                 _a("regardingobjectid", "Lookup", targets=("contact", "account", "lead",
-                                                            "incident")),
-                 _a("new_interactionkey", "String", 200, fmt="Text")]},
-    "new_project": {"set": "new_projects", "id": "new_projectid", "name": "new_name",
-                    "label": "Project", "custom": True, "attributes": _COMMON + [
-                        _a("new_projectid", "Uniqueidentifier", create=False, update=False),
-                        _a("new_name", "String", 100, fmt="Text", required="ApplicationRequired"),
-                        _a("new_status", "String", 40, fmt="Text")]},
+    "contact": {
+        "set": "contacts",
+        "id": "contactid",
+        "name": "fullname",
+        "label": "Contact",
+        "attributes": _COMMON
+        + [
+            _a("contactid", "Uniqueidentifier", create=False, update=False),
+            _a("firstname", "String", 50, fmt="Text", label="First Name"),
+            _a(
+                "lastname",
+                "String",
+                50,
+                fmt="Text",
+                required="ApplicationRequired",
+                label="Last Name",
+            ),
+            _a("fullname", "String", 160, fmt="Text", create=False, update=False),
+            _a("emailaddress1", "String", 100, fmt="Email", label="Email"),
+            _a("emailaddress2", "String", 100, fmt="Email"),
+            _a("emailaddress3", "String", 100, fmt="Email"),
+            _a("telephone1", **_PHONE, label="Business Phone"),
+            _a("telephone2", **_PHONE),
+            _a("telephone3", **_PHONE),
+            _a("mobilephone", **_PHONE),
+            _a("jobtitle", "String", 100, fmt="Text", label="Job Title"),
+            _a("description", "Memo", 2000),
+            _a("parentcustomerid", "Customer", targets=("account", "contact")),
+            _a("preferredcontactmethodcode", "Picklist", options=("Any", "Email", "Phone")),
+            _a("new_callnotes", "Memo", 100000, label="Call Notes"),
+        ],
+    },
+    "account": {
+        "set": "accounts",
+        "id": "accountid",
+        "name": "name",
+        "label": "Account",
+        "attributes": _COMMON
+        + [
+            _a("accountid", "Uniqueidentifier", create=False, update=False),
+            _a("name", "String", 160, fmt="Text", required="ApplicationRequired"),
+            _a("telephone1", **_PHONE),
+            _a("telephone2", **_PHONE),
+            _a("telephone3", **_PHONE),
+            _a("emailaddress1", "String", 100, fmt="Email"),
+            _a("emailaddress2", "String", 100, fmt="Email"),
+            _a("emailaddress3", "String", 100, fmt="Email"),
+            _a("websiteurl", "String", 200, fmt="Url"),
+            _a("description", "Memo", 2000),
+        ],
+    },
+    "lead": {
+        "set": "leads",
+        "id": "leadid",
+        "name": "fullname",
+        "label": "Lead",
+        "attributes": _COMMON
+        + [
+            _a("leadid", "Uniqueidentifier", create=False, update=False),
+            _a("firstname", "String", 50, fmt="Text"),
+            _a("lastname", "String", 50, fmt="Text", required="ApplicationRequired"),
+            _a("fullname", "String", 160, fmt="Text", create=False, update=False),
+            _a("companyname", "String", 100, fmt="Text"),
+            _a("emailaddress1", "String", 100, fmt="Email"),
+            _a("emailaddress2", "String", 100, fmt="Email"),
+            _a("emailaddress3", "String", 100, fmt="Email"),
+            _a("telephone1", **_PHONE),
+            _a("telephone2", **_PHONE),
+            _a("telephone3", **_PHONE),
+            _a("mobilephone", **_PHONE),
+        ],
+    },
+    "incident": {
+        "set": "incidents",
+        "id": "incidentid",
+        "name": "title",
+        "label": "Case",
+        "attributes": _COMMON
+        + [
+            _a("incidentid", "Uniqueidentifier", create=False, update=False),
+            _a(
+                "title",
+                "String",
+                200,
+                fmt="Text",
+                required="ApplicationRequired",
+                label="Case Title",
+            ),
+            _a("ticketnumber", "String", 100, fmt="Text", create=False, update=False),
+            _a("description", "Memo", 2000),
+            _a("customerid", "Customer", targets=("account", "contact")),
+            _a("prioritycode", "Picklist", options=("High", "Normal", "Low")),
+        ],
+    },
+    "phonecall": {
+        "set": "phonecalls",
+        "id": "activityid",
+        "name": "subject",
+        "label": "Phone Call",
+        "activity": True,
+        "attributes": _COMMON
+        + [
+            _a("activityid", "Uniqueidentifier", create=False, update=False),
+            _a("subject", "String", 200, fmt="Text"),
+            _a("description", "Memo", 2000),
+            _a("phonenumber", "String", 200, fmt="Text"),
+            _a("directioncode", "Boolean"),
+            _a("actualdurationminutes", "Integer"),
+            _a("actualstart", "DateTime"),
+            _a("actualend", "DateTime"),
+            _a("regardingobjectid", "Lookup", targets=("contact", "account", "lead", "incident")),
+            _a("new_interactionkey", "String", 200, fmt="Text"),
+        ],
+    },
+    "task": {
+        "set": "tasks",
+        "id": "activityid",
+        "name": "subject",
+        "label": "Task",
+        "activity": True,
+        "attributes": _COMMON
+        + [
+            _a("activityid", "Uniqueidentifier", create=False, update=False),
+            _a("subject", "String", 200, fmt="Text"),
+            _a("description", "Memo", 2000),
+            _a("actualdurationminutes", "Integer"),
+            _a("actualstart", "DateTime"),
+            _a("actualend", "DateTime"),
+            _a("regardingobjectid", "Lookup", targets=("contact", "account", "lead", "incident")),
+            _a("new_interactionkey", "String", 200, fmt="Text"),
+        ],
+    },
+    "new_project": {
+        "set": "new_projects",
+        "id": "new_projectid",
+        "name": "new_name",
+        "label": "Project",
+        "custom": True,
+        "attributes": _COMMON
+        + [
+            _a("new_projectid", "Uniqueidentifier", create=False, update=False),
+            _a("new_name", "String", 100, fmt="Text", required="ApplicationRequired"),
+            _a("new_status", "String", 40, fmt="Text"),
+        ],
+    },
 }
 # An intersect table: in EntityDefinitions, never offered to users.
-HIDDEN_TABLES = [{"LogicalName": "contactleads", "EntitySetName": "contactleadscollection",
-                  "IsCustomEntity": False, "IsActivity": False, "HasActivities": False,
-                  "IsValidForAdvancedFind": False, "IsIntersect": True,
-                  "DisplayName": {"UserLocalizedLabel": None}}]
+HIDDEN_TABLES = [
+    {
+        "LogicalName": "contactleads",
+        "EntitySetName": "contactleadscollection",
+        "IsCustomEntity": False,
+        "IsActivity": False,
+        "HasActivities": False,
+        "IsValidForAdvancedFind": False,
+        "IsIntersect": True,
+        "DisplayName": {"UserLocalizedLabel": None},
+    }
+]
 _BY_SET = {spec["set"]: name for name, spec in TABLES.items()}
 
 
@@ -136,8 +238,9 @@ class DvError(Exception):
         self.status, self.code, self.message = status, code, message
 
     def response(self) -> web.Response:
-        return web.json_response({"error": {"code": self.code, "message": self.message}},
-                                 status=self.status)
+        return web.json_response(
+            {"error": {"code": self.code, "message": self.message}}, status=self.status
+        )
 
 
 def _syntax(message: str) -> DvError:
@@ -146,9 +249,12 @@ def _syntax(message: str) -> DvError:
 
 # --- OData $filter subset ---------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^']|'')*')|
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'(?:[^']|'')*')|
     (?P<guid>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})|
-    (?P<num>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[(),]))""", re.X)
+    (?P<num>-?\d+(?:\.\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[(),]))""",
+    re.X,
+)
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -177,12 +283,13 @@ def like_regex(pattern: str) -> re.Pattern[str]:
             if end == -1:
                 out.append(re.escape(ch))
             else:
-                body = pattern[i + 1:end]
+                body = pattern[i + 1 : end]
                 negate = body.startswith("^")
                 body = body[1:] if negate else body
                 chars = "".join(
                     c if c == "-" and 0 < k < len(body) - 1 else re.escape(c)
-                    for k, c in enumerate(body))
+                    for k, c in enumerate(body)
+                )
                 out.append(f"[{'^' if negate else ''}{chars}]")
                 i = end
         else:
@@ -249,8 +356,12 @@ class FilterParser:
             if not isinstance(value, str):
                 raise _syntax("string functions need a string literal")
             body = like_regex(value).pattern
-            regex = re.compile({"contains": f".*{body}.*", "startswith": f"{body}.*",
-                                "endswith": f".*{body}"}[tok[1]], re.I | re.S)
+            regex = re.compile(
+                {"contains": f".*{body}.*", "startswith": f"{body}.*", "endswith": f".*{body}"}[
+                    tok[1]
+                ],
+                re.I | re.S,
+            )
             return lambda r: r.get(column) is not None and bool(regex.fullmatch(str(r[column])))
         column = self.property()
         op = self.peek()
@@ -271,8 +382,12 @@ class FilterParser:
         lookup = re.fullmatch(r"_(\w+)_value", name)
         known = _attrs(self.table)
         if name not in known and not (lookup and lookup.group(1) in known):
-            raise DvError(400, "0x80060888", f"Could not find a property named '{name}' on "
-                          f"type 'Microsoft.Dynamics.CRM.{self.table}'.")
+            raise DvError(
+                400,
+                "0x80060888",
+                f"Could not find a property named '{name}' on "
+                f"type 'Microsoft.Dynamics.CRM.{self.table}'.",
+            )
         return name
 
     def value(self) -> Any:
@@ -345,28 +460,45 @@ class DataverseSim:
         for person in PEOPLE:
             if person.company and person.company not in accounts:
                 accounts[person.company] = self.insert("account", {"name": person.company})
-            contact = self.insert("contact", {
-                "firstname": person.first_name, "lastname": person.last_name,
-                "emailaddress1": person.email, "telephone1": person.phone,
-                "mobilephone": person.mobile or None,
-                "_parentcustomerid_value": accounts.get(person.company),
-                "_parentcustomerid_type": "account"})
+            contact = self.insert(
+                "contact",
+                {
+                    "firstname": person.first_name,
+                    "lastname": person.last_name,
+                    "emailaddress1": person.email,
+                    "telephone1": person.phone,
+                    "mobilephone": person.mobile or None,
+                    "_parentcustomerid_value": accounts.get(person.company),
+                    "_parentcustomerid_type": "account",
+                },
+            )
             if person.first_name == "Anna":
-                self.insert("incident", {"title": "Delivery delayed",
-                                         "_customerid_value": contact,
-                                         "_customerid_type": "contact"})
+                self.insert(
+                    "incident",
+                    {
+                        "title": "Delivery delayed",
+                        "_customerid_value": contact,
+                        "_customerid_type": "contact",
+                    },
+                )
 
     def insert(self, table: str, values: dict[str, Any]) -> str:
         spec = TABLES[table]
         record_id = str(uuid.uuid4())
         record: dict[str, Any] = {}
         for a in spec["attributes"]:
-            key = f"_{a['name']}_value" if a["type"] in ("Lookup", "Customer", "Owner") \
-                else a["name"]
+            key = (
+                f"_{a['name']}_value" if a["type"] in ("Lookup", "Customer", "Owner") else a["name"]
+            )
             record[key] = None
-        record.update({spec["id"]: record_id, "createdon": _now(),
-                       "_ownerid_value": "00000000-0000-0000-0000-00000000aaaa",
-                       "_ownerid_type": "systemuser"})
+        record.update(
+            {
+                spec["id"]: record_id,
+                "createdon": _now(),
+                "_ownerid_value": "00000000-0000-0000-0000-00000000aaaa",
+                "_ownerid_type": "systemuser",
+            }
+        )
         if table == "incident":
             record["ticketnumber"] = f"CAS-{len(self.records['incident']) + 1001:05d}"
         record.update(values)
@@ -378,7 +510,8 @@ class DataverseSim:
         record["modifiedon"] = _now()
         if table in ("contact", "lead"):
             record["fullname"] = " ".join(
-                p for p in (record.get("firstname"), record.get("lastname")) if p)
+                p for p in (record.get("firstname"), record.get("lastname")) if p
+            )
 
     # --- app -----------------------------------------------------------------------------
 
@@ -394,33 +527,56 @@ class DataverseSim:
         self.discovery_calls += 1
         tenant = request.match_info["tenant"]
         if tenant != self.tenant_id:
-            return web.json_response({"error": "invalid_tenant", "error_description":
-                                      f"AADSTS90002: Tenant '{tenant}' not found."}, status=400)
+            return web.json_response(
+                {
+                    "error": "invalid_tenant",
+                    "error_description": f"AADSTS90002: Tenant '{tenant}' not found.",
+                },
+                status=400,
+            )
         base = f"{request.scheme}://{request.host}/{tenant}"
-        return web.json_response({
-            "token_endpoint": f"{base}/oauth2/v2.0/token",
-            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-            "issuer": f"{base}/v2.0", "token_endpoint_auth_methods_supported": [
-                "client_secret_post", "private_key_jwt", "client_secret_basic"],
-            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-        })
+        return web.json_response(
+            {
+                "token_endpoint": f"{base}/oauth2/v2.0/token",
+                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                "issuer": f"{base}/v2.0",
+                "token_endpoint_auth_methods_supported": [
+                    "client_secret_post",
+                    "private_key_jwt",
+                    "client_secret_basic",
+                ],
+                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            }
+        )
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
         if form.get("grant_type") != "client_credentials":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
-        if form.get("client_id") != self.client_id or \
-                form.get("client_secret") != self.client_secret:
-            return web.json_response({
-                "error": "invalid_client", "error_codes": [7000215],
-                "error_description": "AADSTS7000215: Invalid client secret provided."},
-                status=401)
+        if (
+            form.get("client_id") != self.client_id
+            or form.get("client_secret") != self.client_secret
+        ):
+            return web.json_response(
+                {
+                    "error": "invalid_client",
+                    "error_codes": [7000215],
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                },
+                status=401,
+            )
         self.token_scopes.append(str(form.get("scope")))
         token = "eyJ0eXAiOiJKV1Qi.sim." + secrets.token_urlsafe(24)
         self._tokens.add(token)
         self.tokens_issued += 1
-        return web.json_response({"token_type": "Bearer", "expires_in": self.expires_in,
-                                  "ext_expires_in": self.expires_in, "access_token": token})
+        return web.json_response(
+            {
+                "token_type": "Bearer",
+                "expires_in": self.expires_in,
+                "ext_expires_in": self.expires_in,
+                "access_token": token,
+            }
+        )
 
     async def _api(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path, request.query_string))
@@ -428,22 +584,39 @@ class DataverseSim:
             await asyncio.sleep(self.delay)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if token not in self._tokens:
-            return web.Response(status=401, headers={"WWW-Authenticate": (
-                'Bearer error="invalid_token", error_description="The access token is '
-                'expired", authorization_uri="https://login.microsoftonline.com/x"')})
+            return web.Response(
+                status=401,
+                headers={
+                    "WWW-Authenticate": (
+                        'Bearer error="invalid_token", error_description="The access token is '
+                        'expired", authorization_uri="https://login.microsoftonline.com/x"'
+                    )
+                },
+            )
         if self.throttle_next:
             self.throttle_next -= 1
-            return web.json_response({"error": {
-                "code": "0x80072322", "message": "Number of requests exceeded the limit of "
-                "6000 over time window of 300 seconds."}}, status=429,
-                headers={"Retry-After": str(self.retry_after)})
+            return web.json_response(
+                {
+                    "error": {
+                        "code": "0x80072322",
+                        "message": "Number of requests exceeded the limit of "
+                        "6000 over time window of 300 seconds.",
+                    }
+                },
+                status=429,
+                headers={"Retry-After": str(self.retry_after)},
+            )
         if self.fail_next:
             status = self.fail_next.pop(0)
-            return web.json_response({"error": {"code": "0x80040216", "message":
-                                                "An unexpected error occurred."}}, status=status)
+            return web.json_response(
+                {"error": {"code": "0x80040216", "message": "An unexpected error occurred."}},
+                status=status,
+            )
         try:
-            if request.match_info["version"] != "v9.2" and \
-                    request.match_info["version"] not in ("v9.0", "v9.1"):
+            if request.match_info["version"] != "v9.2" and request.match_info["version"] not in (
+                "v9.0",
+                "v9.1",
+            ):
                 raise DvError(404, "", "Resource not found for the segment 'api'.")
             return await self._route(request, request.match_info["rest"])
         except DvError as exc:
@@ -451,15 +624,20 @@ class DataverseSim:
 
     async def _route(self, request: web.Request, rest: str) -> web.Response:
         if rest == "WhoAmI":
-            return web.json_response({"BusinessUnitId": str(uuid.uuid4()),
-                                      "UserId": "00000000-0000-0000-0000-00000000aaaa",
-                                      "OrganizationId": str(uuid.uuid4())})
+            return web.json_response(
+                {
+                    "BusinessUnitId": str(uuid.uuid4()),
+                    "UserId": "00000000-0000-0000-0000-00000000aaaa",
+                    "OrganizationId": str(uuid.uuid4()),
+                }
+            )
         if rest.startswith("EntityDefinitions"):
             return self._metadata(rest, request)
         match = re.fullmatch(r"(\w+)(?:\(([^)]*)\))?", rest)
         if not match or match.group(1) not in _BY_SET:
-            raise DvError(404, "0x80060888", f"Resource not found for the segment "
-                          f"'{rest.split('(')[0]}'.")
+            raise DvError(
+                404, "0x80060888", f"Resource not found for the segment '{rest.split('(')[0]}'."
+            )
         table, key = _BY_SET[match.group(1)], match.group(2)
         prefer = request.headers.get("Prefer", "")
         if key is None and request.method == "GET":
@@ -475,8 +653,9 @@ class DataverseSim:
             raise DvError(400, "0x80060888", "Bad Request - Error in query syntax.") from exc
         record = self.records[table].get(record_id)
         if record is None:
-            raise DvError(404, "0x80040217",
-                          f"Entity '{table}' With Id = {record_id} Does Not Exist")
+            raise DvError(
+                404, "0x80040217", f"Entity '{table}' With Id = {record_id} Does Not Exist"
+            )
         if request.method == "GET":
             return web.json_response(self._row(table, record, prefer))
         if request.method == "PATCH":
@@ -485,13 +664,18 @@ class DataverseSim:
             return self._written(request, table, record_id, prefer, 200)
         raise DvError(405, "0x80060888", "Method not allowed")
 
-    def _written(self, request: web.Request, table: str, record_id: str, prefer: str,
-                 status: int) -> web.Response:
-        entity_id = (f"{request.scheme}://{request.host}/api/data/v9.2/"
-                     f"{TABLES[table]['set']}({record_id})")
+    def _written(
+        self, request: web.Request, table: str, record_id: str, prefer: str, status: int
+    ) -> web.Response:
+        entity_id = (
+            f"{request.scheme}://{request.host}/api/data/v9.2/{TABLES[table]['set']}({record_id})"
+        )
         if "return=representation" in prefer:
-            return web.json_response(self._row(table, self.records[table][record_id], prefer),
-                                     status=status, headers={"OData-EntityId": entity_id})
+            return web.json_response(
+                self._row(table, self.records[table][record_id], prefer),
+                status=status,
+                headers={"OData-EntityId": entity_id},
+            )
         return web.Response(status=204, headers={"OData-EntityId": entity_id})
 
     def _row(self, table: str, record: dict[str, Any], prefer: str) -> dict[str, Any]:
@@ -500,10 +684,15 @@ class DataverseSim:
             if key.endswith("_type"):
                 continue
             row[key] = value
-            if key.startswith("_") and key.endswith("_value") and value and \
-                    "include-annotations" in prefer:
-                row[f"{key}@Microsoft.Dynamics.CRM.lookuplogicalname"] = \
-                    record.get(key[:-6] + "_type")
+            if (
+                key.startswith("_")
+                and key.endswith("_value")
+                and value
+                and "include-annotations" in prefer
+            ):
+                row[f"{key}@Microsoft.Dynamics.CRM.lookuplogicalname"] = record.get(
+                    key[:-6] + "_type"
+                )
         return row
 
     def _write(self, table: str, body: Any, creating: bool) -> dict[str, Any]:
@@ -518,18 +707,30 @@ class DataverseSim:
                 continue
             a = attrs.get(key)
             if a is None or a["type"] in ("Lookup", "Customer", "Owner"):
-                raise DvError(400, "0x80060888", f"The property '{key}' does not exist on type "
-                              f"'Microsoft.Dynamics.CRM.{table}'. Make sure to only use property "
-                              "names that are defined by the type.")
+                raise DvError(
+                    400,
+                    "0x80060888",
+                    f"The property '{key}' does not exist on type "
+                    f"'Microsoft.Dynamics.CRM.{table}'. Make sure to only use property "
+                    "names that are defined by the type.",
+                )
             if not a["create" if creating else "update"]:
                 raise DvError(400, "0x80060888", f"The property '{key}' cannot be set.")
             if isinstance(value, str) and a["length"] and len(value) > a["length"]:
-                raise DvError(400, "0x80044331", f"A validation error occurred. The length of "
-                              f"the '{key}' attribute of the '{table}' entity exceeded the "
-                              f"maximum allowed length of '{a['length']}'.")
+                raise DvError(
+                    400,
+                    "0x80044331",
+                    f"A validation error occurred. The length of "
+                    f"the '{key}' attribute of the '{table}' entity exceeded the "
+                    f"maximum allowed length of '{a['length']}'.",
+                )
             clean[key] = value
-        if creating and table == "incident" and self.require_case_customer and \
-                not clean.get("_customerid_value"):
+        if (
+            creating
+            and table == "incident"
+            and self.require_case_customer
+            and not clean.get("_customerid_value")
+        ):
             raise DvError(400, "0x80040278", "You should specify a parent contact or account.")
         return clean
 
@@ -539,17 +740,25 @@ class DataverseSim:
             raise DvError(400, "0x80060888", f"Invalid reference '{target[:60]}'.")
         target_table, target_id = _BY_SET[match.group(1)], match.group(2).lower()
         for a in TABLES[table]["attributes"]:
-            names = {f"{a['name']}_{t}" for t in a["targets"]} | \
-                {f"{a['name']}_{t}_{table}" for t in a["targets"]}
+            names = {f"{a['name']}_{t}" for t in a["targets"]} | {
+                f"{a['name']}_{t}_{table}" for t in a["targets"]
+            }
             if a["type"] in ("Lookup", "Customer") and nav in names:
                 if target_table not in a["targets"] or not nav.split("_")[1] == target_table:
                     break
                 if target_id not in self.records[target_table]:
-                    raise DvError(404, "0x80040217", f"Entity '{target_table}' With Id = "
-                                  f"{target_id} Does Not Exist")
+                    raise DvError(
+                        404,
+                        "0x80040217",
+                        f"Entity '{target_table}' With Id = {target_id} Does Not Exist",
+                    )
                 return a["name"], (target_id, target_table)
-        raise DvError(400, "0x80060888", f"An undeclared property '{nav}' which only has "
-                      "property annotations in the payload but no property value was found.")
+        raise DvError(
+            400,
+            "0x80060888",
+            f"An undeclared property '{nav}' which only has "
+            "property annotations in the payload but no property value was found.",
+        )
 
     def _list(self, request: web.Request, table: str, prefer: str) -> web.Response:
         token = request.query.get("$skiptoken")
@@ -571,21 +780,27 @@ class DataverseSim:
             rows = [self._row(table, r, prefer) for r in rows]
         match = re.search(r"odata\.maxpagesize=(\d+)", prefer)
         size = int(match.group(1)) if match else self.page_size
-        body: dict[str, Any] = {"@odata.context": f"$metadata#{TABLES[table]['set']}",
-                                "value": rows[:size]}
+        body: dict[str, Any] = {
+            "@odata.context": f"$metadata#{TABLES[table]['set']}",
+            "value": rows[:size],
+        }
         if len(rows) > size:
             token = secrets.token_hex(6)
             self._pages[token] = rows[size:]
-            body["@odata.nextLink"] = (f"{request.scheme}://{request.host}{request.path}"
-                                       f"?$skiptoken={token}")
+            body["@odata.nextLink"] = (
+                f"{request.scheme}://{request.host}{request.path}?$skiptoken={token}"
+            )
         return web.json_response(body)
 
     def _metadata(self, rest: str, request: web.Request) -> web.Response:
         if rest == "EntityDefinitions":
             tables = [self._entity(name) for name in TABLES]
             return web.json_response({"value": tables + HIDDEN_TABLES})
-        match = re.fullmatch(r"EntityDefinitions\(LogicalName='(\w+)'\)(/Attributes"
-                             r"(?:/Microsoft\.Dynamics\.CRM\.(\w+))?)?", rest)
+        match = re.fullmatch(
+            r"EntityDefinitions\(LogicalName='(\w+)'\)(/Attributes"
+            r"(?:/Microsoft\.Dynamics\.CRM\.(\w+))?)?",
+            rest,
+        )
         if not match:
             raise DvError(400, "0x80060888", "Bad Request - Error in query syntax.")
         table = match.group(1)
@@ -597,8 +812,11 @@ class DataverseSim:
         attributes = TABLES[table]["attributes"]
         if cast is None:
             return web.json_response({"value": [self._attribute(a) for a in attributes]})
-        kind = {"StringAttributeMetadata": "String", "MemoAttributeMetadata": "Memo",
-                "PicklistAttributeMetadata": "Picklist"}.get(cast)
+        kind = {
+            "StringAttributeMetadata": "String",
+            "MemoAttributeMetadata": "Memo",
+            "PicklistAttributeMetadata": "Picklist",
+        }.get(cast)
         if kind is None:
             raise DvError(400, "0x80060888", f"Unknown type '{cast}'.")
         rows = []
@@ -609,30 +827,43 @@ class DataverseSim:
             if kind == "String":
                 row["FormatName"] = {"Value": a["format"]}
             if kind == "Picklist":
-                row["OptionSet"] = {"Options": [
-                    {"Value": n + 1, "Label": {"UserLocalizedLabel": {"Label": o}}}
-                    for n, o in enumerate(a["options"])]}
+                row["OptionSet"] = {
+                    "Options": [
+                        {"Value": n + 1, "Label": {"UserLocalizedLabel": {"Label": o}}}
+                        for n, o in enumerate(a["options"])
+                    ]
+                }
             rows.append(row)
         return web.json_response({"value": rows})
 
     def _entity(self, name: str) -> dict[str, Any]:
         spec = TABLES[name]
-        return {"LogicalName": name, "EntitySetName": spec["set"],
-                "PrimaryIdAttribute": spec["id"], "PrimaryNameAttribute": spec["name"],
-                "DisplayName": {"UserLocalizedLabel": {"Label": spec["label"]}},
-                "IsCustomEntity": bool(spec.get("custom")),
-                "IsActivity": bool(spec.get("activity")),
-                "HasActivities": not spec.get("activity"), "IsValidForAdvancedFind": True,
-                "IsIntersect": False}
+        return {
+            "LogicalName": name,
+            "EntitySetName": spec["set"],
+            "PrimaryIdAttribute": spec["id"],
+            "PrimaryNameAttribute": spec["name"],
+            "DisplayName": {"UserLocalizedLabel": {"Label": spec["label"]}},
+            "IsCustomEntity": bool(spec.get("custom")),
+            "IsActivity": bool(spec.get("activity")),
+            "HasActivities": not spec.get("activity"),
+            "IsValidForAdvancedFind": True,
+            "IsIntersect": False,
+        }
 
     @staticmethod
     def _attribute(a: dict[str, Any]) -> dict[str, Any]:
-        return {"LogicalName": a["name"], "AttributeType": a["type"],
-                "DisplayName": {"UserLocalizedLabel": {"Label": a["label"]}},
-                "RequiredLevel": {"Value": a["required"]}, "IsValidForCreate": a["create"],
-                "IsValidForUpdate": a["update"], "IsCustomAttribute": a["custom"],
-                "AttributeOf": None,
-                "@odata.type": f"#Microsoft.Dynamics.CRM.{a['type']}AttributeMetadata"}
+        return {
+            "LogicalName": a["name"],
+            "AttributeType": a["type"],
+            "DisplayName": {"UserLocalizedLabel": {"Label": a["label"]}},
+            "RequiredLevel": {"Value": a["required"]},
+            "IsValidForCreate": a["create"],
+            "IsValidForUpdate": a["update"],
+            "IsCustomAttribute": a["custom"],
+            "AttributeOf": None,
+            "@odata.type": f"#Microsoft.Dynamics.CRM.{a['type']}AttributeMetadata",
+        }
 
 
 def _now() -> str:
@@ -654,54 +885,96 @@ def tls_files(directory: Path) -> tuple[Path, Path, Path]:
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Dataverse simulator CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False,
-                                       data_encipherment=False, key_agreement=False,
-                                       encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
-                         critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-                critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                           critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return paths
 
 
-def adapter_context(sim: DataverseSim, base_url: str, http: Any, ca_bundle: Path | str, *,
-                    client_secret: str | None = None, **settings: Any) -> Any:
+def adapter_context(
+    sim: DataverseSim,
+    base_url: str,
+    http: Any,
+    ca_bundle: Path | str,
+    *,
+    client_secret: str | None = None,
+    **settings: Any,
+) -> Any:
     """An ``AdapterContext`` for the real adapter pointed at a running simulator: the
     simulator is both the organisation and the Entra authority."""
     from crm.registry import AdapterContext
 
-    values: dict[str, Any] = {"org_url": base_url, "tenant_id": sim.tenant_id,
-                              "client_id": sim.client_id, "ca_bundle": str(ca_bundle),
-                              "authority": f"{base_url}/{sim.tenant_id}",
-                              "scope": "https://contoso.crm4.dynamics.com/.default"}
+    values: dict[str, Any] = {
+        "org_url": base_url,
+        "tenant_id": sim.tenant_id,
+        "client_id": sim.client_id,
+        "ca_bundle": str(ca_bundle),
+        "authority": f"{base_url}/{sim.tenant_id}",
+        "scope": "https://contoso.crm4.dynamics.com/.default",
+    }
     values.update(settings)
     return AdapterContext(
-        configuration_id="cfg-dynamics-test", type="dynamics", label="Dynamics 365 (simulator)",
-        settings=values, http=http, default_phone_region="DE",
-        secrets={"client_secret": sim.client_secret if client_secret is None else client_secret})
+        configuration_id="cfg-dynamics-test",
+        type="dynamics",
+        label="Dynamics 365 (simulator)",
+        settings=values,
+        http=http,
+        default_phone_region="DE",
+        secrets={"client_secret": sim.client_secret if client_secret is None else client_secret},
+    )

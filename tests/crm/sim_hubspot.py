@@ -32,11 +32,21 @@ TOKEN = "pat-eu1-test-0000-secret"
 PORTAL_ID = "4711"
 
 
-def _prop(name: str, label: str, type_: str = "string", field_type: str = "text",
-          **extra: Any) -> dict[str, Any]:
-    return {"name": name, "label": label, "type": type_, "fieldType": field_type,
-            "hubspotDefined": True, "hidden": False, "calculated": False,
-            "modificationMetadata": {"readOnlyValue": False}, "options": [], **extra}
+def _prop(
+    name: str, label: str, type_: str = "string", field_type: str = "text", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "label": label,
+        "type": type_,
+        "fieldType": field_type,
+        "hubspotDefined": True,
+        "hidden": False,
+        "calculated": False,
+        "modificationMetadata": {"readOnlyValue": False},
+        "options": [],
+        **extra,
+    }
 
 
 def _read_only(prop: dict[str, Any]) -> dict[str, Any]:
@@ -54,65 +64,122 @@ def _options(*values: str) -> list[dict[str, Any]]:
     return [{"label": v.title(), "value": v, "displayOrder": i} for i, v in enumerate(values)]
 
 
-_COMMON = [_read_only(_prop("hs_object_id", "Record ID", "number", "number")),
-           _read_only(_prop("createdate", "Create date", "datetime", "date")),
-           _read_only(_prop("lastmodifieddate", "Last modified", "datetime", "date"))]
+_COMMON = [
+    _read_only(_prop("hs_object_id", "Record ID", "number", "number")),
+    _read_only(_prop("createdate", "Create date", "datetime", "date")),
+    _read_only(_prop("lastmodifieddate", "Last modified", "datetime", "date")),
+]
 
 PROPERTIES: dict[str, list[dict[str, Any]]] = {
-    "contacts": _COMMON + [
-        _prop("firstname", "First name"), _prop("lastname", "Last name"),
-        _prop("email", "Email"), _prop("phone", "Phone number", "string", "phonenumber"),
+    "contacts": _COMMON
+    + [
+        _prop("firstname", "First name"),
+        _prop("lastname", "Last name"),
+        _prop("email", "Email"),
+        _prop("phone", "Phone number", "string", "phonenumber"),
         _prop("mobilephone", "Mobile phone number", "string", "phonenumber"),
-        _prop("company", "Company name"), _prop("jobtitle", "Job title"),
+        _prop("company", "Company name"),
+        _prop("jobtitle", "Job title"),
         _prop("associatedcompanyid", "Primary company ID", "number", "number"),
-        _prop("lifecyclestage", "Lifecycle stage", "enumeration", "radio",
-              options=_options("lead", "customer")),
-        _calculated("hs_searchable_calculated_phone_number",
-                    "Calculated phone number without country code"),
-        _calculated("hs_searchable_calculated_mobile_number",
-                    "Calculated mobile number without country code"),
+        _prop(
+            "lifecyclestage",
+            "Lifecycle stage",
+            "enumeration",
+            "radio",
+            options=_options("lead", "customer"),
+        ),
+        _calculated(
+            "hs_searchable_calculated_phone_number", "Calculated phone number without country code"
+        ),
+        _calculated(
+            "hs_searchable_calculated_mobile_number",
+            "Calculated mobile number without country code",
+        ),
     ],
-    "companies": _COMMON + [_prop("name", "Company name"), _prop("domain", "Domain"),
-                            _prop("phone", "Phone", "string", "phonenumber"),
-                            _prop("city", "City"), _prop("country", "Country")],
-    "deals": _COMMON + [_prop("dealname", "Deal name"), _prop("amount", "Amount", "number",
-                                                               "number"),
-                        _prop("dealstage", "Deal stage", "enumeration", "select",
-                              options=_options("appointmentscheduled", "closedwon")),
-                        _prop("pipeline", "Pipeline"), _prop("closedate", "Close date",
-                                                             "datetime", "date")],
-    "tickets": _COMMON + [
-        _prop("subject", "Ticket name"), _prop("content", "Ticket description", "string",
-                                               "textarea"),
+    "companies": _COMMON
+    + [
+        _prop("name", "Company name"),
+        _prop("domain", "Domain"),
+        _prop("phone", "Phone", "string", "phonenumber"),
+        _prop("city", "City"),
+        _prop("country", "Country"),
+    ],
+    "deals": _COMMON
+    + [
+        _prop("dealname", "Deal name"),
+        _prop("amount", "Amount", "number", "number"),
+        _prop(
+            "dealstage",
+            "Deal stage",
+            "enumeration",
+            "select",
+            options=_options("appointmentscheduled", "closedwon"),
+        ),
+        _prop("pipeline", "Pipeline"),
+        _prop("closedate", "Close date", "datetime", "date"),
+    ],
+    "tickets": _COMMON
+    + [
+        _prop("subject", "Ticket name"),
+        _prop("content", "Ticket description", "string", "textarea"),
         _prop("hs_pipeline", "Pipeline"),
-        _prop("hs_pipeline_stage", "Ticket status", "enumeration", "select",
-              options=_options("1", "2", "3", "4")),
-        _prop("hs_ticket_priority", "Priority", "enumeration", "select",
-              options=_options("LOW", "MEDIUM", "HIGH")),
+        _prop(
+            "hs_pipeline_stage",
+            "Ticket status",
+            "enumeration",
+            "select",
+            options=_options("1", "2", "3", "4"),
+        ),
+        _prop(
+            "hs_ticket_priority",
+            "Priority",
+            "enumeration",
+            "select",
+            options=_options("LOW", "MEDIUM", "HIGH"),
+        ),
     ],
-    "calls": _COMMON + [
+    "calls": _COMMON
+    + [
         _prop("hs_timestamp", "Activity date", "datetime", "date"),
-        _prop("hs_call_title", "Call title"), _prop("hs_call_body", "Call notes", "string",
-                                                    "html"),
-        _prop("hs_call_direction", "Call direction", "enumeration", "select",
-              options=_options("INBOUND", "OUTBOUND")),
+        _prop("hs_call_title", "Call title"),
+        _prop("hs_call_body", "Call notes", "string", "html"),
+        _prop(
+            "hs_call_direction",
+            "Call direction",
+            "enumeration",
+            "select",
+            options=_options("INBOUND", "OUTBOUND"),
+        ),
         _prop("hs_call_duration", "Call duration", "number", "number"),
-        _prop("hs_call_status", "Call status"), _prop("hs_call_external_id", "External ID"),
-        _prop("hs_call_from_number", "From number"), _prop("hs_call_to_number", "To number"),
+        _prop("hs_call_status", "Call status"),
+        _prop("hs_call_external_id", "External ID"),
+        _prop("hs_call_from_number", "From number"),
+        _prop("hs_call_to_number", "To number"),
     ],
 }
-REQUIRED = {"tickets": ("subject", "hs_pipeline_stage"), "deals": ("dealname", "dealstage"),
-            "calls": ("hs_timestamp",)}
+REQUIRED = {
+    "tickets": ("subject", "hs_pipeline_stage"),
+    "deals": ("dealname", "dealstage"),
+    "calls": ("hs_timestamp",),
+}
 # (from, to) -> unlabeled HUBSPOT_DEFINED association type id
 ASSOCIATION_TYPES = {
-    ("contacts", "companies"): 279, ("companies", "contacts"): 280,
-    ("contacts", "tickets"): 15, ("tickets", "contacts"): 16,
-    ("companies", "tickets"): 25, ("tickets", "companies"): 26,
-    ("contacts", "deals"): 4, ("deals", "contacts"): 3,
-    ("calls", "contacts"): 194, ("contacts", "calls"): 193,
-    ("calls", "companies"): 182, ("companies", "calls"): 181,
-    ("calls", "tickets"): 220, ("tickets", "calls"): 219,
-    ("calls", "deals"): 206, ("deals", "calls"): 205,
+    ("contacts", "companies"): 279,
+    ("companies", "contacts"): 280,
+    ("contacts", "tickets"): 15,
+    ("tickets", "contacts"): 16,
+    ("companies", "tickets"): 25,
+    ("tickets", "companies"): 26,
+    ("contacts", "deals"): 4,
+    ("deals", "contacts"): 3,
+    ("calls", "contacts"): 194,
+    ("contacts", "calls"): 193,
+    ("calls", "companies"): 182,
+    ("companies", "calls"): 181,
+    ("calls", "tickets"): 220,
+    ("tickets", "calls"): 219,
+    ("calls", "deals"): 206,
+    ("deals", "calls"): 205,
 }
 INVERSE = {type_id: ASSOCIATION_TYPES[(b, a)] for (a, b), type_id in ASSOCIATION_TYPES.items()}
 
@@ -122,8 +189,13 @@ def _now() -> str:
 
 
 def _error(status: int, message: str, category: str, **extra: Any) -> web.Response:
-    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
-            "category": category, **extra}
+    body = {
+        "status": "error",
+        "message": message,
+        "correlationId": str(uuid.uuid4()),
+        "category": category,
+        **extra,
+    }
     return web.json_response(body, status=status)
 
 
@@ -138,8 +210,7 @@ def _national(number: str, region: str) -> str:
 class HubSpotSim:
     """State plus the aiohttp app. ``requests`` logs ``(method, path, json)`` of each call."""
 
-    def __init__(self, token: str = TOKEN, portal_id: str = PORTAL_ID,
-                 region: str = "DE") -> None:
+    def __init__(self, token: str = TOKEN, portal_id: str = PORTAL_ID, region: str = "DE") -> None:
         self.token = token
         self.portal_id = portal_id
         self.region = region
@@ -153,8 +224,9 @@ class HubSpotSim:
 
     # --- test controls ------------------------------------------------------------------
 
-    def throttle_next(self, *, retry_after: str | None = None,
-                      policy: str = "TEN_SECONDLY_ROLLING") -> None:
+    def throttle_next(
+        self, *, retry_after: str | None = None, policy: str = "TEN_SECONDLY_ROLLING"
+    ) -> None:
         self.throttles.append({"retry_after": retry_after, "policy": policy})
 
     def fail_next(self, status: int = 500) -> None:
@@ -164,8 +236,11 @@ class HubSpotSim:
         self.stalls.append(seconds)
 
     def calls_for(self, object_type: str, record_id: str) -> list[dict[str, Any]]:
-        ids = [to for (a, aid, b, to, _) in self.links
-               if (a, aid, b) == (object_type, record_id, "calls")]
+        ids = [
+            to
+            for (a, aid, b, to, _) in self.links
+            if (a, aid, b) == (object_type, record_id, "calls")
+        ]
         return [self.objects["calls"][i] for i in sorted(ids, key=int)]
 
     # --- data ---------------------------------------------------------------------------
@@ -175,18 +250,30 @@ class HubSpotSim:
         for person in people:
             if person.company and person.company not in companies:
                 companies[person.company] = self.insert("companies", {"name": person.company})
-            contact = self.insert("contacts", {
-                "firstname": person.first_name, "lastname": person.last_name,
-                "email": person.email, "phone": person.phone, "mobilephone": person.mobile,
-                "company": person.company,
-                "associatedcompanyid": companies.get(person.company, ""),
-            })
+            contact = self.insert(
+                "contacts",
+                {
+                    "firstname": person.first_name,
+                    "lastname": person.last_name,
+                    "email": person.email,
+                    "phone": person.phone,
+                    "mobilephone": person.mobile,
+                    "company": person.company,
+                    "associatedcompanyid": companies.get(person.company, ""),
+                },
+            )
             if person.company:
                 self.link("contacts", contact, "companies", companies[person.company])
         anna = next(iter(self.objects["contacts"]))
-        ticket = self.insert("tickets", {"subject": "Lieferung verspätet", "hs_pipeline": "0",
-                                         "hs_pipeline_stage": "1",
-                                         "content": "Paket seit drei Tagen unterwegs."})
+        ticket = self.insert(
+            "tickets",
+            {
+                "subject": "Lieferung verspätet",
+                "hs_pipeline": "0",
+                "hs_pipeline_stage": "1",
+                "content": "Paket seit drei Tagen unterwegs.",
+            },
+        )
         self.link("contacts", anna, "tickets", ticket)
 
     def insert(self, object_type: str, properties: dict[str, str]) -> str:
@@ -197,8 +284,12 @@ class HubSpotSim:
         props.update(hs_object_id=record_id, createdate=now, lastmodifieddate=now)
         self._calculate(object_type, props)
         self.objects[object_type][record_id] = {
-            "id": record_id, "properties": props, "createdAt": now, "updatedAt": now,
-            "archived": False}
+            "id": record_id,
+            "properties": props,
+            "createdAt": now,
+            "updatedAt": now,
+            "archived": False,
+        }
         return record_id
 
     def link(self, a: str, a_id: str, b: str, b_id: str, type_id: int | None = None) -> None:
@@ -209,8 +300,10 @@ class HubSpotSim:
     def _calculate(self, object_type: str, props: dict[str, str]) -> None:
         if object_type != "contacts":
             return
-        for source, target in (("phone", "hs_searchable_calculated_phone_number"),
-                               ("mobilephone", "hs_searchable_calculated_mobile_number")):
+        for source, target in (
+            ("phone", "hs_searchable_calculated_phone_number"),
+            ("mobilephone", "hs_searchable_calculated_mobile_number"),
+        ):
             national = _national(props.get(source, ""), self.region)
             if national:
                 props[target] = national
@@ -243,23 +336,35 @@ class HubSpotSim:
         body = await request.json() if request.can_read_body else None
         self.requests.append((request.method, request.path, body))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return _error(401, "Authentication credentials not found. This API supports "
-                          "OAuth 2.0 authentication.", "INVALID_AUTHENTICATION")
+            return _error(
+                401,
+                "Authentication credentials not found. This API supports OAuth 2.0 authentication.",
+                "INVALID_AUTHENTICATION",
+            )
         if self.stalls:
             await asyncio.sleep(self.stalls.pop(0))
         if self.failures:
             return _error(self.failures.pop(0), "internal error", "INTERNAL_ERROR")
         if self.throttles:
             spec = self.throttles.pop(0)
-            headers = {"X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-                       "X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
-                       "X-HubSpot-RateLimit-Daily": "1000000",
-                       "X-HubSpot-RateLimit-Daily-Remaining": "0"
-                       if "DAILY" in spec["policy"] else "999000"}
+            headers = {
+                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                "X-HubSpot-RateLimit-Max": "190",
+                "X-HubSpot-RateLimit-Remaining": "0",
+                "X-HubSpot-RateLimit-Daily": "1000000",
+                "X-HubSpot-RateLimit-Daily-Remaining": "0"
+                if "DAILY" in spec["policy"]
+                else "999000",
+            }
             if spec["retry_after"] is not None:
                 headers["Retry-After"] = spec["retry_after"]
-            response = _error(429, f"You have reached your {spec['policy'].lower()} limit.",
-                              "RATE_LIMITS", errorType="RATE_LIMIT", policyName=spec["policy"])
+            response = _error(
+                429,
+                f"You have reached your {spec['policy'].lower()} limit.",
+                "RATE_LIMITS",
+                errorType="RATE_LIMIT",
+                policyName=spec["policy"],
+            )
             response.headers.update(headers)
             return response
         request[_JSON] = body
@@ -270,18 +375,23 @@ class HubSpotSim:
         return object_type if object_type in self.objects else None
 
     def _unknown_type(self, request: web.Request) -> web.Response:
-        return _error(400, f"Unable to infer object type from: {request.match_info['type']}",
-                      "VALIDATION_ERROR")
+        return _error(
+            400,
+            f"Unable to infer object type from: {request.match_info['type']}",
+            "VALIDATION_ERROR",
+        )
 
-    def _view(self, object_type: str, record: dict[str, Any],
-              properties: Iterable[str]) -> dict[str, Any]:
+    def _view(
+        self, object_type: str, record: dict[str, Any], properties: Iterable[str]
+    ) -> dict[str, Any]:
         wanted = set(properties) | {"hs_object_id", "createdate", "lastmodifieddate"}
         props = {k: v for k, v in record["properties"].items() if k in wanted}
         props.update({name: None for name in wanted if name not in props})
         return {**record, "properties": props}
 
-    def _invalid_properties(self, object_type: str, props: dict[str, Any],
-                            creating: bool) -> web.Response | None:
+    def _invalid_properties(
+        self, object_type: str, props: dict[str, Any], creating: bool
+    ) -> web.Response | None:
         known = {p["name"]: p for p in PROPERTIES[object_type]}
         problems = []
         for name in props:
@@ -290,12 +400,16 @@ class HubSpotSim:
             elif known[name]["modificationMetadata"]["readOnlyValue"]:
                 problems.append(f'"{name}" is a read only property (READ_ONLY_VALUE)')
         if creating:
-            problems += [f'"{n}" is required (REQUIRED_FIELD)'
-                         for n in REQUIRED.get(object_type, ()) if not props.get(n)]
+            problems += [
+                f'"{n}" is required (REQUIRED_FIELD)'
+                for n in REQUIRED.get(object_type, ())
+                if not props.get(n)
+            ]
         if not problems:
             return None
-        return _error(400, "Property values were not valid: " + "; ".join(problems),
-                      "VALIDATION_ERROR")
+        return _error(
+            400, "Property values were not valid: " + "; ".join(problems), "VALIDATION_ERROR"
+        )
 
     async def _create(self, request: web.Request) -> web.Response:
         object_type = self._type(request)
@@ -310,11 +424,14 @@ class HubSpotSim:
         for association in body.get("associations") or []:
             to_id = str(association["to"]["id"])
             type_id = association["types"][0]["associationTypeId"]
-            to_type = next((b for (a, b), t in ASSOCIATION_TYPES.items()
-                            if a == object_type and t == type_id), None)
+            to_type = next(
+                (b for (a, b), t in ASSOCIATION_TYPES.items() if a == object_type and t == type_id),
+                None,
+            )
             if to_type is None or to_id not in self.objects[to_type]:
-                return _error(400, f"Invalid association to {to_id} (type {type_id})",
-                              "VALIDATION_ERROR")
+                return _error(
+                    400, f"Invalid association to {to_id} (type {type_id})", "VALIDATION_ERROR"
+                )
             targets.append((to_type, to_id, type_id))
         record_id = self.insert(object_type, props)
         for to_type, to_id, type_id in targets:
@@ -339,8 +456,10 @@ class HubSpotSim:
         record = self.objects[object_type].get(request.match_info["id"])
         if record is None:
             return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
-        props = {k: ("" if v is None else str(v))
-                 for k, v in (request[_JSON] or {}).get("properties", {}).items()}
+        props = {
+            k: ("" if v is None else str(v))
+            for k, v in (request[_JSON] or {}).get("properties", {}).items()
+        }
         invalid = self._invalid_properties(object_type, props, creating=False)
         if invalid:
             return invalid
@@ -355,10 +474,14 @@ class HubSpotSim:
             return self._unknown_type(request)
         body = request[_JSON] or {}
         wanted = body.get("properties") or []
-        results = [self._view(object_type, self.objects[object_type][str(i["id"])], wanted)
-                   for i in body.get("inputs", []) if str(i["id"]) in self.objects[object_type]]
-        return web.json_response({"status": "COMPLETE", "results": results,
-                                  "startedAt": _now(), "completedAt": _now()})
+        results = [
+            self._view(object_type, self.objects[object_type][str(i["id"])], wanted)
+            for i in body.get("inputs", [])
+            if str(i["id"]) in self.objects[object_type]
+        ]
+        return web.json_response(
+            {"status": "COMPLETE", "results": results, "startedAt": _now(), "completedAt": _now()}
+        )
 
     async def _search(self, request: web.Request) -> web.Response:
         object_type = self._type(request)
@@ -370,21 +493,27 @@ class HubSpotSim:
         if problem:
             return _error(400, problem, "VALIDATION_ERROR")
         records = sorted(self.objects[object_type].values(), key=lambda r: int(r["id"]))
-        hits = [r for r in records if not groups or any(
-            all(self._matches(r["properties"], f) for f in g["filters"]) for g in groups)]
+        hits = [
+            r
+            for r in records
+            if not groups
+            or any(all(self._matches(r["properties"], f) for f in g["filters"]) for g in groups)
+        ]
         start = int(body.get("after") or 0)
         limit = int(body.get("limit") or 10)
-        page = hits[start:start + limit]
+        page = hits[start : start + limit]
         reply: dict[str, Any] = {
             "total": len(hits),
-            "results": [self._view(object_type, r, body.get("properties") or []) for r in page]}
+            "results": [self._view(object_type, r, body.get("properties") or []) for r in page],
+        }
         if start + limit < len(hits):
             after = str(start + limit)
             reply["paging"] = {"next": {"after": after, "link": f"?after={after}"}}
         return web.json_response(reply)
 
-    def _search_problem(self, object_type: str, groups: list[dict[str, Any]],
-                        body: dict[str, Any]) -> str | None:
+    def _search_problem(
+        self, object_type: str, groups: list[dict[str, Any]], body: dict[str, Any]
+    ) -> str | None:
         counts = [len(g.get("filters") or []) for g in groups]
         if len(groups) > 5 or any(c > 10 for c in counts) or sum(counts) > 25:
             return "Too many filter groups or filters (max 5 groups, 10 per group, 25 total)"
@@ -425,17 +554,28 @@ class HubSpotSim:
             return self._unknown_type(request)
         if record_id not in self.objects[object_type]:
             return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
-        rows = sorted((int(b_id), t) for (a, a_id, b, b_id, t) in self.links
-                      if (a, a_id, b) == (object_type, record_id, to_type))
-        results = [{"toObjectId": i, "associationTypes": [
-            {"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}]} for i, t in rows]
+        rows = sorted(
+            (int(b_id), t)
+            for (a, a_id, b, b_id, t) in self.links
+            if (a, a_id, b) == (object_type, record_id, to_type)
+        )
+        results = [
+            {
+                "toObjectId": i,
+                "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": t, "label": None}],
+            }
+            for i, t in rows
+        ]
         return web.json_response({"results": results})
 
     async def _labels(self, request: web.Request) -> web.Response:
         pair = (request.match_info["type"], request.match_info["to"])
         type_id = ASSOCIATION_TYPES.get(pair)
-        results = [] if type_id is None else [
-            {"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
+        results = (
+            []
+            if type_id is None
+            else [{"category": "HUBSPOT_DEFINED", "typeId": type_id, "label": None}]
+        )
         return web.json_response({"results": results})
 
     async def _properties(self, request: web.Request) -> web.Response:
@@ -445,18 +585,34 @@ class HubSpotSim:
         return web.json_response({"results": PROPERTIES[object_type]})
 
     async def _schemas(self, request: web.Request) -> web.Response:
-        return web.json_response({"results": [{
-            "objectTypeId": "2-7001", "name": "vehicles", "fullyQualifiedName": "p4711_vehicles",
-            "labels": {"singular": "Vehicle", "plural": "Vehicles"}}]})
+        return web.json_response(
+            {
+                "results": [
+                    {
+                        "objectTypeId": "2-7001",
+                        "name": "vehicles",
+                        "fullyQualifiedName": "p4711_vehicles",
+                        "labels": {"singular": "Vehicle", "plural": "Vehicles"},
+                    }
+                ]
+            }
+        )
 
     async def _account(self, request: web.Request) -> web.Response:
-        return web.json_response({"portalId": int(self.portal_id), "accountType": "STANDARD",
-                                  "timeZone": "Europe/Berlin", "uiDomain": "app-eu1.hubspot.com",
-                                  "dataHostingLocation": "eu1"})
+        return web.json_response(
+            {
+                "portalId": int(self.portal_id),
+                "accountType": "STANDARD",
+                "timeZone": "Europe/Berlin",
+                "uiDomain": "app-eu1.hubspot.com",
+                "dataHostingLocation": "eu1",
+            }
+        )
 
 
-async def start_adapter(aiohttp_server: Any, http: Any, sim: HubSpotSim | None = None,
-                        **settings: Any) -> tuple[HubSpotSim, Any]:
+async def start_adapter(
+    aiohttp_server: Any, http: Any, sim: HubSpotSim | None = None, **settings: Any
+) -> tuple[HubSpotSim, Any]:
     """A seeded simulator on loopback and the real adapter (from the registry) pointed at it."""
     from crm.registry import AdapterContext, create_adapter
 
@@ -464,9 +620,20 @@ async def start_adapter(aiohttp_server: Any, http: Any, sim: HubSpotSim | None =
         sim = HubSpotSim()
         sim.seed()
     server = await aiohttp_server(sim.app())
-    config = {"account_id": PORTAL_ID, "external_screenpop_domain_hs": "app-eu1.hubspot.com",
-              "api_base": str(server.make_url("/")), **settings}
-    adapter = create_adapter(AdapterContext(
-        configuration_id="cfg-hubspot", type="hubspot", label="HubSpot", settings=config,
-        secrets={"access_token": sim.token}, http=http))
+    config = {
+        "account_id": PORTAL_ID,
+        "external_screenpop_domain_hs": "app-eu1.hubspot.com",
+        "api_base": str(server.make_url("/")),
+        **settings,
+    }
+    adapter = create_adapter(
+        AdapterContext(
+            configuration_id="cfg-hubspot",
+            type="hubspot",
+            label="HubSpot",
+            settings=config,
+            secrets={"access_token": sim.token},
+            http=http,
+        )
+    )
     return sim, adapter

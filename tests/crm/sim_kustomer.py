@@ -32,20 +32,26 @@ METADATA = {
 
 @dataclass
 class KustomerState:
-    resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {
-        "customer": {}, "company": {}, "conversation": {}, "note": {}})
+    resources: dict[str, dict[str, dict[str, Any]]] = field(
+        default_factory=lambda: {"customer": {}, "company": {}, "conversation": {}, "note": {}}
+    )
     requests: list[tuple[str, str]] = field(default_factory=list)
     throttle: list[dict[str, str]] = field(default_factory=list)  # headers of next 429s
     failures: list[int] = field(default_factory=list)
     delay: float = 0.0
 
-    def add(self, kind: str, attributes: dict[str, Any],
-            relationships: dict[str, str] | None = None) -> dict[str, Any]:
+    def add(
+        self, kind: str, attributes: dict[str, Any], relationships: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         resource = {
-            "type": kind, "id": secrets.token_hex(12),
+            "type": kind,
+            "id": secrets.token_hex(12),
             "attributes": {**attributes, "updatedAt": NOW},
-            "relationships": {name: {"data": {"type": name, "id": rid}}
-                              for name, rid in (relationships or {}).items() if rid},
+            "relationships": {
+                name: {"data": {"type": name, "id": rid}}
+                for name, rid in (relationships or {}).items()
+                if rid
+            },
         }
         self.resources[kind][resource["id"]] = resource
         return resource
@@ -59,19 +65,29 @@ class KustomerState:
             phones = [] if shared else [{"type": "work", "phone": person.phone}]
             if person.mobile:
                 phones.append({"type": "mobile", "phone": person.mobile})
-            self.add("customer", {
-                "name": person.full_name, "emails": [{"type": "home", "email": person.email}],
-                "phones": phones,
-                "sharedPhones": [{"type": "home", "phone": person.phone}] if shared else [],
-                "externalId": None, "custom": {},
-            }, {"company": companies.get(person.company)})
+            self.add(
+                "customer",
+                {
+                    "name": person.full_name,
+                    "emails": [{"type": "home", "email": person.email}],
+                    "phones": phones,
+                    "sharedPhones": [{"type": "home", "phone": person.phone}] if shared else [],
+                    "externalId": None,
+                    "custom": {},
+                },
+                {"company": companies.get(person.company)},
+            )
         anna = self.find_customer("Anna Schmidt")
-        self.add("conversation", {"name": "Delivery delayed", "status": "open",
-                                  "externalId": None, "custom": {}}, {"customer": anna["id"]})
+        self.add(
+            "conversation",
+            {"name": "Delivery delayed", "status": "open", "externalId": None, "custom": {}},
+            {"customer": anna["id"]},
+        )
 
     def find_customer(self, name: str) -> dict[str, Any]:
-        return next(c for c in self.resources["customer"].values()
-                    if c["attributes"]["name"] == name)
+        return next(
+            c for c in self.resources["customer"].values() if c["attributes"]["name"] == name
+        )
 
 
 def _errors(status: int, code: str, title: str, pointer: str | None = None) -> web.Response:
@@ -97,21 +113,29 @@ def _values(resource: dict[str, Any], attribute: str) -> list[str] | None:
     prefix = resource["type"] + "_"
     if not attribute.startswith(prefix):
         return None
-    name = attribute[len(prefix):]
+    name = attribute[len(prefix) :]
     attrs = resource["attributes"]
     if name.startswith("custom_"):
-        key = name[len("custom_"):]
+        key = name[len("custom_") :]
         if key not in METADATA.get(resource["type"], {}):
             return None
         value = (attrs.get("custom") or {}).get(key)
         return [] if value is None else [str(value)]
-    lists = {"email": ("emails", "email"), "phone": ("phones", "phone"),
-             "shared_phone": ("sharedPhones", "phone")}
+    lists = {
+        "email": ("emails", "email"),
+        "phone": ("phones", "phone"),
+        "shared_phone": ("sharedPhones", "phone"),
+    }
     if name in lists:
         key, inner = lists[name]
         return [str(e.get(inner)) for e in attrs.get(key) or []]
-    mapped = {"name": "name", "external_id": "externalId", "status": "status",
-              "priority": "priority", "updated_at": "updatedAt"}.get(name)
+    mapped = {
+        "name": "name",
+        "external_id": "externalId",
+        "status": "status",
+        "priority": "priority",
+        "updated_at": "updatedAt",
+    }.get(name)
     if mapped is None:
         return None
     value = attrs.get(mapped)
@@ -163,12 +187,13 @@ def evaluate(state: KustomerState, body: dict[str, Any]) -> list[dict[str, Any]]
 def _page(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
     page = int(request.query.get("page", "1"))
     size = min(500, int(request.query.get("pageSize", "100")))
-    chunk = items[(page - 1) * size: page * size]
+    chunk = items[(page - 1) * size : page * size]
     links: dict[str, Any] = {"self": request.path_qs, "next": None}
     if page * size < len(items):
         links["next"] = f"{request.path}?page={page + 1}&pageSize={size}"
-    return web.json_response({"data": chunk, "links": links,
-                              "meta": {"page": page, "pageSize": size}})
+    return web.json_response(
+        {"data": chunk, "links": links, "meta": {"page": page, "pageSize": size}}
+    )
 
 
 def create_app(state: KustomerState) -> web.Application:
@@ -179,11 +204,16 @@ def create_app(state: KustomerState) -> web.Application:
         if state.delay:
             await asyncio.sleep(state.delay)
         if state.throttle:
-            headers = {"x-ratelimit-limit": "1000", "x-ratelimit-remaining": "0",
-                       **state.throttle.pop(0)}
-            return web.json_response({"errors": [{"status": 429, "code": "rate_limited",
-                                                  "title": "Too many requests"}]},
-                                     status=429, headers=headers)
+            headers = {
+                "x-ratelimit-limit": "1000",
+                "x-ratelimit-remaining": "0",
+                **state.throttle.pop(0),
+            }
+            return web.json_response(
+                {"errors": [{"status": 429, "code": "rate_limited", "title": "Too many requests"}]},
+                status=429,
+                headers=headers,
+            )
         if state.failures:
             return _errors(state.failures.pop(0), "internal", "Internal server error")
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -196,11 +226,14 @@ def create_app(state: KustomerState) -> web.Application:
     def validate(kind: str, attrs: dict[str, Any], own_id: str | None) -> web.Response | None:
         for key in attrs.get("custom") or {}:
             if key not in METADATA[kind]:
-                return _errors(400, "bad_request", f"Unknown custom attribute {key}",
-                               f"/data/attributes/custom/{key}")
+                return _errors(
+                    400,
+                    "bad_request",
+                    f"Unknown custom attribute {key}",
+                    f"/data/attributes/custom/{key}",
+                )
         if kind == "conversation" and own_id is None and not attrs.get("customer"):
-            return _errors(400, "bad_request", "customer is required",
-                           "/data/attributes/customer")
+            return _errors(400, "bad_request", "customer is required", "/data/attributes/customer")
         if kind == "company" and not attrs.get("name"):
             return _errors(400, "bad_request", "name is required", "/data/attributes/name")
         if kind == "customer":
@@ -210,11 +243,16 @@ def create_app(state: KustomerState) -> web.Application:
                     for other in state.resources["customer"].values():
                         if other["id"] == own_id:
                             continue
-                        if any(str(e.get(inner, "")).casefold() == value
-                               for e in other["attributes"].get(key) or []):
-                            return _errors(409, "duplicate",
-                                           f"{inner} {entry.get(inner)} is already in use",
-                                           f"/data/attributes/{key}")
+                        if any(
+                            str(e.get(inner, "")).casefold() == value
+                            for e in other["attributes"].get(key) or []
+                        ):
+                            return _errors(
+                                409,
+                                "duplicate",
+                                f"{inner} {entry.get(inner)} is already in use",
+                                f"/data/attributes/{key}",
+                            )
         return None
 
     def split(kind: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -227,8 +265,15 @@ def create_app(state: KustomerState) -> web.Application:
 
     @routes.get("/v1/auth/tokens/current")
     async def current(request: web.Request) -> web.Response:
-        return web.json_response({"data": {"type": "token", "id": "key-1",
-                                           "attributes": {"roles": ["org.permission.*"]}}})
+        return web.json_response(
+            {
+                "data": {
+                    "type": "token",
+                    "id": "key-1",
+                    "attributes": {"roles": ["org.permission.*"]},
+                }
+            }
+        )
 
     @routes.post("/v1/customers/search")
     async def search(request: web.Request) -> web.Response:
@@ -240,8 +285,7 @@ def create_app(state: KustomerState) -> web.Application:
 
     @routes.get(r"/v1/{kind:customers|companies|conversations}/{id:[0-9a-f]{24}}")
     async def show(request: web.Request) -> web.Response:
-        resource = state.resources[kinds[request.match_info["kind"]]].get(
-            request.match_info["id"])
+        resource = state.resources[kinds[request.match_info["kind"]]].get(request.match_info["id"])
         if resource is None:
             return _errors(404, "not_found", "Not found")
         return web.json_response({"data": resource})
@@ -281,16 +325,23 @@ def create_app(state: KustomerState) -> web.Application:
         customer = request.match_info["id"]
         if customer not in state.resources["customer"]:
             return _errors(404, "not_found", "Not found")
-        return _page(request, [c for c in state.resources["conversation"].values()
-                               if c["relationships"]["customer"]["data"]["id"] == customer])
+        return _page(
+            request,
+            [
+                c
+                for c in state.resources["conversation"].values()
+                if c["relationships"]["customer"]["data"]["id"] == customer
+            ],
+        )
 
     @routes.post("/v1/notes")
     async def add_note(request: web.Request) -> web.Response:
         body = await request.json()
         text = str(body.get("body") or "")
         if not 1 <= len(text) <= NOTE_MAX:
-            return _errors(400, "bad_request", "body must be 1 to 10240 characters",
-                           "/data/attributes/body")
+            return _errors(
+                400, "bad_request", "body must be 1 to 10240 characters", "/data/attributes/body"
+            )
         if body.get("conversation") not in state.resources["conversation"]:
             return _errors(400, "bad_request", "conversation not found")
         note = state.add("note", {"body": text}, {"conversation": body["conversation"]})
@@ -301,17 +352,29 @@ def create_app(state: KustomerState) -> web.Application:
         conversation = request.match_info["id"]
         if conversation not in state.resources["conversation"]:
             return _errors(404, "not_found", "Not found")
-        return _page(request, [n for n in state.resources["note"].values()
-                               if n["relationships"]["conversation"]["data"]["id"]
-                               == conversation])
+        return _page(
+            request,
+            [
+                n
+                for n in state.resources["note"].values()
+                if n["relationships"]["conversation"]["data"]["id"] == conversation
+            ],
+        )
 
     @routes.get("/v1/metadata/{resource}")
     async def metadata(request: web.Request) -> web.Response:
         resource = request.match_info["resource"]
         if resource not in METADATA:
             return _errors(404, "not_found", "Not found")
-        return web.json_response({"data": {"type": "metadata", "id": resource,
-                                           "attributes": {"properties": METADATA[resource]}}})
+        return web.json_response(
+            {
+                "data": {
+                    "type": "metadata",
+                    "id": resource,
+                    "attributes": {"properties": METADATA[resource]},
+                }
+            }
+        )
 
     app = web.Application(middlewares=[gate])
     app.add_routes(routes)

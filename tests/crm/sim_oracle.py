@@ -30,15 +30,21 @@ PASSWORD = "oracle-password-value"
 CLIENT_ID = "cc-client"
 CLIENT_SECRET = "oracle-client-secret"
 NOW = "2025-01-01T00:00:00.000Z"
-PHONE_TYPES = {0: "Office Phone", 1: "Mobile Phone", 2: "Fax", 3: "Assistant Phone",
-               4: "Home Phone"}
+PHONE_TYPES = {
+    0: "Office Phone",
+    1: "Mobile Phone",
+    2: "Fax",
+    3: "Assistant Phone",
+    4: "Home Phone",
+}
 COLLECTIONS = ("contacts", "organizations", "incidents", "tasks")
 
 
 @dataclass
 class OracleState:
     data: dict[str, dict[int, dict[str, Any]]] = field(
-        default_factory=lambda: {c: {} for c in COLLECTIONS})
+        default_factory=lambda: {c: {} for c in COLLECTIONS}
+    )
     tokens: dict[str, bool] = field(default_factory=dict)
     token_requests: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)
@@ -57,17 +63,28 @@ class OracleState:
         for token in self.tokens:
             self.tokens[token] = False
 
-    def add_contact(self, first: str, last: str, email: str | None,
-                    phones: list[tuple[str, int]], org: int | None) -> dict[str, Any]:
+    def add_contact(
+        self,
+        first: str,
+        last: str,
+        email: str | None,
+        phones: list[tuple[str, int]],
+        org: int | None,
+    ) -> dict[str, Any]:
         contact_id = self.new_id()
         contact = {
-            "id": contact_id, "lookupName": f"{first} {last}".strip(),
+            "id": contact_id,
+            "lookupName": f"{first} {last}".strip(),
             "name": {"first": first, "last": last},
-            "emails": [{"address": email, "addressType": {"id": 0,
-                                                          "lookupName": "Email - Primary"}}]
-            if email else [],
-            "phones": [_phone(n, t) for n, t in phones], "title": None,
-            "organization": {"id": org} if org else None, "updatedTime": NOW,
+            "emails": [
+                {"address": email, "addressType": {"id": 0, "lookupName": "Email - Primary"}}
+            ]
+            if email
+            else [],
+            "phones": [_phone(n, t) for n, t in phones],
+            "title": None,
+            "organization": {"id": org} if org else None,
+            "updatedTime": NOW,
         }
         self.data["contacts"][contact_id] = contact
         return contact
@@ -79,25 +96,42 @@ class OracleState:
                 org_id = self.new_id()
                 orgs[person.company] = org_id
                 self.data["organizations"][org_id] = {
-                    "id": org_id, "lookupName": person.company, "name": person.company,
-                    "updatedTime": NOW}
+                    "id": org_id,
+                    "lookupName": person.company,
+                    "name": person.company,
+                    "updatedTime": NOW,
+                }
             phones = [(person.phone, 0)] + ([(person.mobile, 1)] if person.mobile else [])
-            self.add_contact(person.first_name, person.last_name, person.email, phones,
-                             orgs.get(person.company))
+            self.add_contact(
+                person.first_name, person.last_name, person.email, phones, orgs.get(person.company)
+            )
         anna = next(c for c in self.data["contacts"].values() if c["lookupName"] == "Anna Schmidt")
         incident_id = self.new_id()
         self.data["incidents"][incident_id] = {
-            "id": incident_id, "lookupName": "250101-000001", "subject": "Delivery delayed",
-            "referenceNumber": "250101-000001", "primaryContact": {"id": anna["id"]},
+            "id": incident_id,
+            "lookupName": "250101-000001",
+            "subject": "Delivery delayed",
+            "referenceNumber": "250101-000001",
+            "primaryContact": {"id": anna["id"]},
             "organization": anna["organization"],
             "statusWithType": {"status": {"lookupName": "Unresolved"}},
-            "threads": [{"id": self.new_id(), "text": "Where is it?",
-                         "entryType": {"lookupName": "Customer"}}], "updatedTime": NOW}
+            "threads": [
+                {
+                    "id": self.new_id(),
+                    "text": "Where is it?",
+                    "entryType": {"lookupName": "Customer"},
+                }
+            ],
+            "updatedTime": NOW,
+        }
 
 
 def _phone(number: str, type_id: int) -> dict[str, Any]:
-    return {"number": number, "rawNumber": "".join(ch for ch in number if ch.isdigit()),
-            "phoneType": {"id": type_id, "lookupName": PHONE_TYPES.get(type_id, "Other")}}
+    return {
+        "number": number,
+        "rawNumber": "".join(ch for ch in number if ch.isdigit()),
+        "phoneType": {"id": type_id, "lookupName": PHONE_TYPES.get(type_id, "Other")},
+    }
 
 
 # --- ROQL ---------------------------------------------------------------------------------
@@ -118,7 +152,7 @@ def tokenize(text: str) -> list[tuple[str, Any]]:
             break
         match = _TOKEN.match(text, pos)
         if not match:
-            raise RoqlError(f"unexpected input at {pos}: {text[pos:pos + 10]!r}")
+            raise RoqlError(f"unexpected input at {pos}: {text[pos : pos + 10]!r}")
         string, number, word, op = match.groups()
         if string is not None:
             tokens.append(("str", re.sub(r"\\(.)", r"\1", string[1:-1])))
@@ -142,8 +176,11 @@ class _Parser:
 
     def take(self, kind: str | None = None, value: Any = None) -> tuple[str, Any]:
         token = self.peek()
-        if token is None or (kind and token[0] != kind) or (value is not None
-                                                            and token[1] != value):
+        if (
+            token is None
+            or (kind and token[0] != kind)
+            or (value is not None and token[1] != value)
+        ):
             raise RoqlError(f"expected {value or kind}, got {token}")
         self.pos += 1
         return token
@@ -258,8 +295,9 @@ def table_rows(records: list[dict[str, Any]], columns: list[str]) -> list[list[A
     """One row per combination of the list attributes the columns touch (a join)."""
     rows = []
     for record in records:
-        lists = sorted({c.split(".")[0] for c in columns
-                        if isinstance(record.get(c.split(".")[0]), list)})
+        lists = sorted(
+            {c.split(".")[0] for c in columns if isinstance(record.get(c.split(".")[0]), list)}
+        )
         choices = [record[name] or [None] for name in lists]
         for combo in itertools.product(*choices):
             chosen = {**record, **dict(zip(lists, combo, strict=True))}
@@ -275,9 +313,17 @@ def table_rows(records: list[dict[str, Any]], columns: list[str]) -> list[list[A
 
 
 def _problem(status: int, code: str, title: str, detail: str = "") -> web.Response:
-    return web.json_response({"type": f"https://www.rfc-editor.org/rfc/rfc9110#status.{status}",
-                              "title": title, "status": status, "detail": detail or title,
-                              "instance": "", "o:errorCode": code}, status=status)
+    return web.json_response(
+        {
+            "type": f"https://www.rfc-editor.org/rfc/rfc9110#status.{status}",
+            "title": title,
+            "status": status,
+            "detail": detail or title,
+            "instance": "",
+            "o:errorCode": code,
+        },
+        status=status,
+    )
 
 
 def create_app(state: OracleState) -> web.Application:
@@ -297,14 +343,22 @@ def create_app(state: OracleState) -> web.Application:
         if state.failures:
             return _problem(state.failures.pop(0), "OSC-CREST-00008", "Internal error")
         if not request.headers.get("OSvC-CREST-Application-Context"):
-            return _problem(400, "OSC-CREST-00007", "Bad Request",
-                            "OSvC-CREST-Application-Context header is required")
+            return _problem(
+                400,
+                "OSC-CREST-00007",
+                "Bad Request",
+                "OSvC-CREST-Application-Context header is required",
+            )
         auth = request.headers.get("Authorization", "")
         basic = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
         if auth.startswith("Bearer "):
             if not state.tokens.get(auth[7:]):
-                return _problem(401, "OSC-CREST-00014", "Unauthorized",
-                                "Access denied: the token is invalid or expired")
+                return _problem(
+                    401,
+                    "OSC-CREST-00014",
+                    "Unauthorized",
+                    "Access denied: the token is invalid or expired",
+                )
         elif auth != f"Basic {basic}":
             return _problem(401, "OSC-CREST-00014", "Unauthorized", "Access denied")
         if request.headers.get("osvc-crest-api-access-token"):
@@ -329,19 +383,27 @@ def create_app(state: OracleState) -> web.Application:
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         value = secrets.token_hex(16)
         state.tokens[value] = True
-        return web.json_response({"access_token": value, "token_type": "Bearer",
-                                  "expires_in": 3600})
+        return web.json_response(
+            {"access_token": value, "token_type": "Bearer", "expires_in": 3600}
+        )
 
     def summary(collection: str, item: dict[str, Any], base: str) -> dict[str, Any]:
-        return {"id": item["id"], "lookupName": item.get("lookupName"),
-                "links": [{"rel": "canonical", "href": f"{base}/{collection}/{item['id']}"}]}
+        return {
+            "id": item["id"],
+            "lookupName": item.get("lookupName"),
+            "links": [{"rel": "canonical", "href": f"{base}/{collection}/{item['id']}"}],
+        }
 
     @routes.get(BASE + "/queryResults")
     async def query_results(request: web.Request) -> web.Response:
         text = request.query.get("query", "")
         if ";" in text:
-            return _problem(400, "OSC-CREST-00007", "Bad Request",
-                            "the simulator runs one statement per request")
+            return _problem(
+                400,
+                "OSC-CREST-00007",
+                "Bad Request",
+                "the simulator runs one statement per request",
+            )
         try:
             columns, collection, node = parse_select(text)
         except RoqlError as exc:
@@ -350,9 +412,19 @@ def create_app(state: OracleState) -> web.Application:
             return _problem(400, "OSC-CREST-00007", "Bad Request", "unknown object")
         found = [r for r in state.data[collection].values() if matches(r, node)]
         rows = table_rows(found, columns)
-        return web.json_response({"items": [{
-            "tableName": collection, "count": len(rows),
-            "columnNames": [c.split(".")[-1] for c in columns], "rows": rows}], "links": []})
+        return web.json_response(
+            {
+                "items": [
+                    {
+                        "tableName": collection,
+                        "count": len(rows),
+                        "columnNames": [c.split(".")[-1] for c in columns],
+                        "rows": rows,
+                    }
+                ],
+                "links": [],
+            }
+        )
 
     @routes.get(BASE + "/{collection}")
     async def collection_query(request: web.Request) -> web.Response:
@@ -368,16 +440,30 @@ def create_app(state: OracleState) -> web.Application:
             items = [r for r in items if matches(r, node)]
         limit = int(request.query.get("limit", "1000"))
         offset = int(request.query.get("offset", "0"))
-        chunk = items[offset:offset + limit]
+        chunk = items[offset : offset + limit]
         base = str(request.url.with_path(BASE).with_query(None))
         links = [{"rel": "self", "href": str(request.url)}]
         more = offset + limit < len(items)
         if more:
-            links.append({"rel": "next", "href": str(request.url.update_query(
-                {"offset": str(offset + limit), "limit": str(limit)}))})
-        return web.json_response({"items": [summary(collection, i, base) for i in chunk],
-                                  "hasMore": more, "limit": limit, "offset": offset,
-                                  "links": links})
+            links.append(
+                {
+                    "rel": "next",
+                    "href": str(
+                        request.url.update_query(
+                            {"offset": str(offset + limit), "limit": str(limit)}
+                        )
+                    ),
+                }
+            )
+        return web.json_response(
+            {
+                "items": [summary(collection, i, base) for i in chunk],
+                "hasMore": more,
+                "limit": limit,
+                "offset": offset,
+                "links": links,
+            }
+        )
 
     def apply(collection: str, item: dict[str, Any], body: dict[str, Any]) -> str | None:
         """Write ``body`` into ``item``; an error text when the write is invalid."""
@@ -389,10 +475,13 @@ def create_app(state: OracleState) -> web.Application:
                     address = str(entry.get("address", "")).casefold()
                     for other in state.data["contacts"].values():
                         if other is not item and any(
-                                e["address"].casefold() == address for e in other["emails"]):
+                            e["address"].casefold() == address for e in other["emails"]
+                        ):
                             return f"Email address {entry.get('address')} is already in use"
-                item["emails"] = [{"address": e["address"], "addressType": e.get(
-                    "addressType", {"id": 0})} for e in value]
+                item["emails"] = [
+                    {"address": e["address"], "addressType": e.get("addressType", {"id": 0})}
+                    for e in value
+                ]
             elif key == "phones":
                 kept = {p["phoneType"]["id"]: p for p in item.get("phones") or []}
                 for entry in value:
@@ -402,11 +491,19 @@ def create_app(state: OracleState) -> web.Application:
             elif key == "threads":
                 for entry in value:
                     item.setdefault("threads", []).append(
-                        {"id": state.new_id(), "text": entry.get("text", ""),
-                         "entryType": entry.get("entryType")})
+                        {
+                            "id": state.new_id(),
+                            "text": entry.get("text", ""),
+                            "entryType": entry.get("entryType"),
+                        }
+                    )
             elif key in ("organization", "primaryContact", "contact", "incident"):
-                target = {"organization": "organizations", "primaryContact": "contacts",
-                          "contact": "contacts", "incident": "incidents"}[key]
+                target = {
+                    "organization": "organizations",
+                    "primaryContact": "contacts",
+                    "contact": "contacts",
+                    "incident": "incidents",
+                }[key]
                 if value is not None and value.get("id") not in state.data[target]:
                     return f"{key} {value.get('id')} does not exist"
                 item[key] = value
@@ -430,11 +527,14 @@ def create_app(state: OracleState) -> web.Application:
         body = await request.json()
         required = {"incidents": "primaryContact", "tasks": "name", "organizations": "name"}
         if collection in required and not body.get(required[collection]):
-            return _problem(400, "OSC-CREST-00012", "Bad Request",
-                            f"{required[collection]} is required")
-        item: dict[str, Any] = {"id": state.new_id(), "emails": [], "phones": [],
-                                "threads": []} if collection in ("contacts", "incidents") \
+            return _problem(
+                400, "OSC-CREST-00012", "Bad Request", f"{required[collection]} is required"
+            )
+        item: dict[str, Any] = (
+            {"id": state.new_id(), "emails": [], "phones": [], "threads": []}
+            if collection in ("contacts", "incidents")
             else {"id": state.new_id()}
+        )
         if collection == "incidents":
             del item["emails"], item["phones"]
             item["referenceNumber"] = item["lookupName"] = f"250101-{item['id']:06d}"
@@ -454,8 +554,9 @@ def create_app(state: OracleState) -> web.Application:
         collection = request.match_info["collection"]
         item = state.data.get(collection, {}).get(int(request.match_info["id"]))
         if item is None:
-            return _problem(404, "OSC-CREST-00013", "Not Found",
-                            "the requested resource does not exist")
+            return _problem(
+                404, "OSC-CREST-00013", "Not Found", "the requested resource does not exist"
+            )
         problem = apply(collection, item, await request.json())
         if problem:
             return _problem(400, "OSC-CREST-00006", "Bad Request", problem)

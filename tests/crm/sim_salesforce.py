@@ -32,18 +32,31 @@ API_VERSIONS = [f"{n}.0" for n in range(55, 66)]
 
 
 def _f(name: str, type_: str, length: int = 0, **extra: Any) -> dict[str, Any]:
-    meta = {"name": name, "label": extra.pop("label", name), "type": type_, "length": length,
-            "nillable": True, "createable": True, "updateable": True, "custom": name.endswith(
-                "__c"), "defaultedOnCreate": False, "nameField": False, "referenceTo": [],
-            "picklistValues": []}
+    meta = {
+        "name": name,
+        "label": extra.pop("label", name),
+        "type": type_,
+        "length": length,
+        "nillable": True,
+        "createable": True,
+        "updateable": True,
+        "custom": name.endswith("__c"),
+        "defaultedOnCreate": False,
+        "nameField": False,
+        "referenceTo": [],
+        "picklistValues": [],
+    }
     meta.update(extra)
     return meta
 
 
 _RO = {"createable": False, "updateable": False}
-_SYSTEM = [_f("Id", "id", 18, nillable=False, **_RO),
-           _f("OwnerId", "reference", 18, referenceTo=["User"], defaultedOnCreate=True),
-           _f("CreatedDate", "datetime", **_RO), _f("LastModifiedDate", "datetime", **_RO)]
+_SYSTEM = [
+    _f("Id", "id", 18, nillable=False, **_RO),
+    _f("OwnerId", "reference", 18, referenceTo=["User"], defaultedOnCreate=True),
+    _f("CreatedDate", "datetime", **_RO),
+    _f("LastModifiedDate", "datetime", **_RO),
+]
 
 
 def _picklist(*values: str) -> list[dict[str, Any]]:
@@ -51,56 +64,128 @@ def _picklist(*values: str) -> list[dict[str, Any]]:
 
 
 SCHEMA: dict[str, dict[str, Any]] = {
-    "Account": {"prefix": "001", "label": "Account", "fields": _SYSTEM + [
-        _f("Name", "string", 255, nillable=False, nameField=True, label="Account Name"),
-        _f("Phone", "phone", 40), _f("Website", "url", 255),
-        _f("Industry", "picklist", 255, picklistValues=_picklist("Logistics", "Consulting")),
-        _f("Description", "textarea", 32000)]},
-    "Contact": {"prefix": "003", "label": "Contact", "fields": _SYSTEM + [
-        _f("FirstName", "string", 40), _f("LastName", "string", 80, nillable=False),
-        _f("Name", "string", 121, nameField=True, label="Full Name", **_RO),
-        _f("Email", "email", 80), _f("Phone", "phone", 40), _f("MobilePhone", "phone", 40),
-        _f("HomePhone", "phone", 40), _f("Title", "string", 128),
-        _f("AccountId", "reference", 18, referenceTo=["Account"]),
-        _f("MailingAddress", "address", **_RO), _f("Description", "textarea", 32000),
-        _f("Customer_Tier__c", "picklist", 255, picklistValues=_picklist("Gold", "Silver")),
-        _f("Call_Notes__c", "textarea", 131072)]},
-    "Lead": {"prefix": "00Q", "label": "Lead", "fields": _SYSTEM + [
-        _f("FirstName", "string", 40), _f("LastName", "string", 80, nillable=False),
-        _f("Name", "string", 121, nameField=True, **_RO),
-        _f("Company", "string", 255, nillable=False), _f("Email", "email", 80),
-        _f("Phone", "phone", 40), _f("MobilePhone", "phone", 40),
-        _f("Status", "picklist", 255, defaultedOnCreate=True, nillable=False,
-           picklistValues=_picklist("Open", "Qualified"))]},
-    "Case": {"prefix": "500", "label": "Case", "fields": _SYSTEM + [
-        _f("CaseNumber", "string", 30, nameField=True, **_RO), _f("Subject", "string", 255),
-        _f("Description", "textarea", 32000),
-        _f("Status", "picklist", 255, defaultedOnCreate=True, nillable=False,
-           picklistValues=_picklist("New", "Working", "Closed")),
-        _f("Origin", "picklist", 255, picklistValues=_picklist("Phone", "Email", "Web")),
-        _f("ContactId", "reference", 18, referenceTo=["Contact"]),
-        _f("AccountId", "reference", 18, referenceTo=["Account"]),
-        _f("IsClosed", "boolean", **_RO)]},
-    "Task": {"prefix": "00T", "label": "Task", "fields": _SYSTEM + [
-        _f("Subject", "combobox", 255), _f("Description", "textarea", 32000),
-        _f("Status", "picklist", 255, nillable=False, defaultedOnCreate=True,
-           picklistValues=_picklist("Not Started", "Completed")),
-        _f("Priority", "picklist", 255, picklistValues=_picklist("Normal", "High")),
-        _f("ActivityDate", "date"),
-        _f("WhoId", "reference", 18, referenceTo=["Contact", "Lead"]),
-        _f("WhatId", "reference", 18, referenceTo=["Account", "Case"]),
-        _f("TaskSubtype", "picklist", 255, picklistValues=_picklist("Task", "Call")),
-        _f("CallType", "picklist", 255, picklistValues=_picklist("Inbound", "Outbound")),
-        _f("CallDurationInSeconds", "int"), _f("CallObject", "string", 255),
-        _f("CallDisposition", "string", 255)]},
-    "Project__c": {"prefix": "a01", "label": "Project", "custom": True, "fields": _SYSTEM + [
-        _f("Name", "string", 80, nameField=True, nillable=False),
-        _f("Status__c", "string", 40)]},
+    "Account": {
+        "prefix": "001",
+        "label": "Account",
+        "fields": _SYSTEM
+        + [
+            _f("Name", "string", 255, nillable=False, nameField=True, label="Account Name"),
+            _f("Phone", "phone", 40),
+            _f("Website", "url", 255),
+            _f("Industry", "picklist", 255, picklistValues=_picklist("Logistics", "Consulting")),
+            _f("Description", "textarea", 32000),
+        ],
+    },
+    "Contact": {
+        "prefix": "003",
+        "label": "Contact",
+        "fields": _SYSTEM
+        + [
+            _f("FirstName", "string", 40),
+            _f("LastName", "string", 80, nillable=False),
+            _f("Name", "string", 121, nameField=True, label="Full Name", **_RO),
+            _f("Email", "email", 80),
+            _f("Phone", "phone", 40),
+            _f("MobilePhone", "phone", 40),
+            _f("HomePhone", "phone", 40),
+            _f("Title", "string", 128),
+            _f("AccountId", "reference", 18, referenceTo=["Account"]),
+            _f("MailingAddress", "address", **_RO),
+            _f("Description", "textarea", 32000),
+            _f("Customer_Tier__c", "picklist", 255, picklistValues=_picklist("Gold", "Silver")),
+            _f("Call_Notes__c", "textarea", 131072),
+        ],
+    },
+    "Lead": {
+        "prefix": "00Q",
+        "label": "Lead",
+        "fields": _SYSTEM
+        + [
+            _f("FirstName", "string", 40),
+            _f("LastName", "string", 80, nillable=False),
+            _f("Name", "string", 121, nameField=True, **_RO),
+            _f("Company", "string", 255, nillable=False),
+            _f("Email", "email", 80),
+            _f("Phone", "phone", 40),
+            _f("MobilePhone", "phone", 40),
+            _f(
+                "Status",
+                "picklist",
+                255,
+                defaultedOnCreate=True,
+                nillable=False,
+                picklistValues=_picklist("Open", "Qualified"),
+            ),
+        ],
+    },
+    "Case": {
+        "prefix": "500",
+        "label": "Case",
+        "fields": _SYSTEM
+        + [
+            _f("CaseNumber", "string", 30, nameField=True, **_RO),
+            _f("Subject", "string", 255),
+            _f("Description", "textarea", 32000),
+            _f(
+                "Status",
+                "picklist",
+                255,
+                defaultedOnCreate=True,
+                nillable=False,
+                picklistValues=_picklist("New", "Working", "Closed"),
+            ),
+            _f("Origin", "picklist", 255, picklistValues=_picklist("Phone", "Email", "Web")),
+            _f("ContactId", "reference", 18, referenceTo=["Contact"]),
+            _f("AccountId", "reference", 18, referenceTo=["Account"]),
+            _f("IsClosed", "boolean", **_RO),
+        ],
+    },
+    "Task": {
+        "prefix": "00T",
+        "label": "Task",
+        "fields": _SYSTEM
+        + [
+            _f("Subject", "combobox", 255),
+            _f("Description", "textarea", 32000),
+            _f(
+                "Status",
+                "picklist",
+                255,
+                nillable=False,
+                defaultedOnCreate=True,
+                picklistValues=_picklist("Not Started", "Completed"),
+            ),
+            _f("Priority", "picklist", 255, picklistValues=_picklist("Normal", "High")),
+            _f("ActivityDate", "date"),
+            _f("WhoId", "reference", 18, referenceTo=["Contact", "Lead"]),
+            _f("WhatId", "reference", 18, referenceTo=["Account", "Case"]),
+            _f("TaskSubtype", "picklist", 255, picklistValues=_picklist("Task", "Call")),
+            _f("CallType", "picklist", 255, picklistValues=_picklist("Inbound", "Outbound")),
+            _f("CallDurationInSeconds", "int"),
+            _f("CallObject", "string", 255),
+            _f("CallDisposition", "string", 255),
+        ],
+    },
+    "Project__c": {
+        "prefix": "a01",
+        "label": "Project",
+        "custom": True,
+        "fields": _SYSTEM
+        + [_f("Name", "string", 80, nameField=True, nillable=False), _f("Status__c", "string", 40)],
+    },
 }
 # In describe global but not something a user opens: the adapter must leave it out.
-HIDDEN_OBJECTS = [{"name": "ContactHistory", "label": "Contact History", "custom": False,
-                   "createable": False, "queryable": True, "searchable": False,
-                   "layoutable": False}]
+HIDDEN_OBJECTS = [
+    {
+        "name": "ContactHistory",
+        "label": "Contact History",
+        "custom": False,
+        "createable": False,
+        "queryable": True,
+        "searchable": False,
+        "layoutable": False,
+    }
+]
 
 
 def _fields(sobject: str) -> dict[str, dict[str, Any]]:
@@ -115,8 +200,10 @@ class SfError(Exception):
         self.status, self.code, self.message, self.fields = status, code, message, fields or []
 
     def response(self) -> web.Response:
-        return web.json_response([{"message": self.message, "errorCode": self.code,
-                                   "fields": self.fields}], status=self.status)
+        return web.json_response(
+            [{"message": self.message, "errorCode": self.code, "fields": self.fields}],
+            status=self.status,
+        )
 
 
 def _malformed(message: str) -> SfError:
@@ -125,10 +212,23 @@ def _malformed(message: str) -> SfError:
 
 # --- SOQL subset --------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>\d+(?:\.\d+)?)|
-    (?P<name>[A-Za-z_][A-Za-z0-9_.]*)|(?P<op>!=|<>|<=|>=|=|<|>|\(|\)|,))""", re.X | re.S)
-_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t", "b": "\b",
-            "f": "\f", "%": "%", "_": "_"}
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<num>\d+(?:\.\d+)?)|
+    (?P<name>[A-Za-z_][A-Za-z0-9_.]*)|(?P<op>!=|<>|<=|>=|=|<|>|\(|\)|,))""",
+    re.X | re.S,
+)
+_ESCAPES = {
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "b": "\b",
+    "f": "\f",
+    "%": "%",
+    "_": "_",
+}
 
 
 @dataclass
@@ -143,7 +243,7 @@ def tokenize(text: str) -> list[Tok]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise _malformed(f"unexpected token at {pos}: {text[pos:pos + 10]!r}")
+            raise _malformed(f"unexpected token at {pos}: {text[pos : pos + 10]!r}")
         kind = match.lastgroup or ""
         tokens.append(Tok(kind, match.group(kind)))
         pos = match.end()
@@ -219,8 +319,9 @@ class Parser:
         assert self.sobject is not None
         meta = _fields(self.sobject).get(name.lower())
         if meta is None:
-            raise SfError(400, "INVALID_FIELD",
-                          f"No such column '{name}' on entity '{self.sobject}'.")
+            raise SfError(
+                400, "INVALID_FIELD", f"No such column '{name}' on entity '{self.sobject}'."
+            )
         return str(meta["name"])
 
     def field_list(self) -> list[str]:
@@ -376,8 +477,11 @@ _SOSL_RESERVED = set("?&|!{}[]()^~*:\\\"'+-")
 def parse_find(text: str) -> tuple[list[str], str]:
     """The phrases inside ``FIND {...}`` (OR-joined) and the rest of the statement."""
     if not text.upper().startswith("FIND {"):
-        raise SfError(400, "MALFORMED_SEARCH", "No search term found. The search term must be "
-                      "enclosed in braces.")
+        raise SfError(
+            400,
+            "MALFORMED_SEARCH",
+            "No search term found. The search term must be enclosed in braces.",
+        )
     i, phrases, word, quoted = 6, [], "", False
 
     def flush() -> None:
@@ -418,9 +522,8 @@ def parse_find(text: str) -> tuple[list[str], str]:
         raise SfError(400, "MALFORMED_SEARCH", "No search term found.")
     for phrase in phrases:
         if len(phrase.strip()) < 2:
-            raise SfError(400, "MALFORMED_SEARCH",
-                          "search term must be longer than one character")
-    return phrases, text[i + 1:]
+            raise SfError(400, "MALFORMED_SEARCH", "search term must be longer than one character")
+    return phrases, text[i + 1 :]
 
 
 def _digits(text: str) -> str:
@@ -468,14 +571,27 @@ class SalesforceSim:
         for person in PEOPLE:
             if person.company and person.company not in accounts:
                 accounts[person.company] = self.insert("Account", {"Name": person.company})
-            contact = self.insert("Contact", {
-                "FirstName": person.first_name, "LastName": person.last_name,
-                "Email": person.email, "Phone": person.phone,
-                "MobilePhone": person.mobile or None, "AccountId": accounts.get(person.company)})
+            contact = self.insert(
+                "Contact",
+                {
+                    "FirstName": person.first_name,
+                    "LastName": person.last_name,
+                    "Email": person.email,
+                    "Phone": person.phone,
+                    "MobilePhone": person.mobile or None,
+                    "AccountId": accounts.get(person.company),
+                },
+            )
             if person.first_name == "Anna":
-                self.insert("Case", {"Subject": "Delivery delayed", "Status": "New",
-                                     "ContactId": contact,
-                                     "AccountId": accounts.get(person.company)})
+                self.insert(
+                    "Case",
+                    {
+                        "Subject": "Delivery delayed",
+                        "Status": "New",
+                        "ContactId": contact,
+                        "AccountId": accounts.get(person.company),
+                    },
+                )
 
     def insert(self, sobject: str, values: dict[str, Any]) -> str:
         prefix = SCHEMA[sobject]["prefix"]
@@ -499,7 +615,8 @@ class SalesforceSim:
         record["LastModifiedDate"] = _now()
         if sobject in ("Contact", "Lead"):
             record["Name"] = " ".join(
-                p for p in (record.get("FirstName"), record.get("LastName")) if p)
+                p for p in (record.get("FirstName"), record.get("LastName")) if p
+            )
         if sobject == "Case":
             record["IsClosed"] = record.get("Status") == "Closed"
 
@@ -521,36 +638,58 @@ class SalesforceSim:
         form = await request.post()
         grant = form.get("grant_type")
         if grant == "client_credentials":
-            if form.get("client_id") != self.client_id or \
-                    form.get("client_secret") != self.client_secret:
-                return web.json_response({"error": "invalid_client",
-                                          "error_description": "invalid client credentials"},
-                                         status=400)
+            if (
+                form.get("client_id") != self.client_id
+                or form.get("client_secret") != self.client_secret
+            ):
+                return web.json_response(
+                    {"error": "invalid_client", "error_description": "invalid client credentials"},
+                    status=400,
+                )
         elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             try:
-                claims = jwt.decode(str(form.get("assertion")), self.public_key,
-                                    algorithms=["RS256"], audience="https://login.salesforce.com",
-                                    options={"require": ["exp", "iss", "sub", "aud"]})
+                claims = jwt.decode(
+                    str(form.get("assertion")),
+                    self.public_key,
+                    algorithms=["RS256"],
+                    audience="https://login.salesforce.com",
+                    options={"require": ["exp", "iss", "sub", "aud"]},
+                )
             except (jwt.PyJWTError, ValueError):
-                return web.json_response({"error": "invalid_grant",
-                                          "error_description": "invalid assertion"}, status=400)
+                return web.json_response(
+                    {"error": "invalid_grant", "error_description": "invalid assertion"}, status=400
+                )
             if claims["iss"] != self.client_id or claims["sub"] != self.username:
-                return web.json_response({"error": "invalid_grant",
-                                          "error_description": "user hasn't approved this "
-                                                               "consumer"}, status=400)
+                return web.json_response(
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "user hasn't approved this consumer",
+                    },
+                    status=400,
+                )
         else:
-            return web.json_response({"error": "unsupported_grant_type",
-                                      "error_description": "grant type not supported"},
-                                     status=400)
+            return web.json_response(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant type not supported",
+                },
+                status=400,
+            )
         token = "00DSIM000000001!" + secrets.token_urlsafe(24)
         self._tokens[token] = -1 if self.expire_after_calls is None else self.expire_after_calls
         self.tokens_issued += 1
         base = self.instance_url or f"{request.scheme}://{request.host}"
-        return web.json_response({
-            "access_token": token, "instance_url": base, "token_type": "Bearer",
-            "id": f"{base}/id/00DSIM000000001AAA/005000000000001AAA",
-            "issued_at": str(int(datetime.now(UTC).timestamp() * 1000)),
-            "signature": "c2lt", "token_format": "opaque"})
+        return web.json_response(
+            {
+                "access_token": token,
+                "instance_url": base,
+                "token_type": "Bearer",
+                "id": f"{base}/id/00DSIM000000001AAA/005000000000001AAA",
+                "issued_at": str(int(datetime.now(UTC).timestamp() * 1000)),
+                "signature": "c2lt",
+                "token_format": "opaque",
+            }
+        )
 
     async def _api(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path, request.query_string))
@@ -566,13 +705,17 @@ class SalesforceSim:
         headers = {"Sforce-Limit-Info": f"api-usage={self.api_calls}/15000"}
         if self.throttle_next:
             self.throttle_next -= 1
-            return SfError(403, "REQUEST_LIMIT_EXCEEDED",
-                           "TotalRequests Limit exceeded.").response()
+            return SfError(
+                403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."
+            ).response()
         if self.fail_next:
             status = self.fail_next.pop(0)
-            return SfError(status, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please "
-                           "include this ErrorId if you contact support: 1234-5678 (-1)"
-                           ).response()
+            return SfError(
+                status,
+                "UNKNOWN_EXCEPTION",
+                "An unexpected error occurred. Please "
+                "include this ErrorId if you contact support: 1234-5678 (-1)",
+            ).response()
         version = request.match_info["version"]
         try:
             if version.removeprefix("v") not in API_VERSIONS:
@@ -587,8 +730,14 @@ class SalesforceSim:
         parts = rest.split("/") if rest else []
         method = request.method
         if not parts:
-            return web.json_response({"sobjects": "/sobjects", "query": "/query",
-                                      "search": "/search", "limits": "/limits"})
+            return web.json_response(
+                {
+                    "sobjects": "/sobjects",
+                    "query": "/query",
+                    "search": "/search",
+                    "limits": "/limits",
+                }
+            )
         if parts[0] == "query":
             if len(parts) == 2:
                 return self._next_batch(request, parts[1])
@@ -614,31 +763,57 @@ class SalesforceSim:
 
     # handlers
     def _describe_global(self) -> web.Response:
-        objects = [{"name": name, "label": spec["label"], "custom": bool(spec.get("custom")),
-                    "createable": True, "queryable": True, "searchable": True,
-                    "layoutable": True, "deprecatedAndHidden": False,
-                    "keyPrefix": spec["prefix"]} for name, spec in SCHEMA.items()]
-        return web.json_response({"encoding": "UTF-8", "maxBatchSize": 200,
-                                  "sobjects": objects + HIDDEN_OBJECTS})
+        objects = [
+            {
+                "name": name,
+                "label": spec["label"],
+                "custom": bool(spec.get("custom")),
+                "createable": True,
+                "queryable": True,
+                "searchable": True,
+                "layoutable": True,
+                "deprecatedAndHidden": False,
+                "keyPrefix": spec["prefix"],
+            }
+            for name, spec in SCHEMA.items()
+        ]
+        return web.json_response(
+            {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": objects + HIDDEN_OBJECTS}
+        )
 
     def _describe(self, sobject: str) -> web.Response:
         spec = SCHEMA[sobject]
-        return web.json_response({"name": sobject, "label": spec["label"],
-                                  "custom": bool(spec.get("custom")), "keyPrefix": spec["prefix"],
-                                  "fields": spec["fields"], "recordTypeInfos": [],
-                                  "childRelationships": []})
+        return web.json_response(
+            {
+                "name": sobject,
+                "label": spec["label"],
+                "custom": bool(spec.get("custom")),
+                "keyPrefix": spec["prefix"],
+                "fields": spec["fields"],
+                "recordTypeInfos": [],
+                "childRelationships": [],
+            }
+        )
 
     def _get(self, sobject: str, record_id: str) -> dict[str, Any]:
         record = self.records[sobject].get(record_id)
         if record is None:
-            raise SfError(404, "NOT_FOUND", "Provided external ID field does not exist or is "
-                          "not accessible: " + record_id[:20])
+            raise SfError(
+                404,
+                "NOT_FOUND",
+                "Provided external ID field does not exist or is not accessible: " + record_id[:20],
+            )
         return record
 
-    def _row(self, sobject: str, record: dict[str, Any], fields: list[str] | None = None
-             ) -> dict[str, Any]:
-        row = {"attributes": {"type": sobject, "url": f"/services/data/v62.0/sobjects/{sobject}/"
-                                                      f"{record['Id']}"}}
+    def _row(
+        self, sobject: str, record: dict[str, Any], fields: list[str] | None = None
+    ) -> dict[str, Any]:
+        row = {
+            "attributes": {
+                "type": sobject,
+                "url": f"/services/data/v62.0/sobjects/{sobject}/{record['Id']}",
+            }
+        }
         for name in fields or [f["name"] for f in SCHEMA[sobject]["fields"]]:
             row[name] = record.get(name)
         return row
@@ -651,28 +826,54 @@ class SalesforceSim:
         for name, value in values.items():
             f = meta.get(name.lower())
             if f is None:
-                raise SfError(400, "INVALID_FIELD",
-                              f"No such column '{name}' on sobject of type {sobject}", [name])
+                raise SfError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{name}' on sobject of type {sobject}",
+                    [name],
+                )
             if not f["createable" if creating else "updateable"]:
-                raise SfError(400, "INVALID_FIELD_FOR_INSERT_UPDATE",
-                              f"Unable to create/update fields: {f['name']}. Please check the "
-                              "security settings of this field.", [f["name"]])
+                raise SfError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {f['name']}. Please check the "
+                    "security settings of this field.",
+                    [f["name"]],
+                )
             if isinstance(value, str) and f["length"] and len(value) > f["length"]:
-                raise SfError(400, "STRING_TOO_LONG", f"{f['label']}: data value too large: "
-                              f"{value[:20]}... (max length={f['length']})", [f["name"]])
+                raise SfError(
+                    400,
+                    "STRING_TOO_LONG",
+                    f"{f['label']}: data value too large: "
+                    f"{value[:20]}... (max length={f['length']})",
+                    [f["name"]],
+                )
             if f["type"] == "reference" and value and f["name"] != "OwnerId":
                 target = self.find(str(value))
                 if target is None or target[0] not in f["referenceTo"]:
-                    raise SfError(400, "INVALID_CROSS_REFERENCE_KEY",
-                                  "invalid cross reference id", [f["name"]])
+                    raise SfError(
+                        400,
+                        "INVALID_CROSS_REFERENCE_KEY",
+                        "invalid cross reference id",
+                        [f["name"]],
+                    )
             clean[f["name"]] = value
         if creating:
-            missing = [f["name"] for f in SCHEMA[sobject]["fields"]
-                       if not f["nillable"] and f["createable"] and not f["defaultedOnCreate"]
-                       and clean.get(f["name"]) in (None, "")]
+            missing = [
+                f["name"]
+                for f in SCHEMA[sobject]["fields"]
+                if not f["nillable"]
+                and f["createable"]
+                and not f["defaultedOnCreate"]
+                and clean.get(f["name"]) in (None, "")
+            ]
             if missing:
-                raise SfError(400, "REQUIRED_FIELD_MISSING",
-                              f"Required fields are missing: [{', '.join(missing)}]", missing)
+                raise SfError(
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{', '.join(missing)}]",
+                    missing,
+                )
         return clean
 
     def _create(self, sobject: str, values: Any) -> web.Response:
@@ -685,8 +886,11 @@ class SalesforceSim:
         self._computed(sobject, record)
 
     def _select(self, select: Select) -> list[dict[str, Any]]:
-        rows = [r for r in self.records[select.sobject].values()
-                if select.where is None or select.where(r)]
+        rows = [
+            r
+            for r in self.records[select.sobject].values()
+            if select.where is None or select.where(r)
+        ]
         if select.order_by:
             name, desc = select.order_by
             rows.sort(key=lambda r: (r.get(name) is None, str(r.get(name) or "")), reverse=desc)
@@ -698,13 +902,15 @@ class SalesforceSim:
         rows = self._select(parse_soql(soql))
         return self._batch(request, rows, len(rows))
 
-    def _batch(self, request: web.Request, rows: list[dict[str, Any]], total: int
-               ) -> web.Response:
-        body: dict[str, Any] = {"totalSize": total, "done": True,
-                                "records": rows[: self.batch_size]}
+    def _batch(self, request: web.Request, rows: list[dict[str, Any]], total: int) -> web.Response:
+        body: dict[str, Any] = {
+            "totalSize": total,
+            "done": True,
+            "records": rows[: self.batch_size],
+        }
         if len(rows) > self.batch_size:
             cursor = f"01gSIM{secrets.token_hex(4)}"
-            self._cursors[cursor] = rows[self.batch_size:]
+            self._cursors[cursor] = rows[self.batch_size :]
             body["done"] = False
             version = request.match_info["version"]
             body["nextRecordsUrl"] = f"/services/data/{version}/query/{cursor}-{self.batch_size}"
@@ -740,7 +946,7 @@ class SalesforceSim:
                 p.expect_op(")")
             matcher = self._matcher(sobject, scope, phrases)
             where = select.where
-            select.where = (lambda r, w=where, m=matcher: m(r) and (w is None or w(r)))
+            select.where = lambda r, w=where, m=matcher: m(r) and (w is None or w(r))
             found += self._select(select)
             if not (p.peek() and p.peek().text == ","):  # type: ignore[union-attr]
                 break
@@ -779,15 +985,25 @@ def rsa_key_pair() -> tuple[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
-def adapter_context(sim: SalesforceSim, base_url: str, http: Any, *,
-                    client_secret: str | None = None, **settings: Any) -> Any:
+def adapter_context(
+    sim: SalesforceSim,
+    base_url: str,
+    http: Any,
+    *,
+    client_secret: str | None = None,
+    **settings: Any,
+) -> Any:
     """An ``AdapterContext`` for the real adapter pointed at a running simulator."""
     from crm.registry import AdapterContext
 
@@ -796,6 +1012,12 @@ def adapter_context(sim: SalesforceSim, base_url: str, http: Any, *,
     secrets_ = {"client_secret": sim.client_secret if client_secret is None else client_secret}
     if values.get("auth") == "jwt_bearer":
         secrets_ = {"private_key": values.pop("private_key")}
-    return AdapterContext(configuration_id="cfg-salesforce-test", type="salesforce",
-                          label="Salesforce (simulator)", settings=values, secrets=secrets_,
-                          http=http, default_phone_region="DE")
+    return AdapterContext(
+        configuration_id="cfg-salesforce-test",
+        type="salesforce",
+        label="Salesforce (simulator)",
+        settings=values,
+        secrets=secrets_,
+        http=http,
+        default_phone_region="DE",
+    )

@@ -42,67 +42,146 @@ _JSON: web.RequestKey[Any] = web.RequestKey("json", object)  # type: ignore[arg-
 # table -> (super_class, label, [(element, label, internal_type, max_length, mandatory,
 #            reference)])
 Column = tuple[str, str, str, int, bool, str]
-_SYS = [("sys_id", "Sys ID", "GUID", 32, False, ""),
-        ("sys_created_on", "Created", "glide_date_time", 40, False, ""),
-        ("sys_updated_on", "Updated", "glide_date_time", 40, False, "")]
+_SYS = [
+    ("sys_id", "Sys ID", "GUID", 32, False, ""),
+    ("sys_created_on", "Created", "glide_date_time", 40, False, ""),
+    ("sys_updated_on", "Updated", "glide_date_time", 40, False, ""),
+]
 TABLES: dict[str, tuple[str | None, str, list[Column]]] = {
-    "task": (None, "Task", _SYS + [
-        ("number", "Number", "string", 40, False, ""),
-        ("short_description", "Short description", "string", 160, False, ""),
-        ("description", "Description", "string", 4000, False, ""),
-        ("work_notes", "Work notes", "journal_input", 4000, False, ""),
-        ("comments", "Additional comments", "journal_input", 4000, False, ""),
-        ("state", "State", "integer", 40, False, ""),
-        ("priority", "Priority", "integer", 40, False, ""),
-        ("company", "Company", "reference", 32, False, "core_company"),
-        ("active", "Active", "boolean", 40, False, "")]),
-    "incident": ("task", "Incident", [
-        ("caller_id", "Caller", "reference", 32, False, "sys_user"),
-        ("category", "Category", "string", 40, False, ""),
-        # dictionary override: mandatory on incident (enforced like a data policy)
-        ("short_description", "Short description", "string", 160, True, "")]),
-    "sys_user": (None, "User", _SYS + [
-        ("user_name", "User ID", "string", 40, False, ""),
-        ("first_name", "First name", "string", 50, False, ""),
-        ("last_name", "Last name", "string", 50, False, ""),
-        ("name", "Name", "string", 151, False, ""),
-        ("email", "Email", "email", 100, False, ""),
-        ("phone", "Business phone", "ph_number", 40, False, ""),
-        ("mobile_phone", "Mobile phone", "ph_number", 40, False, ""),
-        ("home_phone", "Home phone", "ph_number", 40, False, ""),
-        ("title", "Title", "string", 60, False, ""),
-        ("company", "Company", "reference", 32, False, "core_company"),
-        ("active", "Active", "boolean", 40, False, "")]),
-    "core_company": (None, "Company", _SYS + [
-        ("name", "Name", "string", 80, False, ""), ("phone", "Phone", "ph_number", 40, False, ""),
-        ("city", "City", "string", 40, False, ""), ("country", "Country", "string", 40,
-                                                    False, "")]),
-    "interaction": (None, "Interaction", _SYS + [
-        ("number", "Number", "string", 40, False, ""), ("type", "Type", "string", 40, False, ""),
-        ("state", "State", "string", 40, False, ""),
-        ("opened_for", "Opened for", "reference", 32, False, "sys_user"),
-        ("short_description", "Short description", "string", 160, False, ""),
-        ("work_notes", "Work notes", "journal_input", 4000, False, ""),
-        ("context_table", "Context table", "table_name", 80, False, ""),
-        ("context_document", "Context document", "document_id", 32, False, "")]),
-    "u_parcel": (None, "Parcel", _SYS + [("u_tracking", "Tracking number", "string", 40,
-                                          False, "")]),
-    "sys_journal_field": (None, "Journal Entry", _SYS + [
-        ("name", "Table", "string", 80, False, ""), ("element", "Element", "string", 40,
-                                                     False, ""),
-        ("element_id", "Element ID", "GUID", 32, False, ""),
-        ("value", "Value", "string", 4000, False, "")]),
-    "sys_db_object": (None, "Table", _SYS + [
-        ("name", "Name", "string", 80, False, ""), ("label", "Label", "string", 80, False, ""),
-        ("super_class", "Extends table", "reference", 32, False, "sys_db_object")]),
-    "sys_dictionary": (None, "Dictionary Entry", _SYS + [
-        (name, name, "string", 80, False, "") for name in (
-            "name", "element", "column_label", "internal_type", "max_length", "mandatory",
-            "read_only", "reference", "choice", "active")]),
+    "task": (
+        None,
+        "Task",
+        _SYS
+        + [
+            ("number", "Number", "string", 40, False, ""),
+            ("short_description", "Short description", "string", 160, False, ""),
+            ("description", "Description", "string", 4000, False, ""),
+            ("work_notes", "Work notes", "journal_input", 4000, False, ""),
+            ("comments", "Additional comments", "journal_input", 4000, False, ""),
+            ("state", "State", "integer", 40, False, ""),
+            ("priority", "Priority", "integer", 40, False, ""),
+            ("company", "Company", "reference", 32, False, "core_company"),
+            ("active", "Active", "boolean", 40, False, ""),
+        ],
+    ),
+    "incident": (
+        "task",
+        "Incident",
+        [
+            ("caller_id", "Caller", "reference", 32, False, "sys_user"),
+            ("category", "Category", "string", 40, False, ""),
+            # dictionary override: mandatory on incident (enforced like a data policy)
+            ("short_description", "Short description", "string", 160, True, ""),
+        ],
+    ),
+    "sys_user": (
+        None,
+        "User",
+        _SYS
+        + [
+            ("user_name", "User ID", "string", 40, False, ""),
+            ("first_name", "First name", "string", 50, False, ""),
+            ("last_name", "Last name", "string", 50, False, ""),
+            ("name", "Name", "string", 151, False, ""),
+            ("email", "Email", "email", 100, False, ""),
+            ("phone", "Business phone", "ph_number", 40, False, ""),
+            ("mobile_phone", "Mobile phone", "ph_number", 40, False, ""),
+            ("home_phone", "Home phone", "ph_number", 40, False, ""),
+            ("title", "Title", "string", 60, False, ""),
+            ("company", "Company", "reference", 32, False, "core_company"),
+            ("active", "Active", "boolean", 40, False, ""),
+        ],
+    ),
+    "core_company": (
+        None,
+        "Company",
+        _SYS
+        + [
+            ("name", "Name", "string", 80, False, ""),
+            ("phone", "Phone", "ph_number", 40, False, ""),
+            ("city", "City", "string", 40, False, ""),
+            ("country", "Country", "string", 40, False, ""),
+        ],
+    ),
+    "interaction": (
+        None,
+        "Interaction",
+        _SYS
+        + [
+            ("number", "Number", "string", 40, False, ""),
+            ("type", "Type", "string", 40, False, ""),
+            ("state", "State", "string", 40, False, ""),
+            ("opened_for", "Opened for", "reference", 32, False, "sys_user"),
+            ("short_description", "Short description", "string", 160, False, ""),
+            ("work_notes", "Work notes", "journal_input", 4000, False, ""),
+            ("context_table", "Context table", "table_name", 80, False, ""),
+            ("context_document", "Context document", "document_id", 32, False, ""),
+        ],
+    ),
+    "u_parcel": (
+        None,
+        "Parcel",
+        _SYS + [("u_tracking", "Tracking number", "string", 40, False, "")],
+    ),
+    "sys_journal_field": (
+        None,
+        "Journal Entry",
+        _SYS
+        + [
+            ("name", "Table", "string", 80, False, ""),
+            ("element", "Element", "string", 40, False, ""),
+            ("element_id", "Element ID", "GUID", 32, False, ""),
+            ("value", "Value", "string", 4000, False, ""),
+        ],
+    ),
+    "sys_db_object": (
+        None,
+        "Table",
+        _SYS
+        + [
+            ("name", "Name", "string", 80, False, ""),
+            ("label", "Label", "string", 80, False, ""),
+            ("super_class", "Extends table", "reference", 32, False, "sys_db_object"),
+        ],
+    ),
+    "sys_dictionary": (
+        None,
+        "Dictionary Entry",
+        _SYS
+        + [
+            (name, name, "string", 80, False, "")
+            for name in (
+                "name",
+                "element",
+                "column_label",
+                "internal_type",
+                "max_length",
+                "mandatory",
+                "read_only",
+                "reference",
+                "choice",
+                "active",
+            )
+        ],
+    ),
 }
 NUMBER_PREFIX = {"incident": "INC", "interaction": "IMS"}
-_OPERATORS = ("ISNOTEMPTY", "ISEMPTY", "NOTLIKE", "LIKE", "STARTSWITH", "ENDSWITH", "NOT IN",
-              "IN", "!=", "<=", ">=", "=", "<", ">")
+_OPERATORS = (
+    "ISNOTEMPTY",
+    "ISEMPTY",
+    "NOTLIKE",
+    "LIKE",
+    "STARTSWITH",
+    "ENDSWITH",
+    "NOT IN",
+    "IN",
+    "!=",
+    "<=",
+    ">=",
+    "=",
+    "<",
+    ">",
+)
 _FIELD = re.compile(r"([a-z][a-z0-9_.]*)(.*)", re.S)
 
 
@@ -111,8 +190,9 @@ def _now() -> str:
 
 
 def _failure(status: int, message: str, detail: str | None = None) -> web.Response:
-    return web.json_response({"error": {"message": message, "detail": detail},
-                              "status": "failure"}, status=status)
+    return web.json_response(
+        {"error": {"message": message, "detail": detail}, "status": "failure"}, status=status
+    )
 
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -151,7 +231,7 @@ def _condition(text: str, known: set[str]) -> Predicate:
     field, rest = match.groups()
     for op in _OPERATORS:
         if rest.startswith(op):
-            return _compare(field, op, rest[len(op):])
+            return _compare(field, op, rest[len(op) :])
     return lambda row: True
 
 
@@ -215,12 +295,16 @@ class ServiceNowSim:
         self.access_tokens = {token: 0.0 for token in self.access_tokens}
 
     def journal_for(self, record_id: str) -> list[dict[str, Any]]:
-        return [r for r in self.tables["sys_journal_field"].values()
-                if r["element_id"] == record_id]
+        return [
+            r for r in self.tables["sys_journal_field"].values() if r["element_id"] == record_id
+        ]
 
     def interactions_for(self, record_id: str) -> list[dict[str, Any]]:
-        return [r for r in self.tables["interaction"].values()
-                if record_id in (r.get("opened_for"), r.get("context_document"))]
+        return [
+            r
+            for r in self.tables["interaction"].values()
+            if record_id in (r.get("opened_for"), r.get("context_document"))
+        ]
 
     # --- data ---------------------------------------------------------------------------
 
@@ -241,17 +325,41 @@ class ServiceNowSim:
         for table in TABLES:
             self._table_ids[table] = uuid.uuid4().hex
         for table, (parent, label, columns) in TABLES.items():
-            self._put("sys_db_object", {"sys_id": self._table_ids[table], "name": table,
-                                        "label": label,
-                                        "super_class": self._table_ids.get(parent or "", "")})
-            self._put("sys_dictionary", {"name": table, "element": "", "column_label": label,
-                                         "internal_type": "collection", "active": "true"})
+            self._put(
+                "sys_db_object",
+                {
+                    "sys_id": self._table_ids[table],
+                    "name": table,
+                    "label": label,
+                    "super_class": self._table_ids.get(parent or "", ""),
+                },
+            )
+            self._put(
+                "sys_dictionary",
+                {
+                    "name": table,
+                    "element": "",
+                    "column_label": label,
+                    "internal_type": "collection",
+                    "active": "true",
+                },
+            )
             for element, column_label, kind, length, mandatory, reference in columns:
-                self._put("sys_dictionary", {
-                    "name": table, "element": element, "column_label": column_label,
-                    "internal_type": kind, "max_length": str(length),
-                    "mandatory": str(mandatory).lower(), "read_only": "false",
-                    "reference": reference, "choice": "0", "active": "true"})
+                self._put(
+                    "sys_dictionary",
+                    {
+                        "name": table,
+                        "element": element,
+                        "column_label": column_label,
+                        "internal_type": kind,
+                        "max_length": str(length),
+                        "mandatory": str(mandatory).lower(),
+                        "read_only": "false",
+                        "reference": reference,
+                        "choice": "0",
+                        "active": "true",
+                    },
+                )
 
     def _put(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
         row.setdefault("sys_id", uuid.uuid4().hex)
@@ -264,16 +372,32 @@ class ServiceNowSim:
         companies: dict[str, str] = {}
         for person in people:
             if person.company and person.company not in companies:
-                companies[person.company] = self.insert("core_company",
-                                                        {"name": person.company})["sys_id"]
-            self.insert("sys_user", {
-                "user_name": person.email.split("@")[0], "first_name": person.first_name,
-                "last_name": person.last_name, "email": person.email, "phone": person.phone,
-                "mobile_phone": person.mobile, "company": companies.get(person.company, ""),
-                "active": "true"})
+                companies[person.company] = self.insert("core_company", {"name": person.company})[
+                    "sys_id"
+                ]
+            self.insert(
+                "sys_user",
+                {
+                    "user_name": person.email.split("@")[0],
+                    "first_name": person.first_name,
+                    "last_name": person.last_name,
+                    "email": person.email,
+                    "phone": person.phone,
+                    "mobile_phone": person.mobile,
+                    "company": companies.get(person.company, ""),
+                    "active": "true",
+                },
+            )
         anna = next(iter(self.tables["sys_user"].values()))
-        self.insert("incident", {"short_description": "Lieferung verspätet",
-                                 "caller_id": anna["sys_id"], "state": "1", "active": "true"})
+        self.insert(
+            "incident",
+            {
+                "short_description": "Lieferung verspätet",
+                "caller_id": anna["sys_id"],
+                "state": "1",
+                "active": "true",
+            },
+        )
 
     def insert(self, table: str, values: dict[str, Any]) -> dict[str, Any]:
         """A row as the platform stores it (unknown fields dropped, journals moved)."""
@@ -296,9 +420,16 @@ class ServiceNowSim:
     def _journal(self, table: str, row: dict[str, Any]) -> None:
         for name, column in self.columns(table).items():
             if column[2] == "journal_input" and row.get(name):
-                self._put("sys_journal_field", {"name": table, "element": name,
-                                                "element_id": row["sys_id"],
-                                                "value": row[name], "sys_created_by": USERNAME})
+                self._put(
+                    "sys_journal_field",
+                    {
+                        "name": table,
+                        "element": name,
+                        "element_id": row["sys_id"],
+                        "value": row[name],
+                        "sys_created_by": USERNAME,
+                    },
+                )
                 row[name] = ""  # the Table API does not echo journal input back
 
     # --- the app ------------------------------------------------------------------------
@@ -338,11 +469,16 @@ class ServiceNowSim:
             return _failure(self.failures.pop(0), "Internal server error")
         if self.throttles:
             retry_after = self.throttles.pop(0)
-            response = _failure(429, "Too Many Requests",
-                                "Rate limit of 1000 requests per hour exceeded")
-            response.headers.update({"X-RateLimit-Limit": "1000",
-                                     "X-RateLimit-Reset": str(int(time.time()) + 30),
-                                     "X-RateLimit-Rule": uuid.uuid4().hex})
+            response = _failure(
+                429, "Too Many Requests", "Rate limit of 1000 requests per hour exceeded"
+            )
+            response.headers.update(
+                {
+                    "X-RateLimit-Limit": "1000",
+                    "X-RateLimit-Reset": str(int(time.time()) + 30),
+                    "X-RateLimit-Rule": uuid.uuid4().hex,
+                }
+            )
             if retry_after is not None:
                 response.headers["Retry-After"] = retry_after
             return response
@@ -350,8 +486,9 @@ class ServiceNowSim:
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
-        denied = web.json_response({"error_description": "access_denied",
-                                    "error": "server_error"}, status=401)
+        denied = web.json_response(
+            {"error_description": "access_denied", "error": "server_error"}, status=401
+        )
         if (form.get("client_id"), form.get("client_secret")) != (CLIENT_ID, CLIENT_SECRET):
             return denied
         grant = str(form.get("grant_type"))
@@ -367,9 +504,15 @@ class ServiceNowSim:
             return denied
         access = uuid.uuid4().hex
         self.access_tokens[access] = time.time() + self.token_lifetime
-        return web.json_response({"access_token": access, "refresh_token": refresh,
-                                  "scope": "useraccount", "token_type": "Bearer",
-                                  "expires_in": self.token_lifetime})
+        return web.json_response(
+            {
+                "access_token": access,
+                "refresh_token": refresh,
+                "scope": "useraccount",
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime,
+            }
+        )
 
     def _table(self, request: web.Request) -> str | None:
         table = request.match_info["table"]
@@ -399,16 +542,22 @@ class ServiceNowSim:
             hits.sort(key=lambda row: str(row.get(field) or ""), reverse=desc)
         limit = int(request.query.get("sysparm_limit", "10000"))
         offset = int(request.query.get("sysparm_offset", "0"))
-        page = hits[offset:offset + limit]
+        page = hits[offset : offset + limit]
         if not page and request.match_info.get("ver") == "v1":
-            return _failure(404, "No Record found",
-                            "Records matching query not found. Check query parameter or "
-                            "offset parameter")
+            return _failure(
+                404,
+                "No Record found",
+                "Records matching query not found. Check query parameter or offset parameter",
+            )
         response = web.json_response({"result": [self._view(table, r, request) for r in page]})
         response.headers["X-Total-Count"] = str(len(hits))
         links = []
-        for rel, start in (("first", 0), ("prev", offset - limit), ("next", offset + limit),
-                           ("last", max(0, (len(hits) - 1) // limit * limit))):
+        for rel, start in (
+            ("first", 0),
+            ("prev", offset - limit),
+            ("next", offset + limit),
+            ("last", max(0, (len(hits) - 1) // limit * limit)),
+        ):
             if rel in ("prev", "next") and not 0 <= start < len(hits):
                 continue
             url = request.url.update_query(sysparm_offset=str(start))
@@ -422,16 +571,21 @@ class ServiceNowSim:
             return _failure(400, f"Invalid table {request.match_info['table']}")
         row = self.tables[table].get(request.match_info["sys_id"])
         if row is None:
-            return _failure(404, "No Record found",
-                            "Record doesn't exist or ACL restricts the record retrieval")
+            return _failure(
+                404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"
+            )
         return web.json_response({"result": self._view(table, row, request)})
 
     def _policy_violation(self, table: str, row: dict[str, Any]) -> web.Response | None:
         missing = [c[1] for c in self.columns(table).values() if c[4] and not row.get(c[0])]
         if not missing:
             return None
-        return _failure(403, "Operation Failed", "Data Policy Exception: \n\t" + "\n\t".join(
-            f"{label} is mandatory" for label in missing))
+        return _failure(
+            403,
+            "Operation Failed",
+            "Data Policy Exception: \n\t"
+            + "\n\t".join(f"{label} is mandatory" for label in missing),
+        )
 
     async def _create(self, request: web.Request) -> web.Response:
         table = self._table(request)
@@ -450,8 +604,9 @@ class ServiceNowSim:
             return _failure(400, f"Invalid table {request.match_info['table']}")
         row = self.tables[table].get(request.match_info["sys_id"])
         if row is None:
-            return _failure(404, "No Record found",
-                            "Record doesn't exist or ACL restricts the record retrieval")
+            return _failure(
+                404, "No Record found", "Record doesn't exist or ACL restricts the record retrieval"
+            )
         columns = self.columns(table)
         changed = {k: str(v) for k, v in (request[_JSON] or {}).items() if k in columns}
         violation = self._policy_violation(table, {**row, **changed})
@@ -464,9 +619,13 @@ class ServiceNowSim:
         return web.json_response({"result": self._view(table, row, request)})
 
 
-async def start_adapter(aiohttp_server: Any, http: Any, sim: ServiceNowSim | None = None,
-                        secrets: dict[str, str] | None = None,
-                        **settings: Any) -> tuple[ServiceNowSim, Any]:
+async def start_adapter(
+    aiohttp_server: Any,
+    http: Any,
+    sim: ServiceNowSim | None = None,
+    secrets: dict[str, str] | None = None,
+    **settings: Any,
+) -> tuple[ServiceNowSim, Any]:
     """A seeded simulator on loopback and the real adapter (from the registry) pointed at it."""
     from crm.registry import AdapterContext, create_adapter
 
@@ -476,9 +635,20 @@ async def start_adapter(aiohttp_server: Any, http: Any, sim: ServiceNowSim | Non
     server = await aiohttp_server(sim.app())
     base = str(server.make_url("/")).rstrip("/")
     config = {"instance": "acme", "api_base": base, **settings}
-    credentials = secrets or {"username": USERNAME, "password": PASSWORD,
-                              "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
-    adapter = create_adapter(AdapterContext(
-        configuration_id="cfg-servicenow", type="servicenow", label="ServiceNow",
-        settings=config, secrets=credentials, http=http))
+    credentials = secrets or {
+        "username": USERNAME,
+        "password": PASSWORD,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+    }
+    adapter = create_adapter(
+        AdapterContext(
+            configuration_id="cfg-servicenow",
+            type="servicenow",
+            label="ServiceNow",
+            settings=config,
+            secrets=credentials,
+            http=http,
+        )
+    )
     return sim, adapter

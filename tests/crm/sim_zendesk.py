@@ -58,27 +58,46 @@ class ZendeskState:
                 org_id = self.new_id()
                 orgs[person.company] = org_id
                 self.organizations[org_id] = {
-                    "id": org_id, "name": person.company, "details": "", "notes": "",
-                    "external_id": None, "domain_names": [], "organization_fields": {},
+                    "id": org_id,
+                    "name": person.company,
+                    "details": "",
+                    "notes": "",
+                    "external_id": None,
+                    "domain_names": [],
+                    "organization_fields": {},
                     "updated_at": NOW,
                 }
             user_id = self.new_id()
             self.users[user_id] = {
-                "id": user_id, "name": person.full_name, "email": person.email,
-                "phone": person.phone, "role": "end-user", "notes": "", "details": "",
-                "external_id": None, "organization_id": orgs.get(person.company),
-                "user_fields": {"mobile": person.mobile or None}, "updated_at": NOW,
+                "id": user_id,
+                "name": person.full_name,
+                "email": person.email,
+                "phone": person.phone,
+                "role": "end-user",
+                "notes": "",
+                "details": "",
+                "external_id": None,
+                "organization_id": orgs.get(person.company),
+                "user_fields": {"mobile": person.mobile or None},
+                "updated_at": NOW,
             }
         anna = next(u for u in self.users.values() if u["name"] == "Anna Schmidt")
         ticket_id = self.new_id()
         self.tickets[ticket_id] = {
-            "id": ticket_id, "subject": "Delivery delayed", "description": "Where is it?",
-            "status": "open", "priority": "normal", "type": "problem",
-            "requester_id": anna["id"], "organization_id": anna["organization_id"],
-            "external_id": None, "tags": [], "custom_fields": [], "updated_at": NOW,
+            "id": ticket_id,
+            "subject": "Delivery delayed",
+            "description": "Where is it?",
+            "status": "open",
+            "priority": "normal",
+            "type": "problem",
+            "requester_id": anna["id"],
+            "organization_id": anna["organization_id"],
+            "external_id": None,
+            "tags": [],
+            "custom_fields": [],
+            "updated_at": NOW,
         }
-        self.comments[ticket_id] = [{"id": self.new_id(), "body": "Where is it?",
-                                     "public": True}]
+        self.comments[ticket_id] = [{"id": self.new_id(), "body": "Where is it?", "public": True}]
 
 
 # --- search query evaluation -------------------------------------------------------------
@@ -141,8 +160,7 @@ def _term_matches(item: dict[str, Any], name: str, value: str) -> bool:
 def evaluate(state: ZendeskState, query: str) -> list[dict[str, Any]]:
     terms = parse_query(query)
     types = [v for neg, f, v in terms if f == "type"]
-    pools = {"user": state.users, "organization": state.organizations,
-             "ticket": state.tickets}
+    pools = {"user": state.users, "organization": state.organizations, "ticket": state.tickets}
     results = []
     for kind, pool in pools.items():
         if types and kind not in types:
@@ -157,8 +175,7 @@ def evaluate(state: ZendeskState, query: str) -> list[dict[str, Any]]:
 
 
 def _error(status: int, error: str, description: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": error, "description": description, **extra},
-                             status=status)
+    return web.json_response({"error": error, "description": description, **extra}, status=status)
 
 
 def _not_found() -> web.Response:
@@ -169,13 +186,14 @@ def _cursor_page(request: web.Request, items: list[dict[str, Any]], key: str) ->
     size = int(request.query.get("page[size]", "100"))
     after = request.query.get("page[after]")
     start = int(base64.b64decode(after).decode()) if after else 0
-    chunk = items[start:start + size]
+    chunk = items[start : start + size]
     more = start + size < len(items)
     body: dict[str, Any] = {key: chunk, "meta": {"has_more": more}, "links": {"next": None}}
     if more:
         cursor = base64.b64encode(str(start + size).encode()).decode()
-        body["links"]["next"] = str(request.url.with_query(
-            {"page[size]": str(size), "page[after]": cursor}))
+        body["links"]["next"] = str(
+            request.url.with_query({"page[size]": str(size), "page[after]": cursor})
+        )
     return web.json_response(body)
 
 
@@ -192,9 +210,13 @@ def create_app(state: ZendeskState) -> web.Application:
         if state.throttle:
             wait = state.throttle.pop(0)
             return web.json_response(
-                {"error": "APIRateLimitExceeded",
-                 "description": "Number of allowed API requests per minute exceeded"},
-                status=429, headers={"Retry-After": str(int(wait))})
+                {
+                    "error": "APIRateLimitExceeded",
+                    "description": "Number of allowed API requests per minute exceeded",
+                },
+                status=429,
+                headers={"Retry-After": str(int(wait))},
+            )
         if state.failures:
             status = state.failures.pop(0)
             return web.Response(status=status, text="<html>Internal Server Error</html>")
@@ -202,9 +224,13 @@ def create_app(state: ZendeskState) -> web.Application:
         if auth.startswith("Bearer "):
             if not state.tokens.get(auth[7:]):
                 return web.json_response(
-                    {"error": "invalid_token", "error_description": "The access token "
-                     "provided is expired, revoked, malformed or invalid for other reasons."},
-                    status=401)
+                    {
+                        "error": "invalid_token",
+                        "error_description": "The access token "
+                        "provided is expired, revoked, malformed or invalid for other reasons.",
+                    },
+                    status=401,
+                )
         elif auth.startswith("Basic "):
             expected = base64.b64encode(f"{API_EMAIL}/token:{API_TOKEN}".encode()).decode()
             if auth[6:] != expected:
@@ -223,13 +249,21 @@ def create_app(state: ZendeskState) -> web.Application:
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
         if body.get("client_id") != CLIENT_ID or body.get("client_secret") != CLIENT_SECRET:
             return web.json_response(
-                {"error": "invalid_client", "error_description": "Client authentication "
-                 "failed due to unknown client, no client authentication included, or "
-                 "unsupported authentication method."}, status=401)
+                {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication "
+                    "failed due to unknown client, no client authentication included, or "
+                    "unsupported authentication method.",
+                },
+                status=401,
+            )
         value = secrets.token_hex(16)
         state.tokens[value] = True
-        answer: dict[str, Any] = {"access_token": value, "token_type": "bearer",
-                                  "scope": body.get("scope", "read")}
+        answer: dict[str, Any] = {
+            "access_token": value,
+            "token_type": "bearer",
+            "scope": body.get("scope", "read"),
+        }
         if body.get("expires_in"):
             answer["expires_in"] = body["expires_in"]
         return web.json_response(answer)
@@ -248,17 +282,22 @@ def create_app(state: ZendeskState) -> web.Application:
         page = int(request.query.get("page", "1"))
         if page * per_page > 1000:
             return _error(422, "InvalidPaginationParameter", "Result window too large")
-        chunk = results[(page - 1) * per_page: page * per_page]
+        chunk = results[(page - 1) * per_page : page * per_page]
         next_page = None
         if page * per_page < len(results):
-            next_page = str(request.url.update_query({"page": str(page + 1),
-                                                      "per_page": str(per_page)}))
-        return web.json_response({"results": chunk, "count": len(results),
-                                  "next_page": next_page, "previous_page": None})
+            next_page = str(
+                request.url.update_query({"page": str(page + 1), "per_page": str(per_page)})
+            )
+        return web.json_response(
+            {"results": chunk, "count": len(results), "next_page": next_page, "previous_page": None}
+        )
 
     def pool_of(kind: str) -> dict[int, dict[str, Any]]:
-        return {"users": state.users, "organizations": state.organizations,
-                "tickets": state.tickets}[kind]
+        return {
+            "users": state.users,
+            "organizations": state.organizations,
+            "tickets": state.tickets,
+        }[kind]
 
     @routes.get(r"/api/v2/{kind:users|organizations|tickets}/{id:\d+}")
     async def show(request: web.Request) -> web.Response:
@@ -269,25 +308,50 @@ def create_app(state: ZendeskState) -> web.Application:
     def validate(kind: str, item: dict[str, Any], own_id: int | None) -> web.Response | None:
         if kind == "users":
             if not item.get("name"):
-                return _error(422, "RecordInvalid", "Record validation errors",
-                              details={"name": [{"description": "Name: cannot be blank",
-                                                 "error": "BlankValue"}]})
+                return _error(
+                    422,
+                    "RecordInvalid",
+                    "Record validation errors",
+                    details={
+                        "name": [{"description": "Name: cannot be blank", "error": "BlankValue"}]
+                    },
+                )
             email = (item.get("email") or "").casefold()
-            if email and any((u.get("email") or "").casefold() == email and uid != own_id
-                             for uid, u in state.users.items()):
-                return _error(422, "RecordInvalid", "Record validation errors", details={
-                    "email": [{"description": f"Email: {item['email']} is already being "
-                               "used by another user", "error": "DuplicateValue"}]})
+            if email and any(
+                (u.get("email") or "").casefold() == email and uid != own_id
+                for uid, u in state.users.items()
+            ):
+                return _error(
+                    422,
+                    "RecordInvalid",
+                    "Record validation errors",
+                    details={
+                        "email": [
+                            {
+                                "description": f"Email: {item['email']} is already being "
+                                "used by another user",
+                                "error": "DuplicateValue",
+                            }
+                        ]
+                    },
+                )
         if kind == "tickets" and not item.get("comment") and own_id is None:
-            return _error(422, "RecordInvalid", "Record validation errors", details={
-                "base": [{"description": "Description: cannot be blank"}]})
+            return _error(
+                422,
+                "RecordInvalid",
+                "Record validation errors",
+                details={"base": [{"description": "Description: cannot be blank"}]},
+            )
         if kind == "organizations" and not item.get("name"):
             return _error(422, "RecordInvalid", "Record validation errors")
         return None
 
     def add_comment(ticket_id: int, comment: dict[str, Any]) -> dict[str, Any]:
-        entry = {"id": state.new_id(), "body": comment.get("body", ""),
-                 "public": comment.get("public", True)}
+        entry = {
+            "id": state.new_id(),
+            "body": comment.get("body", ""),
+            "public": comment.get("public", True),
+        }
         state.comments.setdefault(ticket_id, []).append(entry)
         return entry
 
@@ -341,8 +405,11 @@ def create_app(state: ZendeskState) -> web.Application:
     @routes.get("/api/v2/tickets")
     async def list_tickets(request: web.Request) -> web.Response:
         external = request.query.get("external_id")
-        tickets = [t for t in state.tickets.values()
-                   if external is None or t.get("external_id") == external]
+        tickets = [
+            t
+            for t in state.tickets.values()
+            if external is None or t.get("external_id") == external
+        ]
         return _cursor_page(request, tickets, "tickets")
 
     @routes.get(r"/api/v2/tickets/{id:\d+}/comments")
@@ -370,31 +437,56 @@ def create_app(state: ZendeskState) -> web.Application:
 
     @routes.get("/api/v2/user_fields")
     async def user_fields(request: web.Request) -> web.Response:
-        return web.json_response({"user_fields": [
-            {"id": 1, "key": "mobile", "title": "Mobile", "type": "text", "active": True},
-            {"id": 2, "key": "vip", "title": "VIP", "type": "checkbox", "active": True},
-        ]})
+        return web.json_response(
+            {
+                "user_fields": [
+                    {"id": 1, "key": "mobile", "title": "Mobile", "type": "text", "active": True},
+                    {"id": 2, "key": "vip", "title": "VIP", "type": "checkbox", "active": True},
+                ]
+            }
+        )
 
     @routes.get("/api/v2/organization_fields")
     async def organization_fields(request: web.Request) -> web.Response:
-        return web.json_response({"organization_fields": [
-            {"id": 3, "key": "segment", "title": "Segment", "type": "dropdown",
-             "active": True, "custom_field_options": [{"name": "SMB", "value": "smb"}]},
-        ]})
+        return web.json_response(
+            {
+                "organization_fields": [
+                    {
+                        "id": 3,
+                        "key": "segment",
+                        "title": "Segment",
+                        "type": "dropdown",
+                        "active": True,
+                        "custom_field_options": [{"name": "SMB", "value": "smb"}],
+                    },
+                ]
+            }
+        )
 
     @routes.get("/api/v2/ticket_fields")
     async def ticket_fields(request: web.Request) -> web.Response:
-        return web.json_response({"ticket_fields": [
-            {"id": 11, "type": "subject", "title": "Subject", "active": True},
-            {"id": 12, "type": "description", "title": "Description", "active": True},
-            {"id": 13, "type": "status", "title": "Status", "active": True,
-             "system_field_options": [{"name": "Open", "value": "open"},
-                                      {"name": "Solved", "value": "solved"}]},
-            {"id": 14, "type": "priority", "title": "Priority", "active": True},
-            {"id": 360001, "type": "text", "title": "Order number", "active": True},
-            {"id": 360002, "type": "textarea", "title": "Call summary", "active": True},
-            {"id": 360003, "type": "text", "title": "Retired", "active": False},
-        ]})
+        return web.json_response(
+            {
+                "ticket_fields": [
+                    {"id": 11, "type": "subject", "title": "Subject", "active": True},
+                    {"id": 12, "type": "description", "title": "Description", "active": True},
+                    {
+                        "id": 13,
+                        "type": "status",
+                        "title": "Status",
+                        "active": True,
+                        "system_field_options": [
+                            {"name": "Open", "value": "open"},
+                            {"name": "Solved", "value": "solved"},
+                        ],
+                    },
+                    {"id": 14, "type": "priority", "title": "Priority", "active": True},
+                    {"id": 360001, "type": "text", "title": "Order number", "active": True},
+                    {"id": 360002, "type": "textarea", "title": "Call summary", "active": True},
+                    {"id": 360003, "type": "text", "title": "Retired", "active": False},
+                ]
+            }
+        )
 
     app = web.Application(middlewares=[gate])
     app.add_routes(routes)

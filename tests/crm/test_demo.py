@@ -66,20 +66,23 @@ async def test_shared_email_finds_the_household(demo) -> None:
     found = await _titles(demo, EmailSearch(email="Familie.Wagner@Example.NET"))
     assert found == ["contact: Klaus Wagner", "contact: Petra Wagner"]
     assert await _titles(demo, EmailSearch(email="chloe.martin@example.fr")) == [
-        "contact: Chloé Martin"]
+        "contact: Chloé Martin"
+    ]
     assert await _titles(demo, EmailSearch(email="anna.schmidt@schmidt-logistik.example")) == [
-        "contact: Anna Schmidt"]
+        "contact: Anna Schmidt"
+    ]
     assert await _titles(demo, EmailSearch(email="nobody@example.org")) == []
 
 
 async def test_text_search_covers_names_accounts_and_full_names(demo) -> None:
     assert await _titles(demo, TextSearch(text="wagner")) == [
-        "account: Familie Wagner", "contact: Klaus Wagner", "contact: Lukas Wagner",
+        "account: Familie Wagner",
+        "contact: Klaus Wagner",
+        "contact: Lukas Wagner",
         "contact: Petra Wagner",
     ]
     assert await _titles(demo, TextSearch(text="Anna Schmidt")) == ["contact: Anna Schmidt"]
-    assert await _titles(demo, TextSearch(text="Umspannwerk")) == [
-        "case: Störung Umspannwerk Nord"]
+    assert await _titles(demo, TextSearch(text="Umspannwerk")) == ["case: Störung Umspannwerk Nord"]
 
 
 @pytest.mark.parametrize("text", ["%", "_", "Wag_er", "Wag%er", "\\", "   "])
@@ -116,10 +119,16 @@ async def test_sample_works_on_sqlite_and_postgresql(database_url) -> None:
     adapter = DemoCrm(database_url)
     try:
         [anna] = await adapter.search(PhoneSearch(number="+49301234567"))
-        ref = await adapter.add_timeline(TimelineActivity(
-            key="int-1:contact:x", record_type="contact", record_id=anna.id, subject="Call"))
-        again = await adapter.add_timeline(TimelineActivity(
-            key="int-1:contact:x", record_type="contact", record_id=anna.id, subject="Call"))
+        ref = await adapter.add_timeline(
+            TimelineActivity(
+                key="int-1:contact:x", record_type="contact", record_id=anna.id, subject="Call"
+            )
+        )
+        again = await adapter.add_timeline(
+            TimelineActivity(
+                key="int-1:contact:x", record_type="contact", record_id=anna.id, subject="Call"
+            )
+        )
         assert ref.created and not again.created and again.id == ref.id
         assert len(await adapter.search(TextSearch(text="Wagner"))) == 4
     finally:
@@ -162,26 +171,36 @@ async def test_custom_type_is_listed_with_custom_fields(demo) -> None:
 
 async def test_custom_record_round_trips_typed_values(demo) -> None:
     [anna] = await demo.search(PhoneSearch(number="+49 30 1234567"))
-    created = await demo.create("custom_subscription", {
-        "name": "Express Versand", "plan": "Plus", "monthly_fee": "129.5",
-        "start_date": "2026-01-01", "auto_renew": "true", "contact_id": anna.id,
-    })
+    created = await demo.create(
+        "custom_subscription",
+        {
+            "name": "Express Versand",
+            "plan": "Plus",
+            "monthly_fee": "129.5",
+            "start_date": "2026-01-01",
+            "auto_renew": "true",
+            "contact_id": anna.id,
+        },
+    )
     got = await demo.get("custom_subscription", created.id)
     assert got.fields["monthly_fee"] == 129.5 and got.fields["auto_renew"] is True
     assert got.fields["status"] == "Active"  # the type's default
     assert got.url == f"http://localhost:3978/demo-crm/custom_subscription/{created.id}"
 
 
-@pytest.mark.parametrize(("record_type", "fields", "field"), [
-    ("contact", {"last_name": "x" * 81}, "last_name"),
-    ("contact", {"last_name": "Neu", "shoe_size": "42"}, "shoe_size"),
-    ("contact", {"last_name": "Neu", "account_id": "acc-doesnotexist"}, "account_id"),
-    ("contact", {"last_name": "Neu", "preferred_language": "fr"}, "preferred_language"),
-    ("case", {"subject": "S", "case_number": "1"}, "case_number"),
-    ("lead", {"last_name": "Neu"}, "company"),
-    ("custom_subscription", {"name": "N", "monthly_fee": "a lot"}, "monthly_fee"),
-    ("custom_subscription", {"name": "N", "start_date": "31.12.2026"}, "start_date"),
-])
+@pytest.mark.parametrize(
+    ("record_type", "fields", "field"),
+    [
+        ("contact", {"last_name": "x" * 81}, "last_name"),
+        ("contact", {"last_name": "Neu", "shoe_size": "42"}, "shoe_size"),
+        ("contact", {"last_name": "Neu", "account_id": "acc-doesnotexist"}, "account_id"),
+        ("contact", {"last_name": "Neu", "preferred_language": "fr"}, "preferred_language"),
+        ("case", {"subject": "S", "case_number": "1"}, "case_number"),
+        ("lead", {"last_name": "Neu"}, "company"),
+        ("custom_subscription", {"name": "N", "monthly_fee": "a lot"}, "monthly_fee"),
+        ("custom_subscription", {"name": "N", "start_date": "31.12.2026"}, "start_date"),
+    ],
+)
 async def test_create_names_the_invalid_field(demo, record_type, fields, field) -> None:
     with pytest.raises(CrmRejectedError) as caught:
         await demo.create(record_type, fields)
@@ -204,8 +223,9 @@ async def test_updated_phone_number_is_found_by_phone(demo) -> None:
 
 
 async def test_dynamic_search_rejects_unknown_fields_by_name(demo) -> None:
-    query = DynamicSearch(record_type="contact",
-                          conditions=[Condition(field="last_name); DROP", value="x")])
+    query = DynamicSearch(
+        record_type="contact", conditions=[Condition(field="last_name); DROP", value="x")]
+    )
     with pytest.raises(CrmRejectedError) as caught:
         await demo.search(query)
     assert caught.value.field == "last_name); DROP"
@@ -215,10 +235,15 @@ async def test_dynamic_search_rejects_unknown_fields_by_name(demo) -> None:
 
 async def test_dynamic_search_on_a_picklist_and_a_reference(demo) -> None:
     [account] = await demo.search(TextSearch(text="Nordlicht", record_types=["account"]))
-    found = await demo.search(DynamicSearch(record_type="contact", conditions=[
-        Condition(field="account_id", value=account.id),
-        Condition(field="preferred_language", value="DE"),
-    ]))
+    found = await demo.search(
+        DynamicSearch(
+            record_type="contact",
+            conditions=[
+                Condition(field="account_id", value=account.id),
+                Condition(field="preferred_language", value="DE"),
+            ],
+        )
+    )
     assert sorted(r.title for r in found) == ["Ingrid Hansen", "Mehmet Yilmaz"]
 
 
@@ -227,12 +252,20 @@ async def test_dynamic_search_on_a_picklist_and_a_reference(demo) -> None:
 
 async def test_timeline_task_carries_the_call(demo) -> None:
     [anna] = await demo.search(PhoneSearch(number="+49 30 1234567"))
-    ref = await demo.add_timeline(TimelineActivity(
-        key="int-9:contact:" + anna.id, record_type="contact", record_id=anna.id,
-        subject="Inbound call", direction="inbound", duration_seconds=125,
-        disposition="Callback promised", notes="Wants delivery on Friday.",
-        agent_name="Agent Smith", phone_number="+49301234567",
-    ))
+    ref = await demo.add_timeline(
+        TimelineActivity(
+            key="int-9:contact:" + anna.id,
+            record_type="contact",
+            record_id=anna.id,
+            subject="Inbound call",
+            direction="inbound",
+            duration_seconds=125,
+            disposition="Callback promised",
+            notes="Wants delivery on Friday.",
+            agent_name="Agent Smith",
+            phone_number="+49301234567",
+        )
+    )
     [task] = [t for t in await demo.timeline("contact", anna.id) if t.id == ref.id]
     assert task.fields["call_duration_seconds"] == 125
     assert task.fields["call_direction"] == "inbound" and task.fields["status"] == "Completed"
@@ -242,12 +275,16 @@ async def test_timeline_task_carries_the_call(demo) -> None:
 
 async def test_timeline_needs_an_existing_linkable_record(demo) -> None:
     with pytest.raises(CrmNotFoundError):
-        await demo.add_timeline(TimelineActivity(
-            key="k1", record_type="contact", record_id="con-000000000000", subject="x"))
+        await demo.add_timeline(
+            TimelineActivity(
+                key="k1", record_type="contact", record_id="con-000000000000", subject="x"
+            )
+        )
     [task] = await demo.search(TextSearch(text="Intro call", record_types=["task"]))
     with pytest.raises(CrmRejectedError):
-        await demo.add_timeline(TimelineActivity(
-            key="k2", record_type="task", record_id=task.id, subject="x"))
+        await demo.add_timeline(
+            TimelineActivity(key="k2", record_type="task", record_id=task.id, subject="x")
+        )
 
 
 # --- registry and settings ---------------------------------------------------------------
@@ -255,11 +292,17 @@ async def test_timeline_needs_an_existing_linkable_record(demo) -> None:
 
 async def test_registry_builds_the_demo_from_a_configuration(demo_url) -> None:
     async with httpx.AsyncClient() as http:
-        adapter = create_adapter(AdapterContext(
-            configuration_id="cfg-1", type="demo", label="Showroom CRM",
-            settings={"base_url": "https://cards.example.com/demo-crm/", "seed": "sample"},
-            secrets={}, http=http, extra={"demo_crm_url": demo_url},
-        ))
+        adapter = create_adapter(
+            AdapterContext(
+                configuration_id="cfg-1",
+                type="demo",
+                label="Showroom CRM",
+                settings={"base_url": "https://cards.example.com/demo-crm/", "seed": "sample"},
+                secrets={},
+                http=http,
+                extra={"demo_crm_url": demo_url},
+            )
+        )
         try:
             assert isinstance(adapter, DemoCrm)
             assert adapter.system.label == "Showroom CRM"
@@ -270,15 +313,21 @@ async def test_registry_builds_the_demo_from_a_configuration(demo_url) -> None:
             await adapter.aclose()
 
 
-@pytest.mark.parametrize("settings", [{"seed": "lots"}, {"latency_ms": "slow"},
-                                      {"latency_ms": -5}])
+@pytest.mark.parametrize("settings", [{"seed": "lots"}, {"latency_ms": "slow"}, {"latency_ms": -5}])
 async def test_invalid_settings_are_configuration_errors(demo_url, settings) -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(ConfigError):
-            create_adapter(AdapterContext(
-                configuration_id="cfg-1", type="demo", label="Demo", settings=settings,
-                secrets={}, http=http, extra={"demo_crm_url": demo_url},
-            ))
+            create_adapter(
+                AdapterContext(
+                    configuration_id="cfg-1",
+                    type="demo",
+                    label="Demo",
+                    settings=settings,
+                    secrets={},
+                    http=http,
+                    extra={"demo_crm_url": demo_url},
+                )
+            )
 
 
 async def test_latency_setting_delays_every_call(demo_url) -> None:

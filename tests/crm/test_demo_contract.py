@@ -38,16 +38,28 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
     async def timeline_for(record_type: str, record_id: str) -> list[dict[str, Any]]:
         return await rows(
             "SELECT * FROM demo_crm_task WHERE related_type = :type AND related_id = :id"
-            " ORDER BY created_at", type=record_type, id=record_id,
+            " ORDER BY created_at",
+            type=record_type,
+            id=record_id,
         )
 
     yield Harness(
-        adapter=adapter, contact_type="contact", case_type="case",
-        new_contact={"first_name": "Erika", "last_name": "Mustermann",
-                     "email": "erika.mustermann@example.de", "phone": "+49 221 9876543"},
-        new_case={"subject": "Drucker druckt leere Seiten",
-                  "description": "Seit dem Update druckt der Drucker im 2. OG nur leere Seiten."},
-        updatable_contact_field="title", stored=stored, timeline_for=timeline_for,
+        adapter=adapter,
+        contact_type="contact",
+        case_type="case",
+        new_contact={
+            "first_name": "Erika",
+            "last_name": "Mustermann",
+            "email": "erika.mustermann@example.de",
+            "phone": "+49 221 9876543",
+        },
+        new_case={
+            "subject": "Drucker druckt leere Seiten",
+            "description": "Seit dem Update druckt der Drucker im 2. OG nur leere Seiten.",
+        },
+        updatable_contact_field="title",
+        stored=stored,
+        timeline_for=timeline_for,
     )
     await adapter.aclose()
     await raw.dispose()

@@ -27,11 +27,15 @@ async def _write_a_lot(adapter: DemoCrm, tag: str, count: int) -> list[str]:
     [anna] = await adapter.search(PhoneSearch(number="+49 30 1234567"))
 
     async def one(i: int) -> str:
-        contact = await adapter.create("contact", {"last_name": f"{tag}-{i}",
-                                                   "phone": f"+49 30 55{i:05d}"})
+        contact = await adapter.create(
+            "contact", {"last_name": f"{tag}-{i}", "phone": f"+49 30 55{i:05d}"}
+        )
         await adapter.update("contact", contact.id, {"title": "Writer"})
-        await adapter.add_timeline(TimelineActivity(
-            key=f"{tag}:{i}", record_type="contact", record_id=anna.id, subject=f"Call {i}"))
+        await adapter.add_timeline(
+            TimelineActivity(
+                key=f"{tag}:{i}", record_type="contact", record_id=anna.id, subject=f"Call {i}"
+            )
+        )
         case = await adapter.create("case", {"subject": f"{tag} {i}", "contact_id": contact.id})
         return str(case.fields["case_number"])
 
@@ -42,12 +46,12 @@ async def test_concurrent_writers_of_one_process_share_the_file(demo_url) -> Non
     adapter = DemoCrm(demo_url)
     try:
         numbers = await _write_a_lot(adapter, "task", 40)
-        timeline = await adapter.timeline("contact", (await adapter.search(
-            PhoneSearch(number="+49 30 1234567")))[0].id)
+        timeline = await adapter.timeline(
+            "contact", (await adapter.search(PhoneSearch(number="+49 30 1234567")))[0].id
+        )
         assert {t.title for t in timeline} >= {f"Call {i}" for i in range(40)}
         assert len(set(numbers)) == 40  # each case numbered inside its own write
-        found = await adapter.search(TextSearch(text="task-", record_types=["contact"],
-                                                limit=100))
+        found = await adapter.search(TextSearch(text="task-", record_types=["contact"], limit=100))
         assert len(found) == 40 and all(r.fields["title"] == "Writer" for r in found)
     finally:
         await adapter.aclose()
@@ -67,8 +71,9 @@ async def test_writers_of_two_processes_share_the_file(demo_url) -> None:
     adapter = DemoCrm(demo_url)
     try:
         await adapter.check()  # tables and sample data exist before both start writing
-        ours, theirs = await asyncio.gather(_write_a_lot(adapter, "ours", 30),
-                                            asyncio.to_thread(asyncio.run, other_process()))
+        ours, theirs = await asyncio.gather(
+            _write_a_lot(adapter, "ours", 30), asyncio.to_thread(asyncio.run, other_process())
+        )
         assert len(set(ours) | set(theirs)) == 60
     finally:
         await adapter.aclose()
@@ -91,8 +96,9 @@ async def test_in_memory_database(url) -> None:
     adapter = DemoCrm(url)
     try:
         [anna] = await adapter.search(PhoneSearch(number="+49 30 1234567"))
-        ref = await adapter.add_timeline(TimelineActivity(
-            key="k", record_type="contact", record_id=anna.id, subject="Call"))
+        ref = await adapter.add_timeline(
+            TimelineActivity(key="k", record_type="contact", record_id=anna.id, subject="Call")
+        )
         assert [t.id for t in await adapter.timeline("contact", anna.id)][-1] == ref.id
         assert await adapter.related(anna)
     finally:
@@ -113,19 +119,33 @@ async def _shared_number_everywhere(adapter: DemoCrm) -> None:
     await adapter.create("account", {"name": "Zeta AG", "phone": _SHARED_PHONE})
     await adapter.create("account", {"name": "Alpha GmbH", "phone": "069 5550177"})
     for first, last in [("Berta", "Zorn"), ("Anton", "Zorn"), ("Carl", "Adler")]:
-        await adapter.create("lead", {"first_name": first, "last_name": last, "company": "X",
-                                      "mobile_phone": _SHARED_PHONE, "email": _SHARED_EMAIL})
+        await adapter.create(
+            "lead",
+            {
+                "first_name": first,
+                "last_name": last,
+                "company": "X",
+                "mobile_phone": _SHARED_PHONE,
+                "email": _SHARED_EMAIL,
+            },
+        )
     for first, last in [("Dora", "Meier"), ("Emil", "Abel"), ("Anna", "Meier")]:
-        await adapter.create("contact", {"first_name": first, "last_name": last,
-                                         "phone": _SHARED_PHONE, "email": _SHARED_EMAIL})
+        await adapter.create(
+            "contact",
+            {
+                "first_name": first,
+                "last_name": last,
+                "phone": _SHARED_PHONE,
+                "email": _SHARED_EMAIL,
+            },
+        )
 
 
 async def test_phone_and_email_search_keep_type_order_then_title_order(database_url) -> None:
     adapter = DemoCrm(database_url, seed="empty")
     try:
         await _shared_number_everywhere(adapter)
-        contacts = [("contact", "Emil Abel"), ("contact", "Anna Meier"),
-                    ("contact", "Dora Meier")]
+        contacts = [("contact", "Emil Abel"), ("contact", "Anna Meier"), ("contact", "Dora Meier")]
         leads = [("lead", "Carl Adler"), ("lead", "Anton Zorn"), ("lead", "Berta Zorn")]
         accounts = [("account", "Alpha GmbH"), ("account", "Zeta AG")]
         found = await adapter.search(PhoneSearch(number=_SHARED_PHONE, limit=10))
@@ -133,8 +153,9 @@ async def test_phone_and_email_search_keep_type_order_then_title_order(database_
         for limit in (1, 3, 4, 7):
             found = await adapter.search(PhoneSearch(number=_SHARED_PHONE, limit=limit))
             assert _keys(found) == (contacts + leads + accounts)[:limit]
-        found = await adapter.search(PhoneSearch(number=_SHARED_PHONE,
-                                                 record_types=["account", "lead"], limit=4))
+        found = await adapter.search(
+            PhoneSearch(number=_SHARED_PHONE, record_types=["account", "lead"], limit=4)
+        )
         assert _keys(found) == accounts + leads[:2]
         found = await adapter.search(EmailSearch(email=_SHARED_EMAIL.upper(), limit=5))
         assert _keys(found) == contacts + leads[:2]
@@ -148,8 +169,9 @@ async def test_related_keeps_type_order_then_title_order(database_url) -> None:
         account = await adapter.create("account", {"name": "Nord AG"})
         people = {}
         for first, last in [("Dora", "Meier"), ("Emil", "Abel"), ("Anna", "Meier")]:
-            people[first] = await adapter.create("contact", {
-                "first_name": first, "last_name": last, "account_id": account.id})
+            people[first] = await adapter.create(
+                "contact", {"first_name": first, "last_name": last, "account_id": account.id}
+            )
         dora = people["Dora"]
         for subject, status, owner in [
             ("Zahlung", "New", {"contact_id": dora.id, "account_id": account.id}),
@@ -159,17 +181,27 @@ async def test_related_keeps_type_order_then_title_order(database_url) -> None:
         ]:
             await adapter.create("case", {"subject": subject, "status": status, **owner})
         for name, status in [("Plus", "Active"), ("Basic", "Cancelled"), ("Premium", "Paused")]:
-            await adapter.create("custom_subscription", {"name": name, "status": status,
-                                                         "account_id": account.id})
-        expected = [("account", "Nord AG"), ("contact", "Emil Abel"), ("contact", "Anna Meier"),
-                    ("case", "Abholung"), ("case", "Zahlung"),
-                    ("custom_subscription", "Plus"), ("custom_subscription", "Premium")]
+            await adapter.create(
+                "custom_subscription", {"name": name, "status": status, "account_id": account.id}
+            )
+        expected = [
+            ("account", "Nord AG"),
+            ("contact", "Emil Abel"),
+            ("contact", "Anna Meier"),
+            ("case", "Abholung"),
+            ("case", "Zahlung"),
+            ("custom_subscription", "Plus"),
+            ("custom_subscription", "Premium"),
+        ]
         assert _keys(await adapter.related(dora)) == expected
         for limit in (0, 1, 2, 4, 6):
             assert _keys(await adapter.related(dora, limit=limit)) == expected[:limit]
         [case] = [r for r in await adapter.related(dora) if r.title == "Zahlung"]
         assert _keys(await adapter.related(case, limit=3)) == [
-            ("account", "Nord AG"), ("contact", "Dora Meier"), ("contact", "Emil Abel")]
+            ("account", "Nord AG"),
+            ("contact", "Dora Meier"),
+            ("contact", "Emil Abel"),
+        ]
     finally:
         await adapter.aclose()
 
@@ -216,8 +248,13 @@ async def test_latency_applies_once_per_call(demo_url) -> None:
             timed(slow.get("contact", anna.id)),
             timed(slow.timeline("contact", anna.id)),
             timed(slow.create("contact", {"last_name": "Neu"})),
-            timed(slow.add_timeline(TimelineActivity(
-                key="once", record_type="contact", record_id=anna.id, subject="Call"))),
+            timed(
+                slow.add_timeline(
+                    TimelineActivity(
+                        key="once", record_type="contact", record_id=anna.id, subject="Call"
+                    )
+                )
+            ),
         )
     finally:
         await slow.aclose()

@@ -43,8 +43,9 @@ class Env:
         self.adapters: list[Any] = []
 
     def adapter(self, **settings: Any) -> Any:
-        adapter = create_adapter(adapter_context(self.sim, self.base, self.http, self.ca,
-                                                 **settings))
+        adapter = create_adapter(
+            adapter_context(self.sim, self.base, self.http, self.ca, **settings)
+        )
         self.adapters.append(adapter)
         return adapter
 
@@ -124,13 +125,22 @@ async def test_email_text_id_and_dynamic_search(env: Env, dv: Any) -> None:
     assert [r.title for r in await dv.search(TextSearch(text="o'brien"))] == ["Maria O'Brien"]
     assert len(await dv.search(TextSearch(text="Fischer"))) == 2
     assert [r.id for r in await dv.search(IdSearch(record_type="contact", id=maria.id))] == [
-        maria.id]
-    assert await dv.search(IdSearch(record_type="contact",
-                                    id="00000000-0000-0000-0000-000000000000")) == []
+        maria.id
+    ]
+    assert (
+        await dv.search(IdSearch(record_type="contact", id="00000000-0000-0000-0000-000000000000"))
+        == []
+    )
     assert await dv.search(IdSearch(record_type="contact", id="x) or (1 eq 1")) == []
-    dyn = await dv.search(DynamicSearch(record_type="contact", conditions=[
-        Condition(field="lastname", value="Fischer"),
-        Condition(field="firstname", operator="notequals", value="Lena")]))
+    dyn = await dv.search(
+        DynamicSearch(
+            record_type="contact",
+            conditions=[
+                Condition(field="lastname", value="Fischer"),
+                Condition(field="firstname", operator="notequals", value="Lena"),
+            ],
+        )
+    )
     assert [r.title for r in dyn] == ["Paul Fischer"]
 
 
@@ -139,25 +149,34 @@ async def test_hostile_input_matches_nothing(dv: Any, hostile: str) -> None:
     assert await dv.search(TextSearch(text=hostile)) == []
     assert await dv.search(EmailSearch(email=hostile)) == []
     assert await dv.search(PhoneSearch(number=hostile)) == []
-    assert await dv.search(DynamicSearch(record_type="contact", conditions=[
-        Condition(field="lastname", value=hostile)])) == []
+    assert (
+        await dv.search(
+            DynamicSearch(
+                record_type="contact", conditions=[Condition(field="lastname", value=hostile)]
+            )
+        )
+        == []
+    )
 
 
 async def test_unknown_column_is_rejected_with_the_vendor_message(dv: Any) -> None:
     with pytest.raises(CrmRejectedError) as caught:
-        await dv.search(DynamicSearch(record_type="contact", conditions=[
-            Condition(field="new_nothing", value="x")]))
+        await dv.search(
+            DynamicSearch(
+                record_type="contact", conditions=[Condition(field="new_nothing", value="x")]
+            )
+        )
     assert caught.value.field == "new_nothing"
     assert "Could not find a property" in (caught.value.vendor_message or "")
 
 
 async def test_records_carry_parent_ids_links_and_times(env: Env, dv: Any) -> None:
     [anna] = await dv.search(EmailSearch(email="anna.schmidt@example.de"))
-    account = next(r for r in env.sim.records["account"].values()
-                   if r["name"] == "Schmidt Logistik GmbH")
+    account = next(
+        r for r in env.sim.records["account"].values() if r["name"] == "Schmidt Logistik GmbH"
+    )
     assert anna.parent_ids == {"account": account["accountid"]}
-    assert anna.url == (f"{env.base}/main.aspx?pagetype=entityrecord&etn=contact"
-                        f"&id={anna.id}")
+    assert anna.url == (f"{env.base}/main.aspx?pagetype=entityrecord&etn=contact&id={anna.id}")
     assert anna.updated_at is not None
     assert "_parentcustomerid_value" in anna.fields
     assert not any("@" in key for key in anna.fields)
@@ -165,9 +184,15 @@ async def test_records_carry_parent_ids_links_and_times(env: Env, dv: Any) -> No
 
 async def test_create_update_get(env: Env, dv: Any) -> None:
     account = next(iter(env.sim.records["account"].values()))
-    created = await dv.create("contact", {
-        "firstname": "Nina", "lastname": "Neu", "telephone1": "+49 40 1112223",
-        "parentcustomerid_account@odata.bind": f"/accounts({account['accountid']})"})
+    created = await dv.create(
+        "contact",
+        {
+            "firstname": "Nina",
+            "lastname": "Neu",
+            "telephone1": "+49 40 1112223",
+            "parentcustomerid_account@odata.bind": f"/accounts({account['accountid']})",
+        },
+    )
     assert created.title == "Nina Neu"
     assert created.parent_ids == {"account": account["accountid"]}
     updated = await dv.update("contact", created.id, {"jobtitle": "Buyer"})
@@ -196,16 +221,17 @@ async def test_case_needs_a_customer_when_the_org_says_so(env: Env, dv: Any) -> 
     with pytest.raises(CrmRejectedError, match="parent contact or account"):
         await dv.create("incident", {"title": "No customer"})
     anna = _contact(env.sim, "Schmidt")
-    case = await dv.create("incident", {
-        "title": "Call back", "customerid_contact@odata.bind": f"/contacts({anna['contactid']})"})
+    case = await dv.create(
+        "incident",
+        {"title": "Call back", "customerid_contact@odata.bind": f"/contacts({anna['contactid']})"},
+    )
     assert case.parent_ids == {"contact": anna["contactid"]}
 
 
 async def test_custom_table_is_resolved_through_metadata(env: Env, dv: Any) -> None:
     project = await dv.create("new_project", {"new_name": "Rollout", "new_status": "Open"})
     assert project.title == "Rollout"
-    assert any("EntityDefinitions(LogicalName='new_project')" in p
-               for _, p, _ in env.sim.requests)
+    assert any("EntityDefinitions(LogicalName='new_project')" in p for _, p, _ in env.sim.requests)
     with pytest.raises(CrmNotFoundError):
         await dv.list_fields("new_nothing")
 
@@ -222,10 +248,16 @@ async def test_related_contacts_and_cases(env: Env, dv: Any) -> None:
 async def test_timeline_phonecall_with_description_marker(env: Env, dv: Any) -> None:
     anna = _contact(env.sim, "Schmidt")
     activity = TimelineActivity(
-        key="int-7:contact:" + anna["contactid"], record_type="contact",
-        record_id=anna["contactid"], subject="Inbound call", direction="inbound",
-        duration_seconds=61, started_at=datetime(2026, 5, 1, 10, tzinfo=UTC),
-        notes="n" * 5000, phone_number="+49301234567")
+        key="int-7:contact:" + anna["contactid"],
+        record_type="contact",
+        record_id=anna["contactid"],
+        subject="Inbound call",
+        direction="inbound",
+        duration_seconds=61,
+        started_at=datetime(2026, 5, 1, 10, tzinfo=UTC),
+        notes="n" * 5000,
+        phone_number="+49301234567",
+    )
     first = await dv.add_timeline(activity)
     again = await dv.add_timeline(activity)
     assert first.created and not again.created and first.id == again.id
@@ -243,8 +275,13 @@ async def test_timeline_phonecall_with_description_marker(env: Env, dv: Any) -> 
 async def test_timeline_task_with_a_key_column(env: Env) -> None:
     dv = env.adapter(timeline_activity="task", timeline_key_field="new_interactionkey")
     case = next(iter(env.sim.records["incident"].values()))
-    activity = TimelineActivity(key="k-1", record_type="incident", record_id=case["incidentid"],
-                                subject="Follow-up", notes="Short note")
+    activity = TimelineActivity(
+        key="k-1",
+        record_type="incident",
+        record_id=case["incidentid"],
+        subject="Follow-up",
+        notes="Short note",
+    )
     first = await dv.add_timeline(activity)
     assert first.type == "task" and not (await dv.add_timeline(activity)).created
     task = env.sim.records["task"][first.id]
@@ -385,18 +422,23 @@ def test_settings_are_checked(tmp_path: Path) -> None:
         create_adapter(adapter_context(sim, "", None, tmp_path))
     assert caught.value.field == "org_url"
     with pytest.raises(ConfigError):
-        create_adapter(adapter_context(sim, "https://x", None, tmp_path,
-                                       timeline_activity="email"))
+        create_adapter(adapter_context(sim, "https://x", None, tmp_path, timeline_activity="email"))
     with pytest.raises(ConfigError):
-        create_adapter(adapter_context(sim, "https://x", None, tmp_path,
-                                       caller_record_types=["Contact"]))
+        create_adapter(
+            adapter_context(sim, "https://x", None, tmp_path, caller_record_types=["Contact"])
+        )
 
 
 def test_record_url_with_app_id(tmp_path: Path) -> None:
-    dv = create_adapter(adapter_context(DataverseSim(), "https://contoso.crm4.dynamics.com",
-                                        None, tmp_path, app_id="abc"))
-    assert dv.record_url("contact", "1") == ("https://contoso.crm4.dynamics.com/main.aspx?"
-                                             "pagetype=entityrecord&etn=contact&id=1&appid=abc")
+    dv = create_adapter(
+        adapter_context(
+            DataverseSim(), "https://contoso.crm4.dynamics.com", None, tmp_path, app_id="abc"
+        )
+    )
+    assert dv.record_url("contact", "1") == (
+        "https://contoso.crm4.dynamics.com/main.aspx?"
+        "pagetype=entityrecord&etn=contact&id=1&appid=abc"
+    )
 
 
 async def test_a_token_request_still_running_at_close_opens_no_new_session(env: Env) -> None:

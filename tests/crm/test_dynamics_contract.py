@@ -33,23 +33,37 @@ async def harness(aiohttp_server, tls) -> AsyncIterator[Harness]:  # type: ignor
     client_ctx = ssl.create_default_context(cafile=str(ca))
     async with httpx.AsyncClient(timeout=5.0, verify=client_ctx) as http:
         adapter = create_adapter(
-            adapter_context(sim, str(server.make_url("")).rstrip("/"), http, ca))
+            adapter_context(sim, str(server.make_url("")).rstrip("/"), http, ca)
+        )
 
         async def stored(record_type: str, record_id: str) -> dict[str, Any] | None:
             return sim.records.get(record_type, {}).get(record_id)
 
         async def timeline_for(record_type: str, record_id: str) -> list[dict[str, Any]]:
-            return [row for kind in ("phonecall", "task") for row in sim.records[kind].values()
-                    if row.get("_regardingobjectid_value") == record_id]
+            return [
+                row
+                for kind in ("phonecall", "task")
+                for row in sim.records[kind].values()
+                if row.get("_regardingobjectid_value") == record_id
+            ]
 
         yield Harness(
-            adapter=adapter, contact_type="contact", case_type="incident",
-            new_contact={"firstname": "Erika", "lastname": "Mustermann",
-                         "emailaddress1": "erika.mustermann@example.de",
-                         "telephone1": "+49 221 9876543"},
-            new_case={"title": "Drucker druckt leere Seiten",
-                      "description": "Seit dem Update druckt der Drucker nur leere Seiten."},
-            updatable_contact_field="jobtitle", stored=stored, timeline_for=timeline_for,
+            adapter=adapter,
+            contact_type="contact",
+            case_type="incident",
+            new_contact={
+                "firstname": "Erika",
+                "lastname": "Mustermann",
+                "emailaddress1": "erika.mustermann@example.de",
+                "telephone1": "+49 221 9876543",
+            },
+            new_case={
+                "title": "Drucker druckt leere Seiten",
+                "description": "Seit dem Update druckt der Drucker nur leere Seiten.",
+            },
+            updatable_contact_field="jobtitle",
+            stored=stored,
+            timeline_for=timeline_for,
         )
         await adapter.aclose()
 

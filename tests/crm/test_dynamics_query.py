@@ -25,8 +25,23 @@ from crm.phone import phone_variants
 from tests.crm.dataset import HOSTILE_INPUTS, PEOPLE
 from tests.crm.sim_dynamics import DataverseSim, DvError, FilterParser
 
-NASTY = HOSTILE_INPUTS + ["O'Brien", "100%", "a_b", "[x]", "[%]", "''", "'", "%", "_", "[",
-                          "a+b", "x&$filter=1", "tab\there", "nul\x00byte", "' or 1 eq 1"]
+NASTY = HOSTILE_INPUTS + [
+    "O'Brien",
+    "100%",
+    "a_b",
+    "[x]",
+    "[%]",
+    "''",
+    "'",
+    "%",
+    "_",
+    "[",
+    "a+b",
+    "x&$filter=1",
+    "tab\there",
+    "nul\x00byte",
+    "' or 1 eq 1",
+]
 
 
 def _clean(value: str) -> str:
@@ -52,9 +67,16 @@ def test_names_and_guids_are_checked() -> None:
 
 
 def test_dynamic_filter() -> None:
-    assert build_dynamic_filter([Condition(field="lastname", value="O'Brien"),
-                                 Condition(field="jobtitle", operator="notequals", value="x")],
-                                "and") == "(lastname eq 'O''Brien' and jobtitle ne 'x')"
+    assert (
+        build_dynamic_filter(
+            [
+                Condition(field="lastname", value="O'Brien"),
+                Condition(field="jobtitle", operator="notequals", value="x"),
+            ],
+            "and",
+        )
+        == "(lastname eq 'O''Brien' and jobtitle ne 'x')"
+    )
     with pytest.raises(InputError):
         build_dynamic_filter([], "or")
     with pytest.raises(InputError):
@@ -67,8 +89,10 @@ def test_phone_pattern_uses_the_national_significant_digits() -> None:
     assert phone_digits_pattern(phone_variants("*")) is None
     assert phone_digits_pattern(phone_variants("' OR 1=1 --")) is None
     assert build_phone_filter([], phone_variants("+49895551212")) is None
-    assert build_phone_filter(["telephone1", "mobilephone"], phone_variants("+49 30 1234567")) \
+    assert (
+        build_phone_filter(["telephone1", "mobilephone"], phone_variants("+49 30 1234567"))
         == "(contains(telephone1,'3%0%1%2%3%4%5%6%7') or contains(mobilephone,'3%0%1%2%3%4%5%6%7'))"
+    )
 
 
 def test_encode_query_percent_encodes_plus_and_wildcards() -> None:
@@ -99,14 +123,16 @@ def _names(sim: DataverseSim, filter_: str) -> list[str]:
 def test_eq_matches_exactly_itself(value: str) -> None:
     sim = _sim_with(NASTY + ["other"])
     assert _names(sim, eq("name", value)) == sorted(
-        v for v in NASTY + ["other"] if v.lower() == _clean(value).lower())
+        v for v in NASTY + ["other"] if v.lower() == _clean(value).lower()
+    )
 
 
 @pytest.mark.parametrize("value", NASTY)
 def test_contains_matches_only_names_containing_it(value: str) -> None:
     sim = _sim_with(NASTY + ["plain"])
     assert _names(sim, contains("name", value)) == sorted(
-        v for v in NASTY + ["plain"] if _clean(value).lower() in v.lower())
+        v for v in NASTY + ["plain"] if _clean(value).lower() in v.lower()
+    )
 
 
 def test_unescaped_input_would_widen_the_match() -> None:

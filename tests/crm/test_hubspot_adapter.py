@@ -33,7 +33,8 @@ async def _anna(adapter):
 
 
 async def test_every_call_carries_the_token_and_a_refused_token_is_an_auth_error(
-        aiohttp_server, http):
+    aiohttp_server, http
+):
     sim, adapter = await start_adapter(aiohttp_server, http)
     await _anna(adapter)
     sim.token = "pat-rotated"
@@ -44,13 +45,17 @@ async def test_every_call_carries_the_token_and_a_refused_token_is_an_auth_error
     assert "pat-eu1-test" not in f"{error.detail} {error.vendor_message}"
 
 
-@pytest.mark.parametrize(("retry_after", "policy", "expected"), [
-    ("3", "TEN_SECONDLY_ROLLING", 3.0),
-    (None, "TEN_SECONDLY_ROLLING", 10.0),  # the rolling window from the interval header
-    (None, "DAILY", None),
-])
+@pytest.mark.parametrize(
+    ("retry_after", "policy", "expected"),
+    [
+        ("3", "TEN_SECONDLY_ROLLING", 3.0),
+        (None, "TEN_SECONDLY_ROLLING", 10.0),  # the rolling window from the interval header
+        (None, "DAILY", None),
+    ],
+)
 async def test_throttling_is_a_rate_limit_error_with_the_wait(
-        aiohttp_server, http, retry_after, policy, expected):
+    aiohttp_server, http, retry_after, policy, expected
+):
     sim, adapter = await start_adapter(aiohttp_server, http)
     sim.throttle_next(retry_after=retry_after, policy=policy)
     with pytest.raises(CrmRateLimitedError) as caught:
@@ -100,7 +105,8 @@ async def test_dated_api_version_uses_the_dated_paths(aiohttp_server, http):
 
 
 async def test_phone_search_drops_a_foreign_number_with_the_same_national_digits(
-        aiohttp_server, http):
+    aiohttp_server, http
+):
     sim = HubSpotSim()
     sim.seed()
     sim.insert("contacts", {"firstname": "Franz", "lastname": "Huber", "phone": "+43 30 1234567"})
@@ -112,12 +118,16 @@ async def test_phone_search_drops_a_foreign_number_with_the_same_national_digits
 
 
 async def test_dynamic_search_on_an_unknown_or_hostile_property_sends_no_search(
-        aiohttp_server, http):
+    aiohttp_server, http
+):
     sim, adapter = await start_adapter(aiohttp_server, http)
     for field in ("no_such_field", "email' OR '1'='1"):
         with pytest.raises(CrmRejectedError):
-            await adapter.search(DynamicSearch(
-                record_type="contacts", conditions=[Condition(field=field, value="x")]))
+            await adapter.search(
+                DynamicSearch(
+                    record_type="contacts", conditions=[Condition(field=field, value="x")]
+                )
+            )
     assert not any(path.endswith("/search") for _, path, _ in sim.requests)
 
 
@@ -125,9 +135,16 @@ async def test_timeline_is_a_call_associated_with_the_record_and_escaped(aiohttp
     sim, adapter = await start_adapter(aiohttp_server, http)
     anna = await _anna(adapter)
     activity = TimelineActivity(
-        key="int-42:contacts:" + anna.id, record_type="contacts", record_id=anna.id,
-        subject="Inbound call", direction="inbound", duration_seconds=93,
-        notes="<b>Rechnung</b> & Mahnung", agent_name="Agent Smith", phone_number=ANI_ONE_MATCH)
+        key="int-42:contacts:" + anna.id,
+        record_type="contacts",
+        record_id=anna.id,
+        subject="Inbound call",
+        direction="inbound",
+        duration_seconds=93,
+        notes="<b>Rechnung</b> & Mahnung",
+        agent_name="Agent Smith",
+        phone_number=ANI_ONE_MATCH,
+    )
     ref = await adapter.add_timeline(activity)
     call = sim.objects["calls"][ref.id]["properties"]
     assert call["hs_call_external_id"] == activity.key
@@ -137,8 +154,11 @@ async def test_timeline_is_a_call_associated_with_the_record_and_escaped(aiohttp
     assert ("calls", ref.id, "contacts", anna.id, 194) in sim.links
     assert (await adapter.add_timeline(activity)).created is False
     ticket = next(iter(sim.objects["tickets"]))
-    on_ticket = await adapter.add_timeline(activity.model_copy(update={
-        "key": "int-42:tickets", "record_type": "tickets", "record_id": ticket}))
+    on_ticket = await adapter.add_timeline(
+        activity.model_copy(
+            update={"key": "int-42:tickets", "record_type": "tickets", "record_id": ticket}
+        )
+    )
     assert ("calls", on_ticket.id, "tickets", ticket, 220) in sim.links
 
 
@@ -146,7 +166,9 @@ async def test_related_contacts_share_the_company_and_see_tickets(aiohttp_server
     sim, adapter = await start_adapter(aiohttp_server, http)
     anna = await _anna(adapter)
     assert {(r.type, r.title) for r in await adapter.related(anna)} == {
-        ("companies", "Schmidt Logistik GmbH"), ("tickets", "Lieferung verspätet")}
+        ("companies", "Schmidt Logistik GmbH"),
+        ("tickets", "Lieferung verspätet"),
+    }
     lena = (await adapter.search(TextSearch(text="Lena Fischer")))[0]
     titles = {r.title for r in await adapter.related(lena)}
     assert titles == {"Fischer Haus", "Paul Fischer"}
@@ -155,7 +177,8 @@ async def test_related_contacts_share_the_company_and_see_tickets(aiohttp_server
 async def test_record_url_points_at_the_portal(aiohttp_server, http):
     sim, adapter = await start_adapter(aiohttp_server, http)
     assert adapter.record_url("contacts", "501") == (
-        f"https://app-eu1.hubspot.com/contacts/{PORTAL_ID}/record/0-1/501")
+        f"https://app-eu1.hubspot.com/contacts/{PORTAL_ID}/record/0-1/501"
+    )
     assert adapter.record_url("2-7001", "9").endswith("/record/2-7001/9")
     types = {t.name: t for t in await adapter.list_record_types()}
     assert types["2-7001"].label == "Vehicle" and not types["2-7001"].standard
@@ -167,13 +190,24 @@ async def test_check_refuses_a_token_of_another_account(aiohttp_server, http):
         await adapter.check()
 
 
-@pytest.mark.parametrize(("settings", "secrets", "field"), [
-    ({}, {"access_token": "t"}, "account_id"),
-    ({"account_id": "12", "api_version": "v3; drop"}, {"access_token": "t"}, "api_version"),
-    ({"account_id": "12"}, {}, "access_token"),
-])
+@pytest.mark.parametrize(
+    ("settings", "secrets", "field"),
+    [
+        ({}, {"access_token": "t"}, "account_id"),
+        ({"account_id": "12", "api_version": "v3; drop"}, {"access_token": "t"}, "api_version"),
+        ({"account_id": "12"}, {}, "access_token"),
+    ],
+)
 async def test_configuration_errors_name_the_setting(http, settings, secrets, field):
     with pytest.raises(ConfigError) as caught:
-        create_adapter(AdapterContext(configuration_id="c", type="hubspot", label="H",
-                                      settings=settings, secrets=secrets, http=http))
+        create_adapter(
+            AdapterContext(
+                configuration_id="c",
+                type="hubspot",
+                label="H",
+                settings=settings,
+                secrets=secrets,
+                http=http,
+            )
+        )
     assert caught.value.field == field

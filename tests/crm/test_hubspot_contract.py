@@ -25,11 +25,22 @@ class TestHubSpotContract(CrmContract):
                 return sim.calls_for(record_type, record_id)
 
             yield Harness(
-                adapter=adapter, contact_type="contacts", case_type="tickets",
-                new_contact={"firstname": "Clara", "lastname": "Neumann",
-                             "email": "clara.neumann@example.de", "phone": "+49 40 7654321"},
-                new_case={"subject": "Rückruf erbeten", "content": "Kunde bittet um Rückruf.",
-                          "hs_pipeline_stage": "1"},
-                updatable_contact_field="jobtitle", stored=stored, timeline_for=timeline_for,
+                adapter=adapter,
+                contact_type="contacts",
+                case_type="tickets",
+                new_contact={
+                    "firstname": "Clara",
+                    "lastname": "Neumann",
+                    "email": "clara.neumann@example.de",
+                    "phone": "+49 40 7654321",
+                },
+                new_case={
+                    "subject": "Rückruf erbeten",
+                    "content": "Kunde bittet um Rückruf.",
+                    "hs_pipeline_stage": "1",
+                },
+                updatable_contact_field="jobtitle",
+                stored=stored,
+                timeline_for=timeline_for,
             )
             await adapter.aclose()

@@ -21,21 +21,23 @@ async def kustomer(aiohttp_server: Any) -> Any:
 
 
 async def test_a_refused_key_is_an_auth_error_without_the_key(aiohttp_server: Any) -> None:
-    adapter, _, http = await start_kustomer(aiohttp_server,
-                                            secrets={"api_key": "revoked-key-123"})
+    adapter, _, http = await start_kustomer(aiohttp_server, secrets={"api_key": "revoked-key-123"})
     with pytest.raises(CrmAuthError) as caught:
         await adapter.check()
-    assert "revoked-key-123" not in str(caught.value.to_json()) + str(
-        caught.value.vendor_message)
+    assert "revoked-key-123" not in str(caught.value.to_json()) + str(caught.value.vendor_message)
     await http.aclose()
 
 
-@pytest.mark.parametrize("headers, wait", [
-    ({"x-ratelimit-reset": "12"}, 12.0),
-    ({"Retry-After": "3", "x-ratelimit-reset": "12"}, 3.0),
-])
-async def test_throttling_reports_the_wait(kustomer: Any, headers: dict[str, str],
-                                           wait: float) -> None:
+@pytest.mark.parametrize(
+    "headers, wait",
+    [
+        ({"x-ratelimit-reset": "12"}, 12.0),
+        ({"Retry-After": "3", "x-ratelimit-reset": "12"}, 3.0),
+    ],
+)
+async def test_throttling_reports_the_wait(
+    kustomer: Any, headers: dict[str, str], wait: float
+) -> None:
     adapter, state = kustomer
     state.throttle.append(headers)
     with pytest.raises(CrmRateLimitedError) as caught:
@@ -66,8 +68,16 @@ async def test_server_error_and_timeout_are_unavailable(aiohttp_server: Any) -> 
 async def test_search_follows_links_next(kustomer: Any) -> None:
     adapter, state = kustomer
     for n in range(130):
-        state.add("customer", {"name": f"Pager Person {n}", "emails": [], "phones": [],
-                               "sharedPhones": [], "custom": {}})
+        state.add(
+            "customer",
+            {
+                "name": f"Pager Person {n}",
+                "emails": [],
+                "phones": [],
+                "sharedPhones": [],
+                "custom": {},
+            },
+        )
     found = await adapter.search(TextSearch(text="Pager", limit=120))
     assert len(found) == 120
     assert any("page=2" in path for _, path in state.requests)
@@ -97,9 +107,13 @@ async def test_phone_search_covers_mobile_numbers(kustomer: Any) -> None:
 async def test_timeline_on_a_conversation_is_one_note_per_key(kustomer: Any) -> None:
     adapter, state = kustomer
     conversation = next(iter(state.resources["conversation"]))
-    activity = TimelineActivity(key="int-9:conversation:x", record_type="conversation",
-                                record_id=conversation, subject="Inbound call",
-                                notes="y" * 20_000)
+    activity = TimelineActivity(
+        key="int-9:conversation:x",
+        record_type="conversation",
+        record_id=conversation,
+        subject="Inbound call",
+        notes="y" * 20_000,
+    )
     first = await adapter.add_timeline(activity)
     again = await adapter.add_timeline(activity)
     notes = list(state.resources["note"].values())

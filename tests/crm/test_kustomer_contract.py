@@ -21,9 +21,12 @@ async def start_kustomer(aiohttp_server: Any, **settings: Any) -> tuple[Any, Kus
     server = await aiohttp_server(create_app(state))
     http = httpx.AsyncClient(timeout=settings.pop("timeout", 5.0))
     context = AdapterContext(
-        configuration_id="cfg-kustomer", type="kustomer", label="Kustomer",
+        configuration_id="cfg-kustomer",
+        type="kustomer",
+        label="Kustomer",
         settings={"org": "acme", "api_base": str(server.make_url("/v1")), **settings},
-        secrets=settings.pop("secrets", {"api_key": API_KEY}), http=http,
+        secrets=settings.pop("secrets", {"api_key": API_KEY}),
+        http=http,
     )
     return create_adapter(context), state, http
 
@@ -38,19 +41,32 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
 
     async def timeline_for(record_type: str, record_id: str) -> list[dict[str, Any]]:
         if record_type == "conversation":
-            return [n for n in state.resources["note"].values()
-                    if n["relationships"]["conversation"]["data"]["id"] == record_id]
-        return [c for c in state.resources["conversation"].values()
-                if c["relationships"]["customer"]["data"]["id"] == record_id
-                and c["attributes"].get("externalId")]
+            return [
+                n
+                for n in state.resources["note"].values()
+                if n["relationships"]["conversation"]["data"]["id"] == record_id
+            ]
+        return [
+            c
+            for c in state.resources["conversation"].values()
+            if c["relationships"]["customer"]["data"]["id"] == record_id
+            and c["attributes"].get("externalId")
+        ]
 
     yield Harness(
-        adapter=adapter, contact_type="customer", case_type="conversation",
+        adapter=adapter,
+        contact_type="customer",
+        case_type="conversation",
         # identifiers in emails/phones are unique per org; a shared phone may repeat
         new_contact={"name": "Eva Klein", "sharedPhone": "+49 40 7654321"},
-        new_case={"customer": anna["id"], "name": "Callback requested",
-                  "summaryTxt": "Please call back."},
-        updatable_contact_field="notesStr", stored=stored, timeline_for=timeline_for,
+        new_case={
+            "customer": anna["id"],
+            "name": "Callback requested",
+            "summaryTxt": "Please call back.",
+        },
+        updatable_contact_field="notesStr",
+        stored=stored,
+        timeline_for=timeline_for,
     )
     await adapter.aclose()
     await http.aclose()

@@ -41,7 +41,8 @@ async def test_wrong_password_is_an_auth_error_without_the_password(
     aiohttp_server: Any,
 ) -> None:
     adapter, _, http = await start_oracle(
-        aiohttp_server, secrets={"username": "cc_integration", "password": "not-it-42"})
+        aiohttp_server, secrets={"username": "cc_integration", "password": "not-it-42"}
+    )
     with pytest.raises(CrmAuthError) as caught:
         await adapter.check()
     assert "OSC-CREST-00014" in (caught.value.vendor_message or "")
@@ -113,12 +114,19 @@ async def test_a_semicolon_never_reaches_oracle(oracle: Any) -> None:
 async def test_timeline_on_an_incident_is_one_thread_note_per_key(oracle: Any) -> None:
     adapter, state = oracle
     incident_id = next(iter(state.data["incidents"]))
-    activity = TimelineActivity(key="int-3:incident:x", record_type="incident",
-                                record_id=str(incident_id), subject="Inbound call")
+    activity = TimelineActivity(
+        key="int-3:incident:x",
+        record_type="incident",
+        record_id=str(incident_id),
+        subject="Inbound call",
+    )
     first = await adapter.add_timeline(activity)
     again = await adapter.add_timeline(activity)
-    notes = [t for t in state.data["incidents"][incident_id]["threads"]
-             if "[customer-card:int-3" in t["text"]]
+    notes = [
+        t
+        for t in state.data["incidents"][incident_id]["threads"]
+        if "[customer-card:int-3" in t["text"]
+    ]
     assert len(notes) == 1 and notes[0]["entryType"] == {"lookupName": "Note"}
     assert (first.created, again.created, again.id) == (True, False, first.id)
 
@@ -129,4 +137,5 @@ async def test_related_lists_incidents_and_colleagues(oracle: Any) -> None:
     assert [r.title for r in await adapter.related(lena)] == ["Paul Fischer"]
     anna = (await adapter.search(PhoneSearch(number=ANI_ONE_MATCH)))[0]
     assert [(r.type, r.title) for r in await adapter.related(anna)] == [
-        ("incident", "Delivery delayed")]
+        ("incident", "Delivery delayed")
+    ]

@@ -24,10 +24,12 @@ async def start_oracle(aiohttp_server: Any, **settings: Any) -> tuple[Any, Oracl
     if settings.get("auth") == "oauth":
         settings.setdefault("token_url", str(server.make_url("/oauth2/v1/token")))
     context = AdapterContext(
-        configuration_id="cfg-oracle", type="oracle", label="Oracle B2C Service",
-        settings={"site": "acme.custhelp.com", "api_base": str(server.make_url(BASE)),
-                  **settings},
-        secrets=secrets, http=http,
+        configuration_id="cfg-oracle",
+        type="oracle",
+        label="Oracle B2C Service",
+        settings={"site": "acme.custhelp.com", "api_base": str(server.make_url(BASE)), **settings},
+        secrets=secrets,
+        http=http,
     )
     return create_adapter(context), state, http
 
@@ -36,8 +38,12 @@ async def start_oracle(aiohttp_server: Any, **settings: Any) -> tuple[Any, Oracl
 async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
     adapter, state, http = await start_oracle(aiohttp_server)
     anna = next(c for c in state.data["contacts"].values() if c["lookupName"] == "Anna Schmidt")
-    collections = {"contact": "contacts", "organization": "organizations",
-                   "incident": "incidents", "task": "tasks"}
+    collections = {
+        "contact": "contacts",
+        "organization": "organizations",
+        "incident": "incidents",
+        "task": "tasks",
+    }
 
     async def stored(record_type: str, record_id: str) -> dict[str, Any] | None:
         if not record_id.isdigit():
@@ -48,15 +54,25 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         if record_type == "incident":
             incident = state.data["incidents"].get(int(record_id)) or {}
             return [t for t in incident.get("threads", []) if "[customer-card:" in t["text"]]
-        return [t for t in state.data["tasks"].values()
-                if (t.get(record_type) or {}).get("id") == int(record_id)]
+        return [
+            t
+            for t in state.data["tasks"].values()
+            if (t.get(record_type) or {}).get("id") == int(record_id)
+        ]
 
     yield Harness(
-        adapter=adapter, contact_type="contact", case_type="incident",
+        adapter=adapter,
+        contact_type="contact",
+        case_type="incident",
         new_contact={"firstName": "Eva", "lastName": "Klein"},
-        new_case={"primaryContact": str(anna["id"]), "subject": "Callback requested",
-                  "description": "Please call back."},
-        updatable_contact_field="title", stored=stored, timeline_for=timeline_for,
+        new_case={
+            "primaryContact": str(anna["id"]),
+            "subject": "Callback requested",
+            "description": "Please call back.",
+        },
+        updatable_contact_field="title",
+        stored=stored,
+        timeline_for=timeline_for,
     )
     await adapter.aclose()
     await http.aclose()

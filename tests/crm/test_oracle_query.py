@@ -45,7 +45,8 @@ def test_paths_are_identifiers(path: str) -> None:
 
 def test_phone_where_takes_digits_only() -> None:
     assert phone_where(["49301234567", "0301234567"]) == (
-        "(phones.rawNumber = '49301234567' OR phones.rawNumber = '0301234567')")
+        "(phones.rawNumber = '49301234567' OR phones.rawNumber = '0301234567')"
+    )
     with pytest.raises(InputError):
         phone_where(["12' OR '1"])
     with pytest.raises(InputError):
@@ -62,9 +63,14 @@ def test_text_where_for_one_and_two_words() -> None:
 
 def test_dynamic_where_maps_fields_and_joins() -> None:
     paths = {"title": "title", "lastName": "name.last"}
-    where = dynamic_where([Condition(field="title", value="a"),
-                           Condition(field="lastName", operator="notequals", value="b")],
-                          "or", paths)
+    where = dynamic_where(
+        [
+            Condition(field="title", value="a"),
+            Condition(field="lastName", operator="notequals", value="b"),
+        ],
+        "or",
+        paths,
+    )
     assert where == "(title = 'a' OR name.last != 'b')"
     assert parse_where(where)[0] == "or"
     with pytest.raises(InputError):
@@ -77,4 +83,5 @@ def test_email_ids_and_select() -> None:
     with pytest.raises(InputError):
         ids_where(["1 OR 1=1"])
     assert select("contacts", ["id", "name.first"], "id = 1") == (
-        "SELECT id, name.first FROM contacts WHERE id = 1")
+        "SELECT id, name.first FROM contacts WHERE id = 1"
+    )

@@ -12,14 +12,26 @@ def test_e164_input_gives_every_form_most_specific_first() -> None:
     assert variants.e164 == "+49301234567"
     assert variants.national == "030 1234567"
     assert list(variants) == [
-        "+49301234567", "030 1234567", "+49 30 1234567", "0301234567", "49301234567",
+        "+49301234567",
+        "030 1234567",
+        "+49 30 1234567",
+        "0301234567",
+        "49301234567",
     ]
 
 
-@pytest.mark.parametrize("raw", [
-    "+49301234567", "030 1234567", "(030) 123 45 67", "0049 30 1234567", "+49 (0)30 1234567",
-    "030/1234567", "+49-30-1234567",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+49301234567",
+        "030 1234567",
+        "(030) 123 45 67",
+        "0049 30 1234567",
+        "+49 (0)30 1234567",
+        "030/1234567",
+        "+49-30-1234567",
+    ],
+)
 def test_human_formats_normalise_to_one_e164(raw: str) -> None:
     variants = phone_variants(raw)
     assert variants.e164 == "+49301234567"
@@ -39,12 +51,15 @@ def test_forms_are_distinct() -> None:
     assert len(variants) == len(set(variants))
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("' OR 1=1 --", ("11",)),
-    ("*", ()),
-    ("", ()),
-    ("anonymous", ()),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("' OR 1=1 --", ("11",)),
+        ("*", ()),
+        ("", ()),
+        ("anonymous", ()),
+    ],
+)
 def test_unparseable_input_yields_only_its_digits_never_a_match_all(raw, expected) -> None:
     variants = phone_variants(raw)
     assert tuple(variants) == expected
@@ -52,11 +67,21 @@ def test_unparseable_input_yields_only_its_digits_never_a_match_all(raw, expecte
     assert "" not in variants
 
 
-@pytest.mark.parametrize(("raw", "region"), [
-    ("+49 30 1234567", "DE"), ("030/1234567", "DE"), ("(617) 555-0142", "US"),
-    ("020 7946 0018", "GB"), ("+1 (555) 010-2233", "DE"), ("12", "DE"), ("", "DE"),
-    ("anonymous", "DE"), ("' OR 1=1 --", "DE"), ("+49 30 1234567 999999999", "DE"),
-])
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+49 30 1234567", "DE"),
+        ("030/1234567", "DE"),
+        ("(617) 555-0142", "US"),
+        ("020 7946 0018", "GB"),
+        ("+1 (555) 010-2233", "DE"),
+        ("12", "DE"),
+        ("", "DE"),
+        ("anonymous", "DE"),
+        ("' OR 1=1 --", "DE"),
+        ("+49 30 1234567 999999999", "DE"),
+    ],
+)
 def test_e164_number_is_the_e164_variant(raw, region) -> None:
     assert e164_number(raw, region) == phone_variants(raw, region).e164
 

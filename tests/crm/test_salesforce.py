@@ -110,13 +110,27 @@ async def test_email_text_id_and_dynamic_search(env: Env, sf: Any) -> None:
     assert same.id == maria.id
     assert await sf.search(IdSearch(record_type="Contact", id="003000000000999AAA")) == []
     assert await sf.search(IdSearch(record_type="Contact", id="' OR Id != '")) == []
-    dyn = await sf.search(DynamicSearch(record_type="Contact", join="and", conditions=[
-        Condition(field="LastName", value="Fischer"),
-        Condition(field="FirstName", operator="notequals", value="Lena")]))
+    dyn = await sf.search(
+        DynamicSearch(
+            record_type="Contact",
+            join="and",
+            conditions=[
+                Condition(field="LastName", value="Fischer"),
+                Condition(field="FirstName", operator="notequals", value="Lena"),
+            ],
+        )
+    )
     assert [r.title for r in dyn] == ["Paul Fischer"]
-    either = await sf.search(DynamicSearch(record_type="Contact", join="or", conditions=[
-        Condition(field="Email", value="anna.schmidt@example.de"),
-        Condition(field="Email", value="jonas.weber@example.de")]))
+    either = await sf.search(
+        DynamicSearch(
+            record_type="Contact",
+            join="or",
+            conditions=[
+                Condition(field="Email", value="anna.schmidt@example.de"),
+                Condition(field="Email", value="jonas.weber@example.de"),
+            ],
+        )
+    )
     assert sorted(r.title for r in either) == ["Anna Schmidt", "Jonas Weber"]
 
 
@@ -125,29 +139,41 @@ async def test_hostile_input_matches_nothing(sf: Any, hostile: str) -> None:
     assert await sf.search(TextSearch(text=hostile)) == []
     assert await sf.search(EmailSearch(email=hostile)) == []
     assert await sf.search(PhoneSearch(number=hostile)) == []
-    assert await sf.search(DynamicSearch(record_type="Contact", conditions=[
-        Condition(field="LastName", value=hostile)])) == []
+    assert (
+        await sf.search(
+            DynamicSearch(
+                record_type="Contact", conditions=[Condition(field="LastName", value=hostile)]
+            )
+        )
+        == []
+    )
 
 
 async def test_dynamic_search_refuses_a_field_name_that_is_not_one(env: Env, sf: Any) -> None:
     sent = len(env.sim.requests)
     with pytest.raises(CrmRejectedError):
-        await sf.search(DynamicSearch(record_type="Contact", conditions=[
-            Condition(field="LastName = 'x' OR Id", value="y")]))
+        await sf.search(
+            DynamicSearch(
+                record_type="Contact",
+                conditions=[Condition(field="LastName = 'x' OR Id", value="y")],
+            )
+        )
     assert not any("query" in p for _, p, _ in env.sim.requests[sent:])
 
 
 async def test_unknown_field_is_rejected_with_vendor_message(sf: Any) -> None:
     with pytest.raises(CrmRejectedError) as caught:
-        await sf.search(DynamicSearch(record_type="Contact", conditions=[
-            Condition(field="Nope__c", value="y")]))
+        await sf.search(
+            DynamicSearch(record_type="Contact", conditions=[Condition(field="Nope__c", value="y")])
+        )
     assert caught.value.vendor_status == 400
     assert "No such column" in (caught.value.vendor_message or "")
 
 
 async def test_get_create_update(env: Env, sf: Any) -> None:
-    created = await sf.create("Contact", {"FirstName": "Nina", "LastName": "Neu",
-                                          "Phone": "+49 40 1112223"})
+    created = await sf.create(
+        "Contact", {"FirstName": "Nina", "LastName": "Neu", "Phone": "+49 40 1112223"}
+    )
     assert created.title == "Nina Neu"
     assert env.sim.records["Contact"][created.id]["Phone"] == "+49 40 1112223"
     updated = await sf.update("Contact", created.id, {"Title": "Buyer"})
@@ -188,29 +214,45 @@ async def test_related_contacts_and_cases(env: Env, sf: Any) -> None:
 async def test_timeline_task_is_idempotent(env: Env, sf: Any) -> None:
     anna = _contact(env.sim, "Schmidt")
     activity = TimelineActivity(
-        key="int-42:Contact:" + anna["Id"], record_type="Contact", record_id=anna["Id"],
-        subject="Inbound call", direction="inbound", duration_seconds=312,
-        started_at=datetime(2026, 5, 1, 10, 0, tzinfo=UTC), disposition="Resolved",
-        notes="Customer asked about delivery.", phone_number=ANI_ONE_MATCH)
+        key="int-42:Contact:" + anna["Id"],
+        record_type="Contact",
+        record_id=anna["Id"],
+        subject="Inbound call",
+        direction="inbound",
+        duration_seconds=312,
+        started_at=datetime(2026, 5, 1, 10, 0, tzinfo=UTC),
+        disposition="Resolved",
+        notes="Customer asked about delivery.",
+        phone_number=ANI_ONE_MATCH,
+    )
     first = await sf.add_timeline(activity)
     second = await sf.add_timeline(activity)
     assert first.created and not second.created and first.id == second.id
     [task] = [t for t in env.sim.records["Task"].values() if t["WhoId"] == anna["Id"]]
     assert task["CallObject"] == activity.key
     assert (task["CallType"], task["CallDurationInSeconds"], task["TaskSubtype"]) == (
-        "Inbound", 312, "Call")
+        "Inbound",
+        312,
+        "Call",
+    )
     assert task["ActivityDate"] == "2026-05-01"
     assert task["Description"].startswith("Customer asked about delivery.")
     case = next(iter(env.sim.records["Case"].values()))
-    ref = await sf.add_timeline(TimelineActivity(key="k2", record_type="Case",
-                                                 record_id=case["Id"], subject="Note"))
+    ref = await sf.add_timeline(
+        TimelineActivity(key="k2", record_type="Case", record_id=case["Id"], subject="Note")
+    )
     assert env.sim.records["Task"][ref.id]["WhatId"] == case["Id"]
 
 
 async def test_long_timeline_key_is_hashed_to_fit(env: Env, sf: Any) -> None:
     anna = _contact(env.sim, "Schmidt")
-    activity = TimelineActivity(key="k" * 400, record_type="Contact", record_id=anna["Id"],
-                                subject="s" * 300, notes="n" * 40_000)
+    activity = TimelineActivity(
+        key="k" * 400,
+        record_type="Contact",
+        record_id=anna["Id"],
+        subject="s" * 300,
+        notes="n" * 40_000,
+    )
     ref = await sf.add_timeline(activity)
     task = env.sim.records["Task"][ref.id]
     assert len(task["CallObject"]) <= 255 and len(task["Subject"]) == 255
@@ -232,7 +274,9 @@ async def test_metadata_maps_types_and_lengths(sf: Any) -> None:
     assert fields["Name"].createable is False
     assert fields["AccountId"].type == FieldType.REFERENCE
     assert fields["Customer_Tier__c"].custom and fields["Customer_Tier__c"].options == [
-        "Gold", "Silver"]
+        "Gold",
+        "Silver",
+    ]
     assert fields["LastModifiedDate"].type == FieldType.DATETIME
     assert fields["MailingAddress"].type == FieldType.OTHER
 
@@ -371,10 +415,11 @@ def test_settings_are_checked() -> None:
 
 def test_record_url_uses_the_lightning_domain() -> None:
     sim = SalesforceSim()
-    adapter = create_adapter(adapter_context(
-        sim, "https://acme.my.salesforce.com", None))
+    adapter = create_adapter(adapter_context(sim, "https://acme.my.salesforce.com", None))
     assert adapter.record_url("Contact", "003000000000001AAA") == (
-        "https://acme.lightning.force.com/lightning/r/Contact/003000000000001AAA/view")
-    sandbox = create_adapter(adapter_context(
-        sim, "https://acme--uat.sandbox.my.salesforce.com", None))
+        "https://acme.lightning.force.com/lightning/r/Contact/003000000000001AAA/view"
+    )
+    sandbox = create_adapter(
+        adapter_context(sim, "https://acme--uat.sandbox.my.salesforce.com", None)
+    )
     assert sandbox.system.base_url == "https://acme--uat.sandbox.lightning.force.com"

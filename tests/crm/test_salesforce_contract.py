@@ -20,23 +20,35 @@ async def harness(aiohttp_server) -> AsyncIterator[Harness]:  # type: ignore[no-
     sim = SalesforceSim()
     server = await aiohttp_server(sim.app)
     async with httpx.AsyncClient(timeout=5.0) as http:
-        adapter = create_adapter(
-            adapter_context(sim, str(server.make_url("")).rstrip("/"), http))
+        adapter = create_adapter(adapter_context(sim, str(server.make_url("")).rstrip("/"), http))
 
         async def stored(record_type: str, record_id: str) -> dict[str, Any] | None:
             return sim.records.get(record_type, {}).get(record_id)
 
         async def timeline_for(record_type: str, record_id: str) -> list[dict[str, Any]]:
-            return [task for task in sim.records["Task"].values()
-                    if record_id in (task.get("WhoId"), task.get("WhatId"))]
+            return [
+                task
+                for task in sim.records["Task"].values()
+                if record_id in (task.get("WhoId"), task.get("WhatId"))
+            ]
 
         yield Harness(
-            adapter=adapter, contact_type="Contact", case_type="Case",
-            new_contact={"FirstName": "Erika", "LastName": "Mustermann",
-                         "Email": "erika.mustermann@example.de", "Phone": "+49 221 9876543"},
-            new_case={"Subject": "Drucker druckt leere Seiten",
-                      "Description": "Seit dem Update druckt der Drucker nur leere Seiten."},
-            updatable_contact_field="Title", stored=stored, timeline_for=timeline_for,
+            adapter=adapter,
+            contact_type="Contact",
+            case_type="Case",
+            new_contact={
+                "FirstName": "Erika",
+                "LastName": "Mustermann",
+                "Email": "erika.mustermann@example.de",
+                "Phone": "+49 221 9876543",
+            },
+            new_case={
+                "Subject": "Drucker druckt leere Seiten",
+                "Description": "Seit dem Update druckt der Drucker nur leere Seiten.",
+            },
+            updatable_contact_field="Title",
+            stored=stored,
+            timeline_for=timeline_for,
         )
         await adapter.aclose()
 

@@ -23,8 +23,21 @@ from crm.salesforce_query import (
 from tests.crm.dataset import HOSTILE_INPUTS
 from tests.crm.sim_salesforce import SalesforceSim, SfError, parse_find, parse_soql
 
-NASTY = HOSTILE_INPUTS + ["O'Brien", "back\\slash", "100%", "a_b", "{x}", "line\nbreak",
-                          "quote\"d", "\\'", "\\", "'", "%_%", "tab\there", "nul\x00byte"]
+NASTY = HOSTILE_INPUTS + [
+    "O'Brien",
+    "back\\slash",
+    "100%",
+    "a_b",
+    "{x}",
+    "line\nbreak",
+    'quote"d',
+    "\\'",
+    "\\",
+    "'",
+    "%_%",
+    "tab\there",
+    "nul\x00byte",
+]
 
 
 def test_quote_soql_value_escapes_quotes_backslashes_and_controls() -> None:
@@ -41,27 +54,46 @@ def test_like_pattern_makes_wildcards_literal() -> None:
 
 def test_sosl_term_escapes_every_reserved_character() -> None:
     assert escape_sosl_term("a-b") == '"a\\-b"'
-    assert escape_sosl_term('} RETURNING User(Id) FIND {') == \
-        '"\\} RETURNING User\\(Id\\) FIND \\{"'
+    assert (
+        escape_sosl_term("} RETURNING User(Id) FIND {") == '"\\} RETURNING User\\(Id\\) FIND \\{"'
+    )
     assert escape_sosl_term('x"y\\') == '"x\\"y\\\\"'
 
 
-@pytest.mark.parametrize("name", ["Contact", "Customer_Tier__c", "ns__Thing__c", "Account.Name",
-                                  "Project__r.Name"])
+@pytest.mark.parametrize(
+    "name", ["Contact", "Customer_Tier__c", "ns__Thing__c", "Account.Name", "Project__r.Name"]
+)
 def test_valid_api_names_pass(name: str) -> None:
     assert check_api_name(name, path=True) == name
 
 
-@pytest.mark.parametrize("name", ["", "Name'", "Name OR Id", "1abc", "a__b__c__d", "Id)",
-                                  "Name--", "x" * 10 + " ", "Account.Name"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "Name'",
+        "Name OR Id",
+        "1abc",
+        "a__b__c__d",
+        "Id)",
+        "Name--",
+        "x" * 10 + " ",
+        "Account.Name",
+    ],
+)
 def test_invalid_api_names_are_refused(name: str) -> None:
     with pytest.raises(CrmRejectedError):
         check_api_name(name)
 
 
 def test_dynamic_where_joins_conditions_and_quotes_values() -> None:
-    where = build_dynamic_where([Condition(field="LastName", value="O'Brien"),
-                                 Condition(field="Email", operator="notequals", value="x")], "or")
+    where = build_dynamic_where(
+        [
+            Condition(field="LastName", value="O'Brien"),
+            Condition(field="Email", operator="notequals", value="x"),
+        ],
+        "or",
+    )
     assert where == "(LastName = 'O\\'Brien' OR Email != 'x')"
     with pytest.raises(CrmRejectedError):
         build_dynamic_where([Condition(field="Name) OR (Id", value="x")], "and")
@@ -99,8 +131,9 @@ def _sim_with(values: list[str]) -> SalesforceSim:
 def test_equals_literal_matches_exactly_itself(value: str) -> None:
     cleaned = "".join(ch for ch in value if ch >= " " or ch in "\n\r\t\b\f")
     sim = _sim_with(NASTY + ["anything else", ""])
-    select = parse_soql(build_select("Account", ["Id", "Name"], build_where_equals(["Name"],
-                                                                                    value)))
+    select = parse_soql(
+        build_select("Account", ["Id", "Name"], build_where_equals(["Name"], value))
+    )
     names = [r["Name"] for r in sim._select(select)]
     assert names == [v for v in NASTY if v.lower() == cleaned.lower()]
 
@@ -122,8 +155,9 @@ def test_escaped_sosl_phrase_is_one_phrase(value: str) -> None:
         with pytest.raises(SfError, match="longer than one character"):
             parse_find("FIND {" + escape_sosl_term(value) + "} IN ALL FIELDS RETURNING Account")
         return
-    phrases, rest = parse_find("FIND {" + escape_sosl_term(value) + "} IN ALL FIELDS "
-                               "RETURNING Account(Id)")
+    phrases, rest = parse_find(
+        "FIND {" + escape_sosl_term(value) + "} IN ALL FIELDS RETURNING Account(Id)"
+    )
     assert phrases == [phrase]
     assert rest.strip() == "IN ALL FIELDS RETURNING Account(Id)"
 

@@ -49,8 +49,11 @@ async def _anna(adapter):
 
 
 def _user_queries(sim: ServiceNowSim) -> list[str]:
-    return [query.get("sysparm_query", "") for method, path, query, _ in sim.requests
-            if path.endswith("/table/sys_user") and method == "GET"]
+    return [
+        query.get("sysparm_query", "")
+        for method, path, query, _ in sim.requests
+        if path.endswith("/table/sys_user") and method == "GET"
+    ]
 
 
 async def test_oauth_token_is_minted_once_and_reused(aiohttp_server, http):
@@ -86,12 +89,20 @@ async def test_token_is_refreshed_in_the_background_before_it_expires(aiohttp_se
     sim = ServiceNowSim(token_lifetime=2)
     sim.seed()
     server = await aiohttp_server(sim.app())
-    settings = ServiceNowSettings.from_mapping({
-        "instance": "acme", "auth": "oauth", "api_base": str(server.make_url("/"))})
-    adapter = ServiceNowAdapter(settings, {"username": USERNAME, "password": PASSWORD,
-                                           "client_id": CLIENT_ID,
-                                           "client_secret": CLIENT_SECRET},
-                                http, refresh_margin=1.5)
+    settings = ServiceNowSettings.from_mapping(
+        {"instance": "acme", "auth": "oauth", "api_base": str(server.make_url("/"))}
+    )
+    adapter = ServiceNowAdapter(
+        settings,
+        {
+            "username": USERNAME,
+            "password": PASSWORD,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        },
+        http,
+        refresh_margin=1.5,
+    )
     await _anna(adapter)
     for _ in range(40):  # the refresher wakes after about one second
         if "refresh_token" in sim.token_grants:
@@ -103,9 +114,16 @@ async def test_token_is_refreshed_in_the_background_before_it_expires(aiohttp_se
 
 async def test_refused_oauth_client_is_an_auth_error_without_secrets(aiohttp_server, http):
     sim, adapter = await start_adapter(
-        aiohttp_server, http, auth="oauth",
-        secrets={"username": USERNAME, "password": PASSWORD, "client_id": CLIENT_ID,
-                 "client_secret": "wrong-Secret-789"})
+        aiohttp_server,
+        http,
+        auth="oauth",
+        secrets={
+            "username": USERNAME,
+            "password": PASSWORD,
+            "client_id": CLIENT_ID,
+            "client_secret": "wrong-Secret-789",
+        },
+    )
     with pytest.raises(CrmAuthError) as caught:
         await _anna(adapter)
     text = f"{caught.value.detail} {caught.value.vendor_message}"
@@ -118,12 +136,14 @@ async def test_basic_auth_and_a_refused_password(aiohttp_server, http):
     sim, adapter = await start_adapter(aiohttp_server, http, auth="basic")
     assert (await _anna(adapter)).title == "Anna Schmidt"
     assert sim.token_grants == []
-    sim2, wrong = await start_adapter(aiohttp_server, http, secrets={
-        "username": USERNAME, "password": "nope-nope"})
+    sim2, wrong = await start_adapter(
+        aiohttp_server, http, secrets={"username": USERNAME, "password": "nope-nope"}
+    )
     with pytest.raises(CrmAuthError) as caught:
         await _anna(wrong)
     assert caught.value.vendor_message == (
-        "User Not Authenticated - Required to provide Auth information")
+        "User Not Authenticated - Required to provide Auth information"
+    )
     assert len(sim2.requests) == 1  # basic credentials are not retried
 
 
@@ -179,21 +199,35 @@ async def test_a_caret_in_agent_input_sends_no_query(aiohttp_server, http):
 async def test_dynamic_search_checks_fields_against_the_dictionary(aiohttp_server, http):
     sim, adapter = await start_adapter(aiohttp_server, http)
     with pytest.raises(CrmRejectedError) as caught:
-        await adapter.search(DynamicSearch(record_type="sys_user", conditions=[
-            Condition(field="titel", value="x")]))
+        await adapter.search(
+            DynamicSearch(record_type="sys_user", conditions=[Condition(field="titel", value="x")])
+        )
     assert caught.value.field == "titel"
     assert _user_queries(sim) == []  # the platform would have dropped it and matched all
-    found = await adapter.search(DynamicSearch(record_type="sys_user", join="or", conditions=[
-        Condition(field="last_name", value="Fischer"), Condition(field="title", value="a^b")]))
+    found = await adapter.search(
+        DynamicSearch(
+            record_type="sys_user",
+            join="or",
+            conditions=[
+                Condition(field="last_name", value="Fischer"),
+                Condition(field="title", value="a^b"),
+            ],
+        )
+    )
     assert sorted(r.title for r in found) == ["Lena Fischer", "Paul Fischer"]
 
 
 async def test_timeline_on_an_incident_is_one_work_note_per_key(aiohttp_server, http):
     sim, adapter = await start_adapter(aiohttp_server, http)
     incident = next(iter(sim.tables["incident"].values()))
-    activity = TimelineActivity(key="int-7:incident", record_type="incident",
-                                record_id=incident["sys_id"], subject="Inbound call",
-                                direction="inbound", notes="Invoice question")
+    activity = TimelineActivity(
+        key="int-7:incident",
+        record_type="incident",
+        record_id=incident["sys_id"],
+        subject="Inbound call",
+        direction="inbound",
+        notes="Invoice question",
+    )
     first = await adapter.add_timeline(activity)
     again = await adapter.add_timeline(activity)
     entries = sim.journal_for(incident["sys_id"])
@@ -206,12 +240,17 @@ async def test_timeline_on_an_incident_is_one_work_note_per_key(aiohttp_server, 
 async def test_timeline_on_a_person_is_an_interaction(aiohttp_server, http):
     sim, adapter = await start_adapter(aiohttp_server, http)
     anna = await _anna(adapter)
-    ref = await adapter.add_timeline(TimelineActivity(
-        key="int-8", record_type="sys_user", record_id=anna.id, subject="Chat",
-        channel="digital"))
+    ref = await adapter.add_timeline(
+        TimelineActivity(
+            key="int-8",
+            record_type="sys_user",
+            record_id=anna.id,
+            subject="Chat",
+            channel="digital",
+        )
+    )
     row = sim.tables["interaction"][ref.id]
-    assert (row["opened_for"], row["type"], row["context_table"]) == (anna.id, "chat",
-                                                                        "sys_user")
+    assert (row["opened_for"], row["type"], row["context_table"]) == (anna.id, "chat", "sys_user")
     assert ref.type == "interaction" and row["number"].startswith("IMS")
 
 
@@ -219,7 +258,8 @@ async def test_related_people_share_the_company_and_incidents_follow(aiohttp_ser
     sim, adapter = await start_adapter(aiohttp_server, http)
     anna = await _anna(adapter)
     assert [(r.type, r.title) for r in await adapter.related(anna)] == [
-        ("incident", "INC0010001: Lieferung verspätet")]
+        ("incident", "INC0010001: Lieferung verspätet")
+    ]
     lena = (await adapter.search(TextSearch(text="Lena Fischer")))[0]
     assert [r.title for r in await adapter.related(lena)] == ["Paul Fischer"]
     incident = (await adapter.related(anna))[0]
@@ -229,7 +269,8 @@ async def test_related_people_share_the_company_and_incidents_follow(aiohttp_ser
 async def test_record_url_and_metadata(aiohttp_server, http):
     sim, adapter = await start_adapter(aiohttp_server, http)
     assert adapter.record_url("incident", "a" * 32) == (
-        "https://acme.service-now.com/nav_to.do?uri=incident.do%3Fsys_id%3D" + "a" * 32)
+        "https://acme.service-now.com/nav_to.do?uri=incident.do%3Fsys_id%3D" + "a" * 32
+    )
     types = {t.name: t for t in await adapter.list_record_types()}
     assert {"sys_user", "incident", "interaction"} <= set(types)
     assert not types["u_parcel"].standard
@@ -239,15 +280,29 @@ async def test_record_url_and_metadata(aiohttp_server, http):
     assert fields["number"].type == "text" and not fields["sys_updated_on"].updateable
 
 
-@pytest.mark.parametrize(("settings", "secrets", "field"), [
-    ({}, {"username": "u", "password": "p"}, "instance"),
-    ({"instance": "acme", "auth": "kerberos"}, {"username": "u", "password": "p"}, "auth"),
-    ({"instance": "acme", "auth": "oauth"}, {"username": "u", "password": "p"}, "client_id"),
-    ({"instance": "acme", "api_version": "v9"}, {"username": "u", "password": "p"},
-     "api_version"),
-])
+@pytest.mark.parametrize(
+    ("settings", "secrets", "field"),
+    [
+        ({}, {"username": "u", "password": "p"}, "instance"),
+        ({"instance": "acme", "auth": "kerberos"}, {"username": "u", "password": "p"}, "auth"),
+        ({"instance": "acme", "auth": "oauth"}, {"username": "u", "password": "p"}, "client_id"),
+        (
+            {"instance": "acme", "api_version": "v9"},
+            {"username": "u", "password": "p"},
+            "api_version",
+        ),
+    ],
+)
 async def test_configuration_errors_name_the_setting(http, settings, secrets, field):
     with pytest.raises(ConfigError) as caught:
-        create_adapter(AdapterContext(configuration_id="c", type="servicenow", label="S",
-                                      settings=settings, secrets=secrets, http=http))
+        create_adapter(
+            AdapterContext(
+                configuration_id="c",
+                type="servicenow",
+                label="S",
+                settings=settings,
+                secrets=secrets,
+                http=http,
+            )
+        )
     assert caught.value.field == field

@@ -27,11 +27,21 @@ class TestServiceNowContract(CrmContract):
                 return sim.journal_for(record_id)
 
             yield Harness(
-                adapter=adapter, contact_type="sys_user", case_type="incident",
-                new_contact={"first_name": "Clara", "last_name": "Neumann",
-                             "email": "clara.neumann@example.de", "phone": "+49 40 7654321"},
-                new_case={"short_description": "Rückruf erbeten",
-                          "description": "Kunde bittet um Rückruf."},
-                updatable_contact_field="title", stored=stored, timeline_for=timeline_for,
+                adapter=adapter,
+                contact_type="sys_user",
+                case_type="incident",
+                new_contact={
+                    "first_name": "Clara",
+                    "last_name": "Neumann",
+                    "email": "clara.neumann@example.de",
+                    "phone": "+49 40 7654321",
+                },
+                new_case={
+                    "short_description": "Rückruf erbeten",
+                    "description": "Kunde bittet um Rückruf.",
+                },
+                updatable_contact_field="title",
+                stored=stored,
+                timeline_for=timeline_for,
             )
             await adapter.aclose()

@@ -38,8 +38,19 @@ def test_why_values_are_checked_a_caret_would_inject_a_condition():
     assert _matching("title=nothing^ORname!=x") == ["y", "z"]
 
 
-@pytest.mark.parametrize("value", ["a^ORname!=x", "x^NQname!=x", "^", "a^^b", "x^EQ",
-                                   "javascript:gs.getUserID()", "JavaScript:1", "a\nb"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a^ORname!=x",
+        "x^NQname!=x",
+        "^",
+        "a^^b",
+        "x^EQ",
+        "javascript:gs.getUserID()",
+        "JavaScript:1",
+        "a\nb",
+    ],
+)
 def test_values_a_query_cannot_carry_are_refused(value):
     with pytest.raises(QueryValueError):
         term("title", "=", value)
@@ -89,9 +100,11 @@ def test_phone_query_is_an_or_of_tail_digits_and_exact_variants():
 
 def test_name_query_shapes():
     assert name_query("Fischer", "first_name", "last_name", "name") == (
-        "name=Fischer^NQlast_name=Fischer^NQfirst_name=Fischer")
+        "name=Fischer^NQlast_name=Fischer^NQfirst_name=Fischer"
+    )
     assert name_query("Anna Schmidt", "first_name", "last_name", None) == (
-        "last_name=Anna Schmidt^NQfirst_name=Anna^last_name=Schmidt")
+        "last_name=Anna Schmidt^NQfirst_name=Anna^last_name=Schmidt"
+    )
     assert name_query("   ", "first_name", "last_name", "name") == ""
 
 
@@ -122,8 +135,16 @@ def test_timeline_marker_hashes_the_key_and_ends_the_text():
     marker = timeline_marker(key)
     assert marker == timeline_marker(key) != timeline_marker(key + "2")
     assert "^" not in marker and key not in marker
-    text = timeline_text(TimelineActivity(key=key, record_type="incident", record_id="x",
-                                          subject="Inbound call", direction="inbound",
-                                          duration_seconds=93, notes="Invoice question"))
+    text = timeline_text(
+        TimelineActivity(
+            key=key,
+            record_type="incident",
+            record_id="x",
+            subject="Inbound call",
+            direction="inbound",
+            duration_seconds=93,
+            notes="Invoice question",
+        )
+    )
     assert text.splitlines()[0] == "Inbound call" and text.endswith(marker)
     assert "93 s" in text and "Invoice question" in text

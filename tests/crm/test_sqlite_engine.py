@@ -94,11 +94,15 @@ async def _written(engine) -> list[str]:  # type: ignore[no-untyped-def]
 
 async def test_waiting_writes_go_before_background_writes(engine) -> None:
     async with _holding_the_gate(engine):  # the others queue meanwhile
-        queued = [asyncio.create_task(_append(engine, "background-1", background=True)),
-                  asyncio.create_task(_append(engine, "background-2", background=True))]
+        queued = [
+            asyncio.create_task(_append(engine, "background-1", background=True)),
+            asyncio.create_task(_append(engine, "background-2", background=True)),
+        ]
         await asyncio.sleep(0.01)
-        queued += [asyncio.create_task(_append(engine, "pin", background=False)),
-                   asyncio.create_task(_append(engine, "event", background=False))]
+        queued += [
+            asyncio.create_task(_append(engine, "pin", background=False)),
+            asyncio.create_task(_append(engine, "event", background=False)),
+        ]
         await asyncio.sleep(0.01)
     await asyncio.gather(*queued)
     assert await _written(engine) == ["holder", "pin", "event", "background-1", "background-2"]

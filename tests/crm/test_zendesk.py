@@ -43,7 +43,8 @@ async def test_refused_client_credentials_are_an_auth_error_without_the_secret(
     aiohttp_server: Any,
 ) -> None:
     adapter, _, http = await start_zendesk(
-        aiohttp_server, secrets={"client_id": "customer_card", "client_secret": "wrong-one"})
+        aiohttp_server, secrets={"client_id": "customer_card", "client_secret": "wrong-one"}
+    )
     with pytest.raises(CrmAuthError) as caught:
         await adapter.check()
     assert "invalid_client" in (caught.value.vendor_message or "")
@@ -57,8 +58,8 @@ async def test_api_token_auth_works_and_warns_about_the_sunset(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="crm.zendesk"):
         adapter, state, http = await start_zendesk(
-            aiohttp_server, auth="api_token", email=API_EMAIL,
-            secrets={"api_token": API_TOKEN})
+            aiohttp_server, auth="api_token", email=API_EMAIL, secrets={"api_token": API_TOKEN}
+        )
     assert "2027-04-30" in caplog.text and API_TOKEN not in caplog.text
     await adapter.check()
     assert state.token_requests == []
@@ -93,8 +94,13 @@ async def test_search_follows_next_page(zendesk: Any) -> None:
     adapter, state = zendesk
     for n in range(130):
         uid = state.new_id()
-        state.users[uid] = {"id": uid, "name": f"Pager Person {n}", "email": None,
-                            "phone": None, "updated_at": NOW}
+        state.users[uid] = {
+            "id": uid,
+            "name": f"Pager Person {n}",
+            "email": None,
+            "phone": None,
+            "updated_at": NOW,
+        }
     found = await adapter.search(TextSearch(text="Pager", limit=120))
     assert len(found) == 120
     assert any("page=2" in path for _, path in state.requests)
@@ -105,8 +111,13 @@ async def test_related_follows_cursor_links(zendesk: Any) -> None:
     anna = (await adapter.search(PhoneSearch(number=ANI_ONE_MATCH)))[0]
     for n in range(104):
         tid = state.new_id()
-        state.tickets[tid] = {"id": tid, "subject": f"Old {n}", "requester_id": int(anna.id),
-                              "status": "closed", "updated_at": NOW}
+        state.tickets[tid] = {
+            "id": tid,
+            "subject": f"Old {n}",
+            "requester_id": int(anna.id),
+            "status": "closed",
+            "updated_at": NOW,
+        }
     related = await adapter.related(anna, limit=103)
     assert len(related) == 103 and all(r.type == "ticket" for r in related)
     assert any("page%5Bafter%5D" in path or "page[after]" in path for _, path in state.requests)
@@ -123,9 +134,13 @@ async def test_validation_errors_keep_zendesk_words(zendesk: Any) -> None:
 async def test_timeline_on_a_ticket_is_one_private_note_per_key(zendesk: Any) -> None:
     adapter, state = zendesk
     ticket_id = next(iter(state.tickets))
-    activity = TimelineActivity(key="int-1:ticket:x", record_type="ticket",
-                                record_id=str(ticket_id), subject="Inbound call",
-                                notes="x" * 70_000)
+    activity = TimelineActivity(
+        key="int-1:ticket:x",
+        record_type="ticket",
+        record_id=str(ticket_id),
+        subject="Inbound call",
+        notes="x" * 70_000,
+    )
     first = await adapter.add_timeline(activity)
     again = await adapter.add_timeline(activity)
     notes = [c for c in state.comments[ticket_id] if "[customer-card:int-1" in c["body"]]
@@ -148,4 +163,3 @@ async def test_record_urls_open_the_agent_ui(zendesk: Any) -> None:
     adapter, _ = zendesk
     assert adapter.record_url("user", "42") == "https://acme.zendesk.com/agent/users/42"
     assert adapter.record_url("ticket", "7") == "https://acme.zendesk.com/agent/tickets/7"
-

@@ -23,10 +23,18 @@ async def start_zendesk(aiohttp_server: Any, **settings: Any) -> tuple[Any, Zend
     http = httpx.AsyncClient(timeout=settings.pop("timeout", 5.0))
     secrets = settings.pop("secrets", {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET})
     context = AdapterContext(
-        configuration_id="cfg-zendesk", type="zendesk", label="Zendesk",
-        settings={"subdomain": "acme", "api_base": f"{base}/api/v2",
-                  "token_url": f"{base}/oauth/tokens", "phone_fields": ["mobile"], **settings},
-        secrets=secrets, http=http,
+        configuration_id="cfg-zendesk",
+        type="zendesk",
+        label="Zendesk",
+        settings={
+            "subdomain": "acme",
+            "api_base": f"{base}/api/v2",
+            "token_url": f"{base}/oauth/tokens",
+            "phone_fields": ["mobile"],
+            **settings,
+        },
+        secrets=secrets,
+        http=http,
     )
     return create_adapter(context), state, http
 
@@ -36,24 +44,33 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
     adapter, state, http = await start_zendesk(aiohttp_server)
 
     async def stored(record_type: str, record_id: str) -> dict[str, Any] | None:
-        pool = {"user": state.users, "ticket": state.tickets,
-                "organization": state.organizations}[record_type]
+        pool = {"user": state.users, "ticket": state.tickets, "organization": state.organizations}[
+            record_type
+        ]
         return pool.get(int(record_id)) if record_id.isdigit() else None
 
     async def timeline_for(record_type: str, record_id: str) -> list[dict[str, Any]]:
         if record_type == "ticket":
-            return [c for c in state.comments.get(int(record_id), [])
-                    if "[customer-card:" in c["body"]]
+            return [
+                c for c in state.comments.get(int(record_id), []) if "[customer-card:" in c["body"]
+            ]
         owner = "requester_id" if record_type == "user" else "organization_id"
-        return [t for t in state.tickets.values()
-                if t.get(owner) == int(record_id) and t.get("external_id")]
+        return [
+            t
+            for t in state.tickets.values()
+            if t.get(owner) == int(record_id) and t.get("external_id")
+        ]
 
     yield Harness(
-        adapter=adapter, contact_type="user", case_type="ticket",
+        adapter=adapter,
+        contact_type="user",
+        case_type="ticket",
         # no email: Zendesk keeps emails unique and the suite creates this contact often
         new_contact={"name": "Eva Klein", "phone": "+49 40 7654321"},
         new_case={"subject": "Callback requested", "description": "Please call back."},
-        updatable_contact_field="notes", stored=stored, timeline_for=timeline_for,
+        updatable_contact_field="notes",
+        stored=stored,
+        timeline_for=timeline_for,
     )
     await adapter.aclose()
     await http.aclose()

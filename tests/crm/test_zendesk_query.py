@@ -20,10 +20,19 @@ from crm.zendesk_query import (
 from tests.crm.sim_zendesk import parse_query
 
 
-@pytest.mark.parametrize("value", [
-    'a" OR type:ticket "b', "x\\\" -name:y", "email:* OR type:user", "-name:x", "(a OR b)",
-    "Jo*", "O'Brien", "a:b:c",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        'a" OR type:ticket "b',
+        'x\\" -name:y',
+        "email:* OR type:user",
+        "-name:x",
+        "(a OR b)",
+        "Jo*",
+        "O'Brien",
+        "a:b:c",
+    ],
+)
 def test_a_quoted_value_stays_one_phrase(value: str) -> None:
     quoted = quote_search_value(value)
     assert quoted.startswith('"') and quoted.endswith('"')
@@ -60,11 +69,15 @@ def test_email_and_text_queries() -> None:
 
 
 def test_dynamic_and_is_one_query_and_or_is_one_per_condition() -> None:
-    conditions = [Condition(field="notes", value="a"),
-                  Condition(field="notes", operator="notequals", value="b")]
+    conditions = [
+        Condition(field="notes", value="a"),
+        Condition(field="notes", operator="notequals", value="b"),
+    ]
     assert dynamic_queries("user", conditions, "and") == ['type:user notes:"a" -notes:"b"']
-    assert dynamic_queries("user", conditions, "or") == ['type:user notes:"a"',
-                                                          'type:user -notes:"b"']
+    assert dynamic_queries("user", conditions, "or") == [
+        'type:user notes:"a"',
+        'type:user -notes:"b"',
+    ]
 
 
 def test_dynamic_with_an_unsearchable_value() -> None:

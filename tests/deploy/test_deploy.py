@@ -22,8 +22,9 @@ def _hadolint() -> str:
 
 
 def test_dockerfile_passes_hadolint():
-    result = subprocess.run([_hadolint(), str(DEPLOY / "Dockerfile")], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [_hadolint(), str(DEPLOY / "Dockerfile")], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -40,8 +41,13 @@ def kube() -> dict[str, dict]:
 
 
 def test_kubernetes_has_every_object(kube):
-    assert set(kube) >= {"Deployment", "Service", "HorizontalPodAutoscaler",
-                         "PodDisruptionBudget", "ConfigMap"}
+    assert set(kube) >= {
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ConfigMap",
+    }
 
 
 def test_deployment_probes_secrets_and_security(kube):
@@ -67,14 +73,22 @@ def test_compose_runs_the_service_on_postgresql():
 
 def test_bicep_declares_bot_teams_channel_container_app_postgres_and_key_vault():
     text = (DEPLOY / "azure" / "main.bicep").read_text()
-    for resource_type in ("Microsoft.BotService/botServices@", "MsTeamsChannel",
-                          "Microsoft.App/containerApps@",
-                          "Microsoft.DBforPostgreSQL/flexibleServers@",
-                          "Microsoft.KeyVault/vaults@",
-                          "Microsoft.ManagedIdentity/userAssignedIdentities@"):
+    for resource_type in (
+        "Microsoft.BotService/botServices@",
+        "MsTeamsChannel",
+        "Microsoft.App/containerApps@",
+        "Microsoft.DBforPostgreSQL/flexibleServers@",
+        "Microsoft.KeyVault/vaults@",
+        "Microsoft.ManagedIdentity/userAssignedIdentities@",
+    ):
         assert resource_type in text
     # every secret parameter is @secure() and reaches the app only through Key Vault
-    for name in ("botAppPassword", "platformApiKeys", "adminApiKeys", "secretKey",
-                 "postgresAdminPassword"):
+    for name in (
+        "botAppPassword",
+        "platformApiKeys",
+        "adminApiKeys",
+        "secretKey",
+        "postgresAdminPassword",
+    ):
         assert "@secure()\n" in text.split(f"param {name} ")[0][-200:]
     assert "keyVaultUrl" in text and "secretRef" in text

@@ -12,8 +12,11 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_in_the_readme():
-    missing = [f"CUSTOMER_CARD_{name.upper()}" for name in Settings.model_fields
-               if f"`CUSTOMER_CARD_{name.upper()}`" not in README]
+    missing = [
+        f"CUSTOMER_CARD_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`CUSTOMER_CARD_{name.upper()}`" not in README
+    ]
     assert not missing, f"settings missing from the README's table: {missing}"
 
 

@@ -54,6 +54,7 @@ def _url(server: Any, path: str = "") -> str:
 def _value(found: Any) -> Callable[[str], Awaitable[Any]]:
     async def read(record_id: str) -> Any:
         return found(record_id)
+
     return read
 
 
@@ -61,12 +62,19 @@ async def _salesforce(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
     sim = SalesforceSim()
     base = _url(await aiohttp_server(sim.app))
     return SimulatedCrm(
-        type="salesforce", settings={"client_id": sim.client_id, "login_url": base},
-        secrets={"client_secret": sim.client_secret}, contact_type="Contact",
-        text_field="Title", stored=_value(lambda i: sim.records["Contact"].get(i)),
+        type="salesforce",
+        settings={"client_id": sim.client_id, "login_url": base},
+        secrets={"client_secret": sim.client_secret},
+        contact_type="Contact",
+        text_field="Title",
+        stored=_value(lambda i: sim.records["Contact"].get(i)),
         field_of=lambda raw: raw.get("Title"),
-        timeline_for=_value(lambda i: [t for t in sim.records["Task"].values()
-                                       if i in (t.get("WhoId"), t.get("WhatId"))]))
+        timeline_for=_value(
+            lambda i: [
+                t for t in sim.records["Task"].values() if i in (t.get("WhoId"), t.get("WhatId"))
+            ]
+        ),
+    )
 
 
 async def _dynamics(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -80,16 +88,29 @@ async def _dynamics(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
     tls_base = _url(await aiohttp_server(sim.app, ssl=server_ctx))
     return SimulatedCrm(
         type="dynamics",
-        settings={"org_url": tls_base, "tenant_id": sim.tenant_id, "client_id": sim.client_id,
-                  "authority": f"{tls_base}/{sim.tenant_id}", "ca_bundle": str(ca),
-                  "scope": "https://contoso.crm4.dynamics.com/.default",
-                  "api_base": f"{tls_base}/api/data/v9.2"},
-        secrets={"client_secret": sim.client_secret}, contact_type="contact",
-        text_field="jobtitle", stored=_value(lambda i: sim.records["contact"].get(i)),
+        settings={
+            "org_url": tls_base,
+            "tenant_id": sim.tenant_id,
+            "client_id": sim.client_id,
+            "authority": f"{tls_base}/{sim.tenant_id}",
+            "ca_bundle": str(ca),
+            "scope": "https://contoso.crm4.dynamics.com/.default",
+            "api_base": f"{tls_base}/api/data/v9.2",
+        },
+        secrets={"client_secret": sim.client_secret},
+        contact_type="contact",
+        text_field="jobtitle",
+        stored=_value(lambda i: sim.records["contact"].get(i)),
         field_of=lambda raw: raw.get("jobtitle"),
-        timeline_for=_value(lambda i: [
-            row for kind in ("phonecall", "task") for row in sim.records[kind].values()
-            if row.get("_regardingobjectid_value") == i]))
+        timeline_for=_value(
+            lambda i: [
+                row
+                for kind in ("phonecall", "task")
+                for row in sim.records[kind].values()
+                if row.get("_regardingobjectid_value") == i
+            ]
+        ),
+    )
 
 
 async def _hubspot(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -97,12 +118,19 @@ async def _hubspot(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
     sim.seed()
     base = _url(await aiohttp_server(sim.app()))
     return SimulatedCrm(
-        type="hubspot", settings={"account_id": sim_hubspot.PORTAL_ID, "api_base": base,
-                                  "external_screenpop_domain_hs": "app-eu1.hubspot.com"},
-        secrets={"access_token": sim.token}, contact_type="contacts", text_field="jobtitle",
+        type="hubspot",
+        settings={
+            "account_id": sim_hubspot.PORTAL_ID,
+            "api_base": base,
+            "external_screenpop_domain_hs": "app-eu1.hubspot.com",
+        },
+        secrets={"access_token": sim.token},
+        contact_type="contacts",
+        text_field="jobtitle",
         stored=_value(lambda i: sim.objects["contacts"].get(i)),
         field_of=lambda raw: raw["properties"].get("jobtitle"),
-        timeline_for=_value(lambda i: sim.calls_for("contacts", i)))
+        timeline_for=_value(lambda i: sim.calls_for("contacts", i)),
+    )
 
 
 async def _servicenow(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -110,16 +138,26 @@ async def _servicenow(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
     sim.seed()
     base = _url(await aiohttp_server(sim.app()))
     return SimulatedCrm(
-        type="servicenow", settings={"instance": "acme", "api_base": base, "auth": "oauth"},
-        secrets={"username": sim_servicenow.USERNAME, "password": sim_servicenow.PASSWORD,
-                 "client_id": sim_servicenow.CLIENT_ID,
-                 "client_secret": sim_servicenow.CLIENT_SECRET},
-        contact_type="sys_user", text_field="title",
+        type="servicenow",
+        settings={"instance": "acme", "api_base": base, "auth": "oauth"},
+        secrets={
+            "username": sim_servicenow.USERNAME,
+            "password": sim_servicenow.PASSWORD,
+            "client_id": sim_servicenow.CLIENT_ID,
+            "client_secret": sim_servicenow.CLIENT_SECRET,
+        },
+        contact_type="sys_user",
+        text_field="title",
         stored=_value(lambda i: sim.tables["sys_user"].get(i)),
         field_of=lambda raw: raw.get("title"),
         # an interaction record per call; its text is the record's work note (journal)
-        timeline_for=_value(lambda i: [{**row, "journal": sim.journal_for(row["sys_id"])}
-                                       for row in sim.interactions_for(i)]))
+        timeline_for=_value(
+            lambda i: [
+                {**row, "journal": sim.journal_for(row["sys_id"])}
+                for row in sim.interactions_for(i)
+            ]
+        ),
+    )
 
 
 async def _zendesk(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -128,16 +166,25 @@ async def _zendesk(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
     base = _url(await aiohttp_server(sim_zendesk.create_app(state)))
     return SimulatedCrm(
         type="zendesk",
-        settings={"subdomain": "acme", "api_base": f"{base}/api/v2",
-                  "token_url": f"{base}/oauth/tokens", "phone_fields": ["mobile"]},
-        secrets={"client_id": sim_zendesk.CLIENT_ID,
-                 "client_secret": sim_zendesk.CLIENT_SECRET},
-        contact_type="user", text_field="notes",
+        settings={
+            "subdomain": "acme",
+            "api_base": f"{base}/api/v2",
+            "token_url": f"{base}/oauth/tokens",
+            "phone_fields": ["mobile"],
+        },
+        secrets={"client_id": sim_zendesk.CLIENT_ID, "client_secret": sim_zendesk.CLIENT_SECRET},
+        contact_type="user",
+        text_field="notes",
         stored=_value(lambda i: state.users.get(int(i)) if i.isdigit() else None),
         field_of=lambda raw: raw.get("notes"),
-        timeline_for=_value(lambda i: [t for t in state.tickets.values()
-                                       if str(t.get("requester_id")) == i
-                                       and t.get("external_id")]))
+        timeline_for=_value(
+            lambda i: [
+                t
+                for t in state.tickets.values()
+                if str(t.get("requester_id")) == i and t.get("external_id")
+            ]
+        ),
+    )
 
 
 async def _kustomer(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -145,17 +192,30 @@ async def _kustomer(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
     state.seed()
     server = await aiohttp_server(sim_kustomer.create_app(state))
     return SimulatedCrm(
-        type="kustomer", settings={"org": "acme", "api_base": _url(server, "/v1")},
-        secrets={"api_key": sim_kustomer.API_KEY}, contact_type="customer",
-        text_field="notesStr", stored=_value(lambda i: state.resources["customer"].get(i)),
+        type="kustomer",
+        settings={"org": "acme", "api_base": _url(server, "/v1")},
+        secrets={"api_key": sim_kustomer.API_KEY},
+        contact_type="customer",
+        text_field="notesStr",
+        stored=_value(lambda i: state.resources["customer"].get(i)),
         field_of=lambda raw: raw["attributes"].get("custom", {}).get("notesStr"),
         # a conversation per call; its text is the conversation's note
-        timeline_for=_value(lambda i: [
-            {**c, "notes": [n for n in state.resources["note"].values()
-                            if n["relationships"]["conversation"]["data"]["id"] == c["id"]]}
-            for c in state.resources["conversation"].values()
-            if c["relationships"]["customer"]["data"]["id"] == i
-            and c["attributes"].get("externalId")]))
+        timeline_for=_value(
+            lambda i: [
+                {
+                    **c,
+                    "notes": [
+                        n
+                        for n in state.resources["note"].values()
+                        if n["relationships"]["conversation"]["data"]["id"] == c["id"]
+                    ],
+                }
+                for c in state.resources["conversation"].values()
+                if c["relationships"]["customer"]["data"]["id"] == i
+                and c["attributes"].get("externalId")
+            ]
+        ),
+    )
 
 
 async def _oracle(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -166,11 +226,18 @@ async def _oracle(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         type="oracle",
         settings={"site": "acme.custhelp.com", "api_base": _url(server, sim_oracle.BASE)},
         secrets={"username": sim_oracle.USERNAME, "password": sim_oracle.PASSWORD},
-        contact_type="contact", text_field="title",
+        contact_type="contact",
+        text_field="title",
         stored=_value(lambda i: state.data["contacts"].get(int(i)) if i.isdigit() else None),
         field_of=lambda raw: raw.get("title"),
-        timeline_for=_value(lambda i: [t for t in state.data["tasks"].values()
-                                       if str((t.get("contact") or {}).get("id")) == i]))
+        timeline_for=_value(
+            lambda i: [
+                t
+                for t in state.data["tasks"].values()
+                if str((t.get("contact") or {}).get("id")) == i
+            ]
+        ),
+    )
 
 
 async def _demo(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -191,18 +258,32 @@ async def _demo(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         return found[0] if found else None
 
     async def timeline_for(record_id: str) -> list[Raw]:
-        return await rows("SELECT * FROM demo_crm_task WHERE related_type = 'contact'"
-                          " AND related_id = :id", id=record_id)
+        return await rows(
+            "SELECT * FROM demo_crm_task WHERE related_type = 'contact' AND related_id = :id",
+            id=record_id,
+        )
 
     return SimulatedCrm(
-        type="demo", settings={"seed": "empty"}, secrets={}, contact_type="contact",
-        text_field="title", stored=stored, field_of=lambda row: row.get("title"),
-        timeline_for=timeline_for, close=raw.dispose)
+        type="demo",
+        settings={"seed": "empty"},
+        secrets={},
+        contact_type="contact",
+        text_field="title",
+        stored=stored,
+        field_of=lambda row: row.get("title"),
+        timeline_for=timeline_for,
+        close=raw.dispose,
+    )
 
 
 START: dict[str, Starter] = {
-    "salesforce": _salesforce, "dynamics": _dynamics, "hubspot": _hubspot,
-    "servicenow": _servicenow, "zendesk": _zendesk, "kustomer": _kustomer,
-    "oracle": _oracle, "demo": _demo,
+    "salesforce": _salesforce,
+    "dynamics": _dynamics,
+    "hubspot": _hubspot,
+    "servicenow": _servicenow,
+    "zendesk": _zendesk,
+    "kustomer": _kustomer,
+    "oracle": _oracle,
+    "demo": _demo,
 }
 CRM_TYPES = list(START)

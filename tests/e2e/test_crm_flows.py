@@ -37,10 +37,14 @@ CALLER = "Anna Schmidt"
 NOTES = "Rechnung 4711 erklärt, Gutschrift zugesagt."
 
 # Retries and lease short enough that a slow first attempt cannot stall the test.
-FAST_WORKER = dict(memorialization_backoff_base_seconds=0.01,
-                   memorialization_backoff_max_seconds=0.05,
-                   memorialization_lease_seconds=5, memorialization_grace_seconds=1,
-                   memorialization_rate_per_second=100, crm_timeout_seconds=5)
+FAST_WORKER = dict(
+    memorialization_backoff_base_seconds=0.01,
+    memorialization_backoff_max_seconds=0.05,
+    memorialization_lease_seconds=5,
+    memorialization_grace_seconds=1,
+    memorialization_rate_per_second=100,
+    crm_timeout_seconds=5,
+)
 
 
 @pytest.fixture(params=CRM_TYPES)
@@ -53,8 +57,14 @@ async def crm(request, aiohttp_server, tmp_path) -> AsyncIterator[SimulatedCrm]:
 
 # The connector comes first so it is torn down last, after the app has sent its cards.
 @pytest.fixture
-async def bot(connector, service_url, crm, aiohttp_client, tmp_path, sqlite_url  # noqa: F811
-              ) -> Bot:
+async def bot(
+    connector,
+    service_url,
+    crm,
+    aiohttp_client,
+    tmp_path,
+    sqlite_url,  # noqa: F811
+) -> Bot:
     app = create_app(make_settings(tmp_path, sqlite_url, **FAST_WORKER))
     return Bot(await aiohttp_client(TestServer(app)), connector, service_url)
 
@@ -68,20 +78,44 @@ async def _admin(bot: Bot, method: str, path: str, body: Any = None) -> Any:
 
 async def _configure(bot: Bot, crm: SimulatedCrm) -> str:
     """The admin's part: a configuration on the simulator and its memorialization mapping."""
-    created = await _admin(bot, "POST", "/api/v1/configurations", {
-        "name": f"{crm.type} (simulator)", "type": crm.type, "settings": crm.settings,
-        "secrets": crm.secrets})
-    mapping = await _admin(bot, "POST", f"/api/v1/configurations/{created['id']}/data-mappings", {
-        "name": "Call notes", "recordTypes": [{"recordType": crm.contact_type, "fields": [
-            {"crmField": crm.text_field,
-             "source": {"channel": "voice", "field": "Disposition Notes"}}]}]})
+    created = await _admin(
+        bot,
+        "POST",
+        "/api/v1/configurations",
+        {
+            "name": f"{crm.type} (simulator)",
+            "type": crm.type,
+            "settings": crm.settings,
+            "secrets": crm.secrets,
+        },
+    )
+    mapping = await _admin(
+        bot,
+        "POST",
+        f"/api/v1/configurations/{created['id']}/data-mappings",
+        {
+            "name": "Call notes",
+            "recordTypes": [
+                {
+                    "recordType": crm.contact_type,
+                    "fields": [
+                        {
+                            "crmField": crm.text_field,
+                            "source": {"channel": "voice", "field": "Disposition Notes"},
+                        }
+                    ],
+                }
+            ],
+        },
+    )
     assert mapping["status"] == "active"
     return str(created["id"])
 
 
 async def _jobs(bot: Bot, interaction_id: str) -> list[dict[str, Any]]:
     response = await bot.client.get(
-        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH)
+        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH
+    )
     assert response.status == 200
     return (await response.json())["memorializations"]  # type: ignore[no-any-return]
 
@@ -126,18 +160,28 @@ async def test_call_flow_lands_in_the_crm(bot: Bot, crm: SimulatedCrm) -> None:
     again = pin_targets(answer["value"])[CALLER]
     status, answer = await bot.activity(card_action(bot.service_url, ANNA_AGENT, "pin", again))
     assert status == 200 and CALLER in pin_targets(answer["value"], "unpin")
-    await bot.connector.wait_for(lambda calls: [
-        c for c in calls
-        if c.method == "PUT" and c.card and CALLER in pin_targets(c.card, "unpin")])
+    await bot.connector.wait_for(
+        lambda calls: [
+            c
+            for c in calls
+            if c.method == "PUT" and c.card and CALLER in pin_targets(c.card, "unpin")
+        ]
+    )
     assert [r["id"] for r in await _pinned(bot, interaction_id)] == [record["id"]]
 
     # the call ends with after-call work announced: nothing is written yet
-    status, state = await bot.event(follow_up(interaction_id, "ended", endedBy="agent",
-                                              data={"ACW": True}))
+    status, state = await bot.event(
+        follow_up(interaction_id, "ended", endedBy="agent", data={"ACW": True})
+    )
     assert status == 202, state
     assert await _jobs(bot, interaction_id) == []
-    status, state = await bot.event(follow_up(interaction_id, "acw_completed", data={
-        "Disposition Name": "Resolved", "Disposition Notes": NOTES}))
+    status, state = await bot.event(
+        follow_up(
+            interaction_id,
+            "acw_completed",
+            data={"Disposition Name": "Resolved", "Disposition Notes": NOTES},
+        )
+    )
     assert status == 202, state
 
     [job] = await _settled(bot, interaction_id)

@@ -28,18 +28,18 @@ def _png_pixels(data: bytes) -> tuple[int, int, list[tuple[int, int, int, int]]]
     idat = b""
     pos = 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
         if kind == b"IDAT":
-            idat += data[pos + 8:pos + 8 + length]
+            idat += data[pos + 8 : pos + 8 + length]
         pos += 12 + length
     raw = zlib.decompress(idat)
     stride = 1 + width * 4
     pixels = []
     for row in range(height):
         assert raw[row * stride] == 0  # filter type none
-        line = raw[row * stride + 1:(row + 1) * stride]
-        pixels += [tuple(line[i:i + 4]) for i in range(0, len(line), 4)]
+        line = raw[row * stride + 1 : (row + 1) * stride]
+        pixels += [tuple(line[i : i + 4]) for i in range(0, len(line), 4)]
     return width, height, pixels
 
 
@@ -51,8 +51,7 @@ def package(tmp_path_factory) -> zipfile.ZipFile:
 
 
 def test_package_holds_manifest_localization_and_icons(package):
-    assert sorted(package.namelist()) == ["color.png", "de.json", "manifest.json",
-                                          "outline.png"]
+    assert sorted(package.namelist()) == ["color.png", "de.json", "manifest.json", "outline.png"]
 
 
 def test_manifest_is_valid_against_the_official_schema(package):
@@ -67,7 +66,8 @@ def test_german_localization_is_valid(package):
     jsonschema.Draft4Validator(_schema("MicrosoftTeams.Localization.schema.json")).validate(de)
     manifest = json.loads(package.read("manifest.json"))
     assert manifest["localizationInfo"]["additionalLanguages"] == [
-        {"languageTag": "de-de", "file": "de.json"}]
+        {"languageTag": "de-de", "file": "de.json"}
+    ]
     assert de["name.short"] == "Kundenkarte"
 
 
@@ -95,10 +95,13 @@ def test_icons_have_teams_sizes_and_outline_is_white_on_transparent(package):
     assert all(p[:3] == (255, 255, 255) for p in visible)
 
 
-@pytest.mark.parametrize("app_id, domain, message", [
-    ("not-a-guid", "cc.example.com", "GUID"),
-    (APP_ID, "https://cc.example.com/api", "host name"),
-])
+@pytest.mark.parametrize(
+    "app_id, domain, message",
+    [
+        ("not-a-guid", "cc.example.com", "GUID"),
+        (APP_ID, "https://cc.example.com/api", "host name"),
+    ],
+)
 def test_bad_options_are_refused_with_a_clear_message(tmp_path, app_id, domain, message):
     with pytest.raises(ValueError, match=message):
         build_package(PackageOptions(app_id=app_id, bot_domain=domain), tmp_path / "x.zip")

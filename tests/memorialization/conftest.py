@@ -18,36 +18,69 @@ from .fake_crm import FakeCrmAdapter, FakeCrmState, create_app
 START = datetime(2025, 5, 1, 9, 30, tzinfo=UTC)
 
 MAPPING = MemorializationMapping(
-    id="map-1", name="Voice and chat",
+    id="map-1",
+    name="Voice and chat",
     record_types=[
-        {"recordType": "contact", "fields": [
-            {"crmField": "last_call_skill", "source": {"channel": "voice", "field": "Skill Name"}},
-            {"crmField": "last_disposition",
-             "source": {"channel": "voice", "field": "Disposition Name"}},
-            {"crmField": "last_call_at", "source": {"channel": "voice", "field": "Start Time"}},
-            {"crmField": "tags", "source": {"channel": "voice", "field": "Tags"}},
-            {"crmField": "vip_flag", "source": {"channel": "script_variable", "field": "vip"}},
-            {"crmField": "transcript",
-             "source": {"channel": "digital", "field": "Transcription Text"}},
-        ]},
-        {"recordType": "case", "fields": [
-            {"crmField": "status", "source": {"channel": "voice", "field": "Status"}},
-        ]},
+        {
+            "recordType": "contact",
+            "fields": [
+                {
+                    "crmField": "last_call_skill",
+                    "source": {"channel": "voice", "field": "Skill Name"},
+                },
+                {
+                    "crmField": "last_disposition",
+                    "source": {"channel": "voice", "field": "Disposition Name"},
+                },
+                {"crmField": "last_call_at", "source": {"channel": "voice", "field": "Start Time"}},
+                {"crmField": "tags", "source": {"channel": "voice", "field": "Tags"}},
+                {"crmField": "vip_flag", "source": {"channel": "script_variable", "field": "vip"}},
+                {
+                    "crmField": "transcript",
+                    "source": {"channel": "digital", "field": "Transcription Text"},
+                },
+            ],
+        },
+        {
+            "recordType": "case",
+            "fields": [
+                {"crmField": "status", "source": {"channel": "voice", "field": "Status"}},
+            ],
+        },
     ],
 )
 
 
-def make_snapshot(interaction_id: str = "int-1", *, targets=(("contact", "c-1"),),
-                  channel: str = "voice", trigger: str = "acw_completed",
-                  ended_by: str | None = "agent", occurrence: str = "",
-                  configuration_id: str = "cfg-1", **data) -> InteractionSnapshot:
-    defaults = {"Skill Name": "Billing", "Disposition Name": "Resolved", "Tags": ["vip"],
-                "Status": "Closed"}
+def make_snapshot(
+    interaction_id: str = "int-1",
+    *,
+    targets=(("contact", "c-1"),),
+    channel: str = "voice",
+    trigger: str = "acw_completed",
+    ended_by: str | None = "agent",
+    occurrence: str = "",
+    configuration_id: str = "cfg-1",
+    **data,
+) -> InteractionSnapshot:
+    defaults = {
+        "Skill Name": "Billing",
+        "Disposition Name": "Resolved",
+        "Tags": ["vip"],
+        "Status": "Closed",
+    }
     return InteractionSnapshot(
-        interaction_id=interaction_id, configuration_id=configuration_id, channel=channel,
-        trigger=trigger, occurrence=occurrence, ended_by=ended_by, direction="inbound",
-        agent_id="a-1", agent_name="Ada Agent", started_at=START,
-        ended_at=START + timedelta(minutes=3), data={**defaults, **data},
+        interaction_id=interaction_id,
+        configuration_id=configuration_id,
+        channel=channel,
+        trigger=trigger,
+        occurrence=occurrence,
+        ended_by=ended_by,
+        direction="inbound",
+        agent_id="a-1",
+        agent_name="Ada Agent",
+        started_at=START,
+        ended_at=START + timedelta(minutes=3),
+        data={**defaults, **data},
         script_variables={"vip": True},
         targets=[{"recordType": t, "recordId": i} for t, i in targets],
     )

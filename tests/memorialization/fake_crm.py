@@ -43,23 +43,24 @@ from crm.models import (
 
 FIELDS: dict[str, list[FieldInfo]] = {
     "contact": [
-        FieldInfo(name="last_call_skill", label="Last call skill", type=FieldType.TEXT,
-                  max_length=80),
-        FieldInfo(name="last_disposition", label="Last disposition", type=FieldType.TEXT,
-                  max_length=80),
-        FieldInfo(name="last_call_at", label="Last call at", type=FieldType.TEXT,
-                  max_length=40),
+        FieldInfo(
+            name="last_call_skill", label="Last call skill", type=FieldType.TEXT, max_length=80
+        ),
+        FieldInfo(
+            name="last_disposition", label="Last disposition", type=FieldType.TEXT, max_length=80
+        ),
+        FieldInfo(name="last_call_at", label="Last call at", type=FieldType.TEXT, max_length=40),
         FieldInfo(name="tags", label="Tags", type=FieldType.TEXT, max_length=200),
         FieldInfo(name="vip_flag", label="VIP", type=FieldType.TEXT, max_length=10),
-        FieldInfo(name="transcript", label="Transcript", type=FieldType.LONG_TEXT,
-                  max_length=1000),
+        FieldInfo(name="transcript", label="Transcript", type=FieldType.LONG_TEXT, max_length=1000),
     ],
     "task": [  # takes no timeline activity of its own
         FieldInfo(name="status", label="Status", type=FieldType.TEXT, max_length=40),
     ],
     "case": [
-        FieldInfo(name="description", label="Description", type=FieldType.LONG_TEXT,
-                  max_length=500),
+        FieldInfo(
+            name="description", label="Description", type=FieldType.LONG_TEXT, max_length=500
+        ),
         FieldInfo(name="status", label="Status", type=FieldType.TEXT, max_length=40),
     ],
 }
@@ -89,8 +90,9 @@ class FakeCrmState:
     def add_record(self, record_type: str, record_id: str, **fields: Any) -> None:
         self.records[(record_type, record_id)] = dict(fields)
 
-    def fail_next(self, count: int, kind: str, *, retry_after: float | None = None,
-                  only: str | None = None) -> None:
+    def fail_next(
+        self, count: int, kind: str, *, retry_after: float | None = None, only: str | None = None
+    ) -> None:
         self.failures.extend(Failure(kind, retry_after, only) for _ in range(count))
 
     async def wait_for_calls(self, kind: str, count: int) -> None:
@@ -239,16 +241,20 @@ class FakeCrmAdapter:
         error: CrmError
         if status == 429:
             error = CrmRateLimitedError(
-                "Fake CRM throttled the request", vendor_status=status,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")))
+                "Fake CRM throttled the request",
+                vendor_status=status,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
         elif status == 404:
-            error = CrmNotFoundError("Record not found", vendor_status=status,
-                                     vendor_message=message)
+            error = CrmNotFoundError(
+                "Record not found", vendor_status=status, vendor_message=message
+            )
         elif status >= 500:
             error = CrmUnavailableError("Fake CRM failed", vendor_status=status)
         else:
-            error = CrmRejectedError("Fake CRM refused the request", vendor_status=status,
-                                     vendor_message=message)
+            error = CrmRejectedError(
+                "Fake CRM refused the request", vendor_status=status, vendor_message=message
+            )
         raise error
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
@@ -264,24 +270,28 @@ class FakeCrmAdapter:
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         raise CrmRejectedError("The fake CRM creates no records")
 
-    async def update(self, record_type: str, record_id: str,
-                     fields: Mapping[str, FieldValue]) -> CrmRecord:
-        body = (await self._request("PATCH", f"/records/{record_type}/{record_id}",
-                                    json=dict(fields))).json()
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
+        body = (
+            await self._request("PATCH", f"/records/{record_type}/{record_id}", json=dict(fields))
+        ).json()
         return CrmRecord(type=record_type, id=record_id, title=record_id, fields=body["fields"])
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        found = (await self._request("GET", "/activities",
-                                     params={"key": activity.key})).json()
+        found = (await self._request("GET", "/activities", params={"key": activity.key})).json()
         if found:
             return TimelineRef(id=found[0]["id"], type="activity", created=False)
-        created = (await self._request("POST", "/activities",
-                                       json=activity.model_dump(mode="json"))).json()
+        created = (
+            await self._request("POST", "/activities", json=activity.model_dump(mode="json"))
+        ).json()
         return TimelineRef(id=created["id"], type="activity", created=True)
 
     async def list_record_types(self) -> list[RecordType]:
-        return [RecordType(name=name, label=name.title(), supports_timeline=name != "task")
-                for name in FIELDS]
+        return [
+            RecordType(name=name, label=name.title(), supports_timeline=name != "task")
+            for name in FIELDS
+        ]
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
         body = (await self._request("GET", f"/fields/{record_type}")).json()

@@ -13,9 +13,18 @@ from bot.storage.job_tables import MemorializationJobRow
 
 from .conftest import MAPPING
 
-FAST = WorkerOptions(max_attempts=6, backoff_base_seconds=0.01, backoff_max_seconds=0.05,
-                     lease_seconds=5, rate_per_second=1000, burst=50, concurrency=16,
-                     grace_seconds=2, poll_seconds=0.02, call_timeout_seconds=2)
+FAST = WorkerOptions(
+    max_attempts=6,
+    backoff_base_seconds=0.01,
+    backoff_max_seconds=0.05,
+    lease_seconds=5,
+    rate_per_second=1000,
+    burst=50,
+    concurrency=16,
+    grace_seconds=2,
+    poll_seconds=0.02,
+    call_timeout_seconds=2,
+)
 
 
 async def add_jobs(sessions, *snapshots, mapping=MAPPING) -> list[int]:
@@ -28,8 +37,13 @@ async def add_jobs(sessions, *snapshots, mapping=MAPPING) -> list[int]:
 
 async def jobs(sessions) -> list[MemorializationJobRow]:
     async with sessions() as session:
-        return list((await session.execute(
-            select(MemorializationJobRow).order_by(MemorializationJobRow.id))).scalars())
+        return list(
+            (
+                await session.execute(
+                    select(MemorializationJobRow).order_by(MemorializationJobRow.id)
+                )
+            ).scalars()
+        )
 
 
 async def wait_settled(sessions, deadline_seconds: float = 20.0) -> list[MemorializationJobRow]:

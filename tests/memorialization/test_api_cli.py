@@ -33,14 +33,22 @@ class _Waker:
 
 
 async def _failed_and_done(sessions) -> tuple[int, int]:
-    await add_jobs(sessions, make_snapshot("int-1"),
-                   make_snapshot("int-2", targets=[("contact", "c-2")]))
+    await add_jobs(
+        sessions, make_snapshot("int-1"), make_snapshot("int-2", targets=[("contact", "c-2")])
+    )
     failing, done = await outbox.claim(sessions, "w", limit=2, lease_seconds=30)
-    await outbox.fail(sessions, failing, "w", error_code="crm_rejected",
-                      error="Fake CRM refused the request (No such field x)")
+    await outbox.fail(
+        sessions,
+        failing,
+        "w",
+        error_code="crm_rejected",
+        error="Fake CRM refused the request (No such field x)",
+    )
     done.progress.timeline_id = "act-7"
-    done.progress.result = {"fields": ["tags"], "truncated": [
-        {"field": "transcript", "originalLength": 5000, "keptLength": 1000}]}
+    done.progress.result = {
+        "fields": ["tags"],
+        "truncated": [{"field": "transcript", "originalLength": 5000, "keptLength": 1000}],
+    }
     await outbox.complete(sessions, done, "w")
     return failing.id, done.id
 
@@ -69,30 +77,32 @@ async def test_list_filters_by_status_and_interaction(client, sqlite_sessions):
     response = await client.get("/api/v1/memorializations?interactionId=int-2", headers=ADMIN)
     [job] = (await response.json())["memorializations"]
     assert (job["id"], job["status"], job["timelineId"]) == (done_id, "done", "act-7")
-    assert job["truncated"] == [{"field": "transcript", "originalLength": 5000,
-                                 "keptLength": 1000}]
+    assert job["truncated"] == [{"field": "transcript", "originalLength": 5000, "keptLength": 1000}]
     assert job["completedAt"].endswith("Z")  # UTC
 
 
 async def test_list_pages_newest_first(client, sqlite_sessions):
-    await add_jobs(sqlite_sessions, *[make_snapshot(f"int-{n}", targets=[("contact", f"c-{n}")])
-                                      for n in range(5)])
-    first = await (await client.get("/api/v1/memorializations?limit=3",
-                                    headers=PLATFORM)).json()
+    await add_jobs(
+        sqlite_sessions,
+        *[make_snapshot(f"int-{n}", targets=[("contact", f"c-{n}")]) for n in range(5)],
+    )
+    first = await (await client.get("/api/v1/memorializations?limit=3", headers=PLATFORM)).json()
     assert [job["id"] for job in first["memorializations"]] == [5, 4, 3]
-    second = await (await client.get(
-        f"/api/v1/memorializations?limit=3&beforeId={first['nextBeforeId']}",
-        headers=PLATFORM)).json()
+    second = await (
+        await client.get(
+            f"/api/v1/memorializations?limit=3&beforeId={first['nextBeforeId']}", headers=PLATFORM
+        )
+    ).json()
     assert [job["id"] for job in second["memorializations"]] == [2, 1]
     assert second["nextBeforeId"] is None
-    assert all(job["status"] == "pending" and job["nextAttemptAt"]
-               for job in second["memorializations"])
+    assert all(
+        job["status"] == "pending" and job["nextAttemptAt"] for job in second["memorializations"]
+    )
 
 
 async def test_retry_requeues_a_failed_job_and_wakes_the_worker(client, sqlite_sessions):
     failed_id, done_id = await _failed_and_done(sqlite_sessions)
-    response = await client.post(f"/api/v1/memorializations/{failed_id}/retry",
-                                 headers=PLATFORM)
+    response = await client.post(f"/api/v1/memorializations/{failed_id}/retry", headers=PLATFORM)
     assert response.status == 200
     body = await response.json()
     assert (body["status"], body["attempts"]) == ("pending", 0)
@@ -113,8 +123,9 @@ async def test_bad_queries_and_missing_keys_are_refused(client):
     response = await client.get("/api/v1/memorializations?limit=x", headers=PLATFORM)
     assert (await response.json())["field"] == "limit"
     assert (await client.get("/api/v1/memorializations")).status == 401
-    response = await client.post("/api/v1/memorializations/1/retry",
-                                 headers={"Authorization": "Bearer wrong"})
+    response = await client.post(
+        "/api/v1/memorializations/1/retry", headers={"Authorization": "Bearer wrong"}
+    )
     assert response.status == 401
 
 
@@ -135,6 +146,7 @@ def _prepare(database_url: str) -> tuple[int, int]:
             return await _failed_and_done(session_factory(engine))
         finally:
             await engine.dispose()
+
     return asyncio.run(prepare())
 
 
@@ -152,5 +164,7 @@ def test_cli_lists_and_retries(sqlite_url, capsys):
 
     assert _cli(["memorialization", "list", "--json"], sqlite_url) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(job["id"], job["status"]) for job in lines] == [(done_id, "done"),
-                                                             (failed_id, "pending")]
+    assert [(job["id"], job["status"]) for job in lines] == [
+        (done_id, "done"),
+        (failed_id, "pending"),
+    ]

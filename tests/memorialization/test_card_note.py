@@ -37,7 +37,8 @@ async def _settled(bot: Bot, interaction_id: str) -> list[dict]:
     async with asyncio.timeout(20):  # safety net, not a timed assertion
         while True:
             response = await bot.client.get(
-                f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH)
+                f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH
+            )
             jobs = (await response.json())["memorializations"]
             if jobs and all(job["status"] in ("done", "failed") for job in jobs):
                 return jobs
@@ -45,14 +46,24 @@ async def _settled(bot: Bot, interaction_id: str) -> list[dict]:
 
 
 def _card_puts(bot: Bot) -> list[dict]:
-    return [c.card for c in bot.connector.puts(ANNA_AGENT.conversation_id)
-            if c.card and c.card.get("msteams")]
+    return [
+        c.card
+        for c in bot.connector.puts(ANNA_AGENT.conversation_id)
+        if c.card and c.card.get("msteams")
+    ]
 
 
 async def test_a_failed_crm_write_shows_on_the_card_until_a_retry_succeeds(
-        connector, service_url, aiohttp_client, tmp_path, database_url):  # noqa: F811
-    app = create_app(make_settings(tmp_path, database_url, memorialization_max_attempts=1,
-                                   memorialization_backoff_base_seconds=0.01))
+    connector, service_url, aiohttp_client, tmp_path, database_url
+):  # noqa: F811
+    app = create_app(
+        make_settings(
+            tmp_path,
+            database_url,
+            memorialization_max_attempts=1,
+            memorialization_backoff_base_seconds=0.01,
+        )
+    )
     bot = Bot(await aiohttp_client(TestServer(app)), connector, service_url)
     await bot.install(ANNA_AGENT)
     body = started(ANNA_AGENT)
@@ -71,10 +82,12 @@ async def test_a_failed_crm_write_shows_on_the_card_until_a_retry_succeeds(
     _take_timeline_offline(tmp_path / "demo-crm.db", offline=False)
     puts = len(_card_puts(bot))
     for job in jobs:
-        response = await bot.client.post(f"/api/v1/memorializations/{job['id']}/retry",
-                                         headers=AUTH)
+        response = await bot.client.post(
+            f"/api/v1/memorializations/{job['id']}/retry", headers=AUTH
+        )
         assert response.status == 200
     assert {job["status"] for job in await _settled(bot, interaction_id)} == {"done"}
-    cleared = await connector.wait_for(lambda _: [c for c in _card_puts(bot)[puts:]
-                                                  if NOTE not in texts(c)])
+    cleared = await connector.wait_for(
+        lambda _: [c for c in _card_puts(bot)[puts:] if NOTE not in texts(c)]
+    )
     assert cleared

@@ -28,8 +28,11 @@ from .helpers import FAST, add_jobs, wait_settled
 async def _transcript_field(harness):
     """The case type's long text field, or (where the CRM makes that read-only after
     create, as Zendesk and Oracle do) its first writable text field with a limit."""
-    fields = [f for f in await harness.adapter.list_fields(harness.case_type)
-              if f.updateable and f.max_length]
+    fields = [
+        f
+        for f in await harness.adapter.list_fields(harness.case_type)
+        if f.updateable and f.max_length
+    ]
     for kind in (FieldType.LONG_TEXT, FieldType.TEXT):
         for info in fields:
             if info.type == kind:
@@ -40,6 +43,7 @@ async def _transcript_field(harness):
 async def _run(sessions, adapter):
     async def provider(configuration_id):
         return adapter
+
     worker = MemorializationWorker(sessions, provider, replace(FAST, rate_per_second=200))
     await worker.start()
     try:
@@ -53,24 +57,46 @@ async def _memorialize_and_replay(harness, sqlite_sessions):
     contact = await adapter.create(harness.contact_type, harness.new_contact)
     case = await adapter.create(harness.case_type, harness.new_case)
     long_field = await _transcript_field(harness)
-    mapping = MemorializationMapping(name="m", record_types=[
-        {"recordType": harness.contact_type, "fields": [
-            {"crmField": harness.updatable_contact_field,
-             "source": {"channel": "digital", "field": "Skill Name"}}]},
-        {"recordType": harness.case_type, "fields": [
-            {"crmField": long_field.name,
-             "source": {"channel": "digital", "field": "Transcription Text"}}]},
-    ])
+    mapping = MemorializationMapping(
+        name="m",
+        record_types=[
+            {
+                "recordType": harness.contact_type,
+                "fields": [
+                    {
+                        "crmField": harness.updatable_contact_field,
+                        "source": {"channel": "digital", "field": "Skill Name"},
+                    }
+                ],
+            },
+            {
+                "recordType": harness.case_type,
+                "fields": [
+                    {
+                        "crmField": long_field.name,
+                        "source": {"channel": "digital", "field": "Transcription Text"},
+                    }
+                ],
+            },
+        ],
+    )
     transcript = "Kunde: Der Drucker druckt leere Seiten. " * (long_field.max_length // 20 + 1)
-    await add_jobs(sqlite_sessions, make_snapshot(
-        channel="digital", trigger="dismissed",
-        targets=[(contact.type, contact.id), (case.type, case.id)],
-        **{"Skill Name": "Support", "Transcription Text": transcript}), mapping=mapping)
+    await add_jobs(
+        sqlite_sessions,
+        make_snapshot(
+            channel="digital",
+            trigger="dismissed",
+            targets=[(contact.type, contact.id), (case.type, case.id)],
+            **{"Skill Name": "Support", "Transcription Text": transcript},
+        ),
+        mapping=mapping,
+    )
 
     rows = await _run(sqlite_sessions, adapter)
     assert [(row.status, row.last_error) for row in rows] == [("done", None)] * 2
     assert (await adapter.get(contact.type, contact.id)).fields[
-        harness.updatable_contact_field] == "Support"
+        harness.updatable_contact_field
+    ] == "Support"
     written = (await adapter.get(case.type, case.id)).fields[long_field.name]
     assert written.endswith(TRUNCATION_MARKER) and len(written) == long_field.max_length
     assert rows[1].result["truncated"][0]["originalLength"] == len(transcript)
@@ -79,11 +105,11 @@ async def _memorialize_and_replay(harness, sqlite_sessions):
 
     # a crash right after the CRM created the activity, before the job recorded it
     async with sqlite_sessions() as session, session.begin():
-        await session.execute(update(MemorializationJobRow).values(
-            status="pending", timeline_id=None, attempts=0))
+        await session.execute(
+            update(MemorializationJobRow).values(status="pending", timeline_id=None, attempts=0)
+        )
     rows = await _run(sqlite_sessions, adapter)
-    assert all(row.status == "done" and row.result["timeline"]["created"] is False
-               for row in rows)
+    assert all(row.status == "done" and row.result["timeline"]["created"] is False for row in rows)
     for record in (contact, case):
         assert len(await harness.timeline_for(record.type, record.id)) == 1
 
@@ -97,6 +123,7 @@ def _delegate(name: str):
     @pytest.fixture
     def harness(self, request):
         return request.getfixturevalue(name)
+
     return harness
 
 
@@ -109,8 +136,11 @@ for _type in INTEGRATION_TYPES:
         _module = importlib.import_module(f"tests.crm.test_{_type}_contract")
     except ModuleNotFoundError:
         continue
-    _contract = next(value for name, value in vars(_module).items()
-                     if name.startswith("Test") and isinstance(value, type))
+    _contract = next(
+        value
+        for name, value in vars(_module).items()
+        if name.startswith("Test") and isinstance(value, type)
+    )
     # fixtures the harness needs (e.g. Dynamics' TLS files) come along under their names
     for _name, _value in vars(_module).items():
         if isinstance(_value, _FIXTURE_TYPE) and _name != "harness" and _name not in globals():

@@ -20,26 +20,57 @@ async def _mapping_for(configuration_id):
 
 
 def _event(kind, *, ended_by=None, **data):
-    return StoredEvent(event_id=f"ev-{kind}", interaction_id="int-1", type=kind,
-                       ended_by=ended_by, data=data, script_variables={}, occurred_at=AT)
+    return StoredEvent(
+        event_id=f"ev-{kind}",
+        interaction_id="int-1",
+        type=kind,
+        ended_by=ended_by,
+        data=data,
+        script_variables={},
+        occurred_at=AT,
+    )
 
 
 async def _interaction(sessions, channel="voice", **data):
     async with sessions() as session, session.begin():
-        session.add(InteractionRow(
-            id="int-1", configuration_id="cfg-1", channel=channel, state="started",
-            agent_id="a-1", agent_name="Ada", data={"Skill Name": "Billing",
-                                                     "Direction": "Inbound", **data},
-            started_at=datetime(2025, 5, 1, 9, 55, tzinfo=UTC)))
+        session.add(
+            InteractionRow(
+                id="int-1",
+                configuration_id="cfg-1",
+                channel=channel,
+                state="started",
+                agent_id="a-1",
+                agent_name="Ada",
+                data={"Skill Name": "Billing", "Direction": "Inbound", **data},
+                started_at=datetime(2025, 5, 1, 9, 55, tzinfo=UTC),
+            )
+        )
         await session.flush()
-        session.add_all([
-            InteractionRecordRow(interaction_id="int-1", section="current", origin="match",
-                                 record_type="contact", record_id="c-1"),
-            InteractionRecordRow(interaction_id="int-1", section="current", origin="pinned",
-                                 record_type="case", record_id="k-1"),
-            InteractionRecordRow(interaction_id="int-1", section="related", origin="related",
-                                 record_type="case", record_id="k-2"),
-        ])
+        session.add_all(
+            [
+                InteractionRecordRow(
+                    interaction_id="int-1",
+                    section="current",
+                    origin="match",
+                    record_type="contact",
+                    record_id="c-1",
+                ),
+                InteractionRecordRow(
+                    interaction_id="int-1",
+                    section="current",
+                    origin="pinned",
+                    record_type="case",
+                    record_id="k-1",
+                ),
+                InteractionRecordRow(
+                    interaction_id="int-1",
+                    section="related",
+                    origin="related",
+                    record_type="case",
+                    record_id="k-2",
+                ),
+            ]
+        )
 
 
 async def _fire(sessions, event, *, ended_by=None):
@@ -59,12 +90,15 @@ async def test_voice_without_acw_queues_current_records_when_it_ends(sqlite_sess
     await _fire(sqlite_sessions, _event("ended", ended_by="contact"))
     rows = await jobs(sqlite_sessions)
     assert [(r.record_type, r.record_id, r.trigger) for r in rows] == [
-        ("contact", "c-1", "ended"), ("case", "k-1", "ended")]  # not the related one
+        ("contact", "c-1", "ended"),
+        ("case", "k-1", "ended"),
+    ]  # not the related one
     snapshot = rows[0].payload["snapshot"]
     assert snapshot["endedBy"] == "contact" and snapshot["direction"] == "inbound"
     assert snapshot["agentName"] == "Ada" and snapshot["endedAt"].startswith("2025-05-01T10")
     assert rows[1].payload["rules"] == [
-        {"crmField": "status", "source": {"channel": "voice", "field": "Status"}}]
+        {"crmField": "status", "source": {"channel": "voice", "field": "Status"}}
+    ]
 
 
 async def test_voice_with_acw_waits_for_acw_completed(sqlite_sessions):
@@ -81,4 +115,8 @@ async def test_digital_queues_on_each_hand_off(sqlite_sessions):
     await _fire(sqlite_sessions, _event("transferred"))
     await _fire(sqlite_sessions, _event("dismissed"))
     assert [r.trigger for r in await jobs(sqlite_sessions)] == [
-        "transferred", "transferred", "dismissed", "dismissed"]
+        "transferred",
+        "transferred",
+        "dismissed",
+        "dismissed",
+    ]

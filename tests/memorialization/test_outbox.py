@@ -22,8 +22,13 @@ async def _enqueue(sessions, snapshot, mapping=MAPPING):
 
 async def _rows(sessions):
     async with sessions() as session:
-        return list((await session.execute(
-            select(MemorializationJobRow).order_by(MemorializationJobRow.id))).scalars())
+        return list(
+            (
+                await session.execute(
+                    select(MemorializationJobRow).order_by(MemorializationJobRow.id)
+                )
+            ).scalars()
+        )
 
 
 async def test_enqueue_writes_one_job_per_target_with_its_rules(sessions):
@@ -31,7 +36,9 @@ async def test_enqueue_writes_one_job_per_target_with_its_rules(sessions):
     await _enqueue(sessions, snapshot)
     rows = await _rows(sessions)
     assert [(r.record_type, r.record_id, r.status) for r in rows] == [
-        ("contact", "c-1", "pending"), ("case", "k-1", "pending")]
+        ("contact", "c-1", "pending"),
+        ("case", "k-1", "pending"),
+    ]
     assert [rule["crmField"] for rule in rows[1].payload["rules"]] == ["status"]
     assert rows[0].payload["snapshot"]["interactionId"] == "int-1"
     assert rows[0].timeline_key != rows[1].timeline_key
@@ -56,8 +63,7 @@ async def test_the_same_trigger_queued_twice_makes_no_second_job(sessions):
 
 async def test_claim_leases_each_job_to_one_worker(sessions):
     for index in range(6):
-        await _enqueue(sessions, make_snapshot(f"int-{index}", targets=[("contact",
-                                                                        f"c-{index}")]))
+        await _enqueue(sessions, make_snapshot(f"int-{index}", targets=[("contact", f"c-{index}")]))
     first = await outbox.claim(sessions, "w1", limit=4, lease_seconds=30)
     second = await outbox.claim(sessions, "w2", limit=4, lease_seconds=30)
     assert [job.id for job in first] == [1, 2, 3, 4]
@@ -68,10 +74,10 @@ async def test_claim_leases_each_job_to_one_worker(sessions):
 
 async def test_concurrent_claims_never_share_a_job(sessions):
     for index in range(40):
-        await _enqueue(sessions, make_snapshot(f"int-{index}", targets=[("contact",
-                                                                        f"c-{index}")]))
-    batches = await asyncio.gather(*(
-        outbox.claim(sessions, f"w{n}", limit=7, lease_seconds=30) for n in range(8)))
+        await _enqueue(sessions, make_snapshot(f"int-{index}", targets=[("contact", f"c-{index}")]))
+    batches = await asyncio.gather(
+        *(outbox.claim(sessions, f"w{n}", limit=7, lease_seconds=30) for n in range(8))
+    )
     ids = [job.id for batch in batches for job in batch]
     assert sorted(ids) == list(range(1, 41))
 
@@ -98,12 +104,12 @@ async def test_a_later_job_for_the_same_record_waits_for_the_earlier_one(session
     assert [job.interaction_id for job in claimed] == ["int-1", "int-3"]
     first = claimed[0]
     assert await outbox.complete(sessions, claimed[1], "w")
-    await outbox.reschedule(sessions, first, "w", at=time.time() + 60, error_code="x",
-                            error="retry later")
+    await outbox.reschedule(
+        sessions, first, "w", at=time.time() + 60, error_code="x", error="retry later"
+    )
     # still unfinished (waiting for its retry): the later job keeps waiting
     assert await outbox.claim(sessions, "w", limit=10, lease_seconds=30) == []
-    [again] = await outbox.claim(sessions, "w", limit=10, lease_seconds=30,
-                                 now=time.time() + 61)
+    [again] = await outbox.claim(sessions, "w", limit=10, lease_seconds=30, now=time.time() + 61)
     assert again.id == first.id
     assert await outbox.complete(sessions, again, "w")
     [second] = await outbox.claim(sessions, "w", limit=10, lease_seconds=30)
@@ -126,8 +132,7 @@ async def test_renew_extends_only_the_owners_leases(sessions):
     [job] = await outbox.claim(sessions, "w", limit=1, lease_seconds=1)
     assert await outbox.renew_leases(sessions, "other", [job.id], 60) == 0
     assert await outbox.renew_leases(sessions, "w", [job.id], 60) == 1
-    assert await outbox.claim(sessions, "w2", limit=1, lease_seconds=30,
-                              now=time.time() + 5) == []
+    assert await outbox.claim(sessions, "w2", limit=1, lease_seconds=30, now=time.time() + 5) == []
 
 
 async def test_failed_jobs_are_listed_and_can_be_retried_once_failed(sessions):

@@ -24,8 +24,15 @@ pytestmark = pytest.mark.slow
 async def _start(database_url: str, crm_url: str, *extra: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return await asyncio.create_subprocess_exec(
-        sys.executable, str(RUNNER), database_url, crm_url, *extra, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        str(RUNNER),
+        database_url,
+        crm_url,
+        *extra,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
 
 
 async def _ready(process: asyncio.subprocess.Process) -> None:
@@ -39,9 +46,12 @@ async def _stop(process: asyncio.subprocess.Process) -> int:
 
 
 def _snapshots(count: int):
-    return [make_snapshot(f"int-{n}", targets=[("contact", f"c-{n % 50 + 1}"),
-                                               ("case", f"k-{n % 50 + 1}")])
-            for n in range(count)]
+    return [
+        make_snapshot(
+            f"int-{n}", targets=[("contact", f"c-{n % 50 + 1}"), ("case", f"k-{n % 50 + 1}")]
+        )
+        for n in range(count)
+    ]
 
 
 def _assert_each_job_wrote_once(rows, crm_state) -> None:
@@ -51,8 +61,9 @@ def _assert_each_job_wrote_once(rows, crm_state) -> None:
     assert set(by_key) == keys and set(by_key.values()) == {1}
 
 
-async def test_killed_service_process_restarts_and_loses_nothing(sqlite_url, sqlite_sessions,
-                                                                  aiohttp_server, crm_state):
+async def test_killed_service_process_restarts_and_loses_nothing(
+    sqlite_url, sqlite_sessions, aiohttp_server, crm_state
+):
     from .fake_crm import create_app
 
     server = await aiohttp_server(create_app(crm_state))
@@ -88,16 +99,29 @@ async def _jobs(sessions):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_three_processes_on_postgresql_run_every_job_once(database_url, sessions,
-                                                                aiohttp_server, crm_state):
+async def test_three_processes_on_postgresql_run_every_job_once(
+    database_url, sessions, aiohttp_server, crm_state
+):
     from .fake_crm import create_app
 
     server = await aiohttp_server(create_app(crm_state))
     crm_state.latency = 0.01
     await add_jobs(sessions, *_snapshots(100))  # 200 jobs
     crm_url = str(server.make_url("/"))
-    processes = [await _start(database_url, crm_url, "--lease", "30", "--concurrency", "6",
-                              "--owner", f"worker-{n}", "--wait-for-go") for n in range(3)]
+    processes = [
+        await _start(
+            database_url,
+            crm_url,
+            "--lease",
+            "30",
+            "--concurrency",
+            "6",
+            "--owner",
+            f"worker-{n}",
+            "--wait-for-go",
+        )
+        for n in range(3)
+    ]
     for process in processes:  # start together, so all three compete for every batch
         process.stdin.write(b"go\n")
         await process.stdin.drain()

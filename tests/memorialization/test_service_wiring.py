@@ -24,7 +24,8 @@ from tests.bot.conftest import (  # noqa: F401  (connector, service_url: fixture
 
 async def _jobs(bot: Bot, interaction_id: str) -> list[dict]:
     response = await bot.client.get(
-        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH)
+        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH
+    )
     assert response.status == 200
     return (await response.json())["memorializations"]
 
@@ -39,9 +40,13 @@ async def _settled(bot: Bot, interaction_id: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_an_ended_call_reaches_the_demo_crm_timeline(connector, service_url,  # noqa: F811
-                                                           aiohttp_client, tmp_path,
-                                                           database_url):
+async def test_an_ended_call_reaches_the_demo_crm_timeline(
+    connector,
+    service_url,  # noqa: F811
+    aiohttp_client,
+    tmp_path,
+    database_url,
+):
     app = create_app(make_settings(tmp_path, database_url))
     bot = Bot(await aiohttp_client(TestServer(app)), connector, service_url)
     await bot.install(ANNA_AGENT)
@@ -52,8 +57,7 @@ async def test_an_ended_call_reaches_the_demo_crm_timeline(connector, service_ur
     await bot.card_for(ANNA_AGENT)  # the look-up has filled Current Interaction
     status, state = await bot.event(follow_up(interaction_id, "updated"))
     assert await _jobs(bot, interaction_id) == []  # not a trigger
-    current = (await bot.client.get(f"/api/v1/interactions/{interaction_id}",
-                                    headers=AUTH))
+    current = await bot.client.get(f"/api/v1/interactions/{interaction_id}", headers=AUTH)
     records = (await current.json())["current"]
     assert records, "the caller should have matched a demo contact"
 
@@ -61,7 +65,8 @@ async def test_an_ended_call_reaches_the_demo_crm_timeline(connector, service_ur
     assert status == 202
     jobs = await _settled(bot, interaction_id)
     assert [(job["recordType"], job["recordId"], job["status"]) for job in jobs] == [
-        (record["type"], record["id"], "done") for record in reversed(records)]
+        (record["type"], record["id"], "done") for record in reversed(records)
+    ]
 
     services = app[SERVICES]
     adapter = await services.directory.adapter(jobs[0]["configurationId"])

@@ -14,15 +14,33 @@ TARGET = TargetRecord(record_type="contact", record_id="c-1")
 
 def _snapshot(channel="voice", ended_by="agent", **data):
     return InteractionSnapshot(
-        interaction_id="int-9", configuration_id="cfg", channel=channel, trigger="ended",
-        ended_by=ended_by, direction="inbound", agent_name="Ada Agent", started_at=START,
-        ended_at=START + timedelta(seconds=312), data=data)
+        interaction_id="int-9",
+        configuration_id="cfg",
+        channel=channel,
+        trigger="ended",
+        ended_by=ended_by,
+        direction="inbound",
+        agent_name="Ada Agent",
+        started_at=START,
+        ended_at=START + timedelta(seconds=312),
+        data=data,
+    )
 
 
 def test_voice_activity_has_subject_direction_times_duration_disposition_agent():
-    activity = build_activity(_snapshot(**{
-        "Skill Name": "Billing", "Disposition Name": "Resolved", "ANI": "+4930123456",
-        "Disposition Notes": "Refund issued", "Tags": ["refund", "vip"]}), TARGET, "k-1")
+    activity = build_activity(
+        _snapshot(
+            **{
+                "Skill Name": "Billing",
+                "Disposition Name": "Resolved",
+                "ANI": "+4930123456",
+                "Disposition Notes": "Refund issued",
+                "Tags": ["refund", "vip"],
+            }
+        ),
+        TARGET,
+        "k-1",
+    )
     assert activity.key == "k-1"
     assert (activity.record_type, activity.record_id) == ("contact", "c-1")
     assert activity.subject == "Inbound call (Billing)"
@@ -35,17 +53,24 @@ def test_voice_activity_has_subject_direction_times_duration_disposition_agent()
 
 
 def test_digital_activity_names_the_channel():
-    activity = build_activity(_snapshot(channel="digital", **{"Channel Name": "Web chat",
-                                                              "From": "a@b.example"}),
-                              TARGET, "k")
+    activity = build_activity(
+        _snapshot(channel="digital", **{"Channel Name": "Web chat", "From": "a@b.example"}),
+        TARGET,
+        "k",
+    )
     assert activity.subject == "Web chat conversation"
     assert activity.channel == "digital" and activity.phone_number is None
 
 
 def test_contact_ended_first_leaves_disposition_notes_and_tags_out():
-    activity = build_activity(_snapshot(ended_by="contact", **{
-        "Disposition Name": "Resolved", "Disposition Notes": "secret", "Tags": ["x"]}),
-        TARGET, "k")
+    activity = build_activity(
+        _snapshot(
+            ended_by="contact",
+            **{"Disposition Name": "Resolved", "Disposition Notes": "secret", "Tags": ["x"]},
+        ),
+        TARGET,
+        "k",
+    )
     assert activity.disposition is None
     assert activity.notes == "The contact ended the interaction.\nInteraction ID: int-9"
 

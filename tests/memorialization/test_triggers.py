@@ -6,8 +6,7 @@ import pytest
 
 from bot.memorialization import excluded_sources, memorialization_due
 
-EVENTS = ["started", "updated", "ended", "acw_completed", "transferred", "unassigned",
-          "dismissed"]
+EVENTS = ["started", "updated", "ended", "acw_completed", "transferred", "unassigned", "dismissed"]
 
 
 @pytest.mark.parametrize("event", EVENTS)
@@ -34,7 +33,11 @@ def test_unknown_channel_never_runs():
 
 
 def test_contact_ended_first_holds_back_status_disposition_and_tags():
-    assert excluded_sources("contact") == {"Status", "Disposition Name", "Disposition Notes",
-                                           "Tags"}
+    assert excluded_sources("contact") == {
+        "Status",
+        "Disposition Name",
+        "Disposition Notes",
+        "Tags",
+    }
     assert excluded_sources("agent") == frozenset()
     assert excluded_sources(None) == frozenset()

@@ -14,9 +14,16 @@ START = datetime(2025, 5, 1, 9, 30, tzinfo=UTC)
 
 def _snapshot(channel="voice", ended_by=None, **data):
     return InteractionSnapshot(
-        interaction_id="int-1", configuration_id="cfg-1", channel=channel, trigger="ended",
-        ended_by=ended_by, direction="inbound", agent_name="Ada Agent", started_at=START,
-        ended_at=START + timedelta(minutes=5), data=data,
+        interaction_id="int-1",
+        configuration_id="cfg-1",
+        channel=channel,
+        trigger="ended",
+        ended_by=ended_by,
+        direction="inbound",
+        agent_name="Ada Agent",
+        started_at=START,
+        ended_at=START + timedelta(minutes=5),
+        data=data,
         script_variables={"vip": True, "ordernumber": 4711, "attachment": {"url": "x"}},
     )
 
@@ -30,10 +37,16 @@ def _info(name, type_=FieldType.TEXT, max_length=None, **extra):
 
 
 FIELDS = [
-    _info("Skill__c"), _info("Started__c"), _info("Vip__c"), _info("Order__c"),
-    _info("Tags__c"), _info("Disposition__c"), _info("Status__c"),
+    _info("Skill__c"),
+    _info("Started__c"),
+    _info("Vip__c"),
+    _info("Order__c"),
+    _info("Tags__c"),
+    _info("Disposition__c"),
+    _info("Status__c"),
     _info("Transcript__c", FieldType.LONG_TEXT, max_length=100),
-    _info("Owner__c", FieldType.REFERENCE), _info("File__c", FieldType.OTHER),
+    _info("Owner__c", FieldType.REFERENCE),
+    _info("File__c", FieldType.OTHER),
     _info("Locked__c", updateable=False),
     _info("Priority__c", FieldType.PICKLIST, options=["High", "Low"]),
 ]
@@ -41,14 +54,20 @@ FIELDS = [
 
 def test_values_are_text_iso_timestamps_true_false_and_joined_lists():
     snapshot = _snapshot(**{"Skill Name": "Billing", "Tags": ["vip", "refund"]})
-    rules = [_rule("Skill__c", "voice", "Skill Name"), _rule("Started__c", "voice", "Start Time"),
-             _rule("Vip__c", "script_variable", "vip"),
-             _rule("Order__c", "script_variable", "ordernumber"),
-             _rule("Tags__c", "voice", "Tags")]
+    rules = [
+        _rule("Skill__c", "voice", "Skill Name"),
+        _rule("Started__c", "voice", "Start Time"),
+        _rule("Vip__c", "script_variable", "vip"),
+        _rule("Order__c", "script_variable", "ordernumber"),
+        _rule("Tags__c", "voice", "Tags"),
+    ]
     mapped = map_fields(snapshot, rules, FIELDS)
     assert mapped.values == {
-        "Skill__c": "Billing", "Started__c": "2025-05-01T09:30:00+00:00", "Vip__c": "true",
-        "Order__c": "4711", "Tags__c": "vip, refund",
+        "Skill__c": "Billing",
+        "Started__c": "2025-05-01T09:30:00+00:00",
+        "Vip__c": "true",
+        "Order__c": "4711",
+        "Tags__c": "vip, refund",
     }
     assert mapped.truncations == () and mapped.skipped == ()
 
@@ -75,11 +94,18 @@ def test_rules_of_the_other_channel_are_not_applied():
 
 
 def test_contact_ended_first_leaves_out_status_disposition_and_tags_only():
-    data = {"Status": "Resolved", "Disposition Name": "Sale", "Tags": ["a"],
-            "Skill Name": "Billing"}
-    rules = [_rule("Status__c", "voice", "Status"), _rule("Disposition__c", "voice",
-                                                          "Disposition Name"),
-             _rule("Tags__c", "voice", "Tags"), _rule("Skill__c", "voice", "Skill Name")]
+    data = {
+        "Status": "Resolved",
+        "Disposition Name": "Sale",
+        "Tags": ["a"],
+        "Skill Name": "Billing",
+    }
+    rules = [
+        _rule("Status__c", "voice", "Status"),
+        _rule("Disposition__c", "voice", "Disposition Name"),
+        _rule("Tags__c", "voice", "Tags"),
+        _rule("Skill__c", "voice", "Skill Name"),
+    ]
     by_contact = map_fields(_snapshot(ended_by="contact", **data), rules, FIELDS)
     assert by_contact.values == {"Skill__c": "Billing"}
     assert {skip.reason for skip in by_contact.skipped} == {"contact_ended"}
@@ -89,29 +115,38 @@ def test_contact_ended_first_leaves_out_status_disposition_and_tags_only():
 
 def test_attachments_references_files_and_unknown_fields_are_never_mapped():
     snapshot = _snapshot(**{"Skill Name": "Billing", "Recording URL": "https://rec/1"})
-    rules = [_rule("Order__c", "script_variable", "attachment"),
-             _rule("Owner__c", "voice", "Skill Name"), _rule("File__c", "voice", "Recording URL"),
-             _rule("Nope__c", "voice", "Skill Name"), _rule("Locked__c", "voice", "Skill Name"),
-             _rule("Vip__c", "voice", "Disposition Notes")]
+    rules = [
+        _rule("Order__c", "script_variable", "attachment"),
+        _rule("Owner__c", "voice", "Skill Name"),
+        _rule("File__c", "voice", "Recording URL"),
+        _rule("Nope__c", "voice", "Skill Name"),
+        _rule("Locked__c", "voice", "Skill Name"),
+        _rule("Vip__c", "voice", "Disposition Notes"),
+    ]
     mapped = map_fields(snapshot, rules, FIELDS)
     assert mapped.values == {}
     assert [(skip.field, skip.reason) for skip in mapped.skipped] == [
-        ("Order__c", "not_text"), ("Owner__c", "not_writable_type"),
-        ("File__c", "not_writable_type"), ("Nope__c", "unknown_field"),
-        ("Locked__c", "not_updateable"), ("Vip__c", "no_value"),
+        ("Order__c", "not_text"),
+        ("Owner__c", "not_writable_type"),
+        ("File__c", "not_writable_type"),
+        ("Nope__c", "unknown_field"),
+        ("Locked__c", "not_updateable"),
+        ("Vip__c", "no_value"),
     ]
 
 
 def test_field_names_match_case_insensitively_and_use_the_crm_spelling():
-    mapped = map_fields(_snapshot(**{"Skill Name": "Billing"}),
-                        [_rule("skill__C", "voice", "Skill Name")], FIELDS)
+    mapped = map_fields(
+        _snapshot(**{"Skill Name": "Billing"}), [_rule("skill__C", "voice", "Skill Name")], FIELDS
+    )
     assert mapped.values == {"Skill__c": "Billing"}
 
 
 def test_picklist_values_outside_the_options_are_not_sent():
     rules = [_rule("Priority__c", "voice", "Skill Name")]
     assert map_fields(_snapshot(**{"Skill Name": "High"}), rules, FIELDS).values == {
-        "Priority__c": "High"}
+        "Priority__c": "High"
+    }
     refused = map_fields(_snapshot(**{"Skill Name": "Urgent"}), rules, FIELDS)
     assert refused.values == {} and refused.skipped[0].reason == "not_an_option"
 
@@ -119,8 +154,7 @@ def test_picklist_values_outside_the_options_are_not_sent():
 def test_long_transcript_is_cut_to_the_field_length_with_a_marker_and_recorded():
     transcript = "Customer: hello. " * 50  # 850 characters
     snapshot = _snapshot(channel="digital", **{"Transcription Text": transcript})
-    mapped = map_fields(snapshot, [_rule("Transcript__c", "digital", "Transcription Text")],
-                        FIELDS)
+    mapped = map_fields(snapshot, [_rule("Transcript__c", "digital", "Transcription Text")], FIELDS)
     written = mapped.values["Transcript__c"]
     assert len(written) == 100
     assert written.endswith(TRUNCATION_MARKER)
@@ -136,7 +170,8 @@ def test_text_that_fits_is_not_cut():
 
 
 def test_typed_snapshot_fields_serve_as_sources():
-    rules = [_rule("Skill__c", "voice", "Agent Name"), _rule("Order__c", "voice",
-                                                              "Interaction ID")]
-    assert map_fields(_snapshot(), rules, FIELDS).values == {"Skill__c": "Ada Agent",
-                                                            "Order__c": "int-1"}
+    rules = [_rule("Skill__c", "voice", "Agent Name"), _rule("Order__c", "voice", "Interaction ID")]
+    assert map_fields(_snapshot(), rules, FIELDS).values == {
+        "Skill__c": "Ada Agent",
+        "Order__c": "int-1",
+    }

@@ -42,13 +42,19 @@ async def main() -> int:
         async def provider(configuration_id: str) -> FakeCrmAdapter:
             return adapter
 
-        options = WorkerOptions(max_attempts=20, backoff_base_seconds=0.02,
-                                backoff_max_seconds=0.2, lease_seconds=args.lease,
-                                rate_per_second=10_000, burst=100,
-                                concurrency=args.concurrency, grace_seconds=5,
-                                poll_seconds=0.02, call_timeout_seconds=5)
-        worker = MemorializationWorker(session_factory(engine), provider, options,
-                                       owner=args.owner)
+        options = WorkerOptions(
+            max_attempts=20,
+            backoff_base_seconds=0.02,
+            backoff_max_seconds=0.2,
+            lease_seconds=args.lease,
+            rate_per_second=10_000,
+            burst=100,
+            concurrency=args.concurrency,
+            grace_seconds=5,
+            poll_seconds=0.02,
+            call_timeout_seconds=5,
+        )
+        worker = MemorializationWorker(session_factory(engine), provider, options, owner=args.owner)
         await worker.start()
         print("ready", flush=True)
         await stop.wait()

@@ -37,22 +37,33 @@ def test_json_lines_carry_correlation_ids(json_log):
     entry = json.loads(stream.getvalue().splitlines()[-1])
     assert entry["message"] == "card updated"
     assert (entry["interaction_id"], entry["configuration_id"], entry["activity_id"]) == (
-        "int-1", "cfg-9", "act-3")
+        "int-1",
+        "cfg-9",
+        "act-3",
+    )
 
 
-@pytest.mark.parametrize("line", [
-    "calling CRM with Authorization: Bearer abc.DEF-123_xyz",
-    "token answer {\"access_token\": \"00Dxx!AR8AQ.secretvalue\"}",
-    "form client_secret=sUp3r-s3cret&grant_type=client_credentials",
-    "password: hunter2hunter2",
-    "jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "calling CRM with Authorization: Bearer abc.DEF-123_xyz",
+        'token answer {"access_token": "00Dxx!AR8AQ.secretvalue"}',
+        "form client_secret=sUp3r-s3cret&grant_type=client_credentials",
+        "password: hunter2hunter2",
+        "jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl",
+    ],
+)
 def test_credentials_never_reach_the_log(json_log, line):
     logger, stream = json_log
     logger.warning(line)
     out = stream.getvalue()
-    for secret in ("abc.DEF-123_xyz", "secretvalue", "sUp3r-s3cret", "hunter2hunter2",
-                   "c2lnbmF0dXJl"):
+    for secret in (
+        "abc.DEF-123_xyz",
+        "secretvalue",
+        "sUp3r-s3cret",
+        "hunter2hunter2",
+        "c2lnbmF0dXJl",
+    ):
         assert secret not in out
 
 
@@ -78,8 +89,10 @@ async def test_metrics_endpoint_exposes_counters(aiohttp_client):
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/plain")
     text = await response.text()
-    assert ('customer_card_crm_calls_total{configuration="cfg-1",crm="demo",'
-            'operation="search",outcome="ok"} 1.0') in text
+    assert (
+        'customer_card_crm_calls_total{configuration="cfg-1",crm="demo",'
+        'operation="search",outcome="ok"} 1.0'
+    ) in text
     assert "customer_card_crm_call_seconds_bucket" in text
 
 
@@ -100,8 +113,9 @@ async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_s
     async def activities(request):
         calls.append(request.method)
         if len(calls) == 1:
-            return web.json_response({"error": "throttled"}, status=429,
-                                     headers={"Retry-After": "2"})
+            return web.json_response(
+                {"error": "throttled"}, status=429, headers={"Retry-After": "2"}
+            )
         if len(calls) == 2:
             return web.json_response({}, status=502)
         return web.json_response({"id": "a-1"})
@@ -118,8 +132,10 @@ async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_s
     policy = ConnectorPolicy(sleep=fake_sleep, on_retry=retried.append)
 
     async def post():
-        async with aiohttp.ClientSession() as session, session.post(
-                server.make_url("/v3/conversations/c1/activities"), json={}) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(server.make_url("/v3/conversations/c1/activities"), json={}) as response,
+        ):
             response.raise_for_status()
             return await response.json()
 
@@ -138,8 +154,10 @@ async def test_non_retryable_errors_surface_at_once(aiohttp_server):
     policy = ConnectorPolicy()
 
     async def post():
-        async with aiohttp.ClientSession() as session, session.post(
-                server.make_url("/x")) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(server.make_url("/x")) as response,
+        ):
             response.raise_for_status()
 
     with pytest.raises(aiohttp.ClientResponseError) as info:
@@ -194,11 +212,14 @@ async def test_a_new_card_goes_before_updates_waiting_for_the_tenant_window():
 
     await policy.run("c0", lambda: call("fill-1"), tenant_id="T")
     await policy.run("c0", lambda: call("fill-2"), tenant_id="T")
-    updates = [asyncio.create_task(policy.run(f"u{n}", lambda n=n: call(f"update-{n}"),
-                                              tenant_id="T")) for n in range(3)]
+    updates = [
+        asyncio.create_task(policy.run(f"u{n}", lambda n=n: call(f"update-{n}"), tenant_id="T"))
+        for n in range(3)
+    ]
     await asyncio.sleep(0.01)  # the updates are waiting for room
-    first = asyncio.create_task(policy.run("new", lambda: call("new card"), tenant_id="T",
-                                           first=True))
+    first = asyncio.create_task(
+        policy.run("new", lambda: call("new card"), tenant_id="T", first=True)
+    )
     await asyncio.gather(first, *updates)
     assert order[:2] == ["fill-1", "fill-2"]
     assert order[2] == "new card", order

@@ -31,6 +31,9 @@ def sample(exposition: str, metric: str, /, **labels: str) -> float:
 
 def series(exposition: str, name: str) -> list[dict[str, Any]]:
     """Every sample of ``name`` as its labels plus ``value``."""
-    return [{**s.labels, "value": s.value}
-            for family in text_string_to_metric_families(exposition)
-            for s in family.samples if s.name == name]
+    return [
+        {**s.labels, "value": s.value}
+        for family in text_string_to_metric_families(exposition)
+        for s in family.samples
+        if s.name == name
+    ]

@@ -48,11 +48,15 @@ async def test_activities_and_events_are_counted_by_type_and_outcome(bot):
     status, _ = await bot.event(follow_up(body["interactionId"], "ended", endedBy="agent"))
     assert status == 202
     card = await bot.card_for(ANNA_AGENT)
-    status, _ = await bot.activity(card_action(bot.service_url, ANNA_AGENT, "refresh", {
-        "interactionId": body["interactionId"]}))
+    status, _ = await bot.activity(
+        card_action(
+            bot.service_url, ANNA_AGENT, "refresh", {"interactionId": body["interactionId"]}
+        )
+    )
     assert status == 200
-    response = await bot.client.post("/api/messages", data=b"{not json",
-                                      headers={"Content-Type": "application/json"})
+    response = await bot.client.post(
+        "/api/messages", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 400
     assert card
 
@@ -65,8 +69,7 @@ async def test_activities_and_events_are_counted_by_type_and_outcome(bot):
     assert sample(text, events, type="ended", outcome="accepted") == 1
     activities = "customer_card_activities_total"
     assert sample(text, activities, type="installationUpdate", name="", outcome="ok") == 1
-    assert sample(text, activities, type="invoke", name="adaptiveCard/action",
-                  outcome="ok") == 1
+    assert sample(text, activities, type="invoke", name="adaptiveCard/action", outcome="ok") == 1
     assert sample(text, activities, type="unknown", name="", outcome="invalid") == 1
 
 
@@ -92,8 +95,9 @@ async def salesforce(aiohttp_server):  # type: ignore[no-untyped-def]
         made: list[CrmAdapter] = []
 
         def make(**kw):  # type: ignore[no-untyped-def]
-            adapter = create_adapter(adapter_context(
-                sim, str(server.make_url("")).rstrip("/"), http, **kw))
+            adapter = create_adapter(
+                adapter_context(sim, str(server.make_url("")).rstrip("/"), http, **kw)
+            )
             made.append(adapter)
             return adapter
 
@@ -119,17 +123,28 @@ async def test_crm_calls_are_counted_by_configuration_operation_and_outcome(sale
     text = metrics.exposition().decode()
     calls = "customer_card_crm_calls_total"
     base = {"crm": "salesforce"}
-    assert sample(text, calls, configuration="cfg-sf", operation="search", outcome="ok",
-                  **base) == 1
-    assert sample(text, calls, configuration="cfg-sf", operation="get", outcome="ok",
-                  **base) == 1
-    assert sample(text, calls, configuration="cfg-sf", operation="get",
-                  outcome="crm_not_found", **base) == 1
-    assert sample(text, calls, configuration="cfg-bad", operation="check",
-                  outcome="crm_auth", **base) == 1
+    assert (
+        sample(text, calls, configuration="cfg-sf", operation="search", outcome="ok", **base) == 1
+    )
+    assert sample(text, calls, configuration="cfg-sf", operation="get", outcome="ok", **base) == 1
+    assert (
+        sample(
+            text, calls, configuration="cfg-sf", operation="get", outcome="crm_not_found", **base
+        )
+        == 1
+    )
+    assert (
+        sample(text, calls, configuration="cfg-bad", operation="check", outcome="crm_auth", **base)
+        == 1
+    )
     assert not [s for s in series(text, calls) if s["operation"] == "record_url"]
-    timed = sample(text, "customer_card_crm_call_seconds_count", configuration="cfg-sf",
-                   operation="get", **base)
+    timed = sample(
+        text,
+        "customer_card_crm_call_seconds_count",
+        configuration="cfg-sf",
+        operation="get",
+        **base,
+    )
     assert timed == 2  # failures are timed too
 
 
@@ -152,9 +167,17 @@ async def test_token_refresh_hook_counts_each_minted_token():
 def _job(status: str) -> MemorializationJobRow:
     key = uuid.uuid4().hex
     return MemorializationJobRow(
-        dedupe_key=key, timeline_key=f"cc:{key[:8]}", interaction_id="int-1",
-        configuration_id="cfg-1", record_type="contact", record_id=key[:6],
-        trigger="ended", payload={}, status=status, available_at=time.time())
+        dedupe_key=key,
+        timeline_key=f"cc:{key[:8]}",
+        interaction_id="int-1",
+        configuration_id="cfg-1",
+        record_type="contact",
+        record_id=key[:6],
+        trigger="ended",
+        payload={},
+        status=status,
+        available_at=time.time(),
+    )
 
 
 async def test_job_gauge_is_read_from_the_outbox_on_each_scrape(aiohttp_client, database_url):
@@ -168,16 +191,18 @@ async def test_job_gauge_is_read_from_the_outbox_on_each_scrape(aiohttp_client, 
         metrics = Metrics()
         factory: list = [None]  # the app has not started yet: no sessions
         app = web.Application()
-        app.router.add_get("/metrics", metrics_handler(
-            metrics, job_gauge_refresher(metrics, lambda: factory[0])))
+        app.router.add_get(
+            "/metrics", metrics_handler(metrics, job_gauge_refresher(metrics, lambda: factory[0]))
+        )
         client = await aiohttp_client(app)
-        assert sample(await _scrape(client), "customer_card_memorialization_jobs",
-                      state="pending") == 0
+        assert (
+            sample(await _scrape(client), "customer_card_memorialization_jobs", state="pending")
+            == 0
+        )
 
         factory[0] = sessions
         text = await _scrape(client)
-        gauge = {s["state"]: s["value"] for s in series(text,
-                                                         "customer_card_memorialization_jobs")}
+        gauge = {s["state"]: s["value"] for s in series(text, "customer_card_memorialization_jobs")}
         assert gauge == {"pending": 2, "running": 0, "done": 1, "failed": 1}
 
         async with sessions() as session, session.begin():
@@ -193,24 +218,31 @@ async def test_scrape_answers_when_the_job_gauge_cannot_be_read(aiohttp_client, 
     metrics = Metrics()
     metrics.count_event("started", "accepted")
     app = web.Application()
-    app.router.add_get("/metrics", metrics_handler(
-        metrics, job_gauge_refresher(metrics, lambda: session_factory(engine))))
+    app.router.add_get(
+        "/metrics",
+        metrics_handler(metrics, job_gauge_refresher(metrics, lambda: session_factory(engine))),
+    )
     client = await aiohttp_client(app)
     try:
         text = await _scrape(client)
     finally:
         await engine.dispose()
-    assert sample(text, "customer_card_interaction_events_total", type="started",
-                  outcome="accepted") == 1
+    assert (
+        sample(text, "customer_card_interaction_events_total", type="started", outcome="accepted")
+        == 1
+    )
 
 
-@pytest.mark.parametrize(("body", "labels"), [
-    ({"type": "invoke", "name": "task/fetch"}, ("invoke", "task/fetch")),
-    ({"type": "message", "name": "ignored"}, ("message", "")),
-    ({"type": "invoke", "name": "x" * 500}, ("invoke", "x" * 64)),
-    ({"type": "madeUp-" + "y" * 300}, ("other", "")),
-    ([1, 2], ("unknown", "")),
-])
+@pytest.mark.parametrize(
+    ("body", "labels"),
+    [
+        ({"type": "invoke", "name": "task/fetch"}, ("invoke", "task/fetch")),
+        ({"type": "message", "name": "ignored"}, ("message", "")),
+        ({"type": "invoke", "name": "x" * 500}, ("invoke", "x" * 64)),
+        ({"type": "madeUp-" + "y" * 300}, ("other", "")),
+        ([1, 2], ("unknown", "")),
+    ],
+)
 def test_activity_labels_stay_few_and_short(body, labels):
     from bot.api.messages import activity_labels
 
@@ -224,8 +256,10 @@ def test_card_actions_and_dialogs_name_their_interaction_for_the_logs():
     dialog = {"id": "a-2", "value": {"data": {"interactionId": "ix-2"}}}
     assert correlation_ids(action) == {"activity_id": "a-1", "interaction_id": "ix-1"}
     assert correlation_ids(dialog) == {"activity_id": "a-2", "interaction_id": "ix-2"}
-    assert correlation_ids({"id": 5, "value": "text"}) == {"activity_id": None,
-                                                           "interaction_id": None}
+    assert correlation_ids({"id": 5, "value": "text"}) == {
+        "activity_id": None,
+        "interaction_id": None,
+    }
 
 
 async def test_a_real_adapter_reports_each_minted_token(aiohttp_server):
@@ -248,14 +282,16 @@ async def test_a_real_adapter_reports_each_minted_token(aiohttp_server):
 async def test_scrape_needs_a_metrics_or_admin_key(bot):
     assert (await bot.client.get("/metrics")).status == 401
     for key, status in (("wrong", 401), (PLATFORM_KEY, 401), (ADMIN_KEY, 200)):
-        response = await bot.client.get("/metrics",
-                                        headers={"Authorization": f"Bearer {key}"})
+        response = await bot.client.get("/metrics", headers={"Authorization": f"Bearer {key}"})
         assert response.status == status, key
     refused = await bot.client.get("/metrics", headers={"Authorization": "Bearer wrong"})
     assert (await refused.json())["error"] == "unauthorized"
     # a scraper's key opens nothing else
     response = await bot.client.get("/api/v1/configurations", headers=METRICS_AUTH)
     assert response.status == 401
-    document = await (await bot.client.get(
-        "/api/v1/openapi.json", headers={"Authorization": f"Bearer {ADMIN_KEY}"})).json()
+    document = await (
+        await bot.client.get(
+            "/api/v1/openapi.json", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
+    ).json()
     assert document["paths"]["/metrics"]["get"]["responses"]["401"]

@@ -63,13 +63,18 @@ def _free_port() -> int:
 
 def _environment(database_url: str, data_dir: Path) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_CARD_")}
-    return {**inherited, "PYTHONPATH": str(ROOT),
-            "CUSTOMER_CARD_DATABASE_URL": database_url,
-            "CUSTOMER_CARD_DEMO_CRM_URL": database_url,  # one demo CRM for both replicas
-            "CUSTOMER_CARD_DATA_DIR": str(data_dir),
-            "CUSTOMER_CARD_API_KEYS": API_KEY, "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
-            "CUSTOMER_CARD_SECRET_KEY": SECRET_KEY, "CUSTOMER_CARD_LOG_FORMAT": "json",
-            "CUSTOMER_CARD_LOG_LEVEL": "INFO"}
+    return {
+        **inherited,
+        "PYTHONPATH": str(ROOT),
+        "CUSTOMER_CARD_DATABASE_URL": database_url,
+        "CUSTOMER_CARD_DEMO_CRM_URL": database_url,  # one demo CRM for both replicas
+        "CUSTOMER_CARD_DATA_DIR": str(data_dir),
+        "CUSTOMER_CARD_API_KEYS": API_KEY,
+        "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
+        "CUSTOMER_CARD_SECRET_KEY": SECRET_KEY,
+        "CUSTOMER_CARD_LOG_FORMAT": "json",
+        "CUSTOMER_CARD_LOG_LEVEL": "INFO",
+    }
 
 
 async def _start(name: str, database_url: str, tmp_path: Path) -> Replica:
@@ -79,9 +84,17 @@ async def _start(name: str, database_url: str, tmp_path: Path) -> Replica:
     log = home / "stderr.log"
     with log.open("wb") as stderr:  # a file, not a pipe: a full pipe would stall the replica
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "serve", "--port", str(port),
-            env=_environment(database_url, home / "data"), cwd=home,  # cwd: no stray .env
-            stdout=stderr, stderr=stderr)
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--port",
+            str(port),
+            env=_environment(database_url, home / "data"),
+            cwd=home,  # cwd: no stray .env
+            stdout=stderr,
+            stderr=stderr,
+        )
     return Replica(name, port, process, log)
 
 
@@ -130,58 +143,75 @@ async def _stored(database_url: str, interaction_id: str) -> tuple[str | None, i
     try:
         async with session_factory(engine)() as session:
             row = await session.get(InteractionRow, interaction_id)
-            events = await session.scalar(select(func.count()).select_from(InteractionEventRow)
-                                          .where(InteractionEventRow.interaction_id
-                                                 == interaction_id))
+            events = await session.scalar(
+                select(func.count())
+                .select_from(InteractionEventRow)
+                .where(InteractionEventRow.interaction_id == interaction_id)
+            )
         return (row.card_activity_id if row else None), int(events or 0)
     finally:
         await engine.dispose()
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_any_replica_answers_any_step_of_an_interaction(replicas, database_url,
-                                                              connector, service_url):
+async def test_any_replica_answers_any_step_of_an_interaction(
+    replicas, database_url, connector, service_url
+):
     a, b = replicas
     conversation = ANNA_AGENT.conversation_id
     connector.members[ANNA_AGENT.teams_id] = ANNA_AGENT.member()
     async with httpx.AsyncClient(timeout=30) as http:
         # started together on an empty database: still exactly one default configuration
-        listed = (await http.get(f"{b.url}/api/v1/configurations",
-                                 headers={"Authorization": f"Bearer {ADMIN_KEY}"})).json()
+        listed = (
+            await http.get(
+                f"{b.url}/api/v1/configurations", headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+            )
+        ).json()
         assert [c["isDefault"] for c in listed["configurations"]].count(True) == 1
 
-        response = await http.post(f"{a.url}/api/messages",
-                                   json=install(service_url, ANNA_AGENT))
+        response = await http.post(f"{a.url}/api/messages", json=install(service_url, ANNA_AGENT))
         assert response.status_code in (200, 202), response.text
 
         event = started(ANNA_AGENT, number="+49 40 5550190")
         interaction_id = event["interactionId"]
-        response = await http.post(f"{b.url}/api/v1/interactions/events", json=event,
-                                   headers=AUTH)
+        response = await http.post(f"{b.url}/api/v1/interactions/events", json=event, headers=AUTH)
         assert response.status_code == 202, response.text
-        posted = await connector.wait_for(lambda calls: [
-            c for c in calls if c.method == "POST" and c.card and c.card.get("msteams")
-            and c.conversation_id == conversation], seconds=30)
+        posted = await connector.wait_for(
+            lambda calls: [
+                c
+                for c in calls
+                if c.method == "POST"
+                and c.card
+                and c.card.get("msteams")
+                and c.conversation_id == conversation
+            ],
+            seconds=30,
+        )
         klaus = pin_targets(posted[0].card)["Klaus Wagner"]
         message_id, _ = await _stored(database_url, interaction_id)
         assert message_id
         posts = len(connector.posts(conversation))
 
         # the pin goes to the other replica: it answers with the card and PUTs the message
-        response = await http.post(f"{a.url}/api/messages",
-                                   json=card_action(service_url, ANNA_AGENT, "pin", klaus))
+        response = await http.post(
+            f"{a.url}/api/messages", json=card_action(service_url, ANNA_AGENT, "pin", klaus)
+        )
         assert response.status_code == 200, response.text
         answer = response.json()
         assert answer["type"] == CARD and "Klaus Wagner" in pin_targets(answer["value"], "unpin")
-        put = await connector.wait_for(lambda calls: [
-            c for c in calls if c.method == "PUT"
-            and "Klaus Wagner" in pin_targets(c.card or {}, "unpin")], seconds=30)
+        put = await connector.wait_for(
+            lambda calls: [
+                c
+                for c in calls
+                if c.method == "PUT" and "Klaus Wagner" in pin_targets(c.card or {}, "unpin")
+            ],
+            seconds=30,
+        )
         assert put[0].path.rsplit("/", 1)[1] == message_id
         assert len(connector.posts(conversation)) == posts
 
         # the same event again, now at replica A: acknowledged, ignored
-        response = await http.post(f"{a.url}/api/v1/interactions/events", json=event,
-                                   headers=AUTH)
+        response = await http.post(f"{a.url}/api/v1/interactions/events", json=event, headers=AUTH)
         assert response.status_code == 202, response.text
         state = response.json()
         assert state["duplicate"] is True and state["card"] == "posted"
@@ -189,12 +219,14 @@ async def test_any_replica_answers_any_step_of_an_interaction(replicas, database
         # a later event on A still updates B's message, and nothing was posted anew
         before = len(connector.calls)
         ended = follow_up(interaction_id, "ended", endedBy="contact")
-        response = await http.post(f"{a.url}/api/v1/interactions/events", json=ended,
-                                   headers=AUTH)
+        response = await http.post(f"{a.url}/api/v1/interactions/events", json=ended, headers=AUTH)
         assert response.status_code == 202, response.text
-        await connector.wait_for(lambda calls: [
-            c for c in calls[before:]
-            if c.method == "PUT" and c.path.endswith("/" + message_id)], seconds=30)
+        await connector.wait_for(
+            lambda calls: [
+                c for c in calls[before:] if c.method == "PUT" and c.path.endswith("/" + message_id)
+            ],
+            seconds=30,
+        )
         assert len(connector.posts(conversation)) == posts
         assert await _stored(database_url, interaction_id) == (message_id, 2)  # started, ended
 
@@ -205,8 +237,16 @@ async def test_any_replica_answers_any_step_of_an_interaction(replicas, database
     events = "customer_card_interaction_events_total"
     assert sample(metrics_b, events, type="started", outcome="accepted") == 1
     assert sample(metrics_a, events, type="started", outcome="duplicate") == 1
-    assert sample(metrics_a, "customer_card_activities_total", type="invoke",
-                  name="adaptiveCard/action", outcome="ok") == 1
+    assert (
+        sample(
+            metrics_a,
+            "customer_card_activities_total",
+            type="invoke",
+            name="adaptiveCard/action",
+            outcome="ok",
+        )
+        == 1
+    )
 
     # JSON logs: every line parses, the event's line carries the interaction id, no key
     lines = a.log_lines() + b.log_lines()
@@ -218,7 +258,8 @@ async def test_any_replica_answers_any_step_of_an_interaction(replicas, database
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_change_at_another_replica_before_the_card_is_out_gives_one_card(
-        replicas, database_url, connector, service_url):
+    replicas, database_url, connector, service_url
+):
     """The replica that stored ``started`` posts the card; the other, handed an update while
     the caller look-up is still running, does not post a second card but updates the one
     posted."""
@@ -230,27 +271,33 @@ async def test_a_change_at_another_replica_before_the_card_is_out_gives_one_card
         configs = (await http.get(f"{a.url}/api/v1/configurations", headers=admin)).json()
         default = next(c for c in configs["configurations"] if c["isDefault"])
         response = await http.patch(  # a slow CRM: the look-up takes 0.8 s
-            f"{a.url}/api/v1/configurations/{default['id']}", headers=admin,
-            json={"settings": {**default.get("settings", {}), "latency_ms": 800}})
+            f"{a.url}/api/v1/configurations/{default['id']}",
+            headers=admin,
+            json={"settings": {**default.get("settings", {}), "latency_ms": 800}},
+        )
         assert response.status_code == 200, response.text
-        response = await http.post(f"{a.url}/api/messages",
-                                   json=install(service_url, ANNA_AGENT))
+        response = await http.post(f"{a.url}/api/messages", json=install(service_url, ANNA_AGENT))
         assert response.status_code in (200, 202), response.text
         await asyncio.sleep(2.1)  # both replicas see the slow CRM (configuration cache)
 
         event = started(ANNA_AGENT, number="+49 40 5550190")
         interaction_id = event["interactionId"]
-        response = await http.post(f"{b.url}/api/v1/interactions/events", json=event,
-                                   headers=AUTH)
+        response = await http.post(f"{b.url}/api/v1/interactions/events", json=event, headers=AUTH)
         assert response.status_code == 202, response.text
         update = follow_up(interaction_id, "updated", data={"Skill Name": "Escalation DE"})
-        response = await http.post(f"{a.url}/api/v1/interactions/events", json=update,
-                                   headers=AUTH)
+        response = await http.post(f"{a.url}/api/v1/interactions/events", json=update, headers=AUTH)
         assert response.status_code == 202, response.text
 
-        await connector.wait_for(lambda calls: [
-            c for c in calls if c.conversation_id == conversation and c.card
-            and "Escalation DE" in json.dumps(c.card)], seconds=30)
+        await connector.wait_for(
+            lambda calls: [
+                c
+                for c in calls
+                if c.conversation_id == conversation
+                and c.card
+                and "Escalation DE" in json.dumps(c.card)
+            ],
+            seconds=30,
+        )
         await asyncio.sleep(1.5)  # time for a second post, if there were one
     cards = [c for c in connector.posts(conversation) if c.card and c.card.get("msteams")]
     assert len(cards) == 1, [c.path for c in cards]

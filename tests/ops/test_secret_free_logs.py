@@ -44,8 +44,16 @@ SF_SECRET = "sfsec-2e9d4c7a1b3f5e60"
 DEAD_SECRET = "deadsec-61f0aa9b3c7d2e41"
 WRONG_SECRET = "wrongsec-83c5d1e7f9a2b4c6"
 OUTBOUND_TOKEN = "outbound-test-token"  # what the local token provider mints for the connector
-SECRETS = (PLATFORM_KEY, ADMIN_KEY, APP_PASSWORD, SECRET_KEY, SF_SECRET, DEAD_SECRET,
-           WRONG_SECRET, OUTBOUND_TOKEN)
+SECRETS = (
+    PLATFORM_KEY,
+    ADMIN_KEY,
+    APP_PASSWORD,
+    SECRET_KEY,
+    SF_SECRET,
+    DEAD_SECRET,
+    WRONG_SECRET,
+    OUTBOUND_TOKEN,
+)
 CONFIGS = "/api/v1/configurations"
 EVENTS = "/api/v1/interactions/events"
 
@@ -57,8 +65,14 @@ class Recorder:
         self.client = client
         self.bodies: list[str] = []
 
-    async def call(self, method: str, path: str, body: Any = None, key: str | None = None,
-                   headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         sent = dict(headers or {})
         if key is not None:
             sent["Authorization"] = f"Bearer {key}"
@@ -116,8 +130,9 @@ async def keys(aiohttp_server, monkeypatch) -> KeyPair:  # type: ignore[no-untyp
     pair = KeyPair()
     server = await aiohttp_server(jwks_app(pair))
     # the SDK's issuer -> JWKS table (third-party), pointed at the local key server
-    monkeypatch.setitem(_entra_issuers.BOTFRAMEWORK_JWKS_URIS, BOT_ISSUER,
-                        str(server.make_url("/keys")))
+    monkeypatch.setitem(
+        _entra_issuers.BOTFRAMEWORK_JWKS_URIS, BOT_ISSUER, str(server.make_url("/keys"))
+    )
     return pair
 
 
@@ -134,37 +149,49 @@ def _dead_url() -> str:
 
 
 def _salesforce(name: str, url: str, secret: str) -> dict[str, Any]:
-    return {"name": name, "type": "salesforce",
-            "settings": {"login_url": url, "client_id": "sim-client-id"},
-            "secrets": {"client_secret": secret}}
+    return {
+        "name": name,
+        "type": "salesforce",
+        "settings": {"login_url": url, "client_id": "sim-client-id"},
+        "secrets": {"client_secret": secret},
+    }
 
 
 async def test_no_secret_reaches_a_log_line_or_a_response(
-        connector, service_url, aiohttp_client, tmp_path, sqlite_url, keys, salesforce_url,
-        logs):
+    connector, service_url, aiohttp_client, tmp_path, sqlite_url, keys, salesforce_url, logs
+):
     settings = make_settings(
-        tmp_path, sqlite_url, app_id=APP_ID, app_password=APP_PASSWORD,
-        app_tenant_id="contoso.onmicrosoft.com", validate_service_url=False,
-        api_keys=PLATFORM_KEY, admin_api_keys=ADMIN_KEY, secret_key=SECRET_KEY)
+        tmp_path,
+        sqlite_url,
+        app_id=APP_ID,
+        app_password=APP_PASSWORD,
+        app_tenant_id="contoso.onmicrosoft.com",
+        validate_service_url=False,
+        api_keys=PLATFORM_KEY,
+        admin_api_keys=ADMIN_KEY,
+        secret_key=SECRET_KEY,
+    )
     app = create_app(settings, connections=LocalConnections(auth_configuration(settings)))
     api = Recorder(await aiohttp_client(TestServer(app)))
     bearer = {"Authorization": f"Bearer {keys.token(serviceurl=service_url)}"}
 
     # wrong keys, each containing a real one, and a platform key on the admin API
-    assert (await api.call("POST", EVENTS, started(ANNA_AGENT), key=PLATFORM_KEY + "x"))[0] \
-        == 401
+    assert (await api.call("POST", EVENTS, started(ANNA_AGENT), key=PLATFORM_KEY + "x"))[0] == 401
     assert (await api.call("GET", CONFIGS, key=PLATFORM_KEY))[0] == 401
     assert (await api.call("GET", CONFIGS, key="x" + ADMIN_KEY))[0] == 401
 
     # configurations with literal secrets: reachable, unreachable, refusing the secret
-    status, sf = await api.call("POST", CONFIGS, _salesforce("SF", salesforce_url, SF_SECRET),
-                                key=ADMIN_KEY)
+    status, sf = await api.call(
+        "POST", CONFIGS, _salesforce("SF", salesforce_url, SF_SECRET), key=ADMIN_KEY
+    )
     assert status == 201, sf
-    status, dead = await api.call("POST", CONFIGS, _salesforce("Gone", _dead_url(),
-                                                                DEAD_SECRET), key=ADMIN_KEY)
+    status, dead = await api.call(
+        "POST", CONFIGS, _salesforce("Gone", _dead_url(), DEAD_SECRET), key=ADMIN_KEY
+    )
     assert status == 201, dead
-    status, wrong = await api.call("POST", CONFIGS, _salesforce("Wrong", salesforce_url,
-                                                                 WRONG_SECRET), key=ADMIN_KEY)
+    status, wrong = await api.call(
+        "POST", CONFIGS, _salesforce("Wrong", salesforce_url, WRONG_SECRET), key=ADMIN_KEY
+    )
     assert status == 201, wrong
     assert (await api.call("GET", CONFIGS, key=ADMIN_KEY))[0] == 200
     for config in (sf, dead, wrong):
@@ -181,8 +208,9 @@ async def test_no_secret_reaches_a_log_line_or_a_response(
     forger = KeyPair()
     forger.kid = keys.kid
     forged = {"Authorization": f"Bearer {forger.token(serviceurl=service_url)}"}
-    status, _ = await api.call("POST", "/api/messages",
-                               message(service_url, ANNA_AGENT, "whoami"), headers=forged)
+    status, _ = await api.call(
+        "POST", "/api/messages", message(service_url, ANNA_AGENT, "whoami"), headers=forged
+    )
     assert status == 401
     connector.members[ANNA_AGENT.teams_id] = ANNA_AGENT.member()
     installation = install(service_url, ANNA_AGENT)
@@ -194,23 +222,42 @@ async def test_no_secret_reaches_a_log_line_or_a_response(
     interaction_id = event["interactionId"]
     status, state = await api.call("POST", EVENTS, event, key=PLATFORM_KEY)
     assert status == 202, state
-    card = (await connector.wait_for(lambda calls: [
-        c for c in calls if c.method == "POST" and c.card and c.card.get("msteams")]))[0].card
+    card = (
+        await connector.wait_for(
+            lambda calls: [
+                c for c in calls if c.method == "POST" and c.card and c.card.get("msteams")
+            ]
+        )
+    )[0].card
     unpin = pin_targets(card, "unpin")
     assert "Anna Schmidt" in unpin
-    status, _ = await api.call("POST", "/api/messages", card_action(
-        service_url, ANNA_AGENT, "unpin", unpin["Anna Schmidt"]), headers=bearer)
+    status, _ = await api.call(
+        "POST",
+        "/api/messages",
+        card_action(service_url, ANNA_AGENT, "unpin", unpin["Anna Schmidt"]),
+        headers=bearer,
+    )
     assert status == 200
     for config, expected in ((sf, 200), (dead, 502), (wrong, 502)):
-        status, workflows = await api.call("GET", f"{CONFIGS}/{config['id']}/workflows",
-                                           key=ADMIN_KEY)
-        search = next(w["workflowId"] for w in workflows["workflows"]
-                      if w["workflowName"] == "Search by phone number")
-        status, body = await api.call("POST", "/api/v1/workflows/execute", {
-            "configurationId": config["id"], "workflowId": search,
-            "interactionId": interaction_id,
-            "payload": {"workflowInput": {"phoneNumber": "+49 30 1234567"}}},
-            key=PLATFORM_KEY)
+        status, workflows = await api.call(
+            "GET", f"{CONFIGS}/{config['id']}/workflows", key=ADMIN_KEY
+        )
+        search = next(
+            w["workflowId"]
+            for w in workflows["workflows"]
+            if w["workflowName"] == "Search by phone number"
+        )
+        status, body = await api.call(
+            "POST",
+            "/api/v1/workflows/execute",
+            {
+                "configurationId": config["id"],
+                "workflowId": search,
+                "interactionId": interaction_id,
+                "payload": {"workflowInput": {"phoneNumber": "+49 30 1234567"}},
+            },
+            key=PLATFORM_KEY,
+        )
         assert status == expected, body
 
     # nothing anywhere holds a secret
@@ -227,11 +274,13 @@ async def test_no_secret_reaches_a_log_line_or_a_response(
 
     # JSON lines parse; lines about this interaction carry its id (and the configuration's)
     entries = [json.loads(line) for line in json_text.splitlines()]
-    about = [e for e in entries if e["logger"].startswith("bot.")
-             and event["eventId"] in e["message"]]
+    about = [
+        e for e in entries if e["logger"].startswith("bot.") and event["eventId"] in e["message"]
+    ]
     assert about and all(e.get("interaction_id") == interaction_id for e in about)
-    failed = [e for e in entries if e["message"].startswith("Workflow") and "CRM error" in
-              e["message"]]
+    failed = [
+        e for e in entries if e["message"].startswith("Workflow") and "CRM error" in e["message"]
+    ]
     assert {e.get("configuration_id") for e in failed} == {dead["id"], wrong["id"]}
     assert all(e.get("interaction_id") == interaction_id for e in failed)
     installed = [e for e in entries if e["message"].startswith("Installed for Teams user")]

@@ -70,8 +70,11 @@ class Service:
         return found
 
     def workers_answering(self, path: str) -> set[str]:
-        return {e["worker"] for e in self.entries()
-                if e["logger"] == "aiohttp.access" and f" {path} " in e["message"]}
+        return {
+            e["worker"]
+            for e in self.entries()
+            if e["logger"] == "aiohttp.access" and f" {path} " in e["message"]
+        }
 
     def tail(self) -> str:
         return "\n".join(self.log.read_text().splitlines()[-30:])
@@ -105,20 +108,39 @@ async def serve(tmp_path) -> AsyncIterator[Callable[..., Any]]:
         port, tmp = _free_port(), tmp_path / "tmp"
         tmp.mkdir(exist_ok=True)
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_CARD_")}
-        env = {**inherited, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp),
-               "CUSTOMER_CARD_DATABASE_URL": database_url,
-               "CUSTOMER_CARD_DATA_DIR": str(tmp_path / "data"),
-               "CUSTOMER_CARD_API_KEYS": API_KEY, "CUSTOMER_CARD_LOG_FORMAT": "json",
-               "CUSTOMER_CARD_METRICS_API_KEYS": METRICS_KEY}
+        env = {
+            **inherited,
+            "PYTHONPATH": str(ROOT),
+            "TMPDIR": str(tmp),
+            "CUSTOMER_CARD_DATABASE_URL": database_url,
+            "CUSTOMER_CARD_DATA_DIR": str(tmp_path / "data"),
+            "CUSTOMER_CARD_API_KEYS": API_KEY,
+            "CUSTOMER_CARD_LOG_FORMAT": "json",
+            "CUSTOMER_CARD_METRICS_API_KEYS": METRICS_KEY,
+        }
         log = tmp_path / "service.log"
         with log.open("ab") as output:  # a file: a full pipe would stall the service
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "serve", "--port", str(port),
-                "--workers", str(workers), env=env, cwd=tmp_path, stdout=output, stderr=output)
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                env=env,
+                cwd=tmp_path,
+                stdout=output,
+                stderr=output,
+            )
         service = Service(process, port, log, tmp)
         services.append(service)
-        await _until(lambda: len(service.ready()) == workers or process.returncode is not None,
-                     service, seconds=15)
+        await _until(
+            lambda: len(service.ready()) == workers or process.returncode is not None,
+            service,
+            seconds=15,
+        )
         assert process.returncode is None, service.tail()
         return service
 
@@ -141,8 +163,7 @@ async def _until(condition: Callable[[], object], service: Service, seconds: flo
         await asyncio.sleep(0.05)
 
 
-async def _until_both_answer(service: Service, path: str,
-                              request: Callable[[], Any]) -> int:
+async def _until_both_answer(service: Service, path: str, request: Callable[[], Any]) -> int:
     """Sends ``request`` (a new connection each) until both workers have answered one on
     ``path``; how many were sent. The kernel picks the worker: usually a few suffice."""
     for sent in range(1, 101):
@@ -166,15 +187,22 @@ async def _default_configurations(database_url: str) -> int:
     engine = create_engine(database_url)
     try:
         async with session_factory(engine)() as session:
-            return int(await session.scalar(select(func.count()).select_from(
-                ConfigurationRow).where(ConfigurationRow.is_default.is_(True))) or 0)
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(ConfigurationRow)
+                    .where(ConfigurationRow.is_default.is_(True))
+                )
+                or 0
+            )
     finally:
         await engine.dispose()
 
 
 @pytest.mark.slow
 async def test_two_workers_share_the_port_the_work_and_the_metrics(
-        serve, empty_database, connector, service_url):
+    serve, empty_database, connector, service_url
+):
     service = await serve(empty_database)
     pids = service.ready()
     assert sorted(pids) == [1, 2] and len(set(pids.values())) == 2
@@ -190,29 +218,43 @@ async def test_two_workers_share_the_port_the_work_and_the_metrics(
         connector.members[ANNA_AGENT.teams_id] = ANNA_AGENT.member()
         response = await http.post("/api/messages", json=install(service_url, ANNA_AGENT))
         assert response.status_code in (200, 202), response.text
-        response = await http.post("/api/v1/interactions/events", headers=AUTH,
-                                   json=started(ANNA_AGENT, number="+49 40 5550190"))
+        response = await http.post(
+            "/api/v1/interactions/events",
+            headers=AUTH,
+            json=started(ANNA_AGENT, number="+49 40 5550190"),
+        )
         assert response.status_code == 202, response.text
-        posted = await connector.wait_for(lambda calls: [
-            c for c in calls if c.method == "POST" and c.card and c.card.get("msteams")],
-            seconds=15)
+        posted = await connector.wait_for(
+            lambda calls: [
+                c for c in calls if c.method == "POST" and c.card and c.card.get("msteams")
+            ],
+            seconds=15,
+        )
         assert "Klaus Wagner" in json.dumps(posted[0].card)
 
         # events spread over both workers; a scrape of either counts them all
         async def invalid_event() -> None:
-            response = await http.post("/api/v1/interactions/events", headers=AUTH,
-                                       json={"type": "started"})
+            response = await http.post(
+                "/api/v1/interactions/events", headers=AUTH, json={"type": "started"}
+            )
             assert response.status_code == 400
 
-        invalid = await _until_both_answer(service, "/api/v1/interactions/events",
-                                           invalid_event)
+        invalid = await _until_both_answer(service, "/api/v1/interactions/events", invalid_event)
 
         async def scrape() -> None:
             text = (await http.get("/metrics", headers=SCRAPE)).text
             assert sample(text, EVENTS, type="invalid", outcome="invalid_field") == invalid
             assert sample(text, EVENTS, type="started", outcome="accepted") == 1
-            assert sample(text, "customer_card_activities_total", type="installationUpdate",
-                          name="", outcome="ok") == 1
+            assert (
+                sample(
+                    text,
+                    "customer_card_activities_total",
+                    type="installationUpdate",
+                    name="",
+                    outcome="ok",
+                )
+                == 1
+            )
             jobs = series(text, "customer_card_memorialization_jobs")
             assert sorted(s["state"] for s in jobs) == ["done", "failed", "pending", "running"]
 
@@ -228,11 +270,11 @@ async def test_a_killed_worker_is_replaced_and_its_counts_are_kept(serve, tmp_pa
     service = await serve(f"sqlite+aiosqlite:///{tmp_path / 'service.db'}")
     first = service.ready()
     async with httpx.AsyncClient(base_url=service.url, headers=FRESH, timeout=10) as http:
+
         async def invalid_event() -> None:
             await http.post("/api/v1/interactions/events", headers=AUTH, json={"type": "x"})
 
-        invalid = await _until_both_answer(service, "/api/v1/interactions/events",
-                                           invalid_event)
+        invalid = await _until_both_answer(service, "/api/v1/interactions/events", invalid_event)
 
         os.kill(first[1], signal.SIGKILL)
         await _until(lambda: service.ready().get(1, first[1]) != first[1], service, 10)
@@ -252,9 +294,18 @@ async def test_a_port_in_use_stops_the_start(tmp_path):
         port = taken.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_CARD_")}
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2",
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
             env={**env, "PYTHONPATH": str(ROOT), "CUSTOMER_CARD_DATA_DIR": str(tmp_path)},
-            cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, stderr = await asyncio.wait_for(process.communicate(), 15)
     assert process.returncode == 1
     assert b"Cannot listen on 127.0.0.1" in stderr
@@ -262,8 +313,13 @@ async def test_a_port_in_use_stops_the_start(tmp_path):
 
 async def test_the_supervisor_gives_up_when_workers_keep_dying_at_start():
     exited: list[int] = []
-    supervisor = Supervisor(lambda slot, fd: [sys.executable, "-c", "raise SystemExit(3)"], 2,
-                            on_exit=exited.append, backoff_base=0.01, max_failed_starts=3)
+    supervisor = Supervisor(
+        lambda slot, fd: [sys.executable, "-c", "raise SystemExit(3)"],
+        2,
+        on_exit=exited.append,
+        backoff_base=0.01,
+        max_failed_starts=3,
+    )
     assert await asyncio.wait_for(supervisor.run(), 10) == 1
     assert 3 <= len(exited) <= 6  # each slot: three starts, or fewer once the other gave up
 
@@ -272,8 +328,9 @@ async def test_the_supervisor_forwards_a_stop_and_waits(caplog):
     caplog.set_level("INFO", "bot.workers")
     ready = "import os,sys,time; os.write(int(sys.argv[1]), b'r'); time.sleep(30)"
     exited: list[int] = []
-    supervisor = Supervisor(lambda slot, fd: [sys.executable, "-c", ready, str(fd)], 2,
-                            on_exit=exited.append)
+    supervisor = Supervisor(
+        lambda slot, fd: [sys.executable, "-c", ready, str(fd)], 2, on_exit=exited.append
+    )
     running = asyncio.create_task(supervisor.run())
     for _ in range(250):
         if caplog.text.count(" ready (pid ") == 2:

@@ -24,13 +24,19 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("interactions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("memorialization_queued", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
-        batch_op.add_column(sa.Column("card_posting_until", sa.DateTime(timezone=True),
-                                      nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "memorialization_queued", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
+        batch_op.add_column(
+            sa.Column("card_posting_until", sa.DateTime(timezone=True), nullable=True)
+        )
     # interactions that already have jobs keep their warning
-    op.execute("UPDATE interactions SET memorialization_queued = true WHERE id IN "
-               "(SELECT DISTINCT interaction_id FROM memorialization_jobs)")
+    op.execute(
+        "UPDATE interactions SET memorialization_queued = true WHERE id IN "
+        "(SELECT DISTINCT interaction_id FROM memorialization_jobs)"
+    )
 
 
 def downgrade() -> None:
