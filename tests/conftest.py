@@ -71,6 +71,16 @@ async def database_url(request, tmp_path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def empty_postgres_url() -> AsyncIterator[str]:
+    """URL of a fresh PostgreSQL database with no schema at all (what a first deployment sees)."""
+    url, name = await _create_pg_database()
+    try:
+        yield url
+    finally:
+        await _drop_pg_database(name)
+
+
+@pytest.fixture
 async def sqlite_url(tmp_path) -> str:
     """A migrated SQLite database, for tests that need only one backend."""
     from bot.storage.db import upgrade_database

@@ -305,3 +305,30 @@ async def test_a_change_at_another_replica_before_the_card_is_out_gives_one_card
     last = [c for c in connector.calls if c.conversation_id == conversation and c.card][-1]
     assert last.method == "PUT" and last.path.endswith("/" + message_id)
     assert "Escalation DE" in json.dumps(last.card)
+
+
+@pytest.mark.postgres
+async def test_three_replicas_started_together_on_an_empty_database_all_come_up_cleanly(
+    empty_postgres_url: str, tmp_path: Path
+) -> None:
+    """Compose, Kubernetes and Bicep start several replicas at once on a new database: the
+    migrations run once (an advisory lock), the others wait and go on; no error line."""
+    started_ = [await _start(name, empty_postgres_url, tmp_path) for name in ("a", "b", "c")]
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            await asyncio.gather(*(_ready(r, http) for r in started_))
+    finally:
+        await asyncio.gather(*(_stop(r) for r in started_))
+    for replica in started_:
+        bad = [line for line in replica.log_lines() if _is_error_line(line)]
+        assert bad == [], f"replica {replica.name}: {bad}"
+
+
+def _is_error_line(line: str) -> bool:
+    """An error record, or anything that is not a JSON log record (a bare traceback)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return True
+    level = str(record.get("level", "")).lower()
+    return level in ("error", "critical") or "exception" in record
