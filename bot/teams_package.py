@@ -27,7 +27,9 @@ __all__ = [
     "add_commands",
 ]
 
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "manifest"
+# ``bot/teams_manifest`` links to the repository's ``manifest/``, so the files ship in the
+# wheel (and the container image) as package data and are found the same way from source.
+SOURCE_DIR = Path(__file__).resolve().parent / "teams_manifest"
 ACCENT = (0x2B, 0x57, 0x97)
 _PLACEHOLDER = re.compile(r"\$\{([A-Z_]+)\}")
 
