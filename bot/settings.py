@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 __all__ = ["Settings"]
 
@@ -21,6 +22,13 @@ def _split_csv(value: object) -> object:
     return value
 
 
+def _with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` set (SQLAlchemy encodes it); ``url`` itself without one."""
+    if not password:
+        return url
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CUSTOMER_CARD_", env_file=".env", extra="ignore", frozen=True
@@ -29,6 +37,8 @@ class Settings(BaseSettings):
     # --- where things live ---
     data_dir: Path = Path("data")
     database_url: str = ""  # default: sqlite+aiosqlite under data_dir
+    # Put into database_url as given (URL-encoded here): a password with @ : / # % works.
+    database_password: SecretStr = SecretStr("")
     host: str = "127.0.0.1"
     port: int = 3978
     public_url: str = ""  # https base URL Teams reaches us at (for links in cards)
@@ -79,7 +89,7 @@ class Settings(BaseSettings):
     @cached_property
     def effective_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return _with_password(self.database_url, self.database_password.get_secret_value())
         return f"sqlite+aiosqlite:///{(self.data_dir / 'customer-card.db').resolve()}"
 
     @cached_property

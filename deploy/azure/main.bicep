@@ -16,7 +16,7 @@ param namePrefix string = 'custcard'
 
 param location string = resourceGroup().location
 
-@description('Container image, e.g. ghcr.io/customer-card/customer-card:1.0.0')
+@description('Container image you built and pushed from deploy/Dockerfile, e.g. myregistry.azurecr.io/customer-card:0.1.0 (the project publishes none)')
 param image string
 
 @description('Microsoft App ID of the bot (Entra ID app registration, single tenant).')
@@ -103,11 +103,12 @@ resource vaultReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource postgres 'Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01' = {
+resource postgres 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
   name: postgresName
   location: location
   sku: { name: 'Standard_B2s', tier: 'Burstable' }
   properties: {
+    // PostgreSQL 16 needs API version 2024-08-01 or newer (2022-12-01 knows 11 to 14).
     version: '16'
     administratorLogin: postgresAdminLogin
     administratorLoginPassword: postgresAdminPassword
@@ -117,7 +118,7 @@ resource postgres 'Microsoft.DBforPostgreSQL/flexibleServers@2022-12-01' = {
   }
 }
 
-resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2022-12-01' = {
+resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-01' = {
   parent: postgres
   name: databaseName
   properties: { charset: 'UTF8', collation: 'en_US.utf8' }
@@ -125,7 +126,7 @@ resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2022-12-0
 
 // Container Apps reach the server over the Azure backbone; tighten with VNet integration
 // (delegated subnet) for production networks.
-resource allowAzure 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules@2022-12-01' = {
+resource allowAzure 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules@2024-08-01' = {
   parent: postgres
   name: 'AllowAzureServices'
   properties: { startIpAddress: '0.0.0.0', endIpAddress: '0.0.0.0' }
