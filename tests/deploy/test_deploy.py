@@ -159,7 +159,7 @@ def test_bicep_postgresql_version_is_known_to_its_api_version():
     text = (DEPLOY / "azure" / "main.bicep").read_text()
     api = text.split("Microsoft.DBforPostgreSQL/flexibleServers@", 1)[1][:10]
     version = text.split("resource postgres", 1)[1].split("version: '", 1)[1][:2]
-    # ServerVersion per GA API version: learn.microsoft.com/azure/templates/microsoft.dbforpostgresql
+    # ServerVersion per GA API version (learn.microsoft.com/azure/templates/, dbforpostgresql)
     known = {
         "2022-12-01": {"11", "12", "13", "14"},
         "2024-08-01": {"11", "12", "13", "14", "15", "16"},
