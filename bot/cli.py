@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from .cli_errors import explain
 from .observability.logs import configure_logging
 from .settings import Settings
 
@@ -129,8 +130,21 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
-    configure_logging(settings.log_format, settings.log_level)
+    settings: Settings | None = None
+    try:
+        settings = Settings()
+        configure_logging(settings.log_format, settings.log_level)
+        return _run(args, settings)
+    except Exception as error:  # one line for what a person can fix; a bug stays a traceback
+        database_url = settings.effective_database_url if settings else ""
+        line = explain(error, database_url=database_url)
+        if line is None:
+            raise
+        print(f"customer-card: {line}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         from .storage.db import upgrade_database
 

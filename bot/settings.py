@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 __all__ = ["Settings"]
 
@@ -20,6 +21,10 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+# The async drivers the service ships with (pyproject.toml): one per supported database.
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 def _with_password(url: str, password: str) -> str:
@@ -85,6 +90,21 @@ class Settings(BaseSettings):
     @classmethod
     def _split_lists(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("database_url", "demo_crm_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        if driver not in SUPPORTED_DRIVERS:
+            raise ValueError(
+                f"driver {driver!r} is not supported; use {' or '.join(SUPPORTED_DRIVERS)}"
+            )
+        return value
 
     @cached_property
     def effective_database_url(self) -> str:
