@@ -33,18 +33,11 @@ from .security import requires
 __all__ = ["add_routes", "configuration_store"]
 
 BASE = "/api/v1/configurations"
-STORE_KEY = "configurations"
 
 
 def configuration_store(app: web.Application) -> ConfigurationStore:
-    """The app's configuration store (made on first use from the started services)."""
-    services = app[SERVICES]
-    store = services.extras.get(STORE_KEY)
-    if store is None:
-        store = services.extras[STORE_KEY] = ConfigurationStore(
-            services.sessions, services.directory
-        )
-    return store  # type: ignore[no-any-return]
+    """The app's configuration store (the started services')."""
+    return app[SERVICES].configurations
 
 
 def _store(request: web.Request) -> ConfigurationStore:
