@@ -1,5 +1,6 @@
 """Measurement (not a test): which of the project's files a reader walks through, in order,
-following an interaction ``started`` event to the posted card and a Pin to the card update.
+following an interaction ``started`` event to the posted card and a Pin to the card update
+(up to the call that hands the card to the notifier).
 
 Runs the app in this process (SQLite, the demo CRM, the tests' fake Bot Connector) and
 records every *fresh* call of a function defined in ``bot/`` (a coroutine resuming after
@@ -18,10 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dis
 import sys
 import tempfile
 from pathlib import Path
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +38,25 @@ from tests.bot.cardtools import pin_targets  # noqa: E402
 from tests.bot.conftest import AUTH, make_settings, started  # noqa: E402
 from tests.bot.connector import FakeConnector  # noqa: E402
 
+_SENDS = frozenset({"send_card", "update_card"})
+_STARTS: dict[CodeType, int] = {}
+
+
+def _start_of(code: CodeType) -> int:
+    """The offset of the code's first RESUME: a call event at or before it is a new call."""
+    start = _STARTS.get(code)
+    if start is None:
+        start = next((i.offset for i in dis.get_instructions(code) if i.opname == "RESUME"), 0)
+        _STARTS[code] = start
+    return start
+
 
 class Walk:
     def __init__(self, packages: tuple[str, ...]) -> None:
         self._roots = tuple(str(ROOT / p) + "/" for p in packages)
         self.steps: list[str] = []
         self.calls: list[tuple[str | None, str]] = []
+        self.done = False  # the card went to the connector: the walk ends there
 
     def _file(self, frame: FrameType | None) -> str | None:
         if frame is None:
@@ -50,13 +65,14 @@ class Walk:
         return name[len(str(ROOT)) + 1 :] if name.startswith(self._roots) else None
 
     def profile(self, frame: FrameType, event: str, _arg: Any) -> None:
-        if event != "call" or frame.f_lasti > 4:  # a resumed coroutine: not a new call
-            return
+        if self.done or event != "call" or frame.f_lasti > _start_of(frame.f_code):
+            return  # a coroutine resumed after an await: not a new call
         callee = self._file(frame)
         caller = self._file(frame.f_back)
         if callee is None or caller == callee:
             return
         self.calls.append((caller, callee))
+        self.done = callee == "bot/notifier.py" and frame.f_code.co_name in _SENDS
         if not self.steps or self.steps[-1] != callee:
             self.steps.append(callee)
 
@@ -100,7 +116,7 @@ def _print_walk(title: str, steps: list[str], verbose: bool) -> None:
 
 async def _until(condition: Any) -> None:
     async with asyncio.timeout(10):
-        while not condition():
+        while not condition():  # noqa: ASYNC110  (the fake connector has no event)
             await asyncio.sleep(0.005)
 
 

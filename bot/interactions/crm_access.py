@@ -24,16 +24,13 @@ class CrmAccess:
         self.directory = directory
         self._timeout = settings.crm_timeout_seconds
         self.catalog = CrmCatalog(self.adapter)
-        self._labels: dict[str, str] = {}
+        # configuration -> the CRM's name as last seen ("" before its first call)
+        self.labels: dict[str, str] = {}
 
     async def adapter(self, configuration_id: str) -> CrmAdapter:
         adapter = await self.directory.adapter(configuration_id)
-        self._labels[configuration_id] = adapter.system.label
+        self.labels[configuration_id] = adapter.system.label
         return adapter
-
-    def label(self, configuration_id: str) -> str:
-        """The CRM's name as last seen for the configuration ("" before its first call)."""
-        return self._labels.get(configuration_id, "")
 
     async def call(self, call: Awaitable[Any], seconds: float | None = None) -> Any:
         """A CRM call bounded by the configured timeout (Teams waits 15 s at most)."""

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cards.customer_card import build_customer_card
 from cards.view import Notice
 from crm.errors import NotFoundError
 from crm.models import CrmRecord
@@ -38,7 +39,7 @@ from . import store
 from .cardview import CardState, Perspective
 from .changes import InteractionChanges
 from .lookup import CallerLookup
-from .views import CardViews, draw_card, has_universal_actions
+from .views import CardViews, has_universal_actions
 
 __all__ = ["CardDelivery", "PreparedCard", "POST_LEASE_SECONDS"]
 
@@ -152,16 +153,17 @@ class CardDelivery:
                 return
             state = await self._look_up(row, state)
         notice = self._changes.note_of(interaction_id)
+        universal = has_universal_actions(installation.reference)
         view = await self._views.view(
             state,
             Perspective(
                 locale=installation.locale or row.locale,
                 refresh_user_id=installation.teams_user_id,
                 notices=(notice,) if notice else (),
-                universal_actions=has_universal_actions(installation.reference),
+                universal_actions=universal,
             ),
         )
-        card = draw_card(view, universal_actions=has_universal_actions(installation.reference))
+        card = build_customer_card(view, universal_actions=universal)
         if row.card_activity_id:
             await self._notifier.update_card(installation.reference, row.card_activity_id, card)
         else:
@@ -243,7 +245,9 @@ class CardDelivery:
                 ),
             )
             await self._notifier.update_card(
-                card["reference"], card["activityId"], draw_card(view, universal_actions=universal)
+                card["reference"],
+                card["activityId"],
+                build_customer_card(view, universal_actions=universal),
             )
         async with self._sessions() as session, session.begin():
             again = await session.get(InteractionRow, row.id)

@@ -1,5 +1,5 @@
 """What a card is drawn from (read in the caller's session) and the view of it, with the
-CRM metadata and mapping it needs; and the card JSON drawn from a view."""
+CRM metadata and mapping it needs (``cards.build_customer_card`` draws the card)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cards.card_json import without_universal_actions
-from cards.customer_card import build_customer_card
 from cards.view import CustomerCardView, TypeChoice
 
 from ..crm_directory import CrmDirectory
@@ -19,7 +17,7 @@ from . import store
 from .cardview import CardContext, CardState, Perspective, build_view
 from .crm_access import CrmAccess
 
-__all__ = ["CardViews", "draw_card", "has_universal_actions"]
+__all__ = ["CardViews", "has_universal_actions"]
 
 
 class CardViews:
@@ -57,7 +55,7 @@ class CardViews:
             records=records,
             history=state.history,
             memorialization_failed=state.memorialization_failed,
-            crm_label=self._crm.label(config),
+            crm_label=self._crm.labels.get(config, ""),
             type_labels={t.name: t.label for t in types},
             create_types=[TypeChoice(name=t.name, label=t.label) for t in types if t.createable],
             field_meta={
@@ -69,15 +67,6 @@ class CardViews:
             if mapping is not None
             else {},
         )
-
-
-def draw_card(view: CustomerCardView, *, universal_actions: bool = True) -> dict[str, Any]:
-    """The card JSON (the builder keeps it within Teams' size limit, showing the first
-    records and a "more" action when they don't all fit); with Submit buttons only when
-    the host lacks ``universal_actions``."""
-    card = build_customer_card(view)
-    # dropping the Execute actions only makes the card smaller
-    return card if universal_actions else without_universal_actions(card)
 
 
 def has_universal_actions(reference: dict[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from microsoft_agents.hosting.core import TurnContext
 
+from cards.customer_card import build_customer_card
 from cards.view import FormView
 from crm.errors import InputError
 from crm.models import CrmRecord
@@ -23,7 +24,6 @@ from ..interactions.access import Actor
 from ..interactions.actions import AgentActions, CardAnswer
 from ..interactions.delivery import CardDelivery, PreparedCard
 from ..interactions.record_forms import RecordForms
-from ..interactions.views import draw_card
 
 __all__ = ["CHANGING_VERBS", "FORM_VERBS", "CardActions", "actor_of", "require"]
 
@@ -79,7 +79,7 @@ class CardActions:
         return self._card(interaction_id, answer)
 
     def _card(self, interaction_id: str, answer: CardAnswer) -> dict[str, Any]:
-        card = draw_card(answer.view, universal_actions=answer.universal_actions)
+        card = build_customer_card(answer.view, universal_actions=answer.universal_actions)
         stored = answer.stored
         if stored is not None:
             self._delivery.schedule(
