@@ -190,7 +190,7 @@ async def run(args: argparse.Namespace) -> None:
             meter.stop("202 -> card posted", began) if measuring else None
             began = meter.start()
             await connector.wait(lambda p=puts: connector.puts > p)
-            await services.card_sync.drain()
+            await services.delivery.drain()
             meter.stop("posted -> related PUT", began) if measuring else None
             state = await (
                 await client.get(f"/api/v1/interactions/{interaction}", headers=headers)
@@ -223,7 +223,7 @@ async def run(args: argparse.Namespace) -> None:
                 meter.stop(f"{verb} invoke", began) if measuring else None
                 began = meter.start()
                 await connector.wait(lambda p=puts: connector.puts > p)
-                await services.card_sync.drain()
+                await services.delivery.drain()
                 meter.stop(f"{verb} -> PUT", began) if measuring else None
         if profiler:
             profiler.disable()

@@ -7,14 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
-import httpx
 from aiohttp import web
-from microsoft_agents.authentication.msal import MsalConnectionManager
-from microsoft_agents.hosting.aiohttp import CloudAdapter
-from microsoft_agents.hosting.core import OutboundHostValidator
 from microsoft_agents.hosting.core.authorization import Connections
-
-from cards.customer_card import build_customer_card
 
 from .api import admin as admin_api
 from .api import demo_pages
@@ -25,19 +19,14 @@ from .api.health import setup_health_routes
 from .api.messages import AUTH_CONFIG, setup_messages_route
 from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, api_route, openapi_document
 from .api.security import requires
-from .crm_directory import CrmDirectory
-from .interactions.cardsync import CardSync
-from .interactions.service import InteractionService
 from .memorialization.setup import setup_memorialization
-from .notifier import Notifier
-from .observability.connector_policy import PER_TENANT, ConnectorPolicy
+from .observability.connector_policy import PER_TENANT
 from .observability.job_gauge import job_gauge_refresher
 from .observability.logs import register_secret
 from .observability.metrics import Metrics, metrics_handler
-from .services import SERVICES, Services
+from .services import SERVICES
 from .settings import Settings
-from .storage.db import create_engine, read_session_factory, session_factory, upgrade_database
-from .teams.bot import TeamsBot
+from .startup import running_services
 from .workers import WorkerSlot
 
 __all__ = ["create_app", "package_version"]
@@ -45,6 +34,7 @@ __all__ = ["create_app", "package_version"]
 log = logging.getLogger(__name__)
 
 CONNECTIONS = web.AppKey("bot_connections", Connections)
+SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 WORKER_SLOT = web.AppKey("worker_slot", WorkerSlot)
 
@@ -71,7 +61,7 @@ def create_app(
     Connector's app rate and its ``/metrics`` answers for all workers."""
     settings = settings or Settings()
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
-    app[SERVICES] = Services(settings)
+    app[SETTINGS] = settings  # the services are built at start-up (``_lifecycle``)
     app[OPENAPI] = OpenApiRegistry(version=package_version())
     if connections is not None:
         app[CONNECTIONS] = connections
@@ -86,7 +76,9 @@ def create_app(
     app[METRICS] = Metrics(multiprocess=worker is not None)
     scrape = metrics_handler(
         app[METRICS],
-        job_gauge_refresher(app[METRICS], lambda: getattr(app[SERVICES], "sessions", None)),
+        job_gauge_refresher(
+            app[METRICS], lambda: app[SERVICES].sessions if SERVICES in app else None
+        ),
     )
     add_api_routes(
         app,
@@ -108,70 +100,28 @@ def create_app(
     ):
         register_secret(key.get_secret_value())
     app.cleanup_ctx.append(_lifecycle)
-    # after the core lifecycle: the worker starts once the database is there, stops before
-    setup_memorialization(app, on_change=lambda services: services.card_sync.schedule)
+    setup_memorialization(app)
     return app
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    services = app[SERVICES]
-    settings = services.settings
+    settings = app[SETTINGS]
     if settings.anonymous:
         log.warning(
             "No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
             "UNAUTHENTICATED requests. Use this only with the Emulator or Playground."
         )
     worker = app.get(WORKER_SLOT)
-    url = settings.effective_database_url
-    if worker is None:  # a worker's parent process has applied them
-        await upgrade_database(url)
-    services.engine = create_engine(url)
-    services.sessions = session_factory(services.engine)
-    services.read_sessions = read_session_factory(services.engine)
-    services.http = httpx.AsyncClient(timeout=settings.crm_timeout_seconds)
-    metrics = app[METRICS]
-    services.directory = CrmDirectory(services.sessions, settings, services.http, metrics=metrics)
-    if worker is None:
-        await services.directory.ensure_default()
-    elif await services.directory.find_default() is None:  # deleted since the parent made it
-        log.warning("No CRM configuration: the first event makes the default demo one")
-    services.adapter, connections = _bot_adapter(app, settings)
-    services.notifier = Notifier(
-        services.adapter,
-        settings.app_id,
-        connections=connections,
-        policy=ConnectorPolicy(
-            app_rate=_app_rate(worker),
-            base_delay=0.25,
-            max_delay=4.0,
-            on_retry=metrics.count_connector_retry,
-        ),
-        metrics=metrics,
-    )
-    sync = CardSync(
-        sessions=services.sessions,
-        read_sessions=services.read_sessions,
-        notifier=services.notifier,
-        build_card=build_customer_card,
-    )
-    services.card_sync = sync
-    services.interactions = InteractionService(
-        sessions=services.sessions,
-        read_sessions=services.read_sessions,
-        directory=services.directory,
-        sync=sync,
-        settings=settings,
-    )
-    services.bot = TeamsBot(services)
-    try:
+    async with running_services(
+        settings,
+        auth=app[AUTH_CONFIG],
+        connections=app.get(CONNECTIONS),
+        metrics=app[METRICS],
+        app_rate=_app_rate(worker),
+        prepared=worker is not None,  # a worker's parent process has prepared the database
+    ) as services:
+        app[SERVICES] = services
         yield
-    finally:
-        await sync.drain()
-        await services.notifier.aclose()
-        await services.interactions.catalog.aclose()
-        await services.directory.aclose()
-        await services.http.aclose()
-        await services.engine.dispose()
 
 
 def _app_rate(worker: WorkerSlot | None) -> tuple[int, float]:
@@ -196,17 +146,3 @@ def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]
         return adapter
 
     return provide
-
-
-def _bot_adapter(app: web.Application, settings: Settings) -> tuple[CloudAdapter, Connections]:
-    """The Bot Framework adapter, and the connection manager that mints its outbound tokens
-    (the notifier uses the same one for proactive messages)."""
-    manager = app.get(CONNECTIONS) or MsalConnectionManager(
-        connections_configurations={"SERVICE_CONNECTION": app[AUTH_CONFIG]}
-    )
-    # The host check refuses http and loopback, so it is on only with real credentials.
-    validate_hosts = not settings.anonymous and settings.validate_service_url
-    adapter = CloudAdapter(
-        connection_manager=manager, host_validator=OutboundHostValidator(enabled=validate_hosts)
-    )
-    return adapter, manager

@@ -153,7 +153,7 @@ async def apply_file(
         body = _parse_configuration(index, entry)
         # mappings before workflows: a memorialization workflow names its mapping
         children = {
-            kind: [store.parse_child(kind, item) for item in (sections[key] or [])]
+            kind: [store.children.parse(kind, item) for item in (sections[key] or [])]
             for key, kind in SECTIONS.items()
             if key in sections
         }
@@ -254,7 +254,7 @@ async def _apply_children(
     existing = (
         []
         if config_id is None or (new and plan.dry_run)
-        else await store.list_children(kind, config_id)
+        else await store.children.list(kind, config_id)
     )
     matched: set[str] = set()
     for model in models:
@@ -265,7 +265,7 @@ async def _apply_children(
         if current is None:
             plan.say(f'+ {owner}: {label} "{model.name}"')
             if not plan.dry_run and config_id is not None:
-                await store.create_child(kind, config_id, model)
+                await store.children.create(kind, config_id, model)
             continue
         matched.add(current.id)
         model.id = current.id
@@ -275,13 +275,13 @@ async def _apply_children(
         if changed:
             plan.say(f'~ {owner}: {label} "{model.name}": {", ".join(changed)}')
             if not plan.dry_run and config_id is not None:
-                await store.replace_child(kind, config_id, current.id, model)
+                await store.children.replace(kind, config_id, current.id, model)
     if prune and config_id is not None:
         for current in existing:
             if current.id not in matched:
                 plan.say(f'- {owner}: {label} "{current.name}"')
                 if not plan.dry_run:
-                    await store.delete_child(kind, config_id, current.id)
+                    await store.children.delete(kind, config_id, current.id)
 
 
 # --- export and test ------------------------------------------------------------------
@@ -315,7 +315,7 @@ async def export_all(store: ConfigurationStore) -> str:
         for key, kind in SECTIONS.items():
             entry[key] = [
                 m.model_dump(mode="json", by_alias=True)
-                for m in await store.list_children(kind, config.id)
+                for m in await store.children.list(kind, config.id)
             ]
         configurations.append(entry)
     header = "# customer-card configuration export\n"

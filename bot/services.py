@@ -1,50 +1,56 @@
 """The service container the aiohttp app keeps at ``app[SERVICES]``.
 
-``create_app`` builds it with the settings; the other members are filled in at start-up
-(after migrations), so handlers and other helpers reach everything through one object.
+Built whole at start-up (:func:`bot.startup.build_services`, after the migrations): every
+member exists from the moment the container does, so request handlers reach everything
+through one object and nothing is filled in later.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
 
+import httpx
 from aiohttp import web
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from .configurations import ConfigurationStore
+from .crm_directory import CrmDirectory
+from .interactions.actions import AgentActions
+from .interactions.changes import InteractionChanges
+from .interactions.crm_access import CrmAccess
+from .interactions.delivery import CardDelivery
+from .interactions.record_forms import RecordForms
+from .interactions.service import InteractionService
+from .memorialization.worker import MemorializationWorker
+from .notifier import Notifier
 from .settings import Settings
-
-if TYPE_CHECKING:
-    import httpx
-    from microsoft_agents.hosting.aiohttp import CloudAdapter
-    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
-    from .crm_directory import CrmDirectory
-    from .interactions.cardsync import CardSync
-    from .interactions.service import InteractionService
-    from .notifier import Notifier
-    from .teams.bot import TeamsBot
+from .teams.bot import TeamsBot
 
 __all__ = ["Services", "SERVICES"]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Services:
-    """Everything a request handler needs. Members other than ``settings`` exist once the
-    app has started (``create_app``'s start-up step sets them)."""
+    """Everything a request handler needs, from the app's start until its shutdown."""
 
     settings: Settings
-    engine: AsyncEngine = field(init=False)
-    sessions: async_sessionmaker[AsyncSession] = field(init=False)
-    read_sessions: async_sessionmaker[AsyncSession] = field(init=False)  # reads only
-    http: httpx.AsyncClient = field(init=False)
-    directory: CrmDirectory = field(init=False)
-    notifier: Notifier = field(init=False)
-    interactions: InteractionService = field(init=False)
-    card_sync: CardSync = field(init=False)
-    adapter: CloudAdapter = field(init=False)
-    bot: TeamsBot = field(init=False)
-    # free slots for components wired in by other modules (workers, workflow engine, ...)
-    extras: dict[str, Any] = field(default_factory=dict)
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]  # reads only
+    http: httpx.AsyncClient
+    directory: CrmDirectory
+    configurations: ConfigurationStore
+    notifier: Notifier
+    crm: CrmAccess
+    changes: InteractionChanges
+    delivery: CardDelivery
+    interactions: InteractionService
+    actions: AgentActions
+    forms: RecordForms
+    memorialization: MemorializationWorker
+    adapter: CloudAdapter
+    bot: TeamsBot
 
 
 SERVICES = web.AppKey("services", Services)

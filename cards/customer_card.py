@@ -31,7 +31,12 @@ from microsoft_teams.cards.core import (
     TextInput,
 )
 
-from cards.card_json import CARD_BYTE_BUDGET, card_size_bytes, dump_card
+from cards.card_json import (
+    CARD_BYTE_BUDGET,
+    card_size_bytes,
+    dump_card,
+    without_universal_actions,
+)
 from cards.card_notices import READ_ONLY_NOTICE_ID, notice_id
 from cards.elements import (
     action_set,
@@ -75,13 +80,18 @@ _Block = TypeVar("_Block")
 _Entry = tuple[Section, CardElement]
 
 
-def build_customer_card(view: CustomerCardView) -> dict[str, Any]:
-    """The Customer Card for ``view`` as an Adaptive Card 1.5 dict, under the size budget."""
+def build_customer_card(
+    view: CustomerCardView, *, universal_actions: bool = True
+) -> dict[str, Any]:
+    """The Customer Card for ``view`` as an Adaptive Card 1.5 dict, under the size budget;
+    with Submit buttons only when the host lacks ``universal_actions`` (the Emulator)."""
     locale = pick_locale(view.locale)
     entries: list[_Entry] = [("current", _current_block(r, view, locale)) for r in view.current]
     entries += [("history", _history_block(h, locale)) for h in view.history]
     entries += [("related", _related_block(r, view, locale)) for r in view.related]
-    return _fit(lambda shown: _assemble(view, locale, entries, shown), len(entries))
+    card = _fit(lambda shown: _assemble(view, locale, entries, shown), len(entries))
+    # dropping the Execute actions only makes the card smaller
+    return card if universal_actions else without_universal_actions(card)
 
 
 def _fit(build: Callable[[int], dict[str, Any]], total: int) -> dict[str, Any]:

@@ -33,18 +33,11 @@ from .security import requires
 __all__ = ["add_routes", "configuration_store"]
 
 BASE = "/api/v1/configurations"
-STORE_KEY = "configurations"
 
 
 def configuration_store(app: web.Application) -> ConfigurationStore:
-    """The app's configuration store (made on first use from the started services)."""
-    services = app[SERVICES]
-    store = services.extras.get(STORE_KEY)
-    if store is None:
-        store = services.extras[STORE_KEY] = ConfigurationStore(
-            services.sessions, services.directory
-        )
-    return store  # type: ignore[no-any-return]
+    """The app's configuration store (the started services')."""
+    return app[SERVICES].configurations
 
 
 def _store(request: web.Request) -> ConfigurationStore:
@@ -407,7 +400,7 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
     async def list_items(request: web.Request) -> web.Response:
         config_id = request.match_info["configuration_id"]
         store = _store(request)
-        items = [render_child(kind, m) for m in await store.list_children(kind, config_id)]
+        items = [render_child(kind, m) for m in await store.children.list(kind, config_id)]
         if kind == "workflow":
             config = await store.get(config_id)
             return _json(
@@ -433,8 +426,8 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
     @requires("admin")
     async def create_item(request: web.Request) -> web.Response:
         store = _store(request)
-        model = store.parse_child(kind, (await read_json(request, _Json)).root)
-        created = await store.create_child(kind, request.match_info["configuration_id"], model)
+        model = store.children.parse(kind, (await read_json(request, _Json)).root)
+        created = await store.children.create(kind, request.match_info["configuration_id"], model)
         return _json(render_child(kind, created), status=201)
 
     @api_route(
@@ -442,7 +435,7 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
     )
     @requires("admin")
     async def get_item(request: web.Request) -> web.Response:
-        model = await _store(request).get_child(
+        model = await _store(request).children.get(
             kind, request.match_info["configuration_id"], request.match_info["item_id"]
         )
         return _json(render_child(kind, model))
@@ -459,8 +452,8 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
     @requires("admin")
     async def replace_item(request: web.Request) -> web.Response:
         store = _store(request)
-        model = store.parse_child(kind, (await read_json(request, _Json)).root)
-        saved = await store.replace_child(
+        model = store.children.parse(kind, (await read_json(request, _Json)).root)
+        saved = await store.children.replace(
             kind, request.match_info["configuration_id"], request.match_info["item_id"], model
         )
         return _json(render_child(kind, saved))
@@ -468,7 +461,7 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
     @api_route("DELETE", one, summary=f"Delete a {label}", status=204, tags=tags, errors=(404,))
     @requires("admin")
     async def delete_item(request: web.Request) -> web.Response:
-        await _store(request).delete_child(
+        await _store(request).children.delete(
             kind, request.match_info["configuration_id"], request.match_info["item_id"]
         )
         return web.Response(status=204)
@@ -486,7 +479,7 @@ def _child_handlers(kind: ChildName) -> list[Handler]:
         )
         @requires("admin")
         async def handler(request: web.Request) -> web.Response:
-            model = await _store(request).set_child_status(
+            model = await _store(request).children.set_status(
                 kind, request.match_info["configuration_id"], request.match_info["item_id"], status
             )
             return _json(render_child(kind, model))

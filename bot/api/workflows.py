@@ -206,7 +206,7 @@ async def _execute(services: Services, body: ExecuteRequest, config_id: str) -> 
         return _crm_error_response(exc, await directory.secret_values(config_id))
     if row is not None and outcome.kind in ("search", "create", "update"):
         if outcome.current or outcome.related:
-            await services.interactions.show_records(
+            await services.actions.show_records(
                 row.id, current=outcome.current, related=outcome.related
             )
     response = await _render(outcome, body, config_id, adapter, dynamic)

@@ -26,11 +26,9 @@ from ..services import SERVICES
 from ..storage.job_tables import JOB_STATUSES, MemorializationJobRow
 from . import outbox
 
-__all__ = ["WORKER_KEY", "MemorializationOut", "MemorializationList", "job_out", "add_routes"]
+__all__ = ["MemorializationOut", "MemorializationList", "job_out", "add_routes"]
 
 BASE = "/api/v1/memorializations"
-# where the lead keeps the running worker in ``Services.extras`` (a retry wakes it)
-WORKER_KEY = "memorialization_worker"
 
 
 class _Out(BaseModel):
@@ -181,9 +179,7 @@ async def retry_memorialization(request: web.Request) -> web.Response:
     async with services.sessions() as session, session.begin():
         row = await outbox.retry_job(session, _job_id(request))
         body = job_out(row)
-    worker = services.extras.get(WORKER_KEY)
-    if worker is not None:
-        worker.notify()
+    services.memorialization.notify()
     return _json(body)
 
 

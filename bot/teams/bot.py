@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from microsoft_agents.hosting.core import TurnContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cards.forms import task_message
 from cards.i18n import has_message, translate
@@ -12,7 +13,12 @@ from cards.messages import build_notice_card
 from cards.search_results import build_compose_extension_result
 from crm.errors import AppError
 
-from ..services import Services
+from ..interactions.actions import AgentActions
+from ..interactions.delivery import CardDelivery
+from ..interactions.record_forms import RecordForms
+from ..interactions.service import InteractionService
+from ..notifier import Notifier
+from .card_actions import CardActions
 from .card_submits import CardSubmits
 from .handlers import Handlers
 from .replies import message_body, send_card, send_invoke_response
@@ -26,9 +32,26 @@ log = logging.getLogger(__name__)
 class TeamsBot:
     """Implements the SDK's ``Agent`` protocol (``on_turn``)."""
 
-    def __init__(self, services: Services) -> None:
-        handlers = Handlers(services)
-        submits = CardSubmits(services, handlers.actions)
+    def __init__(
+        self,
+        *,
+        interactions: InteractionService,
+        actions: AgentActions,
+        forms: RecordForms,
+        delivery: CardDelivery,
+        notifier: Notifier,
+        sessions: async_sessionmaker[AsyncSession],
+        development: bool,
+    ) -> None:
+        card_actions = CardActions(actions, forms, delivery)
+        handlers = Handlers(
+            interactions=interactions,
+            agent_actions=actions,
+            actions=card_actions,
+            sessions=sessions,
+            development=development,
+        )
+        submits = CardSubmits(card_actions, sessions=sessions, notifier=notifier)
         self.routes: tuple[Route, ...] = (
             # before "message": a card button's Action.Submit is a message without text
             Route("card submit", is_card_submit, submits.on_card_submit),

@@ -21,14 +21,15 @@ import logging
 from typing import Any
 
 from microsoft_agents.hosting.core import TurnContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cards import without_universal_actions
 from cards.card_notices import build_notices_card, is_read_only_card
 from cards.forms import build_form_card
 from cards.view import FormView
 
-from ..interactions.cardsync import has_universal_actions
-from ..services import Services
+from ..interactions.views import has_universal_actions
+from ..notifier import Notifier
 from ..storage.tables import InstallationRow, InteractionRow
 from .card_actions import CHANGING_VERBS, FORM_VERBS, CardActions, actor_of, require
 from .replies import send_card
@@ -47,9 +48,16 @@ def submitted_data(context: TurnContext) -> dict[str, Any]:
 class CardSubmits:
     """Handles ``Action.Submit`` messages with the same actions as the invoke path."""
 
-    def __init__(self, services: Services, actions: CardActions) -> None:
-        self._services = services
+    def __init__(
+        self,
+        actions: CardActions,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: Notifier,
+    ) -> None:
         self._actions = actions
+        self._sessions = sessions
+        self._notifier = notifier
 
     async def on_card_submit(self, context: TurnContext) -> None:
         data = submitted_data(context)
@@ -87,11 +95,11 @@ class CardSubmits:
         reference, activity_id = target
         if not has_universal_actions(reference):  # e.g. the inline form's Save button
             card = without_universal_actions(card)
-        await self._services.notifier.update_card(reference, activity_id, card)
+        await self._notifier.update_card(reference, activity_id, card)
 
     async def _stored_card(self, interaction_id: str) -> tuple[dict[str, Any], str] | None:
         """The conversation reference and activity id of the interaction's card message."""
-        async with self._services.sessions() as session:
+        async with self._sessions() as session:
             row = await session.get(InteractionRow, interaction_id)
             if row is None or not row.card_activity_id or row.installation_id is None:
                 return None

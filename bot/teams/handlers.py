@@ -7,18 +7,20 @@ import uuid
 from typing import Any
 
 from microsoft_agents.hosting.core import TurnContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cards.customer_card import build_customer_card  # noqa: F401  (re-exported for app wiring)
 from cards.forms import build_form_card, task_continue, task_message
 from cards.i18n import translate
 from cards.messages import build_help_card, build_notice_card, build_whoami_card
 from cards.search_results import build_compose_extension_result
 from cards.view import FormView
 
+from ..interactions.access import Actor
+from ..interactions.actions import AgentActions
 from ..interactions.events import AgentRef, InteractionEvent
 from ..interactions.records import record_view
-from ..interactions.service import Actor, InteractionService
-from ..services import Services
+from ..interactions.service import InteractionService
+from ..interactions.store import installation_by_user
 from .card_actions import CardActions, actor_of, require
 from .commands import parse_command
 from .installations import identity_of, is_personal, remove_installation, save_installation
@@ -40,15 +42,22 @@ def _invoke_data(context: TurnContext) -> dict[str, Any]:
 
 
 class Handlers:
-    """The bot's handlers over the shared services."""
+    """The bot's handlers over the interaction services."""
 
-    def __init__(self, services: Services) -> None:
-        self._services = services
-        self.actions = CardActions(services)
-
-    @property
-    def _interactions(self) -> InteractionService:
-        return self._services.interactions
+    def __init__(
+        self,
+        *,
+        interactions: InteractionService,
+        agent_actions: AgentActions,
+        actions: CardActions,
+        sessions: async_sessionmaker[AsyncSession],
+        development: bool,
+    ) -> None:
+        self._interactions = interactions
+        self._agent_actions = agent_actions
+        self.actions = actions
+        self._sessions = sessions
+        self._development = development
 
     # ---------------------------------------------------------- installation
 
@@ -81,16 +90,14 @@ class Handlers:
         if not is_personal(context.activity) or context.activity.from_property is None:
             return
         identity = await identity_of(context)
-        installation = await save_installation(self._services.sessions, context, identity)
+        installation = await save_installation(self._sessions, context, identity)
         log.info("Installed for Teams user %s", installation.teams_user_id)
-        await send_card(
-            context, build_help_card(context.activity.locale, self._services.settings.development)
-        )
+        await send_card(context, build_help_card(context.activity.locale, self._development))
         await self._interactions.deliver_pending(installation)
 
     async def _uninstall(self, context: TurnContext) -> None:
         user = context.activity.from_property
-        if user is not None and await remove_installation(self._services.sessions, user.id):
+        if user is not None and await remove_installation(self._sessions, user.id):
             log.info("Uninstalled for Teams user %s", user.id)
 
     # ---------------------------------------------------------- messages
@@ -102,7 +109,7 @@ class Handlers:
             await self._ensure_installed(context)
         command = parse_command(activity.text)
         if command.name == "help" or not command.name:
-            await send_card(context, build_help_card(locale, self._services.settings.development))
+            await send_card(context, build_help_card(locale, self._development))
         elif command.name == "whoami":
             identity = await identity_of(context)
             shown = {
@@ -121,15 +128,13 @@ class Handlers:
         """The Emulator and Playground may never send an install event: any personal chat
         message gives us the conversation reference too."""
         user = context.activity.from_property
-        async with self._services.sessions() as session:
-            from ..interactions.store import installation_by_user
-
+        async with self._sessions() as session:
             known = await installation_by_user(session, user.id)
         if known is None or known.locale != (context.activity.locale or known.locale):
             identity = await identity_of(context, with_member_api=known is None)
             if known is not None:
                 identity = {**identity, "email": known.email or "", "upn": known.upn or ""}
-            installation = await save_installation(self._services.sessions, context, identity)
+            installation = await save_installation(self._sessions, context, identity)
             if known is None:
                 await self._interactions.deliver_pending(installation)
 
@@ -142,9 +147,9 @@ class Handlers:
         interaction_id = await self._interactions.active_interaction(actor.teams_user_id)
         if interaction_id is not None:
             # Results land in the card's Related section (the card is updated in place).
-            await self._interactions.search(interaction_id, actor, text)
+            await self.actions.act("search", interaction_id, actor, {"query": text})
             return
-        records = await self._interactions.search_records(text)
+        records = await self._agent_actions.search_records(text)
         if not records:
             await send_card(context, build_notice_card(locale, "search_no_results"))
             return
@@ -155,7 +160,7 @@ class Handlers:
 
     async def _simulate(self, context: TurnContext, name: str, argument: str) -> None:
         locale = context.activity.locale
-        if not self._services.settings.development:
+        if not self._development:
             await send_card(context, build_notice_card(locale, "simulate_dev_only"))
             return
         actor = actor_of(context)
@@ -218,7 +223,7 @@ class Handlers:
         result = await self.actions.submit(interaction_id, actor, data, mode=str(data.get("mode")))
         if isinstance(result, FormView):
             return build_form_card(result, inline=True)
-        return await self._interactions.refresh(interaction_id, actor)
+        return await self.actions.act("refresh", interaction_id, actor, data)
 
     async def on_task_fetch(self, context: TurnContext) -> None:
         data = _invoke_data(context)
@@ -247,7 +252,7 @@ class Handlers:
         for parameter in value.get("parameters") or []:
             if parameter.get("name") != "initialRun" and isinstance(parameter.get("value"), str):
                 text = parameter["value"]
-        records = await self._interactions.search_records(text) if text.strip() else []
+        records = await self._agent_actions.search_records(text) if text.strip() else []
         views = [record_view(r, origin="search") for r in records]
         await send_invoke_response(
             context, build_compose_extension_result(views, context.activity.locale)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.interactions import store
-from bot.interactions.cardsync import PreparedCard
+from bot.interactions.delivery import PreparedCard
 from bot.services import SERVICES
 from crm.models import CrmRecord
 
@@ -196,14 +196,14 @@ async def test_a_card_an_action_drew_is_not_put_over_a_later_change(bot):
     committed after that action's own (here: records a workflow adds) wins over it."""
     interaction_id, _ = await _start(bot, number="+49 40 5550190")
     services = bot.client.app[SERVICES]
-    sync = services.card_sync
+    sync = services.delivery
     await sync.drain()  # the posted card's id is stored
     async with services.sessions() as session:
         row, installation = await store.interaction_and_installation(session, interaction_id)
     assert installation is not None and row.card_activity_id
-    action = sync.committed(interaction_id)  # an action committed and drew its card ...
+    action = services.changes.committed(interaction_id)  # an action committed and drew its card ...
     extra = CrmRecord(type="case", id="cas-late", title="Late case", url="")
-    await services.interactions.show_records(interaction_id, related=[extra])  # ... then this
+    await services.actions.show_records(interaction_id, related=[extra])  # ... then this
     stale = {
         "type": "AdaptiveCard",
         "version": "1.5",

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 
 import pytest
 from aiohttp import web
 
 from bot.api.errors import error_middleware
+from bot.api.messages import auth_configuration
 from bot.memorialization import outbox
-from bot.memorialization.api import WORKER_KEY, add_routes
+from bot.memorialization.api import add_routes
 from bot.memorialization.cli import add_commands
-from bot.services import SERVICES, Services
+from bot.services import SERVICES
 from bot.settings import Settings
+from bot.startup import build_services, close_services
 from bot.storage.db import create_engine, session_factory
 
 from .conftest import make_snapshot
@@ -54,14 +57,20 @@ async def _failed_and_done(sessions) -> tuple[int, int]:
 
 
 @pytest.fixture
-async def client(aiohttp_client, sqlite_sessions):
+async def client(aiohttp_client, sqlite_url, sqlite_sessions, tmp_path):
     app = web.Application(middlewares=[error_middleware])
-    services = Services(Settings(api_keys="platform-key", admin_api_keys="admin-key"))
-    services.sessions = sqlite_sessions
-    services.extras[WORKER_KEY] = _Waker()
-    app[SERVICES] = services
+    settings = Settings(
+        api_keys="platform-key",
+        admin_api_keys="admin-key",
+        database_url=sqlite_url,
+        data_dir=str(tmp_path / "data"),
+    )
+    built = build_services(settings, auth=auth_configuration(settings))
+    # the worker is not run here: one that counts its wake-ups stands in
+    app[SERVICES] = dataclasses.replace(built, memorialization=_Waker())  # type: ignore[arg-type]
     add_routes(app)
-    return await aiohttp_client(app)
+    yield await aiohttp_client(app)
+    await close_services(built)
 
 
 async def test_list_filters_by_status_and_interaction(client, sqlite_sessions):
@@ -106,7 +115,7 @@ async def test_retry_requeues_a_failed_job_and_wakes_the_worker(client, sqlite_s
     assert response.status == 200
     body = await response.json()
     assert (body["status"], body["attempts"]) == ("pending", 0)
-    assert client.app[SERVICES].extras[WORKER_KEY].woken == 1
+    assert client.app[SERVICES].memorialization.woken == 1
     response = await client.post(f"/api/v1/memorializations/{done_id}/retry", headers=PLATFORM)
     assert response.status == 409
     assert (await response.json())["error"] == "memorialization_not_retryable"

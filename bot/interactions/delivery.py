@@ -1,4 +1,5 @@
-"""Keeps each interaction's posted card in step with its state.
+"""The delivery path of an interaction's card: event -> look-up -> view -> card ->
+post/update, top to bottom in :meth:`CardDelivery._deliver`.
 
 ``schedule(id)`` marks an interaction dirty; one task per interaction then posts the card
 (after the caller look-up) or PUTs it in place until nothing is dirty. Bursts of changes
@@ -11,34 +12,36 @@ updates the posted card, so one interaction never gets two cards.
 
 A card action has just drawn the card the stored message should show: it hands that card
 over (``PreparedCard``), and it is PUT as it is, unless another change of the interaction
-was committed in this process after the action's (``committed`` counts them).
+was committed in this process after the action's (:class:`InteractionChanges` counts them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cards.card_json import without_universal_actions
-from cards.view import CustomerCardView, Notice
+from cards.customer_card import build_customer_card
+from cards.view import Notice
 from crm.errors import NotFoundError
+from crm.models import CrmRecord
+from crm.sqlite_engine import background_writes
 
 from ..notifier import Notifier
 from ..storage.tables import InstallationRow, InteractionRow
 from . import store
 from .cardview import CardState, Perspective
+from .changes import InteractionChanges
+from .lookup import CallerLookup
+from .views import CardViews, has_universal_actions
 
-if TYPE_CHECKING:
-    from .service import InteractionService
-
-__all__ = ["CardSync", "PreparedCard", "has_universal_actions", "POST_LEASE_SECONDS"]
+__all__ = ["CardDelivery", "PreparedCard", "POST_LEASE_SECONDS"]
 
 log = logging.getLogger(__name__)
 
@@ -62,53 +65,196 @@ class PreparedCard:
     change: int
 
 
-class CardSync:
+class CardDelivery:
     def __init__(
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
+        read_sessions: async_sessionmaker[AsyncSession],
+        changes: InteractionChanges,
+        lookup: CallerLookup,
+        views: CardViews,
         notifier: Notifier,
-        read_sessions: async_sessionmaker[AsyncSession] | None = None,
-        build_card: Callable[[CustomerCardView], dict[str, Any]],
     ) -> None:
         self._sessions = sessions
-        self._read_sessions = read_sessions or sessions
+        self._read_sessions = read_sessions
+        self._changes = changes
+        self._lookup = lookup
+        self._views = views
         self._notifier = notifier
-        self._build_card = build_card
         self._dirty: set[str] = set()
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._notes: dict[str, Notice] = {}
-        self._changes: dict[str, int] = {}  # interaction -> changes committed here
         self._prepared: dict[str, PreparedCard] = {}
         self._own_posts: dict[str, float] = {}  # interaction -> lease end (loop time)
         self._rechecks: set[str] = set()
-        self._service: InteractionService | None = None
         self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
         # event -> card timings for the benchmark and logs: id -> loop time posted
         self.posted_at: dict[str, float] = {}
 
-    def bind(self, service: InteractionService) -> None:
-        self._service = service
-
-    def note(self, interaction_id: str, notice: Notice) -> None:
-        """A notice for the posted card (e.g. the look-up failed)."""
-        self._notes[interaction_id] = notice
-
-    def note_of(self, interaction_id: str) -> Notice | None:
-        return self._notes.get(interaction_id)
-
-    def committed(self, interaction_id: str) -> int:
-        """Count a change of the interaction committed in this process; call it while
-        holding the interaction's lock, right after the commit, when no ``schedule``
-        without a prepared card follows at once (that counts the change itself). Returns
-        the change's number."""
-        number = self._changes[interaction_id] = self._changes.get(interaction_id, 0) + 1
-        return number
+    # ------------------------------------------------------------ scheduling
 
     def own_post(self, interaction_id: str) -> None:
         """This process claimed the interaction's first post (its lease was just committed)."""
         self._own_posts[interaction_id] = asyncio.get_running_loop().time() + POST_LEASE_SECONDS
+
+    def schedule(self, interaction_id: str, prepared: PreparedCard | None = None) -> None:
+        """Bring the posted card up to date; with ``prepared``, by PUTting that card when it
+        is still the latest (see the module docstring)."""
+        if prepared is not None and prepared.change == self._changes.latest(interaction_id):
+            self._prepared[interaction_id] = prepared
+        else:  # an unknown change: whatever was prepared is out of date
+            self._prepared.pop(interaction_id, None)
+            self._changes.committed(interaction_id)
+        self._dirty.add(interaction_id)
+        if interaction_id not in self._workers:
+            self._workers[interaction_id] = self.spawn(self._work(interaction_id))
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for every pending card update (shutdown, tests of the service itself)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _work(self, interaction_id: str) -> None:
+        try:
+            while interaction_id in self._dirty:
+                async with self._slots:
+                    self._dirty.discard(interaction_id)
+                    try:
+                        await self._deliver(interaction_id)
+                    except Exception:  # one bad update must not stop later ones
+                        log.exception("Card update for interaction %s failed", interaction_id)
+        finally:
+            self._workers.pop(interaction_id, None)
+            self._changes.forget(interaction_id)
+            self._prepared.pop(interaction_id, None)
+
+    # ------------------------------------------------------------ the path
+
+    async def _deliver(self, interaction_id: str) -> None:
+        prepared = self._prepared.pop(interaction_id, None)
+        if prepared is not None:  # an action drew the card: PUT as it is
+            await self._notifier.update_card(
+                prepared.reference, prepared.activity_id, prepared.card
+            )
+            return
+        row, installation, state = await self._load(interaction_id)
+        if row is None or installation is None or state is None:
+            return
+        if not row.card_activity_id:
+            if self._posted_elsewhere_soon(row):
+                self._recheck(interaction_id)  # update the card once it is there
+                return
+            state = await self._look_up(row, state)
+        notice = self._changes.note_of(interaction_id)
+        universal = has_universal_actions(installation.reference)
+        view = await self._views.view(
+            state,
+            Perspective(
+                locale=installation.locale or row.locale,
+                refresh_user_id=installation.teams_user_id,
+                notices=(notice,) if notice else (),
+                universal_actions=universal,
+            ),
+        )
+        card = build_customer_card(view, universal_actions=universal)
+        if row.card_activity_id:
+            await self._notifier.update_card(installation.reference, row.card_activity_id, card)
+        else:
+            activity_id = await self._notifier.send_card(installation.reference, card)
+            self.posted_at[interaction_id] = asyncio.get_running_loop().time()
+            await self._remember(interaction_id, installation.id, activity_id)
+            self._own_posts.pop(interaction_id, None)
+        await self._finish_previous(row)
+
+    async def _load(
+        self, interaction_id: str
+    ) -> tuple[InteractionRow | None, InstallationRow | None, CardState | None]:
+        """The interaction, its agent's installation and what its card is drawn from, in
+        one session (before the first post only the history: the look-up brings the
+        records)."""
+        async with self._read_sessions() as session:
+            try:
+                row, installation = await store.interaction_and_installation(
+                    session, interaction_id
+                )
+            except NotFoundError:
+                return None, None, None
+            if installation is None:
+                return row, None, None
+            if not row.card_activity_id:
+                return row, installation, CardState(row, (), await store.history_of(session, row))
+            return row, installation, await self._views.state(session, row)
+
+    async def _look_up(self, row: InteractionRow, state: CardState) -> CardState:
+        """The caller look-up before the first post; then the records it wrote are the
+        state to draw (read all again when it had run before)."""
+        looked_up = await self._lookup.run(row)
+        if looked_up is None:
+            async with self._read_sessions() as session:
+                fresh = await store.interaction_or_404(session, row.id)
+                return await self._views.state(session, fresh)
+        if looked_up.related_of is not None:
+            # after the first card: on SQLite its write waits behind waiting ones
+            with background_writes():  # (the task keeps this context)
+                self.spawn(self._add_related(row, looked_up.related_of))
+        return CardState(looked_up.state.row, looked_up.state.records, state.history)
+
+    async def _add_related(self, row: InteractionRow, record: CrmRecord) -> None:
+        if await self._lookup.add_related(row.id, row.configuration_id, record):
+            self.schedule(row.id)
+
+    async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
+        # one statement: only if the interaction is still assigned to that installation
+        # (not a background write: until it is stored, updates of the card wait for it)
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(InteractionRow)
+                .where(
+                    InteractionRow.id == interaction_id,
+                    InteractionRow.installation_id == installation_id,
+                )
+                .values(
+                    card_activity_id=activity_id, card_conversation_id=None, card_posting_until=None
+                )
+            )
+
+    async def _finish_previous(self, row: InteractionRow) -> None:
+        """Turn the cards of agents the interaction was transferred away from read-only."""
+        pending = [card for card in row.previous_cards if not card.get("final")]
+        if not pending:
+            return
+        async with self._read_sessions() as session:
+            fresh = await store.interaction_or_404(session, row.id)
+            state = await self._views.state(session, fresh)
+        for card in pending:
+            universal = has_universal_actions(card["reference"])
+            view = await self._views.view(
+                state,
+                Perspective(
+                    locale=card["reference"].get("locale") or row.locale,
+                    read_only_reason="transferred",
+                    notices=(Notice(level="info", key="transferred"),),
+                    universal_actions=universal,
+                ),
+            )
+            await self._notifier.update_card(
+                card["reference"],
+                card["activityId"],
+                build_customer_card(view, universal_actions=universal),
+            )
+        async with self._sessions() as session, session.begin():
+            again = await session.get(InteractionRow, row.id)
+            if again is not None:
+                again.previous_cards = [{**card, "final": True} for card in again.previous_cards]
+
+    # ------------------------------------------------------------ other processes
 
     def _posted_elsewhere_soon(self, row: InteractionRow) -> bool:
         """Another process holds the lease on posting ``row``'s card."""
@@ -134,155 +280,3 @@ class CardSync:
             self.schedule(interaction_id)
 
         asyncio.get_running_loop().call_later(RECHECK_SECONDS, again)
-
-    def schedule(self, interaction_id: str, prepared: PreparedCard | None = None) -> None:
-        """Bring the posted card up to date; with ``prepared``, by PUTting that card when it
-        is still the latest (see the module docstring)."""
-        if prepared is not None and prepared.change == self._changes.get(interaction_id):
-            self._prepared[interaction_id] = prepared
-        else:  # an unknown change: whatever was prepared is out of date
-            self._prepared.pop(interaction_id, None)
-            self.committed(interaction_id)
-        self._dirty.add(interaction_id)
-        if interaction_id not in self._workers:
-            self._workers[interaction_id] = self.spawn(self._work(interaction_id))
-
-    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def drain(self) -> None:
-        """Wait for every pending card update (shutdown, tests of the service itself)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    def build_card(
-        self, view: CustomerCardView, *, universal_actions: bool = True
-    ) -> dict[str, Any]:
-        """The card JSON (the builder keeps it within Teams' size limit, showing the first
-        records and a "more" action when they don't all fit); with Submit buttons only when
-        the host lacks ``universal_actions``."""
-        card = self._build_card(view)
-        # dropping the Execute actions only makes the card smaller
-        return card if universal_actions else without_universal_actions(card)
-
-    async def _work(self, interaction_id: str) -> None:
-        try:
-            while interaction_id in self._dirty:
-                async with self._slots:
-                    self._dirty.discard(interaction_id)
-                    try:
-                        await self._sync(interaction_id)
-                    except Exception:  # one bad update must not stop later ones
-                        log.exception("Card update for interaction %s failed", interaction_id)
-        finally:
-            self._workers.pop(interaction_id, None)
-            self._changes.pop(interaction_id, None)
-            self._prepared.pop(interaction_id, None)
-
-    async def _sync(self, interaction_id: str) -> None:
-        assert self._service is not None
-        prepared = self._prepared.pop(interaction_id, None)
-        if prepared is not None:
-            await self._notifier.update_card(
-                prepared.reference, prepared.activity_id, prepared.card
-            )
-            return
-        row, installation, state = await self._load(interaction_id)
-        if row is None or installation is None:
-            return
-        if not row.card_activity_id:
-            if self._posted_elsewhere_soon(row):
-                self._recheck(interaction_id)  # update the card once it is there
-                return
-            assert state is not None
-            looked_up = await self._service.lookup(interaction_id, row)
-            if looked_up is not None:  # the look-up's write is the state to draw
-                state = CardState(looked_up.row, looked_up.records, state.history)
-            else:
-                state = None  # read it all again: the look-up had run before
-        notice = self._notes.get(interaction_id)
-        card = await self._service.render(
-            interaction_id,
-            Perspective(
-                locale=installation.locale or row.locale,
-                refresh_user_id=installation.teams_user_id,
-                notices=(notice,) if notice else (),
-                universal_actions=has_universal_actions(installation.reference),
-            ),
-            state,
-        )
-        if row.card_activity_id:
-            await self._notifier.update_card(installation.reference, row.card_activity_id, card)
-        else:
-            activity_id = await self._notifier.send_card(installation.reference, card)
-            self.posted_at[interaction_id] = asyncio.get_running_loop().time()
-            await self._remember(interaction_id, installation.id, activity_id)
-            self._own_posts.pop(interaction_id, None)
-        await self._finish_previous(row)
-
-    async def _load(
-        self, interaction_id: str
-    ) -> tuple[InteractionRow | None, InstallationRow | None, CardState | None]:
-        """The interaction, its agent's installation and what its card is drawn from, in
-        one session (before the first post only the history: the look-up brings the
-        records)."""
-        assert self._service is not None
-        async with self._read_sessions() as session:
-            try:
-                row, installation = await store.interaction_and_installation(
-                    session, interaction_id
-                )
-            except NotFoundError:
-                return None, None, None
-            if installation is None:
-                return row, None, None
-            if not row.card_activity_id:
-                return row, installation, CardState(row, (), await store.history_of(session, row))
-            return row, installation, await self._service.card_state(session, row)
-
-    async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
-        # one statement: only if the interaction is still assigned to that installation
-        # (not a background write: until it is stored, updates of the card wait for it)
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(InteractionRow)
-                .where(
-                    InteractionRow.id == interaction_id,
-                    InteractionRow.installation_id == installation_id,
-                )
-                .values(
-                    card_activity_id=activity_id, card_conversation_id=None, card_posting_until=None
-                )
-            )
-
-    async def _finish_previous(self, row: InteractionRow) -> None:
-        """Turn the cards of agents the interaction was transferred away from read-only."""
-        assert self._service is not None
-        pending = [card for card in row.previous_cards if not card.get("final")]
-        for card in pending:
-            view = await self._service.render(
-                row.id,
-                Perspective(
-                    locale=card["reference"].get("locale") or row.locale,
-                    read_only_reason="transferred",
-                    notices=(Notice(level="info", key="transferred"),),
-                    universal_actions=has_universal_actions(card["reference"]),
-                ),
-            )
-            await self._notifier.update_card(card["reference"], card["activityId"], view)
-        if pending:
-            async with self._sessions() as session, session.begin():
-                fresh = await session.get(InteractionRow, row.id)
-                if fresh is not None:
-                    fresh.previous_cards = [
-                        {**card, "final": True} for card in fresh.previous_cards
-                    ]
-
-
-def has_universal_actions(reference: dict[str, Any]) -> bool:
-    """Whether the chat of this conversation reference sends ``Action.Execute``: the Bot
-    Framework Emulator draws such buttons but never sends them."""
-    return reference.get("channelId") != "emulator"

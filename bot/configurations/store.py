@@ -1,4 +1,5 @@
-"""The configuration store: CRM configurations, mappings and workflows with their rules.
+"""The configuration store: CRM configurations with their rules (their mappings and
+workflows: :class:`~bot.configurations.children.ChildStore`, at ``store.children``).
 
 The admin API and ``customer-card config ...`` both go through :class:`ConfigurationStore`,
 so every way in validates the same: settings against the type's schema, secret names against
@@ -8,14 +9,11 @@ CRM's field metadata. Secrets leave this module only as :class:`crm.secrets.Secr
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import delete, func, select, update
+from pydantic import TypeAdapter
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.config import (
@@ -23,16 +21,11 @@ from crm.config import (
     Configuration,
     ConfigurationInput,
     ConfigurationPatch,
-    DynamicDataMapping,
-    MemorializationMappingInput,
-    MemorializationWorkflow,
-    Workflow,
     check_secret_names,
     validate_settings,
 )
-from crm.errors import ConfigError, ConflictError, CrmError, NotFoundError
+from crm.errors import ConfigError, ConflictError, NotFoundError
 from crm.models import FieldInfo, RecordType
-from crm.protocol import CrmAdapter
 from crm.registry import AdapterContext, create_adapter
 from crm.secrets import (
     SecretBox,
@@ -43,75 +36,19 @@ from crm.secrets import (
     store_secret,
 )
 from crm.startup import StartupStep
-from crm.validation import (
-    validate_dynamic_mapping,
-    validate_memorialization,
-    validate_workflow,
-)
 from crm.workflows import default_workflows
 
-from .crm_directory import CrmDirectory
-from .storage.config_tables import (
+from ..crm_directory import CrmDirectory
+from ..storage.config_tables import (
     ConfigurationRow,
-    DynamicDataMappingRow,
-    MemorializationMappingRow,
     WorkflowRow,
 )
+from .children import ChildStore
+from .kinds import CHILD_KINDS, config_row, dump, guarded, new_id
 
-__all__ = ["ChildKind", "CHILD_KINDS", "ConfigurationStore", "workflow_adapter"]
+__all__ = ["ConfigurationStore"]
 
-workflow_adapter: TypeAdapter[Workflow] = TypeAdapter(Workflow)
 _steps_adapter: TypeAdapter[list[StartupStep]] = TypeAdapter(list[StartupStep])
-
-ChildName = Literal["memorialization", "dynamic", "workflow"]
-
-
-@dataclass(frozen=True)
-class ChildKind:
-    """One kind of per-configuration object: its table, model and CRM check."""
-
-    name: ChildName
-    label: str  # for messages
-    row: type[MemorializationMappingRow | DynamicDataMappingRow | WorkflowRow]
-    prefix: str  # generated ids start with it
-    parse: Callable[[Any], BaseModel]
-    check: Callable[[Any, CrmAdapter], Awaitable[None]]
-
-
-CHILD_KINDS: dict[ChildName, ChildKind] = {
-    "memorialization": ChildKind(
-        "memorialization",
-        "memorialization mapping",
-        MemorializationMappingRow,
-        "map",
-        MemorializationMappingInput.model_validate,
-        validate_memorialization,
-    ),
-    "dynamic": ChildKind(
-        "dynamic",
-        "dynamic data mapping",
-        DynamicDataMappingRow,
-        "ddm",
-        DynamicDataMapping.model_validate,
-        validate_dynamic_mapping,
-    ),
-    "workflow": ChildKind(
-        "workflow",
-        "workflow",
-        WorkflowRow,
-        "wf",
-        workflow_adapter.validate_python,
-        validate_workflow,
-    ),
-}
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def _dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", by_alias=True)
 
 
 class ConfigurationStore:
@@ -120,6 +57,7 @@ class ConfigurationStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: CrmDirectory) -> None:
         self._sessions = sessions
         self._directory = directory
+        self.children = ChildStore(sessions, directory)
 
     @property
     def box(self) -> SecretBox:
@@ -160,11 +98,11 @@ class ConfigurationStore:
 
     async def get(self, configuration_id: str) -> Configuration:
         async with self._sessions() as session:
-            return self.render(await self._config_row(session, configuration_id))
+            return self.render(await config_row(session, configuration_id))
 
     async def create(self, body: ConfigurationInput) -> Configuration:
         """A new configuration with its ready set of workflows."""
-        config_id = body.id or _new_id("cfg")
+        config_id = body.id or new_id("cfg")
         settings = self.checked_settings(body.type, body.settings)
         secrets = self._merged_secrets(
             body.type, validate_settings(body.type, settings), {}, body.secrets
@@ -194,7 +132,7 @@ class ConfigurationStore:
             )
             await session.flush()
             for position, workflow in enumerate(default_workflows(body.type)):
-                workflow.id = _new_id("wf")
+                workflow.id = new_id("wf")
                 session.add(
                     WorkflowRow(
                         configuration_id=config_id,
@@ -203,7 +141,7 @@ class ConfigurationStore:
                         kind=workflow.kind,
                         status=workflow.status,
                         position=position,
-                        spec=_dump(workflow),
+                        spec=dump(workflow),
                     )
                 )
         return await self.get(config_id)
@@ -215,7 +153,7 @@ class ConfigurationStore:
                 "id: does not match the configuration in the path", code="id_mismatch", field="id"
             )
         async with self._sessions() as session:
-            row = await self._config_row(session, configuration_id)
+            row = await config_row(session, configuration_id)
         if body.type != row.type:
             raise ConfigError(
                 f"type: a configuration's integration type cannot change ({row.type}); "
@@ -256,7 +194,7 @@ class ConfigurationStore:
 
     async def delete(self, configuration_id: str) -> None:
         async with self._sessions() as session, session.begin():
-            await self._config_row(session, configuration_id)
+            await config_row(session, configuration_id)
             for kind in CHILD_KINDS.values():
                 await session.execute(
                     delete(kind.row).where(kind.row.configuration_id == configuration_id)
@@ -270,7 +208,7 @@ class ConfigurationStore:
         """Whether ``value`` (as an admin gives it) equals what is stored, without exposing
         the stored value: lets ``config apply`` stay idempotent with literal secrets."""
         async with self._sessions() as session:
-            row = await self._config_row(session, configuration_id)
+            row = await config_row(session, configuration_id)
         stored = (row.secrets or {}).get(name)
         if stored is None:
             return False
@@ -295,7 +233,7 @@ class ConfigurationStore:
         set_startup: bool = False,
     ) -> Configuration:
         async with self._sessions() as session:
-            row = await self._config_row(session, configuration_id)
+            row = await config_row(session, configuration_id)
         new_settings = self.checked_settings(
             row.type, settings if settings is not None else dict(row.settings or {})
         )
@@ -306,7 +244,7 @@ class ConfigurationStore:
                 row.id, row.type, name or row.name, new_settings, new_secrets
             )
         async with self._sessions() as session, session.begin():
-            row = await self._config_row(session, configuration_id)
+            row = await config_row(session, configuration_id)
             if is_default:
                 await self._clear_default(session)
             for attribute, value in (
@@ -329,7 +267,7 @@ class ConfigurationStore:
     def _steps_json(steps: list[StartupStep] | None) -> list[dict[str, Any]] | None:
         if steps is None:
             return None
-        return [_dump(step) for step in steps]
+        return [dump(step) for step in steps]
 
     @staticmethod
     def checked_settings(integration_type: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -399,25 +337,14 @@ class ConfigurationStore:
             .values(is_default=False)
         )
 
-    @staticmethod
-    async def _config_row(session: AsyncSession, configuration_id: str) -> ConfigurationRow:
-        row = await session.get(ConfigurationRow, configuration_id)
-        if row is None:
-            raise NotFoundError(
-                f"Unknown configuration {configuration_id}",
-                code="unknown_configuration",
-                field="configurationId",
-            )
-        return row
-
     # ------------------------------------------------------------- the CRM side
 
     async def test(self, configuration_id: str) -> dict[str, Any]:
         """Prove credentials and reach: the adapter mints a token and reads metadata."""
         config = await self.get(configuration_id)
         adapter = await self._directory.adapter(configuration_id)
-        await self.guarded(configuration_id, adapter.check())
-        types = await self.guarded(configuration_id, adapter.list_record_types())
+        await guarded(self._directory, configuration_id, adapter.check())
+        types = await guarded(self._directory, configuration_id, adapter.list_record_types())
         return {
             "configurationId": config.id,
             "ok": True,
@@ -428,7 +355,7 @@ class ConfigurationStore:
     async def entities(self, configuration_id: str) -> list[RecordType]:
         await self.get(configuration_id)
         adapter = await self._directory.adapter(configuration_id)
-        return await self.guarded(configuration_id, adapter.list_record_types())
+        return await guarded(self._directory, configuration_id, adapter.list_record_types())
 
     async def fields(
         self, configuration_id: str, record_type: str
@@ -443,157 +370,6 @@ class ConfigurationStore:
                 field="type",
             )
         adapter = await self._directory.adapter(configuration_id)
-        return known, await self.guarded(configuration_id, adapter.list_fields(known.name))
-
-    async def guarded(self, configuration_id: str, call: Awaitable[Any]) -> Any:
-        """Await a CRM call; a CRM error's texts lose any secret value of the configuration
-        before they travel further (a vendor may echo a credential back)."""
-        try:
-            return await call
-        except CrmError as exc:
-            values = await self._directory.secret_values(configuration_id)
-            exc.detail = redact(exc.detail, values)
-            if exc.vendor_message:
-                exc.vendor_message = redact(exc.vendor_message, values)
-            raise
-
-    # ------------------------------------------------------ mappings and workflows
-
-    def parse_child(self, kind: ChildName, data: Any) -> Any:
-        try:
-            return CHILD_KINDS[kind].parse(data)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"])
-            message = first["msg"].removeprefix("Value error, ")
-            raise ConfigError(
-                f"{where}: {message}" if where else message,
-                code="invalid_field",
-                field=where or None,
-            ) from None
-
-    async def list_children(self, kind: ChildName, configuration_id: str) -> list[Any]:
-        spec = CHILD_KINDS[kind]
-        async with self._sessions() as session:
-            await self._config_row(session, configuration_id)
-            rows = (
-                (
-                    await session.execute(
-                        select(spec.row)
-                        .where(spec.row.configuration_id == configuration_id)
-                        .order_by(spec.row.position, spec.row.created_at)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return [spec.parse(row.spec) for row in rows]  # type: ignore[attr-defined]
-
-    async def get_child(self, kind: ChildName, configuration_id: str, child_id: str) -> Any:
-        async with self._sessions() as session:
-            await self._config_row(session, configuration_id)
-            row = await self._child_row(session, kind, configuration_id, child_id)
-            return CHILD_KINDS[kind].parse(row.spec)
-
-    async def create_child(self, kind: ChildName, configuration_id: str, model: Any) -> Any:
-        spec = CHILD_KINDS[kind]
-        await self._check_child(kind, configuration_id, model)
-        model.id = model.id or _new_id(spec.prefix)
-        async with self._sessions() as session, session.begin():
-            await self._config_row(session, configuration_id)
-            if await session.get(spec.row, (configuration_id, model.id)) is not None:
-                raise ConflictError(
-                    f"id: {spec.label} {model.id} already exists", code="exists", field="id"
-                )
-            position = (
-                await session.execute(
-                    select(func.count())
-                    .select_from(spec.row)
-                    .where(spec.row.configuration_id == configuration_id)
-                )
-            ).scalar_one()
-            row = spec.row(
-                configuration_id=configuration_id,
-                id=model.id,
-                name=model.name,
-                status=model.status,
-                position=position,
-                spec=_dump(model),
-            )
-            if kind == "workflow":
-                row.kind = model.kind  # type: ignore[union-attr]
-            session.add(row)
-        return model
-
-    async def replace_child(
-        self, kind: ChildName, configuration_id: str, child_id: str, model: Any
-    ) -> Any:
-        if model.id and model.id != child_id:
-            raise ConfigError(
-                "id: does not match the id in the path", code="id_mismatch", field="id"
-            )
-        model.id = child_id
-        async with self._sessions() as session:
-            await self._child_row(session, kind, configuration_id, child_id)
-        await self._check_child(kind, configuration_id, model)
-        return await self._write_child(kind, configuration_id, model)
-
-    async def set_child_status(
-        self,
-        kind: ChildName,
-        configuration_id: str,
-        child_id: str,
-        status: Literal["active", "inactive"],
-    ) -> Any:
-        model = await self.get_child(kind, configuration_id, child_id)
-        model.status = status
-        return await self._write_child(kind, configuration_id, model)
-
-    async def delete_child(self, kind: ChildName, configuration_id: str, child_id: str) -> None:
-        spec = CHILD_KINDS[kind]
-        async with self._sessions() as session, session.begin():
-            await self._child_row(session, kind, configuration_id, child_id)
-            await session.execute(
-                delete(spec.row).where(
-                    spec.row.configuration_id == configuration_id, spec.row.id == child_id
-                )
-            )
-
-    async def _write_child(self, kind: ChildName, configuration_id: str, model: Any) -> Any:
-        async with self._sessions() as session, session.begin():
-            row = await self._child_row(session, kind, configuration_id, model.id)
-            row.name, row.status, row.spec = model.name, model.status, _dump(model)
-            if kind == "workflow":
-                row.kind = model.kind  # type: ignore[union-attr]
-        return model
-
-    async def _check_child(self, kind: ChildName, configuration_id: str, model: Any) -> None:
-        async with self._sessions() as session:
-            await self._config_row(session, configuration_id)
-            if isinstance(model, MemorializationWorkflow) and model.mapping_id:
-                mapping = await session.get(
-                    MemorializationMappingRow, (configuration_id, model.mapping_id)
-                )
-                if mapping is None:
-                    raise ConfigError(
-                        f"mappingId: no memorialization mapping {model.mapping_id} in "
-                        f"configuration {configuration_id}",
-                        code="unknown_mapping",
-                        field="mappingId",
-                    )
-        adapter = await self._directory.adapter(configuration_id)
-        await self.guarded(configuration_id, CHILD_KINDS[kind].check(model, adapter))
-
-    @staticmethod
-    async def _child_row(
-        session: AsyncSession, kind: ChildName, configuration_id: str, child_id: str
-    ) -> Any:
-        spec = CHILD_KINDS[kind]
-        row = await session.get(spec.row, (configuration_id, child_id))
-        if row is None:
-            raise NotFoundError(
-                f"Unknown {spec.label} {child_id} in configuration {configuration_id}",
-                code=f"unknown_{kind}",
-                field="workflowId" if kind == "workflow" else "id",
-            )
-        return row
+        return known, await guarded(
+            self._directory, configuration_id, adapter.list_fields(known.name)
+        )
