@@ -25,9 +25,11 @@ __all__ = [
     "set_process_context",
 ]
 
+# the default dict is never mutated in place: log_context sets a new one
 _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
-    "customer_card_log_context", default={}
-)  # noqa: B039  (never mutated in place)
+    "customer_card_log_context",
+    default={},  # noqa: B039
+)
 
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
