@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,6 +52,7 @@ from .events import InteractionEvent, InteractionStateOut, RecordOut, StoredEven
 from .forms import create_fields, edit_fields, form_view_fields, parse_submission
 from .records import choose_card_fields
 
+T = TypeVar("T")
 __all__ = ["Actor", "CardState", "EventHook", "InteractionService", "CardBuilder"]
 
 log = logging.getLogger(__name__)
@@ -712,7 +713,7 @@ class InteractionService:
         self._labels[configuration_id] = adapter.system.label
         return adapter
 
-    async def _crm(self, call: Awaitable[Any], seconds: float | None = None) -> Any:
+    async def _crm(self, call: Awaitable[T], seconds: float | None = None) -> T:
         """A CRM call bounded by the configured timeout (Teams waits 15 s at most)."""
         limit = min(self._settings.crm_timeout_seconds, seconds or 12.0)
         try:
@@ -806,7 +807,7 @@ def _state_out(row: InteractionRow, records: Sequence[InteractionRecordRow]) -> 
         contact_id=row.contact_id,
         agent_id=row.agent_id,
         card=card,
-        match_outcome=row.match_outcome,  # type: ignore[arg-type]
+        match_outcome=row.match_outcome,
         current=outs["current"],
         related=outs["related"],
     )
