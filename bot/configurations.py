@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import delete, func, select, update
@@ -58,6 +58,7 @@ from .storage.config_tables import (
     WorkflowRow,
 )
 
+T = TypeVar("T")
 __all__ = ["ChildKind", "CHILD_KINDS", "ConfigurationStore", "workflow_adapter"]
 
 workflow_adapter: TypeAdapter[Workflow] = TypeAdapter(Workflow)
@@ -134,7 +135,7 @@ class ConfigurationStore:
             description=row.description or "",
             type=row.type,
             type_name=TYPE_LABELS.get(row.type, row.type),
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             is_default=row.is_default,
             settings=dict(row.settings or {}),
             secrets=describe_secrets(row.secrets or {}),
@@ -445,7 +446,7 @@ class ConfigurationStore:
         adapter = await self._directory.adapter(configuration_id)
         return known, await self.guarded(configuration_id, adapter.list_fields(known.name))
 
-    async def guarded(self, configuration_id: str, call: Awaitable[Any]) -> Any:
+    async def guarded(self, configuration_id: str, call: Awaitable[T]) -> T:
         """Await a CRM call; a CRM error's texts lose any secret value of the configuration
         before they travel further (a vendor may echo a credential back)."""
         try:
@@ -564,7 +565,7 @@ class ConfigurationStore:
             row = await self._child_row(session, kind, configuration_id, model.id)
             row.name, row.status, row.spec = model.name, model.status, _dump(model)
             if kind == "workflow":
-                row.kind = model.kind  # type: ignore[union-attr]
+                row.kind = model.kind
         return model
 
     async def _check_child(self, kind: ChildName, configuration_id: str, model: Any) -> None:

@@ -44,7 +44,7 @@ def configuration_store(app: web.Application) -> ConfigurationStore:
         store = services.extras[STORE_KEY] = ConfigurationStore(
             services.sessions, services.directory
         )
-    return store  # type: ignore[no-any-return]
+    return store
 
 
 def _store(request: web.Request) -> ConfigurationStore:

@@ -107,7 +107,7 @@ def retry_delay(
     fixed, half random, so retries of many jobs spread out), capped at ``cap``. A CRM's retry
     hint is a floor: we never come back earlier than it asked, even beyond ``cap``."""
     rng = rng or random.Random()
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
     delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
     if retry_after is not None:
         delay = max(delay, retry_after + rng.uniform(0, min(1.0, base / 2)))

@@ -102,7 +102,7 @@ class ConnectorPolicy:
                 await self._sleep(self._backoff(attempt, hint))
 
     def _backoff(self, attempt: int, hint: float | None) -> float:
-        delay = min(self._max, self._base * 2 ** (attempt - 1))
+        delay = min(self._max, self._base * 2.0 ** (attempt - 1))
         delay = delay / 2 + random.uniform(0, delay / 2)  # jitter: spread retrying replicas
         return max(delay, hint or 0.0)
 
