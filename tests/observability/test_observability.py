@@ -43,6 +43,24 @@ def test_json_lines_carry_correlation_ids(json_log):
     )
 
 
+def test_json_lines_have_the_documented_keys_and_mask_extra_values(json_log):
+    logger, stream = json_log
+    try:
+        raise RuntimeError("vendor said client_secret=leaked-value-1")
+    except RuntimeError:
+        logger.exception("failed", extra={"event": "crm_call", "note": "password=hunter2hunter2"})
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert {"ts", "level", "logger", "message", "event", "exception"} <= entry.keys()
+    assert (entry["level"], entry["logger"], entry["event"]) == (
+        "error",
+        "test.observability",
+        "crm_call",
+    )
+    assert entry["note"] == "password=***"
+    assert "leaked-value-1" not in stream.getvalue() and "hunter2" not in stream.getvalue()
+    assert "RuntimeError" in entry["exception"]
+
+
 @pytest.mark.parametrize(
     "line",
     [
