@@ -15,6 +15,7 @@ from microsoft_agents.hosting.core import OutboundHostValidator
 from microsoft_agents.hosting.core.authorization import Connections
 
 from cards.customer_card import build_customer_card
+from crm.errors import NotFoundError
 
 from .api import admin as admin_api
 from .api import demo_pages
@@ -192,7 +193,9 @@ def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]
         adapter = await directory.adapter(configuration_id)
         adapter = getattr(adapter, "wrapped", adapter)  # the demo's own extras (timeline)
         if adapter.system.type != "demo":
-            raise web.HTTPNotFound(text="The default configuration is not the demo CRM.")
+            raise NotFoundError(
+                "The default configuration is not the demo CRM.", code="not_demo_crm"
+            )
         return adapter
 
     return provide
