@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from bot.api.errors import error_body
+from bot.services import SERVICES
 
 from .activities import ANNA_AGENT, message
 from .conftest import ADMIN_KEY, AUTH, METRICS_AUTH, started
@@ -105,3 +106,22 @@ async def test_the_bot_endpoint_answers_the_one_error_body(bot: Any) -> None:
     refused = await response.json()
     jsonschema.validate(refused, schema)
     assert (refused["error"], refused["status"]) == ("unauthorized", 401)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_readiness_without_a_database_answers_the_one_error_body(
+    bot: Any, database_url: str, tmp_path: Any
+) -> None:
+    schema = await _error_schema(bot)
+    database = tmp_path / "test.db"
+    await bot.client.app[SERVICES].engine.dispose()
+    database.rename(tmp_path / "moved.db")
+    database.mkdir()  # SQLite cannot open a directory as its file
+    try:
+        status, body, _ = await _answer(bot, "GET", "/readyz")
+    finally:
+        database.rmdir()
+        (tmp_path / "moved.db").rename(database)
+    assert status == 503
+    jsonschema.validate(body, schema)
+    assert body["error"] == "database_unavailable"
