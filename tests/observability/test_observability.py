@@ -162,6 +162,40 @@ async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_s
     assert slept[0] >= 2.0  # Retry-After honoured
 
 
+async def test_retries_stop_after_max_attempts_with_the_last_error(aiohttp_server):
+    calls = []
+
+    async def activities(request):
+        calls.append(request.method)
+        return web.json_response({}, status=504)
+
+    app = web.Application()
+    app.router.add_post("/x", activities)
+    server = await aiohttp_server(app)
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    retried: list[int] = []
+    policy = ConnectorPolicy(
+        max_attempts=3, base_delay=1.0, max_delay=1.5, sleep=fake_sleep, on_retry=retried.append
+    )
+
+    async def post():
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(server.make_url("/x")) as response,
+        ):
+            response.raise_for_status()
+
+    with pytest.raises(aiohttp.ClientResponseError) as info:
+        await policy.run("c1", post)
+    assert (info.value.status, len(calls), retried) == (504, 3, [504, 504])
+    # equal jitter: half the capped exponential delay is fixed, half random
+    assert 0.5 <= slept[0] <= 1.0 and 0.75 <= slept[1] <= 1.5
+
+
 async def test_non_retryable_errors_surface_at_once(aiohttp_server):
     async def activities(request):
         return web.json_response({"error": "forbidden"}, status=403)
