@@ -10,6 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 from microsoft_agents.hosting.core.authorization import Connections
 
+from crm.errors import NotFoundError
+
 from .api import admin as admin_api
 from .api import demo_pages
 from .api import workflows as workflow_api
@@ -142,7 +144,9 @@ def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]
         adapter = await directory.adapter(configuration_id)
         adapter = getattr(adapter, "wrapped", adapter)  # the demo's own extras (timeline)
         if adapter.system.type != "demo":
-            raise web.HTTPNotFound(text="The default configuration is not the demo CRM.")
+            raise NotFoundError(
+                "The default configuration is not the demo CRM.", code="not_demo_crm"
+            )
         return adapter
 
     return provide

@@ -323,9 +323,10 @@ async def export_all(store: ConfigurationStore) -> str:
         header += (
             "# literal secrets are not exported (they stay as stored): " + ", ".join(omitted) + "\n"
         )
-    return header + yaml.safe_dump(
+    dumped: str = yaml.safe_dump(
         {"configurations": configurations}, sort_keys=False, allow_unicode=True
     )
+    return header + dumped
 
 
 async def test_configuration(store: ConfigurationStore, configuration_id: str) -> str:

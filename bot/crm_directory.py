@@ -131,8 +131,8 @@ class CrmDirectory:
 
     def __init__(
         self,
-        sessions: async_sessionmaker,
-        settings: Settings,  # type: ignore[type-arg]
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
         http: httpx.AsyncClient,
         *,
         metrics: Metrics | None = None,
@@ -192,7 +192,7 @@ class CrmDirectory:
 
     async def _find_or_create_default(self) -> str:
         async with self._default_lock, self._sessions() as session, session.begin():
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 # Replicas starting together on an empty database must create one default,
                 # not one each: serialize the check-then-insert across processes.
                 await session.execute(

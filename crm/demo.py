@@ -225,7 +225,8 @@ class DemoCrm:
             raise CrmNotFoundError(
                 f"{spec.info.label} {record_id} does not exist", vendor_status=404
             )
-        return row
+        found: RowMapping = row
+        return found
 
     def _with_phone_keys(self, spec: TypeSpec, values: dict[str, Any]) -> dict[str, Any]:
         for name in spec.phone_fields:

@@ -70,11 +70,11 @@ _OPEN_CASE_STATUSES = [literal(status) for status in ("New", "Working", "Escalat
 class TypedSelect:
     """A statement over rows of several record types, and which type each row is."""
 
-    statement: CompoundSelect
+    statement: CompoundSelect[Any]
     specs: tuple[TypeSpec, ...]  # by branch
 
     def spec_of(self, row: RowMapping) -> TypeSpec:
-        return self.specs[row[_BRANCH]]
+        return self.specs[int(row[_BRANCH])]
 
 
 def branch_union(branches: Sequence[Branch], limit: Any = None) -> TypedSelect:

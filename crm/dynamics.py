@@ -278,10 +278,11 @@ def activity_payload(
         ),
     ]
     description = "\n".join(part for part in details if part)[: max(room, 0)]
+    regarding = f"regardingobjectid_{table.logical_name}_{kind}@odata.bind"
     payload: dict[str, Any] = {
         "subject": activity.subject[:200],
         "description": f"{description}\n\n{marker}".strip() if marker else description,
-        f"regardingobjectid_{table.logical_name}_{kind}@odata.bind": f"/{table.entity_set}({activity.record_id})",
+        regarding: f"/{table.entity_set}({activity.record_id})",
     }
     if settings.timeline_key_field:
         payload[settings.timeline_key_field] = activity.key
@@ -856,7 +857,7 @@ class _MsalSession(requests.Session):
         super().__init__()
         self._ca_bundle, self._timeout = ca_bundle, timeout
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         if self._ca_bundle:
             kwargs.setdefault("verify", self._ca_bundle)
         kwargs.setdefault("timeout", self._timeout)

@@ -229,13 +229,13 @@ def _gate_sqlite_writes(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _before_write(
-        conn,
-        _cursor,
-        statement,
-        _parameters,
-        _context,  # type: ignore[no-untyped-def]
-        _executemany,
-    ):
+        conn: Any,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
         if _WRITE.match(statement) and _in_loop():
             gate.enter(_raw(conn.connection))
 

@@ -211,8 +211,8 @@ def create_problems(
             Problem(
                 type_path,
                 (
-                    f"{known.name} is a custom record type; a standard create workflow creates only "
-                    "the CRM's standard record types (use a custom create workflow)"
+                    f"{known.name} is a custom record type; a standard create workflow creates "
+                    "only the CRM's standard record types (use a custom create workflow)"
                 ),
             )
         )

@@ -380,7 +380,7 @@ def _activity(
         record_type=record.type,
         record_id=record.id,
         subject=(given.subject or _lenient(workflow.subject, data)).strip() or "Interaction",
-        direction=direction if direction in ("inbound", "outbound") else None,  # type: ignore[arg-type]
+        direction=direction if direction in ("inbound", "outbound") else None,
         channel=data.channel,
         started_at=started,
         ended_at=ended,
@@ -450,4 +450,4 @@ async def execute(
 def needs_interaction(workflow: Workflow) -> Literal["timeline", "memorialization"] | None:
     """Kinds that write an interaction into the CRM and so need one."""
     kind = workflow.kind
-    return kind if kind in ("timeline", "memorialization") else None  # type: ignore[return-value]
+    return kind if kind in ("timeline", "memorialization") else None

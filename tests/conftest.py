@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh, migrated database per test on SQLite and (marked) PostgreSQL."""
+"""Shared fixtures: a fresh, migrated database per test on SQLite and (marked) PostgreSQL, and
+the fake Bot Connector every service test posts cards to."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+
+from tests.bot.connector import FakeConnector
 
 POSTGRES_URL = os.environ.get(
     "CUSTOMER_CARD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -88,3 +91,16 @@ async def sqlite_url(tmp_path) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
     await upgrade_database(url)
     return url
+
+
+@pytest.fixture
+async def connector(aiohttp_server) -> FakeConnector:  # type: ignore[no-untyped-def]
+    """A fake Bot Connector on loopback (the ``serviceUrl`` of the test activities)."""
+    fake = FakeConnector()
+    fake.server = await aiohttp_server(fake.app())  # type: ignore[attr-defined]
+    return fake
+
+
+@pytest.fixture
+def service_url(connector: FakeConnector) -> str:
+    return str(connector.server.make_url("/"))  # type: ignore[attr-defined]

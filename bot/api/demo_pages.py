@@ -7,40 +7,54 @@ The demo adapter links records as ``{base_url}/{type}/{id}`` with the default ba
 * ``GET /demo-crm/{type}/{id}`` one record: its fields (labelled from ``list_fields``), related
   records and, when the adapter keeps them, the tasks on its timeline
 
-Plain server-rendered HTML: every value goes through ``html.escape``, no JavaScript (the
-Content-Security-Policy forbids scripts outright), a little inline CSS. The page builders are
-pure functions of the records; the handlers only fetch. Mount it in development only.
+Plain server-rendered HTML from Jinja2 templates shipped in ``bot/api/templates/demo_crm``,
+autoescaped (every value is escaped), no JavaScript (the Content-Security-Policy forbids
+scripts outright), a little inline CSS. The page builders are pure functions of the records
+(views in, HTML out); the handlers only fetch. Mount it in development only.
 """
 
 from __future__ import annotations
 
-import html
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
+import jinja2
 from aiohttp import web
 
-from crm.errors import CrmNotFoundError, CrmRejectedError
+from crm.errors import AppError, CrmNotFoundError, CrmRejectedError
 from crm.models import Condition, CrmRecord, DynamicSearch, FieldInfo, FieldType, FieldValue
 from crm.protocol import CrmAdapter
+
+from .errors import error_body
 
 __all__ = [
     "add_routes",
     "AdapterProvider",
     "PREFIX",
+    "render_error",
     "render_index",
     "render_record",
     "render_not_found",
 ]
 
 AdapterProvider = Callable[[], Awaitable[CrmAdapter]]
+_Page = Callable[[web.Request], Awaitable[web.Response]]
 TimelineReader = Callable[[str, str], Awaitable[list[CrmRecord]]]
 
 PREFIX = "/demo-crm"
 _LIST_LIMIT = 200  # the demo adapter's own cap on one search
 _RELATED_LIMIT = 25
-_EMPTY = '<span class="muted">—</span>'
+_TIMELINE_COLUMNS = (
+    "status",
+    "call_direction",
+    "call_duration_seconds",
+    "call_disposition",
+    "agent_name",
+)
 
 # No scripts, no external anything: only the inline stylesheet may apply.
 _HEADERS = {
@@ -51,34 +65,36 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 
-_STYLE = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2328;
-background:#f5f6f8}
-header{background:#2b5797;color:#fff;padding:.6rem 1.5rem}
-header a{color:#fff;text-decoration:none;font-weight:600}
-main{max-width:60rem;margin:1.5rem auto;padding:0 1.5rem}
-h1{font-size:1.5rem;margin:.2rem 0 1rem}
-h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
-section{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:.5rem 1rem 1rem;
-margin-bottom:1rem}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;vertical-align:top;padding:.3rem .5rem;border-bottom:1px solid #eaeef2}
-th{width:14rem;color:#59636e;font-weight:500}
-table.timeline th{width:auto}
-section h2{margin-top:.5rem}
-td.text{white-space:pre-wrap;overflow-wrap:anywhere}
-a{color:#0b5cad}
-.muted{color:#8c959f}
-.kind{color:#59636e;font-size:.85rem;margin-left:.4rem}
-ul{margin:.3rem 0;padding-left:1.2rem}
-"""
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("bot.api", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+)
 
 
-# --- pure page builders -------------------------------------------------------------------
+def _render(template: str, title: str, **values: Any) -> str:
+    page = _TEMPLATES.get_template(f"demo_crm/{template}")
+    return page.render(title=title, prefix=PREFIX, **values) + "\n"
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+# --- pure views of the records ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Link:
+    href: str
+    title: str
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A field value as the page shows it: ``text`` None is an empty value."""
+
+    text: str | None
+    href: str | None = None
+    external: bool = False
 
 
 def record_path(record_type: str, record_id: str) -> str:
@@ -86,104 +102,74 @@ def record_path(record_type: str, record_id: str) -> str:
     return f"{PREFIX}/{quote(record_type, safe='')}/{quote(record_id, safe='')}"
 
 
-def _link(record: CrmRecord) -> str:
-    return f'<a href="{_e(record_path(record.type, record.id))}">{_e(record.title)}</a>'
-
-
-def _page(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(title)} · Demo CRM</title><style>{_STYLE}</style></head>"
-        f'<body><header><a href="{PREFIX}/">Demo CRM</a></header>'
-        f"<main>{body}</main></body></html>\n"
-    )
+def _link(record: CrmRecord, kind: str = "") -> _Link:
+    return _Link(record_path(record.type, record.id), record.title, kind)
 
 
 def render_index(types: Sequence[tuple[str, str, list[CrmRecord]]]) -> str:
     """The start page: for each (type name, label, records) its count and record links."""
-    sections = []
-    for name, label, records in types:
-        count = f"{len(records)}+" if len(records) >= _LIST_LIMIT else str(len(records))
-        items = "".join(f"<li>{_link(record)}</li>" for record in records)
-        listing = f"<ul>{items}</ul>" if items else f"<p>{_EMPTY}</p>"
-        sections.append(
-            f'<section><h2>{_e(label)} <span class="kind">{_e(name)} · '
-            f"{count}</span></h2>{listing}</section>"
-        )
-    return _page("Records", "<h1>Records</h1>" + "".join(sections))
+    listed = [
+        {
+            "name": name,
+            "label": label,
+            "count": f"{len(records)}+" if len(records) >= _LIST_LIMIT else str(len(records)),
+            "records": [_link(record) for record in records],
+        }
+        for name, label, records in types
+    ]
+    return _render("index.html", "Records", types=listed)
 
 
-def _format_value(
+def _value(
     info: FieldInfo,
     value: FieldValue,
     parents: Mapping[str, str],
     titles: Mapping[tuple[str, str], str],
-) -> str:
-    """A field value as HTML: references to known parents as links (named by the parent's
-    title when it is among the related records), URLs as links."""
+) -> _Value:
+    """References to known parents become links (named by the parent's title when it is
+    among the related records), URLs too."""
     if value is None or value == "":
-        return _EMPTY
+        return _Value(None)
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _Value("Yes" if value else "No")
     text = str(value)
     if info.type == FieldType.REFERENCE:
         parent_type = next((kind for kind, pid in parents.items() if pid == text), None)
         if parent_type is not None:
             name = titles.get((parent_type, text), text)
-            return f'<a href="{_e(record_path(parent_type, text))}">{_e(name)}</a>'
+            return _Value(name, record_path(parent_type, text))
     if info.type == FieldType.URL and text.lower().startswith(("https://", "http://")):
-        return f'<a href="{_e(text)}" rel="noreferrer">{_e(text)}</a>'
-    return _e(text)
+        return _Value(text, text, external=True)
+    return _Value(text)
 
 
-def _fields_table(
+def _fields(
     record: CrmRecord, fields: Iterable[FieldInfo], related: Sequence[CrmRecord]
-) -> str:
+) -> list[dict[str, Any]]:
     titles = {(item.type, item.id): item.title for item in related}
-    rows = []
-    for info in fields:
-        value = _format_value(info, record.fields.get(info.name), record.parent_ids, titles)
-        rows.append(f'<tr><th scope="row">{_e(info.label)}</th><td class="text">{value}</td></tr>')
-    return f"<table>{''.join(rows)}</table>"
-
-
-def _related_list(related: Sequence[CrmRecord], labels: Mapping[str, str]) -> str:
-    if not related:
-        return f"<p>{_EMPTY}</p>"
-    items = "".join(
-        f'<li>{_link(item)}<span class="kind">{_e(labels.get(item.type, item.type))}</span></li>'
-        for item in related
-    )
-    return f"<ul>{items}</ul>"
+    return [
+        {
+            "label": info.label,
+            "value": _value(info, record.fields.get(info.name), record.parent_ids, titles),
+        }
+        for info in fields
+    ]
 
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _timeline_table(tasks: Sequence[CrmRecord]) -> str:
-    if not tasks:
-        return f"<p>{_EMPTY}</p>"
-    head = (
-        "<tr><th>Subject</th><th>Date</th><th>Status</th><th>Direction</th>"
-        "<th>Duration (s)</th><th>Result</th><th>Agent</th></tr>"
-    )
-    rows = []
-    for task in tasks:
-        f = task.fields
-        cells = [_link(task), _e(f.get("due_date") or _when(task.updated_at))]
-        for name in (
-            "status",
-            "call_direction",
-            "call_duration_seconds",
-            "call_disposition",
-            "agent_name",
-        ):
-            value = f.get(name)
-            cells.append(_EMPTY if value is None or value == "" else _e(value))
-        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    return f'<table class="timeline">{head}{"".join(rows)}</table>'
+def _task(task: CrmRecord) -> dict[str, Any]:
+    f = task.fields
+    cells = [None if f.get(name) in (None, "") else f.get(name) for name in _TIMELINE_COLUMNS]
+    link = _link(task)
+    return {
+        "href": link.href,
+        "title": link.title,
+        "date": f.get("due_date") or _when(task.updated_at),
+        "cells": cells,
+    }
 
 
 def render_record(
@@ -195,27 +181,39 @@ def render_record(
 ) -> str:
     """One record's page; ``timeline`` None leaves the activity section out."""
     label = labels.get(record.type, record.type)
-    updated = f" · updated {_e(_when(record.updated_at))} UTC" if record.updated_at else ""
-    body = [
-        f"<h1>{_e(record.title)}</h1>",
-        f'<p class="muted">{_e(label)} · {_e(record.id)}{updated}</p>',
-        f"<section><h2>Details</h2>{_fields_table(record, fields, related)}</section>",
-        f"<section><h2>Related</h2>{_related_list(related, labels)}</section>",
-    ]
-    if timeline is not None:
-        body.append(f"<section><h2>Activity history</h2>{_timeline_table(timeline)}</section>")
-    return _page(f"{record.title} ({label})", "".join(body))
+    return _render(
+        "record.html",
+        f"{record.title} ({label})",
+        record=record,
+        label=label,
+        updated=_when(record.updated_at),
+        fields=_fields(record, fields, related),
+        related=[_link(item, labels.get(item.type, item.type)) for item in related],
+        timeline=None if timeline is None else [_task(task) for task in timeline],
+    )
 
 
 def render_not_found(record_type: str, record_id: str) -> str:
     """The 404 page for a record (or record type) the demo CRM does not have."""
-    return _page(
+    return _render(
+        "error.html",
         "Not found",
-        (
-            "<h1>Record not found</h1>"
-            f"<p>The demo CRM has no record <code>{_e(record_type)}/{_e(record_id)}</code>.</p>"
-            f'<p><a href="{PREFIX}/">All records</a></p>'
-        ),
+        heading="Record not found",
+        message="The demo CRM has no record",
+        record=f"{record_type}/{record_id}",
+        error=error_body(404, "not_found", "No such record."),
+    )
+
+
+def render_error(error: dict[str, Any]) -> str:
+    """The page for any other error (``error`` a :func:`bot.api.errors.error_body`)."""
+    return _render(
+        "error.html",
+        "Error",
+        heading="Demo CRM unavailable",
+        message=error["message"],
+        record="",
+        error=error,
     )
 
 
@@ -244,6 +242,21 @@ async def _all_records(adapter: CrmAdapter, record_type: str) -> list[CrmRecord]
         conditions=[Condition(field="id", operator="notequals", value="")],
     )
     return await adapter.search(query)
+
+
+def _answering_errors(handler: _Page) -> _Page:
+    """A page handler whose ``AppError`` (e.g. no demo CRM behind the default configuration)
+    is answered as an HTML page showing the error body, not as the API's JSON."""
+
+    @functools.wraps(handler)
+    async def page(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except AppError as exc:
+            body = error_body(exc.http_status, exc.code, exc.detail or exc.code)
+            return _html(render_error(body), status=exc.http_status)
+
+    return page
 
 
 def add_routes(app: web.Application, adapter_provider: AdapterProvider) -> None:
@@ -277,5 +290,5 @@ def add_routes(app: web.Application, adapter_provider: AdapterProvider) -> None:
         raise web.HTTPPermanentRedirect(f"{PREFIX}/")
 
     app.router.add_get(PREFIX, to_index)
-    app.router.add_get(f"{PREFIX}/", index)
-    app.router.add_get(PREFIX + "/{type}/{id}", record)
+    app.router.add_get(f"{PREFIX}/", _answering_errors(index))
+    app.router.add_get(PREFIX + "/{type}/{id}", _answering_errors(record))

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..services import SERVICES
+from .errors import error_response
 from .openapi import add_api_routes, api_route
 
 __all__ = ["setup_health_routes"]
@@ -48,7 +49,7 @@ async def readyz(request: web.Request) -> web.Response:
             await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         log.warning("Database not reachable: %s", type(exc).__name__)
-        return web.json_response({"status": "unavailable"}, status=503)
+        return error_response(503, "database_unavailable", "The database is not reachable.")
     return web.json_response({"status": "ok"})
 
 

@@ -28,6 +28,7 @@ from ..observability.metrics import app_metrics
 from ..services import SERVICES
 from ..settings import Settings
 from ..teams.installations import tenant_of
+from .errors import error_response, forbidden, unauthorized
 
 __all__ = [
     "auth_configuration",
@@ -68,7 +69,7 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration:
 
 def _unauthorized(reason: str) -> web.Response:
     log.warning("Bot Framework request refused: %s", reason)
-    return web.json_response({"error": "unauthorized", "message": reason}, status=401)
+    return unauthorized(reason)
 
 
 class _ValidatedRequest:
@@ -117,7 +118,7 @@ async def _authorize(
     if isinstance(result, HttpResponse):
         if result.status_code >= 500:
             log.error("Bot authentication misconfigured: %s", result.body)
-            return web.json_response({"error": "server_error"}, status=500)
+            return error_response(500, "server_error", "Bot authentication is misconfigured.")
         return _unauthorized("Missing or invalid token.")
     return result
 
@@ -132,11 +133,12 @@ async def messages(request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
         activity = Activity.model_validate(body)
     except web.HTTPRequestEntityTooLarge:
-        return _counted(
-            request, web.json_response({"error": "payload_too_large"}, status=413), None
-        )
+        limit = request.app[SERVICES].settings.max_body_bytes
+        too_large = error_response(413, "payload_too_large", f"Request body over {limit} bytes.")
+        return _counted(request, too_large, None)
     except (ValueError, ValidationError):
-        return _counted(request, web.json_response({"error": "invalid_activity"}, status=400), None)
+        invalid = error_response(400, "invalid_activity", "The body is not a valid activity.")
+        return _counted(request, invalid, None)
     with log_context(**correlation_ids(body)):
         try:
             response = await _process(request, body, activity, claims)
@@ -153,7 +155,7 @@ async def _process(
     allowed = services.settings.tenant_allowlist
     if allowed and tenant_of(activity) not in allowed:
         log.warning("Activity from tenant %s refused (not in the allow-list)", tenant_of(activity))
-        return web.json_response({"error": "tenant_not_allowed"}, status=403)
+        return forbidden("tenant_not_allowed", "This Teams tenant is not allowed.")
     response = await services.adapter.process_request(
         _ValidatedRequest(request, body, claims), services.bot
     )

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from .errors import ErrorBody
 from .security import requires
 
 __all__ = ["Endpoint", "OpenApiRegistry", "OPENAPI", "api_route", "add_api_routes"]
@@ -68,15 +69,8 @@ class OpenApiRegistry:
         }
 
 
-_ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "field": {"type": "string"},
-    },
-}
+# the one error body of every error answer (bot.api.errors.error_body builds it)
+_ERROR_SCHEMA: dict[str, Any] = ErrorBody.model_json_schema()
 
 _REASONS = {
     400: "Bad request (names the field)",

@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from ..services import SERVICES
 from ..settings import Settings
+from .errors import unauthorized
 
 __all__ = ["Scope", "requires", "key_allows", "keys_for_scope"]
 
@@ -55,14 +56,6 @@ def _bearer(request: web.Request) -> str | None:
     return token
 
 
-def _unauthorized(message: str) -> web.Response:
-    return web.json_response(
-        {"error": "unauthorized", "message": message},
-        status=401,
-        headers={"WWW-Authenticate": 'Bearer realm="customer-card"'},
-    )
-
-
 def requires(scope: Scope) -> Callable[[Handler], Handler]:
     """Decorator for aiohttp handlers: 401 JSON unless the request carries a key of ``scope``."""
 
@@ -71,10 +64,10 @@ def requires(scope: Scope) -> Callable[[Handler], Handler]:
         async def guarded(request: web.Request) -> web.StreamResponse:
             token = _bearer(request)
             if token is None:
-                return _unauthorized("Missing bearer API key (Authorization: Bearer <key>).")
+                return unauthorized("Missing bearer API key (Authorization: Bearer <key>).")
             settings = request.app[SERVICES].settings
             if not key_allows(token, keys_for_scope(settings, scope)):
-                return _unauthorized("Invalid API key.")
+                return unauthorized("Invalid API key.")
             return await handler(request)
 
         guarded.__api_scope__ = scope  # type: ignore[attr-defined]  # read by openapi

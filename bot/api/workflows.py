@@ -43,7 +43,7 @@ from ..memorialization.direct import direct_memorializer
 from ..observability.logs import log_context
 from ..services import SERVICES, Services
 from ..storage.tables import InteractionRow
-from .errors import read_json
+from .errors import app_error_response, read_json
 from .openapi import add_api_routes, api_route
 from .security import requires
 
@@ -149,12 +149,13 @@ async def _render(
 
 
 def _crm_error_response(exc: CrmError, secrets: list[str]) -> web.Response:
-    body = {"error": exc.code, "message": redact(exc.detail or exc.code, secrets)}
+    details: dict[str, Any] = {}
     if exc.vendor_message:
-        body["reason"] = redact(exc.vendor_message, secrets)
+        details["reason"] = redact(exc.vendor_message, secrets)
     if exc.vendor_status is not None:
-        body["crmStatus"] = exc.vendor_status  # type: ignore[assignment]
-    return web.json_response(body, status=exc.http_status)
+        details["crmStatus"] = exc.vendor_status
+    message = redact(exc.detail or exc.code, secrets)
+    return app_error_response(exc, message=message, details=details)
 
 
 @api_route(

@@ -132,7 +132,7 @@ class ChildStore:
             row = await self._row(session, kind, configuration_id, model.id)
             row.name, row.status, row.spec = model.name, model.status, dump(model)
             if kind == "workflow":
-                row.kind = model.kind  # type: ignore[union-attr]
+                row.kind = model.kind
         return model
 
     async def _check(self, kind: ChildName, configuration_id: str, model: Any) -> None:

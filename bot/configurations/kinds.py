@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,8 @@ from ..storage.config_tables import (
     MemorializationMappingRow,
     WorkflowRow,
 )
+
+T = TypeVar("T")
 
 __all__ = [
     "ChildKind",
@@ -101,7 +103,7 @@ async def config_row(session: AsyncSession, configuration_id: str) -> Configurat
     return row
 
 
-async def guarded(directory: CrmDirectory, configuration_id: str, call: Awaitable[Any]) -> Any:
+async def guarded(directory: CrmDirectory, configuration_id: str, call: Awaitable[T]) -> T:
     """Await a CRM call; a CRM error's texts lose any secret value of the configuration
     before they travel further (a vendor may echo a credential back)."""
     try:

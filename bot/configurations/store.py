@@ -72,7 +72,7 @@ class ConfigurationStore:
             description=row.description or "",
             type=row.type,
             type_name=TYPE_LABELS.get(row.type, row.type),
-            status=row.status,  # type: ignore[arg-type]
+            status=row.status,
             is_default=row.is_default,
             settings=dict(row.settings or {}),
             secrets=describe_secrets(row.secrets or {}),

@@ -93,7 +93,7 @@ def build_view(
         interaction_id=interaction.id,
         locale=perspective.locale,
         customer=_customer(interaction, current),
-        channel=interaction.channel,  # type: ignore[arg-type]
+        channel=interaction.channel,
         skill=interaction.skill,
         state=interaction.state,
         crm_label=ctx.crm_label,
@@ -101,12 +101,12 @@ def build_view(
         related=[_view(r, ctx) for r in related[:shown]],
         related_total=len(related),
         history=[_history(h) for h in ctx.history],
-        match_outcome=interaction.match_outcome,  # type: ignore[arg-type]
+        match_outcome=interaction.match_outcome,
         search_query=interaction.search_query,
         create_types=list(ctx.create_types),
         notices=notices,
         read_only=bool(reason),
-        read_only_reason=reason,  # type: ignore[arg-type]
+        read_only_reason=reason,
         refresh_user_ids=[perspective.refresh_user_id]
         if perspective.refresh_user_id and not reason
         else [],
@@ -127,7 +127,7 @@ def _history(row: InteractionRow) -> HistoryView:
     data = row.data or {}
     return HistoryView(
         interaction_id=row.id,
-        channel=row.channel,  # type: ignore[arg-type]
+        channel=row.channel,
         started_at=row.started_at,
         agent_name=row.agent_name,
         state=row.state,

@@ -94,7 +94,7 @@ def state_out(row: InteractionRow, records: Sequence[InteractionRecordRow]) -> I
         contact_id=row.contact_id,
         agent_id=row.agent_id,
         card=card,
-        match_outcome=row.match_outcome,  # type: ignore[arg-type]
+        match_outcome=row.match_outcome,
         current=outs["current"],
         related=outs["related"],
     )

@@ -101,7 +101,7 @@ def record_view(
         id=record.id,
         title=record.title or record.id,
         url=record.url,
-        origin=origin,  # type: ignore[arg-type]
+        origin=origin,
         fields=[
             FieldView(
                 name=name,

@@ -348,7 +348,7 @@ async def newer_fields_written(
     """Id of a later job that already wrote fields of the same record: this job's values
     would be stale there (it failed, and was retried after the later one ran)."""
     async with sessions() as session:
-        return (
+        newer: int | None = (
             await session.execute(
                 select(func.min(_JOBS.c.id)).where(
                     _JOBS.c.configuration_id == job.configuration_id,
@@ -359,6 +359,7 @@ async def newer_fields_written(
                 )
             )
         ).scalar()
+        return newer
 
 
 # --- admin views -----------------------------------------------------------------------

@@ -3,7 +3,14 @@
 The limiter is a token bucket in its GCRA form: every call reserves the next free slot, so
 concurrent waiters line up instead of stampeding when tokens come back. Over any window of
 ``w`` seconds it lets through at most ``burst + rate * w`` calls. A CRM's retry hint pauses
-the whole configuration, not just the job that saw it.
+the whole configuration, not just the job that saw it, and the calls resume at the rate,
+not in a burst.
+
+Hand-written rather than aiolimiter: that has no pause, and a limiter with the same rate and
+burst lets 11 calls into the first second after a 5 s Retry-After where this one lets 2
+(bench/limiter_bench.py). ``retry_delay`` stays a pure function rather than a tenacity
+wait: the retry is durable (the delay is stored on the job row and survives restarts), so
+there is no in-process loop for tenacity to run.
 """
 
 from __future__ import annotations
@@ -107,7 +114,7 @@ def retry_delay(
     fixed, half random, so retries of many jobs spread out), capped at ``cap``. A CRM's retry
     hint is a floor: we never come back earlier than it asked, even beyond ``cap``."""
     rng = rng or random.Random()
-    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    ceiling = min(cap, base * 2.0 ** max(0, attempt - 1))
     delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
     if retry_after is not None:
         delay = max(delay, retry_after + rng.uniform(0, min(1.0, base / 2)))

@@ -79,7 +79,7 @@ def format_value(value: Any) -> str | None:
         parts = [_format_scalar(item) for item in value if item is not None]
         if any(part is None for part in parts):
             return None
-        return ", ".join(part for part in parts if part)  # type: ignore[misc]
+        return ", ".join(part for part in parts if part)
     return _format_scalar(value)
 
 

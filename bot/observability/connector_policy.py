@@ -3,7 +3,11 @@
 Teams allows a bot about 7 sends per second, 60 per 30 s and 1800 per hour in one
 conversation (updates count too), and 50 requests per second per app in one tenant.
 ``ConnectorPolicy.run`` waits for room in every window before a call and retries the
-retryable statuses with exponential backoff and jitter, honouring ``Retry-After``.
+retryable statuses (tenacity) with exponential backoff and jitter, honouring ``Retry-After``.
+
+The windows are hand-written sliding logs rather than aiolimiter's leaky bucket: a bucket
+of 60 per 30 s lets a full bucket through and then refills, which puts up to ~120 calls
+into one 30 s window (bench/limiter_bench.py measures it); Teams counts the window itself.
 
 When a tenant's window is full, a new card (``first=True``) goes before updates of cards
 already posted: the agent who is waiting for a card gets it first, and the updates wait
@@ -22,6 +26,12 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+)
 
 from crm.http import parse_retry_after
 
@@ -87,24 +97,32 @@ class ConnectorPolicy:
     ) -> T:
         """Run ``call`` within the rates of ``conversation_id`` and its tenant, retrying
         the retryable statuses. ``first``: it posts a new card (goes before updates)."""
-        attempt = 0
-        while True:
-            await self._acquire(conversation_id, tenant_id, first)
-            try:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=self._backoff,
+            sleep=self._sleep,
+            before_sleep=self._note_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await self._acquire(conversation_id, tenant_id, first)
                 return await call()
-            except aiohttp.ClientResponseError as exc:
-                attempt += 1
-                if exc.status not in RETRYABLE_STATUSES or attempt >= self._max_attempts:
-                    raise
-                if self._on_retry:
-                    self._on_retry(exc.status)
-                hint = parse_retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-                await self._sleep(self._backoff(attempt, hint))
+        raise AssertionError("unreachable: tenacity returns or re-raises")
 
-    def _backoff(self, attempt: int, hint: float | None) -> float:
-        delay = min(self._max, self._base * 2 ** (attempt - 1))
-        delay = delay / 2 + random.uniform(0, delay / 2)  # jitter: spread retrying replicas
-        return max(delay, hint or 0.0)
+    def _backoff(self, state: RetryCallState) -> float:
+        """Exponential with equal jitter (spreads retrying replicas); ``Retry-After`` is a
+        floor."""
+        delay = min(self._max, self._base * 2.0 ** (state.attempt_number - 1))
+        delay = delay / 2 + random.uniform(0, delay / 2)
+        return max(delay, _retry_after(state) or 0.0)
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        if self._on_retry and state.outcome is not None:
+            error = state.outcome.exception()
+            if isinstance(error, aiohttp.ClientResponseError):
+                self._on_retry(error.status)
 
     async def _acquire(self, conversation_id: str, tenant_id: str, first: bool) -> None:
         if first:
@@ -136,6 +154,17 @@ class ConnectorPolicy:
                 self._first_waiting[tenant_id] -= 1
                 if not self._first_waiting[tenant_id]:
                     del self._first_waiting[tenant_id]
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, aiohttp.ClientResponseError) and error.status in RETRYABLE_STATUSES
+
+
+def _retry_after(state: RetryCallState) -> float | None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    if not isinstance(error, aiohttp.ClientResponseError) or not error.headers:
+        return None
+    return parse_retry_after(error.headers.get("Retry-After"))
 
 
 def _remembered(table: dict[str, W], key: str, make: Callable[[], W]) -> W:

@@ -3,18 +3,23 @@
 Every line carries the correlation ids of the work in progress (interaction, configuration,
 activity), set with ``log_context``. A redaction filter masks anything that looks like a
 credential, as a last line of defence: code must not log secrets in the first place.
+The JSON lines are written by python-json-logger; the filter runs before it, so it only
+ever sees masked text.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import logging
 import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 
 __all__ = [
     "configure_logging",
@@ -25,9 +30,11 @@ __all__ = [
     "set_process_context",
 ]
 
+# the default dict is never mutated in place: log_context sets a new one
 _CONTEXT: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
-    "customer_card_log_context", default={}
-)  # noqa: B039  (never mutated in place)
+    "customer_card_log_context",
+    default={},  # noqa: B039
+)
 
 _SECRET_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
@@ -85,6 +92,9 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
+        for key, value in vars(record).items():  # ``extra=`` values are written out too
+            if key not in _STANDARD_ATTRS and isinstance(value, str):
+                setattr(record, key, redact(value))
         context = {**_process, **_CONTEXT.get()}
         for key, value in context.items():
             setattr(record, key, value)
@@ -92,21 +102,29 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update(getattr(record, "cc_context", {}))
-        event = getattr(record, "event", None)
-        if event:
-            entry["event"] = event
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        return json.dumps(entry, ensure_ascii=False, default=str)
+_STANDARD_ATTRS = frozenset(RESERVED_ATTRS) | {"taskName", "cc_context"}
+
+
+class JsonFormatter(_LibraryJsonFormatter):
+    """One JSON object a line: ``ts``, ``level``, ``logger``, ``message``, the correlation
+    ids and any ``extra=`` values (attached and masked by :class:`RedactingFilter`), and
+    ``exception`` (its masked text)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            reserved_attrs=sorted(_STANDARD_ATTRS),
+            json_ensure_ascii=False,
+            json_default=str,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["ts"] = datetime.fromtimestamp(record.created, UTC).isoformat()
+        super().add_fields(log_data, record, message_dict)
+        log_data["level"] = record.levelname.lower()
 
 
 class _TextFormatter(logging.Formatter):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 
+from sqlalchemy import MetaData
+
 from .base import Base
 
 TABLE_MODULES = [
@@ -16,7 +18,7 @@ TABLE_MODULES = [
 ]
 
 
-def load_metadata():  # type: ignore[no-untyped-def]
+def load_metadata() -> MetaData:
     for name in TABLE_MODULES:
         try:
             importlib.import_module(name)

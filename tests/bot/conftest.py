@@ -23,18 +23,6 @@ AUTH = {"Authorization": f"Bearer {PLATFORM_KEY}"}
 METRICS_AUTH = {"Authorization": f"Bearer {METRICS_KEY}"}
 
 
-@pytest.fixture
-async def connector(aiohttp_server) -> FakeConnector:  # type: ignore[no-untyped-def]
-    fake = FakeConnector()
-    fake.server = await aiohttp_server(fake.app())  # type: ignore[attr-defined]
-    return fake
-
-
-@pytest.fixture
-def service_url(connector: FakeConnector) -> str:
-    return str(connector.server.make_url("/"))  # type: ignore[attr-defined]
-
-
 def make_settings(tmp_path, database_url: str, **overrides: Any) -> Settings:  # type: ignore[no-untyped-def]
     values: dict[str, Any] = dict(
         database_url=database_url,

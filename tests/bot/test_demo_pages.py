@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.api.demo_pages import add_routes
+from crm.errors import NotFoundError
 from crm.models import PhoneSearch, TimelineActivity
 from crm.protocol import CrmAdapter
 from crm.registry import AdapterContext, create_adapter
@@ -217,3 +218,21 @@ async def test_unknown_records_get_a_404_page(client, path) -> None:
     assert "Record not found" in page.text
     assert page.href_of("All records") == "/demo-crm/"
     assert "<b>" not in markup
+
+
+async def test_no_demo_crm_behind_the_default_is_an_error_page(aiohttp_client) -> None:
+    async def provide() -> CrmAdapter:
+        raise NotFoundError("The default <configuration> is not the demo CRM.", code="not_demo")
+
+    app = web.Application()
+    add_routes(app, provide)
+    client = await aiohttp_client(app)
+    response = await client.get("/demo-crm/contact/con-1")
+    markup = await response.text()
+    page = Page(markup)
+    assert (response.status, response.content_type) == (404, "text/html")
+    assert "The default <configuration> is not the demo CRM." in page.text
+    assert "&lt;configuration&gt;" in markup  # autoescaped
+    assert "404 · not_demo" in page.text
+    assert page.href_of("All records") == "/demo-crm/"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]

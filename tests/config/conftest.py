@@ -18,12 +18,10 @@ from bot.api import admin, workflows
 from bot.api.openapi import OPENAPI
 from bot.app import create_app
 from crm.registry import INTEGRATION_TYPES
-from tests.bot.conftest import (  # noqa: F401  (fixtures used by the workflow tests)
+from tests.bot.conftest import (
     ADMIN_KEY,
     PLATFORM_KEY,
-    connector,
     make_settings,
-    service_url,
 )
 
 from . import flaky_crm

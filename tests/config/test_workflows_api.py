@@ -407,7 +407,7 @@ async def test_crm_failures_map_to_statuses(api, flaky_vendor, all_logs):
     vendor.mode = "reject"
     status, body = await run(api, config_id, "Search by phone number", {"phoneNumber": "1"})
     assert status == 422 and body["error"] == "crm_rejected"
-    assert body["reason"] == "Field phone is invalid for key Bearer ***"
+    assert body["details"]["reason"] == "Field phone is invalid for key Bearer ***"
     status, body = await api.admin("POST", f"{CONFIGS}/{config_id}/test")
     assert status == 422
 

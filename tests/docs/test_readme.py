@@ -27,6 +27,22 @@ def test_ci_runs_the_readme_test_command():
     assert "pip install -e '.[test]'" in README and "pip install -q -e '.[test]'" in ci
 
 
+def test_ci_checks_format_lint_and_types_before_the_tests():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    steps = [
+        "pip install -q -e '.[dev]'",
+        ".venv/bin/ruff format --check .",
+        ".venv/bin/ruff check .",
+        ".venv/bin/mypy",
+        ".venv/bin/python -m pytest -q",
+    ]
+    positions = [ci.find(step) for step in steps]
+    assert -1 not in positions, dict(zip(steps, positions, strict=True))
+    assert positions == sorted(positions), "CI must check before it tests"
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert "strict = true" in pyproject
+
+
 def test_documents_the_readme_links_to_exist():
     import re
 

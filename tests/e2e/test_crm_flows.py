@@ -18,14 +18,12 @@ from aiohttp.test_utils import TestServer
 from bot.app import create_app
 from tests.bot.activities import ANNA_AGENT, card_action
 from tests.bot.cardtools import pin_targets, texts
-from tests.bot.conftest import (  # noqa: F401  (connector, service_url: fixtures)
+from tests.bot.conftest import (
     ADMIN_KEY,
     AUTH,
     Bot,
-    connector,
     follow_up,
     make_settings,
-    service_url,
     started,
 )
 from tests.crm.dataset import ANI_ONE_MATCH
@@ -63,7 +61,7 @@ async def bot(
     crm,
     aiohttp_client,
     tmp_path,
-    sqlite_url,  # noqa: F811
+    sqlite_url,
 ) -> Bot:
     app = create_app(make_settings(tmp_path, sqlite_url, **FAST_WORKER))
     return Bot(await aiohttp_client(TestServer(app)), connector, service_url)

@@ -12,13 +12,11 @@ from aiohttp.test_utils import TestServer
 from bot.app import create_app
 from tests.bot.activities import ANNA_AGENT
 from tests.bot.cardtools import texts
-from tests.bot.conftest import (  # noqa: F401  (connector, service_url: fixtures)
+from tests.bot.conftest import (
     AUTH,
     Bot,
-    connector,
     follow_up,
     make_settings,
-    service_url,
     started,
 )
 
@@ -55,7 +53,7 @@ def _card_puts(bot: Bot) -> list[dict]:
 
 async def test_a_failed_crm_write_shows_on_the_card_until_a_retry_succeeds(
     connector, service_url, aiohttp_client, tmp_path, database_url
-):  # noqa: F811
+):
     app = create_app(
         make_settings(
             tmp_path,

@@ -11,13 +11,11 @@ from aiohttp.test_utils import TestServer
 from bot.app import create_app
 from bot.services import SERVICES
 from tests.bot.activities import ANNA_AGENT
-from tests.bot.conftest import (  # noqa: F401  (connector, service_url: fixtures)
+from tests.bot.conftest import (
     AUTH,
     Bot,
-    connector,
     follow_up,
     make_settings,
-    service_url,
     started,
 )
 
@@ -42,7 +40,7 @@ async def _settled(bot: Bot, interaction_id: str) -> list[dict]:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_an_ended_call_reaches_the_demo_crm_timeline(
     connector,
-    service_url,  # noqa: F811
+    service_url,
     aiohttp_client,
     tmp_path,
     database_url,

@@ -43,6 +43,24 @@ def test_json_lines_carry_correlation_ids(json_log):
     )
 
 
+def test_json_lines_have_the_documented_keys_and_mask_extra_values(json_log):
+    logger, stream = json_log
+    try:
+        raise RuntimeError("vendor said client_secret=leaked-value-1")
+    except RuntimeError:
+        logger.exception("failed", extra={"event": "crm_call", "note": "password=hunter2hunter2"})
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert {"ts", "level", "logger", "message", "event", "exception"} <= entry.keys()
+    assert (entry["level"], entry["logger"], entry["event"]) == (
+        "error",
+        "test.observability",
+        "crm_call",
+    )
+    assert entry["note"] == "password=***"
+    assert "leaked-value-1" not in stream.getvalue() and "hunter2" not in stream.getvalue()
+    assert "RuntimeError" in entry["exception"]
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -142,6 +160,40 @@ async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_s
     assert await policy.run("c1", post) == {"id": "a-1"}
     assert retried == [429, 502]
     assert slept[0] >= 2.0  # Retry-After honoured
+
+
+async def test_retries_stop_after_max_attempts_with_the_last_error(aiohttp_server):
+    calls = []
+
+    async def activities(request):
+        calls.append(request.method)
+        return web.json_response({}, status=504)
+
+    app = web.Application()
+    app.router.add_post("/x", activities)
+    server = await aiohttp_server(app)
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    retried: list[int] = []
+    policy = ConnectorPolicy(
+        max_attempts=3, base_delay=1.0, max_delay=1.5, sleep=fake_sleep, on_retry=retried.append
+    )
+
+    async def post():
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(server.make_url("/x")) as response,
+        ):
+            response.raise_for_status()
+
+    with pytest.raises(aiohttp.ClientResponseError) as info:
+        await policy.run("c1", post)
+    assert (info.value.status, len(calls), retried) == (504, 3, [504, 504])
+    # equal jitter: half the capped exponential delay is fixed, half random
+    assert 0.5 <= slept[0] <= 1.0 and 0.75 <= slept[1] <= 1.5
 
 
 async def test_non_retryable_errors_surface_at_once(aiohttp_server):

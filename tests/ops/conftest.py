@@ -13,10 +13,8 @@ from tests.bot.conftest import (  # noqa: F401  (fixtures)
     METRICS_KEY,
     PLATFORM_KEY,
     bot,
-    connector,
     make_bot,
     make_settings,
-    service_url,
 )
 
 

@@ -15,7 +15,6 @@ target_metadata = load_metadata()
 MIGRATION_LOCK_KEY = 0x43435F4D
 
 
-
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     if connection.dialect.name == "postgresql":
         # Transaction-scoped: released by the commit that ends the migration. Taken before
