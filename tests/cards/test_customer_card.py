@@ -315,3 +315,61 @@ def test_a_card_drawn_again_after_a_change_shows_the_change() -> None:
     # and read-only drops the buttons again
     read_only = build_customer_card(samples.one_match().model_copy(update={"read_only": True}))
     assert "unpin" not in _verbs(read_only) and "pin" not in _verbs(read_only)
+
+
+def _row_texts(card: dict[str, Any], label: str) -> list[str]:
+    """The value texts of every field row labelled ``label``."""
+    return [
+        node["columns"][1]["items"][0]["text"]
+        for node in walk(card["body"])
+        if node.get("type") == "ColumnSet"
+        and len(node.get("columns") or []) == 2
+        and node["columns"][0]["items"][0].get("text") == label
+    ]
+
+
+def test_numbers_dates_and_yes_no_follow_the_card_locale() -> None:
+    english = build_customer_card(samples.demo_call("en-US"))
+    german = build_customer_card(samples.demo_call("de-DE"))
+    assert _row_texts(english, "Monthly fee") == ["1,490.5"]
+    assert _row_texts(german, "Monthly fee") == ["1.490,5"]
+    assert _row_texts(english, "Start date") == ["Jan 31, 2025"]
+    assert _row_texts(german, "Start date") == ["31.01.2025"]
+    assert (_row_texts(english, "Auto renew"), _row_texts(german, "Auto renew")) == (
+        ["Yes"],
+        ["Ja"],
+    )
+
+
+def test_a_reference_shows_the_name_linked_to_the_record() -> None:
+    card = build_customer_card(samples.demo_call())
+    assert _row_texts(card, "Account")[0] == (
+        "[Schmidt Logistik GmbH](https://crm.example.com/account/acc-63d559913aee)"
+    )
+
+
+def test_related_records_are_one_row_each_that_opens_in_place() -> None:
+    card = build_customer_card(samples.demo_call())
+    rows = [n for n in walk(card["body"]) if n.get("selectAction")]
+    assert len(rows) == len(samples.demo_related())
+    for row in rows:
+        toggle = row["selectAction"]
+        assert toggle["type"] == "Action.ToggleVisibility"
+        details_id = toggle["targetElements"][0]["elementId"]
+        details = next(n for n in walk(card["body"]) if n.get("id") == details_id)
+        assert details["isVisible"] is False  # closed until the agent opens it
+        assert [a["title"] for a in actions(details)] == ["Pin", "Open in CRM"]
+    summaries = [t for t in texts(card) if t.startswith("Subscription")]
+    assert summaries == ["Subscription · 1,490.5"]  # type and the first field
+
+
+def test_field_labels_get_a_column_wide_enough_not_to_wrap() -> None:
+    card = build_customer_card(samples.demo_call())
+    widths = {
+        node["columns"][0]["width"]
+        for node in walk(card["body"])
+        if node.get("type") == "ColumnSet"
+        and node["columns"][0]["items"][0].get("text") == "Mobile"
+    }
+    # "Preferred Language" is the pinned contact's longest label: 18 characters at ~7 px
+    assert widths == {"134px"}
