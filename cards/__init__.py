@@ -12,7 +12,7 @@ from cards.card_json import (
     without_universal_actions,
 )
 from cards.card_notices import build_notices_card, is_read_only_card
-from cards.customer_card import MAX_REFRESH_USERS, build_customer_card
+from cards.customer_card import MAX_REFRESH_USERS, SEARCH_ID, build_customer_card
 from cards.forms import build_form_card, task_continue, task_message
 from cards.i18n import has_message, pick_locale, translate
 from cards.messages import WHOAMI_FIELDS, build_help_card, build_notice_card, build_whoami_card
@@ -23,6 +23,7 @@ __all__ = [
     "CARD_BYTE_BUDGET",
     "MAX_CARD_BYTES",
     "MAX_REFRESH_USERS",
+    "SEARCH_ID",
     "THUMBNAIL_CARD_CONTENT_TYPE",
     "WHOAMI_FIELDS",
     "build_compose_extension_result",

@@ -1,9 +1,12 @@
 """The Customer Card: what the agent sees during an interaction.
 
-Layout, top to bottom: header (customer, channel, skill, state), notices, the outcome of
-the start-up look-up, **Current Interaction** (pinned and created records), **Related
-Interactions** (earlier interactions, related records, search results), then search and
-create, and a Refresh button. A read-only card keeps only the Open in CRM links.
+Layout, top to bottom, so that the first screen (~600 px in Teams) holds who is calling,
+how they were matched, the pinned records and the search box: header (customer, channel,
+skill, state, CRM), notices, the outcome of the start-up look-up, **Current Interaction**
+(pinned and created records with their fields and actions), the search box, **Related
+Interactions** (earlier interactions one line each; related records and search results one
+compact row each, opening in place), then create, and a Refresh button. With no match,
+search and create come first. A read-only card keeps only the Open in CRM links.
 
 Every card fits Teams' message limit: when the records don't fit, the first ones are shown
 with a "more" action (see ``_fit``).
@@ -12,8 +15,7 @@ with a "more" action (see ``_fit``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from microsoft_teams.cards.core import (
     Action,
@@ -23,7 +25,6 @@ from microsoft_teams.cards.core import (
     ChoiceSetInput,
     Column,
     ColumnSet,
-    Container,
     ExecuteAction,
     RefreshDefinition,
     TeamsCardProperties,
@@ -41,23 +42,22 @@ from cards.card_notices import READ_ONLY_NOTICE_ID, notice_id
 from cards.elements import (
     action_set,
     execute,
-    facts,
     heading,
     notice_block,
-    open_url,
     subtle,
     task_fetch,
     text,
     truncate,
 )
 from cards.i18n import has_message, pick_locale, translate
-from cards.view import CustomerCardView, HistoryView, RecordView
+from cards.record_blocks import current_block, history_block, memo, related_block
+from cards.view import CustomerCardView
 
-__all__ = ["MAX_REFRESH_USERS", "build_customer_card"]
+__all__ = ["MAX_REFRESH_USERS", "SEARCH_ID", "build_customer_card"]
 
 MAX_REFRESH_USERS = 60  # Teams honours at most 60 ids in refresh.userIds
+SEARCH_ID = "search"  # element id of the search row (the rendered-layout test finds it)
 _MAX_NOTICES = 5
-_TITLE_CHARS = 160
 _FIELD_CHARS = 200
 _TEXT_CHARS = 200
 _QUERY_CHARS = 200
@@ -76,7 +76,6 @@ _OUTCOME: dict[str, tuple[str, Literal["Good", "Accent", "Default"]]] = {
 }
 
 Section = Literal["current", "history", "related"]
-_Block = TypeVar("_Block")
 _Entry = tuple[Section, CardElement]
 
 
@@ -86,9 +85,11 @@ def build_customer_card(
     """The Customer Card for ``view`` as an Adaptive Card 1.5 dict, under the size budget;
     with Submit buttons only when the host lacks ``universal_actions`` (the Emulator)."""
     locale = pick_locale(view.locale)
-    entries: list[_Entry] = [("current", _current_block(r, view, locale)) for r in view.current]
-    entries += [("history", _history_block(h, locale)) for h in view.history]
-    entries += [("related", _related_block(r, view, locale)) for r in view.related]
+    # the full locale tag (en-GB, de-AT) decides number and date formats
+    tag = view.locale if pick_locale(view.locale) == locale else locale
+    entries: list[_Entry] = [("current", current_block(r, view, tag)) for r in view.current]
+    entries += [("history", history_block(h, tag)) for h in view.history]
+    entries += [("related", related_block(r, view, tag)) for r in view.related]
     card = _fit(lambda shown: _assemble(view, locale, entries, shown), len(entries))
     # dropping the Execute actions only makes the card smaller
     return card if universal_actions else without_universal_actions(card)
@@ -122,13 +123,15 @@ def _assemble(
     hidden = len(entries) - shown + max(0, view.related_total - len(view.related))
     body: list[CardElement] = [*_header(view, locale), *_notices(view, locale)]
     body += _outcome(view, locale)
-    find = _find_section(view, locale) if interactive else []
-    if view.match_outcome == "none":  # nothing to show yet: put search and create first
-        body, find = body + find, []
+    search = _search_row(view, locale) if interactive else []
+    create = _create_row(view, locale) if interactive else []
+    if view.match_outcome == "none":  # nothing to show yet: search and create first
+        body, search, create = body + search + create, [], []
     body += _current_section(visible, locale, any_current=bool(view.current))
+    body += search
     body += _related_section(visible, locale)
     body += _more(view, locale, hidden, visible) if hidden else []
-    body += find
+    body += create
     card = AdaptiveCard(
         version="1.5",
         lang=locale,
@@ -154,14 +157,12 @@ def _header(view: CustomerCardView, locale: str) -> list[CardElement]:
         truncate(view.skill, _TEXT_CHARS),
         translate(locale, state) if has_message(state) else view.state,
     ]
-    items: list[CardElement] = [
+    if view.crm_label:
+        parts.append(translate(locale, "card_crm", crm=truncate(view.crm_label, _TEXT_CHARS)))
+    return [
         TextBlock(text=_customer(view), size="Large", weight="Bolder", wrap=True),
         subtle(" · ".join(p for p in parts if p), spacing="None"),
     ]
-    if view.crm_label:
-        crm = truncate(view.crm_label, _TEXT_CHARS)
-        items.append(subtle(translate(locale, "card_crm", crm=crm), spacing="None"))
-    return items
 
 
 def _notices(view: CustomerCardView, locale: str) -> list[CardElement]:
@@ -180,7 +181,7 @@ def _outcome(view: CustomerCardView, locale: str) -> list[CardElement]:
     if view.match_outcome not in _OUTCOME:
         return []
     key, color = _OUTCOME[view.match_outcome]
-    return [text(translate(locale, key), color=color, weight="Bolder", spacing="Medium")]
+    return [text(translate(locale, key), color=color, weight="Bolder", spacing="Small")]
 
 
 def _current_section(visible: list[_Entry], locale: str, *, any_current: bool) -> list[CardElement]:
@@ -195,17 +196,16 @@ def _related_section(visible: list[_Entry], locale: str) -> list[CardElement]:
     history = [element for section, element in visible if section == "history"]
     related = [element for section, element in visible if section == "related"]
     body: list[CardElement] = [heading(translate(locale, "section_related"))]
+    body += related  # right under the section heading: no subheading of their own
     if history:
         body += [_subheading(translate(locale, "history_heading")), *history]
-    if related:
-        body += [_subheading(translate(locale, "related_records_heading")), *related]
     if not history and not related:
         body.append(subtle(translate(locale, "related_empty")))
     return body
 
 
 def _subheading(value: str) -> TextBlock:
-    return TextBlock(text=value, weight="Bolder", wrap=True, spacing="Medium")
+    return TextBlock(text=value, weight="Bolder", wrap=True, spacing="Small")
 
 
 def _more(
@@ -223,13 +223,12 @@ def _more(
     return body + action_set([more], spacing="Small")
 
 
-def _find_section(view: CustomerCardView, locale: str) -> list[CardElement]:
-    types = tuple((t.name, t.label) for t in view.create_types)
-    key = ("find", view.interaction_id, view.search_query, types, locale)
-    return list(_memo(key, lambda: _build_find_section(view, locale)))  # callers extend it
+def _search_row(view: CustomerCardView, locale: str) -> list[CardElement]:
+    key = ("search", view.interaction_id, view.search_query, locale)
+    return [memo(key, lambda: _build_search_row(view, locale))]
 
 
-def _build_find_section(view: CustomerCardView, locale: str) -> list[CardElement]:
+def _build_search_row(view: CustomerCardView, locale: str) -> CardElement:
     query = TextInput(
         id="query",
         label=translate(locale, "search_label"),
@@ -238,27 +237,35 @@ def _build_find_section(view: CustomerCardView, locale: str) -> list[CardElement
         max_length=_QUERY_CHARS,
     )
     search = _interaction_action(view, locale, "action_search", "search")
-    body: list[CardElement] = [heading(translate(locale, "section_find")), _beside(query, search)]
-    if view.create_types:
-        create_type = ChoiceSetInput(
-            id="createType",
-            label=translate(locale, "create_label"),
-            style="compact",
-            value=view.create_types[0].name,
-            choices=[Choice(title=t.label, value=t.name) for t in view.create_types],
-        )
-        create = task_fetch(
-            translate(locale, "action_create"),
-            "create_form",
-            {"interactionId": view.interaction_id},
-        )
-        body.append(_beside(create_type, create))
-    return body
+    return _beside(query, search, block_id=SEARCH_ID)
 
 
-def _beside(field: CardElement, action: Action) -> ColumnSet:
+def _create_row(view: CustomerCardView, locale: str) -> list[CardElement]:
+    if not view.create_types:
+        return []
+    types = tuple((t.name, t.label) for t in view.create_types)
+    key = ("create", view.interaction_id, types, locale)
+    return [memo(key, lambda: _build_create_row(view, locale))]
+
+
+def _build_create_row(view: CustomerCardView, locale: str) -> CardElement:
+    create_type = ChoiceSetInput(
+        id="createType",
+        label=translate(locale, "create_label"),
+        style="compact",
+        value=view.create_types[0].name,
+        choices=[Choice(title=t.label, value=t.name) for t in view.create_types],
+    )
+    create = task_fetch(
+        translate(locale, "action_create"), "create_form", {"interactionId": view.interaction_id}
+    )
+    return _beside(create_type, create)
+
+
+def _beside(field: CardElement, action: Action, *, block_id: str | None = None) -> ColumnSet:
     """An input with its button to the right, aligned with the input box."""
     return ColumnSet(
+        id=block_id,
         spacing="Medium",
         columns=[
             Column(width="stretch", items=[field]),
@@ -277,131 +284,3 @@ def _refresh(view: CustomerCardView) -> RefreshDefinition | None:
         return None
     data = {"verb": "refresh", "interactionId": view.interaction_id}
     return RefreshDefinition(action=ExecuteAction(verb="refresh", data=data), user_ids=user_ids)
-
-
-# --- record and history blocks, memoized ---------------------------------------------
-#
-# A card is drawn several times in an interaction (first post, related records, each pin,
-# refresh) and mostly from the same records, and building a block's typed models is most
-# of a card's cost. A block is a pure function of the key below, and the models are never
-# changed once built, so one block object serves every card that shows it.
-
-_BLOCK_CACHE_SIZE = 1024  # ~15 KB each: ~15 MB per process at most
-_blocks: dict[tuple[Any, ...], Any] = {}
-
-
-def _memo(key: tuple[Any, ...], build: Callable[[], _Block]) -> _Block:
-    block: _Block | None = _blocks.get(key)
-    if block is None:
-        if len(_blocks) >= _BLOCK_CACHE_SIZE:
-            del _blocks[next(iter(_blocks))]  # the oldest
-        block = _blocks[key] = build()
-    return block
-
-
-def _record_key(record: RecordView) -> tuple[Any, ...]:
-    fields = tuple((f.name, f.label, f.value) for f in record.fields)
-    return (
-        record.type,
-        record.type_label,
-        record.id,
-        record.title,
-        record.url,
-        record.origin,
-        fields,
-    )
-
-
-def _current_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
-    key = ("current", _record_key(record), view.interaction_id, view.read_only, locale)
-    return _memo(key, lambda: _build_current_block(record, view, locale))
-
-
-def _related_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
-    key = ("related", _record_key(record), view.interaction_id, view.read_only, locale)
-    return _memo(key, lambda: _build_related_block(record, view, locale))
-
-
-def _history_block(entry: HistoryView, locale: str) -> Container:
-    key = (
-        "history",
-        entry.interaction_id,
-        entry.channel,
-        entry.started_at,
-        entry.agent_name,
-        entry.state,
-        entry.summary,
-        locale,
-    )
-    return _memo(key, lambda: _build_history_block(entry, locale))
-
-
-def _record_data(view: CustomerCardView, record: RecordView) -> dict[str, Any]:
-    return {"interactionId": view.interaction_id, "recordType": record.type, "recordId": record.id}
-
-
-def _build_current_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
-    actions: list[Action] = []
-    if record.url:
-        actions.append(open_url(translate(locale, "action_open"), record.url))
-    if not view.read_only:
-        data = _record_data(view, record)
-        actions.append(task_fetch(translate(locale, "action_edit"), "edit_form", data))
-        actions.append(execute(translate(locale, "action_unpin"), "unpin", data))
-    return _record_container(record, locale, actions)
-
-
-def _build_related_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
-    actions: list[Action] = []
-    if not view.read_only:
-        pin = execute(translate(locale, "action_pin"), "pin", _record_data(view, record))
-        actions.append(pin)
-    if record.url:
-        actions.append(open_url(translate(locale, "action_open"), record.url))
-    return _record_container(record, locale, actions)
-
-
-def _record_container(record: RecordView, locale: str, actions: list[Action]) -> Container:
-    label = record.type_label
-    if record.origin != "pinned":
-        label = f"{label} · {translate(locale, f'origin_{record.origin}')}"
-    items: list[CardElement] = [
-        TextBlock(text=truncate(record.title, _TITLE_CHARS), weight="Bolder", wrap=True),
-        subtle(truncate(label, _TEXT_CHARS), spacing="None"),
-    ]
-    if record.fields:
-        empty = translate(locale, "empty_value")
-        items.append(facts(record.fields, empty=empty, limit=_FIELD_CHARS))
-    items += action_set(actions, spacing="Small")
-    return Container(items=items, style="emphasis", spacing="Medium")
-
-
-def _build_history_block(entry: HistoryView, locale: str) -> Container:
-    when = _when(entry.started_at) or translate(locale, "history_unknown_time")
-    state = f"state_{entry.state}"
-    details = [
-        truncate(entry.agent_name, _TEXT_CHARS),
-        translate(locale, state) if has_message(state) else entry.state,
-        truncate(entry.summary, _TEXT_CHARS),
-    ]
-    items: list[CardElement] = [
-        text(f"{translate(locale, f'channel_{entry.channel}')} · {when}", weight="Bolder"),
-    ]
-    line = " · ".join(d for d in details if d)
-    if line:
-        items.append(subtle(line, spacing="None"))
-    return Container(items=items, spacing="Small")
-
-
-def _when(moment: datetime | None) -> str:
-    """Date and time in the agent's own time zone and format, rendered by the Teams client.
-
-    Adaptive Cards' DATE/TIME functions take an RFC 3339 UTC timestamp; naive values from
-    the store are UTC.
-    """
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}"

@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "FieldKind",
     "FieldView",
     "RecordView",
     "HistoryView",
@@ -32,10 +33,19 @@ __all__ = [
 ]
 
 
+FieldKind = Literal["text", "number", "date", "datetime", "boolean"]
+
+
 class FieldView(BaseModel):
+    """One field on the card. Text is shown as given; the card formats the other kinds by
+    its locale from their plain value (``number``: ``"1234.5"``, ``date``: ISO
+    ``"2025-01-31"``, ``datetime``: ISO with offset, ``boolean``: ``"true"``/``"false"``)."""
+
     name: str
     label: str
-    value: str  # already formatted for display
+    value: str  # display text (a reference field: the referenced record's name)
+    kind: FieldKind = "text"
+    url: str = ""  # shown as a link to this (e.g. the referenced record in the CRM)
 
 
 class RecordView(BaseModel):

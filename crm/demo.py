@@ -30,7 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from .demo_query import dynamic_clause, title_order
 from .demo_schema import CALLER_TYPES, METADATA, TABLES, TEXT_TYPES, TYPES, TypeSpec, digits_column
 from .demo_seed import SAMPLE_RECORDS, PersonLike, SeedRecord, people_records
-from .demo_statements import related_statement, row_statement, search_statement, search_values
+from .demo_statements import (
+    reference_columns,
+    reference_label,
+    related_statement,
+    row_statement,
+    search_statement,
+    search_values,
+)
 from .demo_timeline import stored_key, task_fields
 from .demo_values import output_value, phone_key, validate_fields
 from .errors import ConfigError, CrmError, CrmNotFoundError, CrmRejectedError, CrmUnavailableError
@@ -43,6 +50,7 @@ from .models import (
     FieldValue,
     IdSearch,
     PhoneSearch,
+    RecordRef,
     RecordType,
     SearchQuery,
     TextSearch,
@@ -206,7 +214,22 @@ class DemoCrm:
             fields=fields,
             updated_at=updated,
             parent_ids=parents,
+            references=self._references(spec, row),
         )
+
+    def _references(self, spec: TypeSpec, row: RowMapping) -> dict[str, RecordRef]:
+        """The names the row's reference columns carry (see ``reference_columns``)."""
+        targets = dict(spec.parents)
+        if spec.name == "task" and row["related_type"]:
+            targets["related_id"] = row["related_type"]
+        found: dict[str, RecordRef] = {}
+        for field, target in targets.items():
+            name = row.get(reference_label(field))
+            if row[field] and name:
+                record_id = str(row[field])
+                url = self.record_url(target, record_id)
+                found[field] = RecordRef(type=target, id=record_id, name=name, url=url)
+        return found
 
     async def _select(
         self, conn: AsyncConnection, spec: TypeSpec, where: ColumnElement[bool], limit: int
@@ -214,7 +237,12 @@ class DemoCrm:
         if limit <= 0:
             return []
         table = TABLES[spec.name]
-        statement = select(table).where(where).order_by(*title_order(spec)).limit(limit)
+        statement = (
+            select(table, *reference_columns(spec.name))
+            .where(where)
+            .order_by(*title_order(spec))
+            .limit(limit)
+        )
         rows = (await conn.execute(statement)).mappings().all()
         return [self._record(spec, row) for row in rows]
 
@@ -404,7 +432,9 @@ class DemoCrm:
             rows = (
                 (
                     await conn.execute(
-                        select(tasks).where(where).order_by(tasks.c.created_at, tasks.c.id)
+                        select(tasks, *reference_columns("task"))
+                        .where(where)
+                        .order_by(tasks.c.created_at, tasks.c.id)
                     )
                 )
                 .mappings()

@@ -20,10 +20,13 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Integer,
+    Label,
     Select,
     String,
     bindparam,
+    case,
     cast,
+    func,
     literal,
     literal_column,
     null,
@@ -42,6 +45,8 @@ __all__ = [
     "Branch",
     "TypedSelect",
     "branch_union",
+    "reference_columns",
+    "reference_label",
     "row_statement",
     "search_statement",
     "search_values",
@@ -66,6 +71,39 @@ _PATTERN = bindparam("pattern", type_=String())
 _OPEN_CASE_STATUSES = [literal(status) for status in ("New", "Working", "Escalated")]
 
 
+def reference_label(field: str) -> str:
+    """The column that carries the display name of the record ``field`` points at."""
+    return f"_ref_{field}"
+
+
+def _title_of(spec: TypeSpec, record_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The title of the ``spec`` record whose id is ``record_id``, as a scalar subquery."""
+    table = TABLES[spec.name]
+    title: ColumnElement[Any] = func.coalesce(table.c[spec.title_fields[0]], literal(""))
+    for name in spec.title_fields[1:]:
+        title = title + literal(" ") + func.coalesce(table.c[name], literal(""))
+    return select(func.trim(title)).where(table.c.id == record_id).scalar_subquery()
+
+
+@lru_cache(maxsize=16)
+def reference_columns(type_name: str) -> tuple[Label[Any], ...]:
+    """Columns naming the records a row of the type refers to (its account, contact, a
+    task's related record), so the card shows names instead of ids from the same
+    statement; one indexed look-up per reference and row."""
+    spec, table = TYPES[type_name], TABLES[type_name]
+    columns = [
+        _title_of(TYPES[parent], table.c[ref]).label(reference_label(ref))
+        for ref, parent in spec.parents.items()
+    ]
+    if type_name == "task":  # related_type names the target's type
+        targets = [
+            (table.c.related_type == name, _title_of(target, table.c.related_id))
+            for name, target in TYPES.items()
+        ]
+        columns.append(case(*targets, else_=null()).label(reference_label("related_id")))
+    return tuple(columns)
+
+
 @dataclass(frozen=True)
 class TypedSelect:
     """A statement over rows of several record types, and which type each row is."""
@@ -83,19 +121,24 @@ def branch_union(branches: Sequence[Branch], limit: Any = None) -> TypedSelect:
     ``limit`` rows in all. A row has the columns of every branch's table (NULL where its
     own table has none of that name)."""
     columns: dict[str, Column[Any]] = {}
+    references: dict[str, None] = {}  # the names, in order
     for spec, _, _ in branches:
         for column in TABLES[spec.name].columns:
             columns.setdefault(column.name, column)
+        for reference in reference_columns(spec.name):
+            references.setdefault(reference.name)
     width = max(len(spec.title_fields) + 1 for spec, _, _ in branches)
     parts = []
     for index, (spec, where, branch_limit) in enumerate(branches):
         table = TABLES[spec.name]
         keys = [column.label(f"_order{i}") for i, column in enumerate(title_columns(spec))]
         keys += [cast(null(), String()).label(f"_order{i}") for i in range(len(keys), width)]
-        values = [
+        values: list[Column[Any] | Label[Any]] = [
             table.c[name] if name in table.c else cast(null(), column.type).label(name)
             for name, column in columns.items()
         ]
+        own = {reference.name: reference for reference in reference_columns(spec.name)}
+        values += [own.get(name, cast(null(), String()).label(name)) for name in references]
         inner = (
             select(literal_column(str(index)).label(_BRANCH), *keys, *values)
             .where(where)
@@ -116,7 +159,7 @@ def branch_union(branches: Sequence[Branch], limit: Any = None) -> TypedSelect:
 def row_statement(type_name: str) -> Select[Any]:
     """One record by id (bound as ``id``)."""
     table = TABLES[type_name]
-    return select(table).where(table.c.id == _ID)
+    return select(table, *reference_columns(type_name)).where(table.c.id == _ID)
 
 
 def search_values(

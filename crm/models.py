@@ -14,6 +14,7 @@ __all__ = [
     "RecordType",
     "FieldValue",
     "CrmRecord",
+    "RecordRef",
     "CrmSystem",
     "PhoneSearch",
     "EmailSearch",
@@ -91,6 +92,16 @@ class CrmSystem(_Model):
     base_url: str
 
 
+class RecordRef(_Model):
+    """The record a reference field points at, as the agent should see it: its name, and a
+    link when the CRM has one. Adapters fill it while reading the referencing record."""
+
+    type: str  # record type name of the target
+    id: str
+    name: str  # display name (title) of the target
+    url: str = ""  # deep link to the target; empty when unknown
+
+
 class CrmRecord(_Model):
     type: str  # record type name
     id: str
@@ -100,6 +111,8 @@ class CrmRecord(_Model):
     updated_at: datetime | None = None
     # ids of records it belongs to (account / household), for "related" look-ups
     parent_ids: dict[str, str] = Field(default_factory=dict)
+    # reference field name -> the record it points at (only where the adapter resolved it)
+    references: dict[str, RecordRef] = Field(default_factory=dict)
 
 
 # --- searches: one model per kind, a discriminated union ------------------------------

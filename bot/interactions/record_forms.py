@@ -173,6 +173,8 @@ class RecordForms:
         record = await self._crm.call(adapter.get(record_type, record_id))
         meta = await self._crm.call(self._crm.catalog.fields(row.configuration_id, record_type))
         configured = await self._directory.card_fields(row.configuration_id, record_type)
+        # no ``record``: the form keeps the fields the card leaves out as repeats of the
+        # title (a contact's first and last name)
         shown = choose_card_fields(record.fields, configured=configured, meta=meta)
         return edit_fields(list(meta.values()), shown), record
 

@@ -6,13 +6,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from cards.view import FieldView, RecordView
-from crm.models import TEXT_FIELD_TYPES, CrmRecord, FieldInfo, FieldValue
+from cards.view import FieldKind, FieldView, RecordView
+from crm.models import TEXT_FIELD_TYPES, CrmRecord, FieldInfo, FieldType, FieldValue
 
 __all__ = [
     "MAX_TEXT_FIELDS",
     "MAX_OTHER_FIELDS",
     "choose_card_fields",
+    "field_view",
     "format_value",
     "humanize",
     "record_view",
@@ -49,26 +50,41 @@ def _is_text(name: str, value: Any, meta: Mapping[str, FieldInfo]) -> bool:
     return isinstance(value, str)
 
 
+def _worth_a_line(
+    name: str, value: FieldValue, record: CrmRecord | None, meta: Mapping[str, FieldInfo]
+) -> bool:
+    """Whether the default card mapping shows a field: not empty, not bookkeeping, not a
+    repeat of the title ("First name: Anna" under "Anna Schmidt"), and not a reference the
+    CRM gave no name for (a bare id means nothing to the agent)."""
+    if name in _HIDDEN or value in (None, ""):
+        return False
+    if record is None:
+        return True
+    if isinstance(value, str) and value.strip() in (record.title, *record.title.split()):
+        return False
+    info = meta.get(name)
+    is_reference = info is not None and info.type == FieldType.REFERENCE
+    return not is_reference or name in record.references
+
+
 def choose_card_fields(
     fields: Mapping[str, FieldValue],
     *,
     configured: Sequence[str] | None = None,
     meta: Mapping[str, FieldInfo] | None = None,
+    record: CrmRecord | None = None,
 ) -> list[str]:
     """Names of the fields the card shows: at most 5 text and 3 other fields.
 
-    ``configured`` (the configuration's data mapping) keeps its order; otherwise the record's
-    own non-empty fields in CRM order, skipping ids and bookkeeping.
+    ``configured`` (the configuration's data mapping) keeps its order; otherwise (the
+    default card mapping) the record's own fields in CRM order that are worth a line (see
+    ``_worth_a_line``; ``record`` gives the title and the resolved references for that).
     """
     meta = meta or {}
     candidates: Iterable[str] = (
         configured
         if configured is not None
-        else (
-            name
-            for name, value in fields.items()
-            if name not in _HIDDEN and value not in (None, "")
-        )
+        else (name for name, value in fields.items() if _worth_a_line(name, value, record, meta))
     )
     chosen: list[str] = []
     text = other = 0
@@ -94,7 +110,7 @@ def record_view(
     meta: Mapping[str, FieldInfo] | None = None,
 ) -> RecordView:
     meta = meta or {}
-    names = choose_card_fields(record.fields, configured=configured, meta=meta)
+    names = choose_card_fields(record.fields, configured=configured, meta=meta, record=record)
     return RecordView(
         type=record.type,
         type_label=type_label or humanize(record.type),
@@ -102,12 +118,51 @@ def record_view(
         title=record.title or record.id,
         url=record.url,
         origin=origin,
-        fields=[
-            FieldView(
-                name=name,
-                label=meta[name].label if name in meta else humanize(name),
-                value=format_value(record.fields.get(name)),
-            )
-            for name in names
-        ],
+        fields=[field_view(record, name, meta.get(name)) for name in names],
     )
+
+
+_KINDS: dict[FieldType, FieldKind] = {
+    FieldType.NUMBER: "number",
+    FieldType.DATE: "date",
+    FieldType.DATETIME: "datetime",
+    FieldType.BOOLEAN: "boolean",
+}
+
+
+def _kind(value: Any, info: FieldInfo | None) -> FieldKind:
+    if info is not None:
+        return _KINDS.get(info.type, "text")
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, datetime):
+        return "datetime"
+    return "date" if isinstance(value, date) else "text"
+
+
+def field_view(record: CrmRecord, name: str, info: FieldInfo | None) -> FieldView:
+    """One field for the card: a resolved reference as the target's name (linked to it),
+    other kinds as plain values the card formats by its locale (see ``FieldView``)."""
+    label = info.label if info is not None else humanize(name)
+    reference = record.references.get(name)
+    if reference is not None:
+        return FieldView(name=name, label=label, value=reference.name, url=reference.url)
+    value = record.fields.get(name)
+    kind = _kind(value, info) if value not in (None, "") else "text"
+    if kind == "text":
+        text = format_value(value)
+        url = text if info is not None and info.type == FieldType.URL else ""
+        return FieldView(name=name, label=label, value=text, url=_web_link(url))
+    if isinstance(value, bool):
+        plain = "true" if value else "false"
+    elif isinstance(value, datetime | date):
+        plain = value.isoformat()
+    else:
+        plain = str(value)
+    return FieldView(name=name, label=label, value=plain, kind=kind)
+
+
+def _web_link(url: str) -> str:
+    return url if url.lower().startswith(("https://", "http://")) else ""

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, inspect, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm.errors import NotFoundError
-from crm.models import CrmRecord
+from crm.models import CrmRecord, RecordRef
 
 from ..storage.tables import (
     InstallationRow,
@@ -159,10 +159,12 @@ async def records_of(session: AsyncSession, interaction_id: str) -> list[Interac
 
 
 def _snapshot(record: CrmRecord) -> dict[str, Any]:
-    return {
-        "fields": record.model_dump(mode="json")["fields"],
-        "parent_ids": dict(record.parent_ids),
-    }
+    # The referenced records' names travel with the record, so a redraw needs no CRM call.
+    dumped = record.model_dump(mode="json", include={"fields", "references"})
+    snapshot: dict[str, Any] = {"fields": dumped["fields"], "parent_ids": dict(record.parent_ids)}
+    if record.references:
+        snapshot["references"] = dumped["references"]
+    return snapshot
 
 
 async def add_records(
@@ -311,6 +313,10 @@ def record_from_row(row: InteractionRecordRow) -> CrmRecord:
         url=row.url,
         fields=dict(snapshot.get("fields", {})),
         parent_ids=dict(snapshot.get("parent_ids", {})),
+        references={
+            field: RecordRef.model_validate(ref)
+            for field, ref in (snapshot.get("references") or {}).items()
+        },
     )
 
 

@@ -117,4 +117,8 @@ MESSAGES: dict[str, str] = {
     "crm_unavailable": "Das CRM ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut.",
     "unknown_configuration": "Unbekannte CRM-Konfiguration.",
     "configuration_inactive": "Diese CRM-Konfiguration ist deaktiviert.",
+    # Customer Card, compact layout (issue 18)
+    "action_details": "Details",
+    "value_yes": "Ja",
+    "value_no": "Nein",
 }

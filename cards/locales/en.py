@@ -103,4 +103,8 @@ MESSAGES: dict[str, str] = {
     "crm_unavailable": "The CRM cannot be reached right now. Please try again later.",
     "unknown_configuration": "Unknown CRM configuration.",
     "configuration_inactive": "This CRM configuration is inactive.",
+    # Customer Card, compact layout (issue 18)
+    "action_details": "Details",
+    "value_yes": "Yes",
+    "value_no": "No",
 }

@@ -41,6 +41,18 @@ def actions(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:
     return found
 
 
+def field_labels(record_block: dict[str, Any]) -> list[str]:
+    """The field labels a record block shows: its label/value rows (column sets whose
+    label column has a fixed width)."""
+    return [
+        node["columns"][0]["items"][0]["text"]
+        for node in walk(record_block)
+        if node.get("type") == "ColumnSet"
+        and len(node.get("columns") or []) == 2
+        and str(node["columns"][0].get("width", "")).endswith("px")
+    ]
+
+
 def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, Any]]:
     """Record title -> action data of its ``verb`` button."""
     result = {}
@@ -48,7 +60,10 @@ def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, 
         if node.get("type") != "Container":
             continue
         items = node.get("items") or []
-        title = next((i.get("text") for i in items if i.get("type") == "TextBlock"), None)
+        # the record's title is its first text (a related record's sits in its summary row)
+        title = next((i.get("text") for i in walk(items) if i.get("type") == "TextBlock"), None)
+        if title is None:
+            continue
         for action in walk(items):
             if action.get("type") == "Action.Execute" and action.get("verb") == verb:
                 result[title] = action["data"]

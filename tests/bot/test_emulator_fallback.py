@@ -83,7 +83,10 @@ def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, 
         if node.get("type") != "Container":
             continue
         items = node.get("items") or []
-        title = next((i.get("text") for i in items if i.get("type") == "TextBlock"), None)
+        # the record's title is its first text (a related record's sits in its summary row)
+        title = next((i.get("text") for i in walk(items) if i.get("type") == "TextBlock"), None)
+        if title is None:
+            continue
         for action in walk(items):
             data = action.get("data") or {}
             if action.get("type") == "Action.Submit" and data.get("verb") == verb:
@@ -97,7 +100,7 @@ def _submit(card: dict[str, Any], verb: str, record: str | None = None) -> dict[
         n
         for n in walk(card["body"])
         if n.get("type") == "Container"
-        and (record is None or any(i.get("text") == record for i in n["items"]))
+        and (record is None or any(i.get("text") == record for i in walk(n["items"])))
     ]
     for node in walk(containers if record else [card["body"], card.get("actions") or []]):
         if node.get("type") == "Action.Execute" and node.get("verb") == verb:

@@ -8,7 +8,7 @@ from bot.services import SERVICES
 from crm.models import CrmRecord
 
 from .activities import ANNA_AGENT, BOB_AGENT, OTHER, card_action, message, task, uninstall
-from .cardtools import actions, pin_targets, texts, walk
+from .cardtools import actions, field_labels, pin_targets, texts, walk
 from .conftest import ADMIN_KEY, follow_up, started
 
 
@@ -95,7 +95,7 @@ async def test_records_related_to_the_match_arrive_in_place_and_can_be_pinned(bo
     assert puts[0].path.endswith("/" + message_id)  # the posted message, not a new one
     related = pin_targets(puts[0].card)
     assert "Schmidt Logistik GmbH" in related  # the account of the match
-    assert "Related records" in texts(puts[0].card)
+    assert "Related Interactions" in texts(puts[0].card)
     assert "Anna Schmidt" in pin_targets(puts[0].card, "unpin")  # the match stays pinned
     status, body = await bot.activity(
         card_action(bot.service_url, ANNA_AGENT, "pin", related["Schmidt Logistik GmbH"])
@@ -106,18 +106,12 @@ async def test_records_related_to_the_match_arrive_in_place_and_can_be_pinned(bo
 
 
 def _record_facts(card, title):  # type: ignore[no-untyped-def]
-    """The labels (lower case) of the facts shown under the record titled ``title``."""
-    for node in walk(card["body"]):
-        items = node.get("items") or []
+    """The labels (lower case) of the fields shown under the record titled ``title``."""
+    for node in card["body"]:
         if node.get("type") == "Container" and any(
-            i.get("type") == "TextBlock" and i.get("text") == title for i in items
+            i.get("type") == "TextBlock" and i.get("text") == title for i in walk(node)
         ):
-            return [
-                fact["title"].lower()
-                for fact_set in walk(items)
-                if fact_set.get("type") == "FactSet"
-                for fact in fact_set["facts"]
-            ]
+            return [label.lower() for label in field_labels(node)]
     raise AssertionError(f"no record titled {title!r} on the card")
 
 
@@ -126,7 +120,8 @@ async def test_the_card_shows_the_fields_of_the_dynamic_data_mapping(bot):
     configs = await (await bot.client.get("/api/v1/configurations", headers=admin)).json()
     config_id = next(c["id"] for c in configs["configurations"] if c["isDefault"])
     _, card = await _start(bot)
-    assert _record_facts(card, "Anna Schmidt")[:2] == ["first name", "last name"]  # CRM order
+    # CRM order, without the repeats of the title (first and last name)
+    assert _record_facts(card, "Anna Schmidt")[:3] == ["email", "phone", "mobile phone"]
 
     response = await bot.client.post(
         f"/api/v1/configurations/{config_id}/dynamic-data-mappings",

@@ -127,8 +127,14 @@ def card_bytes(card: dict[str, Any]) -> int:
 def contract_errors(card: dict[str, Any], interaction_id: str) -> list[str]:
     """How the card's actions break the action data contract in ``cards/view.py``."""
     problems = []
+    ids = {node["id"] for node in walk(card.get("body", [])) if "id" in node}
     for action in actions(card):
         kind, data = action["type"], action.get("data")
+        if kind == "Action.ToggleVisibility":
+            targets = [t["elementId"] for t in action.get("targetElements", [])]
+            if not targets or not set(targets) <= ids:
+                problems.append(f"ToggleVisibility with unknown targets: {action}")
+            continue
         if kind == "Action.OpenUrl":
             if not str(action.get("url", "")).startswith("https://"):
                 problems.append(f"OpenUrl without an https url: {action}")

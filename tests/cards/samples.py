@@ -63,6 +63,73 @@ def case(n: int = 1, origin: str = "related") -> RecordView:
     )
 
 
+def anna(origin: str = "match") -> RecordView:
+    """The demo caller's contact as the demo CRM's default card mapping shows it: five text
+    fields, the account by name (linked) and a picklist."""
+    return RecordView(
+        type="contact",
+        type_label="Contact",
+        id="con-1b2c3d4e5f60",
+        title="Anna Schmidt",
+        url="https://crm.example.com/contact/con-1b2c3d4e5f60",
+        fields=[
+            FieldView(name="email", label="Email", value="anna.schmidt@schmidt-logistik.example"),
+            FieldView(name="phone", label="Phone", value="+49 30 1234567"),
+            FieldView(name="mobile_phone", label="Mobile", value="0171 2345678"),
+            FieldView(name="title", label="Title", value="Leiterin Disposition"),
+            FieldView(
+                name="account_id",
+                label="Account",
+                value="Schmidt Logistik GmbH",
+                url="https://crm.example.com/account/acc-63d559913aee",
+            ),
+            FieldView(name="mailing_city", label="Mailing City", value="Berlin"),
+            FieldView(name="preferred_language", label="Preferred Language", value="de"),
+        ],
+        origin=origin,  # type: ignore[arg-type]
+    )
+
+
+def demo_related() -> list[RecordView]:
+    """What the demo CRM relates to Anna: her account, a colleague, two open cases and a
+    subscription (with a number, a date and a yes/no field)."""
+    base = "https://crm.example.com"
+    return [
+        RecordView(
+            type="account",
+            type_label="Account",
+            id="acc-63d559913aee",
+            title="Schmidt Logistik GmbH",
+            url=f"{base}/account/acc-63d559913aee",
+            fields=[
+                FieldView(name="phone", label="Phone", value="+49 30 5550100"),
+                FieldView(
+                    name="website", label="Website", value="https://schmidt-logistik.example"
+                ),
+                FieldView(name="industry", label="Industry", value="Logistics"),
+                FieldView(name="customer_number", label="Customer number", value="K-10023"),
+            ],
+            origin="related",
+        ),
+        contact(2, origin="related"),
+        case(1),
+        case(2),
+        RecordView(
+            type="custom_subscription",
+            type_label="Subscription",
+            id="sub-000000000001",
+            title="Premium Support 24/7",
+            url=f"{base}/custom_subscription/sub-000000000001",
+            fields=[
+                FieldView(name="monthly_fee", label="Monthly fee", value="1490.5", kind="number"),
+                FieldView(name="start_date", label="Start date", value="2025-01-31", kind="date"),
+                FieldView(name="auto_renew", label="Auto renew", value="true", kind="boolean"),
+            ],
+            origin="related",
+        ),
+    ]
+
+
 def history(n: int = 1) -> HistoryView:
     return HistoryView(
         interaction_id=f"int-{4700 + n}",
@@ -105,6 +172,43 @@ def one_match(locale: str = "en-US") -> CustomerCardView:
         related=[case(1), case(2)],
         related_total=2,
         history=[history(1), history(2)],
+    )
+
+
+def demo_call(locale: str = "en-US") -> CustomerCardView:
+    """The demo call (``simulate call +49 30 1234567``) once the related records are in."""
+    return card_view(
+        locale,
+        customer="Anna Schmidt",
+        match_outcome="one",
+        current=[anna()],
+        related=demo_related(),
+        related_total=5,
+        history=[history(1), history(2)],
+    )
+
+
+def after_search(locale: str = "en-US") -> CustomerCardView:
+    """One match, then the agent searched for "Wagner": the results come first in Related."""
+    wagners = [
+        contact(n, origin="search").model_copy(update={"title": f"{first} Wagner"})
+        for n, first in ((4, "Klaus"), (5, "Petra"))
+    ]
+    view = demo_call(locale)
+    return view.model_copy(
+        update={"search_query": "Wagner", "related": wagners + view.related, "related_total": 7}
+    )
+
+
+def after_pins(locale: str = "en-US") -> CustomerCardView:
+    """One match, and the agent pinned the account and a case as well."""
+    view = demo_call(locale)
+    related = demo_related()
+    account, case_one = related[0], related[2]
+    pinned = [r.model_copy(update={"origin": "pinned"}) for r in (account, case_one)]
+    rest = [r for r in related if r not in (account, case_one)]
+    return view.model_copy(
+        update={"current": [*view.current, *pinned], "related": rest, "related_total": len(rest)}
     )
 
 
@@ -225,6 +329,9 @@ CARDS: dict[str, Callable[[str], dict[str, Any]]] = {
     "customer_one_match": lambda loc: build_customer_card(one_match(loc)),
     "customer_several_matches": lambda loc: build_customer_card(several_matches(loc)),
     "customer_no_matches": lambda loc: build_customer_card(no_matches(loc)),
+    "customer_demo_call": lambda loc: build_customer_card(demo_call(loc)),
+    "customer_after_search": lambda loc: build_customer_card(after_search(loc)),
+    "customer_after_pins": lambda loc: build_customer_card(after_pins(loc)),
     "customer_read_only": lambda loc: build_customer_card(read_only(loc)),
     "customer_notices": lambda loc: build_customer_card(with_notices(loc)),
     "form_create": lambda loc: build_form_card(form(loc)),

@@ -345,3 +345,35 @@ async def test_latency_setting_delays_every_call(demo_url) -> None:
         assert await asyncio.wait_for(fast.list_record_types(), timeout=30)
     finally:
         await fast.aclose()
+
+
+# --- references carry the referenced record's name ----------------------------------------
+
+
+async def test_reference_fields_come_with_the_names_and_links_of_their_records(demo):
+    (anna,) = await demo.search(PhoneSearch(number="+49 30 1234567"))
+    account = anna.references["account_id"]
+    assert (account.type, account.name) == ("account", "Schmidt Logistik GmbH")
+    assert account.id == anna.fields["account_id"] == anna.parent_ids["account"]
+    assert account.url == demo.record_url("account", account.id)
+    assert (await demo.get("contact", anna.id)).references == anna.references
+
+    related = await demo.related(anna)
+    cases = [r for r in related if r.type == "case"]
+    people = {r.id: r.title for r in [anna, *related] if r.type == "contact"}
+    assert {c.references["contact_id"].name for c in cases} == {"Anna Schmidt", "Markus Berger"}
+    assert all(c.references["contact_id"].name == people[c.fields["contact_id"]] for c in cases)
+    subscription = next(r for r in related if r.type == "custom_subscription")
+    assert subscription.references["account_id"].name == "Schmidt Logistik GmbH"
+    assert next(r for r in related if r.type == "account").references == {}  # refers to nothing
+
+
+async def test_a_task_names_the_record_it_is_related_to(demo):
+    (anna,) = await demo.search(PhoneSearch(number="+49 30 1234567"))
+    activity = TimelineActivity(
+        key="ix-1:contact:" + anna.id, record_type="contact", record_id=anna.id, subject="Call"
+    )
+    await demo.add_timeline(activity)
+    (task,) = [t for t in await demo.timeline("contact", anna.id) if t.title == "Call"]
+    assert task.references["related_id"].name == "Anna Schmidt"
+    assert task.references["related_id"].type == "contact"
