@@ -26,6 +26,7 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
 from .observability.connector_policy import ConnectorPolicy
 from .observability.metrics import Metrics, count_card_operation
+from .wire import dumps
 
 __all__ = ["Notifier", "card_activity", "outgoing_activity", "ADAPTIVE_CARD"]
 
@@ -43,12 +44,14 @@ _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 def card_activity(card: dict[str, Any], *, activity_id: str | None = None) -> Activity:
-    """A message activity carrying one Adaptive Card (already a plain dict)."""
-    return Activity(
-        type="message",
-        id=activity_id,
-        attachments=[Attachment(content_type=ADAPTIVE_CARD, content=card)],
+    """A message activity carrying one Adaptive Card (already a plain dict). No field is
+    set to ``None``: the SDK's serializer writes set fields (see ``bot/wire.py``)."""
+    activity = Activity(
+        type="message", attachments=[Attachment(content_type=ADAPTIVE_CARD, content=card)]
     )
+    if activity_id is not None:
+        activity.id = activity_id
+    return activity
 
 
 def outgoing_activity(
@@ -57,19 +60,29 @@ def outgoing_activity(
     """The wire JSON of a card message from the agent into a stored conversation.
 
     The same as the SDK's ``card_activity(card)`` after ``apply_conversation_reference``
-    (outgoing, no reply) dumped by alias: the stored reference already is wire JSON
-    (tests/bot/test_notifier.py compares the two)."""
-    body: dict[str, Any] = {"type": "message", "id": activity_id}
+    (outgoing, no reply) dumped by alias and written through ``bot.wire.dumps``: the stored
+    reference already is wire JSON (tests/bot/test_notifier.py compares the two). Absent
+    values are left out, never written as ``null``."""
+    body: dict[str, Any] = {"type": "message"}
+    if activity_id is not None:
+        body["id"] = activity_id
     body["attachments"] = [{"contentType": ADAPTIVE_CARD, "content": card}]
-    body["channelId"] = reference.get("channelId")
-    if reference.get("locale"):
-        body["locale"] = reference["locale"]
-    body["serviceUrl"] = reference.get("serviceUrl")
-    body["conversation"] = reference["conversation"]
-    body["from"] = reference.get("bot")
-    body["recipient"] = reference.get("user")
-    body["replyToId"] = None
+    for key, source in _ENVELOPE:
+        value = reference.get(source)
+        if value:
+            body[key] = value
     return body
+
+
+# Wire member of the outgoing activity <- member of the stored conversation reference.
+_ENVELOPE = (
+    ("channelId", "channelId"),
+    ("locale", "locale"),
+    ("serviceUrl", "serviceUrl"),
+    ("conversation", "conversation"),
+    ("from", "bot"),
+    ("recipient", "user"),
+)
 
 
 class Notifier:
@@ -264,9 +277,11 @@ class Notifier:
 def _address(reference: dict[str, Any], activity: Activity) -> ConversationReference:
     """Address ``activity`` from the bot into the stored conversation, as a plain message
     (not a reply to the continuation); the reference, parsed."""
-    ref = ConversationReference.model_validate(reference)
+    # Without the continuation's activity id, so that no reply_to_id is set (not set to None).
+    ref = ConversationReference.model_validate(
+        {key: value for key, value in reference.items() if key != "activityId"}
+    )
     activity.apply_conversation_reference(ref, is_incoming=False)
-    activity.reply_to_id = None  # type: ignore[assignment]  # (typed str; None = absent)
     return ref
 
 
@@ -289,9 +304,7 @@ class _Client:
         """Send ``body`` as JSON; the answer's JSON object. A status other than 200-202
         raises ``aiohttp.ClientResponseError`` (with the headers: Retry-After), as the
         SDK's client does; the connection policy retries the retryable ones."""
-        async with self.session.request(
-            method, path, data=json.dumps(body), headers=_JSON
-        ) as response:
+        async with self.session.request(method, path, data=dumps(body), headers=_JSON) as response:
             text = await response.text("utf-8")
             if response.status not in (200, 201, 202):
                 log.error(

@@ -37,6 +37,7 @@ from .services import Services
 from .settings import Settings
 from .storage.db import create_engine, read_session_factory, session_factory, upgrade_database
 from .teams.bot import TeamsBot
+from .wire import WireClientFactory
 
 __all__ = ["build_services", "running_services", "close_services"]
 
@@ -192,6 +193,8 @@ def _bot_adapter(
     # The host check refuses http and loopback, so it is on only with real credentials.
     validate_hosts = not settings.anonymous and settings.validate_service_url
     adapter = CloudAdapter(
-        connection_manager=manager, host_validator=OutboundHostValidator(enabled=validate_hosts)
+        connection_manager=manager,
+        channel_service_client_factory=WireClientFactory(manager),
+        host_validator=OutboundHostValidator(enabled=validate_hosts),
     )
     return adapter, manager

@@ -181,6 +181,8 @@ def _outcome(view: CustomerCardView, locale: str) -> list[CardElement]:
     if view.match_outcome not in _OUTCOME:
         return []
     key, color = _OUTCOME[view.match_outcome]
+    if view.match_outcome == "one" and not any(r.origin == "match" for r in view.current):
+        key = "one_match_unpinned"  # the agent unpinned it: say what is true now
     return [text(translate(locale, key), color=color, weight="Bolder", spacing="Small")]
 
 

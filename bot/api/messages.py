@@ -28,6 +28,7 @@ from ..observability.metrics import app_metrics
 from ..services import SERVICES
 from ..settings import Settings
 from ..teams.installations import tenant_of
+from ..wire import dumps
 from .errors import error_response, forbidden, unauthorized
 
 __all__ = [
@@ -161,7 +162,7 @@ async def _process(
     )
     if response.body is not None:
         return web.json_response(
-            response.body, status=response.status_code, headers=response.headers
+            response.body, status=response.status_code, headers=response.headers, dumps=dumps
         )
     return web.Response(status=response.status_code, headers=response.headers)
 

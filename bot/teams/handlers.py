@@ -90,7 +90,9 @@ class Handlers:
         if not is_personal(context.activity) or context.activity.from_property is None:
             return
         identity = await identity_of(context)
-        installation = await save_installation(self._sessions, context, identity)
+        installation, created = await save_installation(self._sessions, context, identity)
+        if not created:
+            return  # the install's other activity (or a re-install) already welcomed
         log.info("Installed for Teams user %s", installation.teams_user_id)
         await send_card(context, build_help_card(context.activity.locale, self._development))
         await self._interactions.deliver_pending(installation)
@@ -134,7 +136,7 @@ class Handlers:
             identity = await identity_of(context, with_member_api=known is None)
             if known is not None:
                 identity = {**identity, "email": known.email or "", "upn": known.upn or ""}
-            installation = await save_installation(self._sessions, context, identity)
+            installation, _ = await save_installation(self._sessions, context, identity)
             if known is None:
                 await self._interactions.deliver_pending(installation)
 

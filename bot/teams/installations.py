@@ -10,6 +10,7 @@ from microsoft_agents.activity import Activity
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ..interactions import store
@@ -69,8 +70,22 @@ async def identity_of(context: TurnContext, *, with_member_api: bool = True) -> 
 
 async def save_installation(
     sessions: async_sessionmaker[AsyncSession], context: TurnContext, identity: dict[str, str]
-) -> InstallationRow:
-    """Insert or refresh the sender's installation with the conversation reference."""
+) -> tuple[InstallationRow, bool]:
+    """Insert or refresh the sender's installation with the conversation reference; and
+    whether this made it (a new install: the one welcome). Teams and the Playground send
+    installationUpdate and conversationUpdate together, maybe to two replicas: the unique
+    user id decides which one inserts, the other refreshes."""
+    for _ in range(2):
+        try:
+            return await _upsert_installation(sessions, context, identity)
+        except IntegrityError:
+            continue  # the other activity inserted first: refresh its row
+    return await _upsert_installation(sessions, context, identity)
+
+
+async def _upsert_installation(
+    sessions: async_sessionmaker[AsyncSession], context: TurnContext, identity: dict[str, str]
+) -> tuple[InstallationRow, bool]:
     activity = context.activity
     reference = activity.get_conversation_reference().model_dump(
         by_alias=True, exclude_none=True, mode="json"
@@ -78,6 +93,7 @@ async def save_installation(
     reference.pop("activityId", None)
     async with sessions() as session, session.begin():
         row = await store.installation_by_user(session, identity["teams_user_id"])
+        created = row is None
         if row is None:
             row = InstallationRow(teams_user_id=identity["teams_user_id"])
             session.add(row)
@@ -90,7 +106,7 @@ async def save_installation(
         row.service_url = activity.service_url or ""
         row.reference = reference
         row.locale = activity.locale or row.locale or "en-US"
-    return row
+    return row, created
 
 
 async def remove_installation(

@@ -47,6 +47,9 @@ MESSAGES: dict[str, str] = {
     ),
     "several_matches": "Mehrere CRM-Datensätze passen. Heften Sie unten den richtigen an.",
     "one_match": "Ein passender CRM-Datensatz wurde gefunden und angeheftet.",
+    "one_match_unpinned": (
+        "Ein passender CRM-Datensatz wurde gefunden; er steht unter Verwandte Interaktionen."
+    ),
     "search_no_results": "Die Suche hat keine Datensätze gefunden.",
     "record_created": "Datensatz angelegt und angeheftet.",
     "record_updated": "Datensatz gespeichert.",

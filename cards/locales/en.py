@@ -45,6 +45,9 @@ MESSAGES: dict[str, str] = {
     "no_matches": "No matching CRM record found. Search for one or create a new record.",
     "several_matches": "Several CRM records match. Pin the right one below.",
     "one_match": "One matching CRM record was found and pinned.",
+    "one_match_unpinned": (
+        "One matching CRM record was found; it is listed under Related Interactions."
+    ),
     "search_no_results": "The search found no records.",
     "record_created": "Record created and pinned.",
     "record_updated": "Record saved.",

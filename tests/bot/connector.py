@@ -11,6 +11,21 @@ from typing import Any
 from aiohttp import web
 
 
+def null_member(value: Any, path: str = "$") -> str | None:
+    """The path of the first JSON ``null`` member in ``value``, or None."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = f"{path}.{key}" if item is None else null_member(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = null_member(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 @dataclass
 class Call:
     method: str
@@ -34,6 +49,7 @@ class Call:
 @dataclass
 class FakeConnector:
     calls: list[Call] = field(default_factory=list)
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, why
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> profile
     fail_next: list[int] = field(default_factory=list)  # statuses to answer before success
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -49,6 +65,13 @@ class FakeConnector:
 
     async def _record(self, request: web.Request) -> web.Response | None:
         body = await request.json() if request.can_read_body else None
+        if request.method in ("POST", "PUT") and (path := null_member(body)) is not None:
+            # The Playground's zod schemas refuse null for optional members ("Invalid input").
+            message = f"Invalid input: null at {path}"
+            self.rejected.append((request.method, request.path, message))
+            return web.json_response(
+                {"error": {"code": "BadArgument", "message": message}}, status=400
+            )
         if self.fail_next:
             return web.json_response(
                 {"error": {"code": "Throttled"}},
