@@ -456,6 +456,7 @@ class CrmDirectory:
             data_dir=self._settings.data_dir,
             extra={
                 "demo_crm_url": self._settings.effective_demo_crm_url,
+                "demo_crm_links": self._settings.demo_crm_links,
                 "on_token_refresh": (
                     token_refresh_hook(self._metrics, row.type)
                     if self._metrics is not None

@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'demo-crm.db').resolve()}"
 
     @property
+    def effective_public_url(self) -> str:
+        """Where people reach this service: ``public_url``, else localhost on the served port."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+    @property
+    def demo_crm_links(self) -> str:
+        """Base of the demo CRM's Open in CRM links (its pages are served by this service)."""
+        return f"{self.effective_public_url}/demo-crm"
+
+    @property
     def anonymous(self) -> bool:
         """No app id: the Bot Framework endpoint accepts unauthenticated Emulator traffic."""
         return not self.app_id

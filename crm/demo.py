@@ -5,7 +5,8 @@ validation and error types as the vendor adapters, sample data with phone number
 way people type them, and an optional per-call latency (``latency_ms``) so it can play a
 slow remote CRM. Settings (a configuration's non-secret ``settings``):
 
-* ``base_url``   public base of the record links (default ``http://localhost:3978/demo-crm``)
+* ``base_url``   public base of the record links (default ``AdapterContext.extra["demo_crm_links"]``:
+  the service's public URL, or localhost on its port, + ``/demo-crm``)
 * ``seed``       ``"sample"`` (default: sample data when the database is empty) or ``"empty"``
 * ``latency_ms`` milliseconds every call waits before it runs (default 0)
 
@@ -481,7 +482,11 @@ def create(context: AdapterContext) -> DemoCrm:
     return DemoCrm(
         url,
         label=context.label or "Demo CRM",
-        base_url=str(context.settings.get("base_url") or DEFAULT_BASE_URL),
+        base_url=str(
+            context.settings.get("base_url")
+            or context.extra.get("demo_crm_links")
+            or DEFAULT_BASE_URL
+        ),
         region=context.default_phone_region,
         latency_ms=_setting_number(context.settings, "latency_ms"),
         seed=str(context.settings.get("seed") or "sample"),

@@ -74,8 +74,8 @@ _ERROR_SCHEMA: dict[str, Any] = ErrorBody.model_json_schema()
 
 _REASONS = {
     400: "Bad request (names the field)",
-    401: "Missing or invalid API key",
-    403: "Not allowed",
+    401: "Missing or unknown API key",
+    403: "Not allowed (e.g. a valid key of another scope: a platform key on the admin API)",
     404: "Not found",
     409: "Conflict",
     413: "Body too large",
@@ -106,7 +106,7 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
     responses: dict[str, Any] = {str(endpoint.status): ok}
     statuses = set(endpoint.errors) | ({400, 413} if endpoint.request else set())
     if not endpoint.public:
-        statuses.add(401)
+        statuses |= {401, 403}
     for status in sorted(statuses):
         responses[str(status)] = {
             "description": _REASONS.get(status, "Error"),

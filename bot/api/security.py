@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from ..services import SERVICES
 from ..settings import Settings
-from .errors import unauthorized
+from .errors import forbidden, unauthorized
 
 __all__ = ["Scope", "requires", "key_allows", "keys_for_scope"]
 
@@ -34,6 +34,17 @@ def keys_for_scope(settings: Settings, scope: Scope) -> list[SecretStr]:
     if scope == "metrics":
         return list(settings.metrics_api_keys) + list(settings.admin_api_keys)
     return list(settings.api_keys) + list(settings.admin_api_keys)
+
+
+_SCOPE_NAMES: dict[Scope, str] = {
+    "platform": "platform (events, workflows)",
+    "admin": "admin (configuration API)",
+    "metrics": "metrics",
+}
+
+
+def all_keys(settings: Settings) -> list[SecretStr]:
+    return [*settings.api_keys, *settings.admin_api_keys, *settings.metrics_api_keys]
 
 
 def key_allows(presented: str, keys: Iterable[SecretStr]) -> bool:
@@ -57,7 +68,8 @@ def _bearer(request: web.Request) -> str | None:
 
 
 def requires(scope: Scope) -> Callable[[Handler], Handler]:
-    """Decorator for aiohttp handlers: 401 JSON unless the request carries a key of ``scope``."""
+    """Decorator for aiohttp handlers: 401 JSON for a missing or unknown key, 403 JSON for a
+    known key of another scope (e.g. a platform key on the admin API)."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -67,6 +79,11 @@ def requires(scope: Scope) -> Callable[[Handler], Handler]:
                 return unauthorized("Missing bearer API key (Authorization: Bearer <key>).")
             settings = request.app[SERVICES].settings
             if not key_allows(token, keys_for_scope(settings, scope)):
+                if key_allows(token, all_keys(settings)):
+                    return forbidden(
+                        "insufficient_scope",
+                        f"This API key is valid but lacks {_SCOPE_NAMES[scope]} rights.",
+                    )
                 return unauthorized("Invalid API key.")
             return await handler(request)
 

@@ -311,7 +311,10 @@ class ConfigurationStore:
             http=self._directory.http,
             default_phone_region=self._directory.settings.default_phone_region,
             data_dir=self._directory.settings.data_dir,
-            extra={"demo_crm_url": self._directory.settings.effective_demo_crm_url},
+            extra={
+                "demo_crm_url": self._directory.settings.effective_demo_crm_url,
+                "demo_crm_links": self._directory.settings.demo_crm_links,
+            },
         )
         try:
             adapter = create_adapter(context)

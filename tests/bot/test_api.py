@@ -27,6 +27,33 @@ async def test_events_need_a_valid_key(bot, headers):
     assert (await response.json())["error"] == "unauthorized"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("GET", "/api/v1/configurations", "platform-key-1"),
+        ("GET", "/api/v1/configurations", "metrics-key-1"),
+        ("POST", EVENTS, "metrics-key-1"),
+    ],
+)
+async def test_a_known_key_of_another_scope_is_forbidden_not_unauthorized(
+    bot, method, path, key
+):
+    response = await bot.client.request(
+        method, path, json=started(ANNA_AGENT), headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status == 403
+    body = await response.json()
+    assert body["error"] == "insufficient_scope" and "lacks" in body["message"]
+    assert key not in await response.text()
+
+
+async def test_an_unknown_key_on_the_admin_api_stays_unauthorized(bot):
+    response = await bot.client.get(
+        "/api/v1/configurations", headers={"Authorization": "Bearer nobody-knows-me"}
+    )
+    assert response.status == 401 and (await response.json())["message"] == "Invalid API key."
+
+
 async def test_admin_keys_pass_platform_endpoints(bot):
     await bot.install(ANNA_AGENT)
     status, _ = await bot.event(started(ANNA_AGENT), key=ADMIN_KEY)

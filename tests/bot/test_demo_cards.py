@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cards import SEARCH_ID
 from tests.cards.rendering import FIRST_SCREEN_PX, measure, pinned_boxes, renderer_or_skip
 
@@ -98,3 +100,28 @@ async def test_the_demo_call_reads_at_a_glance(bot, tmp_path):
         assert shown["errors"] == [] and shown["height"] <= 900, theme
         assert max(bottom for _, bottom in pinned_boxes(shown)) <= FIRST_SCREEN_PX, theme
         assert shown["ids"][SEARCH_ID][1] <= FIRST_SCREEN_PX, theme
+
+
+def _crm_links(card: dict[str, Any]) -> set[str]:
+    """The Open in CRM targets on a card (Action.OpenUrl and markdown links)."""
+    found = set(re.findall(r'"url": "([^"]+)"', json.dumps(card)))
+    found |= set(re.findall(r"\]\((http[^)]+)\)", texts(card)))
+    return {url for url in found if "/demo-crm/" in url}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "base"),
+    [
+        ({"port": 4123}, "http://localhost:4123/demo-crm/"),
+        ({"public_url": "https://cc.example.com/"}, "https://cc.example.com/demo-crm/"),
+    ],
+)
+async def test_open_in_crm_links_follow_the_port_and_the_public_url(
+    make_bot, overrides: dict[str, Any], base: str
+) -> None:
+    bot = await make_bot(**overrides)
+    await bot.install(ANNA_AGENT)
+    await bot.event(started(ANNA_AGENT))
+    card = await _related_arrived(bot, "Markus Berger")
+    links = _crm_links(card)
+    assert links and all(url.startswith(base) for url in links), sorted(links)

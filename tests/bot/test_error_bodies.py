@@ -50,7 +50,7 @@ def test_the_body_leaves_out_what_is_unknown() -> None:
         ("POST", "/api/v1/interactions/events", {}, 401, "unauthorized"),
         ("GET", "/api/v1/interactions/ix-none", AUTH, 404, "unknown_interaction"),
         ("GET", "/api/v1/configurations", WRONG, 401, "unauthorized"),
-        ("GET", "/api/v1/configurations", METRICS_AUTH, 401, "unauthorized"),
+        ("GET", "/api/v1/configurations", METRICS_AUTH, 403, "insufficient_scope"),
         ("GET", "/api/v1/configurations/nope", ADMIN, 404, None),
         ("POST", "/api/v1/workflows/execute", WRONG, 401, "unauthorized"),
         ("GET", "/api/v1/memorializations/999", AUTH, 404, None),
