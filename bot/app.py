@@ -111,7 +111,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if settings.anonymous:
         log.warning(
             "No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
-            "UNAUTHENTICATED requests. Use this only with the Emulator or Playground."
+            "UNAUTHENTICATED requests. Use this only with the Emulator or Playground. "
+            "(Said once here; the Agents SDK's per-activity 'App ID is not provided' "
+            "warning is dropped.)"
         )
     worker = app.get(WORKER_SLOT)
     async with running_services(
