@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from .demo_labels import GERMAN
 from .models import FieldInfo, FieldType, RecordType
 
 __all__ = [
@@ -257,6 +258,15 @@ TYPES: dict[str, TypeSpec] = {
         ),
     )
 }
+
+
+def _in_german(types: dict[str, TypeSpec]) -> None:
+    for spec in types.values():
+        for item in (spec.info, *spec.fields):
+            item.labels = {"de": GERMAN[item.label]}
+
+
+_in_german(TYPES)
 
 # Types searched when a query names none: callers for phone and email, more for text.
 CALLER_TYPES = ("contact", "lead", "account")

@@ -59,9 +59,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=False, extra="forbid")
 
 
-class FieldInfo(_Model):
-    name: str  # API name
+class _Labelled(_Model):
+    """Something with a label the agent reads: ``label`` as the CRM names it, ``labels`` the
+    same in other languages by language code ("de"), where the CRM provides them."""
+
     label: str
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    def label_in(self, locale: str) -> str:
+        """The label in ``locale``'s language ("de-DE" -> "de"), else the CRM's own."""
+        return self.labels.get(locale.split("-")[0].lower(), self.label)
+
+
+class FieldInfo(_Labelled):
+    name: str  # API name
     type: FieldType
     max_length: int | None = None  # characters; None when the CRM sets no limit
     required: bool = False  # required on create
@@ -75,9 +86,8 @@ class FieldInfo(_Model):
         return self.type in TEXT_FIELD_TYPES
 
 
-class RecordType(_Model):
+class RecordType(_Labelled):
     name: str  # API name as the adapter accepts it, e.g. "contact", "Case", "new_project"
-    label: str
     standard: bool = True  # a standard type of the CRM (create standard) vs custom
     createable: bool = True
     searchable: bool = True

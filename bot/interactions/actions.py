@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cards.view import CustomerCardView, Notice
+from cards.view import CustomerCardView, Notice, RecordView
 from crm.errors import CrmError
 from crm.models import CrmRecord, EmailSearch, PhoneSearch, TextSearch
 
@@ -25,6 +25,7 @@ from .cardview import Perspective
 from .changes import InteractionChanges
 from .crm_access import CrmAccess
 from .delivery import CardDelivery
+from .records import record_view
 from .views import CardViews, has_universal_actions
 
 __all__ = ["AgentActions", "CardAnswer", "StoredCard", "text_query", "SEARCH_LIMIT"]
@@ -161,15 +162,27 @@ class AgentActions:
                 )
 
     async def search_records(
-        self, text: str, configuration_id: str | None = None, limit: int = 10
-    ) -> list[CrmRecord]:
-        """A CRM search outside any interaction (message extension, ``search`` command)."""
+        self, text: str, locale: str, configuration_id: str | None = None, limit: int = 10
+    ) -> list[RecordView]:
+        """A CRM search outside any interaction (message extension, ``search`` command),
+        as record views labelled in ``locale`` where the CRM's metadata is cached."""
         config_id = await self._directory.resolve_id(configuration_id)
         adapter = await self._crm.adapter(config_id)
         query = text_query(text.strip()[:200])
         query.limit = limit
         found: list[CrmRecord] = await self._crm.call(adapter.search(query))
-        return found
+        catalog = self._crm.catalog
+        types = {t.name: t.label_in(locale) for t in catalog.cached_types(config_id) or []}
+        return [
+            record_view(
+                record,
+                origin="search",
+                locale=locale,
+                type_label=types.get(record.type, ""),
+                meta=catalog.cached_fields(config_id, record.type),
+            )
+            for record in found
+        ]
 
     @contextlib.asynccontextmanager
     async def changing(self, interaction_id: str) -> AsyncIterator[AsyncSession]:

@@ -59,10 +59,11 @@ class Perspective:
     universal_actions: bool = True
 
 
-def _view(row: InteractionRecordRow, ctx: CardContext) -> RecordView:
+def _view(row: InteractionRecordRow, ctx: CardContext, locale: str) -> RecordView:
     return record_view(
         record_from_row(row),
         origin=row.origin,
+        locale=locale,
         type_label=ctx.type_labels.get(row.record_type, ""),
         configured=ctx.card_fields.get(row.record_type),
         meta=ctx.field_meta.get(row.record_type),
@@ -97,8 +98,8 @@ def build_view(
         skill=interaction.skill,
         state=interaction.state,
         crm_label=ctx.crm_label,
-        current=[_view(r, ctx) for r in current],
-        related=[_view(r, ctx) for r in related[:shown]],
+        current=[_view(r, ctx, perspective.locale) for r in current],
+        related=[_view(r, ctx, perspective.locale) for r in related[:shown]],
         related_total=len(related),
         history=[_history(h) for h in ctx.history],
         match_outcome=interaction.match_outcome,

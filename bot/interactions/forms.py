@@ -43,13 +43,16 @@ def edit_fields(fields: Sequence[FieldInfo], shown: Sequence[str]) -> list[Field
 
 
 def form_view_fields(
-    fields: Sequence[FieldInfo], values: Mapping[str, Any], errors: Mapping[str, str] | None = None
+    fields: Sequence[FieldInfo],
+    values: Mapping[str, Any],
+    locale: str,
+    errors: Mapping[str, str] | None = None,
 ) -> list[FormField]:
     errors = errors or {}
     return [
         FormField(
             name=f.name,
-            label=f.label,
+            label=f.label_in(locale),
             type=f.type.value,
             required=f.required,
             max_length=f.max_length,

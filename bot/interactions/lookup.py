@@ -106,6 +106,7 @@ class CallerLookup:
             return False
         if not related:
             return False
+        await self._fetch_metadata(config_id, {record.type, *(r.type for r in related)})
         async with self._changes.lock(interaction_id):
             async with self._sessions() as session, session.begin():
                 records = await store.records_of(session, interaction_id)
@@ -113,6 +114,20 @@ class CallerLookup:
                     session, interaction_id, "related", "related", related, rows=records
                 )
         return True
+
+    async def _fetch_metadata(self, config_id: str, types: set[str]) -> None:
+        """The types' field metadata, before the card that shows them is drawn (the first
+        card never waits for it): field choice and labels in the agent's language."""
+        catalog = self._crm.catalog
+        results = await asyncio.gather(
+            *(self._crm.call(catalog.fields(config_id, t)) for t in sorted(types)),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, CrmError):  # the card then labels fields from their names
+                log.info("CRM metadata for %s unavailable: %s", config_id, result.code)
+            elif isinstance(result, BaseException):
+                raise result
 
 
 async def _add_found(

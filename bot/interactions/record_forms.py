@@ -64,8 +64,8 @@ class RecordForms:
             interaction_id=interaction_id,
             locale=actor.locale,
             record_type=record_type,
-            type_label=types[record_type].label,
-            fields=form_view_fields(fields, values or {}, errors),
+            type_label=types[record_type].label_in(actor.locale),
+            fields=form_view_fields(fields, values or {}, actor.locale, errors),
             error=error,
         )
 
@@ -155,7 +155,7 @@ class RecordForms:
         error: str = "",
     ) -> FormView:
         cached = self._crm.catalog.cached_types(row.configuration_id) or []
-        types = {t.name: t.label for t in cached}
+        types = {t.name: t.label_in(actor.locale) for t in cached}
         return FormView(
             mode="edit",
             interaction_id=row.id,
@@ -163,7 +163,7 @@ class RecordForms:
             record_type=record_type,
             type_label=types.get(record_type, record_type),
             record_id=record_id,
-            fields=form_view_fields(fields, values, errors),
+            fields=form_view_fields(fields, values, actor.locale, errors),
             error=error,
         )
 

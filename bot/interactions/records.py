@@ -105,6 +105,7 @@ def record_view(
     record: CrmRecord,
     *,
     origin: str,
+    locale: str = "en",
     type_label: str = "",
     configured: Sequence[str] | None = None,
     meta: Mapping[str, FieldInfo] | None = None,
@@ -118,7 +119,7 @@ def record_view(
         title=record.title or record.id,
         url=record.url,
         origin=origin,
-        fields=[field_view(record, name, meta.get(name)) for name in names],
+        fields=[field_view(record, name, meta.get(name), locale) for name in names],
     )
 
 
@@ -142,10 +143,13 @@ def _kind(value: Any, info: FieldInfo | None) -> FieldKind:
     return "date" if isinstance(value, date) else "text"
 
 
-def field_view(record: CrmRecord, name: str, info: FieldInfo | None) -> FieldView:
-    """One field for the card: a resolved reference as the target's name (linked to it),
-    other kinds as plain values the card formats by its locale (see ``FieldView``)."""
-    label = info.label if info is not None else humanize(name)
+def field_view(
+    record: CrmRecord, name: str, info: FieldInfo | None, locale: str = "en"
+) -> FieldView:
+    """One field for the card, labelled in ``locale`` where the CRM has the label: a
+    resolved reference as the target's name (linked to it), other kinds as plain values the
+    card formats by its locale (see ``FieldView``)."""
+    label = info.label_in(locale) if info is not None else humanize(name)
     reference = record.references.get(name)
     if reference is not None:
         return FieldView(name=name, label=label, value=reference.name, url=reference.url)

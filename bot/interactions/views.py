@@ -42,9 +42,9 @@ class CardViews:
 
     async def view(self, state: CardState, perspective: Perspective) -> CustomerCardView:
         """The card's view of ``state`` as ``perspective`` sees it."""
-        return build_view(state.row, await self._context(state), perspective)
+        return build_view(state.row, await self._context(state, perspective.locale), perspective)
 
-    async def _context(self, state: CardState) -> CardContext:
+    async def _context(self, state: CardState, locale: str) -> CardContext:
         row, records = state.row, state.records
         config = row.configuration_id
         catalog = self._crm.catalog
@@ -56,8 +56,10 @@ class CardViews:
             history=state.history,
             memorialization_failed=state.memorialization_failed,
             crm_label=self._crm.labels.get(config, ""),
-            type_labels={t.name: t.label for t in types},
-            create_types=[TypeChoice(name=t.name, label=t.label) for t in types if t.createable],
+            type_labels={t.name: t.label_in(locale) for t in types},
+            create_types=[
+                TypeChoice(name=t.name, label=t.label_in(locale)) for t in types if t.createable
+            ],
             field_meta={
                 name: meta
                 for name in type_names

@@ -18,7 +18,6 @@ from cards.view import FormView
 from ..interactions.access import Actor
 from ..interactions.actions import AgentActions
 from ..interactions.events import AgentRef, InteractionEvent
-from ..interactions.records import record_view
 from ..interactions.service import InteractionService
 from ..interactions.store import installation_by_user
 from .card_actions import CardActions, actor_of, require
@@ -151,13 +150,13 @@ class Handlers:
             # Results land in the card's Related section (the card is updated in place).
             await self.actions.act("search", interaction_id, actor, {"query": text})
             return
-        records = await self._agent_actions.search_records(text)
-        if not records:
+        views = await self._agent_actions.search_records(text, locale)
+        if not views:
             await send_card(context, build_notice_card(locale, "search_no_results"))
             return
-        for attachment in build_compose_extension_result(
-            [record_view(r, origin="search") for r in records], locale
-        )["composeExtension"]["attachments"]:
+        for attachment in build_compose_extension_result(views, locale)["composeExtension"][
+            "attachments"
+        ]:
             await send_card(context, attachment["content"])
 
     async def _simulate(self, context: TurnContext, name: str, argument: str) -> None:
@@ -254,11 +253,9 @@ class Handlers:
         for parameter in value.get("parameters") or []:
             if parameter.get("name") != "initialRun" and isinstance(parameter.get("value"), str):
                 text = parameter["value"]
-        records = await self._agent_actions.search_records(text) if text.strip() else []
-        views = [record_view(r, origin="search") for r in records]
-        await send_invoke_response(
-            context, build_compose_extension_result(views, context.activity.locale)
-        )
+        locale = context.activity.locale
+        views = await self._agent_actions.search_records(text, locale) if text.strip() else []
+        await send_invoke_response(context, build_compose_extension_result(views, locale))
 
 
 def _form_reply(form: FormView) -> dict[str, Any]:

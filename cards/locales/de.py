@@ -2,7 +2,7 @@
 
 MESSAGES: dict[str, str] = {
     # The Customer Card
-    "card_fallback": "Kundenkarte: {customer}",
+    "card_fallback": "Customer Card: {customer}",
     "card_crm": "CRM: {crm}",
     "channel_voice": "Anruf",
     "channel_digital": "Digitaler Kontakt",
@@ -73,9 +73,9 @@ MESSAGES: dict[str, str] = {
     "field_required": "Dieses Feld ist erforderlich.",
     "field_too_long": "Höchstens {max} Zeichen.",
     # Text commands
-    "help_title": "Befehle der Kundenkarte",
+    "help_title": "Befehle der Customer Card",
     "help_intro": (
-        "Die Kundenkarte zeigt die CRM-Datensätze des Kunden, während Sie eine Interaktion "
+        "Die Customer Card zeigt die CRM-Datensätze des Kunden, während Sie eine Interaktion "
         "bearbeiten."
     ),
     "help_help": "Diese Hilfe anzeigen.",

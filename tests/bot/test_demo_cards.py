@@ -125,3 +125,46 @@ async def test_open_in_crm_links_follow_the_port_and_the_public_url(
     card = await _related_arrived(bot, "Markus Berger")
     links = _crm_links(card)
     assert links and all(url.startswith(base) for url in links), sorted(links)
+
+
+async def test_german_agents_read_the_card_and_forms_in_german(bot):
+    """Record types, field labels and the product name follow the agent's locale; the same
+    call in English keeps the CRM's English labels."""
+    from .activities import task
+
+    await bot.install(ANNA_AGENT, locale="de-DE")
+    await bot.activity(
+        message(bot.service_url, ANNA_AGENT, "simulate call +49 30 1234567", locale="de-DE")
+    )
+    await bot.card_for(ANNA_AGENT)
+    card = await _related_arrived(bot, "Markus Berger")
+    shown = texts(card)
+    assert card["lang"] == "de" and card["fallbackText"] == "Customer Card: Anna Schmidt"
+    for german in ("Kontakt", "Telefon", "Mobil", "Firma", "Vorgang", "Abonnement"):
+        assert german in shown, german
+    # (picklist values, such as a case's origin "Phone", are the CRM's data and stay as stored)
+    for english in ("Mobile", "Contact ·", "Case ·", "Subscription", "Mailing City", "Kundenkarte"):
+        assert english not in shown, english
+
+    interaction_id = card["refresh"]["action"]["data"]["interactionId"]
+    status, body = await bot.activity(
+        task(
+            bot.service_url,
+            ANNA_AGENT,
+            "task/fetch",
+            {"verb": "create_form", "interactionId": interaction_id, "createType": "case"},
+            locale="de-DE",
+        )
+    )
+    assert status == 200
+    form = texts(body["task"]["value"]["card"]["content"])
+    assert "Betreff" in form and "Priorität" in form and "Subject" not in form
+    assert "Vorgang" in body["task"]["value"]["title"]
+
+
+async def test_english_agents_keep_the_crms_labels(bot):
+    await bot.install(ANNA_AGENT)
+    await bot.activity(message(bot.service_url, ANNA_AGENT, "simulate call +49 30 1234567"))
+    await bot.card_for(ANNA_AGENT)
+    shown = texts(await _related_arrived(bot, "Markus Berger"))
+    assert "Phone" in shown and "Contact ·" in shown and "Telefon" not in shown

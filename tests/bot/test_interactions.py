@@ -119,9 +119,13 @@ async def test_the_card_shows_the_fields_of_the_dynamic_data_mapping(bot):
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     configs = await (await bot.client.get("/api/v1/configurations", headers=admin)).json()
     config_id = next(c["id"] for c in configs["configurations"] if c["isDefault"])
-    _, card = await _start(bot)
-    # CRM order, without the repeats of the title (first and last name)
-    assert _record_facts(card, "Anna Schmidt")[:3] == ["email", "phone", "mobile phone"]
+    await _start(bot)
+    # once the related records are in, the CRM's metadata is too: its labels, in CRM order,
+    # without the repeats of the title (first and last name)
+    puts = await bot.connector.wait_for(
+        lambda calls: [c for c in calls if c.method == "PUT" and "Related" in texts(c.card)]
+    )
+    assert _record_facts(puts[-1].card, "Anna Schmidt")[:3] == ["email", "phone", "mobile"]
 
     response = await bot.client.post(
         f"/api/v1/configurations/{config_id}/dynamic-data-mappings",

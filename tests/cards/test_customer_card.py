@@ -234,7 +234,7 @@ def test_german_card() -> None:
         "Aktualisieren",
     ):
         assert label in shown
-    assert card["lang"] == "de" and card["fallbackText"] == "Kundenkarte: Erika Mustermann"
+    assert card["lang"] == "de" and card["fallbackText"] == "Customer Card: Erika Mustermann"
 
 
 def test_two_hundred_long_records_stay_under_28_kb_with_a_more_action() -> None:

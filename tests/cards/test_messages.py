@@ -26,7 +26,7 @@ def test_help_lists_commands_and_simulate_only_in_dev_mode() -> None:
 
 def test_help_in_german_keeps_the_command_words() -> None:
     shown = texts(build_help_card("de-CH", dev_mode=True))
-    assert "Befehle der Kundenkarte" in shown
+    assert "Befehle der Customer Card" in shown
     assert "search <Suchtext>" in shown and "simulate end" in shown
     assert "Ihre simulierte Interaktion beenden." in shown
 

@@ -68,7 +68,7 @@ def test_german_localization_is_valid(package):
     assert manifest["localizationInfo"]["additionalLanguages"] == [
         {"languageTag": "de-de", "file": "de.json"}
     ]
-    assert de["name.short"] == "Kundenkarte"
+    assert de["name.short"] == "Customer Card"
 
 
 def test_bot_is_personal_with_commands_and_search_extension(package):
