@@ -94,11 +94,13 @@ async def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
-async def connector(aiohttp_server) -> FakeConnector:  # type: ignore[no-untyped-def]
-    """A fake Bot Connector on loopback (the ``serviceUrl`` of the test activities)."""
+async def connector(aiohttp_server) -> AsyncIterator[FakeConnector]:  # type: ignore[no-untyped-def]
+    """A fake Bot Connector on loopback (the ``serviceUrl`` of the test activities). It
+    refuses what Agents Playground refuses; any refusal fails the test that caused it."""
     fake = FakeConnector()
     fake.server = await aiohttp_server(fake.app())  # type: ignore[attr-defined]
-    return fake
+    yield fake
+    assert fake.refusals_expected or not fake.rejected, fake.rejected
 
 
 @pytest.fixture

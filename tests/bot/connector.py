@@ -26,6 +26,51 @@ def null_member(value: Any, path: str = "$") -> str | None:
     return None
 
 
+_ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+_CARDS = (_ADAPTIVE, "application/vnd.microsoft.card.hero")
+_ENUMS = {
+    "textFormat": ("markdown", "plain", "xml"),
+    "attachmentLayout": ("list", "carousel"),
+}
+_STRINGS = ("id", "replyToId", "channelId", "text")
+
+
+def shape_problem(method: str, body: Any) -> str | None:
+    """Why the Playground would refuse this create (POST) or update (PUT) of an activity,
+    or None. The rules of ``@microsoft/m365agentsplayground`` 0.2.28's connector contract
+    (``createActivitySchema``, ``updateMessageActivitySchema``, ``attachmentSchema`` and
+    ``assertEmptyMessageBody`` in its dist/index.js), which answers them with 400."""
+    if not isinstance(body, dict):
+        return "the body is not a JSON object"
+    if (path := null_member(body)) is not None:
+        return f"null at {path}"  # zod's optional() takes a missing member, never null
+    kinds = ("message",) if method == "PUT" else ("message", "typing", "trace")
+    if body.get("type") not in kinds:
+        return f"type {body.get('type')!r} is not one of {kinds}"
+    for name in _STRINGS:
+        if name in body and not isinstance(body[name], str):
+            return f"{name} is not a string"
+    for name, allowed in _ENUMS.items():
+        if name in body and body[name] not in allowed:
+            return f"{name} {body[name]!r} is not one of {allowed}"
+    attachments = body.get("attachments", [])
+    if not isinstance(attachments, list):
+        return "attachments is not a list"
+    for index, attachment in enumerate(attachments):
+        if not isinstance(attachment, dict) or not isinstance(attachment.get("contentType"), str):
+            return f"attachments[{index}] has no contentType"
+        if attachment["contentType"] in _CARDS and not isinstance(attachment.get("content"), dict):
+            return f"attachments[{index}].content is not an object"
+    if any(
+        not isinstance(e, dict) or not isinstance(e.get("type"), str)
+        for e in body.get("entities", [])
+    ):
+        return "an entity has no type"
+    if method == "POST" and body["type"] == "message" and "text" not in body and not attachments:
+        return "a message needs text or an attachment"
+    return None
+
+
 @dataclass
 class Call:
     method: str
@@ -52,6 +97,8 @@ class FakeConnector:
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, why
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> profile
     fail_next: list[int] = field(default_factory=list)  # statuses to answer before success
+    # a test that sends what the Playground refuses on purpose says so (else teardown fails)
+    refusals_expected: bool = False
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
 
@@ -65,9 +112,11 @@ class FakeConnector:
 
     async def _record(self, request: web.Request) -> web.Response | None:
         body = await request.json() if request.can_read_body else None
-        if request.method in ("POST", "PUT") and (path := null_member(body)) is not None:
-            # The Playground's zod schemas refuse null for optional members ("Invalid input").
-            message = f"Invalid input: null at {path}"
+        if (
+            request.method in ("POST", "PUT")
+            and (problem := shape_problem(request.method, body)) is not None
+        ):
+            message = f"Invalid input: {problem}"  # as the Playground refuses it
             self.rejected.append((request.method, request.path, message))
             return web.json_response(
                 {"error": {"code": "BadArgument", "message": message}}, status=400

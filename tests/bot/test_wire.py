@@ -21,7 +21,7 @@ from bot.wire import WireClientFactory, dumps, without_nulls
 from .activities import ANNA_AGENT, card_action, message
 from .cardtools import pin_targets
 from .conftest import make_settings, started
-from .connector import null_member
+from .connector import null_member, shape_problem
 from .jwt_keys import LocalConnections
 
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "Hi"}]}
@@ -84,6 +84,7 @@ async def test_without_the_wire_factory_the_sdk_itself_sends_nulls(bot, tmp_path
     it set to None (the stand-in then answers 400, as the Playground does)."""
     reference = await _reference(bot)
     reference.pop("locale", None)
+    bot.connector.refusals_expected = True
     notifier = _sdk_notifier(tmp_path, sqlite_url, RestChannelServiceClientFactory)
     with pytest.raises(Exception):  # noqa: B017 (the SDK's turn error, then no result)
         await notifier.send_card(reference, CARD)
@@ -139,3 +140,41 @@ async def test_the_wire_factory_sets_the_session_serializer(tmp_path, sqlite_url
         assert client.client.json_serialize is dumps  # type: ignore[attr-defined]
     finally:
         await client.close()
+
+
+CARD_ATTACHMENT = {"contentType": "application/vnd.microsoft.card.adaptive", "content": CARD}
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "problem"),
+    [
+        ("POST", {"type": "message", "text": "hi", "replyToId": None}, "null at $.replyToId"),
+        ("POST", {"type": "message"}, "needs text or an attachment"),
+        ("POST", {"type": "event", "text": "x"}, "type 'event'"),
+        ("PUT", {"type": "typing"}, "type 'typing'"),
+        ("POST", {"type": "message", "text": 7}, "text is not a string"),
+        ("POST", {"type": "message", "text": "x", "textFormat": "html"}, "textFormat 'html'"),
+        (
+            "POST",
+            {"type": "message", "attachments": [{**CARD_ATTACHMENT, "content": "{}"}]},
+            "attachments[0].content is not an object",
+        ),
+        ("PUT", {"type": "message", "attachments": [{"content": {}}]}, "no contentType"),
+        ("POST", {"type": "message", "text": "x", "entities": [{}]}, "an entity has no type"),
+    ],
+)
+def test_the_stand_in_refuses_what_the_playground_refuses(method, body, problem):
+    assert problem in (shape_problem(method, body) or "")
+
+
+@pytest.mark.parametrize(
+    ("method", "body"),
+    [
+        ("POST", {"type": "message", "attachments": [CARD_ATTACHMENT]}),
+        ("POST", {"type": "typing"}),
+        ("PUT", {"type": "message", "id": "act-1", "attachments": [CARD_ATTACHMENT]}),
+        ("POST", {"type": "message", "text": "", "textFormat": "markdown"}),
+    ],
+)
+def test_the_stand_in_takes_what_the_playground_takes(method, body):
+    assert shape_problem(method, body) is None

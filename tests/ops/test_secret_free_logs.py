@@ -177,7 +177,7 @@ async def test_no_secret_reaches_a_log_line_or_a_response(
 
     # wrong keys, each containing a real one, and a platform key on the admin API
     assert (await api.call("POST", EVENTS, started(ANNA_AGENT), key=PLATFORM_KEY + "x"))[0] == 401
-    assert (await api.call("GET", CONFIGS, key=PLATFORM_KEY))[0] == 401
+    assert (await api.call("GET", CONFIGS, key=PLATFORM_KEY))[0] == 403
     assert (await api.call("GET", CONFIGS, key="x" + ADMIN_KEY))[0] == 401
 
     # configurations with literal secrets: reachable, unreachable, refusing the secret

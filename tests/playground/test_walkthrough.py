@@ -59,6 +59,7 @@ async def test_the_readme_walk_through_shows_and_updates_the_customer_card(page:
     await _wait_for_text(page, "Schmidt Logistik GmbH", within=card)  # related, by name
     assert "Anna Schmidt" in await card.inner_text()
     await _shot(page, "customer-card")
+    await card.screenshot(path=str(ARTIFACTS / "card.png"))  # docs/local-testing.md shows it
     messages = await _count(page)
 
     # Unpin: the same message changes in place, and says so
