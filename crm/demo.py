@@ -5,8 +5,9 @@ validation and error types as the vendor adapters, sample data with phone number
 way people type them, and an optional per-call latency (``latency_ms``) so it can play a
 slow remote CRM. Settings (a configuration's non-secret ``settings``):
 
-* ``base_url``   public base of the record links (default ``AdapterContext.extra["demo_crm_links"]``:
-  the service's public URL, or localhost on its port, + ``/demo-crm``)
+* ``base_url``   public base of the record links (default
+  ``AdapterContext.extra["demo_crm_links"]``: the service's public URL, or localhost on its
+  port, + ``/demo-crm``)
 * ``seed``       ``"sample"`` (default: sample data when the database is empty) or ``"empty"``
 * ``latency_ms`` milliseconds every call waits before it runs (default 0)
 
