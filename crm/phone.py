@@ -98,11 +98,13 @@ def _stored_forms(parsed: phonenumbers.PhoneNumber, default_region: str) -> list
         forms.append(national)
     forms.append(international)
     trunk = _trunk_prefix(parsed)
-    without_trunk = national[len(trunk) :].lstrip() if trunk else None
-    if without_trunk:  # "+49 (0)30 1234567"
-        forms.append(f"+{parsed.country_code} ({trunk}){without_trunk}")
     groups = _DIGIT_RUNS.findall(national)
-    if domestic and len(groups) > 1:  # "(030) 1234567", "030-1234567", "030/1234567"
+    without_trunk = None
+    if trunk:  # "+49 (0)30 1234567"
+        without_trunk = " ".join(g for g in [groups[0][len(trunk) :], *groups[1:]] if g)
+        forms.append(f"+{parsed.country_code} ({trunk}){without_trunk}")
+    if domestic and len(groups) > 1 and groups[0] != trunk:
+        # "(030) 1234567", "030-1234567", "030/1234567"
         area, rest = groups[0], "".join(groups[1:])
         forms += [f"({area}) {' '.join(groups[1:])}", f"{area}-{rest}", f"{area}/{rest}"]
     if domestic and without_trunk:  # "30 1234567"

@@ -7,6 +7,7 @@ separators, independently of the search-term generator under test.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -15,7 +16,24 @@ from hypothesis import strategies as st
 
 from crm.phone import digits_only, phone_variants, stored_number_matches
 
-REGIONS = ("DE", "AT", "CH", "GB", "US", "FR", "NL", "IT", "ES", "PL", "SE", "BE")
+REGIONS = (
+    "DE",
+    "AT",
+    "CH",
+    "GB",
+    "US",
+    "FR",
+    "NL",
+    "IT",
+    "ES",
+    "PL",
+    "SE",
+    "BE",
+    "AU",
+    "RU",
+    "BR",
+    "JP",
+)
 TYPES = (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE)
 SEPARATORS = (" ", "-", "/", ".", "", "  ")
 INTERNATIONAL_STYLES = ("e164", "plus", "plus_trunk", "idd")
@@ -118,15 +136,11 @@ def stored_forms(draw: st.DrawFn, number: Number, styles: tuple[str, ...]) -> st
 
 
 def _idd_ok(number: Number) -> bool:
-    """``00`` dials abroad from the number's own region (not from the US, for instance)."""
+    """``00`` dials abroad from the number's own region (not from the US or Brazil)."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(number.region)
-    return (
-        metadata is not None
-        and (metadata.preferred_international_prefix or "00") == "00"
-        and (
-            metadata.international_prefix in ("00", None)
-            or metadata.international_prefix.startswith("00")
-        )
+    return metadata is not None and "00" in (
+        metadata.international_prefix,
+        metadata.preferred_international_prefix,
     )
 
 
@@ -209,11 +223,12 @@ def test_search_terms_include_the_usual_stored_texts(number: Number):
         digits_only(national),
         number.nsn,
     }
-    if number.trunk:
-        without = national[len(number.trunk) :].lstrip()
+    if number.trunk:  # "030 1234567" -> "30 1234567", "+49 (0)30 1234567"
+        groups = re.findall(r"\d+", national)
+        without = " ".join(g for g in [groups[0][len(number.trunk) :], *groups[1:]] if g)
         expected |= {without, f"+{number.cc} ({number.trunk}){without}"}
     head, tail = national.split(" ", 1) if " " in national else (national, "")
-    if tail and head.isdigit():
+    if tail and head.isdigit() and head != number.trunk:
         rest = digits_only(tail)
         expected |= {f"({head}) {tail}", f"{head}-{rest}", f"{head}/{rest}"}
     if _idd_ok(number):
