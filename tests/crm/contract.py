@@ -305,6 +305,12 @@ class CrmContract:
             found = await harness.adapter.search(TextSearch(text=value))
             assert found == [], value
 
+    async def test_hostile_phone_search_finds_nothing(self, harness: Harness) -> None:
+        """The phone forms reach every query language; none may widen a search."""
+        for value in [*HOSTILE_INPUTS, "030) OR (1=1", "%030%", "*1234567", "1234567*"]:
+            found = await harness.adapter.search(PhoneSearch(number=value))
+            assert found == [], (value, _titles(found))
+
     async def test_hostile_email_search_finds_nothing(self, harness: Harness) -> None:
         for value in HOSTILE_INPUTS:
             found = await harness.adapter.search(EmailSearch(email=value))
