@@ -9,7 +9,7 @@ from typing import Any
 from .demo_schema import TypeSpec
 from .errors import CrmRejectedError
 from .models import FieldInfo, FieldType, FieldValue
-from .phone import digits_only, e164_number
+from .phone import caller_number_keys, digits_only, phone_variants, stored_number_key
 
 __all__ = [
     "validate_fields",
@@ -22,27 +22,23 @@ __all__ = [
 
 # Fewer digits than this never identify a caller; such input must not match short junk.
 _MIN_PHONE_DIGITS = 4
+# the width of the ``<field>_digits`` key columns (crm.demo_schema)
+_KEY_WIDTH = 24
 
 
 def phone_key(raw: str | None, region: str) -> str | None:
-    """The digits a stored number is indexed by: its E.164 digits when it parses, else the
-    digits as typed (so an odd value still matches the same odd ANI)."""
-    if not raw:
-        return None
-    e164 = e164_number(raw, region)
-    digits = digits_only(e164) if e164 else digits_only(raw)
-    return digits or None
+    """The key a stored number is indexed by (``crm.phone.stored_number_key``): its E.164
+    digits when it parses, so "(030) 1234567" meets "+49301234567"; an unparseable value is
+    kept apart as a national-only key that only callers of the region's country meet."""
+    key = stored_number_key(raw, region) if raw else None
+    return key if key and len(key) <= _KEY_WIDTH else None
 
 
 def phone_search_keys(number: str, region: str) -> list[str]:
-    """The keys an ANI may match: its E.164 digits (stored numbers are keyed the same way,
-    so "(030) 1234567" meets "+49301234567") and its digits as given, for stored values
-    that do not parse as a phone number."""
-    e164 = e164_number(number, region)
-    keys = {digits_only(number)}
-    if e164:
-        keys.add(digits_only(e164))
-    return sorted(key for key in keys if len(key) >= _MIN_PHONE_DIGITS)
+    """The keys an ANI may match (``crm.phone.caller_number_keys``): never the national
+    digits of a caller from another country."""
+    keys = caller_number_keys(phone_variants(number, region))
+    return sorted(key for key in keys if len(digits_only(key)) >= _MIN_PHONE_DIGITS)
 
 
 def like_contains(text: str) -> str:

@@ -47,7 +47,7 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants, stored_number_matches
+from .phone import any_stored_number_matches, phone_variants
 from .registry import AdapterContext, register
 
 __all__ = ["KustomerAdapter", "create_kustomer_adapter", "error_for_response"]
@@ -393,7 +393,7 @@ class KustomerAdapter:
                 return await self._run(
                     [kq.email_body(query.email)],
                     query.limit,
-                    lambda r: str(r.fields.get("email") or "").casefold() == wanted,
+                    lambda r, _: str(r.fields.get("email") or "").casefold() == wanted,
                 )
             if isinstance(query, TextSearch):
                 return await self._search_text(query)
@@ -406,18 +406,16 @@ class KustomerAdapter:
         if query.record_types and "customer" not in query.record_types:
             return []
         forms = phone_variants(query.number, self._region)
-        digits = digits_only(query.number)
-        # Kustomer keeps phones in E.164; send it and its bare digits
-        numbers = [n for n in (forms.e164, forms.e164 and forms.e164[1:]) if n] or [digits]
+        # every stored form Kustomer's search accepts; national and 00 forms by their digits
+        contains = forms.significant if forms.domestic else (forms.e164 or "")[1:]
 
-        def same(record: CrmRecord) -> bool:
-            return any(
-                stored_number_matches(str(record.fields[f]), forms, self._region)
-                for f in ("phone", "mobile", "sharedPhone")
-                if record.fields.get(f)
-            )
+        def same(record: CrmRecord, item: Mapping[str, Any]) -> bool:
+            attrs = item.get("attributes") or {}
+            entries = [*(attrs.get("phones") or []), *(attrs.get("sharedPhones") or [])]
+            numbers = [e.get("phone") for e in entries if isinstance(e, dict)]
+            return any_stored_number_matches(numbers, forms, self._region)
 
-        return await self._run([kq.phone_body(numbers)], query.limit, same)
+        return await self._run([kq.phone_body(forms, contains)], query.limit, same)
 
     async def _search_text(self, query: TextSearch) -> list[CrmRecord]:
         words = query.text.casefold().split()
@@ -428,7 +426,7 @@ class KustomerAdapter:
             results += await self._run(
                 [kq.text_body(kind, query.text)],
                 query.limit - len(results),
-                lambda r: (
+                lambda r, _: (
                     bool(words)
                     and all(w in str(r.fields.get("name") or "").casefold() for w in words)
                 ),
@@ -442,7 +440,7 @@ class KustomerAdapter:
             raise CrmRejectedError(f"Kustomer {query.record_type} has no field {unknown[0]!r}")
         bodies = kq.dynamic_bodies(query.record_type, query.conditions, query.join)
 
-        def holds(record: CrmRecord) -> bool:
+        def holds(record: CrmRecord, _: Mapping[str, Any]) -> bool:
             checks = []
             for cond in query.conditions:
                 equal = (
@@ -466,7 +464,7 @@ class KustomerAdapter:
                 data = await self._call("POST", url, params=params, json=body)
                 for item in data.get("data") or []:
                     record = self._record(item)
-                    if keep(record):
+                    if keep(record, item):
                         found.setdefault((record.type, record.id), record)
                 url, params = self._next(data), None
         return list(found.values())[:limit]

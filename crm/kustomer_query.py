@@ -49,6 +49,8 @@ _STANDARD_ATTRIBUTES = {
 }
 _CUSTOM_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# what Kustomer's search schema accepts for customer_phone / customer_shared_phone
+_PHONE_VALUE = re.compile(r"\+?[1-9]\d{1,14}")
 
 
 def _context(record_type: str) -> str:
@@ -95,12 +97,17 @@ def search_body(
     return body
 
 
-def phone_body(numbers: Iterable[str]) -> dict[str, Any]:
-    """Customers with any of ``numbers`` as own or shared phone."""
+def phone_body(numbers: Iterable[str], contains: str | None = None) -> dict[str, Any]:
+    """Customers with any of ``numbers`` as own or shared phone, or (``contains``) a phone
+    holding those digits. Kustomer accepts only ``+?[1-9]`` and digits as a phone criterion
+    (its search schema); other forms are left out."""
     criteria = []
-    for number in dict.fromkeys(numbers):
+    for number in dict.fromkeys(n for n in numbers if _PHONE_VALUE.fullmatch(n)):
         criteria.append({"customer_phone": {"equals": _value(number)}})
         criteria.append({"customer_shared_phone": {"equals": _value(number)}})
+    if contains and _PHONE_VALUE.fullmatch(contains):
+        criteria.append({"customer_phone": {"contains": contains}})
+        criteria.append({"customer_shared_phone": {"contains": contains}})
     if not criteria:
         raise InputError("A phone search needs a number", field="number")
     return search_body("customer", any_of=criteria)

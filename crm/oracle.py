@@ -60,7 +60,7 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants, stored_number_matches
+from .phone import any_stored_number_matches, digits_only, phone_variants
 from .registry import AdapterContext, register
 from .tokens import TokenManager
 
@@ -408,8 +408,11 @@ class OracleAdapter:
                 f"Oracle B2C Service has no record type {record_type!r}"
             ) from None
 
-    async def _read(self, record_type: str, ids: list[str]) -> list[CrmRecord]:
-        """Full records for ``ids`` in one tabular query, in the order of ``ids``."""
+    async def _read(
+        self, record_type: str, ids: list[str], keep_row: Any = None
+    ) -> list[CrmRecord]:
+        """Full records for ``ids`` in one tabular query, in the order of ``ids`` (only rows
+        ``keep_row`` accepts, when given: it sees every phone entry, ``row["_phones"]``)."""
         if not ids:
             return []
         spec = self._type(record_type)
@@ -419,7 +422,8 @@ class OracleAdapter:
         data = await self._call("GET", "queryResults", params={"query": statement})
         tables = data.get("items") or [{}]
         grouped = rows_to_records(tables[0], names)
-        return [self._record(record_type, grouped[i]) for i in ids if i in grouped]
+        rows = [grouped[i] for i in ids if i in grouped]
+        return [self._record(record_type, row) for row in rows if not keep_row or keep_row(row)]
 
     def _record(self, record_type: str, row: Mapping[str, Any]) -> CrmRecord:
         record_id = str(row["id"])
@@ -516,15 +520,12 @@ class OracleAdapter:
         forms = phone_variants(query.number, self._region)
         digit_forms = [f for f in dict.fromkeys(digits_only(v) for v in forms) if len(f) >= 5]
 
-        def same(record: CrmRecord) -> bool:
-            return any(
-                stored_number_matches(str(record.fields[f]), forms, self._region)
-                for f in ("phone", "mobile")
-                if record.fields.get(f)
-            )
+        def same(row: Mapping[str, Any]) -> bool:  # every phone entry, not only the first
+            return any_stored_number_matches((n for n, _ in row["_phones"]), forms, self._region)
 
         # rawNumber holds the stored number's digits, whatever its formatting
-        return await self._search("contact", oq.phone_where(digit_forms), query.limit, same)
+        ids = await self._find_ids("contact", oq.phone_where(digit_forms), query.limit)
+        return (await self._read("contact", ids, same))[: query.limit]
 
     async def _search_text(self, query: TextSearch) -> list[CrmRecord]:
         words = query.text.casefold().split()

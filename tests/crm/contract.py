@@ -42,7 +42,17 @@ from crm.models import (
     TimelineActivity,
 )
 
-from .dataset import ANI_NO_MATCH, ANI_ONE_MATCH, ANI_TWO_MATCHES, HOSTILE_INPUTS, PEOPLE
+from .dataset import (
+    ANI_NO_MATCH,
+    ANI_ONE_MATCH,
+    ANI_SECOND_ENTRY,
+    ANI_TWO_MATCHES,
+    FOREIGN_CALLERS,
+    HOSTILE_INPUTS,
+    PEOPLE,
+    STORED_FORMS,
+    national_form,
+)
 from .harness import Harness
 
 __all__ = ["CrmContract"]
@@ -147,6 +157,56 @@ class CrmContract:
         )
         assert len(found) == 1 and _ANNA.last_name in found[0].title
 
+    # --- phone matching (issue #14): stored forms, foreign callers, every phone entry -------
+
+    async def _contact_with_phones(self, harness: Harness, *numbers: str) -> CrmRecord:
+        assert all(harness.phone_fields), "the harness names no phone fields"
+        fields = {k: v for k, v in harness.new_contact.items() if "@" not in v}  # unique emails
+        fields.update(zip(harness.phone_fields, numbers, strict=False))
+        return await harness.adapter.create(harness.contact_type, fields)
+
+    async def _found_ids(self, harness: Harness, number: str) -> list[str]:
+        found = await harness.adapter.search(
+            PhoneSearch(number=number, record_types=[harness.contact_type])
+        )
+        return [record.id for record in found]
+
+    async def test_phone_search_finds_every_stored_form(self, harness: Harness) -> None:
+        created = {
+            e164: (stored, await self._contact_with_phones(harness, stored))
+            for stored, e164 in STORED_FORMS
+        }
+        missed = []
+        for e164, (stored, record) in created.items():
+            for ani in (e164, national_form(e164)):
+                if await self._found_ids(harness, ani) != [record.id]:
+                    missed.append((stored, ani))
+        assert missed == [], f"stored forms not found exactly (stored, ANI): {missed}"
+
+    async def test_a_foreign_caller_never_gets_a_local_record(self, harness: Harness) -> None:
+        for stored, _ in STORED_FORMS:
+            await self._contact_with_phones(harness, stored)
+        wrong = {}
+        for ani in FOREIGN_CALLERS:
+            found = await harness.adapter.search(PhoneSearch(number=ani))
+            found += await harness.adapter.search(
+                PhoneSearch(number=ani, record_types=[harness.contact_type])
+            )
+            if found:
+                wrong[ani] = _titles(found)
+        assert wrong == {}, wrong
+
+    async def test_phone_search_finds_a_record_by_each_phone_entry(self, harness: Harness) -> None:
+        record = await self._contact_with_phones(harness, "+49 40 5550120", "(0160) 5550121")
+        assert await self._found_ids(harness, "+49405550120") == [record.id]
+        assert await self._found_ids(harness, "+491605550121") == [record.id]
+        assert await self._found_ids(harness, "01605550121") == [record.id]
+        # a seeded person's second entry: Anna Schmidt's mobile, stored "0171 2345678"
+        found = await harness.adapter.search(
+            PhoneSearch(number=ANI_SECOND_ENTRY, record_types=[harness.contact_type])
+        )
+        assert [_ANNA.last_name in record.title for record in found] == [True], _titles(found)
+
     # --- email, text, id search ------------------------------------------------------------
 
     async def test_email_search_ignores_case(self, harness: Harness) -> None:
@@ -244,6 +304,12 @@ class CrmContract:
         for value in HOSTILE_INPUTS:
             found = await harness.adapter.search(TextSearch(text=value))
             assert found == [], value
+
+    async def test_hostile_phone_search_finds_nothing(self, harness: Harness) -> None:
+        """The phone forms reach every query language; none may widen a search."""
+        for value in [*HOSTILE_INPUTS, "030) OR (1=1", "%030%", "*1234567", "1234567*"]:
+            found = await harness.adapter.search(PhoneSearch(number=value))
+            assert found == [], (value, _titles(found))
 
     async def test_hostile_email_search_finds_nothing(self, harness: Harness) -> None:
         for value in HOSTILE_INPUTS:

@@ -50,6 +50,44 @@ ANI_ONE_MATCH = "+49301234567"  # Anna Schmidt
 ANI_TWO_MATCHES = "+49895551212"  # Lena and Paul Fischer
 ANI_NO_MATCH = "+44 20 7946 0000"
 
+ANI_SECOND_ENTRY = "+491712345678"  # Anna Schmidt's mobile, her second phone entry
+
+# The forms numbers are stored in (issue #14), each with its own number: (stored, E.164).
+STORED_FORMS: list[tuple[str, str]] = [
+    ("+491605550101", "+491605550101"),  # E.164
+    ("+49 160 5550102", "+491605550102"),  # international
+    ("0160 5550103", "+491605550103"),  # national
+    ("01605550104", "+491605550104"),  # national digits
+    ("160 5550105", "+491605550105"),  # national without trunk prefix
+    ("+49 (0)160 5550106", "+491605550106"),  # trunk prefix in parentheses
+    ("0160-5550107", "+491605550107"),
+    ("(0160) 5550108", "+491605550108"),
+    ("0160/5550109", "+491605550109"),
+    ("0049 160 5550110", "+491605550110"),  # international dialling prefix
+    ("(030) 5550111", "+49305550111"),
+    ("030-5550112", "+49305550112"),
+]
+
+# Callers from other countries whose national digits equal stored German numbers: they
+# must find nothing (Anna, Jonas, the Fischers, and the stored forms above).
+FOREIGN_CALLERS = [
+    "+43 30 1234567",
+    "+43 30 9876543",
+    "+43 89 5551212",
+    "+41 171 2345678",
+    "+43 160 5550103",
+    "+43 160 5550108",
+    "+31 160 5550105",
+    "+43 30 5550111",
+]
+
+
+def national_form(e164: str) -> str:
+    """A German E.164 number as dialled nationally ("+491605550103" -> "01605550103")."""
+    assert e164.startswith("+49")
+    return "0" + e164[3:]
+
+
 # Hostile search input: must find nothing (and not error) in every CRM.
 HOSTILE_INPUTS = [
     "' OR 1=1 --",

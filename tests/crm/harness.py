@@ -29,3 +29,6 @@ class Harness:
     stored: Callable[[str, str], Awaitable[dict[str, Any] | None]]
     # timeline activities the simulator holds for a record (vendor JSON)
     timeline_for: Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+    # phone fields of contact_type that create() writes: the main phone first, then another
+    # phone entry of the same record (mobile, second number)
+    phone_fields: tuple[str, str] = ("", "")

@@ -1,21 +1,29 @@
-"""A local Kustomer API for tests: an aiohttp app on loopback.
+r"""A local Kustomer API for tests: an aiohttp app on loopback.
 
 JSON:API resources (``{"data": {"type", "id", "attributes", "relationships"}}``), the search
 endpoint with ``and`` / ``or`` / ``not`` criteria and ``links.next`` paging, unique customer
 identifiers (``emails``, ``phones``; shared numbers live in ``sharedPhones``), notes on
 conversations, custom-attribute metadata, ``errors[]`` bodies, bearer API keys and 429 with
-``x-ratelimit-*`` headers. Stored phones are free text; search compares them in E.164 (the
-simulator normalises with region DE, standing in for Kustomer's own normalisation).
+``x-ratelimit-*`` headers.
+
+Phone criteria follow Kustomer's standard-attributes JSON schema for search
+(developer.kustomer.com, "Create customer search"; ``customer_phone`` and
+``customer_shared_phone``: a string matching ``^\+?[1-9]\d{1,14}$``): other values are
+refused with 400. Stored phones are free text; the simulator compares a criterion with the
+stored number stripped to its digits (and a leading ``+``), its assumption of how Kustomer
+indexes them (**verify**). It does not parse numbers with a region: an earlier version
+normalised both sides to E.164 with region DE, which hid that the adapter sent only the
+E.164 form and found national forms no real search would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-import phonenumbers
 from aiohttp import web
 
 from tests.crm.dataset import PEOPLE
@@ -97,14 +105,6 @@ def _errors(status: int, code: str, title: str, pointer: str | None = None) -> w
     return web.json_response({"errors": [error]}, status=status)
 
 
-def _e164(text: str) -> str:
-    try:
-        parsed = phonenumbers.parse(text, "DE")
-    except phonenumbers.NumberParseException:
-        return "".join(ch for ch in text if ch.isdigit())
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 # --- search evaluation --------------------------------------------------------------------
 
 
@@ -142,6 +142,15 @@ def _values(resource: dict[str, Any], attribute: str) -> list[str] | None:
     return [] if value is None else [str(value)]
 
 
+_PHONE_VALUE = re.compile(r"\+?[1-9]\d{1,14}")
+
+
+def _indexed_phone(stored: str) -> str:
+    """A stored phone as the simulator indexes it: a leading ``+`` and the digits."""
+    digits = "".join(ch for ch in stored if ch.isdigit())
+    return "+" + digits if stored.strip().startswith("+") else digits
+
+
 class _BadCriterion(ValueError):
     pass
 
@@ -155,10 +164,15 @@ def _holds(resource: dict[str, Any], criterion: dict[str, Any]) -> bool:
         raise _BadCriterion(f"unknown attribute {attribute}")
     operator, wanted = next(iter(condition.items()))
     wanted = str(wanted)
-    phone = attribute.endswith("phone")
+    if attribute.endswith("phone"):
+        if not _PHONE_VALUE.fullmatch(wanted):
+            raise _BadCriterion(f"{attribute} must match {_PHONE_VALUE.pattern}")
+        stored = [_indexed_phone(v) for v in values]
+        if operator == "equals":
+            return wanted in stored
+        if operator == "contains":
+            return any(wanted in v for v in stored)
     if operator == "equals":
-        if phone:
-            return any(_e164(v) == _e164(wanted) for v in values)
         return any(v.casefold() == wanted.casefold() for v in values)
     if operator == "contains":
         return any(wanted.casefold() in v.casefold() for v in values)

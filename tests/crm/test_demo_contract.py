@@ -60,6 +60,7 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
         updatable_contact_field="title",
         stored=stored,
         timeline_for=timeline_for,
+        phone_fields=("phone", "mobile_phone"),
     )
     await adapter.aclose()
     await raw.dispose()

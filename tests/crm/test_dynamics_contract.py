@@ -64,6 +64,7 @@ async def harness(aiohttp_server, tls) -> AsyncIterator[Harness]:  # type: ignor
             updatable_contact_field="jobtitle",
             stored=stored,
             timeline_for=timeline_for,
+            phone_fields=("telephone1", "mobilephone"),
         )
         await adapter.aclose()
 

@@ -18,7 +18,7 @@ from crm.errors import (
 from crm.models import Condition, DynamicSearch, PhoneSearch, TextSearch, TimelineActivity
 from crm.registry import AdapterContext, create_adapter
 
-from .dataset import ANI_ONE_MATCH
+from .dataset import ANI_ONE_MATCH, FOREIGN_CALLERS, STORED_FORMS, national_form
 from .sim_hubspot import PORTAL_ID, HubSpotSim, start_adapter
 
 
@@ -115,6 +115,27 @@ async def test_phone_search_drops_a_foreign_number_with_the_same_national_digits
     assert [r.title for r in found] == ["Anna Schmidt"]
     austrian = await adapter.search(PhoneSearch(number="+43301234567"))
     assert [r.title for r in austrian] == ["Franz Huber"]
+
+
+async def test_company_phone_search_finds_every_stored_form(aiohttp_server, http):
+    """Issue #14: companies have no calculated phone property, and the search used to send
+    few text forms, so a company stored as "(0160) 5550108" or "+49 (0)160 ..." was missed."""
+    sim = HubSpotSim()
+    sim.seed()
+    ids = {
+        e164: sim.insert("companies", {"name": f"Firma {e164[-2:]}", "phone": stored})
+        for stored, e164 in STORED_FORMS
+    }
+    sim, adapter = await start_adapter(aiohttp_server, http, sim=sim)
+    missed = []
+    for stored, e164 in STORED_FORMS:
+        for ani in (e164, national_form(e164)):
+            found = await adapter.search(PhoneSearch(number=ani, record_types=["companies"]))
+            if [r.id for r in found] != [ids[e164]]:
+                missed.append((stored, ani))
+    assert missed == []
+    for ani in FOREIGN_CALLERS:
+        assert await adapter.search(PhoneSearch(number=ani, record_types=["companies"])) == []
 
 
 async def test_dynamic_search_on_an_unknown_or_hostile_property_sends_no_search(

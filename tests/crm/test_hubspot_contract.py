@@ -42,5 +42,6 @@ class TestHubSpotContract(CrmContract):
                 updatable_contact_field="jobtitle",
                 stored=stored,
                 timeline_for=timeline_for,
+                phone_fields=("phone", "mobilephone"),
             )
             await adapter.aclose()

@@ -104,6 +104,44 @@ async def test_phone_search_covers_mobile_numbers(kustomer: Any) -> None:
     assert [r.title for r in found] == ["Anna Schmidt"]
 
 
+async def test_phone_search_checks_every_phone_entry(kustomer: Any) -> None:
+    """Issue #14: a customer found by a later phone entry was dropped by the re-check,
+    which looked only at the first work and mobile number."""
+    adapter, state = kustomer
+    state.add(
+        "customer",
+        {
+            "name": "Ida Brandt",
+            "phones": [
+                {"type": "work", "phone": "+49 40 5550130"},
+                {"type": "work", "phone": "(040) 5550131"},
+                {"type": "mobile", "phone": "0160 5550132"},
+                {"type": "mobile", "phone": "+49 (0)160 5550133"},
+            ],
+            "sharedPhones": [{"type": "home", "phone": "040/5550134"}],
+            "emails": [],
+            "custom": {},
+        },
+    )
+    for ani in ("+49405550131", "+491605550133", "+49405550134", "0405550131"):
+        found = await adapter.search(PhoneSearch(number=ani))
+        assert [r.title for r in found] == ["Ida Brandt"], ani
+    assert await adapter.search(PhoneSearch(number="+43 40 5550131")) == []
+
+
+async def test_a_foreign_number_stored_with_the_international_prefix_is_found(
+    kustomer: Any,
+) -> None:
+    adapter, state = kustomer
+    state.add(
+        "customer",
+        {"name": "Franz Huber", "phones": [{"type": "work", "phone": "0043 1 5550140"}]},
+    )
+    found = await adapter.search(PhoneSearch(number="+4315550140"))
+    assert [r.title for r in found] == ["Franz Huber"]
+    assert await adapter.search(PhoneSearch(number="+4915550140")) == []
+
+
 async def test_timeline_on_a_conversation_is_one_note_per_key(kustomer: Any) -> None:
     adapter, state = kustomer
     conversation = next(iter(state.resources["conversation"]))

@@ -67,6 +67,7 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         updatable_contact_field="notesStr",
         stored=stored,
         timeline_for=timeline_for,
+        phone_fields=("phone", "mobile"),
     )
     await adapter.aclose()
     await http.aclose()

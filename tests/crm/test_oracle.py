@@ -139,3 +139,21 @@ async def test_related_lists_incidents_and_colleagues(oracle: Any) -> None:
     assert [(r.type, r.title) for r in await adapter.related(anna)] == [
         ("incident", "Delivery delayed")
     ]
+
+
+async def test_phone_search_checks_every_phone_entry(oracle: Any) -> None:
+    """Issue #14: a contact found by a later phone entry (a second office number, an
+    assistant or home phone) was dropped by the re-check of the first office and mobile
+    number only."""
+    adapter, state = oracle
+    state.add_contact(
+        "Ida",
+        "Brandt",
+        None,
+        [("+49 40 5550130", 0), ("(040) 5550131", 0), ("0160 5550132", 1), ("040/5550134", 4)],
+        None,
+    )
+    for ani in ("+49405550131", "+49405550134", "0405550131", "+491605550132"):
+        found = await adapter.search(PhoneSearch(number=ani))
+        assert [r.title for r in found] == ["Ida Brandt"], ani
+    assert await adapter.search(PhoneSearch(number="+43 40 5550131")) == []

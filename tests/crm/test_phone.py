@@ -15,9 +15,29 @@ def test_e164_input_gives_every_form_most_specific_first() -> None:
         "+49301234567",
         "030 1234567",
         "+49 30 1234567",
-        "0301234567",
+        "+49 (0)30 1234567",
+        "(030) 1234567",
+        "030-1234567",
+        "030/1234567",
+        "30 1234567",
+        "0049 30 1234567",
         "49301234567",
+        "0301234567",
+        "490301234567",
+        "301234567",
+        "0049301234567",
     ]
+    assert (variants.national_digits, variants.significant) == ("0301234567", "301234567")
+    assert variants.domestic
+
+
+def test_a_foreign_number_gets_no_national_forms() -> None:
+    """``030 1234567`` in a German CRM is a German number: not a form of +43 30 1234567."""
+    variants = phone_variants("+43 30 1234567", "DE")
+    assert not variants.domestic
+    assert "030 1234567" not in variants and "(030) 1234567" not in variants
+    assert "0301234567" not in variants and "301234567" not in variants
+    assert "+43301234567" in variants and "0043301234567" in variants
 
 
 @pytest.mark.parametrize(
@@ -93,7 +113,7 @@ def test_digits_only_strips_everything_else() -> None:
 
 # --- stored_number_matches: the check every adapter applies to phone-search candidates ---
 
-from crm.phone import stored_number_matches  # noqa: E402
+from crm.phone import any_stored_number_matches, stored_number_matches  # noqa: E402
 
 
 def test_a_formatted_stored_number_is_the_callers():
@@ -108,13 +128,41 @@ def test_the_same_digits_in_another_country_are_not_the_callers():
     assert not stored_number_matches("+1 301234567", caller, "DE")
 
 
+@pytest.mark.parametrize("stored", ["(030) 1234567", "030 1234567", "030-1234567", "30 1234567"])
+def test_a_foreign_caller_never_matches_a_local_number(stored: str) -> None:
+    """Issue #14: +43 30 1234567 used to find the customer stored as (030) 1234567."""
+    caller = phone_variants("+43 30 1234567", "DE")
+    assert not stored_number_matches(stored, caller, "DE")
+    assert stored_number_matches(stored, phone_variants("+49 30 1234567", "DE"), "DE")
+
+
+def test_an_unparseable_stored_value_compares_on_digits_only_where_that_is_safe() -> None:
+    german = phone_variants("+49301234567", "DE")
+    austrian = phone_variants("+43301234567", "DE")
+    # no country written: national digits, for a caller of the default region's country only
+    assert stored_number_matches("030 1234567 (Zentrale)", german, "DE")
+    assert not stored_number_matches("030 1234567 (Zentrale)", austrian, "DE")
+    # a country written: its international digits
+    assert stored_number_matches("+49 30 1234567 Zentrale", german, "DE")
+    assert stored_number_matches("0043 30 1234567 Zentrale", austrian, "DE")
+    assert not stored_number_matches("0043 30 1234567 Zentrale", german, "DE")
+
+
+def test_every_phone_entry_of_a_record_is_checked() -> None:
+    caller = phone_variants("+491712345678", "DE")
+    assert any_stored_number_matches(["+49 30 1234567", None, "", "0171 2345678"], caller, "DE")
+    assert not any_stored_number_matches(["+49 30 1234567", None], caller, "DE")
+
+
 def test_empty_or_digitless_stored_values_never_match():
     caller = phone_variants("+49895551212", "DE")
     assert not stored_number_matches("", caller, "DE")
     assert not stored_number_matches("n/a", caller, "DE")
 
 
-def test_an_unparseable_caller_matches_only_the_same_digits():
-    caller = phone_variants("ext. 5551", "DE")
-    assert stored_number_matches("55-51", caller, "DE")
+def test_an_unparseable_caller_matches_only_the_same_unparseable_digits():
+    caller = phone_variants("12345678901234567", "DE")  # too long to be a number anywhere
+    assert caller.e164 is None
+    assert stored_number_matches("1234567890-1234567", caller, "DE")
+    assert not stored_number_matches("+1234567890-1234567", caller, "DE")
     assert not stored_number_matches("5552", caller, "DE")

@@ -49,6 +49,7 @@ async def harness(aiohttp_server) -> AsyncIterator[Harness]:  # type: ignore[no-
             updatable_contact_field="Title",
             stored=stored,
             timeline_for=timeline_for,
+            phone_fields=("Phone", "MobilePhone"),
         )
         await adapter.aclose()
 

@@ -103,7 +103,8 @@ def test_dynamic_where_joins_conditions_and_quotes_values() -> None:
 
 def test_phone_terms_are_digits_only() -> None:
     terms = sosl_phone_terms(phone_variants("+49 30 1234567", "DE"))
-    assert terms == ["49301234567", "0301234567"]
+    # E.164, national, "+49 (0)30 ..." and "0049 30 ..." digits, and without trunk prefix
+    assert terms == ["49301234567", "0301234567", "490301234567", "301234567", "0049301234567"]
     assert all(t.isdigit() for t in terms)
     assert sosl_phone_terms(phone_variants("*", "DE")) == []
     assert sosl_phone_terms(phone_variants("} RETURNING User(Id) FIND {", "DE")) == []

@@ -43,5 +43,6 @@ class TestServiceNowContract(CrmContract):
                 updatable_contact_field="title",
                 stored=stored,
                 timeline_for=timeline_for,
+                phone_fields=("phone", "mobile_phone"),
             )
             await adapter.aclose()

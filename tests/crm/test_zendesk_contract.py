@@ -71,6 +71,7 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         updatable_contact_field="notes",
         stored=stored,
         timeline_for=timeline_for,
+        phone_fields=("phone", "mobile"),
     )
     await adapter.aclose()
     await http.aclose()
