@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..storage.config_tables import ConfigurationRow, WorkflowRow
 
-__all__ = ["default_row", "find_or_create_default"]
+__all__ = ["add_default_workflows", "default_row", "find_or_create_default"]
 
 _DEFAULT_LOCK_KEY = 0x43435F44  # pg advisory lock id for creating the default configuration
 
@@ -46,9 +46,6 @@ async def find_or_create_default(session: AsyncSession) -> str:
 
 
 async def _create_demo_default(session: AsyncSession) -> ConfigurationRow:
-    # imported here: the workflow defaults import the configuration model
-    from crm.workflows import default_workflows
-
     row = ConfigurationRow(
         id=f"cfg-{uuid.uuid4().hex[:12]}",
         name="Demo CRM",
@@ -61,11 +58,21 @@ async def _create_demo_default(session: AsyncSession) -> ConfigurationRow:
     )
     session.add(row)
     await session.flush()
-    for position, workflow in enumerate(default_workflows("demo")):
+    add_default_workflows(session, row.id, row.type)
+    return row
+
+
+def add_default_workflows(session: AsyncSession, configuration_id: str, type_: str) -> None:
+    """A new configuration's ready set of workflows for its integration type (crm.workflows),
+    in the caller's transaction (the configuration row flushed first)."""
+    # imported here: the workflow defaults import the configuration model
+    from crm.workflows import default_workflows
+
+    for position, workflow in enumerate(default_workflows(type_)):
         workflow.id = f"wf-{uuid.uuid4().hex[:12]}"
         session.add(
             WorkflowRow(
-                configuration_id=row.id,
+                configuration_id=configuration_id,
                 id=workflow.id,
                 name=workflow.name,
                 kind=workflow.kind,
@@ -74,4 +81,3 @@ async def _create_demo_default(session: AsyncSession) -> ConfigurationRow:
                 spec=workflow.model_dump(mode="json", by_alias=True),
             )
         )
-    return row

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
@@ -272,12 +273,31 @@ class CrmDirectory:
         return fresh
 
     def _context(self, row: ConfigurationRow) -> AdapterContext:
-        return AdapterContext(
-            configuration_id=row.id,
-            type=row.type,
+        return self.adapter_context(
+            row.id,
+            row.type,
             label=row.name,
             settings=dict(row.settings or {}),
             secrets=self._resolve_secrets(row.secrets or {}),
+        )
+
+    def adapter_context(
+        self,
+        configuration_id: str,
+        type_: str,
+        *,
+        label: str,
+        settings: dict[str, Any],
+        secrets: dict[str, str],
+    ) -> AdapterContext:
+        """What an adapter of this configuration is built from: its settings and plain
+        secrets, and the service's HTTP client, settings and token-refresh metric."""
+        return AdapterContext(
+            configuration_id=configuration_id,
+            type=type_,
+            label=label,
+            settings=settings,
+            secrets=secrets,
             http=self._http,
             default_phone_region=self._settings.default_phone_region,
             data_dir=self._settings.data_dir,
@@ -285,9 +305,7 @@ class CrmDirectory:
                 "demo_crm_url": self._settings.effective_demo_crm_url,
                 "demo_crm_links": self._settings.demo_crm_links,
                 "on_token_refresh": (
-                    token_refresh_hook(self._metrics, row.type)
-                    if self._metrics is not None
-                    else None
+                    token_refresh_hook(self._metrics, type_) if self._metrics is not None else None
                 ),
             },
         )

@@ -32,7 +32,7 @@ from bot.storage.db import create_engine, session_factory
 from bot.workers import Supervisor, WorkerSlot
 from tests.bot.activities import ANNA_AGENT, install
 from tests.bot.conftest import started
-from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.postgres import POSTGRES_URL, throwaway_database
 
 from .conftest import sample, series
 
@@ -92,11 +92,8 @@ async def empty_database(request, tmp_path) -> AsyncIterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
         return
-    url, name = await _create_pg_database()
-    try:
+    async with throwaway_database(POSTGRES_URL) as url:
         yield url
-    finally:
-        await _drop_pg_database(name)
 
 
 @pytest.fixture
