@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -60,8 +61,14 @@ def make_snapshot(
     ended_by: str | None = "agent",
     occurrence: str = "",
     configuration_id: str = "cfg-1",
+    agent_id: str | None = "a-1",
+    duration: timedelta = timedelta(minutes=3),
+    script_variables: dict[str, Any] | None = None,
+    exact_data: dict[str, Any] | None = None,
     **data,
 ) -> InteractionSnapshot:
+    """An interaction of Ada Agent that started at ``START``; its data the defaults below
+    updated by ``data``, or ``exact_data`` as it is."""
     defaults = {
         "Skill Name": "Billing",
         "Disposition Name": "Resolved",
@@ -76,12 +83,12 @@ def make_snapshot(
         occurrence=occurrence,
         ended_by=ended_by,
         direction="inbound",
-        agent_id="a-1",
+        agent_id=agent_id,
         agent_name="Ada Agent",
         started_at=START,
-        ended_at=START + timedelta(minutes=3),
-        data={**defaults, **data},
-        script_variables={"vip": True},
+        ended_at=START + duration,
+        data={**defaults, **data} if exact_data is None else exact_data,
+        script_variables={"vip": True} if script_variables is None else script_variables,
         targets=[{"recordType": t, "recordId": i} for t, i in targets],
     )
 
