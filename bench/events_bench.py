@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ sys.path.insert(0, str(_ROOT))
 
 from bench.traffic import BenchConnector, activity, card_action, started_event  # noqa: E402
 from tests.postgres import POSTGRES_URL, create_database, drop_database  # noqa: E402
+from tests.serving import free_port, serve_command  # noqa: E402
 
 KEY = "bench-key"
 _DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -66,7 +66,7 @@ class Service:
         self, database_url: str, workdir: Path, crm_url: str = "", workers: int = 1
     ) -> None:
         self.workers = workers
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "service.log"
         self.env = {
@@ -85,16 +85,7 @@ class Service:
     async def start(self) -> None:
         with self.log.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
+                *serve_command(self.port, workers=self.workers, host="127.0.0.1"),
                 env=self.env,
                 stdout=log,
                 stderr=log,
@@ -152,12 +143,6 @@ class Service:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- the run

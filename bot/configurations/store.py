@@ -148,31 +148,11 @@ class ConfigurationStore:
                 code="type_change",
                 field="type",
             )
-        return await self._save(
-            configuration_id,
-            name=body.name,
-            description=body.description,
-            status=body.status,
-            is_default=body.is_default,
-            settings=body.settings,
-            secrets=body.secrets,
-            startup=body.startup,
-            set_startup=True,
-        )
+        return await self._save_body(configuration_id, body, set_startup=True)
 
     async def patch(self, configuration_id: str, body: ConfigurationPatch) -> Configuration:
-        given = body.model_fields_set
-        return await self._save(
-            configuration_id,
-            name=body.name,
-            description=body.description,
-            status=body.status,
-            is_default=body.is_default,
-            settings=body.settings,
-            secrets=body.secrets or {},
-            startup=body.startup,
-            set_startup="startup" in given,
-        )
+        set_startup = "startup" in body.model_fields_set
+        return await self._save_body(configuration_id, body, set_startup=set_startup)
 
     async def set_status(
         self, configuration_id: str, status: Literal["active", "inactive"]
@@ -205,6 +185,25 @@ class ConfigurationStore:
         if not stored.startswith("enc:"):
             return False
         return resolve_secret(name, stored, self.box) == given.literal
+
+    async def _save_body(
+        self,
+        configuration_id: str,
+        body: ConfigurationInput | ConfigurationPatch,
+        *,
+        set_startup: bool,
+    ) -> Configuration:
+        return await self._save(
+            configuration_id,
+            name=body.name,
+            description=body.description,
+            status=body.status,
+            is_default=body.is_default,
+            settings=body.settings,
+            secrets=body.secrets or {},
+            startup=body.startup,
+            set_startup=set_startup,
+        )
 
     async def _save(
         self,
