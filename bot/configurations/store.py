@@ -283,9 +283,7 @@ class ConfigurationStore:
         """Build the adapter once (no network): its own checks of settings and secrets run.
         Skipped while a secret reference cannot be resolved here (it may be on the server)."""
         try:
-            secrets = {
-                name: resolve_secret(name, value, self.box) for name, value in stored.items()
-            }
+            secrets = self._directory.resolve_secrets(stored)
         except ConfigError:
             return
         context = self._directory.adapter_context(

@@ -278,7 +278,7 @@ class CrmDirectory:
             row.type,
             label=row.name,
             settings=dict(row.settings or {}),
-            secrets=self._resolve_secrets(row.secrets or {}),
+            secrets=self.resolve_secrets(row.secrets or {}),
         )
 
     def adapter_context(
@@ -310,7 +310,7 @@ class CrmDirectory:
             },
         )
 
-    def _resolve_secrets(self, stored: dict[str, str]) -> dict[str, str]:
+    def resolve_secrets(self, stored: dict[str, str]) -> dict[str, str]:
         """Plain values for the adapter: literals decrypted, env:/file: references read now
         (so a rotated secret is picked up when the adapter is next built)."""
         return {
