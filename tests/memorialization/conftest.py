@@ -4,11 +4,13 @@ loopback, and a snapshot builder."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.memorialization import InteractionSnapshot
 from bot.storage.db import create_engine, session_factory
@@ -93,22 +95,25 @@ def make_snapshot(
     )
 
 
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
+@asynccontextmanager
+async def _sessions_of(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(url)
     try:
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(database_url):
+    async with _sessions_of(database_url) as made:
+        yield made
 
 
 @pytest.fixture
 async def sqlite_sessions(sqlite_url):
-    engine = create_engine(sqlite_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with _sessions_of(sqlite_url) as made:
+        yield made
 
 
 @pytest.fixture
