@@ -28,95 +28,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-KEY = "bench-key"
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(_ROOT))
+
+from bench.service_process import ADMIN_KEY, KEY, Service  # noqa: E402
+from bench.traffic import BenchConnector, activity, card_action, started_event  # noqa: E402
+from tests.postgres import POSTGRES_URL, create_database, drop_database  # noqa: E402
+
 _DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-ADMIN_KEY = "bench-admin-key"
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-_ROOT = Path(__file__).resolve().parent.parent  # the service runs from this source tree
-
-
-class Connector:
-    """Fake Bot Connector: notes when each interaction's first card (POST) and later
-    updates (PUT) arrive."""
-
-    def __init__(self) -> None:
-        self.posted: dict[str, float] = {}
-        self.updates = 0
-        self.last_request = time.perf_counter()
-        self.ids = 0
-        self._changed = asyncio.Event()
-
-    async def wait_until(self, condition: Callable[[], bool], seconds: float) -> bool:
-        """Wait (at most ``seconds``) for a request after which ``condition()`` holds."""
-        deadline = time.perf_counter() + seconds
-        while not condition():
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return False
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                return condition()
-        return True
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_route("*", "/v3/conversations/{cid}/activities{tail:.*}", self.activity)
-        app.router.add_get("/v3/conversations/{cid}/members/{uid}", self.member)
-        return app
-
-    async def activity(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        now = self.last_request = time.perf_counter()
-        self._changed.set()
-        if request.method == "PUT":
-            self.updates += 1
-        for attachment in body.get("attachments") or []:
-            refresh = (attachment.get("content") or {}).get("refresh") or {}
-            interaction = (refresh.get("action") or {}).get("data", {}).get("interactionId")
-            if interaction and request.method == "POST":
-                self.posted.setdefault(interaction, now)
-        self.ids += 1
-        return web.json_response({"id": f"a{self.ids}"}, status=201)
-
-    async def member(self, request: web.Request) -> web.Response:
-        uid = request.match_info["uid"]
-        return web.json_response({"id": uid, "name": uid, "email": f"{uid[3:]}@bench.example"})
-
-
-_TENANTS = [10]  # agents are spread over this many Teams tenants (--tenants)
-
-
-def activity(service_url: str, agent: int, type_: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": type_,
-        "id": uuid.uuid4().hex,
-        "channelId": "msteams",
-        "serviceUrl": service_url,
-        "locale": "en-US",
-        "from": {"id": f"29:agent{agent}", "aadObjectId": f"aad-{agent}"},
-        "recipient": {"id": "28:bot"},
-        "conversation": {
-            "id": f"a:conv{agent}",
-            "conversationType": "personal",
-            "tenantId": f"tenant-{agent % _TENANTS[0]}",
-        },
-        **extra,
-    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -124,148 +52,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-# --------------------------------------------------------------------- the service process
-
-
-class Service:
-    """``customer-card serve`` in a child process, with its CPU time and peak memory."""
-
-    def __init__(
-        self, database_url: str, workdir: Path, crm_url: str = "", workers: int = 1
-    ) -> None:
-        self.workers = workers
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / "service.log"
-        self.env = {
-            **os.environ,
-            "CUSTOMER_CARD_DATA_DIR": str(workdir / "data"),
-            "CUSTOMER_CARD_API_KEYS": KEY,
-            "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
-            "CUSTOMER_CARD_DATABASE_URL": database_url,
-            "CUSTOMER_CARD_LOG_LEVEL": "WARNING",
-            "CUSTOMER_CARD_APP_ID": "",
-        }
-        if crm_url:  # the demo CRM's own tables (default: SQLite under the data directory)
-            self.env["CUSTOMER_CARD_DEMO_CRM_URL"] = crm_url
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                str(self.workers),
-                env=self.env,
-                stdout=log,
-                stderr=log,
-                cwd=_ROOT,
-            )
-        async with aiohttp.ClientSession() as http:
-            for _ in range(300):  # up to 30 s for migrations and start-up
-                if self.process.returncode is not None:
-                    break
-                try:
-                    async with http.get(f"{self.base}/healthz") as response:
-                        if response.status == 200 and self._started():
-                            if self.workers > 1:  # all started, /healthz reached one: let
-                                await asyncio.sleep(2)  # the others finish starting
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise SystemExit(
-            f"the service did not start; see {self.log}:\n" + self.log.read_text()[-3000:]
-        )
-
-    def _pids(self) -> list[int]:
-        """The service process and, with --workers, its worker processes (after it)."""
-        assert self.process is not None
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [pid, *map(int, children)]
-
-    def _started(self) -> bool:
-        if self.workers == 1:
-            return True
-        return len(self._pids()) == 1 + self.workers  # /healthz reached one of them
-
-    def cpu_seconds(self) -> float:
-        total = 0
-        for pid in self._pids():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-
-    def peak_mb(self) -> float:
-        total = 0.0
-        for pid in self._pids():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1]) / 1024
-        return total
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 15)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _fresh_postgres(url: str) -> tuple[str, str]:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    name = f"cc_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(
-        host=base.host,
-        port=base.port or 5432,
-        user=base.username,
-        database=base.database,
-        password=base.password,
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop_postgres(url: str, name: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    conn = await asyncpg.connect(
-        host=base.host,
-        port=base.port or 5432,
-        user=base.username,
-        database=base.database,
-        password=base.password,
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 # --------------------------------------------------------------------------- the run
@@ -299,15 +85,15 @@ async def run(args: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cc-bench-"))
     dropped: list[str] = []
     if args.db == "postgres":
-        database_url, name = await _fresh_postgres(args.postgres_url)
+        database_url, name = await create_database(args.postgres_url, "cc_bench")
         dropped.append(name)
     else:
         database_url = f"sqlite+aiosqlite:///{workdir / 'data' / 'customer-card.db'}"
     crm_url = ""
     if args.crm_storage == "postgres":
-        crm_url, name = await _fresh_postgres(args.postgres_url)
+        crm_url, name = await create_database(args.postgres_url, "cc_bench")
         dropped.append(name)
-    connector = Connector()
+    connector = BenchConnector(note_posted=True)
     runner = web.AppRunner(connector.app())
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -324,13 +110,13 @@ async def run(args: argparse.Namespace) -> None:
         await service.stop()
         await runner.cleanup()
         for name in dropped:
-            await _drop_postgres(args.postgres_url, name)
+            await drop_database(args.postgres_url, name)
     speeds = (speed_before, reference_loop_ms())
     _print_table(args, figures, connector, cpu, peak, load_before, os.getloadavg(), speeds)
 
 
 async def _drive(
-    args: argparse.Namespace, service: Service, connector: Connector, connector_url: str
+    args: argparse.Namespace, service: Service, connector: BenchConnector, connector_url: str
 ) -> tuple[Figures, float]:
     base = service.base
     headers = {"Authorization": f"Bearer {KEY}"}
@@ -352,21 +138,15 @@ async def _drive(
         for agent in range(args.agents):
             async with http.post(
                 f"{base}/api/messages",
-                json=activity(connector_url, agent, "installationUpdate", action="add"),
+                json=activity(
+                    connector_url, agent, "installationUpdate", tenants=args.tenants, action="add"
+                ),
             ) as response:
                 assert response.status < 300, await response.text()
 
         async def send(index: int) -> None:
             interaction = f"bench-{index}"
-            body = {
-                "type": "started",
-                "eventId": uuid.uuid4().hex,
-                "interactionId": interaction,
-                "contactId": interaction,
-                "channel": "voice",
-                "agent": {"id": str(index), "aadObjectId": f"aad-{index % args.agents}"},
-                "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"},
-            }
+            body = started_event(interaction, str(index), index % args.agents)
             began = figures.sent[interaction] = time.perf_counter()
             async with http.post(
                 f"{base}/api/v1/interactions/events", json=body, headers=headers
@@ -384,27 +164,13 @@ async def _drive(
             if not current:
                 return
             record = current[0]
-            updates = connector.updates
+            puts = connector.puts
             for verb in ("unpin", "pin"):
                 if verb == "pin":  # the unpin's card update (PUT) is out first: not timed here
-                    await connector.wait_until(lambda: connector.updates > updates, 2)
-                invoke = activity(
-                    connector_url,
-                    index % args.agents,
-                    "invoke",
-                    name="adaptiveCard/action",
-                    value={
-                        "action": {
-                            "type": "Action.Execute",
-                            "verb": verb,
-                            "data": {
-                                "verb": verb,
-                                "interactionId": interaction,
-                                "recordType": record["type"],
-                                "recordId": record["id"],
-                            },
-                        }
-                    },
+                    await connector.wait_until(lambda: connector.puts > puts, 2)
+                agent = index % args.agents
+                invoke = card_action(
+                    connector_url, agent, verb, interaction, record, tenants=args.tenants
                 )
                 began = time.perf_counter()
                 async with http.post(f"{base}/api/messages", json=invoke) as response:
@@ -454,7 +220,7 @@ async def _drive(
 def _print_table(
     args: argparse.Namespace,
     figures: Figures,
-    connector: Connector,
+    connector: BenchConnector,
     cpu: float,
     peak: float,
     load_before: tuple[float, float, float],
@@ -482,7 +248,7 @@ def _print_table(
             f"{crm:g} ms (demo CRM latency_ms; its tables on {_DATABASES[args.crm_storage]})",
         ),
         ("answers", ", ".join(f"{n}x {code}" for code, n in sorted(figures.statuses.items()))),
-        ("cards posted", f"{len(latencies)} of {total}; {connector.updates} updates (PUT)"),
+        ("cards posted", f"{len(latencies)} of {total}; {connector.puts} updates (PUT)"),
         (
             "202 answer p50 / p99",
             f"{percentile(figures.answers, 0.5):.1f} / {percentile(figures.answers, 0.99):.1f} ms",
@@ -548,7 +314,7 @@ def main() -> None:
     parser.add_argument(
         "--tenants",
         type=int,
-        default=_TENANTS[0],
+        default=10,
         help="Teams tenants the agents belong to: Teams allows 50 connector "
         "calls per second per tenant, so one tenant caps the card rate",
     )
@@ -566,7 +332,6 @@ def main() -> None:
         help="server for --db postgres (a throw-away database is created)",
     )
     args = parser.parse_args()
-    _TENANTS[0] = args.tenants
     asyncio.run(run(args))
 
 

@@ -30,12 +30,11 @@ import logging
 import sys
 import tempfile
 import time
-import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 _HERE = Path(__file__).resolve().parent
@@ -43,60 +42,14 @@ sys.path.insert(0, str(_HERE.parent))
 
 from sqlalchemy import event  # noqa: E402
 
+from bench.traffic import BenchConnector, activity, card_action, started_event  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.services import SERVICES  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from tests.postgres import POSTGRES_URL, create_database, drop_database  # noqa: E402
 
 KEY = "cost-key"
 ADMIN = "cost-admin"
-
-
-class Connector:
-    def __init__(self) -> None:
-        self.posts = 0
-        self.puts = 0
-        self.ids = 0
-        self.changed = asyncio.Event()
-
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_route("*", "/v3/conversations/{cid}/activities{tail:.*}", self.activity)
-        app.router.add_get("/v3/conversations/{cid}/members/{uid}", self.member)
-        return app
-
-    async def activity(self, request: web.Request) -> web.Response:
-        await request.read()
-        if request.method == "PUT":
-            self.puts += 1
-        else:
-            self.posts += 1
-        self.ids += 1
-        self.changed.set()
-        return web.json_response({"id": f"a{self.ids}"}, status=201)
-
-    async def member(self, request: web.Request) -> web.Response:
-        uid = request.match_info["uid"]
-        return web.json_response({"id": uid, "name": uid})
-
-    async def wait(self, condition: Any, seconds: float = 10) -> None:
-        deadline = time.monotonic() + seconds
-        while not condition():
-            self.changed.clear()
-            await asyncio.wait_for(self.changed.wait(), max(0.001, deadline - time.monotonic()))
-
-
-def activity(service_url: str, agent: int, type_: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": type_,
-        "id": uuid.uuid4().hex,
-        "channelId": "msteams",
-        "serviceUrl": service_url,
-        "locale": "en-US",
-        "from": {"id": f"29:agent{agent}", "aadObjectId": f"aad-{agent}"},
-        "recipient": {"id": "28:bot"},
-        "conversation": {"id": f"a:conv{agent}", "conversationType": "personal", "tenantId": "t"},
-        **extra,
-    }
 
 
 class Meter:
@@ -130,13 +83,10 @@ async def run(args: argparse.Namespace) -> None:
     warnings.simplefilter("ignore")
     workdir = Path(tempfile.mkdtemp(prefix="cc-cost-"))
     if args.db == "postgres":
-        sys.path.insert(0, str(_HERE))
-        from events_bench import POSTGRES_URL, _drop_postgres, _fresh_postgres
-
-        database_url, name = await _fresh_postgres(POSTGRES_URL)
+        database_url, name = await create_database(POSTGRES_URL, "cc_bench")
     else:
         database_url = f"sqlite+aiosqlite:///{workdir / 'cc.db'}"
-    connector = Connector()
+    connector = BenchConnector()
     conn_server = TestServer(connector.app(), host="127.0.0.1")
     await conn_server.start_server()
     service_url = str(conn_server.make_url("/"))
@@ -170,15 +120,7 @@ async def run(args: argparse.Namespace) -> None:
                 profiler.enable()
             interaction = f"cost-{index}"
             agent = index % args.agents
-            body = {
-                "type": "started",
-                "eventId": uuid.uuid4().hex,
-                "interactionId": interaction,
-                "contactId": interaction,
-                "channel": "voice",
-                "agent": {"id": str(agent), "aadObjectId": f"aad-{agent}"},
-                "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"},
-            }
+            body = started_event(interaction, str(agent), agent)
             posts, puts = connector.posts, connector.puts
             began = meter.start()
             response = await client.post("/api/v1/interactions/events", json=body, headers=headers)
@@ -186,10 +128,10 @@ async def run(args: argparse.Namespace) -> None:
             await response.read()
             meter.stop("event -> 202", began) if measuring else None
             began = meter.start()
-            await connector.wait(lambda p=posts: connector.posts > p)
+            await _wait(connector, lambda p=posts: connector.posts > p)
             meter.stop("202 -> card posted", began) if measuring else None
             began = meter.start()
-            await connector.wait(lambda p=puts: connector.puts > p)
+            await _wait(connector, lambda p=puts: connector.puts > p)
             await services.delivery.drain()
             meter.stop("posted -> related PUT", began) if measuring else None
             state = await (
@@ -198,31 +140,14 @@ async def run(args: argparse.Namespace) -> None:
             record = state["current"][0]
             for verb in ("unpin", "pin"):
                 puts = connector.puts
-                invoke = activity(
-                    service_url,
-                    agent,
-                    "invoke",
-                    name="adaptiveCard/action",
-                    value={
-                        "action": {
-                            "type": "Action.Execute",
-                            "verb": verb,
-                            "data": {
-                                "verb": verb,
-                                "interactionId": interaction,
-                                "recordType": record["type"],
-                                "recordId": record["id"],
-                            },
-                        }
-                    },
-                )
+                invoke = card_action(service_url, agent, verb, interaction, record)
                 began = meter.start()
                 response = await client.post("/api/messages", json=invoke)
                 assert response.status == 200, response.status
                 await response.read()
                 meter.stop(f"{verb} invoke", began) if measuring else None
                 began = meter.start()
-                await connector.wait(lambda p=puts: connector.puts > p)
+                await _wait(connector, lambda p=puts: connector.puts > p)
                 await services.delivery.drain()
                 meter.stop(f"{verb} -> PUT", began) if measuring else None
         if profiler:
@@ -237,7 +162,7 @@ async def run(args: argparse.Namespace) -> None:
         await client.close()
         await conn_server.close()
         if args.db == "postgres":
-            await _drop_postgres(POSTGRES_URL, name)
+            await drop_database(POSTGRES_URL, name)
     total = 0.0
     print(f"{'step':<34}{'CPU ms p50':>11}{'mean':>8}{'SQL':>6}")
     for name, values in meter.rows.items():
@@ -248,6 +173,11 @@ async def run(args: argparse.Namespace) -> None:
             total += mean
         print(f"{name:<34}{cpu[len(cpu) // 2]:>11.2f}{mean:>8.2f}{sql:>6.1f}")
     print(f"{'interaction in all (mean)':<34}{'':>11}{total:>8.2f}")
+
+
+async def _wait(connector: BenchConnector, condition: Callable[[], bool]) -> None:
+    if not await connector.wait_until(condition, 10):
+        raise TimeoutError("the fake connector got no card within 10 s")
 
 
 def main() -> None:

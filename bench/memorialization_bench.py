@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -29,9 +29,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from bot.memorialization import InteractionSnapshot, MemorializationWorker, WorkerOptions, enqueue
+from bot.memorialization import (
+    InteractionSnapshot,
+    MemorializationWorker,
+    WorkerOptions,
+    enqueue,
+)
 from bot.storage.db import create_engine, is_sqlite, session_factory, upgrade_database
 from bot.storage.job_tables import MemorializationJobRow
 from crm.mappings import MemorializationMapping
@@ -45,6 +49,8 @@ from crm.models import (
     TimelineActivity,
     TimelineRef,
 )
+
+_ROOT = str(Path(__file__).resolve().parents[1])  # for tests.postgres
 
 MAPPING = MemorializationMapping(
     name="bench",
@@ -231,30 +237,11 @@ async def _database(server_url: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield server_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         return
-    import asyncpg
+    sys.path.insert(0, _ROOT)
+    from tests.postgres import throwaway_database
 
-    base = make_url(server_url)
-    name = f"cc_bench_{uuid.uuid4().hex[:12]}"
-    connect = {
-        "host": base.host,
-        "port": base.port or 5432,
-        "user": base.username,
-        "password": base.password,
-        "database": base.database,
-    }
-    conn = await asyncpg.connect(**connect)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        conn = await asyncpg.connect(**connect)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+    async with throwaway_database(server_url, "cc_bench") as url:
+        yield url
 
 
 async def main() -> None:

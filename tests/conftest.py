@@ -3,56 +3,12 @@ the fake Bot Connector every service test posts cards to."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.bot.connector import FakeConnector
-
-POSTGRES_URL = os.environ.get(
-    "CUSTOMER_CARD_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-async def _create_pg_database() -> tuple[str, str]:
-    """A throw-away database on the test server, so parallel runs never see each other."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(POSTGRES_URL)
-    name = f"cc_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(
-        host=base.host,
-        port=base.port or 5432,
-        user=base.username,
-        database=base.database,
-        password=base.password,
-    )
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop_pg_database(name: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(POSTGRES_URL)
-    conn = await asyncpg.connect(
-        host=base.host,
-        port=base.port or 5432,
-        user=base.username,
-        database=base.database,
-        password=base.password,
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+from tests.postgres import POSTGRES_URL, throwaway_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -65,22 +21,16 @@ async def database_url(request, tmp_path) -> AsyncIterator[str]:
         await upgrade_database(url)
         yield url
         return
-    url, name = await _create_pg_database()
-    try:
+    async with throwaway_database(POSTGRES_URL) as url:
         await upgrade_database(url)
         yield url
-    finally:
-        await _drop_pg_database(name)
 
 
 @pytest.fixture
 async def empty_postgres_url() -> AsyncIterator[str]:
     """URL of a fresh PostgreSQL database with no schema at all (what a first deployment sees)."""
-    url, name = await _create_pg_database()
-    try:
+    async with throwaway_database(POSTGRES_URL) as url:
         yield url
-    finally:
-        await _drop_pg_database(name)
 
 
 @pytest.fixture

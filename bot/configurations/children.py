@@ -14,6 +14,7 @@ from crm.config import MemorializationWorkflow
 from crm.errors import ConfigError, ConflictError, NotFoundError
 
 from ..crm_directory import CrmDirectory
+from ..crm_directory.specs import children_in_order
 from ..storage.config_tables import MemorializationMappingRow
 from .kinds import CHILD_KINDS, ChildName, config_row, dump, guarded, new_id
 
@@ -44,18 +45,9 @@ class ChildStore:
         spec = CHILD_KINDS[kind]
         async with self._sessions() as session:
             await config_row(session, configuration_id)
-            rows = (
-                (
-                    await session.execute(
-                        select(spec.row)
-                        .where(spec.row.configuration_id == configuration_id)
-                        .order_by(spec.row.position, spec.row.created_at)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return [spec.parse(row.spec) for row in rows]  # type: ignore[attr-defined]
+            query = children_in_order(spec.row, configuration_id)
+            rows = (await session.execute(query)).scalars().all()
+        return [spec.parse(row.spec) for row in rows]
 
     async def get(self, kind: ChildName, configuration_id: str, child_id: str) -> Any:
         async with self._sessions() as session:

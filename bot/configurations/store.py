@@ -26,7 +26,7 @@ from crm.config import (
 )
 from crm.errors import ConfigError, ConflictError, NotFoundError
 from crm.models import FieldInfo, RecordType
-from crm.registry import AdapterContext, create_adapter
+from crm.registry import create_adapter
 from crm.secrets import (
     SecretBox,
     describe_secrets,
@@ -36,12 +36,11 @@ from crm.secrets import (
     store_secret,
 )
 from crm.startup import StartupStep
-from crm.workflows import default_workflows
 
 from ..crm_directory import CrmDirectory
+from ..crm_directory.default import add_default_workflows
 from ..storage.config_tables import (
     ConfigurationRow,
-    WorkflowRow,
 )
 from .children import ChildStore
 from .kinds import CHILD_KINDS, config_row, dump, guarded, new_id
@@ -131,19 +130,7 @@ class ConfigurationStore:
                 )
             )
             await session.flush()
-            for position, workflow in enumerate(default_workflows(body.type)):
-                workflow.id = new_id("wf")
-                session.add(
-                    WorkflowRow(
-                        configuration_id=config_id,
-                        id=workflow.id,
-                        name=workflow.name,
-                        kind=workflow.kind,
-                        status=workflow.status,
-                        position=position,
-                        spec=dump(workflow),
-                    )
-                )
+            add_default_workflows(session, config_id, body.type)
         return await self.get(config_id)
 
     async def replace(self, configuration_id: str, body: ConfigurationInput) -> Configuration:
@@ -161,31 +148,11 @@ class ConfigurationStore:
                 code="type_change",
                 field="type",
             )
-        return await self._save(
-            configuration_id,
-            name=body.name,
-            description=body.description,
-            status=body.status,
-            is_default=body.is_default,
-            settings=body.settings,
-            secrets=body.secrets,
-            startup=body.startup,
-            set_startup=True,
-        )
+        return await self._save_body(configuration_id, body, set_startup=True)
 
     async def patch(self, configuration_id: str, body: ConfigurationPatch) -> Configuration:
-        given = body.model_fields_set
-        return await self._save(
-            configuration_id,
-            name=body.name,
-            description=body.description,
-            status=body.status,
-            is_default=body.is_default,
-            settings=body.settings,
-            secrets=body.secrets or {},
-            startup=body.startup,
-            set_startup="startup" in given,
-        )
+        set_startup = "startup" in body.model_fields_set
+        return await self._save_body(configuration_id, body, set_startup=set_startup)
 
     async def set_status(
         self, configuration_id: str, status: Literal["active", "inactive"]
@@ -218,6 +185,25 @@ class ConfigurationStore:
         if not stored.startswith("enc:"):
             return False
         return resolve_secret(name, stored, self.box) == given.literal
+
+    async def _save_body(
+        self,
+        configuration_id: str,
+        body: ConfigurationInput | ConfigurationPatch,
+        *,
+        set_startup: bool,
+    ) -> Configuration:
+        return await self._save(
+            configuration_id,
+            name=body.name,
+            description=body.description,
+            status=body.status,
+            is_default=body.is_default,
+            settings=body.settings,
+            secrets=body.secrets or {},
+            startup=body.startup,
+            set_startup=set_startup,
+        )
 
     async def _save(
         self,
@@ -297,24 +283,11 @@ class ConfigurationStore:
         """Build the adapter once (no network): its own checks of settings and secrets run.
         Skipped while a secret reference cannot be resolved here (it may be on the server)."""
         try:
-            secrets = {
-                name: resolve_secret(name, value, self.box) for name, value in stored.items()
-            }
+            secrets = self._directory.resolve_secrets(stored)
         except ConfigError:
             return
-        context = AdapterContext(
-            configuration_id=config_id,
-            type=integration_type,
-            label=label,
-            settings=settings,
-            secrets=secrets,
-            http=self._directory.http,
-            default_phone_region=self._directory.settings.default_phone_region,
-            data_dir=self._directory.settings.data_dir,
-            extra={
-                "demo_crm_url": self._directory.settings.effective_demo_crm_url,
-                "demo_crm_links": self._directory.settings.demo_crm_links,
-            },
+        context = self._directory.adapter_context(
+            config_id, integration_type, label=label, settings=settings, secrets=secrets
         )
         try:
             adapter = create_adapter(context)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cards.view import CustomerCardView, TypeChoice
 
 from ..crm_directory import CrmDirectory
-from ..memorialization.outbox import failed_for_interaction
+from ..memorialization.job_admin import failed_for_interaction
 from ..storage.tables import InteractionRecordRow, InteractionRow
 from . import store
 from .cardview import CardContext, CardState, Perspective, build_view

@@ -1,16 +1,18 @@
 """Memorialization: the durable writer that records each interaction in the CRM.
 
-``triggers`` decides when, ``values`` and ``timeline`` what (pure functions), ``outbox`` holds
-the jobs in the service's database, and ``worker`` writes them through the CRM adapters with
-retries, rate limits and leases. ``hook`` queues jobs from the interactions service,
-``direct`` serves the DataMemorialization workflow, and ``api`` and ``cli`` (imported on
-their own) let admins list and retry jobs.
+``triggers`` decides when, ``values`` and ``timeline`` what (pure functions), ``outbox``
+queues the jobs in the service's database, ``leases`` hands them to workers and
+``job_admin`` lets admins list and retry them; ``worker`` writes them through the CRM
+adapters (``job_writer``) with retries, rate limits and leases. ``hook`` queues jobs from
+the interactions service, ``direct`` serves the DataMemorialization workflow, and ``api``
+and ``cli`` (imported on their own) are the admins' HTTP and command-line views.
 """
 
 from __future__ import annotations
 
 from .hook import MemorializationHook, acw_announced, snapshot_from_interaction
-from .outbox import enqueue, failed_for_interaction, list_jobs, retry_job
+from .job_admin import failed_for_interaction, list_jobs, retry_job
+from .outbox import enqueue
 from .snapshot import InteractionSnapshot, TargetRecord, source_values
 from .timeline import build_activity
 from .triggers import excluded_sources, memorialization_due

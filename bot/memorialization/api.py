@@ -24,7 +24,7 @@ from ..api.openapi import add_api_routes, api_route
 from ..api.security import requires
 from ..services import SERVICES
 from ..storage.job_tables import JOB_STATUSES, MemorializationJobRow
-from . import outbox
+from . import job_admin
 
 __all__ = ["MemorializationOut", "MemorializationList", "job_out", "add_routes"]
 
@@ -129,7 +129,7 @@ async def list_memorializations(request: web.Request) -> web.Response:
     limit = min(500, _int(request.query.get("limit"), "limit", 100) or 100)
     before_id = _int(request.query.get("beforeId"), "beforeId")
     async with request.app[SERVICES].sessions() as session:
-        rows = await outbox.list_jobs(
+        rows = await job_admin.list_jobs(
             session,
             status=status,
             limit=limit + 1,
@@ -162,7 +162,7 @@ def _job_id(request: web.Request) -> int:
 @requires("platform")
 async def get_memorialization(request: web.Request) -> web.Response:
     async with request.app[SERVICES].sessions() as session:
-        return _json(job_out(await outbox.get_job(session, _job_id(request))))
+        return _json(job_out(await job_admin.get_job(session, _job_id(request))))
 
 
 @api_route(
@@ -177,7 +177,7 @@ async def get_memorialization(request: web.Request) -> web.Response:
 async def retry_memorialization(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     async with services.sessions() as session, session.begin():
-        row = await outbox.retry_job(session, _job_id(request))
+        row = await job_admin.retry_job(session, _job_id(request))
         body = job_out(row)
     services.memorialization.notify()
     return _json(body)

@@ -16,7 +16,7 @@ from crm.errors import AppError
 from ..settings import Settings
 from ..storage.db import create_engine, session_factory, upgrade_database
 from ..storage.job_tables import JOB_STATUSES
-from . import outbox
+from . import job_admin
 from .api import job_out
 
 __all__ = ["add_commands", "run_command"]
@@ -52,11 +52,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.memorialization_action == "retry":
             async with sessions() as session, session.begin():
-                row = await outbox.retry_job(session, args.id)
+                row = await job_admin.retry_job(session, args.id)
             print(f"Job {row.id} queued for retry.")
             return 0
         async with sessions() as session:
-            rows = await outbox.list_jobs(
+            rows = await job_admin.list_jobs(
                 session, status=args.status, interaction_id=args.interaction, limit=args.limit
             )
         for row in rows:

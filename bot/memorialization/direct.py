@@ -53,21 +53,7 @@ def direct_memorializer(
         mapped = map_fields(snapshot, mapping.rules_for(record.type), fields)
         if mapped.values:
             await adapter.update(record.type, record.id, mapped.values)
-        return {
-            "written": sorted(mapped.values),
-            "truncated": [
-                {
-                    "field": cut.field,
-                    "originalLength": cut.original_length,
-                    "keptLength": cut.kept_length,
-                }
-                for cut in mapped.truncations
-            ],
-            "skipped": [
-                {"field": skip.field, "source": skip.source, "reason": skip.reason}
-                for skip in mapped.skipped
-                if skip.reason != "other_channel"
-            ],
-        }
+        result = mapped.result()
+        return {"written": result.pop("fields"), **result}
 
     return memorialize

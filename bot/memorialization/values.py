@@ -59,6 +59,26 @@ class MappedFields:
     truncations: tuple[Truncation, ...] = ()
     skipped: tuple[SkippedRule, ...] = ()
 
+    def result(self) -> dict[str, Any]:
+        """What the job records of this write (JSON): the fields written, the values cut
+        short, and the rules skipped (a rule for the other channel is no news)."""
+        return {
+            "fields": sorted(self.values),
+            "truncated": [
+                {
+                    "field": cut.field,
+                    "originalLength": cut.original_length,
+                    "keptLength": cut.kept_length,
+                }
+                for cut in self.truncations
+            ],
+            "skipped": [
+                {"field": skip.field, "source": skip.source, "reason": skip.reason}
+                for skip in self.skipped
+                if skip.reason != "other_channel"
+            ],
+        }
+
 
 def _format_scalar(value: Any) -> str | None:
     if isinstance(value, bool):  # before int: bool is an int

@@ -1,9 +1,6 @@
-"""The durable CRM writer: claims outbox jobs and writes them through the CRM adapters.
-
-One job is one target record: first its mapped field values, then its timeline activity.
-What was written is recorded on the job, so a retried job skips finished steps; the
-timeline activity carries the job's idempotency key, so an activity created just before a
-crash or a timeout is found by the adapter instead of created twice.
+"""The durable CRM writer: claims outbox jobs (``leases``) and writes them through the CRM
+adapters (``job_writer``: one job is one target record), saving each outcome
+(``outcome_writer``).
 
 Failures: retryable CRM errors (``CrmError.retryable``: unavailable, timed out, throttled)
 and unexpected exceptions are retried with exponential backoff and jitter, never earlier than
@@ -22,32 +19,26 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm.errors import AppError, CrmRateLimitedError, CrmUnavailableError
+from crm.errors import AppError, CrmRateLimitedError
 from crm.http import safe_text
-from crm.mappings import FieldMapping
-from crm.protocol import CrmAdapter
 from crm.sqlite_engine import background_writes
 
 from ..settings import Settings
-from . import outbox
-from .outbox import ClaimedJob
+from . import leases
+from .job_writer import AdapterProvider, JobWriter
+from .jobs import ClaimedJob, Outcome
+from .outcome_writer import OutcomeWriter
 from .ratelimit import RateLimiter, retry_delay
-from .snapshot import InteractionSnapshot, TargetRecord
-from .timeline import build_activity
-from .values import map_fields
 
 __all__ = ["AdapterProvider", "WorkerOptions", "MemorializationWorker"]
 
 log = logging.getLogger(__name__)
-
-AdapterProvider = Callable[[str], Awaitable[CrmAdapter]]  # configuration id -> adapter
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,70 +70,6 @@ class WorkerOptions:
         )
 
 
-class _MetadataCache:
-    """CRM metadata (field lists, record types) per key, fetched once for concurrent jobs
-    and kept for a while."""
-
-    def __init__(self, ttl: float) -> None:
-        self._ttl = ttl
-        self._entries: dict[tuple[str, ...], tuple[float, asyncio.Future[Any]]] = {}
-
-    async def get(self, key: tuple[str, ...], load: Callable[[], Awaitable[T]]) -> T:
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] > time.monotonic():
-            return cast(T, await asyncio.shield(entry[1]))
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._entries[key] = (time.monotonic() + self._ttl, future)
-        try:
-            future.set_result(await load())
-        except BaseException as exc:
-            self._entries.pop(key, None)
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it from their own await
-            raise
-        return cast(T, future.result())
-
-
-class _OutcomeWriter:
-    """Saves job outcomes in groups: whatever finished while the previous group was being
-    written goes in the next transaction, so a busy worker commits far less than once per
-    job, and an idle one writes each outcome at once."""
-
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], owner: str, max_batch: int = 200
-    ) -> None:
-        self._sessions = sessions
-        self._owner = owner
-        self._max_batch = max_batch
-        self._queue: list[tuple[outbox.Outcome, asyncio.Future[bool]]] = []
-        self._flushing: asyncio.Task[None] | None = None
-
-    async def save(self, outcome: outbox.Outcome) -> bool:
-        """True once saved; False when the job's lease had been lost."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append((outcome, future))
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush())
-        return await future
-
-    async def _flush(self) -> None:
-        while self._queue:
-            batch = self._queue[: self._max_batch]
-            del self._queue[: self._max_batch]
-            try:
-                saved = await outbox.record(
-                    self._sessions, self._owner, [outcome for outcome, _ in batch]
-                )
-            except Exception as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), ok in zip(batch, saved, strict=True):
-                if not future.done():
-                    future.set_result(ok)
-
-
 class MemorializationWorker:
     """Runs in the service process: ``await worker.start()`` after migrations,
     ``await worker.stop()`` on shutdown. ``notify()`` after committing new jobs wakes it
@@ -162,13 +89,19 @@ class MemorializationWorker:
         succeeded after an admin retry: the agent's card shows (or drops) its note."""
         self._sessions = sessions
         self._on_change = on_change
-        self._adapters = adapters
         self.options = options or WorkerOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._rng = rng or random.Random()
         self.limiter = RateLimiter(self.options.rate_per_second, self.options.burst)
-        self._metadata = _MetadataCache(self.options.metadata_cache_seconds)
-        self._outcomes = _OutcomeWriter(sessions, self.owner)
+        self._writer = JobWriter(
+            sessions,
+            adapters,
+            self.limiter,
+            call_timeout_seconds=self.options.call_timeout_seconds,
+            pause_seconds=self.options.backoff_base_seconds,
+            metadata_cache_seconds=self.options.metadata_cache_seconds,
+        )
+        self._outcomes = OutcomeWriter(sessions, self.owner)
         # claim in batches of at least this many free slots (fewer claim transactions)
         self._claim_threshold = max(1, self.options.concurrency // 4)
         self._inflight: dict[int, tuple[ClaimedJob, asyncio.Task[None]]] = {}
@@ -228,7 +161,7 @@ class MemorializationWorker:
         free = self.options.concurrency - len(self._inflight)
         if free <= 0 or self._stopping:
             return 0
-        jobs = await outbox.claim(
+        jobs = await leases.claim(
             self._sessions,
             self.owner,
             limit=free,
@@ -251,7 +184,7 @@ class MemorializationWorker:
         while True:
             await asyncio.sleep(interval)
             try:
-                await outbox.renew_leases(
+                await leases.renew_leases(
                     self._sessions, self.owner, list(self._inflight), self.options.lease_seconds
                 )
             except Exception:
@@ -274,7 +207,7 @@ class MemorializationWorker:
             if job.attempts > self.options.max_attempts:
                 # claimed again after its worker died on every attempt
                 await self._outcomes.save(
-                    outbox.Outcome(
+                    Outcome(
                         job,
                         "failed",
                         error_code="lease_expired",
@@ -282,9 +215,9 @@ class MemorializationWorker:
                     )
                 )
                 return
-            await self._write(job)
+            await self._writer.write(job)
         except asyncio.CancelledError:
-            await asyncio.shield(self._outcomes.save(outbox.Outcome(job, "released")))
+            await asyncio.shield(self._outcomes.save(Outcome(job, "released")))
             raise
         except AppError as exc:
             await self._after_error(job, exc, exc.retryable, exc.code, self._describe(exc))
@@ -295,98 +228,10 @@ class MemorializationWorker:
             )
         else:
             job.progress.result["worker"] = self.owner
-            if not await self._outcomes.save(outbox.Outcome(job, "done")):
+            if not await self._outcomes.save(Outcome(job, "done")):
                 log.warning("memorialization job %s: lease lost before completion", job.id)
             elif job.progress.result.get("retried"):
                 self._changed(job)
-
-    async def _write(self, job: ClaimedJob) -> None:
-        snapshot = InteractionSnapshot.model_validate(job.payload["snapshot"])
-        target = TargetRecord(record_type=job.record_type, record_id=job.record_id)
-        adapter = await self._adapters(job.configuration_id)
-        progress = job.progress
-        if progress.fields_written_at is None:
-            rules = [FieldMapping.model_validate(rule) for rule in job.payload.get("rules", [])]
-            await self._write_fields(job, adapter, snapshot, rules)
-            progress.fields_written_at = time.time()
-        if progress.timeline_id is None and "skipped" not in progress.result.get("timeline", {}):
-            if not await self._supports_timeline(job, adapter):
-                progress.result["timeline"] = {"skipped": "not_supported"}
-                return
-            activity = build_activity(snapshot, target, job.timeline_key)
-            ref = await self._call(job.configuration_id, lambda: adapter.add_timeline(activity))
-            progress.timeline_id = ref.id
-            progress.result["timeline"] = {"type": ref.type, "created": ref.created}
-
-    async def _supports_timeline(self, job: ClaimedJob, adapter: CrmAdapter) -> bool:
-        """False only when the CRM says the record type takes no activities (a type it does
-        not list is tried: the adapter's answer is the final word)."""
-        types = await self._metadata.get(
-            (job.configuration_id, "record-types"),
-            lambda: self._call(job.configuration_id, adapter.list_record_types),
-        )
-        wanted = job.record_type.lower()
-        return all(t.supports_timeline for t in types if t.name.lower() == wanted)
-
-    async def _write_fields(
-        self,
-        job: ClaimedJob,
-        adapter: CrmAdapter,
-        snapshot: InteractionSnapshot,
-        rules: list[FieldMapping],
-    ) -> None:
-        result = job.progress.result
-        if not rules:
-            result["fields"] = []
-            return
-        if result.get("retried"):
-            newer = await outbox.newer_fields_written(self._sessions, job)
-            if newer is not None:
-                result["fields"] = []
-                result["supersededBy"] = newer
-                return
-        fields = await self._metadata.get(
-            (job.configuration_id, "fields", job.record_type.lower()),
-            lambda: self._call(job.configuration_id, lambda: adapter.list_fields(job.record_type)),
-        )
-        mapped = map_fields(snapshot, rules, fields)
-        if mapped.values:
-            await self._call(
-                job.configuration_id,
-                lambda: adapter.update(job.record_type, job.record_id, mapped.values),
-            )
-        result["fields"] = sorted(mapped.values)
-        result["truncated"] = [
-            {
-                "field": cut.field,
-                "originalLength": cut.original_length,
-                "keptLength": cut.kept_length,
-            }
-            for cut in mapped.truncations
-        ]
-        result["skipped"] = [
-            {"field": skip.field, "source": skip.source, "reason": skip.reason}
-            for skip in mapped.skipped
-            if skip.reason != "other_channel"
-        ]
-
-    async def _call(self, configuration_id: str, call: Callable[[], Awaitable[T]]) -> T:
-        """One CRM call: within the configuration's rate, bounded in time; a throttling
-        reply pauses the whole configuration for as long as the CRM asked."""
-        await self.limiter.acquire(configuration_id)
-        try:
-            async with asyncio.timeout(self.options.call_timeout_seconds):
-                return await call()
-        except TimeoutError:
-            raise CrmUnavailableError("The CRM did not answer in time", timed_out=True) from None
-        except CrmRateLimitedError as exc:
-            self.limiter.pause(
-                configuration_id,
-                exc.retry_after
-                if exc.retry_after is not None
-                else self.options.backoff_base_seconds,
-            )
-            raise
 
     async def _after_error(
         self, job: ClaimedJob, exc: BaseException, retryable: bool, code: str, message: str
@@ -407,14 +252,12 @@ class MemorializationWorker:
                 code,
                 delay,
             )
-            await self._outcomes.save(
-                outbox.Outcome(job, "pending", time.time() + delay, code, message)
-            )
+            await self._outcomes.save(Outcome(job, "pending", time.time() + delay, code, message))
             return
         log.warning(
             "memorialization job %s failed after %s attempts: %s", job.id, job.attempts, code
         )
-        if await self._outcomes.save(outbox.Outcome(job, "failed", error_code=code, error=message)):
+        if await self._outcomes.save(Outcome(job, "failed", error_code=code, error=message)):
             self._changed(job)
 
     def _changed(self, job: ClaimedJob) -> None:

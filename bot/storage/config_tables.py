@@ -18,6 +18,7 @@ from .base import Base
 
 __all__ = [
     "ConfigurationRow",
+    "ConfigurationChild",
     "MemorializationMappingRow",
     "DynamicDataMappingRow",
     "WorkflowRow",
@@ -48,7 +49,7 @@ class ConfigurationRow(Base):
     )
 
 
-class _ConfigurationChild:
+class ConfigurationChild:
     """Columns every mapping and workflow row has."""
 
     configuration_id: Mapped[str] = mapped_column(
@@ -65,15 +66,15 @@ class _ConfigurationChild:
     )
 
 
-class MemorializationMappingRow(_ConfigurationChild, Base):
+class MemorializationMappingRow(ConfigurationChild, Base):
     __tablename__ = "crm_memorialization_mappings"
 
 
-class DynamicDataMappingRow(_ConfigurationChild, Base):
+class DynamicDataMappingRow(ConfigurationChild, Base):
     __tablename__ = "crm_dynamic_data_mappings"
 
 
-class WorkflowRow(_ConfigurationChild, Base):
+class WorkflowRow(ConfigurationChild, Base):
     __tablename__ = "crm_workflows"
 
     kind: Mapped[str] = mapped_column(String(32))

@@ -19,13 +19,26 @@ _ABOVE = {
         "bot.app",
     ),
     "bot.interactions": ("bot.api", "bot.teams", "bot.services", "bot.startup", "bot.app"),
-    "bot.memorialization.worker": (
-        "bot.api",
-        "bot.teams",
-        "bot.services",
-        "bot.startup",
-        "bot.app",
-    ),
+    **{
+        f"bot.memorialization.{module}": (
+            "bot.api",
+            "bot.teams",
+            "bot.services",
+            "bot.startup",
+            "bot.app",
+        )
+        # the durable writer's parts (api and setup stand above the services)
+        for module in (
+            "worker",
+            "job_writer",
+            "outcome_writer",
+            "metadata_cache",
+            "leases",
+            "jobs",
+            "outbox",
+            "job_admin",
+        )
+    },
     "bot.teams": ("bot.api", "bot.services", "bot.startup", "bot.app"),
     "bot.services": ("bot.api", "bot.startup", "bot.app"),
 }

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.cards.cardcheck import walk
 
-def walk(node: Any):  # type: ignore[no-untyped-def]
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
+__all__ = ["walk", "texts", "pin_targets"]
 
 
 def texts(card: dict[str, Any]) -> str:
@@ -53,8 +47,11 @@ def field_labels(record_block: dict[str, Any]) -> list[str]:
     ]
 
 
-def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, Any]]:
-    """Record title -> action data of its ``verb`` button."""
+def pin_targets(
+    card: dict[str, Any], verb: str = "pin", *, kind: str = "Action.Execute"
+) -> dict[str, dict[str, Any]]:
+    """Record title -> action data of its ``verb`` button (``kind``: ``Action.Submit``,
+    as the Emulator gets, names the verb in its data)."""
     result = {}
     for node in walk(card.get("body", [])):
         if node.get("type") != "Container":
@@ -65,6 +62,8 @@ def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, 
         if title is None:
             continue
         for action in walk(items):
-            if action.get("type") == "Action.Execute" and action.get("verb") == verb:
-                result[title] = action["data"]
+            data = action.get("data") or {}
+            named = action.get("verb") if kind == "Action.Execute" else data.get("verb")
+            if action.get("type") == kind and named == verb:
+                result[title] = data
     return result

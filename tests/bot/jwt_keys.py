@@ -20,6 +20,7 @@ from microsoft_agents.hosting.core.authorization import (
     AccessTokenProviderBase,
     AgentAuthConfiguration,
     Connections,
+    _entra_issuers,
 )
 
 BOT_ISSUER = "https://api.botframework.com"
@@ -67,6 +68,17 @@ def jwks_app(*keys: KeyPair) -> web.Application:
 
     app.router.add_get("/keys", keys_handler)
     return app
+
+
+async def serve_keys(aiohttp_server: Any, monkeypatch: Any) -> KeyPair:
+    """A new key pair, its JWKS served on loopback, and the SDK's issuer -> JWKS table
+    (third-party, pinned SDK version) pointed at it for this test."""
+    pair = KeyPair()
+    server = await aiohttp_server(jwks_app(pair))
+    monkeypatch.setitem(
+        _entra_issuers.BOTFRAMEWORK_JWKS_URIS, BOT_ISSUER, str(server.make_url("/keys"))
+    )
+    return pair
 
 
 class _StaticToken(AccessTokenProviderBase):

@@ -5,25 +5,18 @@ from __future__ import annotations
 import jwt
 import pytest
 from aiohttp.test_utils import TestServer
-from microsoft_agents.hosting.core.authorization import _entra_issuers
 
 from bot.api.messages import auth_configuration
 from bot.app import create_app
 
 from .activities import ANNA_AGENT, message
 from .conftest import Bot, make_settings
-from .jwt_keys import APP_ID, BOT_ISSUER, KeyPair, LocalConnections, jwks_app
+from .jwt_keys import APP_ID, BOT_ISSUER, KeyPair, LocalConnections, serve_keys
 
 
 @pytest.fixture
 async def keys(aiohttp_server, monkeypatch) -> KeyPair:  # type: ignore[no-untyped-def]
-    pair = KeyPair()
-    server = await aiohttp_server(jwks_app(pair))
-    # Point the SDK's issuer -> JWKS table at the local key server (pinned SDK version).
-    monkeypatch.setitem(
-        _entra_issuers.BOTFRAMEWORK_JWKS_URIS, BOT_ISSUER, str(server.make_url("/keys"))
-    )
-    return pair
+    return await serve_keys(aiohttp_server, monkeypatch)
 
 
 @pytest.fixture

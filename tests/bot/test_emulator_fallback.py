@@ -12,6 +12,7 @@ import asyncio
 import itertools
 from typing import Any
 
+from . import cardtools
 from .activities import ANNA_AGENT, User
 from .cardtools import texts, walk
 from .conftest import AUTH, started
@@ -77,21 +78,7 @@ async def _simulate(bot, number: str) -> tuple[dict[str, Any], str]:  # type: ig
 
 
 def pin_targets(card: dict[str, Any], verb: str = "pin") -> dict[str, dict[str, Any]]:
-    """Record title -> action data of its ``verb`` button (Submit, as the Emulator gets)."""
-    result = {}
-    for node in walk(card.get("body", [])):
-        if node.get("type") != "Container":
-            continue
-        items = node.get("items") or []
-        # the record's title is its first text (a related record's sits in its summary row)
-        title = next((i.get("text") for i in walk(items) if i.get("type") == "TextBlock"), None)
-        if title is None:
-            continue
-        for action in walk(items):
-            data = action.get("data") or {}
-            if action.get("type") == "Action.Submit" and data.get("verb") == verb:
-                result[title] = data
-    return result
+    return cardtools.pin_targets(card, verb, kind="Action.Submit")
 
 
 def _submit(card: dict[str, Any], verb: str, record: str | None = None) -> dict[str, Any]:

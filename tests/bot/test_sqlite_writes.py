@@ -4,31 +4,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.interactions.event_rows import new_interaction
+from bot.interactions.events import InteractionEvent
 from bot.storage.db import create_engine, session_factory
 from bot.storage.tables import InteractionRow
 
 
 def _interaction(interaction_id: str) -> InteractionRow:
-    return InteractionRow(
-        id=interaction_id,
-        configuration_id="cfg",
-        contact_id="",
-        channel="voice",
-        state="started",
-        data={},
-        script_variables={},
-        previous_cards=[],
-        match_outcome="unsearched",
-        search_query="",
-        related_shown=0,
-        delivery_pending=False,
-        started_at=datetime.now(UTC),
+    """A started interaction's row, as the events API makes it."""
+    event = InteractionEvent(
+        type="started", event_id=f"e-{interaction_id}", interaction_id=interaction_id
     )
+    return new_interaction(event, "cfg")
 
 
 async def _count(sessions: async_sessionmaker[AsyncSession]) -> int:

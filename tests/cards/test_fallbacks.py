@@ -14,6 +14,18 @@ from tests.cards import samples
 from tests.cards.cardcheck import assert_valid_card, buttons, fallback_errors, texts
 from tests.cards.samples import CARDS, INTERACTION, LOCALES
 
+# what a host without Universal Actions posts for the first match's Unpin
+_UNPIN_SUBMIT = {
+    "type": "Action.Submit",
+    "title": "Unpin",
+    "data": {
+        "verb": "unpin",
+        "interactionId": INTERACTION,
+        "recordType": "contact",
+        "recordId": "00300001",
+    },
+}
+
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("name", sorted(CARDS))
@@ -26,16 +38,7 @@ def test_every_execute_button_falls_back_to_a_submit_with_the_same_data(
 def test_the_fallback_posts_what_the_execute_sends() -> None:
     card = build_customer_card(samples.one_match())
     unpin = next(a for a in buttons(card) if a.get("verb") == "unpin")
-    assert unpin["fallback"] == {
-        "type": "Action.Submit",
-        "title": "Unpin",
-        "data": {
-            "verb": "unpin",
-            "interactionId": INTERACTION,
-            "recordType": "contact",
-            "recordId": "00300001",
-        },
-    }
+    assert unpin["fallback"] == _UNPIN_SUBMIT
     # The automatic refresh is Universal Actions only; old hosts ignore it.
     assert "fallback" not in card["refresh"]["action"]
 
@@ -123,14 +126,5 @@ def test_submit_only_buttons_post_the_same_verb_and_data() -> None:
         for n in walk(card)
         if n.get("type") == "Action.Submit" and n.get("data", {}).get("verb") == "unpin"
     )
-    assert unpin == {
-        "type": "Action.Submit",
-        "title": "Unpin",
-        "data": {
-            "verb": "unpin",
-            "interactionId": INTERACTION,
-            "recordType": "contact",
-            "recordId": "00300001",
-        },
-    }
+    assert unpin == _UNPIN_SUBMIT
     assert "refresh" in original  # the input card is left as it was

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 
 CONFIGS = "/api/v1/configurations"
+# where an error in the first rule of the first record type points
+CRM_FIELD = "recordTypes[0].fields[0].crmField"  # checked against the CRM's metadata
+SOURCE = "recordTypes.0.fields.0.source"  # checked by the model (pydantic's location)
 
 
 def memo(*fields, record_type="contact"):  # type: ignore[no-untyped-def]
@@ -70,22 +73,22 @@ async def test_memorialization_mapping_lifecycle(api, config_id):
     [
         (
             memo(("nickname", "voice", "ANI")),
-            "recordTypes[0].fields[0].crmField",
+            CRM_FIELD,
             "'nickname' is not a field of contact; its fields are: first_name",
         ),
         (
             memo(("account_id", "voice", "ANI")),
-            "recordTypes[0].fields[0].crmField",
+            CRM_FIELD,
             "field 'account_id' (Account) of contact is a reference field and does not accept text",
         ),
         (
             memo(("preferred_language", "voice", "ANI")),
-            "recordTypes[0].fields[0].crmField",
+            CRM_FIELD,
             "is a picklist field and does not accept text",
         ),
         (
             memo(("case_number", "voice", "ANI"), record_type="case"),
-            "recordTypes[0].fields[0].crmField",
+            CRM_FIELD,
             "field 'case_number' (Case Number) of case is read-only in the CRM",
         ),
         (
@@ -95,17 +98,17 @@ async def test_memorialization_mapping_lifecycle(api, config_id):
         ),
         (
             memo(("title", "voice", "Transcription Text")),
-            "recordTypes.0.fields.0.source",
+            SOURCE,
             "'Transcription Text' is not a voice field; choose one of: Agent ID",
         ),
         (
             memo(("title", "digital", "ANI")),
-            "recordTypes.0.fields.0.source",
+            SOURCE,
             "'ANI' is not a digital field",
         ),
         (
             memo(("title", "script_variable", "AccountNumber")),
-            "recordTypes.0.fields.0.source",
+            SOURCE,
             "script variable 'AccountNumber' must be lowercase: the contact-center platform "
             "delivers script variable names in lowercase",
         ),

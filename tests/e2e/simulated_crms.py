@@ -6,11 +6,12 @@ simulator's own state (vendor JSON), never through the adapter under test.
 
 from __future__ import annotations
 
+import inspect
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -36,12 +37,29 @@ class SimulatedCrm:
     contact_type: str  # the person record type the caller look-up finds
     text_field: str  # a writable text field of ``contact_type`` for the mapping
     # the simulator's raw contact (vendor JSON), None when it does not exist
-    stored: Callable[[str], Awaitable[Raw | None]]
-    # the value of ``text_field`` in a raw contact
-    field_of: Callable[[Raw], Any]
+    contact: Callable[[str], Raw | None | Awaitable[Raw | None]]
     # timeline activities the simulator holds linked to the contact (vendor JSON)
-    timeline_for: Callable[[str], Awaitable[list[Raw]]]
+    activities: Callable[[str], list[Raw] | Awaitable[list[Raw]]]
+    # the value of ``text_field`` in a raw contact, where it is not at its top level
+    nested_field: Callable[[Raw], Any] | None = None
     close: Callable[[], Awaitable[None]] | None = None
+
+    async def stored(self, record_id: str) -> Raw | None:
+        return await _settled(self.contact(record_id))
+
+    async def timeline_for(self, record_id: str) -> list[Raw]:
+        return await _settled(self.activities(record_id))
+
+    def field_of(self, raw: Raw) -> Any:
+        return self.nested_field(raw) if self.nested_field else raw.get(self.text_field)
+
+
+T = TypeVar("T")
+
+
+async def _settled(value: T | Awaitable[T]) -> T:
+    """The simulators' state is read directly; the demo CRM's through its database."""
+    return await value if inspect.isawaitable(value) else value
 
 
 Starter = Callable[[Any, Path], Awaitable[SimulatedCrm]]
@@ -49,13 +67,6 @@ Starter = Callable[[Any, Path], Awaitable[SimulatedCrm]]
 
 def _url(server: Any, path: str = "") -> str:
     return str(server.make_url(path)).rstrip("/")
-
-
-def _value(found: Any) -> Callable[[str], Awaitable[Any]]:
-    async def read(record_id: str) -> Any:
-        return found(record_id)
-
-    return read
 
 
 async def _salesforce(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
@@ -67,9 +78,8 @@ async def _salesforce(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         secrets={"client_secret": sim.client_secret},
         contact_type="Contact",
         text_field="Title",
-        stored=_value(lambda i: sim.records["Contact"].get(i)),
-        field_of=lambda raw: raw.get("Title"),
-        timeline_for=_value(
+        contact=lambda i: sim.records["Contact"].get(i),
+        activities=(
             lambda i: [
                 t for t in sim.records["Task"].values() if i in (t.get("WhoId"), t.get("WhatId"))
             ]
@@ -100,9 +110,8 @@ async def _dynamics(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         secrets={"client_secret": sim.client_secret},
         contact_type="contact",
         text_field="jobtitle",
-        stored=_value(lambda i: sim.records["contact"].get(i)),
-        field_of=lambda raw: raw.get("jobtitle"),
-        timeline_for=_value(
+        contact=lambda i: sim.records["contact"].get(i),
+        activities=(
             lambda i: [
                 row
                 for kind in ("phonecall", "task")
@@ -127,9 +136,9 @@ async def _hubspot(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         secrets={"access_token": sim.token},
         contact_type="contacts",
         text_field="jobtitle",
-        stored=_value(lambda i: sim.objects["contacts"].get(i)),
-        field_of=lambda raw: raw["properties"].get("jobtitle"),
-        timeline_for=_value(lambda i: sim.calls_for("contacts", i)),
+        contact=lambda i: sim.objects["contacts"].get(i),
+        nested_field=lambda raw: raw["properties"].get("jobtitle"),
+        activities=lambda i: sim.calls_for("contacts", i),
     )
 
 
@@ -148,10 +157,9 @@ async def _servicenow(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         },
         contact_type="sys_user",
         text_field="title",
-        stored=_value(lambda i: sim.tables["sys_user"].get(i)),
-        field_of=lambda raw: raw.get("title"),
+        contact=lambda i: sim.tables["sys_user"].get(i),
         # an interaction record per call; its text is the record's work note (journal)
-        timeline_for=_value(
+        activities=(
             lambda i: [
                 {**row, "journal": sim.journal_for(row["sys_id"])}
                 for row in sim.interactions_for(i)
@@ -175,9 +183,8 @@ async def _zendesk(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         secrets={"client_id": sim_zendesk.CLIENT_ID, "client_secret": sim_zendesk.CLIENT_SECRET},
         contact_type="user",
         text_field="notes",
-        stored=_value(lambda i: state.users.get(int(i)) if i.isdigit() else None),
-        field_of=lambda raw: raw.get("notes"),
-        timeline_for=_value(
+        contact=lambda i: state.users.get(int(i)) if i.isdigit() else None,
+        activities=(
             lambda i: [
                 t
                 for t in state.tickets.values()
@@ -197,10 +204,10 @@ async def _kustomer(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         secrets={"api_key": sim_kustomer.API_KEY},
         contact_type="customer",
         text_field="notesStr",
-        stored=_value(lambda i: state.resources["customer"].get(i)),
-        field_of=lambda raw: raw["attributes"].get("custom", {}).get("notesStr"),
+        contact=lambda i: state.resources["customer"].get(i),
+        nested_field=lambda raw: raw["attributes"].get("custom", {}).get("notesStr"),
         # a conversation per call; its text is the conversation's note
-        timeline_for=_value(
+        activities=(
             lambda i: [
                 {
                     **c,
@@ -228,9 +235,8 @@ async def _oracle(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         secrets={"username": sim_oracle.USERNAME, "password": sim_oracle.PASSWORD},
         contact_type="contact",
         text_field="title",
-        stored=_value(lambda i: state.data["contacts"].get(int(i)) if i.isdigit() else None),
-        field_of=lambda raw: raw.get("title"),
-        timeline_for=_value(
+        contact=lambda i: state.data["contacts"].get(int(i)) if i.isdigit() else None,
+        activities=(
             lambda i: [
                 t
                 for t in state.data["tasks"].values()
@@ -269,9 +275,8 @@ async def _demo(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
         secrets={},
         contact_type="contact",
         text_field="title",
-        stored=stored,
-        field_of=lambda row: row.get("title"),
-        timeline_for=timeline_for,
+        contact=stored,
+        activities=timeline_for,
         close=raw.dispose,
     )
 

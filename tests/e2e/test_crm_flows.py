@@ -7,7 +7,6 @@ activity land in the simulator.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,6 +26,7 @@ from tests.bot.conftest import (
     started,
 )
 from tests.crm.dataset import ANI_ONE_MATCH
+from tests.memorialization.helpers import api_jobs, api_settled
 
 from .simulated_crms import CRM_TYPES, START, SimulatedCrm
 
@@ -110,23 +110,6 @@ async def _configure(bot: Bot, crm: SimulatedCrm) -> str:
     return str(created["id"])
 
 
-async def _jobs(bot: Bot, interaction_id: str) -> list[dict[str, Any]]:
-    response = await bot.client.get(
-        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH
-    )
-    assert response.status == 200
-    return (await response.json())["memorializations"]  # type: ignore[no-any-return]
-
-
-async def _settled(bot: Bot, interaction_id: str) -> list[dict[str, Any]]:
-    async with asyncio.timeout(20):  # safety net, not a timed assertion
-        while True:
-            jobs = await _jobs(bot, interaction_id)
-            if jobs and all(job["status"] in ("done", "failed") for job in jobs):
-                return jobs
-            await asyncio.sleep(0.05)
-
-
 async def _pinned(bot: Bot, interaction_id: str) -> list[dict[str, Any]]:
     response = await bot.client.get(f"/api/v1/interactions/{interaction_id}", headers=AUTH)
     assert response.status == 200
@@ -172,7 +155,7 @@ async def test_call_flow_lands_in_the_crm(bot: Bot, crm: SimulatedCrm) -> None:
         follow_up(interaction_id, "ended", endedBy="agent", data={"ACW": True})
     )
     assert status == 202, state
-    assert await _jobs(bot, interaction_id) == []
+    assert await api_jobs(bot, interaction_id) == []
     status, state = await bot.event(
         follow_up(
             interaction_id,
@@ -182,7 +165,7 @@ async def test_call_flow_lands_in_the_crm(bot: Bot, crm: SimulatedCrm) -> None:
     )
     assert status == 202, state
 
-    [job] = await _settled(bot, interaction_id)
+    [job] = await api_settled(bot, interaction_id)
     assert (job["status"], job["lastError"]) == ("done", None), job
     assert (job["recordType"], job["recordId"]) == (crm.contact_type, record["id"])
     raw = await crm.stored(record["id"])

@@ -4,10 +4,13 @@ loopback, and a snapshot builder."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.memorialization import InteractionSnapshot
 from bot.storage.db import create_engine, session_factory
@@ -60,8 +63,14 @@ def make_snapshot(
     ended_by: str | None = "agent",
     occurrence: str = "",
     configuration_id: str = "cfg-1",
+    agent_id: str | None = "a-1",
+    duration: timedelta = timedelta(minutes=3),
+    script_variables: dict[str, Any] | None = None,
+    exact_data: dict[str, Any] | None = None,
     **data,
 ) -> InteractionSnapshot:
+    """An interaction of Ada Agent that started at ``START``; its data the defaults below
+    updated by ``data``, or ``exact_data`` as it is."""
     defaults = {
         "Skill Name": "Billing",
         "Disposition Name": "Resolved",
@@ -76,32 +85,35 @@ def make_snapshot(
         occurrence=occurrence,
         ended_by=ended_by,
         direction="inbound",
-        agent_id="a-1",
+        agent_id=agent_id,
         agent_name="Ada Agent",
         started_at=START,
-        ended_at=START + timedelta(minutes=3),
-        data={**defaults, **data},
-        script_variables={"vip": True},
+        ended_at=START + duration,
+        data={**defaults, **data} if exact_data is None else exact_data,
+        script_variables={"vip": True} if script_variables is None else script_variables,
         targets=[{"recordType": t, "recordId": i} for t, i in targets],
     )
 
 
-@pytest.fixture
-async def sessions(database_url):
-    engine = create_engine(database_url)
+@asynccontextmanager
+async def _sessions_of(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(url)
     try:
         yield session_factory(engine)
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(database_url):
+    async with _sessions_of(database_url) as made:
+        yield made
 
 
 @pytest.fixture
 async def sqlite_sessions(sqlite_url):
-    engine = create_engine(sqlite_url)
-    try:
-        yield session_factory(engine)
-    finally:
-        await engine.dispose()
+    async with _sessions_of(sqlite_url) as made:
+        yield made
 
 
 @pytest.fixture

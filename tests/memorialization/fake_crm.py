@@ -142,26 +142,35 @@ async def _late(failure: Failure | None, state: FakeCrmState) -> None:
         await asyncio.sleep(state.hang_seconds)
 
 
+async def _record(
+    request: web.Request, kind: str
+) -> tuple[web.Response | None, tuple[str, str], Failure | None]:
+    """``_guard``, then the record the path names (404 when there is none)."""
+    reply, failure = await _guard(request, kind)
+    key = (request.match_info["type"], request.match_info["id"])
+    if reply is None and key not in request.app[STATE].records:
+        reply = _error(404, "No such record")
+    return reply, key, failure
+
+
+def _record_json(state: FakeCrmState, key: tuple[str, str]) -> web.Response:
+    return web.json_response({"type": key[0], "id": key[1], "fields": state.records[key]})
+
+
 async def _get_record(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    reply, failure = await _guard(request, "get")
+    reply, key, failure = await _record(request, "get")
     if reply:
         return reply
-    key = (request.match_info["type"], request.match_info["id"])
-    if key not in state.records:
-        return _error(404, "No such record")
     await _late(failure, state)
-    return web.json_response({"type": key[0], "id": key[1], "fields": state.records[key]})
+    return _record_json(state, key)
 
 
 async def _patch_record(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    reply, failure = await _guard(request, "update")
+    reply, key, failure = await _record(request, "update")
     if reply:
         return reply
-    key = (request.match_info["type"], request.match_info["id"])
-    if key not in state.records:
-        return _error(404, "No such record")
     body = await request.json()
     limits = {info.name: info.max_length for info in FIELDS.get(key[0], [])}
     for name, value in body.items():
@@ -172,7 +181,7 @@ async def _patch_record(request: web.Request) -> web.Response:
     state.records[key].update(body)
     state.updates.append((key[0], key[1], dict(body)))
     await _late(failure, state)
-    return web.json_response({"type": key[0], "id": key[1], "fields": state.records[key]})
+    return _record_json(state, key)
 
 
 async def _fields(request: web.Request) -> web.Response:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from sqlalchemy import select
 
 from bot.memorialization import enqueue
 from bot.memorialization.worker import WorkerOptions
 from bot.storage.job_tables import MemorializationJobRow
+from tests.bot.conftest import AUTH, Bot
 
 from .conftest import MAPPING
 
@@ -56,3 +58,22 @@ async def wait_settled(sessions, deadline_seconds: float = 20.0) -> list[Memoria
         if time.monotonic() > deadline:
             raise AssertionError(f"jobs not settled: {[(r.id, r.status) for r in rows]}")
         await asyncio.sleep(0.02)
+
+
+async def api_jobs(bot: Bot, interaction_id: str) -> list[dict[str, Any]]:
+    """The interaction's jobs as the memorialization API lists them."""
+    response = await bot.client.get(
+        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH
+    )
+    assert response.status == 200
+    return (await response.json())["memorializations"]  # type: ignore[no-any-return]
+
+
+async def api_settled(bot: Bot, interaction_id: str) -> list[dict[str, Any]]:
+    """The interaction's jobs once there are some and all are done or failed."""
+    async with asyncio.timeout(20):  # safety net, not a timed assertion
+        while True:
+            jobs = await api_jobs(bot, interaction_id)
+            if jobs and all(job["status"] in ("done", "failed") for job in jobs):
+                return jobs
+            await asyncio.sleep(0.05)

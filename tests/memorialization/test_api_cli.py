@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.api.errors import error_middleware
 from bot.api.messages import auth_configuration
-from bot.memorialization import outbox
+from bot.memorialization import leases
 from bot.memorialization.api import add_routes
 from bot.memorialization.cli import add_commands
 from bot.services import SERVICES
@@ -39,8 +39,8 @@ async def _failed_and_done(sessions) -> tuple[int, int]:
     await add_jobs(
         sessions, make_snapshot("int-1"), make_snapshot("int-2", targets=[("contact", "c-2")])
     )
-    failing, done = await outbox.claim(sessions, "w", limit=2, lease_seconds=30)
-    await outbox.fail(
+    failing, done = await leases.claim(sessions, "w", limit=2, lease_seconds=30)
+    await leases.fail(
         sessions,
         failing,
         "w",
@@ -52,7 +52,7 @@ async def _failed_and_done(sessions) -> tuple[int, int]:
         "fields": ["tags"],
         "truncated": [{"field": "transcript", "originalLength": 5000, "keptLength": 1000}],
     }
-    await outbox.complete(sessions, done, "w")
+    await leases.complete(sessions, done, "w")
     return failing.id, done.id
 
 

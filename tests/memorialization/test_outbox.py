@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.memorialization import enqueue, list_jobs, outbox, retry_job
+from bot.memorialization import enqueue, leases, list_jobs, retry_job
 from bot.storage.job_tables import MemorializationJobRow
 from crm.errors import ConflictError, NotFoundError
 
@@ -64,19 +64,19 @@ async def test_the_same_trigger_queued_twice_makes_no_second_job(sessions):
 async def test_claim_leases_each_job_to_one_worker(sessions):
     for index in range(6):
         await _enqueue(sessions, make_snapshot(f"int-{index}", targets=[("contact", f"c-{index}")]))
-    first = await outbox.claim(sessions, "w1", limit=4, lease_seconds=30)
-    second = await outbox.claim(sessions, "w2", limit=4, lease_seconds=30)
+    first = await leases.claim(sessions, "w1", limit=4, lease_seconds=30)
+    second = await leases.claim(sessions, "w2", limit=4, lease_seconds=30)
     assert [job.id for job in first] == [1, 2, 3, 4]
     assert [job.id for job in second] == [5, 6]
     assert all(job.attempts == 1 for job in first + second)
-    assert await outbox.claim(sessions, "w3", limit=4, lease_seconds=30) == []
+    assert await leases.claim(sessions, "w3", limit=4, lease_seconds=30) == []
 
 
 async def test_concurrent_claims_never_share_a_job(sessions):
     for index in range(40):
         await _enqueue(sessions, make_snapshot(f"int-{index}", targets=[("contact", f"c-{index}")]))
     batches = await asyncio.gather(
-        *(outbox.claim(sessions, f"w{n}", limit=7, lease_seconds=30) for n in range(8))
+        *(leases.claim(sessions, f"w{n}", limit=7, lease_seconds=30) for n in range(8))
     )
     ids = [job.id for batch in batches for job in batch]
     assert sorted(ids) == list(range(1, 41))
@@ -84,14 +84,14 @@ async def test_concurrent_claims_never_share_a_job(sessions):
 
 async def test_an_expired_lease_is_taken_over_and_the_old_owner_is_shut_out(sessions):
     await _enqueue(sessions, make_snapshot())
-    [job] = await outbox.claim(sessions, "crashed", limit=1, lease_seconds=30)
-    assert await outbox.claim(sessions, "w2", limit=1, lease_seconds=30) == []
+    [job] = await leases.claim(sessions, "crashed", limit=1, lease_seconds=30)
+    assert await leases.claim(sessions, "w2", limit=1, lease_seconds=30) == []
     later = time.time() + 31
-    [taken] = await outbox.claim(sessions, "w2", limit=1, lease_seconds=30, now=later)
+    [taken] = await leases.claim(sessions, "w2", limit=1, lease_seconds=30, now=later)
     assert taken.id == job.id and taken.attempts == 2
     # the first owner comes back: its result is refused, the new owner's counts
-    assert not await outbox.complete(sessions, job, "crashed")
-    assert await outbox.complete(sessions, taken, "w2")
+    assert not await leases.complete(sessions, job, "crashed")
+    assert await leases.complete(sessions, taken, "w2")
     [row] = await _rows(sessions)
     assert row.status == "done" and row.lease_owner is None
 
@@ -100,47 +100,47 @@ async def test_a_later_job_for_the_same_record_waits_for_the_earlier_one(session
     await _enqueue(sessions, make_snapshot("int-1"))
     await _enqueue(sessions, make_snapshot("int-2"))  # same record c-1
     await _enqueue(sessions, make_snapshot("int-3", targets=[("contact", "c-2")]))
-    claimed = await outbox.claim(sessions, "w", limit=10, lease_seconds=30)
+    claimed = await leases.claim(sessions, "w", limit=10, lease_seconds=30)
     assert [job.interaction_id for job in claimed] == ["int-1", "int-3"]
     first = claimed[0]
-    assert await outbox.complete(sessions, claimed[1], "w")
-    await outbox.reschedule(
+    assert await leases.complete(sessions, claimed[1], "w")
+    await leases.reschedule(
         sessions, first, "w", at=time.time() + 60, error_code="x", error="retry later"
     )
     # still unfinished (waiting for its retry): the later job keeps waiting
-    assert await outbox.claim(sessions, "w", limit=10, lease_seconds=30) == []
-    [again] = await outbox.claim(sessions, "w", limit=10, lease_seconds=30, now=time.time() + 61)
+    assert await leases.claim(sessions, "w", limit=10, lease_seconds=30) == []
+    [again] = await leases.claim(sessions, "w", limit=10, lease_seconds=30, now=time.time() + 61)
     assert again.id == first.id
-    assert await outbox.complete(sessions, again, "w")
-    [second] = await outbox.claim(sessions, "w", limit=10, lease_seconds=30)
+    assert await leases.complete(sessions, again, "w")
+    [second] = await leases.claim(sessions, "w", limit=10, lease_seconds=30)
     assert second.interaction_id == "int-2"
 
 
 async def test_release_hands_the_job_back_without_counting_the_attempt(sessions):
     await _enqueue(sessions, make_snapshot())
-    [job] = await outbox.claim(sessions, "w", limit=1, lease_seconds=30)
+    [job] = await leases.claim(sessions, "w", limit=1, lease_seconds=30)
     job.progress.timeline_id = "act-1"
-    assert await outbox.release(sessions, job, "w")
+    assert await leases.release(sessions, job, "w")
     [row] = await _rows(sessions)
     assert (row.status, row.attempts, row.timeline_id) == ("pending", 0, "act-1")
-    [again] = await outbox.claim(sessions, "w2", limit=1, lease_seconds=30)
+    [again] = await leases.claim(sessions, "w2", limit=1, lease_seconds=30)
     assert again.progress.timeline_id == "act-1"
 
 
 async def test_renew_extends_only_the_owners_leases(sessions):
     await _enqueue(sessions, make_snapshot())
-    [job] = await outbox.claim(sessions, "w", limit=1, lease_seconds=1)
-    assert await outbox.renew_leases(sessions, "other", [job.id], 60) == 0
-    assert await outbox.renew_leases(sessions, "w", [job.id], 60) == 1
-    assert await outbox.claim(sessions, "w2", limit=1, lease_seconds=30, now=time.time() + 5) == []
+    [job] = await leases.claim(sessions, "w", limit=1, lease_seconds=1)
+    assert await leases.renew_leases(sessions, "other", [job.id], 60) == 0
+    assert await leases.renew_leases(sessions, "w", [job.id], 60) == 1
+    assert await leases.claim(sessions, "w2", limit=1, lease_seconds=30, now=time.time() + 5) == []
 
 
 async def test_failed_jobs_are_listed_and_can_be_retried_once_failed(sessions):
     await _enqueue(sessions, make_snapshot("int-1"))
     await _enqueue(sessions, make_snapshot("int-2", targets=[("contact", "c-2")]))
-    [job, other] = await outbox.claim(sessions, "w", limit=2, lease_seconds=30)
-    await outbox.fail(sessions, job, "w", error_code="crm_rejected", error="Bad field")
-    await outbox.complete(sessions, other, "w")
+    [job, other] = await leases.claim(sessions, "w", limit=2, lease_seconds=30)
+    await leases.fail(sessions, job, "w", error_code="crm_rejected", error="Bad field")
+    await leases.complete(sessions, other, "w")
     async with sessions() as session:
         failed = await list_jobs(session, status="failed")
         assert [(r.id, r.last_error) for r in failed] == [(job.id, "Bad field")]
@@ -152,7 +152,7 @@ async def test_failed_jobs_are_listed_and_can_be_retried_once_failed(sessions):
             await retry_job(session, 999)
         row = await retry_job(session, job.id)
         assert (row.status, row.attempts, row.result["retried"]) == ("pending", 0, 1)
-    [again] = await outbox.claim(sessions, "w", limit=2, lease_seconds=30)
+    [again] = await leases.claim(sessions, "w", limit=2, lease_seconds=30)
     assert again.id == job.id
 
 

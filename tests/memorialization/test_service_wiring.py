@@ -3,8 +3,6 @@ outbox -> worker -> the demo CRM's timeline, visible in the memorialization API.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -19,22 +17,7 @@ from tests.bot.conftest import (
     started,
 )
 
-
-async def _jobs(bot: Bot, interaction_id: str) -> list[dict]:
-    response = await bot.client.get(
-        f"/api/v1/memorializations?interactionId={interaction_id}", headers=AUTH
-    )
-    assert response.status == 200
-    return (await response.json())["memorializations"]
-
-
-async def _settled(bot: Bot, interaction_id: str) -> list[dict]:
-    async with asyncio.timeout(20):  # safety net, not a timed assertion
-        while True:
-            jobs = await _jobs(bot, interaction_id)
-            if jobs and all(job["status"] in ("done", "failed") for job in jobs):
-                return jobs
-            await asyncio.sleep(0.05)
+from .helpers import api_jobs, api_settled
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -54,14 +37,14 @@ async def test_an_ended_call_reaches_the_demo_crm_timeline(
     assert status == 202, state
     await bot.card_for(ANNA_AGENT)  # the look-up has filled Current Interaction
     status, state = await bot.event(follow_up(interaction_id, "updated"))
-    assert await _jobs(bot, interaction_id) == []  # not a trigger
+    assert await api_jobs(bot, interaction_id) == []  # not a trigger
     current = await bot.client.get(f"/api/v1/interactions/{interaction_id}", headers=AUTH)
     records = (await current.json())["current"]
     assert records, "the caller should have matched a demo contact"
 
     status, _ = await bot.event(follow_up(interaction_id, "ended", endedBy="agent"))
     assert status == 202
-    jobs = await _settled(bot, interaction_id)
+    jobs = await api_settled(bot, interaction_id)
     assert [(job["recordType"], job["recordId"], job["status"]) for job in jobs] == [
         (record["type"], record["id"], "done") for record in reversed(records)
     ]

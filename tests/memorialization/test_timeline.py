@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from bot.memorialization import InteractionSnapshot, TargetRecord, build_activity
+from bot.memorialization import TargetRecord, build_activity
 from bot.memorialization.timeline import NOTES_MAX_LENGTH
 from bot.memorialization.values import TRUNCATION_MARKER
 
-START = datetime(2025, 5, 1, 9, 30, tzinfo=UTC)
+from .conftest import START, make_snapshot
+
 TARGET = TargetRecord(record_type="contact", record_id="c-1")
 
 
 def _snapshot(channel="voice", ended_by="agent", **data):
-    return InteractionSnapshot(
-        interaction_id="int-9",
+    return make_snapshot(
+        "int-9",
         configuration_id="cfg",
         channel=channel,
         trigger="ended",
         ended_by=ended_by,
-        direction="inbound",
-        agent_name="Ada Agent",
-        started_at=START,
-        ended_at=START + timedelta(seconds=312),
-        data=data,
+        agent_id=None,
+        duration=timedelta(seconds=312),
+        script_variables={},
+        exact_data=data,
+        targets=(),
     )
 
 

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
-from bot.memorialization import InteractionSnapshot, cut_text, format_value, map_fields
+from bot.memorialization import cut_text, format_value, map_fields
 from bot.memorialization.values import TRUNCATION_MARKER, SkippedRule, Truncation
 from crm.mappings import FieldMapping
 from crm.models import FieldInfo, FieldType
 
-START = datetime(2025, 5, 1, 9, 30, tzinfo=UTC)
+from .conftest import make_snapshot
 
 
 def _snapshot(channel="voice", ended_by=None, **data):
-    return InteractionSnapshot(
-        interaction_id="int-1",
-        configuration_id="cfg-1",
+    return make_snapshot(
         channel=channel,
         trigger="ended",
         ended_by=ended_by,
-        direction="inbound",
-        agent_name="Ada Agent",
-        started_at=START,
-        ended_at=START + timedelta(minutes=5),
-        data=data,
+        agent_id=None,
+        duration=timedelta(minutes=5),
         script_variables={"vip": True, "ordernumber": 4711, "attachment": {"url": "x"}},
+        exact_data=data,
+        targets=(),
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from dataclasses import replace
 
-from bot.memorialization import MemorializationWorker, outbox, retry_job
+from bot.memorialization import MemorializationWorker, failed_for_interaction, leases, retry_job
 from bot.memorialization.values import TRUNCATION_MARKER
 from crm.mappings import MemorializationMapping
 
@@ -122,7 +122,7 @@ async def test_a_refused_write_fails_at_once_and_stays_visible(
     assert (row.status, row.attempts, row.last_error_code) == ("failed", 1, "crm_not_found")
     assert "No such record" in row.last_error
     async with sqlite_sessions() as session:
-        assert [r.id for r in await outbox.failed_for_interaction(session, "int-1")] == [row.id]
+        assert [r.id for r in await failed_for_interaction(session, "int-1")] == [row.id]
 
 
 async def _run_noting(sessions, adapter, changed, **options):
@@ -203,7 +203,7 @@ async def test_a_crashed_workers_job_is_taken_over_after_its_lease(
     sqlite_sessions, fake_crm, crm_state
 ):
     await add_jobs(sqlite_sessions, make_snapshot())
-    await outbox.claim(sqlite_sessions, "dead-worker", limit=1, lease_seconds=0.2)
+    await leases.claim(sqlite_sessions, "dead-worker", limit=1, lease_seconds=0.2)
     [row] = await _run(sqlite_sessions, fake_crm)
     assert (row.status, row.attempts) == ("done", 2)
     assert len(crm_state.activities) == 1

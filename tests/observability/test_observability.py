@@ -125,6 +125,35 @@ def test_sliding_window_holds_the_limit():
     assert window.wait_time() == 0
 
 
+async def _connector(aiohttp_server, answer) -> str:  # type: ignore[no-untyped-def]
+    """A stand-in Bot Connector answering every POST with ``answer(request)``; its URL."""
+    app = web.Application()
+    app.router.add_post("/v3/conversations/c1/activities", answer)
+    server = await aiohttp_server(app)
+    return str(server.make_url("/v3/conversations/c1/activities"))
+
+
+def _poster(url: str):  # type: ignore[no-untyped-def]
+    """One POST of an activity, as the notifier makes it through the policy."""
+
+    async def post():
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json={}) as response,
+        ):
+            response.raise_for_status()
+            return await response.json()
+
+    return post
+
+
+class _Sleeps(list[float]):
+    """The policy's sleeps, noted instead of slept."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_server):
     calls = []
 
@@ -138,26 +167,12 @@ async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_s
             return web.json_response({}, status=502)
         return web.json_response({"id": "a-1"})
 
-    app = web.Application()
-    app.router.add_post("/v3/conversations/c1/activities", activities)
-    server = await aiohttp_server(app)
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
+    url = await _connector(aiohttp_server, activities)
+    slept = _Sleeps()
     retried: list[int] = []
-    policy = ConnectorPolicy(sleep=fake_sleep, on_retry=retried.append)
+    policy = ConnectorPolicy(sleep=slept, on_retry=retried.append)
 
-    async def post():
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(server.make_url("/v3/conversations/c1/activities"), json={}) as response,
-        ):
-            response.raise_for_status()
-            return await response.json()
-
-    assert await policy.run("c1", post) == {"id": "a-1"}
+    assert await policy.run("c1", _poster(url)) == {"id": "a-1"}
     assert retried == [429, 502]
     assert slept[0] >= 2.0  # Retry-After honoured
 
@@ -169,28 +184,15 @@ async def test_retries_stop_after_max_attempts_with_the_last_error(aiohttp_serve
         calls.append(request.method)
         return web.json_response({}, status=504)
 
-    app = web.Application()
-    app.router.add_post("/x", activities)
-    server = await aiohttp_server(app)
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
+    url = await _connector(aiohttp_server, activities)
+    slept = _Sleeps()
     retried: list[int] = []
     policy = ConnectorPolicy(
-        max_attempts=3, base_delay=1.0, max_delay=1.5, sleep=fake_sleep, on_retry=retried.append
+        max_attempts=3, base_delay=1.0, max_delay=1.5, sleep=slept, on_retry=retried.append
     )
 
-    async def post():
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(server.make_url("/x")) as response,
-        ):
-            response.raise_for_status()
-
     with pytest.raises(aiohttp.ClientResponseError) as info:
-        await policy.run("c1", post)
+        await policy.run("c1", _poster(url))
     assert (info.value.status, len(calls), retried) == (504, 3, [504, 504])
     # equal jitter: half the capped exponential delay is fixed, half random
     assert 0.5 <= slept[0] <= 1.0 and 0.75 <= slept[1] <= 1.5
@@ -200,20 +202,9 @@ async def test_non_retryable_errors_surface_at_once(aiohttp_server):
     async def activities(request):
         return web.json_response({"error": "forbidden"}, status=403)
 
-    app = web.Application()
-    app.router.add_post("/x", activities)
-    server = await aiohttp_server(app)
-    policy = ConnectorPolicy()
-
-    async def post():
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(server.make_url("/x")) as response,
-        ):
-            response.raise_for_status()
-
+    url = await _connector(aiohttp_server, activities)
     with pytest.raises(aiohttp.ClientResponseError) as info:
-        await policy.run("c1", post)
+        await ConnectorPolicy().run("c1", _poster(url))
     assert info.value.status == 403
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,12 +24,12 @@ from bot.storage.tables import InteractionEventRow, InteractionRow
 from tests.bot.activities import ANNA_AGENT, card_action, install
 from tests.bot.cardtools import pin_targets
 from tests.bot.conftest import follow_up, started
+from tests.serving import clean_environment, free_port, serve_command
 
 from .conftest import sample
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "replica-platform-key-5f1c9a"
 ADMIN_KEY = "replica-admin-key-83be20"
 SECRET_KEY = "replica-secret-key-passphrase-77"
@@ -55,41 +52,27 @@ class Replica:
         return [line for line in self.log.read_text().splitlines() if line.strip()]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _environment(database_url: str, data_dir: Path) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_CARD_")}
-    return {
-        **inherited,
-        "PYTHONPATH": str(ROOT),
-        "CUSTOMER_CARD_DATABASE_URL": database_url,
-        "CUSTOMER_CARD_DEMO_CRM_URL": database_url,  # one demo CRM for both replicas
-        "CUSTOMER_CARD_DATA_DIR": str(data_dir),
-        "CUSTOMER_CARD_API_KEYS": API_KEY,
-        "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
-        "CUSTOMER_CARD_SECRET_KEY": SECRET_KEY,
-        "CUSTOMER_CARD_LOG_FORMAT": "json",
-        "CUSTOMER_CARD_LOG_LEVEL": "INFO",
-    }
+    return clean_environment(
+        CUSTOMER_CARD_DATABASE_URL=database_url,
+        CUSTOMER_CARD_DEMO_CRM_URL=database_url,  # one demo CRM for both replicas
+        CUSTOMER_CARD_DATA_DIR=str(data_dir),
+        CUSTOMER_CARD_API_KEYS=API_KEY,
+        CUSTOMER_CARD_ADMIN_API_KEYS=ADMIN_KEY,
+        CUSTOMER_CARD_SECRET_KEY=SECRET_KEY,
+        CUSTOMER_CARD_LOG_FORMAT="json",
+        CUSTOMER_CARD_LOG_LEVEL="INFO",
+    )
 
 
 async def _start(name: str, database_url: str, tmp_path: Path) -> Replica:
-    port = _free_port()
+    port = free_port()
     home = tmp_path / name
     home.mkdir()
     log = home / "stderr.log"
     with log.open("wb") as stderr:  # a file, not a pipe: a full pipe would stall the replica
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--port",
-            str(port),
+            *serve_command(port),
             env=_environment(database_url, home / "data"),
             cwd=home,  # cwd: no stray .env
             stdout=stderr,

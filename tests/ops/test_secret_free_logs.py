@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from microsoft_agents.hosting.core.authorization import _entra_issuers
 
 from bot.api.admin import configuration_store
 from bot.api.messages import auth_configuration
@@ -31,7 +30,7 @@ from bot.observability.logs import JsonFormatter, RedactingFilter
 from tests.bot.activities import ANNA_AGENT, card_action, install, message
 from tests.bot.cardtools import pin_targets
 from tests.bot.conftest import started
-from tests.bot.jwt_keys import APP_ID, BOT_ISSUER, KeyPair, LocalConnections, jwks_app
+from tests.bot.jwt_keys import APP_ID, KeyPair, LocalConnections, serve_keys
 from tests.crm.sim_salesforce import SalesforceSim
 
 from .conftest import make_settings
@@ -127,13 +126,7 @@ def logs() -> Iterator[Logs]:
 
 @pytest.fixture
 async def keys(aiohttp_server, monkeypatch) -> KeyPair:  # type: ignore[no-untyped-def]
-    pair = KeyPair()
-    server = await aiohttp_server(jwks_app(pair))
-    # the SDK's issuer -> JWKS table (third-party), pointed at the local key server
-    monkeypatch.setitem(
-        _entra_issuers.BOTFRAMEWORK_JWKS_URIS, BOT_ISSUER, str(server.make_url("/keys"))
-    )
-    return pair
+    return await serve_keys(aiohttp_server, monkeypatch)
 
 
 @pytest.fixture

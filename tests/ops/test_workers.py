@@ -32,11 +32,11 @@ from bot.storage.db import create_engine, session_factory
 from bot.workers import Supervisor, WorkerSlot
 from tests.bot.activities import ANNA_AGENT, install
 from tests.bot.conftest import started
-from tests.conftest import _create_pg_database, _drop_pg_database
+from tests.postgres import POSTGRES_URL, throwaway_database
+from tests.serving import clean_environment, free_port, serve_command
 
 from .conftest import sample, series
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "workers-platform-key-4a7c1e"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 METRICS_KEY = "workers-metrics-key-9d2f06"
@@ -80,23 +80,14 @@ class Service:
         return "\n".join(self.log.read_text().splitlines()[-30:])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def empty_database(request, tmp_path) -> AsyncIterator[str]:
     """An empty database (no migrations: the parent process applies them)."""
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
         return
-    url, name = await _create_pg_database()
-    try:
+    async with throwaway_database(POSTGRES_URL) as url:
         yield url
-    finally:
-        await _drop_pg_database(name)
 
 
 @pytest.fixture
@@ -105,30 +96,20 @@ async def serve(tmp_path) -> AsyncIterator[Callable[..., Any]]:
     services: list[Service] = []
 
     async def start(database_url: str, workers: int = 2) -> Service:
-        port, tmp = _free_port(), tmp_path / "tmp"
+        port, tmp = free_port(), tmp_path / "tmp"
         tmp.mkdir(exist_ok=True)
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_CARD_")}
-        env = {
-            **inherited,
-            "PYTHONPATH": str(ROOT),
-            "TMPDIR": str(tmp),
-            "CUSTOMER_CARD_DATABASE_URL": database_url,
-            "CUSTOMER_CARD_DATA_DIR": str(tmp_path / "data"),
-            "CUSTOMER_CARD_API_KEYS": API_KEY,
-            "CUSTOMER_CARD_LOG_FORMAT": "json",
-            "CUSTOMER_CARD_METRICS_API_KEYS": METRICS_KEY,
-        }
+        env = clean_environment(
+            TMPDIR=str(tmp),
+            CUSTOMER_CARD_DATABASE_URL=database_url,
+            CUSTOMER_CARD_DATA_DIR=str(tmp_path / "data"),
+            CUSTOMER_CARD_API_KEYS=API_KEY,
+            CUSTOMER_CARD_LOG_FORMAT="json",
+            CUSTOMER_CARD_METRICS_API_KEYS=METRICS_KEY,
+        )
         log = tmp_path / "service.log"
         with log.open("ab") as output:  # a file: a full pipe would stall the service
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
+                *serve_command(port, workers=workers),
                 env=env,
                 cwd=tmp_path,
                 stdout=output,
@@ -292,17 +273,9 @@ async def test_a_port_in_use_stops_the_start(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_CARD_")}
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            env={**env, "PYTHONPATH": str(ROOT), "CUSTOMER_CARD_DATA_DIR": str(tmp_path)},
+            *serve_command(port, workers=2),
+            env=clean_environment(CUSTOMER_CARD_DATA_DIR=str(tmp_path)),
             cwd=tmp_path,
             stderr=asyncio.subprocess.PIPE,
         )
