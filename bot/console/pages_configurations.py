@@ -203,6 +203,8 @@ async def test(request: web.Request, session: ConsoleSession) -> web.StreamRespo
 
 @console_page
 async def delete(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
+    if not (await request.post()).get("confirm"):  # the box a browser requires ticked
+        raise web.HTTPSeeOther(f"{PREFIX}/configurations/{request.match_info['id']}")
     await _store(request).delete(request.match_info["id"])
     raise web.HTTPSeeOther(f"{PREFIX}/configurations?done=deleted")
 

@@ -75,7 +75,11 @@ def page(
 ) -> web.Response:
     lang = language(request.headers.get("Accept-Language", ""))
     html = _TEMPLATES.get_template(template).render(
-        lang=lang, t=translator(lang), path=request.path, query=request.query, **values
+        **{"session": None, **values},
+        lang=lang,
+        t=translator(lang),
+        path=request.path,
+        query=request.query,
     )
     return web.Response(
         text=html, status=status, content_type="text/html", charset="utf-8", headers=HEADERS

@@ -89,10 +89,11 @@ async def browser(served: Served) -> AsyncIterator[Any]:
             await launched.close()
 
 
-async def new_page(browser: Any, locale: str = "en-US") -> Any:
-    # bypass_csp: lets the test inject axe-core; the pages themselves load only their own files
+async def new_page(browser: Any, locale: str = "en-US", *, inject: bool = True) -> Any:
+    """``inject``: lets the test inject axe-core (the page's Content-Security-Policy is
+    bypassed); without it the page runs under its own policy, as in a browser."""
     context = await browser.new_context(
-        viewport={"width": 1100, "height": 900}, locale=locale, bypass_csp=True
+        viewport={"width": 1100, "height": 900}, locale=locale, bypass_csp=inject
     )
     page = await context.new_page()
     errors: list[str] = []
@@ -110,10 +111,10 @@ async def new_page(browser: Any, locale: str = "en-US") -> Any:
 
 
 async def shot(page: Any, name: str) -> Path:
-    """A screenshot to look at (JPEG, small), under tests/console/artifacts."""
+    """A screenshot to look at (PNG of the page's main part), under tests/console/artifacts."""
     ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.jpg"
-    await page.screenshot(path=str(path), full_page=True, type="jpeg", quality=55)
+    path = ARTIFACTS / f"{name}.png"
+    await page.locator("main").screenshot(path=str(path), scale="css")
     return path
 
 

@@ -213,3 +213,40 @@ async def test_a_new_admin_sets_up_the_demo_crm_in_the_console(browser: Any, ser
     await page.goto(served.url + "/admin/configurations")
     assert "/admin/sign-in" in page.url
     assert page.script_errors == []
+
+
+async def test_german_keyboard_only_and_the_preview_under_the_page_policy(
+    browser: Any, served: Served
+):
+    """A German browser gets German pages; sign-in and the card preview work by keyboard;
+    the preview draws under the page's own Content-Security-Policy (nothing injected)."""
+    page = await new_page(browser, "de-DE", inject=False)
+    await page.goto(served.url + "/admin/sign-in")
+    assert await page.locator("html").get_attribute("lang") == "de"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.textContent") == "Zum Inhalt springen"
+    await page.get_by_label("Admin-Schlüssel").focus()
+    await page.keyboard.type(ADMIN_KEY)
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(r"/admin/configurations$"))
+    assert "CRM-Konfigurationen" in await page.locator("h1").inner_text()
+
+    await page.get_by_role("link", name=re.compile("Demo CRM")).first.click()
+    config_id = page.url.rsplit("/", 1)[-1]
+    await page.goto(f"{served.url}/admin/configurations/{config_id}/dynamic-data-mappings/new")
+    await page.locator("#name").fill("Karte")
+    await page.get_by_label("Datensatztyp wählen").select_option("contact")
+    await page.get_by_role("button", name="Datensatztyp hinzufügen").press("Enter")
+    await page.wait_for_load_state()
+    box = page.locator("fieldset.picker input[type=checkbox]").first
+    await box.focus()
+    await page.keyboard.press("Space")
+    assert await box.is_checked()
+    assert "1 von 5 Text" in await page.locator(".count").inner_text()
+    await page.get_by_role("button", name="Karte als Vorschau").press("Enter")
+    await page.wait_for_load_state()
+    card = page.locator("#card-preview .ac-adaptiveCard")
+    await card.wait_for()
+    assert "Aktuelle Interaktion" in await card.inner_text()
+    assert page.script_errors == []  # no policy violation, no script error
+    await shot(page, "08-german-preview")
