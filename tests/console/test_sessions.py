@@ -183,3 +183,20 @@ async def test_only_the_package_static_files(client):
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/javascript")
     for path in ("/admin/static/../auth.py", "/admin/static/%2e%2e/auth.py", "/admin/static/x.py"):
         assert (await client.get(path)).status == 404
+
+
+def test_every_text_of_the_pages_is_in_both_languages():
+    from pathlib import Path
+
+    from bot.console.locales import de, en
+
+    assert set(en.MESSAGES) == set(de.MESSAGES)
+    templates = Path(__file__).resolve().parents[2] / "bot" / "console" / "templates"
+    used = {
+        key
+        for page in templates.glob("*.html")
+        for key in re.findall(
+            r"""\bt\(["']([a-z_]+)["']\s*[,)]""", page.read_text(encoding="utf-8")
+        )
+    }
+    assert used and used <= set(en.MESSAGES), used - set(en.MESSAGES)

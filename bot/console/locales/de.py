@@ -87,7 +87,8 @@ MESSAGES: dict[str, str] = {
     "kind": "Art",
     "definition": "Definition (JSON)",
     "try_it": "Ausprobieren",
-    "try_payload": "Beispiel-Payload (JSON: workflowInput und interactionData)",
+    "try_payload": "Beispiel-Payload (JSON: workflowInput; Interaktionsdaten unter "
+    "workflowInput.interactionData)",
     "run": "Ausführen",
     "result": "Normalisiertes Ergebnis",
     "run_failed": "Der Workflow ist fehlgeschlagen: {message}",

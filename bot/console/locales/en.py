@@ -86,7 +86,8 @@ MESSAGES: dict[str, str] = {
     "kind": "Kind",
     "definition": "Definition (JSON)",
     "try_it": "Try it",
-    "try_payload": "Sample payload (JSON: workflowInput and interactionData)",
+    "try_payload": "Sample payload (JSON: workflowInput; interaction data under "
+    "workflowInput.interactionData)",
     "run": "Run",
     "result": "Normalised result",
     "run_failed": "The workflow failed: {message}",
