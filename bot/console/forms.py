@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from multidict import MultiMapping
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -18,6 +19,7 @@ from crm.config import TypeSettings, settings_schema
 
 __all__ = [
     "FormField",
+    "posted_status",
     "errors_of_validation",
     "secret_fields",
     "settings_fields",
@@ -135,3 +137,8 @@ def errors_of_validation(exc: ValidationError, model: type[BaseModel]) -> dict[s
             parts[0] = aliases.get(parts[0], parts[0])
         errors.setdefault(".".join(parts), error["msg"].removeprefix("Value error, "))
     return errors
+
+
+def posted_status(form: MultiMapping[Any]) -> Literal["active", "inactive"]:
+    """The status an activate/deactivate form asks for."""
+    return "active" if form.get("status") == "active" else "inactive"

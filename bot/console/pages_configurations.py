@@ -4,7 +4,7 @@ through :class:`bot.configurations.ConfigurationStore`, as the admin API's do.""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -19,6 +19,7 @@ from ..services import SERVICES
 from .auth import PREFIX, ConsoleSession, console_page
 from .forms import (
     errors_of_validation,
+    posted_status,
     secret_fields,
     secrets_from_form,
     settings_fields,
@@ -173,12 +174,8 @@ async def save(request: web.Request, session: ConsoleSession) -> web.StreamRespo
 
 @console_page
 async def set_status(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
-    form = await request.post()
-    status: Literal["active", "inactive"] = (
-        "active" if form.get("status") == "active" else "inactive"
-    )
     config_id = request.match_info["id"]
-    await _store(request).set_status(config_id, status)
+    await _store(request).set_status(config_id, posted_status(await request.post()))
     raise web.HTTPSeeOther(f"{PREFIX}/configurations/{config_id}?done=saved")
 
 

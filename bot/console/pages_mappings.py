@@ -1,5 +1,6 @@
-"""Console pages of memorialization mappings and dynamic data mappings: record types and
-CRM fields picked from the CRM's own metadata (type and max length shown), platform fields
+"""Console pages of memorialization mappings and dynamic data mappings (and switching
+workflows on/off or deleting them: the same verbs for every per-configuration item): record
+types and CRM fields picked from the CRM's own metadata (type and max length shown), platform fields
 and script variables from lists, the 5 text + 3 other limit enforced as one picks (by the
 page's script; the same rules again on the server), every problem next to its field, and
 the card preview of a dynamic data mapping before it is saved."""
@@ -23,9 +24,10 @@ from crm.mappings import DIGITAL_FIELDS, VOICE_FIELDS
 from crm.models import FieldInfo, RecordType
 from crm.validation import CrmMetadata, dynamic_mapping_problems, memorialization_problems
 
-from ..configurations import ConfigurationStore
+from ..configurations import ChildName, ConfigurationStore
 from ..services import SERVICES
 from .auth import PREFIX, ConsoleSession, console_page
+from .forms import posted_status
 from .mapping_forms import (
     dynamic_from_form,
     memorialization_from_form,
@@ -44,6 +46,7 @@ _SEGMENTS: dict[str, Kind] = {
     "data-mappings": "memorialization",
     "dynamic-data-mappings": "dynamic",
 }
+_CHILDREN: dict[str, ChildName] = {**_SEGMENTS, "workflows": "workflow"}
 _MODELS: dict[Kind, type[BaseModel]] = {
     "memorialization": MemorializationMappingInput,
     "dynamic": DynamicDataMapping,
@@ -205,13 +208,10 @@ async def submit(request: web.Request, session: ConsoleSession) -> web.StreamRes
 
 @console_page
 async def set_status(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
-    form = await request.post()
-    status: Literal["active", "inactive"] = (
-        "active" if form.get("status") == "active" else "inactive"
-    )
     config_id, segment = request.match_info["id"], request.match_info["segment"]
+    status = posted_status(await request.post())
     await _store(request).children.set_status(
-        _kind(request), config_id, request.match_info["mid"], status
+        _CHILDREN[segment], config_id, request.match_info["mid"], status
     )
     raise web.HTTPSeeOther(f"{PREFIX}/configurations/{config_id}/{segment}?done=saved")
 
@@ -219,16 +219,18 @@ async def set_status(request: web.Request, session: ConsoleSession) -> web.Strea
 @console_page
 async def delete(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
     config_id, segment = request.match_info["id"], request.match_info["segment"]
-    await _store(request).children.delete(_kind(request), config_id, request.match_info["mid"])
+    await _store(request).children.delete(_CHILDREN[segment], config_id, request.match_info["mid"])
     raise web.HTTPSeeOther(f"{PREFIX}/configurations/{config_id}/{segment}?done=deleted")
 
 
 def routes() -> list[web.RouteDef]:
+    """The mappings' pages; switching on/off and deleting also for workflows."""
     base = PREFIX + "/configurations/{id}/{segment:data-mappings|dynamic-data-mappings}"
+    any_child = PREFIX + "/configurations/{id}/{segment:" + "|".join(_CHILDREN) + "}/{mid}"
     return [
         web.get(base, list_page),
         web.get(base + "/{mid}", edit_page),
         web.post(base + "/{mid}", submit),
-        web.post(base + "/{mid}/status", set_status),
-        web.post(base + "/{mid}/delete", delete),
+        web.post(any_child + "/status", set_status),
+        web.post(any_child + "/delete", delete),
     ]

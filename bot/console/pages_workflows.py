@@ -6,7 +6,7 @@ workflow through :func:`bot.workflow_runs.run_workflow`, as the execute endpoint
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
@@ -177,26 +177,6 @@ async def try_it(request: web.Request, session: ConsoleSession) -> web.StreamRes
 
 
 @console_page
-async def set_status(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
-    form = await request.post()
-    status: Literal["active", "inactive"] = (
-        "active" if form.get("status") == "active" else "inactive"
-    )
-    config_id = request.match_info["id"]
-    await _store(request).children.set_status(
-        "workflow", config_id, request.match_info["wid"], status
-    )
-    raise web.HTTPSeeOther(f"{PREFIX}/configurations/{config_id}/workflows?done=saved")
-
-
-@console_page
-async def delete(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
-    config_id = request.match_info["id"]
-    await _store(request).children.delete("workflow", config_id, request.match_info["wid"])
-    raise web.HTTPSeeOther(f"{PREFIX}/configurations/{config_id}/workflows?done=deleted")
-
-
-@console_page
 async def startup_page(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
     config_id = request.match_info["id"]
     config = await _store(request).get(config_id)
@@ -236,8 +216,6 @@ def routes() -> list[web.RouteDef]:
         web.get(base + "/workflows/{wid}", edit_page),
         web.post(base + "/workflows/{wid}", save),
         web.post(base + "/workflows/{wid}/try", try_it),
-        web.post(base + "/workflows/{wid}/status", set_status),
-        web.post(base + "/workflows/{wid}/delete", delete),
         web.get(base + "/startup", startup_page),
         web.post(base + "/startup", startup_save),
     ]

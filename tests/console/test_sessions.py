@@ -200,3 +200,27 @@ def test_every_text_of_the_pages_is_in_both_languages():
         )
     }
     assert used and used <= set(en.MESSAGES), used - set(en.MESSAGES)
+
+
+async def test_switching_off_and_deleting_items(client):
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    configs = await (await client.get("/api/v1/configurations", headers=admin)).json()
+    config_id = configs["configurations"][0]["id"]
+    base = f"/api/v1/configurations/{config_id}"
+    workflows = (await (await client.get(f"{base}/workflows", headers=admin)).json())["workflows"]
+    workflow_id = workflows[0]["workflowId"]
+    await _sign_in(client)
+    page = f"/admin/configurations/{config_id}/workflows"
+    token = await _csrf(client, page)
+    response = await client.post(
+        f"{page}/{workflow_id}/status", data={"csrf": token, "status": "inactive"}
+    )
+    assert response.status == 200 and "Saved." in await response.text()
+    read = await (await client.get(f"{base}/workflows/{workflow_id}", headers=admin)).json()
+    assert read["status"] == "inactive"
+    response = await client.post(f"{page}/{workflow_id}/delete", data={"csrf": token})
+    assert response.status == 200 and "Deleted." in await response.text()
+    assert (await client.get(f"{base}/workflows/{workflow_id}", headers=admin)).status == 404
+    # an unknown item is a page saying so, not JSON
+    response = await client.post(f"{page}/{workflow_id}/delete", data={"csrf": token})
+    assert response.status == 404 and "text/html" in response.headers["Content-Type"]
