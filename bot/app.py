@@ -103,6 +103,7 @@ def create_app(
         *settings.metrics_api_keys,
         settings.app_password,
         settings.secret_key,
+        settings.console_oidc_client_secret,
     ):
         register_secret(key.get_secret_value())
     app.cleanup_ctx.append(_lifecycle)

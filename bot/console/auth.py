@@ -30,7 +30,16 @@ from ..services import SERVICES
 from ..storage.admin_tables import ConsoleSessionRow
 from .render import page
 
-__all__ = ["ConsoleSession", "Page", "console_page", "sign_in", "sign_in_form", "sign_out"]
+__all__ = [
+    "ConsoleSession",
+    "Page",
+    "console_page",
+    "open_session",
+    "safe_next",
+    "sign_in",
+    "sign_in_form",
+    "sign_out",
+]
 
 COOKIE = "cc_console"
 LOGIN_COOKIE = "cc_console_login"
@@ -83,7 +92,7 @@ def _cookie(response: web.StreamResponse, request: web.Request, name: str, value
     )
 
 
-def _safe_next(target: str) -> str:
+def safe_next(target: str) -> str:
     """Only paths of the console itself (no open redirect)."""
     if target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target:
         return target
@@ -119,11 +128,13 @@ def console_page(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamR
 
 async def sign_in_form(request: web.Request, error: str = "", status: int = 200) -> web.Response:
     login_csrf = secrets.token_urlsafe(24)
-    no_keys = not request.app[SERVICES].settings.admin_api_keys
+    settings = request.app[SERVICES].settings
+    no_keys = not settings.admin_api_keys and not settings.console_oidc
     values: dict[str, Any] = {
         "csrf": login_csrf,
         "error": error or ("no_admin_keys" if no_keys else ""),
-        "next": _safe_next(request.query.get("next", "")),
+        "next": safe_next(request.query.get("next", "")),
+        "microsoft": settings.console_oidc,
     }
     response = page(request, "sign_in.html", values, status=status)
     _cookie(response, request, LOGIN_COOKIE, login_csrf)
@@ -140,6 +151,14 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     settings = request.app[SERVICES].settings
     if not key or not key_allows(key, keys_for_scope(settings, "admin")):
         return await sign_in_form(request, "bad_key", status=401)
+    response = web.HTTPSeeOther(safe_next(str(form.get("next", ""))))
+    await open_session(request, response, "console, " + key_actor(key))
+    response.del_cookie(LOGIN_COOKIE, path=PREFIX)
+    raise response
+
+
+async def open_session(request: web.Request, response: web.StreamResponse, actor: str) -> None:
+    """A new session for ``actor``; its cookie goes out with ``response``."""
     token = secrets.token_urlsafe(32)
     async with request.app[SERVICES].sessions() as session, session.begin():
         now = datetime.now(UTC)
@@ -147,16 +166,13 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         session.add(
             ConsoleSessionRow(
                 token_hash=_hash(token),
-                actor="console, " + key_actor(key),
+                actor=actor[:200],
                 csrf=secrets.token_urlsafe(24),
                 created_at=now,
                 expires_at=now + LIFETIME,
             )
         )
-    response = web.HTTPSeeOther(_safe_next(str(form.get("next", ""))))
     _cookie(response, request, COOKIE, token)
-    response.del_cookie(LOGIN_COOKIE, path=PREFIX)
-    raise response
 
 
 @console_page
