@@ -6,6 +6,7 @@ does) injected into each page for the accessibility checks. Nothing downloads at
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -43,23 +44,13 @@ class Served:
     log: Path
 
 
-@pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium"
-    _install_axe()
-    home = tmp_path_factory.mktemp("console-run")
-    port = _free_port()
+@contextlib.contextmanager
+def serve(home: Path, **settings: str) -> Iterator[Served]:
+    """``customer-card serve`` in ``home`` with these settings (``CUSTOMER_CARD_`` names)."""
+    port = int(settings.pop("PORT", 0)) or _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_CARD_")}
-    env.update(
-        {
-            "PYTHONPATH": str(ROOT),
-            "CUSTOMER_CARD_ADMIN_API_KEYS": ADMIN_KEY,
-            "CUSTOMER_CARD_API_KEYS": PLATFORM_KEY,
-            # a slow CRM (latency_ms over the timeout) fails a write at its first attempt
-            "CUSTOMER_CARD_CRM_TIMEOUT_SECONDS": "2",
-            "CUSTOMER_CARD_MEMORIALIZATION_MAX_ATTEMPTS": "1",
-        }
-    )
+    env["PYTHONPATH"] = str(ROOT)
+    env.update({f"CUSTOMER_CARD_{name}": value for name, value in settings.items()})
     log = home / "service.log"
     with log.open("wb") as out:
         service = subprocess.Popen(
@@ -75,6 +66,21 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     finally:
         service.terminate()
         service.wait(15)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium"
+    _install_axe()
+    with serve(
+        tmp_path_factory.mktemp("console-run"),
+        ADMIN_API_KEYS=ADMIN_KEY,
+        API_KEYS=PLATFORM_KEY,
+        # a slow CRM (latency_ms over the timeout) fails a write at its first attempt
+        CRM_TIMEOUT_SECONDS="2",
+        MEMORIALIZATION_MAX_ATTEMPTS="1",
+    ) as running:
+        yield running
 
 
 @pytest.fixture

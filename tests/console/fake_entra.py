@@ -5,13 +5,15 @@ v2-oauth2-auth-code-flow (authorization code with PKCE S256; the token answer's
 ``id_token``); ID token claims per id-token-claims-reference (``aud``, ``iss``, ``iat``,
 ``exp``, ``nonce``, ``preferred_username``, ``oid``, ``roles``, ``groups``).
 
-``authorize`` signs the configured user in at once (no login page) and redirects back with
-a code; ``token`` checks the client secret, the redirect URI and the PKCE verifier."""
+``authorize`` answers a page whose one link, followed as a person would, goes back with a
+code for the configured user (the way back starts on the provider's site, as with Entra);
+``token`` checks the client secret, the redirect URI and the PKCE verifier."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import secrets
 import time
@@ -80,8 +82,11 @@ class FakeEntra:
             "redirect_uri": query["redirect_uri"],
             "client_id": query["client_id"],
         }
-        back = {"code": code, "state": query["state"]}
-        raise web.HTTPFound(query["redirect_uri"] + "?" + urlencode(back))
+        back = query["redirect_uri"] + "?" + urlencode({"code": code, "state": query["state"]})
+        # the person confirms on the provider's own page, so the way back starts on its site
+        link = html.escape(back, quote=True)
+        page = f'<!doctype html><title>Sign in</title><a id="continue" href="{link}">Continue</a>'
+        return web.Response(text=page, content_type="text/html")
 
     def _refuse(self, reason: str) -> web.Response:
         self.refused.append(reason)

@@ -19,8 +19,10 @@ import pytest
 from bot.memorialization import InteractionSnapshot, enqueue
 from bot.storage.db import create_engine, session_factory
 from crm.mappings import MemorializationMapping
+from tests.playground.conftest import _free_port
 
-from .conftest import ADMIN_KEY, Served, assert_accessible, new_page, shot
+from .conftest import ADMIN_KEY, Served, assert_accessible, new_page, serve, shot
+from .fake_entra import CLIENT_ID, CLIENT_SECRET, FakeEntra
 
 pytestmark = pytest.mark.slow
 
@@ -250,3 +252,30 @@ async def test_german_keyboard_only_and_the_preview_under_the_page_policy(
     assert "Aktuelle Interaktion" in await card.inner_text()
     assert page.script_errors == []  # no policy violation, no script error
     await shot(page, "08-german-preview")
+
+
+async def test_microsoft_sign_in_in_the_browser_across_sites(
+    browser: Any, served: Served, aiohttp_server: Any, tmp_path: Any
+):
+    """The identity provider on another site (127.0.0.1 vs localhost): the callback's
+    page carries the Strict session cookie on to the console."""
+    entra = FakeEntra()
+    idp = await aiohttp_server(entra.app())
+    entra.base = str(idp.make_url("")).rstrip("/")
+    port = _free_port()
+    with serve(
+        tmp_path,
+        PORT=str(port),
+        PUBLIC_URL=f"http://localhost:{port}",
+        CONSOLE_OIDC_AUTHORITY=entra.authority,
+        CONSOLE_OIDC_CLIENT_ID=CLIENT_ID,
+        CONSOLE_OIDC_CLIENT_SECRET=CLIENT_SECRET,
+        CONSOLE_ADMIN_ROLES="CustomerCard.Admin",
+    ):
+        page = await new_page(browser)
+        await page.goto(f"http://localhost:{port}/admin/memorializations")
+        await page.get_by_role("link", name="Sign in with Microsoft").click()
+        await page.get_by_role("link", name="Continue").click()  # on the provider's site
+        await page.wait_for_url(re.compile(r"/admin/memorializations$"))
+        assert "megan@contoso.example" in await page.locator("header").inner_text()
+        await assert_accessible(page)

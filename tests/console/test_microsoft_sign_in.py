@@ -4,6 +4,8 @@ admins by app role or group; everything else refused."""
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -37,6 +39,15 @@ async def _console(aiohttp_client, tmp_path, database_url, entra, **extra) -> Te
     return await aiohttp_client(TestServer(create_app(settings)))
 
 
+async def _confirm(authorize: str) -> str:
+    """The provider's page: the link back to the console, as a person follows it."""
+    async with aiohttp.ClientSession() as browser:
+        page = await (await browser.get(authorize)).text()
+    found = re.search(r'href="([^"]+)"', page)
+    assert found
+    return html.unescape(found.group(1))
+
+
 async def _sign_in(client: TestClient, *, state: str | None = None) -> aiohttp.ClientResponse:
     """The browser's walk: start, the identity provider, back to the callback."""
     start = await client.get("/admin/oidc/start?next=/admin/audit", allow_redirects=False)
@@ -46,9 +57,7 @@ async def _sign_in(client: TestClient, *, state: str | None = None) -> aiohttp.C
     assert query["code_challenge_method"] == ["S256"] and query["redirect_uri"] == [
         "http://console.test/admin/oidc/callback"
     ]
-    async with aiohttp.ClientSession() as browser:
-        answer = await browser.get(authorize, allow_redirects=False)
-    back = urlsplit(answer.headers["Location"])
+    back = urlsplit(await _confirm(authorize))
     params = parse_qs(back.query)
     if state is not None:
         params["state"] = [state]
@@ -104,9 +113,8 @@ async def test_forged_state_wrong_nonce_and_a_stolen_code_are_refused(
     # match the code's challenge, so the identity provider refuses it
     victim = await _console(aiohttp_client, tmp_path / "b", database_url, entra)
     stolen_start = await client.get("/admin/oidc/start", allow_redirects=False)
-    async with aiohttp.ClientSession() as browser:
-        answer = await browser.get(stolen_start.headers["Location"], allow_redirects=False)
-    stolen_code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    stolen = await _confirm(stolen_start.headers["Location"])
+    stolen_code = parse_qs(urlsplit(stolen).query)["code"][0]
     victim_start = await victim.get("/admin/oidc/start", allow_redirects=False)
     victim_state = parse_qs(urlsplit(victim_start.headers["Location"]).query)["state"][0]
     response = await victim.get(
