@@ -224,3 +224,24 @@ async def test_switching_off_and_deleting_items(client):
     # an unknown item is a page saying so, not JSON
     response = await client.post(f"{page}/{workflow_id}/delete", data={"csrf": token})
     assert response.status == 404 and "text/html" in response.headers["Content-Type"]
+
+
+async def test_deleting_a_configuration_needs_the_ticked_box(client):
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    await _sign_in(client)
+    token = await _csrf(client, "/admin/configurations/new?type=demo")
+    response = await client.post(
+        "/admin/configurations/new",
+        data={"csrf": token, "type": "demo", "name": "Short-lived"},
+        allow_redirects=False,
+    )
+    page = response.headers["Location"].split("?")[0]
+    config_id = page.rsplit("/", 1)[-1]
+    response = await client.post(f"{page}/delete", data={"csrf": token})
+    assert response.status == 200
+    assert (await client.get(f"/api/v1/configurations/{config_id}", headers=admin)).status == 200
+    response = await client.post(f"{page}/delete", data={"csrf": token, "confirm": "1"})
+    assert response.status == 200 and "Deleted." in await response.text()
+    assert (await client.get(f"/api/v1/configurations/{config_id}", headers=admin)).status == 404
+    events = (await (await client.get("/api/v1/audit", headers=admin)).json())["events"]
+    assert events[0]["action"] == "configuration.delete" and events[0]["target"] == config_id
