@@ -92,10 +92,12 @@ def record(
 
 
 def changed_keys(prefix: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """``prefix.name`` for each key whose value differs between ``old`` and ``new``: the
-    names an audit row lists (values never leave the caller)."""
+    """``prefix.name`` (``name`` without a prefix) for each key whose value differs between
+    ``old`` and ``new``: the names an audit row lists (values never leave the caller)."""
     return [
-        f"{prefix}.{name}" for name in sorted(set(old) | set(new)) if old.get(name) != new.get(name)
+        f"{prefix}.{name}" if prefix else name
+        for name in sorted(set(old) | set(new))
+        if old.get(name) != new.get(name)
     ]
 
 

@@ -29,7 +29,12 @@ _AUDIT_NOUN: dict[ChildName, str] = {
 
 
 def _audit(
-    session: AsyncSession, kind: ChildName, verb: str, configuration_id: str, model: Any
+    session: AsyncSession,
+    kind: ChildName,
+    verb: str,
+    configuration_id: str,
+    model: Any,
+    changes: list[str] | None = None,
 ) -> None:
     audit.record(
         session,
@@ -37,6 +42,7 @@ def _audit(
         configuration_id=configuration_id,
         target=model.id,
         summary=model.name,
+        changes=changes or (),
     )
 
 
@@ -153,7 +159,8 @@ class ChildStore:
     async def _write(self, kind: ChildName, configuration_id: str, model: Any, verb: str) -> Any:
         async with self._sessions() as session, session.begin():
             row = await self._row(session, kind, configuration_id, model.id)
-            _audit(session, kind, verb, configuration_id, model)
+            changed = audit.changed_keys("", dict(row.spec or {}), dump(model))
+            _audit(session, kind, verb, configuration_id, model, changed)
             row.name, row.status, row.spec = model.name, model.status, dump(model)
             if kind == "workflow":
                 row.kind = model.kind

@@ -57,6 +57,7 @@ async def test_mapping_changes_and_paging(api):
     status, page = await api.admin("GET", "/api/v1/audit?limit=1")
     assert status == 200 and [e["action"] for e in page["events"]] == ["dynamic-mapping.deactivate"]
     assert page["events"][0]["target"] == created["id"]
+    assert page["events"][0]["changes"] == ["status"]
     status, rest = await api.admin("GET", f"/api/v1/audit?beforeId={page['nextBeforeId']}")
     assert rest["events"][0]["action"] == "dynamic-mapping.create"
 
@@ -66,3 +67,25 @@ async def test_audit_needs_an_admin_key_and_valid_paging(api):
     assert status == 403
     status, body = await api.admin("GET", "/api/v1/audit?limit=0")
     assert status == 400 and body["field"] == "limit"
+
+
+async def test_a_retried_crm_write_is_in_the_audit_trail(api, database_url):
+    from bot.memorialization import outbox
+    from bot.storage.db import create_engine, session_factory
+    from tests.memorialization.conftest import make_snapshot
+    from tests.memorialization.helpers import add_jobs
+
+    engine = create_engine(database_url)
+    try:
+        sessions = session_factory(engine)
+        await add_jobs(sessions, make_snapshot("ix-audit"))
+        [job] = await outbox.claim(sessions, "w", limit=1, lease_seconds=30)
+        await outbox.fail(sessions, job, "w", error_code="crm_rejected", error="refused")
+    finally:
+        await engine.dispose()
+    status, body = await api.admin("POST", f"/api/v1/memorializations/{job.id}/retry")
+    assert status == 200, body
+    status, page = await api.admin("GET", "/api/v1/audit?limit=1")
+    [event] = page["events"]
+    assert event["action"] == "memorialization.retry" and event["target"] == str(job.id)
+    assert event["actor"] == "api key " + hashlib.sha256(ADMIN_KEY.encode()).hexdigest()[:8]
