@@ -94,8 +94,12 @@ async def _form_page(
     for i, item in enumerate(data["recordTypes"]):
         known, infos = await store.fields(config.id, item["recordType"])
         pickers.append(picker(i, known, _picked(kind, infos), item, errors))
+    # script variables named anywhere in the configuration's memorialization mappings
+    saved = await store.children.list("memorialization", config.id)
+    rules = [r for m in saved for item in m.record_types for r in item.fields]
     variables = sorted(
-        {
+        {r.source.field for r in rules if r.source.channel == "script_variable"}
+        | {
             rule["source"]["field"]
             for item in data["recordTypes"]
             for rule in item["fields"]

@@ -109,6 +109,7 @@ async def test_a_new_admin_sets_up_the_demo_crm_in_the_console(browser: Any, ser
 
     # a configuration of the demo CRM, its form generated from the demo settings model
     await page.get_by_role("link", name="New configuration").click()
+    await assert_accessible(page)
     await page.get_by_label("Choose the CRM type").select_option("demo")
     await _submit(page, "Next")
     await page.get_by_label("latency_ms").fill("-5")
@@ -176,8 +177,14 @@ async def test_a_new_admin_sets_up_the_demo_crm_in_the_console(browser: Any, ser
     await _submit(page, "Save")
     assert "Card fields" in await page.locator("table").inner_text()
 
-    # Try it: the search workflow with the sample caller
+    # start-up steps and the workflows' list
+    await page.goto(f"{served.url}/admin/configurations/{config_id}/startup")
+    assert "The built-in default runs." in await page.locator("main").inner_text()
+    await assert_accessible(page)
     await page.goto(f"{served.url}/admin/configurations/{config_id}/workflows")
+    await assert_accessible(page)
+
+    # Try it: the search workflow with the sample caller
     await page.get_by_role("link", name="Search by phone number").click()
     await _submit(page, "Run")
     result = json.loads(await page.locator("#result").inner_text())

@@ -245,3 +245,37 @@ async def test_deleting_a_configuration_needs_the_ticked_box(client):
     assert (await client.get(f"/api/v1/configurations/{config_id}", headers=admin)).status == 404
     events = (await (await client.get("/api/v1/audit", headers=admin)).json())["events"]
     assert events[0]["action"] == "configuration.delete" and events[0]["target"] == config_id
+
+
+async def test_workflows_and_start_up_steps_as_json(client):
+    await _sign_in(client)
+    listing = await (await client.get("/admin/configurations")).text()
+    config = (
+        "/admin/configurations/"
+        + re.findall(r'href="/admin/configurations/(cfg-[^"]+)"', listing)[0]
+    )
+    token = await _csrf(client, config + "/workflows")
+    response = await client.post(config + "/workflows", data={"csrf": token, "definition": "{"})
+    assert response.status == 400 and "not JSON" in await response.text()
+    bad = '{"name": "Cases", "kind": "search", "by": "phone", "recordTypes": ["shoe"]}'
+    response = await client.post(config + "/workflows", data={"csrf": token, "definition": bad})
+    page = await response.text()
+    assert response.status == 400 and "recordTypes" in page and "shoe" in page
+    good = bad.replace('"shoe"', '"case"')
+    response = await client.post(
+        config + "/workflows", data={"csrf": token, "definition": good}, allow_redirects=False
+    )
+    assert response.status == 303
+    workflow = response.headers["Location"].split("?")[0]
+    response = await client.post(workflow + "/try", data={"csrf": token, "payload": "[1]"})
+    assert response.status == 400 and 'id="err-payload"' in await response.text()
+
+    steps = '[{"step": "search", "by": "phone"}, {"step": "pin_single"}, {"step": "related"}]'
+    response = await client.post(config + "/startup", data={"csrf": token, "steps": "[{}]"})
+    assert response.status == 400 and 'id="err-steps"' in await response.text()
+    response = await client.post(config + "/startup", data={"csrf": token, "steps": steps})
+    page = await response.text()
+    assert response.status == 200 and "Saved." in page
+    assert page.index("<code>pin_single</code>") < page.index("<code>related</code>")
+    response = await client.post(config + "/startup", data={"csrf": token, "steps": ""})
+    assert "The built-in default runs." in await response.text()
