@@ -149,7 +149,7 @@ async def save(request: web.Request, session: ConsoleSession) -> web.StreamRespo
             {
                 "name": form.get("name", ""),
                 "description": form.get("description", ""),
-                "isDefault": bool(form.get("isDefault")) or None,
+                "isDefault": bool(form.get("isDefault")),
                 "settings": settings_from_form(config.type, form),
                 "secrets": secrets_from_form(config.type, form),
             }
