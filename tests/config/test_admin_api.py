@@ -28,7 +28,8 @@ async def test_admin_endpoints_need_an_admin_key(api):
     status, body = await api.call("GET", CONFIGS, headers={})
     assert status == 401 and body["error"] == "unauthorized"
     status, body = await api.call("GET", CONFIGS, headers=PLATFORM)
-    assert status == 401, "a platform key must not reach the admin API"
+    # a platform key must not reach the admin API: known key, other scope (docs: 403)
+    assert status == 403 and body["error"] == "insufficient_scope"
     status, body = await api.admin("GET", CONFIGS)
     assert status == 200 and body["totalRecords"] == 1  # the default demo configuration
 
