@@ -13,6 +13,7 @@ from microsoft_agents.hosting.core.authorization import Connections
 from crm.errors import NotFoundError
 
 from .api import admin as admin_api
+from .api import audit as audit_api
 from .api import demo_pages
 from .api import workflows as workflow_api
 from .api.errors import error_middleware
@@ -21,6 +22,7 @@ from .api.health import setup_health_routes
 from .api.messages import AUTH_CONFIG, setup_messages_route
 from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, api_route, openapi_document
 from .api.security import requires
+from .console import add_routes as add_console_routes
 from .memorialization.setup import setup_memorialization
 from .observability.connector_policy import PER_TENANT
 from .observability.job_gauge import job_gauge_refresher
@@ -72,6 +74,8 @@ def create_app(
     setup_health_routes(app)
     add_api_routes(app, openapi_document)
     admin_api.add_routes(app)
+    audit_api.add_routes(app)
+    add_console_routes(app)
     workflow_api.add_routes(app)
     if worker is not None:
         app[WORKER_SLOT] = worker
@@ -99,6 +103,7 @@ def create_app(
         *settings.metrics_api_keys,
         settings.app_password,
         settings.secret_key,
+        settings.console_oidc_client_secret,
     ):
         register_secret(key.get_secret_value())
     app.cleanup_ctx.append(_lifecycle)

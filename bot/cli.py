@@ -177,11 +177,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     count = args.workers or settings.workers
     logging.getLogger("bot.cli").info(
-        "Customer Card %s on http://%s:%s%s (Bot Framework endpoint: /api/messages)",
+        "Customer Card %s on http://%s:%s%s (Bot Framework endpoint: /api/messages; "
+        "admin console: /admin/%s)",
         package_version(),
         host,
         port,
         f", {count} workers" if count > 1 else "",
+        ""
+        if settings.admin_api_keys or settings.console_oidc
+        else ", once CUSTOMER_CARD_ADMIN_API_KEYS is set",
     )
     if count > 1:
         return workers.supervise(settings, host, port, count)

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from crm.config import Configuration, ConfigurationInput
 from crm.errors import AppError, ConfigError
 
+from .audit import acting_as
 from .configurations import ChildName, ConfigurationStore
 from .crm_directory import CrmDirectory
 from .settings import Settings
@@ -65,7 +66,8 @@ def add_commands(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the ``config`` command ``args`` describes; the exit status."""
-    return asyncio.run(_run(args, settings))
+    with acting_as("cli"):  # the audit trail's actor
+        return asyncio.run(_run(args, settings))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

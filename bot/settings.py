@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     metrics_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 256 * 1024
 
+    # --- admin console: Microsoft (Entra ID) sign-in, OpenID Connect (docs/admin-console.md) ---
+    console_oidc_authority: str = ""  # https://login.microsoftonline.com/{tenant}/v2.0
+    console_oidc_client_id: str = ""
+    console_oidc_client_secret: SecretStr = SecretStr("")
+    console_admin_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    console_admin_roles: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     # --- CRM ---
     default_phone_region: str = "DE"
     secret_key: SecretStr = SecretStr("")  # Fernet key for secrets at rest; default: data_dir
@@ -85,7 +92,13 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)  # serve: processes sharing the port (bot.workers)
 
     @field_validator(
-        "tenant_allowlist", "api_keys", "admin_api_keys", "metrics_api_keys", mode="before"
+        "tenant_allowlist",
+        "api_keys",
+        "admin_api_keys",
+        "metrics_api_keys",
+        "console_admin_groups",
+        "console_admin_roles",
+        mode="before",
     )
     @classmethod
     def _split_lists(cls, value: object) -> object:
@@ -132,6 +145,15 @@ class Settings(BaseSettings):
     def anonymous(self) -> bool:
         """No app id: the Bot Framework endpoint accepts unauthenticated Emulator traffic."""
         return not self.app_id
+
+    @property
+    def console_oidc(self) -> bool:
+        """Microsoft sign-in to the console is configured (and admits someone)."""
+        return bool(
+            self.console_oidc_authority
+            and self.console_oidc_client_id
+            and (self.console_admin_groups or self.console_admin_roles)
+        )
 
     @property
     def development(self) -> bool:

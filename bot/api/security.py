@@ -18,6 +18,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import SecretStr
 
+from ..audit import acting_as, key_actor
 from ..services import SERVICES
 from ..settings import Settings
 from .errors import forbidden, unauthorized
@@ -85,7 +86,8 @@ def requires(scope: Scope) -> Callable[[Handler], Handler]:
                         f"This API key is valid but lacks {_SCOPE_NAMES[scope]} rights.",
                     )
                 return unauthorized("Invalid API key.")
-            return await handler(request)
+            with acting_as(key_actor(token)):  # the audit trail names the key's fingerprint
+                return await handler(request)
 
         guarded.__api_scope__ = scope  # type: ignore[attr-defined]  # read by openapi
         return guarded

@@ -13,12 +13,38 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm.config import MemorializationWorkflow
 from crm.errors import ConfigError, ConflictError, NotFoundError
 
+from .. import audit
 from ..crm_directory import CrmDirectory
 from ..crm_directory.specs import children_in_order
 from ..storage.config_tables import MemorializationMappingRow
 from .kinds import CHILD_KINDS, ChildName, config_row, dump, guarded, new_id
 
 __all__ = ["ChildStore"]
+
+# kind -> the noun of its audit actions ("mapping.create", "workflow.activate", ...)
+_AUDIT_NOUN: dict[ChildName, str] = {
+    "memorialization": "mapping",
+    "dynamic": "dynamic-mapping",
+    "workflow": "workflow",
+}
+
+
+def _audit(
+    session: AsyncSession,
+    kind: ChildName,
+    verb: str,
+    configuration_id: str,
+    model: Any,
+    changes: list[str] | None = None,
+) -> None:
+    audit.record(
+        session,
+        f"{_AUDIT_NOUN[kind]}.{verb}",
+        configuration_id=configuration_id,
+        target=model.id,
+        summary=model.name,
+        changes=changes or (),
+    )
 
 
 class ChildStore:
@@ -57,7 +83,7 @@ class ChildStore:
 
     async def create(self, kind: ChildName, configuration_id: str, model: Any) -> Any:
         spec = CHILD_KINDS[kind]
-        await self._check(kind, configuration_id, model)
+        await self.check(kind, configuration_id, model)
         model.id = model.id or new_id(spec.prefix)
         async with self._sessions() as session, session.begin():
             await config_row(session, configuration_id)
@@ -83,6 +109,7 @@ class ChildStore:
             if kind == "workflow":
                 row.kind = model.kind  # type: ignore[union-attr]
             session.add(row)
+            _audit(session, kind, "create", configuration_id, model)
         return model
 
     async def replace(
@@ -95,8 +122,8 @@ class ChildStore:
         model.id = child_id
         async with self._sessions() as session:
             await self._row(session, kind, configuration_id, child_id)
-        await self._check(kind, configuration_id, model)
-        return await self._write(kind, configuration_id, model)
+        await self.check(kind, configuration_id, model)
+        return await self._write(kind, configuration_id, model, "replace")
 
     async def set_status(
         self,
@@ -107,27 +134,33 @@ class ChildStore:
     ) -> Any:
         model = await self.get(kind, configuration_id, child_id)
         model.status = status
-        return await self._write(kind, configuration_id, model)
+        verb = "activate" if status == "active" else "deactivate"
+        return await self._write(kind, configuration_id, model, verb)
 
     async def delete(self, kind: ChildName, configuration_id: str, child_id: str) -> None:
         spec = CHILD_KINDS[kind]
         async with self._sessions() as session, session.begin():
-            await self._row(session, kind, configuration_id, child_id)
+            row = await self._row(session, kind, configuration_id, child_id)
+            _audit(session, kind, "delete", configuration_id, row)
             await session.execute(
                 delete(spec.row).where(
                     spec.row.configuration_id == configuration_id, spec.row.id == child_id
                 )
             )
 
-    async def _write(self, kind: ChildName, configuration_id: str, model: Any) -> Any:
+    async def _write(self, kind: ChildName, configuration_id: str, model: Any, verb: str) -> Any:
         async with self._sessions() as session, session.begin():
             row = await self._row(session, kind, configuration_id, model.id)
+            changed = audit.changed_keys("", dict(row.spec or {}), dump(model))
+            _audit(session, kind, verb, configuration_id, model, changed)
             row.name, row.status, row.spec = model.name, model.status, dump(model)
             if kind == "workflow":
                 row.kind = model.kind
         return model
 
-    async def _check(self, kind: ChildName, configuration_id: str, model: Any) -> None:
+    async def check(self, kind: ChildName, configuration_id: str, model: Any) -> None:
+        """Check ``model`` against the configuration and the CRM's metadata (what saving
+        does first; the console's preview runs it without saving)."""
         async with self._sessions() as session:
             await config_row(session, configuration_id)
             if isinstance(model, MemorializationWorkflow) and model.mapping_id:

@@ -26,23 +26,23 @@ from crm.config import (
 )
 from crm.errors import ConfigError, ConflictError, NotFoundError
 from crm.models import FieldInfo, RecordType
-from crm.registry import create_adapter
 from crm.secrets import (
     SecretBox,
     describe_secrets,
     parse_secret_input,
-    redact,
     resolve_secret,
     store_secret,
 )
 from crm.startup import StartupStep
 
+from .. import audit
 from ..crm_directory import CrmDirectory
 from ..crm_directory.default import add_default_workflows
 from ..storage.config_tables import (
     ConfigurationRow,
 )
 from .children import ChildStore
+from .constructs import check_constructs
 from .kinds import CHILD_KINDS, config_row, dump, guarded, new_id
 
 __all__ = ["ConfigurationStore"]
@@ -106,7 +106,7 @@ class ConfigurationStore:
         secrets = self._merged_secrets(
             body.type, validate_settings(body.type, settings), {}, body.secrets
         )
-        await self._check_constructs(config_id, body.type, body.name, settings, secrets)
+        await check_constructs(self._directory, config_id, body.type, body.name, settings, secrets)
         async with self._sessions() as session, session.begin():
             if await session.get(ConfigurationRow, config_id) is not None:
                 raise ConflictError(
@@ -129,6 +129,15 @@ class ConfigurationStore:
                     startup=self._steps_json(body.startup),
                 )
             )
+            audit.record(
+                session,
+                "configuration.create",
+                configuration_id=config_id,
+                target=config_id,
+                summary=f"{body.name} ({body.type})",
+                changes=audit.changed_keys("settings", {}, settings)
+                + audit.changed_keys("secrets", {}, secrets),
+            )
             await session.flush()
             add_default_workflows(session, config_id, body.type)
         return await self.get(config_id)
@@ -148,16 +157,26 @@ class ConfigurationStore:
                 code="type_change",
                 field="type",
             )
-        return await self._save_body(configuration_id, body, set_startup=True)
+        return await self._save_body(
+            configuration_id, body, set_startup=True, action="configuration.replace"
+        )
 
     async def patch(self, configuration_id: str, body: ConfigurationPatch) -> Configuration:
-        set_startup = "startup" in body.model_fields_set
-        return await self._save_body(configuration_id, body, set_startup=set_startup)
+        given = body.model_fields_set
+        return await self._save_body(
+            configuration_id,
+            body,
+            set_startup="startup" in given,
+            action="configuration.startup" if given == {"startup"} else "configuration.update",
+        )
 
     async def set_status(
         self, configuration_id: str, status: Literal["active", "inactive"]
     ) -> Configuration:
-        return await self._save(configuration_id, status=status, secrets={})
+        verb = "activate" if status == "active" else "deactivate"
+        return await self._save(
+            configuration_id, status=status, secrets={}, action=f"configuration.{verb}"
+        )
 
     async def delete(self, configuration_id: str) -> None:
         async with self._sessions() as session, session.begin():
@@ -168,6 +187,12 @@ class ConfigurationStore:
                 )
             await session.execute(
                 delete(ConfigurationRow).where(ConfigurationRow.id == configuration_id)
+            )
+            audit.record(
+                session,
+                "configuration.delete",
+                configuration_id=configuration_id,
+                target=configuration_id,
             )
         await self._directory.forget(configuration_id)
 
@@ -192,6 +217,7 @@ class ConfigurationStore:
         body: ConfigurationInput | ConfigurationPatch,
         *,
         set_startup: bool,
+        action: str,
     ) -> Configuration:
         return await self._save(
             configuration_id,
@@ -203,6 +229,7 @@ class ConfigurationStore:
             secrets=body.secrets or {},
             startup=body.startup,
             set_startup=set_startup,
+            action=action,
         )
 
     async def _save(
@@ -217,6 +244,7 @@ class ConfigurationStore:
         secrets: dict[str, Any],
         startup: list[StartupStep] | None = None,
         set_startup: bool = False,
+        action: str = "configuration.update",
     ) -> Configuration:
         async with self._sessions() as session:
             row = await config_row(session, configuration_id)
@@ -226,25 +254,38 @@ class ConfigurationStore:
         parsed = validate_settings(row.type, new_settings)
         new_secrets = self._merged_secrets(row.type, parsed, dict(row.secrets or {}), secrets)
         if settings is not None or secrets:
-            await self._check_constructs(
-                row.id, row.type, name or row.name, new_settings, new_secrets
+            await check_constructs(
+                self._directory, row.id, row.type, name or row.name, new_settings, new_secrets
             )
         async with self._sessions() as session, session.begin():
             row = await config_row(session, configuration_id)
             if is_default:
                 await self._clear_default(session)
+            changed = audit.changed_keys(
+                "settings", row.settings or {}, new_settings
+            ) + audit.changed_keys("secrets", row.secrets or {}, new_secrets)
             for attribute, value in (
                 ("name", name),
                 ("description", description),
                 ("status", status),
                 ("is_default", is_default),
             ):
-                if value is not None:
+                if value is not None and getattr(row, attribute) != value:
+                    changed.append(attribute)
                     setattr(row, attribute, value)
             row.settings = new_settings
             row.secrets = new_secrets
-            if set_startup:
+            if set_startup and row.startup != self._steps_json(startup):
+                changed.append("startup")
                 row.startup = self._steps_json(startup)
+            audit.record(
+                session,
+                action,
+                configuration_id=configuration_id,
+                target=configuration_id,
+                summary=row.name,
+                changes=changed,
+            )
             # a changed updated_at is what makes the directory rebuild the adapter
             row.updated_at = datetime.now(UTC)
         return await self.get(configuration_id)
@@ -271,39 +312,6 @@ class ConfigurationStore:
                 merged[name] = store_secret(parse_secret_input(name, value), self.box)
         check_secret_names(integration_type, settings, set(merged))
         return merged
-
-    async def _check_constructs(
-        self,
-        config_id: str,
-        integration_type: str,
-        label: str,
-        settings: dict[str, Any],
-        stored: dict[str, str],
-    ) -> None:
-        """Build the adapter once (no network): its own checks of settings and secrets run.
-        Skipped while a secret reference cannot be resolved here (it may be on the server)."""
-        try:
-            secrets = self._directory.resolve_secrets(stored)
-        except ConfigError:
-            return
-        context = self._directory.adapter_context(
-            config_id, integration_type, label=label, settings=settings, secrets=secrets
-        )
-        try:
-            adapter = create_adapter(context)
-        except ConfigError as exc:
-            field = exc.field or ""
-            prefix = "secrets." if field in stored else "settings."
-            where = (
-                field
-                if field.startswith(("settings.", "secrets.", "type")) or not field
-                else prefix + field
-            )
-            message = redact(exc.detail, secrets.values())
-            raise ConfigError(
-                f"{where}: {message}" if where else message, code=exc.code, field=where or None
-            ) from None
-        await adapter.aclose()
 
     @staticmethod
     async def _clear_default(session: AsyncSession) -> None:

@@ -1,18 +1,34 @@
-"""Admins' view of the outbox: list jobs, read one, retry a failed one, and an
-interaction's failed writes (the note on the agent's card)."""
+"""Admins' view of the outbox (the API and the console): list jobs, read one as admins see
+it, retry a failed one (recorded in the audit trail), and an interaction's failed writes
+(the note on the agent's card)."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.errors import ConflictError, NotFoundError
 
+from .. import audit
 from ..storage.job_tables import MemorializationJobRow
+from .worker import MemorializationWorker
 
-__all__ = ["list_jobs", "get_job", "retry_job", "failed_for_interaction"]
+__all__ = [
+    "MemorializationList",
+    "MemorializationOut",
+    "failed_for_interaction",
+    "get_job",
+    "job_out",
+    "list_jobs",
+    "retry",
+    "retry_job",
+]
 
 
 async def list_jobs(
@@ -71,3 +87,86 @@ async def failed_for_interaction(
 ) -> list[MemorializationJobRow]:
     """Failed writes of one interaction, for the small note on the agent's card."""
     return await list_jobs(session, status="failed", interaction_id=interaction_id)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class MemorializationOut(_Out):
+    id: int
+    interaction_id: str
+    configuration_id: str
+    record_type: str
+    record_id: str
+    trigger: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None = None  # pending jobs: not before this time
+    last_error: str | None = None
+    last_error_code: str | None = None
+    timeline_id: str | None = None
+    fields: list[str] = Field(default_factory=list)  # fields written
+    truncated: list[dict[str, Any]] = Field(default_factory=list)
+    skipped: list[dict[str, Any]] = Field(default_factory=list)
+    superseded_by: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class MemorializationList(_Out):
+    memorializations: list[MemorializationOut]
+    next_before_id: int | None = None  # pass as beforeId for the next page
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored time is UTC
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def job_out(row: MemorializationJobRow) -> MemorializationOut:
+    result = row.result or {}
+    return MemorializationOut(
+        id=row.id,
+        interaction_id=row.interaction_id,
+        configuration_id=row.configuration_id,
+        record_type=row.record_type,
+        record_id=row.record_id,
+        trigger=row.trigger,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=(
+            datetime.fromtimestamp(row.available_at, UTC) if row.status == "pending" else None
+        ),
+        last_error=row.last_error,
+        last_error_code=row.last_error_code,
+        timeline_id=row.timeline_id,
+        fields=list(result.get("fields", [])),
+        truncated=list(result.get("truncated", [])),
+        skipped=list(result.get("skipped", [])),
+        superseded_by=result.get("supersededBy"),
+        created_at=_utc(row.created_at),
+        updated_at=_utc(row.updated_at),
+        completed_at=_utc(row.completed_at),
+    )
+
+
+async def retry(
+    sessions: async_sessionmaker[AsyncSession], worker: MemorializationWorker, job_id: int
+) -> MemorializationOut:
+    """Run a failed (or waiting) job again now, with a fresh set of attempts."""
+    async with sessions() as session, session.begin():
+        row = await retry_job(session, job_id)
+        audit.record(
+            session,
+            "memorialization.retry",
+            configuration_id=row.configuration_id,
+            target=str(job_id),
+            summary=f"{row.record_type} {row.record_id} ({row.interaction_id})",
+        )
+        body = job_out(row)
+    worker.notify()
+    return body

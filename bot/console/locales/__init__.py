@@ -1,0 +1,1 @@
+"""The console's text catalogues: English (the reference) and German."""
