@@ -70,7 +70,7 @@ async def test_audit_needs_an_admin_key_and_valid_paging(api):
 
 
 async def test_a_retried_crm_write_is_in_the_audit_trail(api, database_url):
-    from bot.memorialization import outbox
+    from bot.memorialization import leases
     from bot.storage.db import create_engine, session_factory
     from tests.memorialization.conftest import make_snapshot
     from tests.memorialization.helpers import add_jobs
@@ -79,8 +79,8 @@ async def test_a_retried_crm_write_is_in_the_audit_trail(api, database_url):
     try:
         sessions = session_factory(engine)
         await add_jobs(sessions, make_snapshot("ix-audit"))
-        [job] = await outbox.claim(sessions, "w", limit=1, lease_seconds=30)
-        await outbox.fail(sessions, job, "w", error_code="crm_rejected", error="refused")
+        [job] = await leases.claim(sessions, "w", limit=1, lease_seconds=30)
+        await leases.fail(sessions, job, "w", error_code="crm_rejected", error="refused")
     finally:
         await engine.dispose()
     status, body = await api.admin("POST", f"/api/v1/memorializations/{job.id}/retry")
