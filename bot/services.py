@@ -15,6 +15,7 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .configurations import ConfigurationStore
+from .connectors import ConnectorInbox, ConnectorStore
 from .crm_directory import CrmDirectory
 from .interactions.actions import AgentActions
 from .interactions.changes import InteractionChanges
@@ -41,6 +42,8 @@ class Services:
     http: httpx.AsyncClient
     directory: CrmDirectory
     configurations: ConfigurationStore
+    connectors: ConnectorStore
+    inbox: ConnectorInbox  # platform events in, once and in order
     notifier: Notifier
     crm: CrmAccess
     changes: InteractionChanges

@@ -19,6 +19,7 @@ from microsoft_agents.hosting.core import OutboundHostValidator
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, Connections
 
 from .configurations import ConfigurationStore
+from .connectors import ConnectorInbox, ConnectorStore
 from .crm_directory import CrmDirectory
 from .interactions.actions import AgentActions
 from .interactions.changes import InteractionChanges
@@ -127,6 +128,8 @@ def build_services(
         http=http,
         directory=directory,
         configurations=ConfigurationStore(sessions, directory),
+        connectors=ConnectorStore(sessions, directory.secret_box),
+        inbox=ConnectorInbox(sessions, interactions),
         notifier=notifier,
         delivery=delivery,
         interactions=interactions,

@@ -15,6 +15,7 @@ TABLE_MODULES = [
     "bot.storage.tables",
     "bot.storage.config_tables",
     "bot.storage.job_tables",
+    "bot.storage.connector_tables",
 ]
 
 

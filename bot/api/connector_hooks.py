@@ -1,0 +1,73 @@
+"""The platforms' own calls in: each authenticated as its platform defines it (bad or
+missing credentials 401), translated by the platform's pure module and handed to the
+connectors' inbox (stored once, applied in order)."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from crm.errors import NotFoundError
+
+from ..connectors import ActiveConnector
+from ..connectors.models import PLATFORM_LABELS
+from ..connectors.twilio import SIGNATURE_HEADER, translate_taskrouter, valid_signature
+from ..services import SERVICES
+from .errors import read_body, unauthorized
+from .openapi import add_api_routes, api_route
+
+__all__ = ["add_routes", "active_connector", "same_secret"]
+
+log = logging.getLogger(__name__)
+
+
+async def active_connector(request: web.Request, platform: str) -> ActiveConnector:
+    connector = await request.app[SERVICES].connectors.active(platform)
+    if connector is None:
+        raise NotFoundError(
+            f"The {PLATFORM_LABELS[platform]} connector is not set up or not active",
+            code="unknown_connector",
+        )
+    return connector
+
+
+def same_secret(given: str, expected: str | None) -> bool:
+    """Constant-time comparison; an unset secret matches nothing."""
+    return bool(expected) and hmac.compare_digest(given.encode(), (expected or "").encode())
+
+
+@api_route(
+    "POST",
+    "/api/v1/connectors/twilio/taskrouter",
+    summary="Twilio TaskRouter event callback (form-encoded, signed: X-Twilio-Signature)",
+    tags=("connectors",),
+    errors=(401, 404),
+    public=True,
+)
+async def twilio_taskrouter(request: web.Request) -> web.Response:
+    connector = await active_connector(request, "twilio")
+    raw = await read_body(request)
+    params = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    url = connector.settings.callback_url or str(request.url)
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    token = connector.secret("auth_token") or ""
+    if not signature or not valid_signature(url, params, signature, token):
+        log.info("TaskRouter callback refused: bad or missing %s", SIGNATURE_HEADER)
+        return unauthorized(f"Missing or invalid {SIGNATURE_HEADER}.")
+    if params.get("AccountSid") != connector.settings.account_sid:
+        return unauthorized("The event is from another Twilio account.")
+    events = translate_taskrouter(params, connector.settings)
+    received = await request.app[SERVICES].inbox.receive(
+        "twilio",
+        events,
+        agents=connector.agents,
+        configuration_id=connector.configuration_id,
+    )
+    return web.json_response(received.wire())
+
+
+def add_routes(app: web.Application) -> None:
+    add_api_routes(app, twilio_taskrouter)

@@ -1,0 +1,189 @@
+"""The connectors' one way in: translated platform events, stored once, handed to the
+interaction service in their order.
+
+Each platform event is stored under its platform event id (a unique key: a retried
+delivery is a duplicate and changes nothing). Then the interaction's pending events are
+planned (:mod:`.ordering`) and applied through :class:`InteractionService` with the event
+id ``<platform>:<platform event id>``, so the interaction service's own de-duplication
+holds as well (two replicas applying the same event store it once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm.errors import ConflictError
+
+from ..interactions.events import InteractionEvent
+from ..interactions.service import InteractionService
+from ..storage.connector_tables import ConnectorEventRow
+from ..storage.tables import InteractionRow
+from .agents import mapped_agent
+from .models import PlatformEvent
+from .ordering import STAGES, Progress, Queued, plan
+
+__all__ = ["ConnectorInbox", "Received"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Received:
+    """What became of a delivery: events new, repeated, applied, waiting, stale."""
+
+    new: int = 0
+    duplicates: int = 0
+    applied: list[str] = field(default_factory=list)  # interaction event types
+    waiting: int = 0
+    stale: int = 0
+    agent_not_installed: bool = False
+
+    def wire(self) -> dict[str, object]:
+        return {
+            "accepted": self.new,
+            "duplicates": self.duplicates,
+            "applied": self.applied,
+            "waiting": self.waiting,
+            "stale": self.stale,
+            "agentNotInstalled": self.agent_not_installed,
+        }
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class ConnectorInbox:
+    """Stores platform events once and releases them to the interaction service in order."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], interactions: InteractionService
+    ) -> None:
+        self._sessions = sessions
+        self._interactions = interactions
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def receive(
+        self,
+        platform: str,
+        events: Sequence[PlatformEvent],
+        *,
+        agents: dict[str, str] | None = None,
+        configuration_id: str | None = None,
+    ) -> Received:
+        """Store ``events`` (agents mapped through the admin's table, the connector's
+        configuration set) and apply whatever may now be applied."""
+        received = Received()
+        for item in events:
+            event = item.event
+            if event.agent is not None:
+                event = event.model_copy(update={"agent": mapped_agent(event.agent, agents or {})})
+            if configuration_id and not event.configuration_id:
+                event = event.model_copy(update={"configuration_id": configuration_id})
+            if await self._store(platform, item.platform_event_id, event):
+                received.new += 1
+            else:
+                received.duplicates += 1
+        for interaction_id in dict.fromkeys(item.event.interaction_id for item in events):
+            await self._release(platform, interaction_id, received)
+        return received
+
+    async def _store(self, platform: str, platform_event_id: str, event: InteractionEvent) -> bool:
+        try:
+            async with self._sessions() as session, session.begin():
+                session.add(
+                    ConnectorEventRow(
+                        platform=platform,
+                        platform_event_id=platform_event_id,
+                        interaction_id=event.interaction_id,
+                        stage=STAGES[event.type],
+                        event=event.model_dump(mode="json", by_alias=True, exclude_none=True),
+                        state="pending",
+                        occurred_at=event.occurred_at or datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def _release(self, platform: str, interaction_id: str, received: Received) -> None:
+        lock = self._locks.setdefault(interaction_id, asyncio.Lock())
+        try:
+            async with lock:
+                await self._apply_pending(platform, interaction_id, received)
+        finally:
+            if not lock.locked() and self._locks.get(interaction_id) is lock:
+                del self._locks[interaction_id]
+
+    async def _apply_pending(self, platform: str, interaction_id: str, received: Received) -> None:
+        async with self._sessions() as session:
+            rows = list(
+                (
+                    await session.execute(
+                        select(ConnectorEventRow)
+                        .where(ConnectorEventRow.interaction_id == interaction_id)
+                        .order_by(ConnectorEventRow.id)
+                    )
+                ).scalars()
+            )
+            interaction = await session.get(InteractionRow, interaction_id)
+        legs: dict[str, datetime] = {}
+        for row in rows:
+            leg = str(row.event.get("contactId") or "")
+            at = _utc(row.occurred_at)
+            if leg and (leg not in legs or at < legs[leg]):
+                legs[leg] = at
+        pending = {row.id: row for row in rows if row.state == "pending"}
+        progress = (
+            Progress(interaction.state, interaction.agent_id, interaction.contact_id)
+            if interaction is not None
+            else None
+        )
+        queued = [
+            Queued(
+                row.id,
+                str(row.event["type"]),
+                str(row.event.get("contactId") or ""),
+                (row.event.get("agent") or {}).get("id"),
+                _utc(row.occurred_at),
+            )
+            for row in pending.values()
+        ]
+        steps = plan(progress, queued, legs)
+        for step in steps:
+            row = pending[step.row_id]
+            if step.action == "apply":
+                await self._apply(platform, row, step.type, received)
+            else:
+                received.stale += 1
+            await self._mark(row.id, "applied" if step.action == "apply" else "stale")
+        received.waiting += len(pending) - len(steps)
+
+    async def _apply(
+        self, platform: str, row: ConnectorEventRow, type_: str, received: Received
+    ) -> None:
+        event = InteractionEvent.model_validate(
+            {**row.event, "type": type_, "eventId": f"{platform}:{row.platform_event_id}"}
+        )
+        try:
+            await self._interactions.handle_event(event)
+        except ConflictError as exc:
+            if exc.code != "agent_not_installed":
+                raise
+            received.agent_not_installed = True  # stored: the card follows the install
+        received.applied.append(type_)
+        log.info("Connector %s: %s of %s applied", platform, type_, event.interaction_id)
+
+    async def _mark(self, row_id: int, state: str) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(ConnectorEventRow, row_id)
+            if row is not None:
+                row.state = state

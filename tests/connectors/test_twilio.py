@@ -1,0 +1,118 @@
+"""Twilio TaskRouter: event callbacks as TaskRouter posts them (form-encoded, signed with
+the account's auth token by Twilio's algorithm) -> one card for the worker's Teams user and
+one memorialization, also when TaskRouter retries and reorders."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
+
+from bot.connectors.models import TwilioSettings
+from bot.connectors.twilio import translate_taskrouter
+from tests.bot.cardtools import texts
+
+from .harness import ANNA_AGENT, CALLER, Stack, fixture
+
+PATH = "/api/v1/connectors/twilio/taskrouter"
+TOKEN = "0123456789abcdef0123456789abcdef"
+PAYLOADS = fixture("twilio_taskrouter.json")
+ACCOUNT = PAYLOADS["common"]["AccountSid"]
+SETTINGS = TwilioSettings(account_sid=ACCOUNT)
+
+
+def params(name: str, **changes: str) -> dict[str, str]:
+    return {**PAYLOADS["common"], **PAYLOADS["events"][name], **changes}
+
+
+async def post(stack: Stack, fields: dict[str, str], token: str = TOKEN) -> tuple[int, Any]:
+    url = str(stack.bot.client.make_url(PATH))
+    signature = RequestValidator(token).compute_signature(url, fields)
+    response = await stack.bot.client.post(
+        PATH,
+        data=urlencode(fields),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    return response.status, await response.json()
+
+
+async def connect(stack: Stack) -> None:
+    await stack.connect(
+        "twilio", {"settings": {"account_sid": ACCOUNT}, "secrets": {"auth_token": TOKEN}}
+    )
+
+
+def test_translation_follows_the_task() -> None:
+    [started] = translate_taskrouter(params("reservation.accepted"), SETTINGS)
+    event = started.event
+    assert started.platform_event_id == "EV00000000000000000000000000000002"
+    assert (event.type, event.interaction_id, event.channel) == (
+        "started",
+        PAYLOADS["common"]["TaskSid"],
+        "voice",
+    )
+    assert event.agent is not None
+    assert (event.agent.id, event.agent.name, event.agent.email) == (
+        "WK0123456789abcdef0123456789abcdef",
+        "Alex Agent",
+        "Alex.Agent@contoso.example",
+    )
+    assert event.data["ANI"] == "+49301234567" and event.data["Skill Name"] == "Support DE"
+    assert event.script_variables["accountnumber"] == "4711"
+    [ended] = translate_taskrouter(params("task.wrapup"), SETTINGS)
+    assert (ended.event.type, ended.event.data["ACW"]) == ("ended", True)
+    [completed] = translate_taskrouter(params("task.completed"), SETTINGS)
+    assert completed.event.type == "acw_completed"
+    assert translate_taskrouter(params("worker.activity.update"), SETTINGS) == []
+
+
+async def test_bad_or_missing_signature_is_401(stack: Stack) -> None:
+    await connect(stack)
+    status, body = await post(stack, params("task.created"), token="another-token-0000")
+    assert (status, body["error"]) == (401, "unauthorized")
+    response = await stack.bot.client.post(PATH, data=urlencode(params("task.created")))
+    assert response.status == 401
+    # a signed body that was changed on the way
+    fields = params("task.created")
+    url = str(stack.bot.client.make_url(PATH))
+    signature = RequestValidator(TOKEN).compute_signature(url, fields)
+    response = await stack.bot.client.post(
+        PATH,
+        data=urlencode({**fields, "TaskQueueName": "Other"}),
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status == 401
+
+
+async def test_not_set_up_is_404(stack: Stack) -> None:
+    status, body = await post(stack, params("task.created"))
+    assert (status, body["error"]) == (404, "unknown_connector")
+
+
+async def test_retried_and_reordered_callbacks_make_one_card_and_one_memorialization(
+    stack: Stack,
+) -> None:
+    await connect(stack)
+    interaction_id = PAYLOADS["common"]["TaskSid"]
+    # wrap-up arrives first: it waits for the task's assignment
+    status, body = await post(stack, params("task.wrapup"))
+    assert status == 200 and body["waiting"] == 1, body
+    status, body = await post(stack, params("task.created"))
+    assert status == 200 and body["waiting"] == 2
+    status, body = await post(stack, params("reservation.accepted"))
+    assert status == 200 and body["applied"] == ["started", "updated", "ended"], body
+    status, body = await post(stack, params("reservation.accepted"))  # TaskRouter retries
+    assert status == 200 and body["duplicates"] == 1 and body["applied"] == []
+    card = await stack.bot.card_for(ANNA_AGENT)
+    assert CALLER in texts(card)
+    for _ in range(2):
+        status, body = await post(stack, params("task.completed"))
+        assert status == 200
+    status, body = await post(stack, params("worker.activity.update"))
+    assert status == 200 and body["accepted"] == 0
+    await stack.memorialized_once(interaction_id)
+    assert stack.cards_posted(ANNA_AGENT) == 1
