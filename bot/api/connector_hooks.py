@@ -5,14 +5,18 @@ connectors' inbox (stored once, applied in order)."""
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from crm.errors import NotFoundError
+from crm.errors import InputError, NotFoundError
 
 from ..connectors import ActiveConnector
+from ..connectors.amazon_connect import parse_contact_event, translate_contact_event
+from ..connectors.connect_api import ConnectApi
+from ..connectors.eventbridge_auth import TOKEN_SECONDS, authorized, basic_credentials, issue_token
 from ..connectors.models import PLATFORM_LABELS
 from ..connectors.twilio import SIGNATURE_HEADER, translate_taskrouter, valid_signature
 from ..services import SERVICES
@@ -69,5 +73,67 @@ async def twilio_taskrouter(request: web.Request) -> web.Response:
     return web.json_response(received.wire())
 
 
+@api_route(
+    "POST",
+    "/api/v1/connectors/amazon-connect/events",
+    summary="Amazon Connect contact events from an EventBridge API destination "
+    "(its connection's API key header, Basic or OAuth client-credentials token)",
+    tags=("connectors",),
+    errors=(400, 401, 404, 502),
+    public=True,
+)
+async def amazon_connect_events(request: web.Request) -> web.Response:
+    connector = await active_connector(request, "amazon-connect")
+    if not authorized(connector, request.headers):
+        log.info("Amazon Connect event refused: connection authorization not accepted")
+        return unauthorized("Missing or invalid API destination authorization.")
+    raw = await read_body(request)
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"Body is not valid JSON: {exc}", code="invalid_json") from None
+    event = parse_contact_event(body)
+    if event is None or not event.followed:
+        return web.json_response({"accepted": 0, "ignored": True})
+    if event.instance_arn and event.instance_arn != connector.settings.instance_arn:
+        raise InputError(
+            "detail.instanceArn: not this connector's Amazon Connect instance",
+            code="invalid_field",
+            field="detail.instanceArn",
+        )
+    services = request.app[SERVICES]
+    details = await ConnectApi(services.http, connector).details(event)
+    received = await services.inbox.receive(
+        "amazon-connect",
+        translate_contact_event(event, details, connector.settings),
+        agents=connector.agents,
+        configuration_id=connector.configuration_id,
+    )
+    return web.json_response(received.wire())
+
+
+@api_route(
+    "POST",
+    "/api/v1/connectors/amazon-connect/oauth/token",
+    summary="OAuth client-credentials token for the EventBridge connection "
+    "(client id and secret as Basic authorization or form fields)",
+    tags=("connectors",),
+    errors=(401, 404),
+    public=True,
+)
+async def amazon_connect_token(request: web.Request) -> web.Response:
+    connector = await active_connector(request, "amazon-connect")
+    given = basic_credentials(request.headers.get("Authorization", ""))
+    if given is None:
+        form = dict(parse_qsl((await read_body(request)).decode("utf-8", "replace")))
+        given = (form.get("client_id", ""), form.get("client_secret", ""))
+    token = issue_token(connector, *given) if connector.settings.auth == "oauth" else None
+    if token is None:
+        return unauthorized("Invalid client credentials.")
+    return web.json_response(
+        {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_SECONDS}
+    )
+
+
 def add_routes(app: web.Application) -> None:
-    add_api_routes(app, twilio_taskrouter)
+    add_api_routes(app, twilio_taskrouter, amazon_connect_events, amazon_connect_token)

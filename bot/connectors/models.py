@@ -66,14 +66,19 @@ class AmazonConnectSettings(_Settings):
     """Contact events arrive from an EventBridge rule through an API destination."""
 
     instance_arn: str = Field(pattern=r"^arn:aws[a-z-]*:connect:[a-z0-9-]+:\d{12}:instance/.+$")
-    # the API destination's connection: "api_key" (header name + value) or "basic"
-    auth: Literal["api_key", "basic"] = "api_key"
+    # the API destination's connection authorization: "api_key" (header name + value),
+    # "basic" (username + password) or "oauth" (client credentials; this service is the
+    # authorization endpoint: POST /api/v1/connectors/amazon-connect/oauth/token)
+    auth: Literal["api_key", "basic", "oauth"] = "api_key"
     api_key_header: str = "x-api-key"
     # the Amazon Connect API (DescribeContact, GetContactAttributes, DescribeUser), used
     # when aws_access_key_id / aws_secret_access_key are set; default from the region
     api_base: str | None = None
-    # the contact attribute the contact flow sets to the caller's number
+    # contact attributes (set by the contact flow, or by the agent's desktop in after-call
+    # work) that carry the caller's number, the disposition and the agent's notes
     ani_attribute: str = "customerNumber"
+    disposition_attribute: str = "disposition"
+    notes_attribute: str = "dispositionNotes"
 
 
 class CxoneSettings(_Settings):
@@ -110,7 +115,11 @@ _SECRETS: dict[str, tuple[set[str], set[str]]] = {  # platform -> (required, opt
 def required_secrets(platform: str, settings: BaseModel) -> set[str]:
     """The secrets ``platform`` cannot work without (with these settings)."""
     if isinstance(settings, AmazonConnectSettings):
-        return {"api_key"} if settings.auth == "api_key" else {"username", "password"}
+        return {
+            "api_key": {"api_key"},
+            "basic": {"username", "password"},
+            "oauth": {"client_id", "client_secret"},
+        }[settings.auth]
     return set(_SECRETS[platform][0])
 
 
