@@ -16,12 +16,14 @@ from crm.errors import InputError, NotFoundError
 from ..connectors import ActiveConnector
 from ..connectors.amazon_connect import parse_contact_event, translate_contact_event
 from ..connectors.connect_api import ConnectApi
+from ..connectors.cxone import CxoneWorkflowCall, cxone_events, execute_request
 from ..connectors.eventbridge_auth import TOKEN_SECONDS, authorized, basic_credentials, issue_token
 from ..connectors.models import PLATFORM_LABELS
 from ..connectors.twilio import SIGNATURE_HEADER, translate_taskrouter, valid_signature
 from ..services import SERVICES
-from .errors import read_body, unauthorized
+from .errors import read_body, read_json, unauthorized
 from .openapi import add_api_routes, api_route
+from .workflows import run_workflow
 
 __all__ = ["add_routes", "active_connector", "same_secret"]
 
@@ -135,5 +137,65 @@ async def amazon_connect_token(request: web.Request) -> web.Response:
     )
 
 
+@api_route(
+    "POST",
+    "/api/v1/connectors/nice-cxone/configuration/{configurationId}/workflow/{workflowId}",
+    summary="NICE CXone Studio: execute a workflow with the commercial anchor's request "
+    "(Search, Create, Update, Timeline, DataMemorialization; cxoneContact assigns the agent)",
+    request=CxoneWorkflowCall,
+    tags=("connectors",),
+    errors=(401, 404, 422, 502, 503, 504),
+    public=True,
+)
+async def cxone_workflow(request: web.Request) -> web.Response:
+    connector = await active_connector(request, "nice-cxone")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not same_secret(token.strip(), connector.secret("api_key")):
+        log.info("CXone call refused: bearer token not accepted")
+        return unauthorized("Missing or invalid bearer token.")
+    call = await read_json(request, CxoneWorkflowCall)
+    if call.kind == "relatesto":
+        raise InputError(
+            "action: relatesTo is not supported; pin the record on the card instead",
+            code="unsupported_action",
+            field="action",
+        )
+    services = request.app[SERVICES]
+    config_id = await services.directory.resolve_id(request.match_info["configurationId"])
+    workflow_id = request.match_info["workflowId"]
+    await services.directory.workflow(config_id, workflow_id)  # 404 for an unknown one
+    received = await services.inbox.receive(
+        "nice-cxone",
+        cxone_events(call, config_id, connector.settings),
+        agents=connector.agents,
+        configuration_id=config_id,
+    )
+    execute = execute_request(call, config_id, workflow_id)
+    if execute is None:
+        return web.json_response(
+            {
+                "contactId": call.contact_id,
+                "interactionId": call.interaction,
+                "action": call.action,
+                "result": [],
+                "events": received.wire(),
+            }
+        )
+    if execute.interaction_id and not await _known(request, execute.interaction_id):
+        # a search in the IVR, before an agent has the contact: results only
+        execute = execute.model_copy(update={"interaction_id": None})
+    return await run_workflow(services, execute, config_id)
+
+
+async def _known(request: web.Request, interaction_id: str) -> bool:
+    try:
+        await request.app[SERVICES].interactions.state(interaction_id)
+    except NotFoundError:
+        return False
+    return True
+
+
 def add_routes(app: web.Application) -> None:
-    add_api_routes(app, twilio_taskrouter, amazon_connect_events, amazon_connect_token)
+    add_api_routes(
+        app, twilio_taskrouter, amazon_connect_events, amazon_connect_token, cxone_workflow
+    )

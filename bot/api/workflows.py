@@ -47,7 +47,7 @@ from .errors import app_error_response, read_json
 from .openapi import add_api_routes, api_route
 from .security import requires
 
-__all__ = ["add_routes", "interaction_data"]
+__all__ = ["add_routes", "interaction_data", "run_workflow"]
 
 log = logging.getLogger(__name__)
 
@@ -175,10 +175,12 @@ async def execute_workflow(request: web.Request) -> web.Response:
     with log_context(interaction_id=body.interaction_id):
         config_id = await services.directory.resolve_id(body.configuration_id)
         with log_context(configuration_id=config_id):
-            return await _execute(services, body, config_id)
+            return await run_workflow(services, body, config_id)
 
 
-async def _execute(services: Services, body: ExecuteRequest, config_id: str) -> web.Response:
+async def run_workflow(services: Services, body: ExecuteRequest, config_id: str) -> web.Response:
+    """Run ``body``'s workflow of ``config_id`` and answer its result (also the NICE CXone
+    connector's way in)."""
     directory = services.directory
     workflow = await directory.workflow(config_id, body.workflow_id)
     row: InteractionRow | None = None
