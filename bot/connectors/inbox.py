@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -95,6 +95,34 @@ class ConnectorInbox:
         for interaction_id in dict.fromkeys(item.event.interaction_id for item in events):
             await self._release(platform, interaction_id, received)
         return received
+
+    async def open_interactions(
+        self, platform: str, within: timedelta = timedelta(days=1)
+    ) -> list[str]:
+        """Interactions of ``platform`` seen within ``within`` whose after-call work is not
+        complete: what a subscriber reads again after a reconnect."""
+        since = datetime.now(UTC) - within
+        async with self._sessions() as session:
+            seen = (
+                await session.execute(
+                    select(ConnectorEventRow.interaction_id)
+                    .where(
+                        ConnectorEventRow.platform == platform,
+                        ConnectorEventRow.received_at >= since,
+                    )
+                    .distinct()
+                )
+            ).scalars()
+            ids = list(seen)
+            done = (
+                await session.execute(
+                    select(InteractionRow.id).where(
+                        InteractionRow.id.in_(ids), InteractionRow.state == "acw_completed"
+                    )
+                )
+            ).scalars()
+            closed = set(done)
+        return [interaction_id for interaction_id in ids if interaction_id not in closed]
 
     async def _store(self, platform: str, platform_event_id: str, event: InteractionEvent) -> bool:
         try:

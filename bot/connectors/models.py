@@ -96,6 +96,8 @@ class GenesysSettings(_Settings):
     login_base: str | None = None  # default https://login.<region>
     topics: Literal["users", "queues"] = "users"
     ids: list[str] = Field(default_factory=list, max_length=1000)  # user or queue ids
+    # Genesys sends a heartbeat every 30 s: a channel silent this long is reopened
+    heartbeat_timeout: float = Field(default=90, gt=0, le=3600)
 
 
 SETTINGS_MODELS: dict[str, type[_Settings]] = {

@@ -4,6 +4,7 @@ the CRM configurations' secret box and leave this module only as their status.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,9 +73,16 @@ def unknown_platform(platform: str) -> NotFoundError:
 class ConnectorStore:
     """Read, set and delete connectors; the connector service layer."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], box: SecretBox) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        box: SecretBox,
+        *,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self._sessions = sessions
         self._box = box
+        self._on_change = on_change or (lambda: None)
 
     def render(self, row: ConnectorRow) -> Connector:
         return Connector(
@@ -135,6 +143,7 @@ class ConnectorStore:
             elif created:
                 row.agents = {}
             row.updated_at = datetime.now(UTC)
+        self._on_change()
         return await self.get(platform), created
 
     async def set_agents(self, platform: str, agents: dict[str, str]) -> Connector:
@@ -142,11 +151,13 @@ class ConnectorStore:
             row = await self._row(platform, session)
             row.agents = _checked_agents(agents)
             row.updated_at = datetime.now(UTC)
+        self._on_change()
         return await self.get(platform)
 
     async def delete(self, platform: str) -> None:
         async with self._sessions() as session, session.begin():
             await session.delete(await self._row(platform, session))
+        self._on_change()
 
     async def secret_matches(self, platform: str, name: str, value: Any) -> bool:
         """Whether ``value`` equals the stored secret (``config apply`` stays idempotent)."""
