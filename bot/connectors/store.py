@@ -32,7 +32,7 @@ from .models import (
     required_secrets,
 )
 
-__all__ = ["ConnectorStore", "ActiveConnector", "ENDPOINTS"]
+__all__ = ["ConnectorStore", "ActiveConnector", "ENDPOINTS", "checked_settings"]
 
 ENDPOINTS = {
     "twilio": "/api/v1/connectors/twilio/taskrouter",
@@ -129,7 +129,7 @@ class ConnectorStore:
             row = await session.get(ConnectorRow, platform)
             created = row is None
             stored = dict(row.secrets or {}) if row is not None else {}
-            settings = _checked_settings(platform, body.settings)
+            settings = checked_settings(platform, body.settings)
             secrets = self._merged_secrets(platform, settings, stored, body.secrets)
             if row is None:
                 row = ConnectorRow(platform=platform, created_at=datetime.now(UTC))
@@ -221,7 +221,7 @@ class ConnectorStore:
         return merged
 
 
-def _checked_settings(platform: str, settings: dict[str, Any]) -> dict[str, Any]:
+def checked_settings(platform: str, settings: dict[str, Any]) -> dict[str, Any]:
     model = SETTINGS_MODELS[platform]
     try:
         parsed = model.model_validate(settings)
