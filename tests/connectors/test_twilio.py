@@ -4,6 +4,7 @@ one memorialization, also when TaskRouter retries and reorders."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.connectors.models import TwilioSettings
 from bot.connectors.twilio import translate_taskrouter
+from tests.bot.activities import BOB_AGENT
 from tests.bot.cardtools import texts
 
 from .harness import ANNA_AGENT, CALLER, Stack, fixture
@@ -116,3 +118,44 @@ async def test_retried_and_reordered_callbacks_make_one_card_and_one_memorializa
     assert status == 200 and body["accepted"] == 0
     await stack.memorialized_once(interaction_id)
     assert stack.cards_posted(ANNA_AGENT) == 1
+
+
+async def test_a_transfer_moves_the_card_and_writes_once(stack: Stack) -> None:
+    await connect(stack)
+    await stack.bot.install(BOB_AGENT)
+    first = PAYLOADS["common"]["TaskSid"]
+    second = "WT" + "f" * 32
+    attributes = json.loads(PAYLOADS["common"]["TaskAttributes"])
+    transferred_task = {  # Flex's transfer task keeps the conversation's id
+        "TaskSid": second,
+        "TaskAttributes": json.dumps({**attributes, "conversations": {"conversation_id": first}}),
+    }
+    bob = {
+        "WorkerSid": "WK" + "b" * 32,
+        "WorkerName": "bea.berater",
+        "WorkerAttributes": json.dumps({"email": BOB_AGENT.email, "full_name": BOB_AGENT.name}),
+    }
+
+    def later(name: str, sid: str, seconds: int, **changes: str) -> dict[str, str]:
+        at = int(params(name)["Timestamp"]) + seconds
+        return params(name, Sid=sid, Timestamp=str(at), EventDateMs=str(at * 1000), **changes)
+
+    for fields in (params("task.created"), params("reservation.accepted")):
+        assert (await post(stack, fields))[0] == 200
+    await stack.bot.card_for(ANNA_AGENT)
+    # Alex transfers to Bea: a new task, Alex wraps up the first one
+    steps = [
+        later("task.created", "EV10", 120, **transferred_task),
+        later("task.wrapup", "EV11", 130),
+        later("task.completed", "EV12", 140),
+        later("reservation.accepted", "EV13", 150, **transferred_task, **bob),
+        later("task.wrapup", "EV14", 400, **transferred_task),
+        later("task.completed", "EV15", 460, **transferred_task),
+    ]
+    for fields in steps:
+        status, body = await post(stack, fields)
+        assert status == 200, body
+    card = await stack.bot.card_for(BOB_AGENT)
+    assert CALLER in texts(card)
+    await stack.memorialized_once(first)
+    assert stack.cards_posted(ANNA_AGENT) == 1 and stack.cards_posted(BOB_AGENT) == 1
