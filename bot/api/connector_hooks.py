@@ -4,7 +4,6 @@ connectors' inbox (stored once, applied in order)."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from urllib.parse import parse_qsl
@@ -25,7 +24,7 @@ from .errors import read_body, read_json, unauthorized
 from .openapi import add_api_routes, api_route
 from .workflows import run_workflow
 
-__all__ = ["add_routes", "active_connector", "same_secret"]
+__all__ = ["add_routes", "active_connector"]
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,6 @@ async def active_connector(request: web.Request, platform: str) -> ActiveConnect
             code="unknown_connector",
         )
     return connector
-
-
-def same_secret(given: str, expected: str | None) -> bool:
-    """Constant-time comparison; an unset secret matches nothing."""
-    return bool(expected) and hmac.compare_digest(given.encode(), (expected or "").encode())
 
 
 @api_route(
@@ -150,7 +144,7 @@ async def amazon_connect_token(request: web.Request) -> web.Response:
 async def cxone_workflow(request: web.Request) -> web.Response:
     connector = await active_connector(request, "nice-cxone")
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not same_secret(token.strip(), connector.secret("api_key")):
+    if scheme.lower() != "bearer" or not connector.secret_equals("api_key", token.strip()):
         log.info("CXone call refused: bearer token not accepted")
         return unauthorized("Missing or invalid bearer token.")
     call = await read_json(request, CxoneWorkflowCall)

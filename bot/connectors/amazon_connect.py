@@ -25,8 +25,7 @@ from typing import Any
 
 from crm.errors import InputError
 
-from ..interactions.events import AgentRef, InteractionEvent
-from .models import AmazonConnectSettings, PlatformEvent
+from .models import AmazonConnectSettings, PlatformEvent, platform_event
 
 __all__ = ["ContactDetails", "ContactEvent", "parse_contact_event", "translate_contact_event"]
 
@@ -156,12 +155,9 @@ def translate_contact_event(
     }
     if our_type == "started":
         # the user id (the ARN's last part): ARNs are longer than an agent id may be
-        body["agent"] = AgentRef(
-            id=event.agent_arn.rsplit("/", 1)[-1],
-            name=details.agent_name,
-            email=details.agent_email,
-        )
-    interaction_event = InteractionEvent.model_validate(
-        {key: value for key, value in body.items() if value is not None}
-    )
-    return [PlatformEvent(event.event_id, interaction_event)]
+        body["agent"] = {
+            "id": event.agent_arn.rsplit("/", 1)[-1],
+            "name": details.agent_name,
+            "email": details.agent_email,
+        }
+    return [platform_event(event.event_id, body)]

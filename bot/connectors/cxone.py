@@ -27,9 +27,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from crm.workflows import ExecuteRequest
 
-from ..interactions.events import AgentRef, InteractionEvent
 from .cxone_search import custom_search
-from .models import CxoneSettings, PlatformEvent
+from .models import CxoneSettings, PlatformEvent, platform_event
 
 __all__ = ["CxoneContact", "CxoneWorkflowCall", "cxone_events", "execute_request", "RUNS"]
 
@@ -150,14 +149,16 @@ def cxone_events(
     events: list[PlatformEvent] = []
 
     def add(event_id: str, type_: str, **extra: Any) -> None:
-        body = {**base, "type": type_, "eventId": event_id, **extra}
-        model = InteractionEvent.model_validate({k: v for k, v in body.items() if v is not None})
-        events.append(PlatformEvent(event_id, model))
+        events.append(
+            platform_event(event_id, {**base, "type": type_, "eventId": event_id, **extra})
+        )
 
     if contact.agent_id:
-        agent = AgentRef(
-            id=contact.agent_id, name=contact.agent_name or "", email=contact.agent_email
-        )
+        agent = {
+            "id": contact.agent_id,
+            "name": contact.agent_name or "",
+            "email": contact.agent_email,
+        }
         add(f"{leg}:assigned:{contact.agent_id}", "started", agent=agent)
     if call.kind == "datamemorialization":
         if settings.end_on_memorialization:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import time
 from collections.abc import Mapping
 
@@ -24,10 +23,6 @@ __all__ = ["authorized", "basic_credentials", "issue_token", "TOKEN_SECONDS"]
 
 TOKEN_SECONDS = 3600
 _AUDIENCE = "customer-card/amazon-connect"
-
-
-def _same(given: str, expected: str | None) -> bool:
-    return bool(expected) and hmac.compare_digest(given.encode(), (expected or "").encode())
 
 
 def _key(secret: str) -> bytes:
@@ -48,11 +43,12 @@ def basic_credentials(header: str) -> tuple[str, str] | None:
 
 def issue_token(connector: ActiveConnector, client_id: str, client_secret: str) -> str | None:
     """An access token for the connector's OAuth client, or None for wrong credentials."""
-    expected_secret = connector.secret("client_secret")
     if not (
-        _same(client_id, connector.secret("client_id")) & _same(client_secret, expected_secret)
+        connector.secret_equals("client_id", client_id)
+        & connector.secret_equals("client_secret", client_secret)
     ):
         return None
+    expected_secret = connector.secret("client_secret")
     now = int(time.time())
     claims = {"sub": client_id, "aud": _AUDIENCE, "iat": now, "exp": now + TOKEN_SECONDS}
     return jwt.encode(claims, _key(expected_secret or ""), algorithm="HS256")
@@ -63,12 +59,12 @@ def authorized(connector: ActiveConnector, headers: Mapping[str, str]) -> bool:
     settings = connector.settings
     header = headers.get("Authorization", "")
     if settings.auth == "api_key":
-        return _same(headers.get(settings.api_key_header, ""), connector.secret("api_key"))
+        return connector.secret_equals("api_key", headers.get(settings.api_key_header, ""))
     if settings.auth == "basic":
         given = basic_credentials(header)
         return given is not None and bool(
-            _same(given[0], connector.secret("username"))
-            & _same(given[1], connector.secret("password"))
+            connector.secret_equals("username", given[0])
+            & connector.secret_equals("password", given[1])
         )
     scheme, _, token = header.partition(" ")
     secret = connector.secret("client_secret")
@@ -78,4 +74,4 @@ def authorized(connector: ActiveConnector, headers: Mapping[str, str]) -> bool:
         claims = jwt.decode(token.strip(), _key(secret), algorithms=["HS256"], audience=_AUDIENCE)
     except jwt.InvalidTokenError:
         return False
-    return _same(str(claims.get("sub", "")), connector.secret("client_id"))
+    return connector.secret_equals("client_id", str(claims.get("sub", "")))

@@ -25,8 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..interactions.events import AgentRef, InteractionEvent
-from .models import PlatformEvent
+from .models import PlatformEvent, platform_event
 
 __all__ = ["translate_conversation", "topic_names", "agent_user_ids"]
 
@@ -87,9 +86,7 @@ def _base(conversation: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event(base: dict[str, Any], event_id: str, type_: str, **fields: Any) -> PlatformEvent:
-    body = {**base, "type": type_, "eventId": event_id, **fields}
-    model = InteractionEvent.model_validate({k: v for k, v in body.items() if v is not None})
-    return PlatformEvent(event_id, model)
+    return platform_event(event_id, {**base, "type": type_, "eventId": event_id, **fields})
 
 
 def _participant_events(
@@ -106,9 +103,7 @@ def _participant_events(
     }
     events: list[PlatformEvent] = []
     if participant.get("connectedTime") or participant.get("state") == "connected":
-        agent = AgentRef(
-            id=user_id, name=str(participant.get("name") or ""), email=emails.get(user_id)
-        )
+        agent = {"id": user_id, "name": participant.get("name") or "", "email": emails.get(user_id)}
         at = _time(participant.get("connectedTime"))
         events.append(_event(leg, f"{prefix}:connected", "started", agent=agent, occurredAt=at))
     if participant.get("state") not in _ENDED:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from crm.errors import InputError
 from crm.secrets import SecretStatus
 
 from ..interactions.events import InteractionEvent
@@ -32,6 +33,7 @@ __all__ = [
     "ConnectorList",
     "AgentTable",
     "PlatformEvent",
+    "platform_event",
     "required_secrets",
     "allowed_secrets",
 ]
@@ -186,3 +188,22 @@ class PlatformEvent:
 
     platform_event_id: str
     event: InteractionEvent
+
+
+def platform_event(event_id: str, body: dict[str, Any]) -> PlatformEvent:
+    """A translated event: ``body`` (the events API's JSON; None members left out) as an
+    interaction event. A platform value that does not fit (an id too long, say) is a 400
+    naming the interaction event's field, never an internal error."""
+    try:
+        event = InteractionEvent.model_validate(
+            {key: value for key, value in body.items() if value is not None}
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(
+            f"The platform's event does not fit an interaction event: {where}: {first['msg']}",
+            code="invalid_field",
+            field=where,
+        ) from None
+    return PlatformEvent(event_id, event)

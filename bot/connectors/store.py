@@ -4,6 +4,7 @@ the CRM configurations' secret box and leave this module only as their status.""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,12 @@ class ActiveConnector:
     def secret(self, name: str) -> str | None:
         stored = self._stored.get(name)
         return None if stored is None else resolve_secret(name, stored, self._box)
+
+    def secret_equals(self, name: str, given: str) -> bool:
+        """Whether ``given`` is the secret ``name``, compared in constant time (an unset
+        secret equals nothing)."""
+        expected = self.secret(name)
+        return bool(expected) and hmac.compare_digest(given.encode(), (expected or "").encode())
 
 
 def unknown_platform(platform: str) -> NotFoundError:

@@ -27,8 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from crm.errors import InputError
 
-from ..interactions.events import AgentRef, InteractionEvent
-from .models import PlatformEvent, TwilioSettings
+from .models import PlatformEvent, TwilioSettings, platform_event
 
 __all__ = ["translate_taskrouter", "valid_signature", "SIGNATURE_HEADER"]
 
@@ -87,14 +86,14 @@ def _data(params: Mapping[str, str], attributes: dict[str, Any], voice: bool) ->
     return {key: value for key, value in data.items() if value not in ("", None)}
 
 
-def _agent(params: Mapping[str, str], settings: TwilioSettings) -> AgentRef:
+def _agent(params: Mapping[str, str], settings: TwilioSettings) -> dict[str, Any]:
     attributes = _json(params, "WorkerAttributes")
     email = attributes.get(settings.email_attribute)
-    return AgentRef(
-        id=params.get("WorkerSid", ""),
-        name=str(attributes.get("full_name") or params.get("WorkerName") or ""),
-        email=str(email) if email else None,
-    )
+    return {
+        "id": params.get("WorkerSid", ""),
+        "name": str(attributes.get("full_name") or params.get("WorkerName") or ""),
+        "email": str(email) if email else None,
+    }
 
 
 def translate_taskrouter(
@@ -141,5 +140,4 @@ def translate_taskrouter(
         body["agent"] = _agent(params, settings)
     if event_type == "task.wrapup":
         body["endedBy"] = "agent" if params.get("WorkerSid") else None
-    event = InteractionEvent.model_validate({k: v for k, v in body.items() if v is not None})
-    return [PlatformEvent(str(body["eventId"]), event)]
+    return [platform_event(str(body["eventId"]), body)]

@@ -1,4 +1,5 @@
-"""The connectors' tests run the whole service (see :mod:`.harness`)."""
+"""The connectors' tests run the whole service (see :mod:`.harness`), on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ from .harness import Stack
 # The Bot Connector fixture comes first so it is torn down last, after the app's cards.
 @pytest.fixture
 async def stack(  # type: ignore[no-untyped-def]
-    connector, service_url, aiohttp_server, aiohttp_client, tmp_path, sqlite_url
+    connector, service_url, aiohttp_server, aiohttp_client, tmp_path, database_url
 ) -> AsyncIterator[Stack]:
     crm = await START["demo"](aiohttp_server, tmp_path)
-    app = create_app(make_settings(tmp_path, sqlite_url, **FAST_WORKER))
+    app = create_app(make_settings(tmp_path, database_url, **FAST_WORKER))
     bot = Bot(await aiohttp_client(TestServer(app)), connector, service_url)
     configuration_id = await _configure(bot, crm)
     await bot.install(ANNA_AGENT)

@@ -159,3 +159,11 @@ async def test_a_transfer_moves_the_card_and_writes_once(stack: Stack) -> None:
     assert CALLER in texts(card)
     await stack.memorialized_once(first)
     assert stack.cards_posted(ANNA_AGENT) == 1 and stack.cards_posted(BOB_AGENT) == 1
+
+
+async def test_a_value_that_does_not_fit_is_a_400_naming_the_field(stack: Stack) -> None:
+    await connect(stack)
+    status, body = await post(stack, params("reservation.accepted", WorkerSid="WK" + "0" * 300))
+    assert (status, body["field"]) == (400, "agent.id")
+    status, body = await post(stack, params("task.created", TaskAttributes="{not json"))
+    assert (status, body["field"]) == (400, "TaskAttributes")
