@@ -60,12 +60,7 @@ async def twilio_taskrouter(request: web.Request) -> web.Response:
     if params.get("AccountSid") != connector.settings.account_sid:
         return unauthorized("The event is from another Twilio account.")
     events = translate_taskrouter(params, connector.settings)
-    received = await request.app[SERVICES].inbox.receive(
-        "twilio",
-        events,
-        agents=connector.agents,
-        configuration_id=connector.configuration_id,
-    )
+    received = await request.app[SERVICES].inbox.deliver(connector, events)
     return web.json_response(received.wire())
 
 
@@ -99,12 +94,8 @@ async def amazon_connect_events(request: web.Request) -> web.Response:
         )
     services = request.app[SERVICES]
     details = await ConnectApi(services.http, connector).details(event)
-    received = await services.inbox.receive(
-        "amazon-connect",
-        translate_contact_event(event, details, connector.settings),
-        agents=connector.agents,
-        configuration_id=connector.configuration_id,
-    )
+    events = translate_contact_event(event, details, connector.settings)
+    received = await services.inbox.deliver(connector, events)
     return web.json_response(received.wire())
 
 
@@ -158,12 +149,8 @@ async def cxone_workflow(request: web.Request) -> web.Response:
     config_id = await services.directory.resolve_id(request.match_info["configurationId"])
     workflow_id = request.match_info["workflowId"]
     await services.directory.workflow(config_id, workflow_id)  # 404 for an unknown one
-    received = await services.inbox.receive(
-        "nice-cxone",
-        cxone_events(call, config_id, connector.settings),
-        agents=connector.agents,
-        configuration_id=config_id,
-    )
+    events = cxone_events(call, config_id, connector.settings)
+    received = await services.inbox.deliver(connector, events, configuration_id=config_id)
     execute = execute_request(call, config_id, workflow_id)
     if execute is None:
         return web.json_response(

@@ -116,12 +116,7 @@ class GenesysSubscriber:
                 emails[user_id] = email
         events = translate_conversation(conversation, emails)
         try:
-            await self._inbox.receive(
-                PLATFORM,
-                events,
-                agents=self._connector.agents,
-                configuration_id=self._connector.configuration_id,
-            )
+            await self._inbox.deliver(self._connector, events)
         except AppError as exc:  # stored events stay pending; the next change retries
             log.warning("Genesys Cloud conversation %s: %s", conversation.get("id"), exc.code)
         self.handled += 1

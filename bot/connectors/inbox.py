@@ -29,6 +29,7 @@ from ..storage.tables import InteractionRow
 from .agents import mapped_agent
 from .models import PlatformEvent
 from .ordering import STAGES, Progress, Queued, plan
+from .store import ActiveConnector
 
 __all__ = ["ConnectorInbox", "Received"]
 
@@ -70,6 +71,22 @@ class ConnectorInbox:
         self._sessions = sessions
         self._interactions = interactions
         self._locks: dict[str, asyncio.Lock] = {}
+
+    async def deliver(
+        self,
+        connector: ActiveConnector,
+        events: Sequence[PlatformEvent],
+        *,
+        configuration_id: str | None = None,
+    ) -> Received:
+        """:meth:`receive` with the connector's agent table and configuration (or
+        ``configuration_id``, when the platform's call names one)."""
+        return await self.receive(
+            connector.platform,
+            events,
+            agents=connector.agents,
+            configuration_id=configuration_id or connector.configuration_id,
+        )
 
     async def receive(
         self,

@@ -21,6 +21,7 @@ from crm.secrets import (
     resolve_secret,
     store_secret,
 )
+from crm.secrets import secret_matches as stored_secret_matches
 
 from ..storage.connector_tables import ConnectorRow
 from .models import (
@@ -169,15 +170,7 @@ class ConnectorStore:
     async def secret_matches(self, platform: str, name: str, value: Any) -> bool:
         """Whether ``value`` equals the stored secret (``config apply`` stays idempotent)."""
         row = await self._row(platform)
-        stored = (row.secrets or {}).get(name)
-        if stored is None:
-            return False
-        given = parse_secret_input(name, value)
-        if given.reference is not None:
-            return stored == given.reference
-        return stored.startswith("enc:") and resolve_secret(name, stored, self._box) == (
-            given.literal
-        )
+        return stored_secret_matches(name, (row.secrets or {}).get(name), value, self._box)
 
     async def _row(self, platform: str, session: AsyncSession | None = None) -> ConnectorRow:
         if platform not in PLATFORMS:
