@@ -60,6 +60,8 @@ class ConnectApiSim:
                     {"message": "The request signature we calculated does not match"}, status=403
                 )
             self.calls.append(name)
-            return web.json_response(self.api[name])
+            # a user of its own when the test has one (``users``: user id -> body)
+            user = self.api.get("users", {}).get(request.match_info.get("user", ""))
+            return web.json_response(user if name == "user" and user else self.api[name])
 
         return handle

@@ -17,6 +17,7 @@ from bot.connectors.amazon_connect import (
     translate_contact_event,
 )
 from bot.connectors.models import AmazonConnectSettings
+from tests.bot.activities import BOB_AGENT
 from tests.bot.cardtools import texts
 
 from .harness import ANNA_AGENT, CALLER, NOTES, Stack, fixture
@@ -162,3 +163,63 @@ async def test_retried_and_reordered_events_make_one_card_and_one_memorializatio
     await stack.memorialized_once(CONTACT)
     assert stack.cards_posted(ANNA_AGENT) == 1
     assert connect_api.refused == 0 and "user" in connect_api.calls
+
+
+async def test_a_transfer_is_a_new_contact_of_the_chain(
+    stack: Stack, connect_api: ConnectApiSim
+) -> None:
+    await setup(stack, connect_api)
+    await stack.bot.install(BOB_AGENT)
+    bea_id = "eeeeeeee-ffff-0000-1111-000000000002"
+    connect_api.api["users"] = {
+        bea_id: {
+            "User": {
+                "Id": bea_id,
+                "Username": "bea.berater",
+                "IdentityInfo": {
+                    "FirstName": "Bea",
+                    "LastName": "Berater",
+                    "Email": BOB_AGENT.email,
+                },
+            }
+        }
+    }
+    second = "aaaaaaaa-bbbb-cccc-dddd-000000000002"
+
+    def leg2(name: str, event_id: str, at: str, **detail: Any) -> dict[str, Any]:
+        body = event(name)
+        body["id"], body["time"] = event_id, at
+        body["detail"].update(contactId=second, previousContactId=CONTACT, **detail)
+        if "agentInfo" in body["detail"]:
+            body["detail"]["agentInfo"]["agentArn"] = (
+                body["detail"]["agentInfo"]["agentArn"].rsplit("/", 1)[0] + f"/{bea_id}"
+            )
+        return body
+
+    def leg1(name: str, event_id: str, at: str) -> dict[str, Any]:
+        body = event(name)
+        body["id"], body["time"] = event_id, at
+        return body
+
+    assert (await deliver(stack, event("CONNECTED_TO_AGENT")))[0] == 200
+    await stack.bot.card_for(ANNA_AGENT)
+    # Alex transfers to Bea: a new contact (INITIATED, method TRANSFER) of the same chain
+    sequence = [
+        leg2("INITIATED", "t-1", "2025-01-01T10:02:00Z", initiationMethod="TRANSFER"),
+        leg2("CONNECTED_TO_AGENT", "t-2", "2025-01-01T10:02:20Z", initiationMethod="TRANSFER"),
+        leg1("DISCONNECTED", "t-3", "2025-01-01T10:02:01Z"),  # later than Bea's, by delivery
+        leg1("COMPLETED", "t-4", "2025-01-01T10:03:00Z"),
+    ]
+    for body in sequence:
+        status, answer = await deliver(stack, body)
+        assert status == 200, answer
+    card = await stack.bot.card_for(BOB_AGENT)
+    assert CALLER in texts(card)
+    connect_api.api["attributes"]["Attributes"]["dispositionNotes"] = NOTES
+    for body in (
+        leg2("DISCONNECTED", "t-5", "2025-01-01T10:08:00Z"),
+        leg2("COMPLETED", "t-6", "2025-01-01T10:09:00Z"),
+    ):
+        assert (await deliver(stack, body))[0] == 200
+    await stack.memorialized_once(CONTACT)
+    assert stack.cards_posted(ANNA_AGENT) == 1 and stack.cards_posted(BOB_AGENT) == 1
