@@ -8,21 +8,20 @@ Signed with AWS Signature Version 4 (botocore's signer) with the connector's acc
 * ``DescribeUser`` (GET /users/{InstanceId}/{UserId}): the agent's email and name;
 * ``DescribeQueue`` (GET /queues/{InstanceId}/{QueueId}): the queue's name.
 
-The caller asks only for an assignment's details (the other events need the attributes
-only). A platform that does not answer makes the delivery fail with 502, so EventBridge
-delivers the event again; an unknown user or queue leaves that part out.
+Calls are kept few (the API's default quotas are a few requests a second): attributes are
+read for an assignment, a data update and the completion only; a user's and a queue's
+answer is kept for ten minutes. A platform that does not answer makes the delivery fail with
+502, so EventBridge delivers the event again; an unknown user or queue leaves that part out.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 
 from .amazon_connect import ContactDetails, ContactEvent
 from .errors import PlatformUnavailableError
@@ -31,6 +30,13 @@ from .store import ActiveConnector
 __all__ = ["ConnectApi", "resource_id"]
 
 log = logging.getLogger(__name__)
+
+_ATTRIBUTES_READ = ("CONNECTED_TO_AGENT", "CONTACT_DATA_UPDATED", "COMPLETED")
+_KEPT = ("users", "queues")  # resources whose answers are kept a while
+_KEEP_SECONDS = 600.0
+_KEEP_AT_MOST = 2048
+# (api base, resource, id) -> (until, answer), shared by the connector's calls
+_kept: dict[tuple[str, str, str], tuple[float, dict[str, Any] | None]] = {}
 
 
 def resource_id(arn: str, kind: str) -> str:
@@ -54,20 +60,17 @@ class ConnectApi:
             connector.secret("aws_access_key_id"),
             connector.secret("aws_secret_access_key"),
         )
-        self._credentials = (
-            Credentials(key, secret, connector.secret("aws_session_token"))
-            if key and secret
-            else None
-        )
+        self._credentials: Any = None
+        if key and secret:
+            # botocore (its SigV4 signer) costs a quarter second to import: only here
+            from botocore.credentials import Credentials
 
-    @property
-    def enabled(self) -> bool:
-        return self._credentials is not None
+            self._credentials = Credentials(key, secret, connector.secret("aws_session_token"))
 
     async def details(self, event: ContactEvent) -> ContactDetails:
         """What the card needs beyond the event: attributes always, and for an assignment
         the caller's address, the queue's name and the agent's identity."""
-        if self._credentials is None:
+        if self._credentials is None or event.event_type not in _ATTRIBUTES_READ:
             return ContactDetails()
         found = await self._get("contact/attributes", event.initial_contact_id)
         attributes = {str(k): str(v) for k, v in ((found or {}).get("Attributes") or {}).items()}
@@ -95,7 +98,22 @@ class ConnectApi:
     async def _get(self, resource: str, item: str) -> dict[str, Any] | None:
         if not item:
             return None
+        key = (self._base, resource, item)
+        kept = _kept.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        answer = await self._fetch(resource, item)
+        if resource in _KEPT:
+            if len(_kept) >= _KEEP_AT_MOST:
+                _kept.clear()
+            _kept[key] = (time.monotonic() + _KEEP_SECONDS, answer)
+        return answer
+
+    async def _fetch(self, resource: str, item: str) -> dict[str, Any] | None:
         url = f"{self._base}/{resource}/{quote(self._instance)}/{quote(item)}"
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
         request = AWSRequest(method="GET", url=url)
         SigV4Auth(self._credentials, "connect", self._region).add_auth(request)
         try:

@@ -70,7 +70,7 @@ class ConnectorInbox:
     ) -> None:
         self._sessions = sessions
         self._interactions = interactions
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def deliver(
         self,
@@ -160,13 +160,19 @@ class ConnectorInbox:
         return True
 
     async def _release(self, platform: str, interaction_id: str, received: Received) -> None:
-        lock = self._locks.setdefault(interaction_id, asyncio.Lock())
+        # one release per interaction at a time in this process (the lock is dropped when
+        # nobody holds or awaits it); other processes are kept apart by the event ids
+        lock, users = self._locks.get(interaction_id, (asyncio.Lock(), 0))
+        self._locks[interaction_id] = (lock, users + 1)
         try:
             async with lock:
                 await self._apply_pending(platform, interaction_id, received)
         finally:
-            if not lock.locked() and self._locks.get(interaction_id) is lock:
+            lock, users = self._locks[interaction_id]
+            if users == 1:
                 del self._locks[interaction_id]
+            else:
+                self._locks[interaction_id] = (lock, users - 1)
 
     async def _apply_pending(self, platform: str, interaction_id: str, received: Received) -> None:
         async with self._sessions() as session:

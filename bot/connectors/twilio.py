@@ -23,8 +23,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from twilio.request_validator import RequestValidator
-
 from crm.errors import InputError
 
 from .models import PlatformEvent, TwilioSettings, platform_event
@@ -45,6 +43,8 @@ _TYPES = {
 
 def valid_signature(url: str, params: Mapping[str, str], signature: str, auth_token: str) -> bool:
     """Twilio's own validator (HMAC-SHA1 of the URL and the sorted form fields)."""
+    from twilio.request_validator import RequestValidator  # imported when first used
+
     return bool(RequestValidator(auth_token).validate(url, dict(params), signature))
 
 
