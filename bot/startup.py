@@ -177,6 +177,7 @@ async def running_services(
             yield services
         finally:
             await services.connector_supervisor.stop()
+            await services.inbox.aclose()
             await services.memorialization.stop()
     finally:
         await close_services(services)

@@ -66,11 +66,27 @@ class ConnectorInbox:
     """Stores platform events once and releases them to the interaction service in order."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], interactions: InteractionService
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        interactions: InteractionService,
+        *,
+        lookup_wait: float = 20.0,
     ) -> None:
         self._sessions = sessions
         self._interactions = interactions
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        # an end waits this long for the card's look-up, then goes ahead (the CRM is down,
+        # the agent has not installed the app)
+        self._lookup_wait = lookup_wait
+        self._later: dict[str, asyncio.Task[None]] = {}
+
+    async def aclose(self) -> None:
+        """Stop waiting for look-ups (their events stay pending; the next delivery of the
+        interaction applies them)."""
+        for task in list(self._later.values()):
+            task.cancel()
+        await asyncio.gather(*self._later.values(), return_exceptions=True)
+        self._later.clear()
 
     async def deliver(
         self,
@@ -159,14 +175,16 @@ class ConnectorInbox:
             return False
         return True
 
-    async def _release(self, platform: str, interaction_id: str, received: Received) -> None:
+    async def _release(
+        self, platform: str, interaction_id: str, received: Received, *, force: bool = False
+    ) -> None:
         # one release per interaction at a time in this process (the lock is dropped when
         # nobody holds or awaits it); other processes are kept apart by the event ids
         lock, users = self._locks.get(interaction_id, (asyncio.Lock(), 0))
         self._locks[interaction_id] = (lock, users + 1)
         try:
             async with lock:
-                await self._apply_pending(platform, interaction_id, received)
+                await self._apply_pending(platform, interaction_id, received, force=force)
         finally:
             lock, users = self._locks[interaction_id]
             if users == 1:
@@ -174,7 +192,9 @@ class ConnectorInbox:
             else:
                 self._locks[interaction_id] = (lock, users - 1)
 
-    async def _apply_pending(self, platform: str, interaction_id: str, received: Received) -> None:
+    async def _apply_pending(
+        self, platform: str, interaction_id: str, received: Received, *, force: bool
+    ) -> None:
         async with self._sessions() as session:
             rows = list(
                 (
@@ -208,7 +228,8 @@ class ConnectorInbox:
             )
             for row in pending.values()
         ]
-        steps = plan(progress, queued, legs)
+        searched = force or (interaction is not None and interaction.match_outcome != "unsearched")
+        steps = plan(progress, queued, legs, searched=searched)
         for step in steps:
             row = pending[step.row_id]
             if step.action == "apply":
@@ -216,7 +237,31 @@ class ConnectorInbox:
             else:
                 received.stale += 1
             await self._mark(row.id, "applied" if step.action == "apply" else "stale")
-        received.waiting += len(pending) - len(steps)
+        waiting = len(pending) - len(steps)
+        received.waiting += waiting
+        started = interaction is not None or any(s.type == "started" for s in steps)
+        if waiting and started and not searched and interaction_id not in self._later:
+            self._later[interaction_id] = asyncio.create_task(
+                self._after_lookup(platform, interaction_id)
+            )
+
+    async def _after_lookup(self, platform: str, interaction_id: str) -> None:
+        """Release the interaction's waiting end once its look-up is done (or given up)."""
+        try:
+            deadline = asyncio.get_running_loop().time() + self._lookup_wait
+            while asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.1)
+                async with self._sessions() as session:
+                    row = await session.get(InteractionRow, interaction_id)
+                if row is not None and row.match_outcome != "unsearched":
+                    break
+            del self._later[interaction_id]
+            await self._release(platform, interaction_id, Received(), force=True)
+        except Exception:  # the events stay pending: the next delivery applies them
+            self._later.pop(interaction_id, None)
+            log.exception(
+                "Connector %s: waiting events of %s not applied", platform, interaction_id
+            )
 
     async def _apply(
         self, platform: str, row: ConnectorEventRow, type_: str, received: Received

@@ -3,9 +3,10 @@
 Platforms retry and reorder. Each translated event has a stage in an interaction's life
 (assignment, update, end, after-call work completed) and a leg (the platform's contact id:
 a transfer on Amazon Connect or Twilio Flex starts a new leg). Events wait until their
-interaction has started; then they are applied in stage order. What a later stage already
-superseded is stale and dropped: a repeated assignment of the same agent, an end or
-after-call work of a leg that was transferred on, a second end.
+interaction has started, and an end waits until the card's caller look-up is done (the
+CRM is written for the records it pinned); then they are applied in stage order. What a
+later stage already superseded is stale and dropped: a repeated assignment of the same
+agent, an end or after-call work of a leg that was transferred on, a second end.
 """
 
 from __future__ import annotations
@@ -57,10 +58,15 @@ class Step:
 
 
 def plan(
-    progress: Progress | None, pending: Sequence[Queued], legs: Mapping[str, datetime]
+    progress: Progress | None,
+    pending: Sequence[Queued],
+    legs: Mapping[str, datetime],
+    *,
+    searched: bool = True,
 ) -> list[Step]:
-    """The steps for ``pending`` given the interaction's ``progress`` (None: not started)
-    and the first time each leg was seen. Events not in the result keep waiting."""
+    """The steps for ``pending`` given the interaction's ``progress`` (None: not started),
+    the first time each leg was seen and whether the card's look-up is done (``searched``;
+    a new interaction's is not). Events not in the result keep waiting."""
     latest = max(legs, key=lambda leg: legs[leg]) if legs else None
     steps: list[Step] = []
     started = progress is not None
@@ -71,7 +77,7 @@ def plan(
         if not started:
             if event.type not in _ASSIGN:
                 continue  # waits for its interaction's start
-            started, agent, leg, stage = True, event.agent_id, event.leg, 0
+            started, agent, leg, stage, searched = True, event.agent_id, event.leg, 0, False
             steps.append(Step(event.row_id, "apply", "started"))
         elif event.type in _ASSIGN:
             older = leg in legs and event.leg in legs and legs[event.leg] < legs[leg or ""]
@@ -84,6 +90,8 @@ def plan(
             steps.append(Step(event.row_id, "apply", "updated"))
         elif (latest is not None and event.leg != latest) or stage >= STAGES[event.type]:
             steps.append(Step(event.row_id, "stale", event.type))
+        elif not searched:
+            continue  # waits for the look-up's pins
         else:
             stage = STAGES[event.type]
             steps.append(Step(event.row_id, "apply", event.type))

@@ -17,8 +17,12 @@ def test_everything_waits_for_the_assignment_then_goes_in_stage_order() -> None:
     early = [queued(1, "acw_completed", at=90), queued(2, "ended", at=60)]
     assert plan(None, early, {"c1": T0}) == []
     steps = plan(None, [*early, queued(3, "started", agent="a", at=5)], {"c1": T0})
+    assert [(s.row_id, s.action, s.type) for s in steps] == [(3, "apply", "started")]
+    # the end waits for the card's look-up (its pins are what the CRM write needs)
+    progress = Progress("started", "a", "c1")
+    assert plan(progress, early, {"c1": T0}, searched=False) == []
+    steps = plan(progress, early, {"c1": T0})
     assert [(s.row_id, s.action, s.type) for s in steps] == [
-        (3, "apply", "started"),
         (2, "apply", "ended"),
         (1, "apply", "acw_completed"),
     ]
