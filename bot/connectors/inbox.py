@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -280,6 +280,6 @@ class ConnectorInbox:
 
     async def _mark(self, row_id: int, state: str) -> None:
         async with self._sessions() as session, session.begin():
-            row = await session.get(ConnectorEventRow, row_id)
-            if row is not None:
-                row.state = state
+            await session.execute(
+                update(ConnectorEventRow).where(ConnectorEventRow.id == row_id).values(state=state)
+            )
