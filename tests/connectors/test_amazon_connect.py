@@ -223,3 +223,26 @@ async def test_a_transfer_is_a_new_contact_of_the_chain(
         assert (await deliver(stack, body))[0] == 200
     await stack.memorialized_once(CONTACT)
     assert stack.cards_posted(ANNA_AGENT) == 1 and stack.cards_posted(BOB_AGENT) == 1
+
+
+async def test_basic_authorization_and_another_instance(
+    stack: Stack, connect_api: ConnectApiSim
+) -> None:
+    status, answer = await stack.admin(
+        "PUT",
+        "/api/v1/connectors/amazon-connect",
+        {
+            "settings": {"instance_arn": INSTANCE, "auth": "basic"},
+            "secrets": {"username": "eventbridge", "password": "basic-password-0001"},
+        },
+    )
+    assert status == 201, answer
+    good = "Basic " + base64.b64encode(b"eventbridge:basic-password-0001").decode()
+    bad = "Basic " + base64.b64encode(b"eventbridge:other").decode()
+    assert (await deliver(stack, event("INITIATED"), Authorization=bad))[0] == 401
+    status, body = await deliver(stack, event("INITIATED"), Authorization=good)
+    assert status == 200 and body["waiting"] == 1, body
+    other = event("QUEUED")
+    other["detail"]["instanceArn"] = INSTANCE.replace("111122223333", "999999999999")
+    status, body = await deliver(stack, other, Authorization=good)
+    assert (status, body["field"]) == (400, "detail.instanceArn")

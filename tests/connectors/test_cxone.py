@@ -127,3 +127,9 @@ async def test_a_studio_call_sequence_makes_one_card_and_one_memorialization(
     assert stack.cards_posted(ANNA_AGENT) == 1
     status, body = await send(stack, ids["Search"], {**call("search"), "action": "relatesTo"})
     assert (status, body["field"]) == (400, "action")
+
+
+async def test_an_unknown_workflow_is_404(stack: Stack) -> None:
+    await connect(stack)
+    status, body = await send(stack, "wf-unknown", call("search"))
+    assert status == 404, body

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.connectors.genesys import translate_conversation
+from bot.connectors.genesys import topic_names, translate_conversation
 from bot.connectors.supervisor import ConnectorSupervisor
 from bot.services import SERVICES
 from tests.bot.cardtools import texts
@@ -73,6 +73,7 @@ def test_translation_of_the_participants() -> None:
     assert event.script_variables == {"accountnumber": "4711"}
     types = [e.event.type for e in translate_conversation(conversation(ENDED))]
     assert types == ["started", "ended", "acw_completed"]
+    assert topic_names("queues", ["q1"]) == ["v2.routing.queues.q1.conversations.calls"]
     transfer = {**ENDED, "disconnectType": "transfer", "wrapup": None}
     assert [e.event.type for e in translate_conversation(conversation(transfer))] == [
         "started",

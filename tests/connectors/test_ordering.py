@@ -57,3 +57,15 @@ def test_a_new_agent_is_a_transfer_and_the_old_legs_end_is_stale() -> None:
     # an assignment of an older leg after the transfer changes nothing
     late = plan(Progress("transferred", "b", "c2"), [queued(4, "started", agent="a")], legs)
     assert [(s.row_id, s.action) for s in late] == [(4, "stale")]
+
+
+def test_the_agent_table_wins_over_the_platforms_email() -> None:
+    from bot.connectors.agents import mapped_agent
+    from bot.interactions.events import AgentRef
+
+    agent = AgentRef(id="WK1", name="Alex", email="alex@platform.example")
+    assert mapped_agent(agent, {}) == agent
+    assert mapped_agent(agent, {"WK1": "Alex@Contoso.example"}).email == "alex@contoso.example"
+    guid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    by_aad = mapped_agent(agent, {"WK1": guid})
+    assert (by_aad.aad_object_id, by_aad.email) == (guid, None)
