@@ -14,7 +14,7 @@ from crm.errors import NotFoundError
 
 from .api import admin as admin_api
 from .api import audit as audit_api
-from .api import demo_pages
+from .api import connector_admin, connector_hooks, demo_pages
 from .api import workflows as workflow_api
 from .api.errors import error_middleware
 from .api.events import setup_event_routes
@@ -77,6 +77,8 @@ def create_app(
     audit_api.add_routes(app)
     add_console_routes(app)
     workflow_api.add_routes(app)
+    connector_admin.add_routes(app)
+    connector_hooks.add_routes(app)
     if worker is not None:
         app[WORKER_SLOT] = worker
     app[METRICS] = Metrics(multiprocess=worker is not None)

@@ -27,6 +27,8 @@ from crm.errors import AppError, ConfigError
 
 from .audit import acting_as
 from .configurations import ChildName, ConfigurationStore
+from .connectors import ConnectorStore
+from .connectors.config_file import apply_connectors, export_connectors
 from .crm_directory import CrmDirectory
 from .settings import Settings
 
@@ -79,12 +81,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     http = httpx.AsyncClient(timeout=settings.crm_timeout_seconds)
     directory = CrmDirectory(session_factory(engine), settings, http)
     store = ConfigurationStore(session_factory(engine), directory)
+    connectors = ConnectorStore(session_factory(engine), directory.secret_box)
     try:
         if args.config_command == "apply":
-            lines = await apply_file(store, args.file, dry_run=args.dry_run, prune=args.prune)
+            lines = await apply_file(
+                store, args.file, dry_run=args.dry_run, prune=args.prune, connectors=connectors
+            )
             print("\n".join(lines))
         elif args.config_command == "export":
-            text = await export_all(store)
+            text = await export_all(store, connectors)
             if args.output:
                 args.output.write_text(text)
             else:
@@ -113,19 +118,25 @@ class _Plan:
         self.lines.append(line)
 
 
-def _load(path: Path) -> list[dict[str, Any]]:
+def _load(path: Path) -> tuple[list[dict[str, Any]], list[Any] | None]:
+    """The file's configurations, and its connectors (None: no ``connectors:`` section)."""
     try:
         document = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})", code="file") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})", code="file") from None
-    if not isinstance(document, dict) or set(document) - {"configurations"}:
-        raise ConfigError(f"{path}: the file holds one key, 'configurations' (a list)", code="file")
+    if not isinstance(document, dict) or set(document) - {"configurations", "connectors"}:
+        raise ConfigError(
+            f"{path}: the file holds 'configurations' and 'connectors' (lists)", code="file"
+        )
     items = document.get("configurations") or []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise ConfigError(f"{path}: 'configurations' must be a list of objects", code="file")
-    return items
+    connectors = document.get("connectors")
+    if "connectors" in document and not isinstance(connectors or [], list):
+        raise ConfigError(f"{path}: 'connectors' must be a list of objects", code="file")
+    return items, (connectors or []) if "connectors" in document else None
 
 
 def _parse_configuration(index: int, entry: dict[str, Any]) -> ConfigurationInput:
@@ -142,10 +153,16 @@ def _parse_configuration(index: int, entry: dict[str, Any]) -> ConfigurationInpu
 
 
 async def apply_file(
-    store: ConfigurationStore, path: Path, *, dry_run: bool = False, prune: bool = False
+    store: ConfigurationStore,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    prune: bool = False,
+    connectors: ConnectorStore | None = None,
 ) -> list[str]:
-    """Make the store match the file; the lines describing what changed (or would)."""
-    entries = _load(path)
+    """Make the store match the file; the lines describing what changed (or would).
+    Connectors (a ``connectors:`` section) are applied after the configurations they name."""
+    entries, connector_entries = _load(path)
     plan = _Plan(dry_run)
     existing = await store.list_configurations()
     kept: set[str] = set()
@@ -172,6 +189,10 @@ async def apply_file(
                 plan.say(f'- configuration {config.id} ({config.type}) "{config.name}"')
                 if not dry_run:
                     await store.delete(config.id)
+    if connectors is not None and connector_entries is not None:
+        plan.lines += await apply_connectors(
+            connectors, connector_entries, dry_run=dry_run, prune=prune
+        )
     if not plan.lines:
         return ["No changes."]
     count = len(plan.lines)
@@ -289,7 +310,7 @@ async def _apply_children(
 # --- export and test ------------------------------------------------------------------
 
 
-async def export_all(store: ConfigurationStore) -> str:
+async def export_all(store: ConfigurationStore, connectors: ConnectorStore | None = None) -> str:
     """Every configuration in the ``apply`` file format. Literal secrets are left out (they
     keep their stored value when the file is applied); references are written."""
     omitted: list[str] = []
@@ -320,14 +341,18 @@ async def export_all(store: ConfigurationStore) -> str:
                 for m in await store.children.list(kind, config.id)
             ]
         configurations.append(entry)
+    document: dict[str, Any] = {"configurations": configurations}
+    if connectors is not None:
+        entries, left_out = await export_connectors(connectors)
+        if entries:  # a file without the section leaves connectors as they are
+            document["connectors"] = entries
+        omitted += left_out
     header = "# customer-card configuration export\n"
     if omitted:
         header += (
             "# literal secrets are not exported (they stay as stored): " + ", ".join(omitted) + "\n"
         )
-    dumped: str = yaml.safe_dump(
-        {"configurations": configurations}, sort_keys=False, allow_unicode=True
-    )
+    dumped: str = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
     return header + dumped
 
 

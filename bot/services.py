@@ -15,6 +15,8 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from .configurations import ConfigurationStore
+from .connectors import ConnectorInbox, ConnectorStore
+from .connectors.supervisor import ConnectorSupervisor
 from .crm_directory import CrmDirectory
 from .interactions.actions import AgentActions
 from .interactions.changes import InteractionChanges
@@ -41,6 +43,9 @@ class Services:
     http: httpx.AsyncClient
     directory: CrmDirectory
     configurations: ConfigurationStore
+    connectors: ConnectorStore
+    inbox: ConnectorInbox  # platform events in, once and in order
+    connector_supervisor: ConnectorSupervisor  # the Genesys Cloud subscriber
     notifier: Notifier
     crm: CrmAccess
     changes: InteractionChanges

@@ -19,6 +19,8 @@ from microsoft_agents.hosting.core import OutboundHostValidator
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, Connections
 
 from .configurations import ConfigurationStore
+from .connectors import ConnectorInbox, ConnectorStore
+from .connectors.supervisor import ConnectorSupervisor
 from .crm_directory import CrmDirectory
 from .interactions.actions import AgentActions
 from .interactions.changes import InteractionChanges
@@ -119,6 +121,9 @@ def build_services(
         sessions=sessions,
         development=settings.development,
     )
+    # platform connectors: events in through the inbox; the subscriber follows its settings
+    inbox = ConnectorInbox(sessions, interactions)
+    supervisor = ConnectorSupervisor(sessions, directory.secret_box, inbox, http)
     return Services(
         settings=settings,
         engine=engine,
@@ -127,6 +132,9 @@ def build_services(
         http=http,
         directory=directory,
         configurations=ConfigurationStore(sessions, directory),
+        connectors=ConnectorStore(sessions, directory.secret_box, on_change=supervisor.wake),
+        inbox=inbox,
+        connector_supervisor=supervisor,
         notifier=notifier,
         delivery=delivery,
         interactions=interactions,
@@ -164,9 +172,12 @@ async def running_services(
         elif await services.directory.find_default() is None:  # deleted since the parent made it
             log.warning("No CRM configuration: the first event makes the default demo one")
         await services.memorialization.start()
+        await services.connector_supervisor.start()
         try:
             yield services
         finally:
+            await services.connector_supervisor.stop()
+            await services.inbox.aclose()
             await services.memorialization.stop()
     finally:
         await close_services(services)

@@ -36,6 +36,7 @@ __all__ = [
     "store_secret",
     "resolve_secret",
     "resolve_secrets",
+    "secret_matches",
     "describe_secrets",
     "redact",
 ]
@@ -205,6 +206,17 @@ def resolve_secret(name: str, stored: str, box: SecretBox) -> str:
             ) from None
     # Rows written before encryption existed hold plain values; they still work.
     return stored
+
+
+def secret_matches(name: str, stored: str | None, value: Any, box: SecretBox) -> bool:
+    """Whether ``value`` (as an admin gives it) is what is ``stored``, without exposing the
+    stored value: lets ``config apply`` stay idempotent with literal secrets."""
+    if stored is None:
+        return False
+    given = parse_secret_input(name, value)
+    if given.reference is not None:
+        return stored == given.reference
+    return stored.startswith(_ENC) and resolve_secret(name, stored, box) == given.literal
 
 
 def resolve_secrets(stored: Mapping[str, str], box: SecretBox) -> dict[str, str]:

@@ -37,6 +37,7 @@ __all__ = [
     "error_middleware",
     "error_response",
     "forbidden",
+    "read_body",
     "read_json",
     "unauthorized",
 ]
@@ -156,6 +157,11 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
         if size > limit:  # chunked bodies carry no Content-Length: count as we go
             raise PayloadTooLargeError(f"Request body over {limit} bytes.")
         chunks.append(chunk)
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The raw body (for signatures over it): 413 over ``max_body_bytes``."""
+    return await _read_limited(request, request.app[SERVICES].settings.max_body_bytes)
 
 
 def field_of(error: ValidationError) -> tuple[str, str]:

@@ -21,13 +21,13 @@ from crm.workflows import ExecuteRequest
 
 from ..interactions.data import interaction_data
 from ..observability.logs import log_context
-from ..services import SERVICES
+from ..services import SERVICES, Services
 from ..workflow_runs import run_workflow
 from .errors import app_error_response, read_json
 from .openapi import add_api_routes, api_route
 from .security import requires
 
-__all__ = ["add_routes", "interaction_data"]
+__all__ = ["add_routes", "interaction_data", "workflow_response"]
 
 
 def _crm_error_response(exc: CrmError, secrets: list[str]) -> web.Response:
@@ -57,10 +57,18 @@ async def execute_workflow(request: web.Request) -> web.Response:
     with log_context(interaction_id=body.interaction_id):
         config_id = await services.directory.resolve_id(body.configuration_id)
         with log_context(configuration_id=config_id):
-            try:
-                response = await run_workflow(services, body, config_id)
-            except CrmError as exc:  # texts already scrubbed of the configuration's secrets
-                return _crm_error_response(exc, [])
+            return await workflow_response(services, body, config_id)
+
+
+async def workflow_response(
+    services: Services, body: ExecuteRequest, config_id: str
+) -> web.Response:
+    """Run ``body``'s workflow of ``config_id`` and answer its normalised result, or the CRM's
+    error (also the NICE CXone connector's way in)."""
+    try:
+        response = await run_workflow(services, body, config_id)
+    except CrmError as exc:  # texts already scrubbed of the configuration's secrets
+        return _crm_error_response(exc, [])
     return web.json_response(response.model_dump(mode="json", by_alias=True, exclude_none=True))
 
 

@@ -30,9 +30,9 @@ from crm.secrets import (
     SecretBox,
     describe_secrets,
     parse_secret_input,
-    resolve_secret,
     store_secret,
 )
+from crm.secrets import secret_matches as stored_secret_matches
 from crm.startup import StartupStep
 
 from .. import audit
@@ -201,15 +201,7 @@ class ConfigurationStore:
         the stored value: lets ``config apply`` stay idempotent with literal secrets."""
         async with self._sessions() as session:
             row = await config_row(session, configuration_id)
-        stored = (row.secrets or {}).get(name)
-        if stored is None:
-            return False
-        given = parse_secret_input(name, value)
-        if given.reference is not None:
-            return stored == given.reference
-        if not stored.startswith("enc:"):
-            return False
-        return resolve_secret(name, stored, self.box) == given.literal
+        return stored_secret_matches(name, (row.secrets or {}).get(name), value, self.box)
 
     async def _save_body(
         self,

@@ -16,6 +16,7 @@ TABLE_MODULES = [
     "bot.storage.config_tables",
     "bot.storage.job_tables",
     "bot.storage.admin_tables",
+    "bot.storage.connector_tables",
 ]
 
 

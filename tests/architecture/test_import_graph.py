@@ -40,6 +40,7 @@ _ABOVE = {
         )
     },
     "bot.teams": ("bot.api", "bot.services", "bot.startup", "bot.app"),
+    "bot.connectors": ("bot.api", "bot.teams", "bot.services", "bot.startup", "bot.app"),
     "bot.services": ("bot.api", "bot.startup", "bot.app"),
 }
 

@@ -139,7 +139,7 @@ def test_literal_secrets_stay_idempotent_and_are_never_exported(settings, capsys
             "{channel: script_variable, field: AccountNo}}]}]",
             "must be lowercase",
         ),
-        ("workflows: []", "the file holds one key, 'configurations'"),
+        ("workflows: []", "the file holds 'configurations' and 'connectors'"),
         ("configurations: [", "not valid YAML"),
     ],
 )
