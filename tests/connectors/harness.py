@@ -12,7 +12,8 @@ from typing import Any
 from tests.bot.activities import ANNA_AGENT, User
 from tests.bot.conftest import ADMIN_KEY, Bot
 from tests.e2e.simulated_crms import SimulatedCrm
-from tests.e2e.test_crm_flows import _jobs, _pinned, _settled
+from tests.e2e.test_crm_flows import _pinned
+from tests.memorialization.helpers import api_jobs, api_settled
 
 __all__ = ["Stack", "fixture", "ADMIN", "CALLER", "NOTES", "ANNA_AGENT"]
 
@@ -62,10 +63,10 @@ class Stack:
     async def memorialized_once(self, interaction_id: str) -> None:
         """Exactly one memorialization job, done, wrote the notes to the pinned contact,
         with one timeline activity."""
-        [job] = await _settled(self.bot, interaction_id)
+        [job] = await api_settled(self.bot, interaction_id)
         assert (job["status"], job["lastError"]) == ("done", None), job
         [record] = await _pinned(self.bot, interaction_id)
         raw = await self.crm.stored(record["id"])
         assert raw is not None and self.crm.field_of(raw) == NOTES
         assert len(await self.crm.timeline_for(record["id"])) == 1
-        assert len(await _jobs(self.bot, interaction_id)) == 1
+        assert len(await api_jobs(self.bot, interaction_id)) == 1
