@@ -42,6 +42,7 @@ from .storage.config_tables import (
     MemorializationMappingRow,
     WorkflowRow,
 )
+from .storage.db import create_demo_crm_engine
 
 __all__ = ["CrmDirectory", "CONFIG_TTL_SECONDS"]
 
@@ -457,6 +458,7 @@ class CrmDirectory:
             extra={
                 "demo_crm_url": self._settings.effective_demo_crm_url,
                 "demo_crm_links": self._settings.demo_crm_links,
+                "demo_crm_engine": create_demo_crm_engine,
                 "on_token_refresh": (
                     token_refresh_hook(self._metrics, row.type)
                     if self._metrics is not None

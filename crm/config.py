@@ -14,12 +14,12 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .adapters.hubspot.query import check_object_type
+from .adapters.servicenow.query import check_table
 from .errors import ConfigError, CrmError, InputError
-from .hubspot_query import check_object_type
 from .mappings import MemorializationMapping
 from .registry import INTEGRATION_TYPES
 from .secrets import SecretStatus
-from .servicenow_query import check_table
 from .startup import StartupStep, check_startup_steps
 
 __all__ = [

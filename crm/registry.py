@@ -28,13 +28,13 @@ __all__ = [
 # integration type -> module that implements it
 INTEGRATION_TYPES: dict[str, str] = {
     "demo": "crm.demo",
-    "salesforce": "crm.salesforce",
-    "dynamics": "crm.dynamics",
-    "hubspot": "crm.hubspot",
-    "servicenow": "crm.servicenow",
-    "zendesk": "crm.zendesk",
-    "kustomer": "crm.kustomer",
-    "oracle": "crm.oracle",
+    "salesforce": "crm.adapters.salesforce",
+    "dynamics": "crm.adapters.dynamics",
+    "hubspot": "crm.adapters.hubspot",
+    "servicenow": "crm.adapters.servicenow",
+    "zendesk": "crm.adapters.zendesk",
+    "kustomer": "crm.adapters.kustomer",
+    "oracle": "crm.adapters.oracle",
 }
 
 

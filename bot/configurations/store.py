@@ -43,6 +43,7 @@ from ..storage.config_tables import (
     ConfigurationRow,
     WorkflowRow,
 )
+from ..storage.db import create_demo_crm_engine
 from .children import ChildStore
 from .kinds import CHILD_KINDS, config_row, dump, guarded, new_id
 
@@ -314,6 +315,7 @@ class ConfigurationStore:
             extra={
                 "demo_crm_url": self._directory.settings.effective_demo_crm_url,
                 "demo_crm_links": self._directory.settings.demo_crm_links,
+                "demo_crm_engine": create_demo_crm_engine,
             },
         )
         try:

@@ -32,9 +32,9 @@ from crm.errors import AppError, CrmRateLimitedError, CrmUnavailableError
 from crm.http import safe_text
 from crm.mappings import FieldMapping
 from crm.protocol import CrmAdapter
-from crm.sqlite_engine import background_writes
 
 from ..settings import Settings
+from ..storage.sqlite_engine import background_writes
 from . import outbox
 from .outbox import ClaimedJob
 from .ratelimit import RateLimiter, retry_delay

@@ -35,9 +35,7 @@ async def test_events_need_a_valid_key(bot, headers):
         ("POST", EVENTS, "metrics-key-1"),
     ],
 )
-async def test_a_known_key_of_another_scope_is_forbidden_not_unauthorized(
-    bot, method, path, key
-):
+async def test_a_known_key_of_another_scope_is_forbidden_not_unauthorized(bot, method, path, key):
     response = await bot.client.request(
         method, path, json=started(ANNA_AGENT), headers={"Authorization": f"Bearer {key}"}
     )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from crm.adapters.servicenow.adapter import ServiceNowAdapter, ServiceNowSettings
 from crm.errors import (
     ConfigError,
     CrmAuthError,
@@ -25,7 +26,6 @@ from crm.models import (
     TimelineActivity,
 )
 from crm.registry import AdapterContext, create_adapter
-from crm.servicenow import ServiceNowAdapter, ServiceNowSettings
 
 from .dataset import ANI_ONE_MATCH
 from .sim_servicenow import (

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
-from .errors import (
+from ...errors import (
     ConfigError,
     CrmAuthError,
     CrmError,
@@ -31,14 +31,14 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import (
+from ...http import (
     parse_iso_datetime,
     parse_retry_after,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
 )
-from .models import (
+from ...models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -54,9 +54,10 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import phone_variants, stored_number_matches
-from .registry import AdapterContext, register
-from .salesforce_query import (
+from ...phone import phone_variants, stored_number_matches
+from ...registry import AdapterContext, register
+from ...tokens import TokenManager
+from .query import (
     ReturningSpec,
     build_dynamic_where,
     build_phone_sosl,
@@ -67,7 +68,6 @@ from .salesforce_query import (
     quote_soql_value,
     sosl_phone_terms,
 )
-from .tokens import TokenManager
 
 __all__ = ["SalesforceAdapter", "SalesforceSettings", "task_payload", "translate_error"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from .errors import InputError
-from .models import Condition
+from ...errors import InputError
+from ...models import Condition
 
 __all__ = [
     "quote_roql",

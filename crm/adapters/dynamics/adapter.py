@@ -24,17 +24,7 @@ from typing import Any
 import httpx
 import requests
 
-from .dynamics_query import (
-    any_of,
-    build_dynamic_filter,
-    build_phone_filter,
-    check_logical_name,
-    contains,
-    encode_query,
-    eq,
-    is_guid,
-)
-from .errors import (
+from ...errors import (
     ConfigError,
     CrmAuthError,
     CrmError,
@@ -43,8 +33,8 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
-from .models import (
+from ...http import parse_retry_after, retry_once_on_401, safe_text, translate_transport_errors
+from ...models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -60,9 +50,19 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import phone_variants, stored_number_matches
-from .registry import AdapterContext, register
-from .tokens import TokenManager
+from ...phone import phone_variants, stored_number_matches
+from ...registry import AdapterContext, register
+from ...tokens import TokenManager
+from .query import (
+    any_of,
+    build_dynamic_filter,
+    build_phone_filter,
+    check_logical_name,
+    contains,
+    encode_query,
+    eq,
+    is_guid,
+)
 
 __all__ = [
     "DynamicsAdapter",

@@ -36,10 +36,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import RowMapping
 
-from .demo_query import email_clause, phone_clause, text_clause, title_columns, title_order
-from .demo_schema import TABLES, TYPES, TypeSpec
-from .demo_values import like_contains, phone_search_keys
-from .models import EmailSearch, PhoneSearch, TextSearch
+from ..models import EmailSearch, PhoneSearch, TextSearch
+from .query import email_clause, phone_clause, text_clause, title_columns, title_order
+from .schema import TABLES, TYPES, TypeSpec
+from .values import like_contains, phone_search_keys
 
 __all__ = [
     "Branch",

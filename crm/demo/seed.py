@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from .models import FieldValue
+from ..models import FieldValue
 
 __all__ = ["SeedRecord", "SAMPLE_RECORDS", "PersonLike", "people_records"]
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import phonenumbers
 
-from .errors import (
+from ...errors import (
     ConfigError,
     CrmAuthError,
     CrmError,
@@ -29,19 +29,8 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import as_form_text, parse_retry_after, safe_text, translate_transport_errors
-from .hubspot_query import (
-    FilterGroup,
-    check_object_type,
-    dynamic_filter_groups,
-    email_filter_groups,
-    eq,
-    is_record_id,
-    name_filter_groups,
-    phone_filter_groups,
-    search_body,
-)
-from .models import (
+from ...http import as_form_text, parse_retry_after, safe_text, translate_transport_errors
+from ...models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -57,9 +46,20 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import phone_variants, stored_number_matches
-from .registry import AdapterContext, register
-from .tokens import TokenManager
+from ...phone import phone_variants, stored_number_matches
+from ...registry import AdapterContext, register
+from ...tokens import TokenManager
+from .query import (
+    FilterGroup,
+    check_object_type,
+    dynamic_filter_groups,
+    email_filter_groups,
+    eq,
+    is_record_id,
+    name_filter_groups,
+    phone_filter_groups,
+    search_body,
+)
 
 __all__ = [
     "HubSpotAdapter",

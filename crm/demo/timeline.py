@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .models import FieldValue, TimelineActivity
+from ..models import FieldValue, TimelineActivity
 
 __all__ = ["task_fields", "stored_key"]
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .errors import InputError
-from .models import Condition
+from ...errors import InputError
+from ...models import Condition
 
 __all__ = [
     "quote_search_value",

@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .errors import CrmRejectedError, InputError
-from .models import Condition
-from .phone import digits_only
+from ...errors import CrmRejectedError, InputError
+from ...models import Condition
+from ...phone import digits_only
 
 __all__ = [
     "check_api_name",

@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import phonenumbers
 
-from .errors import CrmRejectedError, InputError
-from .models import Condition
-from .phone import PhoneVariants, digits_only
+from ...errors import CrmRejectedError, InputError
+from ...models import Condition
+from ...phone import PhoneVariants, digits_only
 
 __all__ = [
     "check_logical_name",

@@ -5,44 +5,35 @@ validation and error types as the vendor adapters, sample data with phone number
 way people type them, and an optional per-call latency (``latency_ms``) so it can play a
 slow remote CRM. Settings (a configuration's non-secret ``settings``):
 
-* ``base_url``   public base of the record links (default ``AdapterContext.extra["demo_crm_links"]``:
-  the service's public URL, or localhost on its port, + ``/demo-crm``)
+* ``base_url``   public base of the record links (default
+  ``AdapterContext.extra["demo_crm_links"]``: the service's public URL, or localhost on its
+  port, + ``/demo-crm``)
 * ``seed``       ``"sample"`` (default: sample data when the database is empty) or ``"empty"``
 * ``latency_ms`` milliseconds every call waits before it runs (default 0)
 
-The database URL comes from ``AdapterContext.extra["demo_crm_url"]``.
+The database URL comes from ``AdapterContext.extra["demo_crm_url"]``, the engine from
+``extra["demo_crm_engine"]``: the service hands in its storage's engine factory (SQLite on
+the event loop's thread, writers queued on a write gate), so the demo CRM shares the
+service's process and database file the way its own tables do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.engine import RowMapping, make_url
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .demo_query import dynamic_clause, title_order
-from .demo_schema import CALLER_TYPES, METADATA, TABLES, TEXT_TYPES, TYPES, TypeSpec, digits_column
-from .demo_seed import SAMPLE_RECORDS, PersonLike, SeedRecord, people_records
-from .demo_statements import (
-    reference_columns,
-    reference_label,
-    related_statement,
-    row_statement,
-    search_statement,
-    search_values,
-)
-from .demo_timeline import stored_key, task_fields
-from .demo_values import output_value, phone_key, validate_fields
-from .errors import ConfigError, CrmError, CrmNotFoundError, CrmRejectedError, CrmUnavailableError
-from .models import (
+from ..errors import ConfigError, CrmError, CrmNotFoundError, CrmRejectedError, CrmUnavailableError
+from ..models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -58,10 +49,22 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .registry import AdapterContext, register
-from .sqlite_engine import create_sqlite_engine, lock_for_writing
+from ..registry import AdapterContext, register
+from .query import dynamic_clause, title_order
+from .schema import CALLER_TYPES, METADATA, TABLES, TEXT_TYPES, TYPES, TypeSpec, digits_column
+from .seed import SAMPLE_RECORDS, PersonLike, SeedRecord, people_records
+from .statements import (
+    reference_columns,
+    reference_label,
+    related_statement,
+    row_statement,
+    search_statement,
+    search_values,
+)
+from .timeline import stored_key, task_fields
+from .values import output_value, phone_key, validate_fields
 
-__all__ = ["DemoCrm", "DEFAULT_BASE_URL", "create"]
+__all__ = ["DemoCrm", "DEFAULT_BASE_URL", "EngineFactory", "create"]
 
 DEFAULT_BASE_URL = "http://localhost:3978/demo-crm"
 _MAX_LIMIT = 200
@@ -71,13 +74,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _create_engine(url: str) -> AsyncEngine:
-    """An engine for the demo database. SQLite runs on the event loop's thread, in WAL mode,
-    with this process's writers queued (:mod:`crm.sqlite_engine`): its calls are charged to
-    the service's process, and the service's handlers and workers share the file."""
-    if make_url(url).get_backend_name() == "sqlite":
-        return create_sqlite_engine(url)
+EngineFactory = Callable[[str], AsyncEngine]
+
+
+def _default_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
+
+
+async def lock_for_writing(conn: AsyncConnection) -> None:
+    """On SQLite, start the transaction holding the file's write lock (``BEGIN IMMEDIATE``):
+    a transaction that read a snapshot and then writes would otherwise fail when another
+    connection committed in between. Other databases: nothing to do."""
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class DemoCrm:
@@ -92,6 +101,7 @@ class DemoCrm:
         region: str = "DE",
         latency_ms: float = 0,
         seed: str = "sample",
+        open_engine: EngineFactory = _default_engine,
     ) -> None:
         if seed not in ("sample", "empty"):
             raise ConfigError(f"Unknown demo CRM seed {seed!r} (sample or empty)", field="seed")
@@ -103,6 +113,7 @@ class DemoCrm:
         self._region = region
         self._latency = latency_ms / 1000
         self._seed = seed
+        self._open_engine = open_engine
         self._engine: AsyncEngine | None = None
         self._ready = False
         self._ready_lock = asyncio.Lock()
@@ -119,7 +130,7 @@ class DemoCrm:
 
     async def _ready_engine(self) -> AsyncEngine:
         if self._engine is None:
-            self._engine = _create_engine(self._url)
+            self._engine = self._open_engine(self._url)
         if not self._ready:
             async with self._ready_lock:
                 if not self._ready:
@@ -490,4 +501,5 @@ def create(context: AdapterContext) -> DemoCrm:
         region=context.default_phone_region,
         latency_ms=_setting_number(context.settings, "latency_ms"),
         seed=str(context.settings.get("seed") or "sample"),
+        open_engine=context.extra.get("demo_crm_engine") or _default_engine,
     )

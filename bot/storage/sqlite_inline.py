@@ -11,7 +11,7 @@ behind aiosqlite's interface (which SQLAlchemy's ``sqlite+aiosqlite`` dialect dr
 The connection's own busy timeout is 0: a lock held by another process (the CLI, a worker
 process) is waited for asynchronously, retrying with a short back-off up to ``timeout``
 seconds, instead of blocking the loop. Writers of this process queue on the engine's write
-gate (:mod:`crm.sqlite_engine`) and never meet each other's lock.
+gate (:mod:`bot.storage.sqlite_engine`) and never meet each other's lock.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import InputError
-from .models import Condition
+from ...errors import InputError
+from ...models import Condition
 
 __all__ = [
     "QUERY_CONTEXTS",

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from .models import FieldInfo, FieldType, RecordType
+from ..models import FieldInfo, FieldType, RecordType
 
 __all__ = [
     "TypeSpec",

@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .errors import CrmRejectedError
-from .models import Condition
+from ...errors import CrmRejectedError
+from ...models import Condition
 
 __all__ = [
     "MAX_GROUPS",

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import BindParameter, Column, ColumnElement, and_, false, func, literal, or_
 from sqlalchemy.sql.elements import UnaryExpression
 
-from .demo_schema import TABLES, TypeSpec, digits_column
-from .demo_values import condition_value
-from .errors import CrmRejectedError
-from .models import Condition, FieldType
+from ..errors import CrmRejectedError
+from ..models import Condition, FieldType
+from .schema import TABLES, TypeSpec, digits_column
+from .values import condition_value
 
 __all__ = [
     "phone_clause",

@@ -20,9 +20,8 @@ from typing import Any
 import httpx
 import phonenumbers
 
-from . import zendesk_query as zq
-from .activity_text import activity_marker, format_activity
-from .errors import (
+from ...activity_text import activity_marker, format_activity
+from ...errors import (
     ConfigError,
     CrmAuthError,
     CrmError,
@@ -32,14 +31,14 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import (
+from ...http import (
     parse_iso_datetime,
     parse_retry_after,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
 )
-from .models import (
+from ...models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -55,9 +54,10 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants, stored_number_matches
-from .registry import AdapterContext, register
-from .tokens import TokenManager
+from ...phone import digits_only, phone_variants, stored_number_matches
+from ...registry import AdapterContext, register
+from ...tokens import TokenManager
+from . import query as zq
 
 __all__ = ["ZendeskAdapter", "create_zendesk_adapter", "error_for_response"]
 

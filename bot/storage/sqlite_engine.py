@@ -1,7 +1,7 @@
 """Async SQLAlchemy engines for SQLite files shared by several writers.
 
 Both the service's database (:mod:`bot.storage.db`) and the demo CRM use it. Statements run
-on the event loop's thread (:mod:`crm.sqlite_inline`), the file is in WAL mode so readers
+on the event loop's thread (:mod:`bot.storage.sqlite_inline`), the file is in WAL mode so readers
 never wait for the writer, a lock held by another process is waited for asynchronously,
 and this process's writers queue on the engine's write gate (:class:`_WriteGate`) instead
 of polling for the file's lock.

@@ -27,8 +27,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from .errors import CrmRejectedError
-from .models import Condition, TimelineActivity
+from ...errors import CrmRejectedError
+from ...models import Condition, TimelineActivity
 
 __all__ = [
     "QueryValueError",

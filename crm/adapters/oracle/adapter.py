@@ -25,9 +25,8 @@ from typing import Any
 
 import httpx
 
-from . import oracle_query as oq
-from .activity_text import activity_marker, format_activity
-from .errors import (
+from ...activity_text import activity_marker, format_activity
+from ...errors import (
     ConfigError,
     CrmAuthError,
     CrmError,
@@ -37,14 +36,14 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import (
+from ...http import (
     parse_iso_datetime,
     parse_retry_after,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
 )
-from .models import (
+from ...models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -60,9 +59,10 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants, stored_number_matches
-from .registry import AdapterContext, register
-from .tokens import TokenManager
+from ...phone import digits_only, phone_variants, stored_number_matches
+from ...registry import AdapterContext, register
+from ...tokens import TokenManager
+from . import query as oq
 
 __all__ = ["OracleAdapter", "create_oracle_adapter", "error_for_response", "throttle_wait"]
 

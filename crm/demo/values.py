@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from .demo_schema import TypeSpec
-from .errors import CrmRejectedError
-from .models import FieldInfo, FieldType, FieldValue
-from .phone import digits_only, e164_number
+from ..errors import CrmRejectedError
+from ..models import FieldInfo, FieldType, FieldValue
+from ..phone import digits_only, e164_number
+from .schema import TypeSpec
 
 __all__ = [
     "validate_fields",

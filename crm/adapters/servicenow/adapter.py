@@ -20,7 +20,7 @@ from urllib.parse import quote
 import httpx
 import phonenumbers
 
-from .errors import (
+from ...errors import (
     ConfigError,
     CrmAuthError,
     CrmError,
@@ -29,14 +29,14 @@ from .errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from .http import (
+from ...http import (
     as_form_text,
     parse_retry_after,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
 )
-from .models import (
+from ...models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -52,9 +52,10 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import phone_variants, stored_number_matches
-from .registry import AdapterContext, register
-from .servicenow_query import (
+from ...phone import phone_variants, stored_number_matches
+from ...registry import AdapterContext, register
+from ...tokens import TokenManager
+from .query import (
     QueryValueError,
     check_table,
     dynamic_query,
@@ -68,7 +69,6 @@ from .servicenow_query import (
     timeline_marker,
     timeline_text,
 )
-from .tokens import TokenManager
 
 __all__ = ["ServiceNowAdapter", "ServiceNowSettings", "servicenow_error", "field_info"]
 

@@ -18,9 +18,8 @@ from urllib.parse import urljoin
 
 import httpx
 
-from . import kustomer_query as kq
-from .activity_text import activity_marker, format_activity
-from .errors import (
+from ...activity_text import activity_marker, format_activity
+from ...errors import (
     ConfigError,
     CrmAuthError,
     CrmError,
@@ -30,8 +29,8 @@ from .errors import (
     CrmUnavailableError,
     InputError,
 )
-from .http import parse_iso_datetime, parse_retry_after, safe_text, translate_transport_errors
-from .models import (
+from ...http import parse_iso_datetime, parse_retry_after, safe_text, translate_transport_errors
+from ...models import (
     CrmRecord,
     CrmSystem,
     DynamicSearch,
@@ -47,8 +46,9 @@ from .models import (
     TimelineActivity,
     TimelineRef,
 )
-from .phone import digits_only, phone_variants, stored_number_matches
-from .registry import AdapterContext, register
+from ...phone import digits_only, phone_variants, stored_number_matches
+from ...registry import AdapterContext, register
+from . import query as kq
 
 __all__ = ["KustomerAdapter", "create_kustomer_adapter", "error_for_response"]
 

@@ -1,0 +1,6 @@
+"""The built-in demo CRM: a real ``CrmAdapter`` over its own tables (``adapter``), with its
+schema, sample data, statements and value rules in modules of their own."""
+
+from .adapter import DEFAULT_BASE_URL, DemoCrm, EngineFactory, create
+
+__all__ = ["DemoCrm", "DEFAULT_BASE_URL", "EngineFactory", "create"]
