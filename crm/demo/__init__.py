@@ -2,5 +2,6 @@
 schema, sample data, statements and value rules in modules of their own."""
 
 from .adapter import DEFAULT_BASE_URL, DemoCrm, EngineFactory, create
+from .settings import DemoSettings
 
-__all__ = ["DemoCrm", "DEFAULT_BASE_URL", "EngineFactory", "create"]
+__all__ = ["DemoSettings", "DemoCrm", "DEFAULT_BASE_URL", "EngineFactory", "create"]

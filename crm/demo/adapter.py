@@ -53,6 +53,7 @@ from ..registry import AdapterContext, register
 from .query import dynamic_clause, title_order
 from .schema import CALLER_TYPES, METADATA, TABLES, TEXT_TYPES, TYPES, TypeSpec, digits_column
 from .seed import SAMPLE_RECORDS, PersonLike, SeedRecord, people_records
+from .settings import DemoSettings
 from .statements import (
     reference_columns,
     reference_label,
@@ -476,16 +477,8 @@ class DemoCrm:
             self._ready = False
 
 
-def _setting_number(settings: Mapping[str, Any], name: str) -> float:
-    raw = settings.get(name, 0) or 0
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number", field=name) from None
-
-
-@register("demo")
-def create(context: AdapterContext) -> DemoCrm:
+@register("demo", DemoSettings)
+def create(context: AdapterContext, settings: DemoSettings) -> DemoCrm:
     """The demo CRM of a configuration (database URL from ``context.extra``)."""
     url = context.extra.get("demo_crm_url") or (
         f"sqlite+aiosqlite:///{(context.data_dir / 'demo-crm.db').resolve()}"
@@ -493,13 +486,9 @@ def create(context: AdapterContext) -> DemoCrm:
     return DemoCrm(
         url,
         label=context.label or "Demo CRM",
-        base_url=str(
-            context.settings.get("base_url")
-            or context.extra.get("demo_crm_links")
-            or DEFAULT_BASE_URL
-        ),
+        base_url=settings.base_url or context.extra.get("demo_crm_links") or DEFAULT_BASE_URL,
         region=context.default_phone_region,
-        latency_ms=_setting_number(context.settings, "latency_ms"),
-        seed=str(context.settings.get("seed") or "sample"),
+        latency_ms=settings.latency_ms,
+        seed=settings.seed,
         open_engine=context.extra.get("demo_crm_engine") or _default_engine,
     )

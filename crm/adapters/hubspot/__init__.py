@@ -1,22 +1,19 @@
 """The HubSpot adapter.
 
-``adapter``: the ``CrmAdapter``, registered as ``"hubspot"``; ``query``: pure query builders.
+``adapter``: the ``CrmAdapter``, registered as ``"hubspot"``; ``query``: pure query builders;
+``settings``: the settings model the configuration API validates with; ``connection``:
+the API session (auth, transport, errors); ``wire``: the wire format (pure).
 """
 
-from .adapter import (
-    HubSpotAdapter,
-    HubSpotPaths,
-    HubSpotSettings,
-    call_properties,
-    field_info,
-    hubspot_error,
-)
+from .adapter import HubSpotAdapter
+from .settings import HubSpotSettings
+from .wire import HubSpotPaths, call_properties, field_info, hubspot_error
 
 __all__ = [
     "HubSpotAdapter",
-    "HubSpotSettings",
     "HubSpotPaths",
     "call_properties",
-    "hubspot_error",
     "field_info",
+    "hubspot_error",
+    "HubSpotSettings",
 ]

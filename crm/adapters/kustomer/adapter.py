@@ -12,31 +12,22 @@ existing conversation it is a note whose body ends in a key marker.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
-
-import httpx
 
 from ...activity_text import activity_marker, format_activity
 from ...errors import (
-    ConfigError,
-    CrmAuthError,
-    CrmError,
     CrmNotFoundError,
-    CrmRateLimitedError,
     CrmRejectedError,
-    CrmUnavailableError,
     InputError,
 )
-from ...http import parse_iso_datetime, parse_retry_after, safe_text, translate_transport_errors
+from ...http import (
+    parse_iso_datetime,
+)
 from ...models import (
     CrmRecord,
-    CrmSystem,
     DynamicSearch,
     EmailSearch,
     FieldInfo,
-    FieldType,
     FieldValue,
     IdSearch,
     PhoneSearch,
@@ -49,221 +40,25 @@ from ...models import (
 from ...phone import digits_only, phone_variants, stored_number_matches
 from ...registry import AdapterContext, register
 from . import query as kq
+from .connection import KustomerConnection
+from .settings import KustomerSettings
+from .wire import (
+    _MAX_PAGES,
+    _PATHS,
+    _RECORD_TYPES,
+    _STANDARD_FIELDS,
+    NOTE_MAX,
+    STR_MAX,
+    _custom_field,
+    _first,
+    _relation_id,
+)
 
-__all__ = ["KustomerAdapter", "create_kustomer_adapter", "error_for_response"]
-
-VENDOR = "Kustomer"
-NOTE_MAX = 10_240  # documented limit of a note body
-STR_MAX = 1_024  # documented limit of a custom ``Str`` attribute
-_MAX_PAGES = 20
-
-_PATHS = {"customer": "customers", "company": "companies", "conversation": "conversations"}
-_RECORD_TYPES = [
-    RecordType(name="customer", label="Customer"),
-    RecordType(name="company", label="Company"),
-    RecordType(name="conversation", label="Conversation"),
-]
-_STANDARD_FIELDS: dict[str, list[FieldInfo]] = {
-    "customer": [
-        FieldInfo(name="name", label="Name", type=FieldType.TEXT, max_length=STR_MAX),
-        FieldInfo(name="email", label="Email", type=FieldType.EMAIL, max_length=STR_MAX),
-        FieldInfo(name="phone", label="Phone", type=FieldType.PHONE, max_length=STR_MAX),
-        FieldInfo(name="mobile", label="Mobile", type=FieldType.PHONE, max_length=STR_MAX),
-        FieldInfo(
-            name="sharedPhone", label="Shared phone", type=FieldType.PHONE, max_length=STR_MAX
-        ),
-        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT, max_length=STR_MAX),
-        FieldInfo(name="company", label="Company", type=FieldType.REFERENCE),
-    ],
-    "company": [
-        FieldInfo(
-            name="name", label="Name", type=FieldType.TEXT, max_length=STR_MAX, required=True
-        ),
-        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT, max_length=STR_MAX),
-    ],
-    "conversation": [
-        FieldInfo(
-            name="customer",
-            label="Customer",
-            type=FieldType.REFERENCE,
-            required=True,
-            updateable=False,
-        ),
-        FieldInfo(name="name", label="Subject", type=FieldType.TEXT, max_length=STR_MAX),
-        FieldInfo(
-            name="status",
-            label="Status",
-            type=FieldType.PICKLIST,
-            options=["open", "snoozed", "done"],
-        ),
-        FieldInfo(name="priority", label="Priority", type=FieldType.NUMBER),
-        FieldInfo(name="externalId", label="External ID", type=FieldType.TEXT, max_length=STR_MAX),
-    ],
-}
-# custom attribute name suffix -> (type, max length)
-_SUFFIX_TYPES: list[tuple[str, FieldType, int | None]] = [
-    ("Str", FieldType.TEXT, STR_MAX),
-    ("Txt", FieldType.LONG_TEXT, STR_MAX),
-    ("Num", FieldType.NUMBER, None),
-    ("At", FieldType.DATETIME, None),
-    ("Bool", FieldType.BOOLEAN, None),
-    ("Url", FieldType.URL, STR_MAX),
-    ("Id", FieldType.REFERENCE, None),
-    ("Tree", FieldType.PICKLIST, None),
-]
+__all__ = ["KustomerAdapter", "create_kustomer_adapter"]
 
 
-# --- pure helpers ------------------------------------------------------------------------
-
-
-def vendor_message(response: httpx.Response) -> str:
-    """Kustomer's words: ``errors[]`` with ``message`` or JSON:API ``title``/``detail``."""
-    try:
-        body = response.json()
-    except ValueError:
-        return safe_text(response.text)
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
-        return safe_text(str(body))
-    parts = []
-    for error in errors:
-        if isinstance(error, dict):
-            text = error.get("message") or ": ".join(
-                str(error[k]) for k in ("title", "detail") if error.get(k)
-            )
-            pointer = (error.get("source") or {}).get("pointer")
-            parts.append(f"{text} ({pointer})" if pointer else str(text))
-    return safe_text("; ".join(parts) or response.reason_phrase)
-
-
-def _reset_wait(response: httpx.Response) -> float | None:
-    wait = parse_retry_after(response.headers.get("Retry-After"))
-    if wait is not None:
-        return wait
-    raw = response.headers.get("x-ratelimit-reset")
-    try:
-        value = float(raw) if raw else None
-    except ValueError:
-        return None
-    if value is None:
-        return None
-    if value > 1e12:  # epoch milliseconds
-        value = value / 1000
-    if value > 1e9:  # epoch seconds
-        value = value - datetime.now().timestamp()
-    return max(0.0, value)
-
-
-def error_for_response(response: httpx.Response) -> CrmError | None:
-    """The project error for a Kustomer reply, ``None`` when it succeeded."""
-    status = response.status_code
-    if status < 400:
-        return None
-    info: dict[str, Any] = {"vendor_status": status, "vendor_message": vendor_message(response)}
-    if status == 429:
-        return CrmRateLimitedError(
-            "Kustomer is throttling requests", retry_after=_reset_wait(response), **info
-        )
-    if status == 401:
-        return CrmAuthError("Kustomer refused the API key", **info)
-    if status == 403:
-        return CrmRejectedError("The Kustomer API key lacks a role for this action", **info)
-    if status == 404:
-        return CrmNotFoundError("Kustomer has no such record", **info)
-    if status >= 500:
-        return CrmUnavailableError(f"Kustomer answered {status}", **info)
-    return CrmRejectedError(f"Kustomer rejected the request ({status})", **info)
-
-
-def _custom_field(name: str, meta: Mapping[str, Any]) -> FieldInfo:
-    kind, limit = FieldType.OTHER, None
-    for suffix, suffix_kind, suffix_limit in _SUFFIX_TYPES:
-        if name.endswith(suffix):
-            kind, limit = suffix_kind, suffix_limit
-            break
-    options = [
-        str(v.get("value", v)) if isinstance(v, dict) else str(v)
-        for v in (meta.get("values") or meta.get("enum") or [])
-    ]
-    return FieldInfo(
-        name=name,
-        label=str(meta.get("displayName") or name),
-        type=kind,
-        max_length=limit,
-        custom=True,
-        options=options,
-    )
-
-
-def _first(items: Any, key: str, *, kind: str | None = None, skip: str | None = None) -> Any:
-    for item in items or []:
-        if not isinstance(item, dict):
-            continue
-        if kind is not None and item.get("type") != kind:
-            continue
-        if skip is not None and item.get("type") == skip:
-            continue
-        return item.get(key)
-    return None
-
-
-def _relation_id(data: Mapping[str, Any], name: str) -> str | None:
-    related = ((data.get("relationships") or {}).get(name) or {}).get("data")
-    return str(related["id"]) if isinstance(related, dict) and related.get("id") else None
-
-
-# --- the adapter -----------------------------------------------------------------------
-
-
-class KustomerAdapter:
+class KustomerAdapter(KustomerConnection):
     """``CrmAdapter`` for Kustomer."""
-
-    def __init__(self, context: AdapterContext) -> None:
-        settings = context.settings
-        org = str(settings.get("org") or "")
-        if not org:
-            raise ConfigError("Kustomer needs the org name", field="org")
-        if not context.secrets.get("api_key"):
-            raise ConfigError("Kustomer needs the secret api_key", field="api_key")
-        self._api = str(settings.get("api_base") or f"https://{org}.api.kustomerapp.com/v1")
-        self._api = self._api.rstrip("/")
-        self._app = str(settings.get("app_url") or f"https://{org}.kustomerapp.com").rstrip("/")
-        self._key = context.secrets["api_key"]
-        self._http = context.http
-        self._region = context.default_phone_region
-        self._status = settings.get("timeline_conversation_status", "done")
-        self._system = CrmSystem(type="kustomer", label=context.label, base_url=self._app)
-        self._fields: dict[str, list[FieldInfo]] = {}
-
-    @property
-    def system(self) -> CrmSystem:
-        return self._system
-
-    # --- transport ---------------------------------------------------------------------
-
-    async def _call(
-        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None
-    ) -> Any:
-        async with translate_transport_errors(VENDOR):
-            response = await self._http.request(
-                method,
-                url,
-                params=params,
-                json=json,
-                headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
-            )
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        return response.json() if response.content else {}
-
-    def _url(self, path: str) -> str:
-        return f"{self._api}/{path.lstrip('/')}"
-
-    def _next(self, body: Mapping[str, Any]) -> str | None:
-        """``links.next`` of a list reply, made absolute (Kustomer sends it relative)."""
-        link = (body.get("links") or {}).get("next")
-        return urljoin(self._api + "/", link) if link else None
 
     # --- records -----------------------------------------------------------------------
 
@@ -564,6 +359,6 @@ class KustomerAdapter:
         """Nothing to release: the httpx client is the caller's and API keys need no refresh."""
 
 
-@register("kustomer")
-def create_kustomer_adapter(context: AdapterContext) -> KustomerAdapter:
-    return KustomerAdapter(context)
+@register("kustomer", KustomerSettings)
+def create_kustomer_adapter(context: AdapterContext, settings: KustomerSettings) -> KustomerAdapter:
+    return KustomerAdapter(context, settings)

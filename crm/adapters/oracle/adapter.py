@@ -16,40 +16,23 @@ marker; on an incident it is a private thread entry (a note) with the marker.
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from ...activity_text import activity_marker, format_activity
 from ...errors import (
-    ConfigError,
-    CrmAuthError,
-    CrmError,
     CrmNotFoundError,
-    CrmRateLimitedError,
     CrmRejectedError,
-    CrmUnavailableError,
     InputError,
 )
 from ...http import (
     parse_iso_datetime,
-    parse_retry_after,
-    retry_once_on_401,
-    safe_text,
-    translate_transport_errors,
 )
 from ...models import (
     CrmRecord,
-    CrmSystem,
     DynamicSearch,
     EmailSearch,
     FieldInfo,
-    FieldType,
     FieldValue,
     IdSearch,
     PhoneSearch,
@@ -61,342 +44,25 @@ from ...models import (
 )
 from ...phone import digits_only, phone_variants, stored_number_matches
 from ...registry import AdapterContext, register
-from ...tokens import TokenManager
 from . import query as oq
+from .connection import OracleConnection
+from .settings import OracleSettings
+from .wire import (
+    _MAX_PAGES,
+    _PHONE_TYPES,
+    _REFERENCES,
+    _TYPES,
+    COMMENTS_MAX,
+    THREAD_MAX,
+    _Type,
+    rows_to_records,
+)
 
-__all__ = ["OracleAdapter", "create_oracle_adapter", "error_for_response", "throttle_wait"]
-
-VENDOR = "Oracle B2C Service"
-THREAD_MAX = 32_000  # thread text limit not published; stay well below the usual MEDIUMTEXT
-COMMENTS_MAX = 4_000  # task comments (assumed limit, see docs/crm-oracle.md)
-_NEXT_AFTER = "osvc-crest-next-request-after"
-_ACCESS_TOKEN = "osvc-crest-api-access-token"
-_MAX_WAIT_INLINE = 1.0  # a pause this short is waited out instead of failing the call
-_MAX_PAGES = 20
-
-
-@dataclass(frozen=True)
-class _Type:
-    collection: str
-    label: str
-    columns: tuple[tuple[str, str], ...]  # (field name, ROQL path) read by tabular queries
-    paths: tuple[tuple[str, str], ...]  # searchable field -> ROQL path
-    fields: tuple[FieldInfo, ...]
+__all__ = ["OracleAdapter", "create_oracle_adapter"]
 
 
-def _f(name: str, label: str, kind: FieldType, limit: int | None = None, **kw: Any) -> FieldInfo:
-    return FieldInfo(name=name, label=label, type=kind, max_length=limit, **kw)
-
-
-_TYPES: dict[str, _Type] = {
-    "contact": _Type(
-        "contacts",
-        "Contact",
-        (
-            ("firstName", "name.first"),
-            ("lastName", "name.last"),
-            ("email", "emails.address"),
-            ("phone", "phones.number"),
-            ("phoneType", "phones.phoneType.lookupName"),
-            ("title", "title"),
-            ("organization", "organization.id"),
-        ),
-        (
-            ("firstName", "name.first"),
-            ("lastName", "name.last"),
-            ("email", "emails.address"),
-            ("phone", "phones.number"),
-            ("mobile", "phones.number"),
-            ("title", "title"),
-            ("organization", "organization.id"),
-        ),
-        (
-            _f("firstName", "First name", FieldType.TEXT, 80),
-            _f("lastName", "Last name", FieldType.TEXT, 80),
-            _f("email", "Email", FieldType.EMAIL, 80),
-            _f("phone", "Phone", FieldType.PHONE, 40),
-            _f("mobile", "Mobile phone", FieldType.PHONE, 40),
-            _f("title", "Title", FieldType.TEXT, 80),
-            _f("organization", "Organization", FieldType.REFERENCE),
-        ),
-    ),
-    "organization": _Type(
-        "organizations",
-        "Organization",
-        (("name", "name"),),
-        (("name", "name"),),
-        (_f("name", "Name", FieldType.TEXT, 255, required=True),),
-    ),
-    "incident": _Type(
-        "incidents",
-        "Incident",
-        (
-            ("subject", "subject"),
-            ("referenceNumber", "referenceNumber"),
-            ("primaryContact", "primaryContact.id"),
-            ("organization", "organization.id"),
-            ("status", "statusWithType.status.lookupName"),
-            ("description", "threads.text"),
-        ),
-        (
-            ("subject", "subject"),
-            ("referenceNumber", "referenceNumber"),
-            ("primaryContact", "primaryContact.id"),
-            ("organization", "organization.id"),
-            ("status", "statusWithType.status.lookupName"),
-        ),
-        (
-            _f(
-                "primaryContact",
-                "Primary contact",
-                FieldType.REFERENCE,
-                required=True,
-                updateable=False,
-            ),
-            _f("subject", "Subject", FieldType.TEXT, 240),
-            _f(
-                "description",
-                "Description (first thread entry)",
-                FieldType.LONG_TEXT,
-                THREAD_MAX,
-                updateable=False,
-            ),
-            _f("status", "Status", FieldType.PICKLIST),
-            _f("organization", "Organization", FieldType.REFERENCE),
-            _f(
-                "referenceNumber",
-                "Reference #",
-                FieldType.TEXT,
-                13,
-                createable=False,
-                updateable=False,
-            ),
-        ),
-    ),
-    "task": _Type(
-        "tasks",
-        "Task",
-        (
-            ("name", "name"),
-            ("contact", "contact.id"),
-            ("organization", "organization.id"),
-            ("incident", "incident.id"),
-            ("comments", "comments"),
-        ),
-        (("name", "name"), ("contact", "contact.id"), ("incident", "incident.id")),
-        (
-            _f("name", "Subject", FieldType.TEXT, 80, required=True),
-            _f("contact", "Contact", FieldType.REFERENCE),
-            _f("organization", "Organization", FieldType.REFERENCE),
-            _f("incident", "Incident", FieldType.REFERENCE),
-            _f("comments", "Comments", FieldType.LONG_TEXT, COMMENTS_MAX),
-        ),
-    ),
-}
-_REFERENCES = {"organization", "primaryContact", "contact", "incident"}
-# phone type ids as shipped (0 office, 1 mobile); see docs/crm-oracle.md
-_PHONE_TYPES = {"phone": 0, "mobile": 1}
-
-
-# --- pure helpers ------------------------------------------------------------------------
-
-
-def vendor_message(response: httpx.Response) -> str:
-    """Oracle's words: a problem-detail body with an ``o:errorCode`` (OSC-CREST-nnnnn)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return safe_text(response.text)
-    if not isinstance(body, dict):
-        return safe_text(str(body))
-    parts = [str(body[k]) for k in ("o:errorCode", "title", "detail") if body.get(k)]
-    return safe_text(": ".join(parts) or response.reason_phrase)
-
-
-def throttle_wait(response: httpx.Response) -> float | None:
-    """Seconds from ``osvc-crest-next-request-after`` (milliseconds)."""
-    raw = response.headers.get(_NEXT_AFTER)
-    try:
-        return max(0.0, float(raw) / 1000) if raw else None
-    except ValueError:
-        return None
-
-
-def error_for_response(response: httpx.Response) -> CrmError | None:
-    """The project error for an Oracle reply, ``None`` when it succeeded."""
-    status = response.status_code
-    if status < 400:
-        return None
-    info: dict[str, Any] = {"vendor_status": status, "vendor_message": vendor_message(response)}
-    wait = throttle_wait(response)
-    if status == 429 or (wait is not None and status in (403, 503)):
-        wait = wait if wait is not None else parse_retry_after(response.headers.get("Retry-After"))
-        return CrmRateLimitedError(
-            "Oracle B2C Service is throttling requests", retry_after=wait, **info
-        )
-    if status == 401:
-        return CrmAuthError("Oracle B2C Service refused the credentials", **info)
-    if status == 403:
-        return CrmRejectedError("Oracle B2C Service denied this to the integration account", **info)
-    if status == 404:
-        return CrmNotFoundError("Oracle B2C Service has no such record", **info)
-    if status >= 500:
-        return CrmUnavailableError(f"Oracle B2C Service answered {status}", **info)
-    return CrmRejectedError(f"Oracle B2C Service rejected the request ({status})", **info)
-
-
-def rows_to_records(table: Mapping[str, Any], names: list[str]) -> dict[str, dict[str, Any]]:
-    """Group tabular rows (one per joined email/phone/thread) into one dict per id."""
-    grouped: dict[str, dict[str, Any]] = {}
-    for row in table.get("rows") or []:
-        values = dict(zip(names, row, strict=False))
-        record = grouped.setdefault(str(values["id"]), {"_phones": [], "_emails": []})
-        for name, value in values.items():
-            if name in ("phone", "phoneType", "email"):
-                continue
-            record.setdefault(name, value)
-        if values.get("email") and values["email"] not in record["_emails"]:
-            record["_emails"].append(values["email"])
-        if values.get("phone"):
-            pair = (values["phone"], str(values.get("phoneType") or ""))
-            if pair not in record["_phones"]:
-                record["_phones"].append(pair)
-    return grouped
-
-
-# --- the adapter -----------------------------------------------------------------------
-
-
-class OracleAdapter:
+class OracleAdapter(OracleConnection):
     """``CrmAdapter`` for Oracle B2C Service."""
-
-    def __init__(self, context: AdapterContext) -> None:
-        settings, secrets = context.settings, context.secrets
-        site = str(settings.get("site") or "")
-        if not site and not settings.get("api_base"):
-            raise ConfigError("Oracle B2C Service needs the site interface host", field="site")
-        version = str(settings.get("api_version") or "v1.4")
-        self._api = str(
-            settings.get("api_base") or f"https://{site}/services/rest/connect/{version}"
-        ).rstrip("/")
-        self._url_template = str(settings.get("record_url_template") or "")
-        self._app_context = str(settings.get("application_context") or "Customer Card for Teams")[
-            :40
-        ]
-        self._http = context.http
-        self._region = context.default_phone_region
-        base = f"https://{site}" if site else self._api
-        self._system = CrmSystem(type="oracle", label=context.label, base_url=base)
-        self._access_token: str | None = None
-        self._not_before = 0.0
-        self._basic: str | None = None
-        self._tokens: TokenManager | None = None
-        auth = settings.get("auth", "basic")
-        if auth == "basic":
-            if not secrets.get("username") or not secrets.get("password"):
-                raise ConfigError("Oracle Basic auth needs username and password", field="username")
-            raw = f"{secrets['username']}:{secrets['password']}".encode()
-            self._basic = "Basic " + base64.b64encode(raw).decode()
-        elif auth == "oauth":
-            if not settings.get("token_url"):
-                raise ConfigError(
-                    "Oracle OAuth needs the identity provider's token_url", field="token_url"
-                )
-            if not secrets.get("client_id") or not secrets.get("client_secret"):
-                raise ConfigError(
-                    "Oracle OAuth needs client_id and client_secret", field="client_id"
-                )
-            self._token_url = str(settings["token_url"])
-            self._scope = str(settings.get("scope") or "")
-            self._client = (secrets["client_id"], secrets["client_secret"])
-            self._tokens = TokenManager(
-                self._mint_token, on_refresh=context.extra.get("on_token_refresh")
-            )
-        else:
-            raise ConfigError(f"Unknown Oracle auth {auth!r}", field="auth")
-
-    @property
-    def system(self) -> CrmSystem:
-        return self._system
-
-    # --- auth and transport ----------------------------------------------------------
-
-    async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
-        form = {"grant_type": "client_credentials"}
-        if self._scope:
-            form["scope"] = self._scope
-        async with translate_transport_errors(VENDOR):
-            response = await self._http.post(self._token_url, data=form, auth=self._client)
-        if response.status_code in (400, 401, 403):
-            raise CrmAuthError(
-                "The identity provider did not issue an access token",
-                vendor_status=response.status_code,
-                vendor_message=safe_text(response.text),
-            )
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        data = response.json()
-        expires = data.get("expires_in")
-        return str(data["access_token"]), float(expires) if expires else None, None
-
-    async def _authorization(self) -> str:
-        if self._tokens is None:
-            assert self._basic is not None
-            return self._basic
-        self._tokens.start()
-        return "Bearer " + (await self._tokens.get()).value
-
-    async def _respect_pause(self) -> None:
-        """Honour the last ``osvc-crest-next-request-after``: wait briefly or fail fast."""
-        remaining = self._not_before - time.monotonic()
-        if remaining <= 0:
-            return
-        if remaining > _MAX_WAIT_INLINE:
-            raise CrmRateLimitedError(
-                "Oracle B2C Service asked to pause requests", retry_after=remaining
-            )
-        await asyncio.sleep(remaining)
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Any = None,
-        url: str | None = None,
-    ) -> Any:
-        async def send() -> tuple[httpx.Response, str | None]:
-            await self._respect_pause()
-            authorization = await self._authorization()
-            headers = {
-                "Authorization": authorization,
-                "Accept": "application/json",
-                "OSvC-CREST-Application-Context": self._app_context,
-            }
-            if self._access_token:
-                headers[_ACCESS_TOKEN] = self._access_token
-            async with translate_transport_errors(VENDOR):
-                response = await self._http.request(
-                    method, url or f"{self._api}/{path}", params=params, json=json, headers=headers
-                )
-            self._access_token = response.headers.get(_ACCESS_TOKEN, self._access_token)
-            wait = throttle_wait(response)
-            if wait:
-                self._not_before = time.monotonic() + wait
-            token = authorization.removeprefix("Bearer ") if self._tokens is not None else None
-            return response, token
-
-        response = await retry_once_on_401(send, self._invalidate)
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        return response.json() if response.content else {}
-
-    async def _invalidate(self, token: str) -> None:
-        assert self._tokens is not None
-        await self._tokens.invalidate(token)
 
     # --- reading -----------------------------------------------------------------------
 
@@ -685,6 +351,6 @@ class OracleAdapter:
             await self._tokens.aclose()
 
 
-@register("oracle")
-def create_oracle_adapter(context: AdapterContext) -> OracleAdapter:
-    return OracleAdapter(context)
+@register("oracle", OracleSettings)
+def create_oracle_adapter(context: AdapterContext, settings: OracleSettings) -> OracleAdapter:
+    return OracleAdapter(context, settings)

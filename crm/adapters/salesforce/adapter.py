@@ -10,41 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import logging
-import re
-import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
-
-import httpx
-import jwt
 
 from ...errors import (
-    ConfigError,
-    CrmAuthError,
-    CrmError,
     CrmNotFoundError,
-    CrmRateLimitedError,
-    CrmRejectedError,
-    CrmUnavailableError,
 )
 from ...http import (
     parse_iso_datetime,
-    parse_retry_after,
-    retry_once_on_401,
-    safe_text,
-    translate_transport_errors,
 )
 from ...models import (
     CrmRecord,
-    CrmSystem,
     DynamicSearch,
     EmailSearch,
     FieldInfo,
-    FieldType,
     FieldValue,
     IdSearch,
     PhoneSearch,
@@ -56,7 +35,7 @@ from ...models import (
 )
 from ...phone import phone_variants, stored_number_matches
 from ...registry import AdapterContext, register
-from ...tokens import TokenManager
+from .connection import SalesforceConnection
 from .query import (
     ReturningSpec,
     build_dynamic_where,
@@ -68,408 +47,25 @@ from .query import (
     quote_soql_value,
     sosl_phone_terms,
 )
+from .settings import SalesforceSettings
+from .wire import (
+    _ACTIVITY_TARGETS,
+    _ID_PREFIXES,
+    _RECORD_ID,
+    _SKIPPED_TYPES,
+    _SYSTEM_REFERENCES,
+    VENDOR,
+    _field_info,
+    _json,
+    _timeline_key,
+    task_payload,
+)
 
-__all__ = ["SalesforceAdapter", "SalesforceSettings", "task_payload", "translate_error"]
-
-log = logging.getLogger(__name__)
-
-VENDOR = "Salesforce"
-_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
-# Key prefixes of the standard objects a polymorphic reference (WhoId, WhatId) may point at.
-_ID_PREFIXES = {
-    "001": "Account",
-    "003": "Contact",
-    "00Q": "Lead",
-    "500": "Case",
-    "006": "Opportunity",
-}
-# Reference fields that say who touched a record, not what it belongs to.
-_SYSTEM_REFERENCES = {
-    "OwnerId",
-    "CreatedById",
-    "LastModifiedById",
-    "MasterRecordId",
-    "RecordTypeId",
-    "ReportsToId",
-    "IndividualId",
-}
-# Describe types whose values are not scalars (compound fields) or are binary.
-_SKIPPED_TYPES = {"address", "location", "base64", "complexvalue"}
-# Standard objects that accept activities (a Task's WhoId or WhatId).
-_ACTIVITY_TARGETS = {
-    "Contact",
-    "Lead",
-    "Account",
-    "Case",
-    "Opportunity",
-    "Campaign",
-    "Contract",
-    "Asset",
-}
-_FIELD_TYPES = {
-    "string": FieldType.TEXT,
-    "phone": FieldType.PHONE,
-    "email": FieldType.EMAIL,
-    "url": FieldType.URL,
-    "int": FieldType.NUMBER,
-    "double": FieldType.NUMBER,
-    "currency": FieldType.NUMBER,
-    "percent": FieldType.NUMBER,
-    "long": FieldType.NUMBER,
-    "boolean": FieldType.BOOLEAN,
-    "date": FieldType.DATE,
-    "datetime": FieldType.DATETIME,
-    "picklist": FieldType.PICKLIST,
-    "multipicklist": FieldType.PICKLIST,
-    "combobox": FieldType.PICKLIST,
-    "reference": FieldType.REFERENCE,
-    "id": FieldType.REFERENCE,
-}
-_SHORT_TEXT = 255  # a textarea up to this length is a single-line field on the card
-TASK_SUBJECT_MAX = 255
-TASK_DESCRIPTION_MAX = 32_000
-CALL_FIELD_MAX = 255
+__all__ = ["SalesforceAdapter"]
 
 
-@dataclass(frozen=True)
-class SalesforceSettings:
-    """A configuration's Salesforce settings and secrets, checked once."""
-
-    client_id: str
-    auth: str = "client_credentials"
-    login_url: str = "https://login.salesforce.com"
-    token_url: str = ""
-    instance_url: str = ""  # overrides the token answer's instance_url
-    lightning_url: str = ""  # overrides the derived https://{domain}.lightning.force.com
-    username: str = ""  # JWT bearer: the integration user (sub)
-    jwt_audience: str = ""
-    api_version: str = "62.0"
-    caller_record_types: tuple[str, ...] = ("Contact", "Lead")
-    timeline_key_field: str = "CallObject"
-    client_secret: str = field(default="", repr=False)
-    private_key: str = field(default="", repr=False)
-
-    @classmethod
-    def from_context(cls, context: AdapterContext) -> SalesforceSettings:
-        s, secrets = context.settings, context.secrets
-        auth = str(s.get("auth") or "client_credentials")
-        settings = cls(
-            client_id=str(s.get("client_id") or ""),
-            auth=auth,
-            login_url=str(s.get("login_url") or cls.login_url).rstrip("/"),
-            token_url=str(s.get("token_url") or ""),
-            instance_url=str(s.get("instance_url") or "").rstrip("/"),
-            lightning_url=str(s.get("lightning_url") or "").rstrip("/"),
-            username=str(s.get("username") or ""),
-            jwt_audience=str(s.get("jwt_audience") or ""),
-            api_version=str(s.get("api_version") or cls.api_version).lstrip("v"),
-            caller_record_types=tuple(s.get("caller_record_types") or cls.caller_record_types),
-            timeline_key_field=str(s.get("timeline_key_field") or cls.timeline_key_field),
-            client_secret=secrets.get("client_secret", ""),
-            private_key=secrets.get("private_key", ""),
-        )
-        settings.validate()
-        return settings
-
-    def validate(self) -> None:
-        if not self.client_id:
-            raise ConfigError("Salesforce needs a client_id (consumer key)", field="client_id")
-        if self.auth == "client_credentials":
-            if not self.client_secret:
-                raise ConfigError(
-                    "Salesforce client credentials need the client_secret secret",
-                    field="client_secret",
-                )
-        elif self.auth == "jwt_bearer":
-            if not self.private_key or not self.username:
-                raise ConfigError(
-                    "Salesforce JWT bearer needs username and the private_key secret",
-                    field="private_key" if self.username else "username",
-                )
-        else:
-            raise ConfigError(f"Unknown Salesforce auth {self.auth!r}", field="auth")
-        if not re.fullmatch(r"\d{2,3}\.0", self.api_version):
-            raise ConfigError("api_version looks like 62.0", field="api_version")
-        names = [*self.caller_record_types, self.timeline_key_field]
-        try:
-            for name in names:
-                check_api_name(name)
-        except CrmRejectedError as exc:
-            raise ConfigError(exc.detail, field="caller_record_types") from exc
-
-    @property
-    def effective_token_url(self) -> str:
-        return self.token_url or f"{self.login_url}/services/oauth2/token"
-
-    @property
-    def effective_audience(self) -> str:
-        if self.jwt_audience:
-            return self.jwt_audience
-        host = urlsplit(self.login_url).hostname or ""
-        sandbox = host == "test.salesforce.com" or ".sandbox." in host
-        return "https://test.salesforce.com" if sandbox else "https://login.salesforce.com"
-
-
-# --- pure translation helpers ---------------------------------------------------------
-
-
-def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmError:
-    """A Salesforce error reply as the project's error type (vendor words kept apart)."""
-    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
-    if isinstance(body, dict):  # the OAuth endpoints' shape
-        first = {"errorCode": body.get("error", ""), "message": body.get("error_description", "")}
-    code = str(first.get("errorCode") or "")
-    message = safe_text(str(first.get("message") or ""))
-    fields = first.get("fields") or []
-    kwargs: dict[str, Any] = {"vendor_status": status, "vendor_message": message or None}
-    if fields:
-        kwargs["field"] = str(fields[0])
-    detail = f"{VENDOR} answered {status}" + (f" {code}" if code else "")
-    if status == 401:
-        return CrmAuthError(f"{VENDOR} refused the session ({code or status})", **kwargs)
-    if code == "REQUEST_LIMIT_EXCEEDED" or status == 429:
-        # Salesforce sends no Retry-After for its API allowance; keep one if a proxy adds it.
-        return CrmRateLimitedError(
-            f"{VENDOR} API request limit exceeded",
-            retry_after=parse_retry_after(headers.get("retry-after")),
-            **kwargs,
-        )
-    if status == 404:
-        return CrmNotFoundError(detail, **kwargs)
-    if status >= 500:
-        return CrmUnavailableError(detail, **kwargs)
-    return CrmRejectedError(detail + (f": {message}" if message else ""), **kwargs)
-
-
-def _timeline_key(key: str) -> str:
-    # CallObject holds 255 characters; longer keys are hashed so they stay unique.
-    if len(key) <= CALL_FIELD_MAX:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def _description(activity: TimelineActivity) -> str:
-    lines = [activity.notes or ""]
-    details = [
-        ("Direction", activity.direction),
-        ("Channel", activity.channel),
-        ("Phone", activity.phone_number),
-        ("Agent", activity.agent_name),
-        ("Disposition", activity.disposition),
-        ("Started", activity.started_at.isoformat() if activity.started_at else None),
-        ("Ended", activity.ended_at.isoformat() if activity.ended_at else None),
-    ]
-    extra = "\n".join(f"{label}: {value}" for label, value in details if value)
-    text = "\n\n".join(part for part in (lines[0].strip(), extra) if part)
-    return text[:TASK_DESCRIPTION_MAX]
-
-
-def task_payload(activity: TimelineActivity, key_field: str = "CallObject") -> dict[str, Any]:
-    """The Task body for an activity: linked by WhoId (person) or WhatId (anything else),
-    with the idempotency key in ``key_field`` (CallObject unless configured)."""
-    payload: dict[str, Any] = {
-        "Subject": activity.subject[:TASK_SUBJECT_MAX],
-        "Status": "Completed",
-        "Priority": "Normal",
-        "Description": _description(activity),
-        "TaskSubtype": "Call" if activity.channel == "voice" else "Task",
-        key_field: _timeline_key(activity.key),
-    }
-    link = "WhoId" if activity.record_type in ("Contact", "Lead") else "WhatId"
-    payload[link] = activity.record_id
-    if activity.started_at:
-        payload["ActivityDate"] = activity.started_at.date().isoformat()
-    if activity.channel == "voice":
-        if activity.direction:
-            payload["CallType"] = activity.direction.capitalize()
-        if activity.duration_seconds is not None:
-            payload["CallDurationInSeconds"] = int(activity.duration_seconds)
-        if activity.disposition:
-            payload["CallDisposition"] = activity.disposition[:CALL_FIELD_MAX]
-    return payload
-
-
-def _field_info(raw: Mapping[str, Any]) -> FieldInfo:
-    kind = str(raw.get("type") or "")
-    length = int(raw.get("length") or 0) or None
-    if kind == "textarea":
-        field_type = FieldType.LONG_TEXT if (length or 0) > _SHORT_TEXT else FieldType.TEXT
-    else:
-        field_type = _FIELD_TYPES.get(kind, FieldType.OTHER)
-    createable = bool(raw.get("createable"))
-    return FieldInfo(
-        name=str(raw["name"]),
-        label=str(raw.get("label") or raw["name"]),
-        type=field_type,
-        max_length=length
-        if field_type
-        in (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.PHONE, FieldType.EMAIL, FieldType.URL)
-        else None,
-        required=createable
-        and not raw.get("nillable", True)
-        and not raw.get("defaultedOnCreate", False),
-        createable=createable,
-        updateable=bool(raw.get("updateable")),
-        custom=bool(raw.get("custom")),
-        options=[
-            str(v.get("value")) for v in raw.get("picklistValues") or [] if v.get("active", True)
-        ],
-    )
-
-
-@register("salesforce")
-def create_salesforce_adapter(context: AdapterContext) -> SalesforceAdapter:
-    """Registry factory: a Salesforce adapter for one configuration."""
-    return SalesforceAdapter(context)
-
-
-class SalesforceAdapter:
+class SalesforceAdapter(SalesforceConnection):
     """``CrmAdapter`` for Salesforce (REST API, configurable version)."""
-
-    def __init__(self, context: AdapterContext) -> None:
-        self._settings = SalesforceSettings.from_context(context)
-        self._http = context.http
-        self._label = context.label
-        self._region = context.default_phone_region
-        self._tokens = TokenManager(
-            self._mint_token, on_refresh=context.extra.get("on_token_refresh")
-        )
-        self._describes: dict[str, dict[str, Any]] = {}
-        self._timeline_lock = asyncio.Lock()
-        self._warmup: asyncio.Task[None] | None = None
-        self._start_background()
-
-    # --- protocol: identity and links ----------------------------------------------
-
-    @property
-    def system(self) -> CrmSystem:
-        return CrmSystem(type="salesforce", label=self._label, base_url=self._ui_base())
-
-    def record_url(self, record_type: str, record_id: str) -> str:
-        return f"{self._ui_base()}/lightning/r/{record_type}/{record_id}/view"
-
-    def _instance_url(self) -> str:
-        token = self._tokens.current
-        from_token = (token.extra or {}).get("instance_url", "") if token else ""
-        return self._settings.instance_url or from_token or self._settings.login_url
-
-    def _ui_base(self) -> str:
-        if self._settings.lightning_url:
-            return self._settings.lightning_url
-        parts = urlsplit(self._instance_url())
-        host = parts.hostname or ""
-        if host.endswith(".my.salesforce.com"):
-            host = host.removesuffix(".my.salesforce.com") + ".lightning.force.com"
-            return f"https://{host}"
-        return self._instance_url()
-
-    # --- tokens -----------------------------------------------------------------------
-
-    def _start_background(self) -> None:
-        """Mint the first token now, then keep it fresh ahead of expiry."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return  # built outside a loop (a script): the first call mints instead
-        if self._warmup is None:
-            self._warmup = asyncio.create_task(self._warm_up(), name="salesforce-token-warmup")
-
-    async def _warm_up(self) -> None:
-        try:
-            await self._tokens.get()
-        except CrmError as exc:
-            log.warning("Salesforce token warm-up failed: %s", exc.detail)
-        except Exception as exc:  # never let a background task die unobserved
-            log.warning("Salesforce token warm-up failed: %s", type(exc).__name__)
-        finally:
-            # started after the first mint, so the refresher schedules from a known expiry
-            self._tokens.start()
-
-    async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
-        s = self._settings
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": s.client_id,
-            "client_secret": s.client_secret,
-        }
-        if s.auth == "jwt_bearer":
-            claims = {
-                "iss": s.client_id,
-                "sub": s.username,
-                "aud": s.effective_audience,
-                "exp": int(time.time()) + 180,
-            }
-            try:
-                assertion = jwt.encode(claims, s.private_key, algorithm="RS256")
-            except (ValueError, TypeError) as exc:
-                raise CrmAuthError("The Salesforce private key could not sign the JWT") from exc
-            form = {
-                "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                "assertion": assertion,
-            }
-        async with translate_transport_errors(VENDOR):
-            response = await self._http.post(
-                s.effective_token_url, data=form, headers={"Accept": "application/json"}
-            )
-        body = _json(response)
-        if response.status_code >= 500:
-            raise translate_error(response.status_code, body, response.headers)
-        if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-            error = body.get("error", "") if isinstance(body, dict) else ""
-            raise CrmAuthError(
-                f"{VENDOR} token request refused ({error or response.status_code})",
-                vendor_status=response.status_code,
-                vendor_message=safe_text(str(body.get("error_description", "")))
-                if isinstance(body, dict)
-                else None,
-            )
-        return str(body["access_token"]), None, {"instance_url": str(body.get("instance_url", ""))}
-
-    # --- HTTP -------------------------------------------------------------------------
-
-    def _url(self, path: str) -> str:
-        if path.startswith(("http://", "https://")):
-            return path
-        if path.startswith("/"):  # nextRecordsUrl and friends are host-relative
-            return self._instance_url() + path
-        return f"{self._instance_url()}/services/data/v{self._settings.api_version}/{path}"
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        self._start_background()
-
-        async def send() -> tuple[httpx.Response, str]:
-            token = await self._tokens.get()
-            headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
-            async with translate_transport_errors(VENDOR):
-                response = await self._http.request(
-                    method, self._url(path), params=params, json=json, headers=headers
-                )
-            return response, token.value
-
-        # INVALID_SESSION_ID: the session timed out; mint once and retry.
-        response = await retry_once_on_401(send, self._tokens.invalidate)
-        if response.status_code >= 300:
-            raise translate_error(response.status_code, _json(response), response.headers)
-        return response
-
-    async def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
-        return _json(await self._request("GET", path, params=params))
-
-    async def _query(self, soql: str, limit: int) -> list[dict[str, Any]]:
-        """Rows of a SOQL query, following ``nextRecordsUrl`` until ``limit`` rows."""
-        body = await self._get_json("query", {"q": soql})
-        rows = list(body.get("records") or [])
-        while len(rows) < limit and not body.get("done", True) and body.get("nextRecordsUrl"):
-            body = await self._get_json(str(body["nextRecordsUrl"]))
-            rows.extend(body.get("records") or [])
-        return rows[:limit]
 
     # --- metadata ---------------------------------------------------------------------
 
@@ -712,10 +308,9 @@ class SalesforceAdapter:
         await self._tokens.aclose()
 
 
-def _json(response: httpx.Response) -> Any:
-    if not response.content:
-        return {}
-    try:
-        return response.json()
-    except ValueError:
-        return {"message": safe_text(response.text, 200)}
+@register("salesforce", SalesforceSettings)
+def create_salesforce_adapter(
+    context: AdapterContext, settings: SalesforceSettings
+) -> SalesforceAdapter:
+    """Registry factory: a Salesforce adapter for one configuration."""
+    return SalesforceAdapter(context, settings)

@@ -12,39 +12,24 @@ note on an existing ticket (a private comment ending in a key marker).
 
 from __future__ import annotations
 
-import base64
-import logging
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-import phonenumbers
-
 from ...activity_text import activity_marker, format_activity
 from ...errors import (
-    ConfigError,
     CrmAuthError,
-    CrmError,
     CrmNotFoundError,
-    CrmRateLimitedError,
     CrmRejectedError,
-    CrmUnavailableError,
     InputError,
 )
 from ...http import (
     parse_iso_datetime,
-    parse_retry_after,
-    retry_once_on_401,
-    safe_text,
-    translate_transport_errors,
 )
 from ...models import (
     CrmRecord,
-    CrmSystem,
     DynamicSearch,
     EmailSearch,
     FieldInfo,
-    FieldType,
     FieldValue,
     IdSearch,
     PhoneSearch,
@@ -54,292 +39,32 @@ from ...models import (
     TimelineActivity,
     TimelineRef,
 )
-from ...phone import digits_only, phone_variants, stored_number_matches
+from ...phone import phone_variants, stored_number_matches
 from ...registry import AdapterContext, register
-from ...tokens import TokenManager
 from . import query as zq
-
-__all__ = ["ZendeskAdapter", "create_zendesk_adapter", "error_for_response"]
-
-log = logging.getLogger(__name__)
-
-VENDOR = "Zendesk"
-API_TOKEN_SUNSET = "2027-04-30"
-# Comment bodies are bounded (a 64 KB class limit is quoted); stay below it.
-COMMENT_MAX = 65_000
-_MAX_SEARCH_PAGES = 10  # Zendesk serves at most 1,000 results (10 pages of 100) per query
-
-USER_STANDARD = (
-    "name",
-    "email",
-    "phone",
-    "notes",
-    "details",
-    "external_id",
-    "organization_id",
-    "role",
-    "time_zone",
-    "locale",
-    "alias",
+from .connection import ZendeskConnection
+from .settings import ZendeskSettings
+from .wire import (
+    _MAX_SEARCH_PAGES,
+    _RECORD_TYPES,
+    _STATIC_FIELDS,
+    COMMENT_MAX,
+    ORG_STANDARD,
+    TICKET_STANDARD,
+    USER_STANDARD,
+    _as_id,
+    _custom_field,
+    _national_digits,
+    _scalar,
+    _str,
+    _ticket_field,
 )
-ORG_STANDARD = ("name", "details", "notes", "external_id", "group_id")
-TICKET_STANDARD = (
-    "subject",
-    "status",
-    "priority",
-    "type",
-    "requester_id",
-    "organization_id",
-    "external_id",
-    "assignee_id",
-    "group_id",
-    "due_at",
-)
-_RECORD_TYPES = {
-    "user": RecordType(name="user", label="User"),
-    "organization": RecordType(name="organization", label="Organization"),
-    "ticket": RecordType(name="ticket", label="Ticket"),
-}
-_STATIC_FIELDS: dict[str, list[FieldInfo]] = {
-    "user": [
-        FieldInfo(name="name", label="Name", type=FieldType.TEXT, max_length=255, required=True),
-        FieldInfo(name="email", label="Email", type=FieldType.EMAIL, max_length=254),
-        FieldInfo(name="phone", label="Phone", type=FieldType.PHONE, max_length=255),
-        FieldInfo(name="notes", label="Notes", type=FieldType.LONG_TEXT),
-        FieldInfo(name="details", label="Details", type=FieldType.LONG_TEXT),
-        FieldInfo(name="external_id", label="External ID", type=FieldType.TEXT, max_length=255),
-        FieldInfo(name="organization_id", label="Organization", type=FieldType.REFERENCE),
-        FieldInfo(
-            name="role",
-            label="Role",
-            type=FieldType.PICKLIST,
-            options=["end-user", "agent", "admin"],
-        ),
-    ],
-    "organization": [
-        FieldInfo(name="name", label="Name", type=FieldType.TEXT, max_length=255, required=True),
-        FieldInfo(name="details", label="Details", type=FieldType.LONG_TEXT),
-        FieldInfo(name="notes", label="Notes", type=FieldType.LONG_TEXT),
-        FieldInfo(name="external_id", label="External ID", type=FieldType.TEXT, max_length=255),
-    ],
-    # fields the ticket_fields metadata does not list
-    "ticket": [
-        FieldInfo(name="requester_id", label="Requester", type=FieldType.REFERENCE),
-        FieldInfo(name="organization_id", label="Organization", type=FieldType.REFERENCE),
-        FieldInfo(name="external_id", label="External ID", type=FieldType.TEXT, max_length=255),
-        FieldInfo(name="tags", label="Tags", type=FieldType.TEXT),
-    ],
-}
-_CUSTOM_TYPES = {
-    "text": FieldType.TEXT,
-    "textarea": FieldType.LONG_TEXT,
-    "checkbox": FieldType.BOOLEAN,
-    "date": FieldType.DATE,
-    "integer": FieldType.NUMBER,
-    "decimal": FieldType.NUMBER,
-    "regexp": FieldType.TEXT,
-    "dropdown": FieldType.PICKLIST,
-    "tagger": FieldType.PICKLIST,
-    "multiselect": FieldType.PICKLIST,
-    "lookup": FieldType.REFERENCE,
-    "partialcreditcard": FieldType.TEXT,
-}
-# ticket_fields system types -> (API name, type)
-_TICKET_SYSTEM = {
-    "subject": ("subject", FieldType.TEXT),
-    "description": ("description", FieldType.LONG_TEXT),
-    "status": ("status", FieldType.PICKLIST),
-    "tickettype": ("type", FieldType.PICKLIST),
-    "priority": ("priority", FieldType.PICKLIST),
-    "group": ("group_id", FieldType.REFERENCE),
-    "assignee": ("assignee_id", FieldType.REFERENCE),
-}
+
+__all__ = ["ZendeskAdapter", "create_zendesk_adapter"]
 
 
-# --- pure helpers ------------------------------------------------------------------------
-
-
-def vendor_message(response: httpx.Response) -> str:
-    """Zendesk's own words from an error body; its error shapes differ per endpoint."""
-    try:
-        body = response.json()
-    except ValueError:
-        return safe_text(response.text)
-    if not isinstance(body, dict):
-        return safe_text(str(body))
-    error = body.get("error")
-    if isinstance(error, dict):
-        return safe_text(f"{error.get('title', '')}: {error.get('message', '')}".strip(": "))
-    parts = [str(p) for p in (error, body.get("description"), body.get("error_description")) if p]
-    details = body.get("details")
-    if isinstance(details, dict):
-        for problems in details.values():
-            for problem in problems if isinstance(problems, list) else []:
-                if isinstance(problem, dict) and problem.get("description"):
-                    parts.append(str(problem["description"]))
-    return safe_text("; ".join(parts) or response.reason_phrase)
-
-
-def error_for_response(response: httpx.Response) -> CrmError | None:
-    """The project error for a Zendesk reply, ``None`` when it succeeded."""
-    status = response.status_code
-    if status < 400:
-        return None
-    info: dict[str, Any] = {"vendor_status": status, "vendor_message": vendor_message(response)}
-    if status == 429:
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        return CrmRateLimitedError("Zendesk is throttling requests", retry_after=wait, **info)
-    if status == 401:
-        return CrmAuthError("Zendesk refused the credentials", **info)
-    if status == 403:
-        return CrmRejectedError("Zendesk denied this action to the integration user", **info)
-    if status == 404:
-        return CrmNotFoundError("Zendesk has no such record", **info)
-    if status >= 500:
-        return CrmUnavailableError(f"Zendesk answered {status}", **info)
-    return CrmRejectedError(f"Zendesk rejected the request ({status})", **info)
-
-
-def _national_digits(number: str, region: str) -> tuple[str, str | None]:
-    """(national significant number, E.164) of an ANI; digits only when unparseable."""
-    try:
-        parsed = phonenumbers.parse(number, region)
-    except phonenumbers.NumberParseException:
-        return digits_only(number).lstrip("0"), None
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return str(parsed.national_number), e164
-
-
-def _scalar(value: Any) -> FieldValue:
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return None
-    return value  # type: ignore[no-any-return]
-
-
-def _as_id(value: FieldValue) -> FieldValue:
-    return int(value) if isinstance(value, str) and value.isdigit() else value
-
-
-# --- the adapter -----------------------------------------------------------------------
-
-
-class ZendeskAdapter:
+class ZendeskAdapter(ZendeskConnection):
     """``CrmAdapter`` for Zendesk Support."""
-
-    def __init__(self, context: AdapterContext) -> None:
-        settings = context.settings
-        subdomain = str(settings.get("subdomain") or "")
-        if not subdomain and not settings.get("api_base"):
-            raise ConfigError("Zendesk needs a subdomain", field="subdomain")
-        host = f"https://{subdomain}.zendesk.com"
-        self._api = str(settings.get("api_base") or f"{host}/api/v2").rstrip("/")
-        self._token_url = str(settings.get("token_url") or f"{host}/oauth/tokens")
-        self._ui = str(settings.get("agent_url") or host).rstrip("/")
-        self._http = context.http
-        self._region = context.default_phone_region
-        self._phone_fields = ["phone", *settings.get("phone_fields", [])]
-        self._ticket_status = settings.get("timeline_ticket_status")
-        self._system = CrmSystem(type="zendesk", label=context.label, base_url=self._ui)
-        self._secrets = context.secrets
-        self._settings = settings
-        self._basic: str | None = None
-        self._field_names: dict[str, set[str]] = {}
-        self._tokens: TokenManager | None = None
-        auth = settings.get("auth", "oauth_client_credentials")
-        if auth == "api_token":
-            self._basic = self._basic_credentials()
-            log.warning(
-                "Zendesk configuration %s uses an API token; Zendesk stops accepting API "
-                "tokens on %s: switch to OAuth client credentials",
-                context.configuration_id,
-                API_TOKEN_SUNSET,
-            )
-        elif auth == "oauth_client_credentials":
-            for name in ("client_id", "client_secret"):
-                if not self._secrets.get(name):
-                    raise ConfigError(f"Zendesk OAuth needs the secret {name}", field=name)
-            self._tokens = TokenManager(
-                self._mint_token, on_refresh=context.extra.get("on_token_refresh")
-            )
-        else:
-            raise ConfigError(f"Unknown Zendesk auth {auth!r}", field="auth")
-
-    @property
-    def system(self) -> CrmSystem:
-        return self._system
-
-    # --- auth and transport ----------------------------------------------------------
-
-    def _basic_credentials(self) -> str:
-        email, token = self._settings.get("email"), self._secrets.get("api_token")
-        if not email or not token:
-            raise ConfigError("Zendesk API-token auth needs email and api_token", field="email")
-        raw = f"{email}/token:{token}".encode()
-        return "Basic " + base64.b64encode(raw).decode()
-
-    async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
-        body: dict[str, Any] = {
-            "grant_type": "client_credentials",
-            "client_id": self._secrets["client_id"],
-            "client_secret": self._secrets["client_secret"],
-            "scope": self._settings.get("scope", "read write"),
-        }
-        if self._settings.get("token_expires_in"):
-            body["expires_in"] = int(self._settings["token_expires_in"])
-        async with translate_transport_errors(VENDOR):
-            response = await self._http.post(self._token_url, json=body)
-        if response.status_code in (400, 401, 403):
-            raise CrmAuthError(
-                "Zendesk did not issue an access token",
-                vendor_status=response.status_code,
-                vendor_message=vendor_message(response),
-            )
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        data = response.json()
-        expires = data.get("expires_in")
-        return str(data["access_token"]), float(expires) if expires else None, None
-
-    async def _authorization(self) -> str:
-        if self._tokens is None:
-            assert self._basic is not None
-            return self._basic
-        self._tokens.start()
-        return "Bearer " + (await self._tokens.get()).value
-
-    async def _call(
-        self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None
-    ) -> Any:
-        """One API call; on a 401 with an OAuth token, mint a new token and retry once."""
-
-        async def send() -> tuple[httpx.Response, str | None]:
-            authorization = await self._authorization()
-            async with translate_transport_errors(VENDOR):
-                response = await self._http.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers={"Authorization": authorization, "Accept": "application/json"},
-                )
-            token = authorization.removeprefix("Bearer ") if self._tokens is not None else None
-            return response, token
-
-        response = await retry_once_on_401(send, self._invalidate)
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        return response.json() if response.content else {}
-
-    async def _invalidate(self, token: str) -> None:
-        assert self._tokens is not None
-        await self._tokens.invalidate(token)
-
-    def _url(self, path: str) -> str:
-        return f"{self._api}/{path.lstrip('/')}"
 
     # --- records -----------------------------------------------------------------------
 
@@ -667,50 +392,6 @@ class ZendeskAdapter:
             await self._tokens.aclose()
 
 
-def _str(value: FieldValue) -> str:
-    return "" if value is None else str(value)
-
-
-def _options(field: Mapping[str, Any]) -> list[str]:
-    return [
-        str(o.get("value")) for o in field.get("custom_field_options") or [] if isinstance(o, dict)
-    ]
-
-
-def _custom_field(field: Mapping[str, Any]) -> FieldInfo:
-    kind = _CUSTOM_TYPES.get(str(field.get("type")), FieldType.OTHER)
-    return FieldInfo(
-        name=str(field.get("key")),
-        label=str(field.get("title") or field.get("key")),
-        type=kind,
-        max_length=255 if kind == FieldType.TEXT else None,
-        custom=True,
-        options=_options(field),
-    )
-
-
-def _ticket_field(field: Mapping[str, Any]) -> FieldInfo:
-    system = _TICKET_SYSTEM.get(str(field.get("type")))
-    label = str(field.get("title") or field.get("type"))
-    if system is not None:
-        name, kind = system
-        options = [str(o.get("value")) for o in field.get("system_field_options") or []]
-        return FieldInfo(
-            name=name,
-            label=label,
-            type=kind,
-            options=options,
-            max_length=COMMENT_MAX
-            if name == "description"
-            else (255 if kind == FieldType.TEXT else None),
-            required=name in ("subject", "description"),
-            updateable=name != "description",
-        )
-    info = _custom_field({**field, "key": f"custom_field_{field.get('id')}"})
-    info.label = label
-    return info
-
-
-@register("zendesk")
-def create_zendesk_adapter(context: AdapterContext) -> ZendeskAdapter:
-    return ZendeskAdapter(context)
+@register("zendesk", ZendeskSettings)
+def create_zendesk_adapter(context: AdapterContext, settings: ZendeskSettings) -> ZendeskAdapter:
+    return ZendeskAdapter(context, settings)

@@ -1,24 +1,23 @@
-"""The configuration model (crm/config.py) and the adapters (crm/<type>.py) agree on names.
+"""Each integration type's settings model is defined once, in its adapter's package, and
+serves both the configuration API and the adapter.
 
-An admin writes settings and secrets the model accepts; the adapter then reads its own names
-from ``context.settings`` and ``context.secrets``. A name the model accepts but the adapter
-ignores is a setting that silently does nothing; a name the adapter needs but the model
-refuses cannot be configured at all. So, for every integration type:
-
-* ``ADAPTER_READS`` lists the names each adapter reads, filled by reading the adapter modules;
-  ``test_the_table_is_what_the_adapters_read`` confirms it by recording which names the
-  adapters look up while they are built;
-* the model knows exactly those names, and refuses every other one with the list;
+* the configuration API's schema for a type is the model its package registered with its
+  adapter factory (``crm/adapters/<vendor>/settings.py``, ``crm/demo/settings.py``);
+* the adapter is built from settings validated by that model: a value the model refuses
+  never reaches an adapter, not even one built from a stored row;
+* the model refuses every unknown name with the list of known ones, and names a secret or
+  a setting given in the wrong place;
 * every documented configuration goes through the model (as the admin API stores it) and the
   adapter built from the stored settings accepts it, without a single request;
 * leaving out a required name is refused by the model and by the adapter alike;
-* docs/configuration.md and each CRM's page list the same setting names.
+* docs/configuration.md and each CRM's page list the model's setting names.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,14 +28,15 @@ import yaml
 
 from bot.configurations import ConfigurationStore
 from crm.config import (
-    SETTINGS_SCHEMAS,
     ConfigurationInput,
     check_secret_names,
+    settings_schema,
     validate_settings,
 )
 from crm.errors import AppError, ConfigError
 from crm.protocol import CrmAdapter
 from crm.registry import INTEGRATION_TYPES, AdapterContext, create_adapter
+from crm.settings import TypeSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -45,63 +45,7 @@ DOCS = ROOT / "docs"
 # would fail at once instead of reaching a real host.
 NOWHERE = "https://127.0.0.1:9"
 
-
-@dataclass(frozen=True)
-class Reads:
-    settings: frozenset[str]
-    secrets: frozenset[str]
-    # settings read only when a token is minted, not while the adapter is built
-    later: frozenset[str] = frozenset()
-
-
-def _reads(settings: str, secrets: str = "", later: str = "") -> Reads:
-    return Reads(frozenset(settings.split()), frozenset(secrets.split()), frozenset(later.split()))
-
-
-# What each adapter reads, from crm/<type>.py (settings: ``context.settings`` look-ups;
-# secrets: ``context.secrets`` look-ups).
-ADAPTER_READS: dict[str, Reads] = {
-    # create(): base_url, latency_ms (_setting_number), seed
-    "demo": _reads("base_url latency_ms seed"),
-    # SalesforceSettings.from_context
-    "salesforce": _reads(
-        "client_id auth login_url token_url instance_url lightning_url username jwt_audience "
-        "api_version caller_record_types timeline_key_field",
-        "client_secret private_key",
-    ),
-    # DynamicsSettings.from_context
-    "dynamics": _reads(
-        "org_url client_id tenant_id api_base api_version authority token_url scope ca_bundle "
-        "app_id caller_record_types timeline_activity timeline_key_field description_max "
-        "page_size",
-        "client_secret",
-    ),
-    # HubSpotSettings.from_mapping and create_hubspot_adapter
-    "hubspot": _reads(
-        "account_id api_version external_screenpop_domain_hs caller_types api_base timeout_seconds",
-        "access_token",
-    ),
-    # ServiceNowSettings.from_mapping and create_servicenow_adapter
-    "servicenow": _reads(
-        "instance auth api_version api_base related_tables journal_tables token_url "
-        "caller_tables journal_field timeline_table timeout_seconds",
-        "username password client_id client_secret",
-    ),
-    # ZendeskAdapter.__init__, _basic_credentials and _mint_token
-    "zendesk": _reads(
-        "subdomain api_base token_url agent_url phone_fields timeline_ticket_status auth email "
-        "scope token_expires_in",
-        "client_id client_secret api_token",
-        later="scope token_expires_in",
-    ),
-    # KustomerAdapter.__init__
-    "kustomer": _reads("org api_base app_url timeline_conversation_status", "api_key"),
-    # OracleAdapter.__init__
-    "oracle": _reads(
-        "site api_version api_base record_url_template application_context auth token_url scope",
-        "username password client_id client_secret",
-    ),
-}
+BUILT_IN = sorted(kind for kind, module in INTEGRATION_TYPES.items() if module.startswith("crm."))
 
 
 @dataclass(frozen=True)
@@ -441,24 +385,6 @@ REQUIRED = [
 ]
 
 
-class ReadLog(Mapping[str, Any]):
-    """Settings or secrets as an adapter gets them, noting every name it looks up."""
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self._values = dict(values)
-        self.read: set[str] = set()
-
-    def __getitem__(self, name: str) -> Any:
-        self.read.add(name)  # .get() and ``in`` come through here too
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-
 @pytest.fixture
 def sent() -> list[httpx.Request]:
     """Every request the ``http`` client was asked to send."""
@@ -527,58 +453,56 @@ def model_refusal(kind: str, settings: dict[str, Any], secrets: dict[str, str]) 
 # --- the table and the model ----------------------------------------------------------------
 
 
-def test_every_integration_type_has_a_row():
-    built_in = {kind for kind, module in INTEGRATION_TYPES.items() if module.startswith("crm.")}
-    assert set(ADAPTER_READS) == built_in == set(SETTINGS_SCHEMAS) == set(CASES)
+def settings_names(kind: str) -> set[str]:
+    return set(settings_schema(kind).model_fields)
 
 
-@pytest.mark.parametrize("kind", sorted(ADAPTER_READS))
-def test_the_model_knows_every_name_the_adapter_reads(kind):
-    schema, reads = SETTINGS_SCHEMAS[kind], ADAPTER_READS[kind]
-    assert reads.settings - set(schema.model_fields) == set(), "settings the model refuses"
-    assert reads.secrets - set(schema.SECRETS or {}) == set(), "secrets the model refuses"
+def secret_names(kind: str) -> set[str]:
+    return set(settings_schema(kind).SECRETS or {})
 
 
-@pytest.mark.parametrize("kind", sorted(ADAPTER_READS))
-def test_the_model_knows_no_name_the_adapter_ignores(kind):
-    schema, reads = SETTINGS_SCHEMAS[kind], ADAPTER_READS[kind]
-    assert set(schema.model_fields) - reads.settings == set(), "settings that do nothing"
-    assert set(schema.SECRETS or {}) - reads.secrets == set(), "secrets that do nothing"
+def test_every_integration_type_has_cases():
+    assert set(BUILT_IN) == set(CASES)
 
 
-@pytest.mark.parametrize("kind", sorted(ADAPTER_READS))
-async def test_the_table_is_what_the_adapters_read(kind, http, tmp_path):
-    """Every case's adapter is built over recording mappings: the names looked up while
-    building, plus those only read when a token is minted, are the table's row."""
-    settings_read: set[str] = set()
-    secrets_read: set[str] = set()
-    for case in CASES[kind]:
-        settings = ReadLog(store(kind, case.settings, case.secrets))
-        secrets = ReadLog(case.secrets)
-        await build_and_close(context(kind, settings, secrets, http, tmp_path))
-        settings_read |= settings.read
-        secrets_read |= secrets.read
-    reads = ADAPTER_READS[kind]
-    assert settings_read | reads.later == reads.settings
-    assert secrets_read == reads.secrets
+@pytest.mark.parametrize("kind", BUILT_IN)
+def test_the_api_schema_is_the_model_of_the_adapters_package(kind):
+    package = importlib.import_module(INTEGRATION_TYPES[kind])
+    (model,) = [getattr(package, name) for name in package.__all__ if name.endswith("Settings")]
+    assert model.__module__ == f"{INTEGRATION_TYPES[kind]}.settings"
+    assert settings_schema(kind) is model
+    assert issubclass(model, TypeSettings)
 
 
-@pytest.mark.parametrize("kind", sorted(ADAPTER_READS))
+@pytest.mark.parametrize("kind", BUILT_IN)
+async def test_the_adapter_is_built_from_the_validated_model(kind, http, tmp_path):
+    """A stored row the model would refuse (written before a check existed, or by hand)
+    does not build an adapter: the registry validates with the same model, and the error
+    names the setting."""
+    case = CASES[kind][0]
+    with pytest.raises(ConfigError) as caught:
+        await build_and_close(
+            context(kind, {**case.settings, "colour": "blue"}, case.secrets, http, tmp_path)
+        )
+    assert caught.value.field == "settings.colour"
+
+
+@pytest.mark.parametrize("kind", BUILT_IN)
 def test_an_unknown_setting_is_refused_with_the_known_names(kind):
     case = CASES[kind][0]
     error = model_refusal(kind, {**case.settings, "colour": "blue"}, case.secrets)
     assert error.field == "settings.colour"
     known = error.detail.split("known settings: ", 1)[1]
-    assert set(known.split(", ")) == ADAPTER_READS[kind].settings
+    assert set(known.split(", ")) == settings_names(kind)
 
 
-@pytest.mark.parametrize("kind", sorted(ADAPTER_READS))
+@pytest.mark.parametrize("kind", BUILT_IN)
 def test_an_unknown_secret_is_refused_with_the_known_names(kind):
     case = CASES[kind][0]
     error = model_refusal(kind, case.settings, {**case.secrets, "pin": "1234"})
     assert error.field == "secrets.pin"
     known = error.detail.split("it takes: ", 1)[1]
-    assert set(known.split(", ")) - {"none"} == ADAPTER_READS[kind].secrets
+    assert set(known.split(", ")) - {"none"} == secret_names(kind)
 
 
 # names the model used to take although the adapters never read them, and names in the
@@ -747,12 +671,12 @@ def _configuration_md_rows() -> dict[str, tuple[set[str], set[str], set[str]]]:
     return rows
 
 
-def test_configuration_md_lists_what_the_adapters_read():
+def test_configuration_md_lists_the_models_names():
     rows = _configuration_md_rows()
-    assert set(rows) == set(ADAPTER_READS)
+    assert set(rows) == set(BUILT_IN)
     for kind, (settings, required, secrets) in rows.items():
-        assert settings == ADAPTER_READS[kind].settings, kind
-        assert secrets == ADAPTER_READS[kind].secrets, kind
+        assert settings == settings_names(kind), kind
+        assert secrets == secret_names(kind), kind
         # bold: the settings the first (simplest) documented case cannot do without
         first = CASES[kind][0]
         assert required == {name for name in first.required if name in first.settings}, kind
@@ -760,17 +684,17 @@ def test_configuration_md_lists_what_the_adapters_read():
 
 CRM_PAGES = {
     "demo": "demo-crm.md",
-    **{kind: f"crm-{kind}.md" for kind in ADAPTER_READS if kind != "demo"},
+    **{kind: f"crm-{kind}.md" for kind in BUILT_IN if kind != "demo"},
 }
 
 
-@pytest.mark.parametrize("kind", sorted(ADAPTER_READS))
-def test_the_crm_page_lists_what_its_adapter_reads(kind):
+@pytest.mark.parametrize("kind", BUILT_IN)
+def test_the_crm_page_lists_its_models_names(kind):
     text = (DOCS / CRM_PAGES[kind]).read_text()
     section = re.split(r"\n## [^\n]*[Ss]ettings[^\n]*\n", text, maxsplit=1)[1]
     section = section.split("\n## ", 1)[0]
     names = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
-    assert names == ADAPTER_READS[kind].settings
+    assert names == settings_names(kind)
 
 
 def test_the_example_configuration_file_passes_the_model():
@@ -778,5 +702,5 @@ def test_the_example_configuration_file_passes_the_model():
     for configuration in document["configurations"]:
         kind = configuration["type"]
         settings = configuration.get("settings") or {}
-        assert set(settings) <= ADAPTER_READS[kind].settings
+        assert set(settings) <= settings_names(kind)
         store(kind, settings, configuration.get("secrets") or {})
