@@ -13,12 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-
 from .config import (
     CreateWorkflow,
     MemorializationWorkflow,
-    SearchCriteria,
     SearchWorkflow,
     TimelineWorkflow,
     UpdateWorkflow,
@@ -39,6 +36,7 @@ from .models import (
 )
 from .protocol import CrmAdapter
 from .validation import create_problems, criteria_problems, load_metadata
+from .workflow_request import ExecuteOptions, ExecuteRequest, RecordRef, WorkflowInput
 
 __all__ = [
     "RecordRef",
@@ -53,68 +51,6 @@ __all__ = [
 ]
 
 _INPUT = "payload.workflowInput"
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class RecordRef(_In):
-    """A record named in a payload (the anchor's ``{entity, entityId}`` works too)."""
-
-    type: str = Field(min_length=1, validation_alias=AliasChoices("type", "entity"))
-    id: str = Field(min_length=1, validation_alias=AliasChoices("id", "entityId"))
-
-
-class WorkflowInput(_In):
-    """``payload.workflowInput``: what a script passes to the workflow."""
-
-    phone_number: str | None = Field(default=None, alias="phoneNumber")
-    email: str | None = None
-    search: list[SearchCriteria] | None = None
-    record_type: str | None = Field(
-        default=None, validation_alias=AliasChoices("recordType", "entity")
-    )
-    id: str | None = None
-    fields: dict[str, FieldValue] | None = Field(
-        default=None, validation_alias=AliasChoices("fields", "data")
-    )
-    records: list[RecordRef] | None = Field(
-        default=None, validation_alias=AliasChoices("records", "integration")
-    )
-    subject: str | None = None  # timeline: overrides the workflow's subject
-    notes: str | None = None  # timeline: activity notes (default: Disposition Notes)
-    mapping_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("mappingId", "dataMappingId")
-    )
-    # platform fields for references (``{ANI}``) when there is no interaction, or on top
-    interaction_data: dict[str, str] | None = Field(default=None, alias="interactionData")
-    limit: int | None = Field(default=None, ge=1, le=100)
-
-
-class ExecutePayload(_In):
-    workflow_input: WorkflowInput = Field(default_factory=WorkflowInput, alias="workflowInput")
-
-
-class ExecuteOptions(_In):
-    dynamic_data_mapping_id: str | None = Field(default=None, alias="dynamicDataMappingId")
-    pin: bool = False  # put the found or updated records into Current Interaction
-    screen_pop: bool = Field(default=False, alias="screenPop")
-
-
-class ExecuteRequest(_In):
-    """``POST /api/v1/workflows/execute``."""
-
-    configuration_id: str = Field(alias="configurationId", min_length=1)
-    workflow_id: str = Field(alias="workflowId", min_length=1)
-    interaction_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("interactionId", "interactionID")
-    )
-    contact_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("contactId", "contactID")
-    )
-    payload: ExecutePayload = Field(default_factory=ExecutePayload)
-    options: ExecuteOptions = Field(default_factory=ExecuteOptions)
 
 
 @dataclass

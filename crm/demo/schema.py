@@ -25,9 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from ..models import FieldInfo, FieldType, RecordType
+from ..models import FieldInfo, FieldType, FieldValue, RecordType
 
 __all__ = [
+    "SeedRecord",
     "TypeSpec",
     "TYPES",
     "CALLER_TYPES",
@@ -37,6 +38,9 @@ __all__ = [
     "digits_column",
     "type_spec",
 ]
+
+# a record to seed: (record type, key, fields); a value "@key" names an earlier record
+SeedRecord = tuple[str, str, dict[str, FieldValue]]
 
 
 @dataclass(frozen=True)
