@@ -31,6 +31,8 @@ from .errors import (
 __all__ = [
     "StatusTexts",
     "error_for_status",
+    "read_token_reply",
+    "json_or_raise",
     "json_body",
     "redact",
     "as_form_text",
@@ -77,7 +79,7 @@ def safe_text(text: str, limit: int = 500) -> str:
 
 async def retry_once_on_401(
     send: Callable[[], Awaitable[tuple[httpx.Response, str | None]]],
-    invalidate: Callable[[str], Awaitable[None]],
+    invalidate: Callable[[str], Awaitable[None]] | None,
 ) -> httpx.Response:
     """Send once; on a 401 answered to a renewable token, invalidate it and send once more.
 
@@ -85,7 +87,7 @@ async def retry_once_on_401(
     cannot be renewed, such as basic auth). The second reply is returned as it is, so a
     repeated 401 reaches the caller's error translation."""
     response, token = await send()
-    if response.status_code == 401 and token is not None:
+    if response.status_code == 401 and token is not None and invalidate is not None:
         await invalidate(token)  # expired: mint once, retry
         response, _ = await send()
     return response
@@ -193,3 +195,25 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def read_token_reply(
+    response: httpx.Response, *, refused: str, message: str, error: CrmError | None
+) -> tuple[str, float | None, None]:
+    """An OAuth token endpoint's reply as ``TokenManager`` wants it: ``(token, expires_in,
+    None)``. A 400/401/403 is the identity provider refusing the client (``CrmAuthError``
+    with ``refused`` and the vendor's ``message``); any other failure is ``error``."""
+    if response.status_code in (400, 401, 403):
+        raise CrmAuthError(refused, vendor_status=response.status_code, vendor_message=message)
+    if error is not None:
+        raise error
+    data = response.json()
+    expires = data.get("expires_in")
+    return str(data["access_token"]), float(expires) if expires else None, None
+
+
+def json_or_raise(response: httpx.Response, error: CrmError | None) -> Any:
+    """The reply's JSON (``{}`` for an empty body), or ``error`` raised when it failed."""
+    if error is not None:
+        raise error
+    return response.json() if response.content else {}

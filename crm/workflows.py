@@ -110,6 +110,12 @@ def _require(value: str | None, name: str, why: str) -> str:
     return value
 
 
+def _lookup_value(value: str | None, name: str, why: str, data: InteractionData | None) -> str:
+    """The phone number or email to search for: given, or the interaction's; references
+    such as ``{ANI}`` filled in."""
+    return fill_template(_require(value, name, why), data, field=f"{_INPUT}.{name}")
+
+
 def _raise_input(problems: list[Any]) -> None:
     if problems:
         first = problems[0]
@@ -139,29 +145,21 @@ async def _search(
 ) -> list[CrmRecord]:
     limit = given.limit or workflow.limit
     if workflow.by == "phone":
-        number = given.phone_number or (data.ani if data else None)
-        number = fill_template(
-            _require(
-                number,
-                "phoneNumber",
-                "the phone number to search for (or an interaction with an ANI)",
-            ),
+        number = _lookup_value(
+            given.phone_number or (data.ani if data else None),
+            "phoneNumber",
+            "the phone number to search for (or an interaction with an ANI)",
             data,
-            field=f"{_INPUT}.phoneNumber",
         )
         return await adapter.search(
             PhoneSearch(number=number, limit=limit, record_types=workflow.record_types)
         )
     if workflow.by == "email":
-        email = given.email or (data.email if data else None)
-        email = fill_template(
-            _require(
-                email,
-                "email",
-                "the email address to search for (or a digital interaction with a sender address)",
-            ),
+        email = _lookup_value(
+            given.email or (data.email if data else None),
+            "email",
+            "the email address to search for (or a digital interaction with a sender address)",
             data,
-            field=f"{_INPUT}.email",
         )
         return await adapter.search(
             EmailSearch(email=email, limit=limit, record_types=workflow.record_types)

@@ -9,7 +9,6 @@ Filters are built by the pure functions in ``crm.dynamics_query``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Mapping
 from typing import Any
@@ -34,6 +33,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
+from ...protocol import search_by_id
 from ...registry import AdapterContext, register
 from .connection import DynamicsConnection
 from .query import (
@@ -293,10 +293,7 @@ class DynamicsAdapter(DynamicsConnection):
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
         if isinstance(query, IdSearch):
-            try:
-                return [await self.get(query.record_type, query.id.strip())]
-            except CrmNotFoundError:
-                return []
+            return await search_by_id(self, query)
         if isinstance(query, DynamicSearch):
             table = await self._table(query.record_type)
             rows = await self._query(
@@ -374,11 +371,6 @@ class DynamicsAdapter(DynamicsConnection):
         await self._get("WhoAmI")  # proves token, host, version and the application user
 
     async def aclose(self) -> None:
-        if self._warmup is not None:
-            self._warmup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._warmup
-            self._warmup = None
         await self._tokens.aclose()
         if self._own_http is not None:
             await self._own_http.aclose()

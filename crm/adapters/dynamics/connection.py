@@ -16,7 +16,6 @@ import requests
 from ...errors import (
     ConfigError,
     CrmAuthError,
-    CrmError,
     CrmUnavailableError,
 )
 from ...http import retry_once_on_401, safe_text, translate_transport_errors
@@ -71,8 +70,7 @@ class DynamicsConnection:
         self._tables: dict[str, Table] = dict(STANDARD_TABLES)
         self._fields: dict[str, list[FieldInfo]] = {}
         self._timeline_lock = asyncio.Lock()
-        self._warmup: asyncio.Task[None] | None = None
-        self._start_background()
+        self._tokens.warm_up("Dynamics")
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -103,26 +101,6 @@ class DynamicsConnection:
         return url + (f"&appid={self._settings.app_id}" if self._settings.app_id else "")
 
     # --- tokens ----------------------------------------------------------------------------
-
-    def _start_background(self) -> None:
-        """Mint the first token now, then keep it fresh ahead of expiry."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return  # built outside a loop (a script): the first call mints instead
-        if self._warmup is None:
-            self._warmup = asyncio.create_task(self._warm_up(), name="dynamics-token-warmup")
-
-    async def _warm_up(self) -> None:
-        try:
-            await self._tokens.get()
-        except CrmError as exc:
-            log.warning("Dynamics token warm-up failed: %s", exc.detail)
-        except Exception as exc:  # never let a background task die unobserved
-            log.warning("Dynamics token warm-up failed: %s", type(exc).__name__)
-        finally:
-            # started after the first mint, so the refresher schedules from a known expiry
-            self._tokens.start()
 
     async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
         if self._settings.token_url:
@@ -213,7 +191,7 @@ class DynamicsConnection:
         prefer: str = _ANNOTATIONS,
         extra_headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        self._start_background()
+        self._tokens.warm_up("Dynamics")
 
         async def send() -> tuple[httpx.Response, str]:
             token = await self._tokens.get()

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import phonenumbers
 
 from ...errors import CrmRejectedError, InputError
-from ...models import Condition
+from ...models import Condition, check_conditions
 from ...phone import PhoneVariants, digits_only
 
 __all__ = [
@@ -85,10 +85,7 @@ def any_of(expressions: Iterable[str]) -> str:
 
 def build_dynamic_filter(conditions: Sequence[Condition], join: str) -> str:
     """The workflow model's conditions as one parenthesised ``$filter`` expression."""
-    if not conditions:
-        raise InputError("A dynamic search needs at least one condition", field="conditions")
-    if join not in ("and", "or"):
-        raise InputError(f"Unknown join {join!r}", field="join")
+    check_conditions(conditions, join)
     parts = [eq(c.field, c.value, negate=c.operator == "notequals") for c in conditions]
     return "(" + f" {join} ".join(parts) + ")"
 

@@ -33,11 +33,11 @@ from ...models import (
     PhoneSearch,
     RecordType,
     SearchQuery,
-    TextSearch,
     TimelineActivity,
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
+from ...protocol import search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import HubSpotConnection
 from .query import (
@@ -80,28 +80,23 @@ class HubSpotAdapter(HubSpotConnection):
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
         if isinstance(query, IdSearch):
-            try:
-                return [await self.get(query.record_type, query.id)]
-            except CrmNotFoundError:
-                return []
+            return await search_by_id(self, query)
         if isinstance(query, DynamicSearch):
             return await self._dynamic(query)
-        found: list[CrmRecord] = []
-        for object_type in query.record_types or self._settings.caller_types:
+
+        async def one(object_type: str, remaining: int) -> list[CrmRecord]:
             check_object_type(object_type)
-            remaining = query.limit - len(found)
-            if remaining <= 0:
-                break
             if isinstance(query, PhoneSearch):
-                found += await self._phone(object_type, query.number, remaining)
-            elif isinstance(query, EmailSearch):
+                return await self._phone(object_type, query.number, remaining)
+            if isinstance(query, EmailSearch):
                 groups = email_filter_groups(query.email, EMAIL_PROPERTIES.get(object_type, ()))
-                found += await self._search(object_type, groups, remaining)
-            elif isinstance(query, TextSearch):
+            else:
                 first, last, whole = NAME_PROPERTIES.get(object_type, (None, None, None))
                 groups = name_filter_groups(query.text, first, last, whole)
-                found += await self._search(object_type, groups, remaining)
-        return found
+            return await self._search(object_type, groups, remaining)
+
+        types = query.record_types or self._settings.caller_types
+        return await search_each(types, query.limit, one)
 
     async def _phone(self, object_type: str, number: str, limit: int) -> list[CrmRecord]:
         text_fields = PHONE_TEXT_PROPERTIES.get(object_type)

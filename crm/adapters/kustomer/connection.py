@@ -10,6 +10,7 @@ from ...errors import (
     ConfigError,
 )
 from ...http import (
+    json_or_raise,
     translate_transport_errors,
 )
 from ...models import (
@@ -57,10 +58,7 @@ class KustomerConnection:
                 json=json,
                 headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
             )
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        return response.json() if response.content else {}
+        return json_or_raise(response, error_for_response(response))
 
     def _url(self, path: str) -> str:
         return f"{self._api}/{path.lstrip('/')}"

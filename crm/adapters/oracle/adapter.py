@@ -43,6 +43,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import digits_only, phone_variants, stored_number_matches
+from ...protocol import search_by_id
 from ...registry import AdapterContext, register
 from . import query as oq
 from .connection import OracleConnection
@@ -148,10 +149,7 @@ class OracleAdapter(OracleConnection):
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
         if isinstance(query, IdSearch):
-            try:
-                return [await self.get(query.record_type, query.id)]
-            except CrmNotFoundError:
-                return []
+            return await search_by_id(self, query)
         try:
             if isinstance(query, PhoneSearch):
                 return await self._search_phone(query)

@@ -13,10 +13,11 @@ import httpx
 
 from ...errors import (
     ConfigError,
-    CrmAuthError,
     CrmRateLimitedError,
 )
 from ...http import (
+    json_or_raise,
+    read_token_reply,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
@@ -25,7 +26,7 @@ from ...models import (
     CrmSystem,
 )
 from ...registry import AdapterContext
-from ...tokens import TokenManager
+from ...tokens import TokenManager, authorization
 from .settings import OracleSettings
 from .wire import (
     _ACCESS_TOKEN,
@@ -87,25 +88,15 @@ class OracleConnection:
             form["scope"] = self._scope
         async with translate_transport_errors(VENDOR):
             response = await self._http.post(self._token_url, data=form, auth=self._client)
-        if response.status_code in (400, 401, 403):
-            raise CrmAuthError(
-                "The identity provider did not issue an access token",
-                vendor_status=response.status_code,
-                vendor_message=safe_text(response.text),
-            )
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        data = response.json()
-        expires = data.get("expires_in")
-        return str(data["access_token"]), float(expires) if expires else None, None
+        return read_token_reply(
+            response,
+            refused="The identity provider did not issue an access token",
+            message=safe_text(response.text),
+            error=error_for_response(response),
+        )
 
     async def _authorization(self) -> str:
-        if self._tokens is None:
-            assert self._basic is not None
-            return self._basic
-        self._tokens.start()
-        return "Bearer " + (await self._tokens.get()).value
+        return await authorization(self._tokens, self._basic)
 
     async def _respect_pause(self) -> None:
         """Honour the last ``osvc-crest-next-request-after``: wait briefly or fail fast."""
@@ -129,9 +120,9 @@ class OracleConnection:
     ) -> Any:
         async def send() -> tuple[httpx.Response, str | None]:
             await self._respect_pause()
-            authorization = await self._authorization()
+            header = await self._authorization()
             headers = {
-                "Authorization": authorization,
+                "Authorization": header,
                 "Accept": "application/json",
                 "OSvC-CREST-Application-Context": self._app_context,
             }
@@ -145,15 +136,9 @@ class OracleConnection:
             wait = throttle_wait(response)
             if wait:
                 self._not_before = time.monotonic() + wait
-            token = authorization.removeprefix("Bearer ") if self._tokens is not None else None
+            token = header.removeprefix("Bearer ") if self._tokens is not None else None
             return response, token
 
-        response = await retry_once_on_401(send, self._invalidate)
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        return response.json() if response.content else {}
-
-    async def _invalidate(self, token: str) -> None:
-        assert self._tokens is not None
-        await self._tokens.invalidate(token)
+        tokens = self._tokens
+        response = await retry_once_on_401(send, tokens.invalidate if tokens else None)
+        return json_or_raise(response, error_for_response(response))

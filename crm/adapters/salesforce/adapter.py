@@ -8,7 +8,6 @@ once and the call retried. Queries are built by the pure functions in
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -34,6 +33,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
+from ...protocol import search_by_id
 from ...registry import AdapterContext, register
 from .connection import SalesforceConnection
 from .query import (
@@ -216,10 +216,7 @@ class SalesforceAdapter(SalesforceConnection):
             )
         if isinstance(query, IdSearch):
             check_api_name(query.record_type, what="record_type")
-            try:
-                return [await self.get(query.record_type, query.id.strip())]
-            except CrmNotFoundError:
-                return []
+            return await search_by_id(self, query)
         if isinstance(query, DynamicSearch):
             where = build_dynamic_where(query.conditions, query.join)
             fields = await self._select_fields(query.record_type)
@@ -300,11 +297,6 @@ class SalesforceAdapter(SalesforceConnection):
         await self._get_json("")  # the version's resource list: proves token, host and version
 
     async def aclose(self) -> None:
-        if self._warmup is not None:
-            self._warmup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._warmup
-            self._warmup = None
         await self._tokens.aclose()
 
 

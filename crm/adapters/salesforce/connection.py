@@ -16,7 +16,6 @@ import jwt
 from ...errors import (
     ConfigError,
     CrmAuthError,
-    CrmError,
 )
 from ...http import (
     retry_once_on_401,
@@ -58,8 +57,7 @@ class SalesforceConnection:
         )
         self._describes: dict[str, dict[str, Any]] = {}
         self._timeline_lock = asyncio.Lock()
-        self._warmup: asyncio.Task[None] | None = None
-        self._start_background()
+        self._tokens.warm_up("Salesforce")
 
     # --- protocol: identity and links ----------------------------------------------
 
@@ -86,26 +84,6 @@ class SalesforceConnection:
         return self._instance_url()
 
     # --- tokens -----------------------------------------------------------------------
-
-    def _start_background(self) -> None:
-        """Mint the first token now, then keep it fresh ahead of expiry."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return  # built outside a loop (a script): the first call mints instead
-        if self._warmup is None:
-            self._warmup = asyncio.create_task(self._warm_up(), name="salesforce-token-warmup")
-
-    async def _warm_up(self) -> None:
-        try:
-            await self._tokens.get()
-        except CrmError as exc:
-            log.warning("Salesforce token warm-up failed: %s", exc.detail)
-        except Exception as exc:  # never let a background task die unobserved
-            log.warning("Salesforce token warm-up failed: %s", type(exc).__name__)
-        finally:
-            # started after the first mint, so the refresher schedules from a known expiry
-            self._tokens.start()
 
     async def _mint_token(self) -> tuple[str, float | None, dict[str, str] | None]:
         s = self._settings
@@ -164,7 +142,7 @@ class SalesforceConnection:
         params: Mapping[str, str] | None = None,
         json: Any = None,
     ) -> httpx.Response:
-        self._start_background()
+        self._tokens.warm_up("Salesforce")
 
         async def send() -> tuple[httpx.Response, str]:
             token = await self._tokens.get()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ...errors import CrmRejectedError, InputError
-from ...models import Condition
+from ...models import Condition, check_conditions
 from ...phone import digits_only
 
 __all__ = [
@@ -125,10 +125,7 @@ def build_where_like(fields: Iterable[str], text: str) -> str:
 
 def build_dynamic_where(conditions: Sequence[Condition], join: str) -> str:
     """The workflow model's conditions as one parenthesised SOQL condition."""
-    if not conditions:
-        raise InputError("A dynamic search needs at least one condition", field="conditions")
-    if join not in ("and", "or"):
-        raise InputError(f"Unknown join {join!r}", field="join")
+    check_conditions(conditions, join)
     operator = {"equals": "=", "notequals": "!="}
     parts = [
         f"{check_api_name(c.field, path=True)} {operator[c.operator]} {quote_soql_value(c.value)}"

@@ -34,11 +34,11 @@ from ...models import (
     PhoneSearch,
     RecordType,
     SearchQuery,
-    TextSearch,
     TimelineActivity,
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
+from ...protocol import search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import ServiceNowConnection
 from .query import (
@@ -81,33 +81,29 @@ class ServiceNowAdapter(ServiceNowConnection):
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
         if isinstance(query, IdSearch):
-            try:
-                return [await self.get(query.record_type, query.id)]
-            except CrmNotFoundError:
-                return []
+            return await search_by_id(self, query)
         if isinstance(query, DynamicSearch):
             return await self._dynamic(query)
-        found: list[CrmRecord] = []
-        for table in query.record_types or self._settings.caller_tables:
+
+        async def one(table: str, remaining: int) -> list[CrmRecord]:
             check_table(table)
-            remaining = query.limit - len(found)
-            if remaining <= 0:
-                break
             try:
                 if isinstance(query, PhoneSearch):
-                    found += await self._phone(table, query.number, remaining)
-                elif isinstance(query, EmailSearch):
+                    return await self._phone(table, query.number, remaining)
+                if isinstance(query, EmailSearch):
                     encoded = email_query(query.email, EMAIL_FIELDS.get(table, ()))
-                    found += await self._list(table, encoded, remaining) if encoded else []
-                elif isinstance(query, TextSearch):
+                else:
                     first, last, whole = NAME_FIELDS.get(table, (None, None, None))
                     encoded = name_query(query.text, first, last, whole)
-                    found += await self._list(table, encoded, remaining) if encoded else []
+                return await self._list(table, encoded, remaining) if encoded else []
             except QueryValueError:
                 # Input a query cannot carry (for example '^'): nothing is searched, so
                 # nothing more than asked can ever be found.
-                continue
-        return found
+                return []
+
+        return await search_each(
+            query.record_types or self._settings.caller_tables, query.limit, one
+        )
 
     async def _phone(self, table: str, number: str, limit: int) -> list[CrmRecord]:
         fields = PHONE_FIELDS.get(table)

@@ -53,33 +53,21 @@ _TEXTS = StatusTexts(
 PERSON_TABLES = frozenset({"sys_user", "customer_contact", "csm_consumer"})
 
 
+# the fields of a person read by default; each person table adds its own
+_PERSON_FIELDS = (
+    "sys_id",
+    "name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "mobile_phone",
+    "title",
+    "company",
+)
 DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
-    "sys_user": (
-        "sys_id",
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "mobile_phone",
-        "title",
-        "company",
-        "user_name",
-        "sys_updated_on",
-    ),
-    "customer_contact": (
-        "sys_id",
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "mobile_phone",
-        "title",
-        "company",
-        "account",
-        "sys_updated_on",
-    ),
+    "sys_user": (*_PERSON_FIELDS, "user_name", "sys_updated_on"),
+    "customer_contact": (*_PERSON_FIELDS, "account", "sys_updated_on"),
     "core_company": ("sys_id", "name", "phone", "city", "country", "sys_updated_on"),
     "customer_account": ("sys_id", "name", "number", "phone", "sys_updated_on"),
     "incident": (

@@ -40,6 +40,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
+from ...protocol import search_by_id
 from ...registry import AdapterContext, register
 from . import query as zq
 from .connection import ZendeskConnection
@@ -168,10 +169,7 @@ class ZendeskAdapter(ZendeskConnection):
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
         if isinstance(query, IdSearch):
-            try:
-                return [await self.get(query.record_type, query.id)]
-            except CrmNotFoundError:
-                return []
+            return await search_by_id(self, query)
         try:
             if isinstance(query, PhoneSearch):
                 return await self._search_phone(query)

@@ -12,9 +12,10 @@ import httpx
 
 from ...errors import (
     ConfigError,
-    CrmAuthError,
 )
 from ...http import (
+    json_or_raise,
+    read_token_reply,
     retry_once_on_401,
     translate_transport_errors,
 )
@@ -22,7 +23,7 @@ from ...models import (
     CrmSystem,
 )
 from ...registry import AdapterContext
-from ...tokens import TokenManager
+from ...tokens import TokenManager, authorization
 from .settings import ZendeskSettings
 from .wire import API_TOKEN_SUNSET, VENDOR, error_for_response, vendor_message
 
@@ -90,25 +91,15 @@ class ZendeskConnection:
             body["expires_in"] = self._settings.token_expires_in
         async with translate_transport_errors(VENDOR):
             response = await self._http.post(self._token_url, json=body)
-        if response.status_code in (400, 401, 403):
-            raise CrmAuthError(
-                "Zendesk did not issue an access token",
-                vendor_status=response.status_code,
-                vendor_message=vendor_message(response),
-            )
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        data = response.json()
-        expires = data.get("expires_in")
-        return str(data["access_token"]), float(expires) if expires else None, None
+        return read_token_reply(
+            response,
+            refused="Zendesk did not issue an access token",
+            message=vendor_message(response),
+            error=error_for_response(response),
+        )
 
     async def _authorization(self) -> str:
-        if self._tokens is None:
-            assert self._basic is not None
-            return self._basic
-        self._tokens.start()
-        return "Bearer " + (await self._tokens.get()).value
+        return await authorization(self._tokens, self._basic)
 
     async def _call(
         self, method: str, url: str, *, params: Mapping[str, Any] | None = None, json: Any = None
@@ -116,27 +107,21 @@ class ZendeskConnection:
         """One API call; on a 401 with an OAuth token, mint a new token and retry once."""
 
         async def send() -> tuple[httpx.Response, str | None]:
-            authorization = await self._authorization()
+            header = await self._authorization()
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(
                     method,
                     url,
                     params=params,
                     json=json,
-                    headers={"Authorization": authorization, "Accept": "application/json"},
+                    headers={"Authorization": header, "Accept": "application/json"},
                 )
-            token = authorization.removeprefix("Bearer ") if self._tokens is not None else None
+            token = header.removeprefix("Bearer ") if self._tokens is not None else None
             return response, token
 
-        response = await retry_once_on_401(send, self._invalidate)
-        error = error_for_response(response)
-        if error is not None:
-            raise error
-        return response.json() if response.content else {}
-
-    async def _invalidate(self, token: str) -> None:
-        assert self._tokens is not None
-        await self._tokens.invalidate(token)
+        tokens = self._tokens
+        response = await retry_once_on_401(send, tokens.invalidate if tokens else None)
+        return json_or_raise(response, error_for_response(response))
 
     def _url(self, path: str) -> str:
         return f"{self._api}/{path.lstrip('/')}"
