@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 
 
 class DynamicsConnection:
-    """The API session under ``DynamicsAdapter``: auth, transport and the translation of
-    replies into project errors."""
+    """A Dataverse environment as the adapter reaches it: Entra ID tokens (MSAL, or a plain
+    form POST), an optional private CA bundle, Web API calls with errors translated."""
 
     def __init__(self, context: AdapterContext, settings: DynamicsSettings) -> None:
         if not context.secrets.get("client_secret"):

@@ -30,8 +30,8 @@ __all__ = ["HubSpotConnection"]
 
 
 class HubSpotConnection:
-    """The API session under ``HubSpotAdapter``: auth, transport and the translation of
-    replies into project errors."""
+    """A HubSpot portal as the adapter reaches it: the private app token, the numbered or
+    dated API paths, calls with errors translated (the token blanked in vendor words)."""
 
     def __init__(
         self,

@@ -25,8 +25,8 @@ __all__ = ["KustomerConnection"]
 
 
 class KustomerConnection:
-    """The API session under ``KustomerAdapter``: auth, transport and the translation of
-    replies into project errors."""
+    """A Kustomer organisation as the adapter reaches it: the API key and calls with errors
+    translated (rate-limit resets read from Retry-After or x-ratelimit-reset)."""
 
     def __init__(self, context: AdapterContext, settings: KustomerSettings) -> None:
         org = settings.org

@@ -40,8 +40,8 @@ __all__ = ["OracleConnection"]
 
 
 class OracleConnection:
-    """The API session under ``OracleAdapter``: auth, transport and the translation of
-    replies into project errors."""
+    """An Oracle B2C Service site as the adapter reaches it: Basic or OAuth auth, the CREST
+    headers and session token, pauses asked for by the site, errors translated."""
 
     def __init__(self, context: AdapterContext, settings: OracleSettings) -> None:
         secrets = context.secrets

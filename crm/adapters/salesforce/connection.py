@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 
 class SalesforceConnection:
-    """The API session under ``SalesforceAdapter``: auth, transport and the translation of
-    replies into project errors."""
+    """A Salesforce org as the adapter reaches it: OAuth tokens (client credentials or JWT
+    bearer) kept fresh, the instance and Lightning hosts, REST calls with errors translated."""
 
     def __init__(self, context: AdapterContext, settings: SalesforceSettings) -> None:
         secret = "client_secret" if settings.auth == "client_credentials" else "private_key"

@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 
 class ServiceNowConnection:
-    """The API session under ``ServiceNowAdapter``: auth, transport and the translation of
-    replies into project errors."""
+    """A ServiceNow instance as the adapter reaches it: Basic auth or OAuth (password grant,
+    refresh token), Table API calls and paging, errors translated with secrets blanked."""
 
     def __init__(
         self,

@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 
 class ZendeskConnection:
-    """The API session under ``ZendeskAdapter``: auth, transport and the translation of
-    replies into project errors."""
+    """A Zendesk account as the adapter reaches it: OAuth client credentials or an API token
+    (deprecated), calls with one retry on an expired token, errors translated."""
 
     def __init__(self, context: AdapterContext, settings: ZendeskSettings) -> None:
         host = f"https://{settings.subdomain or ''}.zendesk.com"
