@@ -27,6 +27,7 @@ sys.path.insert(0, str(_HERE.parent))
 from sqlalchemy import event  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
+from bot.storage.db import create_demo_crm_engine  # noqa: E402
 from crm.demo import DemoCrm  # noqa: E402
 from crm.models import PhoneSearch  # noqa: E402
 
@@ -58,7 +59,7 @@ async def _measure(
 
 async def run(url: str, count: int, profile: str | None) -> None:
     counter = StatementCounter()
-    crm = DemoCrm(url)
+    crm = DemoCrm(url, open_engine=create_demo_crm_engine)
     try:
         query = PhoneSearch(number=NUMBER, limit=10)
         [found] = await crm.search(query)  # creates and seeds the tables

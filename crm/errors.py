@@ -46,6 +46,23 @@ class AppError(Exception):
     http_status = 500
     retryable = False
 
+    def __init_subclass__(
+        cls,
+        *,
+        code: str | None = None,
+        http_status: int | None = None,
+        retryable: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A subclass states its code, HTTP status and retryability in its class line."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if http_status is not None:
+            cls.http_status = http_status
+        if retryable is not None:
+            cls.retryable = retryable
+
     def __init__(
         self,
         detail: str = "",
@@ -69,36 +86,28 @@ class AppError(Exception):
         return body
 
 
-class InputError(AppError):
-    code = "invalid_input"
-    http_status = 400
+class InputError(AppError, code="invalid_input", http_status=400):
+    """Bad input from a caller or an agent."""
 
 
-class NotFoundError(AppError):
-    code = "not_found"
-    http_status = 404
+class NotFoundError(AppError, code="not_found", http_status=404):
+    """Unknown interaction, configuration or workflow."""
 
 
-class ConflictError(AppError):
-    code = "conflict"
-    http_status = 409
+class ConflictError(AppError, code="conflict", http_status=409):
+    """The state does not allow the request."""
 
 
-class PermissionDeniedError(AppError):
-    code = "not_allowed"
-    http_status = 403
+class PermissionDeniedError(AppError, code="not_allowed", http_status=403):
+    """The caller may not act on this."""
 
 
-class ConfigError(AppError):
-    code = "invalid_configuration"
-    http_status = 400
+class ConfigError(AppError, code="invalid_configuration", http_status=400):
+    """A CRM configuration or mapping is invalid."""
 
 
-class CrmError(AppError):
+class CrmError(AppError, code="crm_error", http_status=502):
     """A CRM call failed. ``vendor_message`` keeps the CRM's own words for the admin."""
-
-    code = "crm_error"
-    http_status = 502
 
     def __init__(
         self,
@@ -113,35 +122,28 @@ class CrmError(AppError):
         self.vendor_message = vendor_message
 
 
-class CrmAuthError(CrmError):
-    code = "crm_auth"
-    http_status = 502
+class CrmAuthError(CrmError, code="crm_auth", http_status=502):
+    """The CRM refused the credentials, or no token could be minted."""
 
 
-class CrmNotFoundError(CrmError):
-    code = "crm_not_found"
-    http_status = 404
+class CrmNotFoundError(CrmError, code="crm_not_found", http_status=404):
+    """The record does not exist in the CRM."""
 
 
-class CrmRejectedError(CrmError):
-    code = "crm_rejected"
-    http_status = 422
+class CrmRejectedError(CrmError, code="crm_rejected", http_status=422):
+    """The CRM refused the request (validation, permissions)."""
 
 
-class CrmRateLimitedError(CrmError):
-    code = "crm_rate_limited"
-    http_status = 503
-    retryable = True
+class CrmRateLimitedError(CrmError, code="crm_rate_limited", http_status=503, retryable=True):
+    """The CRM throttles us; ``retry_after`` seconds when it said so."""
 
     def __init__(self, detail: str = "", *, retry_after: float | None = None, **kwargs: Any):
         super().__init__(detail, **kwargs)
         self.retry_after = retry_after
 
 
-class CrmUnavailableError(CrmError):
-    code = "crm_unavailable"
-    http_status = 502
-    retryable = True
+class CrmUnavailableError(CrmError, code="crm_unavailable", http_status=502, retryable=True):
+    """The CRM is unreachable, answered 5xx, or did not answer in time (``timed_out``)."""
 
     def __init__(self, detail: str = "", *, timed_out: bool = False, **kwargs: Any):
         super().__init__(detail, **kwargs)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .errors import InputError
+
 __all__ = [
+    "check_conditions",
     "FieldType",
     "FieldInfo",
     "RecordType",
@@ -171,6 +175,15 @@ class DynamicSearch(_Model):
     conditions: list[Condition]
     join: Literal["and", "or"] = "and"
     limit: int = 25
+
+
+def check_conditions(conditions: Sequence[Condition], join: str) -> None:
+    """A dynamic search's conditions can be built into a query: at least one, joined by
+    ``and`` or ``or`` (``InputError`` naming the part otherwise)."""
+    if not conditions:
+        raise InputError("A dynamic search needs at least one condition", field="conditions")
+    if join not in ("and", "or"):
+        raise InputError(f"Unknown join {join!r}", field="join")
 
 
 SearchQuery = Annotated[

@@ -8,21 +8,23 @@ so tests can point it at a local simulator.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
+from .errors import CrmNotFoundError
 from .models import (
     CrmRecord,
     CrmSystem,
     FieldInfo,
     FieldValue,
+    IdSearch,
     RecordType,
     SearchQuery,
     TimelineActivity,
     TimelineRef,
 )
 
-__all__ = ["CrmAdapter"]
+__all__ = ["CrmAdapter", "search_by_id", "search_each"]
 
 
 @runtime_checkable
@@ -81,3 +83,27 @@ class CrmAdapter(Protocol):
     async def aclose(self) -> None:
         """Release connections and background token refreshers."""
         ...
+
+
+async def search_by_id(adapter: CrmAdapter, query: IdSearch) -> list[CrmRecord]:
+    """An ``IdSearch`` answered with ``get``: the record, or no record when it is unknown."""
+    try:
+        return [await adapter.get(query.record_type, query.id.strip())]
+    except CrmNotFoundError:
+        return []
+
+
+async def search_each(
+    record_types: Iterable[str],
+    limit: int,
+    search: Callable[[str, int], Awaitable[list[CrmRecord]]],
+) -> list[CrmRecord]:
+    """Up to ``limit`` records, searching one record type after another in the order given;
+    ``search(record_type, remaining)`` searches one type."""
+    found: list[CrmRecord] = []
+    for record_type in record_types:
+        remaining = limit - len(found)
+        if remaining <= 0:
+            break
+        found += await search(record_type, remaining)
+    return found

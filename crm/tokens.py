@@ -10,7 +10,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-__all__ = ["Token", "TokenManager"]
+from .errors import AppError
+
+__all__ = ["Token", "TokenManager", "authorization"]
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,10 @@ class TokenManager:
 
     ``get()`` returns the cached token, minting only when there is none or it has expired.
     ``start()`` runs a background task that refreshes ``refresh_margin`` seconds before
-    expiry. ``invalidate(value)`` drops a token the CRM refused (expired-token reply), so the
-    caller's single retry mints a fresh one; concurrent callers share one mint.
+    expiry; ``warm_up()`` mints the first token in the background first (when called inside
+    a running loop), then starts the refresher. ``invalidate(value)`` drops a token the CRM
+    refused (expired-token reply), so the caller's single retry mints a fresh one;
+    concurrent callers share one mint.
     """
 
     def __init__(
@@ -45,6 +49,7 @@ class TokenManager:
         self._token: Token | None = None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._warmup: asyncio.Task[None] | None = None
         self._on_refresh = on_refresh
 
     @property
@@ -70,12 +75,33 @@ class TokenManager:
         if self._task is None:
             self._task = asyncio.create_task(self._refresh_loop(), name="token-refresh")
 
+    def warm_up(self, vendor: str) -> None:
+        """Mint the first token now, then keep it fresh ahead of expiry. Outside a running
+        loop (a script builds an adapter) nothing happens: the first call mints instead."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._warmup is None:
+            self._warmup = asyncio.create_task(self._warm(vendor), name="token-warmup")
+
+    async def _warm(self, vendor: str) -> None:
+        try:
+            await self.get()
+        except AppError as exc:
+            log.warning("%s token warm-up failed: %s", vendor, exc.detail)
+        except Exception as exc:  # never let a background task die unobserved
+            log.warning("%s token warm-up failed: %s", vendor, type(exc).__name__)
+        finally:
+            # started after the first mint, so the refresher schedules from a known expiry
+            self.start()
+
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        # the warm-up first: a cancelled warm-up still starts the refresher on its way out
+        await _cancel(self._warmup)
+        self._warmup = None
+        await _cancel(self._task)
+        self._task = None
 
     def _expired(self, token: Token) -> bool:
         return token.expires_at is not None and self._clock() >= token.expires_at
@@ -102,3 +128,20 @@ class TokenManager:
             except Exception as exc:  # keep the old token; try again shortly
                 log.warning("token refresh failed: %s", type(exc).__name__)
                 await asyncio.sleep(30)
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def authorization(tokens: TokenManager | None, basic: str | None) -> str:
+    """The ``Authorization`` header: a bearer token when the CRM takes OAuth (refreshed in
+    the background from the first call on), else the fixed Basic credentials."""
+    if tokens is None:
+        assert basic is not None
+        return basic
+    tokens.start()
+    return "Bearer " + (await tokens.get()).value

@@ -13,12 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
-
 from .config import (
     CreateWorkflow,
     MemorializationWorkflow,
-    SearchCriteria,
     SearchWorkflow,
     TimelineWorkflow,
     UpdateWorkflow,
@@ -39,6 +36,7 @@ from .models import (
 )
 from .protocol import CrmAdapter
 from .validation import create_problems, criteria_problems, load_metadata
+from .workflow_request import ExecuteOptions, ExecuteRequest, RecordRef, WorkflowInput
 
 __all__ = [
     "RecordRef",
@@ -53,68 +51,6 @@ __all__ = [
 ]
 
 _INPUT = "payload.workflowInput"
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class RecordRef(_In):
-    """A record named in a payload (the anchor's ``{entity, entityId}`` works too)."""
-
-    type: str = Field(min_length=1, validation_alias=AliasChoices("type", "entity"))
-    id: str = Field(min_length=1, validation_alias=AliasChoices("id", "entityId"))
-
-
-class WorkflowInput(_In):
-    """``payload.workflowInput``: what a script passes to the workflow."""
-
-    phone_number: str | None = Field(default=None, alias="phoneNumber")
-    email: str | None = None
-    search: list[SearchCriteria] | None = None
-    record_type: str | None = Field(
-        default=None, validation_alias=AliasChoices("recordType", "entity")
-    )
-    id: str | None = None
-    fields: dict[str, FieldValue] | None = Field(
-        default=None, validation_alias=AliasChoices("fields", "data")
-    )
-    records: list[RecordRef] | None = Field(
-        default=None, validation_alias=AliasChoices("records", "integration")
-    )
-    subject: str | None = None  # timeline: overrides the workflow's subject
-    notes: str | None = None  # timeline: activity notes (default: Disposition Notes)
-    mapping_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("mappingId", "dataMappingId")
-    )
-    # platform fields for references (``{ANI}``) when there is no interaction, or on top
-    interaction_data: dict[str, str] | None = Field(default=None, alias="interactionData")
-    limit: int | None = Field(default=None, ge=1, le=100)
-
-
-class ExecutePayload(_In):
-    workflow_input: WorkflowInput = Field(default_factory=WorkflowInput, alias="workflowInput")
-
-
-class ExecuteOptions(_In):
-    dynamic_data_mapping_id: str | None = Field(default=None, alias="dynamicDataMappingId")
-    pin: bool = False  # put the found or updated records into Current Interaction
-    screen_pop: bool = Field(default=False, alias="screenPop")
-
-
-class ExecuteRequest(_In):
-    """``POST /api/v1/workflows/execute``."""
-
-    configuration_id: str = Field(alias="configurationId", min_length=1)
-    workflow_id: str = Field(alias="workflowId", min_length=1)
-    interaction_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("interactionId", "interactionID")
-    )
-    contact_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("contactId", "contactID")
-    )
-    payload: ExecutePayload = Field(default_factory=ExecutePayload)
-    options: ExecuteOptions = Field(default_factory=ExecuteOptions)
 
 
 @dataclass
@@ -174,6 +110,12 @@ def _require(value: str | None, name: str, why: str) -> str:
     return value
 
 
+def _lookup_value(value: str | None, name: str, why: str, data: InteractionData | None) -> str:
+    """The phone number or email to search for: given, or the interaction's; references
+    such as ``{ANI}`` filled in."""
+    return fill_template(_require(value, name, why), data, field=f"{_INPUT}.{name}")
+
+
 def _raise_input(problems: list[Any]) -> None:
     if problems:
         first = problems[0]
@@ -203,29 +145,21 @@ async def _search(
 ) -> list[CrmRecord]:
     limit = given.limit or workflow.limit
     if workflow.by == "phone":
-        number = given.phone_number or (data.ani if data else None)
-        number = fill_template(
-            _require(
-                number,
-                "phoneNumber",
-                "the phone number to search for (or an interaction with an ANI)",
-            ),
+        number = _lookup_value(
+            given.phone_number or (data.ani if data else None),
+            "phoneNumber",
+            "the phone number to search for (or an interaction with an ANI)",
             data,
-            field=f"{_INPUT}.phoneNumber",
         )
         return await adapter.search(
             PhoneSearch(number=number, limit=limit, record_types=workflow.record_types)
         )
     if workflow.by == "email":
-        email = given.email or (data.email if data else None)
-        email = fill_template(
-            _require(
-                email,
-                "email",
-                "the email address to search for (or a digital interaction with a sender address)",
-            ),
+        email = _lookup_value(
+            given.email or (data.email if data else None),
+            "email",
+            "the email address to search for (or a digital interaction with a sender address)",
             data,
-            field=f"{_INPUT}.email",
         )
         return await adapter.search(
             EmailSearch(email=email, limit=limit, record_types=workflow.record_types)

@@ -1,5 +1,5 @@
 """Pure: the configuration form of a CRM type, generated from that type's settings model
-(``crm.config.SETTINGS_SCHEMAS``), and the form's answer back to the store's input; and
+(``crm.config.settings_schema``), and the form's answer back to the store's input; and
 an ``AppError``'s field path to the form field it belongs to."""
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from ..observability.instrumented import InstrumentedAdapter, token_refresh_hook
 from ..observability.metrics import Metrics
 from ..settings import Settings
 from ..storage.config_tables import ConfigurationRow
+from ..storage.db import create_demo_crm_engine
 from . import specs
 from .changes import ConfigChanges
 from .default import default_row, find_or_create_default
@@ -304,6 +305,7 @@ class CrmDirectory:
             extra={
                 "demo_crm_url": self._settings.effective_demo_crm_url,
                 "demo_crm_links": self._settings.demo_crm_links,
+                "demo_crm_engine": create_demo_crm_engine,
                 "on_token_refresh": (
                     token_refresh_hook(self._metrics, type_) if self._metrics is not None else None
                 ),

@@ -31,9 +31,9 @@ from cards.customer_card import build_customer_card
 from cards.view import Notice
 from crm.errors import NotFoundError
 from crm.models import CrmRecord
-from crm.sqlite_engine import background_writes
 
 from ..notifier import Notifier
+from ..storage.sqlite_engine import background_writes
 from ..storage.tables import InstallationRow, InteractionRow
 from . import store
 from .cardview import CardState, Perspective

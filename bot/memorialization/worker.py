@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.errors import AppError, CrmRateLimitedError
 from crm.http import safe_text
-from crm.sqlite_engine import background_writes
 
 from ..settings import Settings
+from ..storage.sqlite_engine import background_writes
 from . import leases
 from .job_writer import AdapterProvider, JobWriter
 from .jobs import ClaimedJob, Outcome

@@ -8,10 +8,11 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from crm.sqlite_engine import create_sqlite_engine
+from .sqlite_engine import create_sqlite_engine
 
 __all__ = [
     "create_engine",
+    "create_demo_crm_engine",
     "session_factory",
     "read_session_factory",
     "upgrade_database",
@@ -38,7 +39,7 @@ POSTGRES_POOL_SIZE, POSTGRES_MAX_OVERFLOW = 20, 5
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine. SQLite gets WAL, runs on the event loop's thread, waits
     asynchronously for other processes' locks and queues this process's writers on a write
-    gate (:mod:`crm.sqlite_engine`), so the worker and the web handlers share the file
+    gate (:mod:`bot.storage.sqlite_engine`), so the worker and the web handlers share the file
     without polling for its lock; PostgreSQL gets a connection pool."""
     if is_sqlite(url):
         return create_sqlite_engine(
@@ -51,6 +52,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         max_overflow=POSTGRES_MAX_OVERFLOW,
         pool_pre_ping=True,
     )
+
+
+def create_demo_crm_engine(url: str) -> AsyncEngine:
+    """The demo CRM's engine (handed to it through ``AdapterContext.extra``): SQLite as the
+    service's own database (event loop's thread, write gate), so both share the process's
+    writers; other databases with the driver's default pool."""
+    if is_sqlite(url):
+        return create_sqlite_engine(url)
+    return create_async_engine(url, pool_pre_ping=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

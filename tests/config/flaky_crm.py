@@ -29,6 +29,7 @@ from crm.models import (
     TimelineRef,
 )
 from crm.registry import AdapterContext, register
+from crm.settings import GenericSettings
 
 TYPE = "flaky"
 MODULE = "tests.config.flaky_crm"
@@ -143,6 +144,6 @@ class FlakyAdapter:
         return None
 
 
-@register(TYPE)
-def create(context: AdapterContext) -> FlakyAdapter:
+@register(TYPE, GenericSettings)
+def create(context: AdapterContext, settings: GenericSettings) -> FlakyAdapter:
     return FlakyAdapter(context)

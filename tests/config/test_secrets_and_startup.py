@@ -6,6 +6,7 @@ import stat
 
 import pytest
 
+from bot.storage.db import create_demo_crm_engine
 from crm.demo import DemoCrm
 from crm.errors import ConfigError
 from crm.interaction_data import InteractionData
@@ -65,7 +66,7 @@ def test_unresolvable_references_name_the_secret_not_a_value(tmp_path):
 
 @pytest.fixture
 async def demo(tmp_path):  # type: ignore[no-untyped-def]
-    crm = DemoCrm(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    crm = DemoCrm(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", open_engine=create_demo_crm_engine)
     yield crm
     await crm.aclose()
 

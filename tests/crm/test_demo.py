@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from bot.storage.db import create_demo_crm_engine
 from crm.demo import DemoCrm
 from crm.errors import ConfigError, CrmNotFoundError, CrmRejectedError
 from crm.models import (
@@ -28,7 +29,7 @@ def demo_url(tmp_path) -> str:
 
 @pytest.fixture
 async def demo(demo_url) -> AsyncIterator[DemoCrm]:
-    adapter = DemoCrm(demo_url)
+    adapter = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
     yield adapter
     await adapter.aclose()
 
@@ -98,7 +99,7 @@ async def test_search_limit_spans_record_types(demo) -> None:
 async def test_sample_data_is_seeded_once(demo_url, demo) -> None:
     before = await demo.search(TextSearch(text="Schmidt", record_types=["contact"]))
     await demo.aclose()
-    again = DemoCrm(demo_url)
+    again = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
     try:
         after = await again.search(TextSearch(text="Schmidt", record_types=["contact"]))
     finally:
@@ -107,7 +108,7 @@ async def test_sample_data_is_seeded_once(demo_url, demo) -> None:
 
 
 async def test_empty_seed_starts_without_records(demo_url) -> None:
-    adapter = DemoCrm(demo_url, seed="empty")
+    adapter = DemoCrm(demo_url, seed="empty", open_engine=create_demo_crm_engine)
     try:
         assert await adapter.search(PhoneSearch(number="+49 30 1234567")) == []
         assert await adapter.search(TextSearch(text="a", limit=100)) == []
@@ -116,7 +117,7 @@ async def test_empty_seed_starts_without_records(demo_url) -> None:
 
 
 async def test_sample_works_on_sqlite_and_postgresql(database_url) -> None:
-    adapter = DemoCrm(database_url)
+    adapter = DemoCrm(database_url, open_engine=create_demo_crm_engine)
     try:
         [anna] = await adapter.search(PhoneSearch(number="+49301234567"))
         ref = await adapter.add_timeline(
@@ -331,7 +332,7 @@ async def test_invalid_settings_are_configuration_errors(demo_url, settings) -> 
 
 
 async def test_latency_setting_delays_every_call(demo_url) -> None:
-    slow = DemoCrm(demo_url, latency_ms=60_000)
+    slow = DemoCrm(demo_url, latency_ms=60_000, open_engine=create_demo_crm_engine)
     try:
         # a minute of latency cannot finish within a tenth of a second
         with pytest.raises(TimeoutError):
@@ -340,7 +341,7 @@ async def test_latency_setting_delays_every_call(demo_url) -> None:
             await asyncio.wait_for(slow.search(TextSearch(text="Anna")), timeout=0.1)
     finally:
         await slow.aclose()
-    fast = DemoCrm(demo_url, latency_ms=0)
+    fast = DemoCrm(demo_url, latency_ms=0, open_engine=create_demo_crm_engine)
     try:
         assert await asyncio.wait_for(fast.list_record_types(), timeout=30)
     finally:

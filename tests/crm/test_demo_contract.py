@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.storage.db import create_demo_crm_engine
 from crm.demo import DemoCrm
 
 from .contract import CrmContract
@@ -21,7 +22,12 @@ _TABLES = {"account", "contact", "case", "lead", "task", "custom_subscription"}
 @pytest.fixture
 async def harness(tmp_path) -> AsyncIterator[Harness]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'demo-crm.db'}"
-    adapter = DemoCrm(url, seed="empty", base_url="http://127.0.0.1:3978/demo-crm")
+    adapter = DemoCrm(
+        url,
+        seed="empty",
+        base_url="http://127.0.0.1:3978/demo-crm",
+        open_engine=create_demo_crm_engine,
+    )
     await adapter.seed_people(PEOPLE)
     # the "simulator's raw view": the demo's tables read with plain SQL, not through the adapter
     raw = create_async_engine(url)

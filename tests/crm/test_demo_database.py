@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from bot.storage.db import create_demo_crm_engine
 from crm.demo import DemoCrm
 from crm.models import CrmRecord, EmailSearch, PhoneSearch, TextSearch, TimelineActivity
 
@@ -43,7 +44,7 @@ async def _write_a_lot(adapter: DemoCrm, tag: str, count: int) -> list[str]:
 
 
 async def test_concurrent_writers_of_one_process_share_the_file(demo_url) -> None:
-    adapter = DemoCrm(demo_url)
+    adapter = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
     try:
         numbers = await _write_a_lot(adapter, "task", 40)
         timeline = await adapter.timeline(
@@ -62,13 +63,13 @@ async def test_writers_of_two_processes_share_the_file(demo_url) -> None:
     process has) meets this one's lock and waits for it instead of failing."""
 
     async def other_process() -> list[str]:
-        other = DemoCrm(demo_url)
+        other = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
         try:
             return await _write_a_lot(other, "other", 30)
         finally:
             await other.aclose()
 
-    adapter = DemoCrm(demo_url)
+    adapter = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
     try:
         await adapter.check()  # tables and sample data exist before both start writing
         ours, theirs = await asyncio.gather(
@@ -80,7 +81,7 @@ async def test_writers_of_two_processes_share_the_file(demo_url) -> None:
 
 
 async def test_reads_start_no_database_thread(demo_url) -> None:
-    adapter = DemoCrm(demo_url)
+    adapter = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
     try:
         await adapter.check()
         before = threading.active_count()
@@ -93,7 +94,7 @@ async def test_reads_start_no_database_thread(demo_url) -> None:
 
 @pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"])
 async def test_in_memory_database(url) -> None:
-    adapter = DemoCrm(url)
+    adapter = DemoCrm(url, open_engine=create_demo_crm_engine)
     try:
         [anna] = await adapter.search(PhoneSearch(number="+49 30 1234567"))
         ref = await adapter.add_timeline(
@@ -142,7 +143,7 @@ async def _shared_number_everywhere(adapter: DemoCrm) -> None:
 
 
 async def test_phone_and_email_search_keep_type_order_then_title_order(database_url) -> None:
-    adapter = DemoCrm(database_url, seed="empty")
+    adapter = DemoCrm(database_url, seed="empty", open_engine=create_demo_crm_engine)
     try:
         await _shared_number_everywhere(adapter)
         contacts = [("contact", "Emil Abel"), ("contact", "Anna Meier"), ("contact", "Dora Meier")]
@@ -164,7 +165,7 @@ async def test_phone_and_email_search_keep_type_order_then_title_order(database_
 
 
 async def test_related_keeps_type_order_then_title_order(database_url) -> None:
-    adapter = DemoCrm(database_url, seed="empty")
+    adapter = DemoCrm(database_url, seed="empty", open_engine=create_demo_crm_engine)
     try:
         account = await adapter.create("account", {"name": "Nord AG"})
         people = {}
@@ -210,7 +211,7 @@ async def test_related_keeps_type_order_then_title_order(database_url) -> None:
 
 
 async def test_a_phone_search_is_one_statement_and_related_two(demo_url) -> None:
-    adapter = DemoCrm(demo_url)
+    adapter = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -231,10 +232,10 @@ async def test_a_phone_search_is_one_statement_and_related_two(demo_url) -> None
 
 
 async def test_latency_applies_once_per_call(demo_url) -> None:
-    ready = DemoCrm(demo_url)
+    ready = DemoCrm(demo_url, open_engine=create_demo_crm_engine)
     [anna] = await ready.search(PhoneSearch(number="+49 30 1234567"))
     await ready.aclose()
-    slow = DemoCrm(demo_url, latency_ms=250)
+    slow = DemoCrm(demo_url, latency_ms=250, open_engine=create_demo_crm_engine)
 
     async def timed(call: Awaitable[Any]) -> float:
         started = time.monotonic()

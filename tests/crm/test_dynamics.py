@@ -420,7 +420,7 @@ def test_settings_are_checked(tmp_path: Path) -> None:
     sim = DataverseSim()
     with pytest.raises(ConfigError) as caught:
         create_adapter(adapter_context(sim, "", None, tmp_path))
-    assert caught.value.field == "org_url"
+    assert caught.value.field == "settings.org_url"
     with pytest.raises(ConfigError):
         create_adapter(adapter_context(sim, "https://x", None, tmp_path, timeline_activity="email"))
     with pytest.raises(ConfigError):

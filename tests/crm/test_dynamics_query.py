@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from crm.dynamics_query import (
+from crm.adapters.dynamics.query import (
     any_of,
     build_dynamic_filter,
     build_phone_filter,

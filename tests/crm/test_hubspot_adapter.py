@@ -214,8 +214,12 @@ async def test_check_refuses_a_token_of_another_account(aiohttp_server, http):
 @pytest.mark.parametrize(
     ("settings", "secrets", "field"),
     [
-        ({}, {"access_token": "t"}, "account_id"),
-        ({"account_id": "12", "api_version": "v3; drop"}, {"access_token": "t"}, "api_version"),
+        ({}, {"access_token": "t"}, "settings.account_id"),
+        (
+            {"account_id": "12", "api_version": "v3; drop"},
+            {"access_token": "t"},
+            "settings.api_version",
+        ),
         ({"account_id": "12"}, {}, "access_token"),
     ],
 )

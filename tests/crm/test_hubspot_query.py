@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.errors import CrmRejectedError
-from crm.hubspot_query import (
+from crm.adapters.hubspot.query import (
     check_limits,
     check_object_type,
     dynamic_filter_groups,
@@ -15,6 +14,7 @@ from crm.hubspot_query import (
     phone_filter_groups,
     search_body,
 )
+from crm.errors import CrmRejectedError
 from crm.models import Condition
 
 from .dataset import HOSTILE_INPUTS

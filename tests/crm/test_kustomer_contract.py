@@ -20,12 +20,13 @@ async def start_kustomer(aiohttp_server: Any, **settings: Any) -> tuple[Any, Kus
     state.seed()
     server = await aiohttp_server(create_app(state))
     http = httpx.AsyncClient(timeout=settings.pop("timeout", 5.0))
+    secrets = settings.pop("secrets", {"api_key": API_KEY})
     context = AdapterContext(
         configuration_id="cfg-kustomer",
         type="kustomer",
         label="Kustomer",
         settings={"org": "acme", "api_base": str(server.make_url("/v1")), **settings},
-        secrets=settings.pop("secrets", {"api_key": API_KEY}),
+        secrets=secrets,
         http=http,
     )
     return create_adapter(context), state, http

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from crm.errors import InputError
-from crm.kustomer_query import (
+from crm.adapters.kustomer.query import (
     dynamic_bodies,
     email_body,
     phone_body,
     search_attribute,
     text_body,
 )
+from crm.errors import InputError
 from crm.models import Condition
 from tests.crm.dataset import HOSTILE_INPUTS
 

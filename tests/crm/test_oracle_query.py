@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.errors import InputError
-from crm.models import Condition
-from crm.oracle_query import (
+from crm.adapters.oracle.query import (
     comparison,
     dynamic_where,
     email_where,
@@ -16,6 +14,8 @@ from crm.oracle_query import (
     select,
     text_where,
 )
+from crm.errors import InputError
+from crm.models import Condition
 from tests.crm.dataset import HOSTILE_INPUTS
 from tests.crm.sim_oracle import parse_where
 

@@ -406,7 +406,7 @@ def test_settings_are_checked() -> None:
     sim = SalesforceSim()
     with pytest.raises(ConfigError) as caught:
         create_adapter(adapter_context(sim, "http://x", None, client_id=""))
-    assert caught.value.field == "client_id"
+    assert caught.value.field == "settings.client_id"
     with pytest.raises(ConfigError):
         create_adapter(adapter_context(sim, "http://x", None, auth="password"))
     with pytest.raises(ConfigError):

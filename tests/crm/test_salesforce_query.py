@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.errors import CrmRejectedError, InputError
-from crm.models import Condition
-from crm.phone import phone_variants
-from crm.salesforce_query import (
+from crm.adapters.salesforce.query import (
     ReturningSpec,
     build_dynamic_where,
     build_phone_sosl,
@@ -20,6 +17,9 @@ from crm.salesforce_query import (
     soql_like_pattern,
     sosl_phone_terms,
 )
+from crm.errors import CrmRejectedError, InputError
+from crm.models import Condition
+from crm.phone import phone_variants
 from tests.crm.dataset import HOSTILE_INPUTS
 from tests.crm.sim_salesforce import SalesforceSim, SfError, parse_find, parse_soql
 

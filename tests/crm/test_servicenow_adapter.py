@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from crm.adapters.servicenow import ServiceNowAdapter, ServiceNowSettings
 from crm.errors import (
     ConfigError,
     CrmAuthError,
@@ -25,7 +26,6 @@ from crm.models import (
     TimelineActivity,
 )
 from crm.registry import AdapterContext, create_adapter
-from crm.servicenow import ServiceNowAdapter, ServiceNowSettings
 
 from .dataset import ANI_ONE_MATCH
 from .sim_servicenow import (
@@ -89,7 +89,7 @@ async def test_token_is_refreshed_in_the_background_before_it_expires(aiohttp_se
     sim = ServiceNowSim(token_lifetime=2)
     sim.seed()
     server = await aiohttp_server(sim.app())
-    settings = ServiceNowSettings.from_mapping(
+    settings = ServiceNowSettings.model_validate(
         {"instance": "acme", "auth": "oauth", "api_base": str(server.make_url("/"))}
     )
     adapter = ServiceNowAdapter(
@@ -283,13 +283,17 @@ async def test_record_url_and_metadata(aiohttp_server, http):
 @pytest.mark.parametrize(
     ("settings", "secrets", "field"),
     [
-        ({}, {"username": "u", "password": "p"}, "instance"),
-        ({"instance": "acme", "auth": "kerberos"}, {"username": "u", "password": "p"}, "auth"),
+        ({}, {"username": "u", "password": "p"}, "settings.instance"),
+        (
+            {"instance": "acme", "auth": "kerberos"},
+            {"username": "u", "password": "p"},
+            "settings.auth",
+        ),
         ({"instance": "acme", "auth": "oauth"}, {"username": "u", "password": "p"}, "client_id"),
         (
             {"instance": "acme", "api_version": "v9"},
             {"username": "u", "password": "p"},
-            "api_version",
+            "settings.api_version",
         ),
     ],
 )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.errors import CrmRejectedError
-from crm.models import Condition, TimelineActivity
-from crm.servicenow_query import (
+from crm.adapters.servicenow.query import (
     QueryValueError,
     check_table,
     dnf,
@@ -20,6 +18,8 @@ from crm.servicenow_query import (
     timeline_marker,
     timeline_text,
 )
+from crm.errors import CrmRejectedError
+from crm.models import Condition, TimelineActivity
 
 from .dataset import HOSTILE_INPUTS
 from .sim_servicenow import parse_query

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.pool import StaticPool
 
-from crm.sqlite_engine import background_writes, create_sqlite_engine, lock_for_writing
+from bot.storage.sqlite_engine import background_writes, create_sqlite_engine, lock_for_writing
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ async def test_refused_client_credentials_are_an_auth_error_without_the_secret(
 async def test_api_token_auth_works_and_warns_about_the_sunset(
     aiohttp_server: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="crm.zendesk"):
+    with caplog.at_level(logging.WARNING, logger="crm.adapters.zendesk"):
         adapter, state, http = await start_zendesk(
             aiohttp_server, auth="api_token", email=API_EMAIL, secrets={"api_token": API_TOKEN}
         )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.errors import InputError
-from crm.models import Condition
-from crm.zendesk_query import (
+from crm.adapters.zendesk.query import (
     check_field_name,
     dynamic_queries,
     email_query,
@@ -17,6 +15,8 @@ from crm.zendesk_query import (
     quote_search_value,
     text_query,
 )
+from crm.errors import InputError
+from crm.models import Condition
 from tests.crm.sim_zendesk import parse_query
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.storage.db import create_demo_crm_engine
 from crm.demo import DemoCrm
 from tests.crm import sim_hubspot, sim_kustomer, sim_oracle, sim_servicenow, sim_zendesk
 from tests.crm.dataset import PEOPLE
@@ -250,7 +251,7 @@ async def _demo(aiohttp_server: Any, tmp_path: Path) -> SimulatedCrm:
     # The service's demo CRM database (``make_settings`` puts it here), seeded with the
     # shared people before the service starts: the sample data is added only to an empty one.
     url = f"sqlite+aiosqlite:///{tmp_path / 'demo-crm.db'}"
-    seeder = DemoCrm(url, seed="empty")
+    seeder = DemoCrm(url, seed="empty", open_engine=create_demo_crm_engine)
     await seeder.seed_people(PEOPLE)
     await seeder.aclose()
     raw = create_async_engine(url)

@@ -1,0 +1,228 @@
+"""Dataverse's wire format: tables, attribute types, error bodies and activity payloads (pure
+functions and data, no I/O)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from ...errors import (
+    CrmError,
+    CrmRejectedError,
+)
+from ...http import (
+    StatusTexts,
+    error_for_status,
+    parse_retry_after,
+    safe_text,
+)
+from ...models import (
+    FieldType,
+    TimelineActivity,
+)
+from .settings import DynamicsSettings
+
+__all__ = [
+    "VENDOR",
+    "Table",
+    "STANDARD_TABLES",
+    "translate_error",
+    "key_marker",
+    "activity_payload",
+]
+
+
+VENDOR = "Dynamics 365"
+
+
+_TEXTS = StatusTexts(
+    VENDOR,
+    throttled="{vendor} service protection limit reached",
+    auth="{vendor} refused the access token",
+    denied="{answered}{message}",
+    not_found="{answered}",
+    unavailable="{answered}",
+    rejected="{answered}{message}",
+)
+
+
+_ANNOTATIONS = 'odata.include-annotations="*"'
+
+
+_LOOKUP_TYPE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
+
+
+# Lookups that say who owns or touched a row, not what it belongs to.
+_SYSTEM_LOOKUPS = {
+    "ownerid",
+    "owninguser",
+    "owningteam",
+    "owningbusinessunit",
+    "createdby",
+    "modifiedby",
+    "createdonbehalfby",
+    "modifiedonbehalfby",
+    "transactioncurrencyid",
+    "masterid",
+}
+
+
+# Required columns the platform fills itself.
+_DEFAULTED = {"ownerid", "statecode", "statuscode", "transactioncurrencyid"}
+
+
+_FIELD_PROPERTY = re.compile(r"(?:property (?:named )?|the )'([A-Za-z0-9_]+)'(?: attribute)?")
+
+
+_TYPES = {
+    "Memo": FieldType.LONG_TEXT,
+    "Integer": FieldType.NUMBER,
+    "BigInt": FieldType.NUMBER,
+    "Decimal": FieldType.NUMBER,
+    "Double": FieldType.NUMBER,
+    "Money": FieldType.NUMBER,
+    "Boolean": FieldType.BOOLEAN,
+    "DateTime": FieldType.DATETIME,
+    "Picklist": FieldType.PICKLIST,
+    "State": FieldType.PICKLIST,
+    "Status": FieldType.PICKLIST,
+    "MultiSelectPicklist": FieldType.PICKLIST,
+    "Lookup": FieldType.REFERENCE,
+    "Customer": FieldType.REFERENCE,
+    "Owner": FieldType.REFERENCE,
+}
+
+
+_STRING_FORMATS = {
+    "Email": FieldType.EMAIL,
+    "Phone": FieldType.PHONE,
+    "Url": FieldType.URL,
+    "TextArea": FieldType.LONG_TEXT,
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """What the adapter needs to know of a table to address and show its rows."""
+
+    logical_name: str
+    entity_set: str
+    primary_id: str
+    primary_name: str
+    phone_fields: tuple[str, ...] = ()
+    email_fields: tuple[str, ...] = ()
+
+
+_PHONES = ("telephone1", "telephone2", "telephone3", "mobilephone")
+
+
+_EMAILS = ("emailaddress1", "emailaddress2", "emailaddress3")
+
+
+STANDARD_TABLES = {
+    t.logical_name: t
+    for t in [
+        Table("contact", "contacts", "contactid", "fullname", _PHONES, _EMAILS),
+        Table("account", "accounts", "accountid", "name", _PHONES[:3], _EMAILS),
+        Table("lead", "leads", "leadid", "fullname", _PHONES, _EMAILS),
+        Table("incident", "incidents", "incidentid", "title"),
+        Table("task", "tasks", "activityid", "subject"),
+        Table("phonecall", "phonecalls", "activityid", "subject"),
+    ]
+}
+
+
+def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmError:
+    """A Dataverse error reply as the project's error type (vendor words kept apart)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    code = str(error.get("code") or "")
+    message = safe_text(str(error.get("message") or ""))
+    match = _FIELD_PROPERTY.search(message)
+    error = error_for_status(
+        _TEXTS,
+        status,
+        message=message or None,
+        code=code,
+        field=match.group(1) if match and status == 400 else None,
+        retry_after=parse_retry_after(headers.get("retry-after")),
+    )
+    return error or CrmRejectedError(f"{VENDOR} answered {status}")
+
+
+def key_marker(key: str) -> str:
+    """The line that carries an activity's idempotency key in its description."""
+    return f"[customer-card:{key}]"
+
+
+def activity_payload(
+    activity: TimelineActivity, table: Table, settings: DynamicsSettings
+) -> dict[str, Any]:
+    """The phonecall/task body for an activity, bound to its regarding row, with the
+    idempotency key in ``timeline_key_field`` or, by default, a marker in the description."""
+    kind = settings.timeline_activity
+    marker = "" if settings.timeline_key_field else key_marker(activity.key)
+    room = settings.description_max - (len(marker) + 2 if marker else 0)
+    details = [
+        activity.notes or "",
+        *(
+            f"{label}: {value}"
+            for label, value in (
+                ("Agent", activity.agent_name),
+                ("Disposition", activity.disposition),
+                ("Phone", activity.phone_number),
+            )
+            if value
+        ),
+    ]
+    description = "\n".join(part for part in details if part)[: max(room, 0)]
+    regarding = f"regardingobjectid_{table.logical_name}_{kind}@odata.bind"
+    payload: dict[str, Any] = {
+        "subject": activity.subject[:200],
+        "description": f"{description}\n\n{marker}".strip() if marker else description,
+        regarding: f"/{table.entity_set}({activity.record_id})",
+    }
+    if settings.timeline_key_field:
+        payload[settings.timeline_key_field] = activity.key
+    if activity.duration_seconds is not None:
+        payload["actualdurationminutes"] = math.ceil(activity.duration_seconds / 60)
+    if activity.started_at:
+        payload["actualstart"] = activity.started_at.isoformat()
+    if activity.ended_at:
+        payload["actualend"] = activity.ended_at.isoformat()
+    if kind == "phonecall":
+        if activity.direction:
+            payload["directioncode"] = activity.direction == "outbound"
+        if activity.phone_number:
+            payload["phonenumber"] = activity.phone_number[:200]
+    return payload
+
+
+def _label(meta: Mapping[str, Any], fallback: str) -> str:
+    display = meta.get("DisplayName") or {}
+    localized = display.get("UserLocalizedLabel") or {}
+    return str(localized.get("Label") or fallback)
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _json(response: httpx.Response) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        return {"error": {"message": safe_text(response.text, 200)}}

@@ -1,0 +1,359 @@
+"""HubSpot CRM adapter: v3 objects API (or a dated version such as ``2026-03``), v4
+associations, properties API for metadata, call engagements for the timeline.
+
+Auth is a private-app token or service key (a static bearer token without expiry). It goes
+through ``TokenManager`` like every other CRM so the request path is the same; a ``401``
+cannot be cured by refreshing a static token and is reported as ``CrmAuthError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import phonenumbers
+
+from ...errors import (
+    ConfigError,
+    CrmAuthError,
+    CrmNotFoundError,
+    CrmRejectedError,
+)
+from ...http import as_form_text
+from ...models import (
+    CrmRecord,
+    DynamicSearch,
+    EmailSearch,
+    FieldInfo,
+    FieldType,
+    FieldValue,
+    IdSearch,
+    PhoneSearch,
+    RecordType,
+    SearchQuery,
+    TimelineActivity,
+    TimelineRef,
+)
+from ...phone import phone_variants, stored_number_matches
+from ...protocol import search_by_id, search_each
+from ...registry import AdapterContext, register
+from .connection import HubSpotConnection
+from .query import (
+    FilterGroup,
+    check_object_type,
+    dynamic_filter_groups,
+    email_filter_groups,
+    eq,
+    is_record_id,
+    name_filter_groups,
+    phone_filter_groups,
+    search_body,
+)
+from .settings import HubSpotSettings
+from .wire import (
+    _FIELDS_TTL,
+    _MAX_PAGES,
+    EMAIL_PROPERTIES,
+    NAME_PROPERTIES,
+    OBJECT_TYPE_IDS,
+    PHONE_CALCULATED_PROPERTIES,
+    PHONE_TEXT_PROPERTIES,
+    RELATED_TYPES,
+    REQUIRED_PROPERTIES,
+    STANDARD_TYPES,
+    _parse_time,
+    call_properties,
+    field_info,
+)
+
+__all__ = ["HubSpotAdapter"]
+
+log = logging.getLogger(__name__)
+
+
+class HubSpotAdapter(HubSpotConnection):
+    """``CrmAdapter`` for HubSpot."""
+
+    # --- search -------------------------------------------------------------------------
+
+    async def search(self, query: SearchQuery) -> list[CrmRecord]:
+        if isinstance(query, IdSearch):
+            return await search_by_id(self, query)
+        if isinstance(query, DynamicSearch):
+            return await self._dynamic(query)
+
+        async def one(object_type: str, remaining: int) -> list[CrmRecord]:
+            check_object_type(object_type)
+            if isinstance(query, PhoneSearch):
+                return await self._phone(object_type, query.number, remaining)
+            if isinstance(query, EmailSearch):
+                groups = email_filter_groups(query.email, EMAIL_PROPERTIES.get(object_type, ()))
+            else:
+                first, last, whole = NAME_PROPERTIES.get(object_type, (None, None, None))
+                groups = name_filter_groups(query.text, first, last, whole)
+            return await self._search(object_type, groups, remaining)
+
+        types = query.record_types or self._settings.caller_types
+        return await search_each(types, query.limit, one)
+
+    async def _phone(self, object_type: str, number: str, limit: int) -> list[CrmRecord]:
+        text_fields = PHONE_TEXT_PROPERTIES.get(object_type)
+        if text_fields is None:
+            text_fields = tuple(
+                f.name for f in await self.list_fields(object_type) if f.type == FieldType.PHONE
+            )
+        variants = phone_variants(number, self._region)
+        national = None
+        if variants.e164:  # HubSpot's calculated properties hold the number without country
+            national = phonenumbers.national_significant_number(phonenumbers.parse(variants.e164))
+        groups = phone_filter_groups(
+            variants, national, text_fields, PHONE_CALCULATED_PROPERTIES.get(object_type, ())
+        )
+
+        def same_number(record: CrmRecord) -> bool:
+            return any(
+                stored_number_matches(str(record.fields.get(f) or ""), variants, self._region)
+                for f in text_fields
+            )
+
+        return await self._search(object_type, groups, limit, accept=same_number)
+
+    async def _dynamic(self, query: DynamicSearch) -> list[CrmRecord]:
+        object_type = check_object_type(query.record_type)
+        groups = dynamic_filter_groups(query.conditions, query.join)
+        known = {f.name for f in await self.list_fields(object_type)}
+        for condition in query.conditions:
+            if condition.field not in known:
+                raise CrmRejectedError(
+                    f"{object_type} has no property {condition.field!r}", field=condition.field
+                )
+        return await self._search(object_type, groups, query.limit)
+
+    async def _search(
+        self,
+        object_type: str,
+        groups: list[FilterGroup],
+        limit: int,
+        accept: Callable[[CrmRecord], bool] | None = None,
+    ) -> list[CrmRecord]:
+        """Follow ``paging.next.after`` until ``limit`` accepted records or the end."""
+        if not groups or limit <= 0:
+            return []
+        found: list[CrmRecord] = []
+        after: str | None = None
+        page_size = limit if accept is None else max(limit, 20)
+        for _ in range(_MAX_PAGES):
+            body = search_body(groups, self._properties(object_type), page_size, after)
+            data = await self._call("POST", self._paths.search(object_type), json=body)
+            for raw in data.get("results") or []:
+                record = self._record(object_type, raw)
+                if accept is None or accept(record):
+                    found.append(record)
+                    if len(found) >= limit:
+                        return found
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                break
+        return found
+
+    # --- records ------------------------------------------------------------------------
+
+    async def get(self, record_type: str, record_id: str) -> CrmRecord:
+        check_object_type(record_type)
+        if not is_record_id(record_id):
+            raise CrmNotFoundError(f"{record_id!r} is not a HubSpot record id")
+        data = await self._call(
+            "GET",
+            self._paths.record(record_type, record_id),
+            params={"properties": ",".join(self._properties(record_type))},
+        )
+        return self._record(record_type, data)
+
+    async def _batch_read(self, object_type: str, ids: Sequence[str]) -> list[CrmRecord]:
+        if not ids:
+            return []
+        body = {"inputs": [{"id": i} for i in ids], "properties": self._properties(object_type)}
+        data = await self._call("POST", self._paths.batch_read(object_type), json=body)
+        return [self._record(object_type, raw) for raw in data.get("results") or []]
+
+    async def _associated_ids(self, object_type: str, record_id: str, to_type: str) -> list[str]:
+        data = await self._call(
+            "GET", self._paths.associations(object_type, record_id, to_type), params={"limit": 100}
+        )
+        return [str(item["toObjectId"]) for item in data.get("results") or []]
+
+    async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
+        """Contacts: their companies, the companies' other contacts, their tickets and
+        deals. Companies: contacts, tickets, deals. Tickets and deals: contacts, companies."""
+        check_object_type(record.type)
+        found: list[CrmRecord] = []
+        seen = {(record.type, record.id)}
+        for to_type in RELATED_TYPES.get(record.type, ()):
+            ids = await self._associated_ids(record.type, record.id, to_type)
+            for item in await self._batch_read(to_type, ids[:limit]):
+                if (item.type, item.id) not in seen:
+                    seen.add((item.type, item.id))
+                    found.append(item)
+            if to_type == "companies" and record.type == "contacts":
+                for company_id in ids[:2]:
+                    peers = await self._associated_ids("companies", company_id, "contacts")
+                    peers = [i for i in peers if ("contacts", i) not in seen][:limit]
+                    for item in await self._batch_read("contacts", peers):
+                        seen.add((item.type, item.id))
+                        found.append(item)
+        return found[:limit]
+
+    async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
+        check_object_type(record_type)
+        body = {"properties": {k: as_form_text(v) for k, v in fields.items()}}
+        data = await self._call("POST", self._paths.objects(record_type), json=body)
+        return await self.get(record_type, str(data["id"]))
+
+    async def update(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> CrmRecord:
+        check_object_type(record_type)
+        if not is_record_id(record_id):
+            raise CrmNotFoundError(f"{record_id!r} is not a HubSpot record id")
+        body = {"properties": {k: as_form_text(v) for k, v in fields.items()}}
+        await self._call("PATCH", self._paths.record(record_type, record_id), json=body)
+        return await self.get(record_type, record_id)
+
+    # --- timeline -----------------------------------------------------------------------
+
+    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
+        """A call engagement associated with the record. The key is stored in
+        ``hs_call_external_id`` and searched for first, so a retry finds the earlier call
+        (HubSpot search lags a few seconds behind writes: see docs/crm-hubspot.md)."""
+        record_type = check_object_type(activity.record_type)
+        if not is_record_id(activity.record_id):
+            raise CrmNotFoundError(f"{activity.record_id!r} is not a HubSpot record id")
+        body = search_body(
+            [{"filters": [eq("hs_call_external_id", activity.key)]}], ["hs_call_external_id"], 1
+        )
+        existing = await self._call("POST", self._paths.search("calls"), json=body)
+        for raw in existing.get("results") or []:
+            return TimelineRef(id=str(raw["id"]), type="calls", created=False)
+        type_id = await self._call_association_type(record_type)
+        payload = {
+            "properties": call_properties(activity),
+            "associations": [
+                {
+                    "to": {"id": activity.record_id},
+                    "types": [
+                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
+                    ],
+                }
+            ],
+        }
+        data = await self._call("POST", self._paths.objects("calls"), json=payload)
+        return TimelineRef(id=str(data["id"]), type="calls", created=True)
+
+    async def _call_association_type(self, record_type: str) -> int:
+        if record_type not in self._call_types:
+            data = await self._call("GET", self._paths.association_labels("calls", record_type))
+            labels = data.get("results") or []
+            default = [x for x in labels if x.get("category") == "HUBSPOT_DEFINED"] or labels
+            if not default:
+                raise CrmRejectedError(f"HubSpot cannot associate calls with {record_type}")
+            self._call_types[record_type] = int(default[0]["typeId"])
+        return self._call_types[record_type]
+
+    # --- metadata -----------------------------------------------------------------------
+
+    async def list_record_types(self) -> list[RecordType]:
+        types = [RecordType(name=name, label=label) for name, label in STANDARD_TYPES.items()]
+        try:
+            data = await self._call("GET", self._paths.schemas())
+        except CrmRejectedError as exc:  # token without crm.schemas.custom.read
+            log.warning("HubSpot custom object schemas not readable: %s", exc.detail)
+            return types
+        for schema in data.get("results") or []:
+            labels = schema.get("labels") or {}
+            types.append(
+                RecordType(
+                    name=str(schema.get("objectTypeId") or schema.get("name")),
+                    label=str(labels.get("singular") or schema.get("name")),
+                    standard=False,
+                )
+            )
+        return types
+
+    async def list_fields(self, record_type: str) -> list[FieldInfo]:
+        check_object_type(record_type)
+        cached = self._fields.get(record_type)
+        if cached and time.monotonic() - cached[0] < _FIELDS_TTL:
+            return cached[1]
+        data = await self._call("GET", self._paths.properties(record_type))
+        required = REQUIRED_PROPERTIES.get(record_type, frozenset())
+        fields = [
+            field_info(raw, required)
+            for raw in data.get("results") or []
+            if not raw.get("hidden") and not raw.get("archived")
+        ]
+        self._fields[record_type] = (time.monotonic(), fields)
+        return fields
+
+    def record_url(self, record_type: str, record_id: str) -> str:
+        type_id = OBJECT_TYPE_IDS.get(record_type, record_type)
+        return (
+            f"https://{self._settings.portal_domain}/contacts/{self._settings.account_id}"
+            f"/record/{type_id}/{record_id}"
+        )
+
+    async def check(self) -> None:
+        data = await self._call("GET", self._paths.account_details())
+        portal = str(data.get("portalId") or "")
+        if portal and portal != self._settings.account_id:
+            raise CrmAuthError(
+                f"The access token belongs to HubSpot account {portal}, "
+                f"not {self._settings.account_id}"
+            )
+
+    async def aclose(self) -> None:
+        await self._tokens.aclose()
+
+    def _record(self, object_type: str, raw: Mapping[str, Any]) -> CrmRecord:
+        props: dict[str, Any] = dict(raw.get("properties") or {})
+        record_id = str(raw["id"])
+        parents = {}
+        if props.get("associatedcompanyid"):
+            parents["companies"] = str(props["associatedcompanyid"])
+        return CrmRecord(
+            type=object_type,
+            id=record_id,
+            title=self._title(object_type, props, record_id),
+            url=self.record_url(object_type, record_id),
+            fields=props,
+            updated_at=_parse_time(raw.get("updatedAt")),
+            parent_ids=parents,
+        )
+
+    @staticmethod
+    def _title(object_type: str, props: Mapping[str, Any], record_id: str) -> str:
+        first, last, whole = NAME_PROPERTIES.get(object_type, (None, None, "name"))
+        if first and last:
+            name = " ".join(str(props.get(p) or "").strip() for p in (first, last)).strip()
+            if name:
+                return name
+            return str(props.get("email") or f"{object_type} {record_id}")
+        return str(props.get(whole or "name") or f"{object_type} {record_id}")
+
+
+@register("hubspot", HubSpotSettings)
+def create_hubspot_adapter(context: AdapterContext, settings: HubSpotSettings) -> HubSpotAdapter:
+    """Factory for the registry: the validated settings and the ``access_token`` secret."""
+    token = context.secrets.get("access_token", "")
+    if not token:
+        raise ConfigError(
+            "HubSpot needs an access_token (private app token or service key)", field="access_token"
+        )
+    return HubSpotAdapter(
+        settings,
+        token,
+        context.http,
+        label=context.label,
+        default_region=context.default_phone_region,
+    )
