@@ -15,9 +15,10 @@ from crm.errors import NotFoundError
 from .api import admin as admin_api
 from .api import demo_pages
 from .api import workflows as workflow_api
-from .api.errors import error_middleware
+from .api.errors import error_middleware, server_log
 from .api.events import setup_event_routes
 from .api.health import setup_health_routes
+from .api.inputs import input_middleware
 from .api.messages import AUTH_CONFIG, setup_messages_route
 from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, api_route, openapi_document
 from .api.security import requires
@@ -62,7 +63,11 @@ def create_app(
     migrations and made the default configuration; it takes its share of the Bot
     Connector's app rate and its ``/metrics`` answers for all workers."""
     settings = settings or Settings()
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, input_middleware],
+        client_max_size=settings.max_body_bytes,
+        handler_args={"logger": server_log()},
+    )
     app[SETTINGS] = settings  # the services are built at start-up (``_lifecycle``)
     app[OPENAPI] = OpenApiRegistry(version=package_version())
     if connections is not None:

@@ -23,7 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from crm.config import Configuration, ConfigurationInput
-from crm.errors import AppError, ConfigError
+from crm.errors import AppError, ConfigError, field_path
 
 from .configurations import ChildName, ConfigurationStore
 from .crm_directory import CrmDirectory
@@ -131,9 +131,9 @@ def _parse_configuration(index: int, entry: dict[str, Any]) -> ConfigurationInpu
         return ConfigurationInput.model_validate(entry)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = f"configurations[{index}].{field_path(first['loc'], entry)}"
         raise ConfigError(
-            f"configurations[{index}].{where}: {first['msg'].removeprefix('Value error, ')}",
+            f"{where}: {first['msg'].removeprefix('Value error, ')}",
             code="invalid_field",
             field=where,
         ) from None

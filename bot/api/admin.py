@@ -357,7 +357,7 @@ class StartupInput(BaseModel):
 async def put_startup(request: web.Request) -> web.StreamResponse:
     config_id = request.match_info["configuration_id"]
     body = await read_json(request, StartupInput)
-    await _store(request).patch(config_id, ConfigurationPatch(startup=body.steps))
+    await _store(request).set_startup(config_id, body.steps, name="steps")
     return await get_startup(request)
 
 

@@ -17,17 +17,18 @@ answered with a generic 500.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crm.errors import AppError, InputError
+from crm.errors import AppError, InputError, field_path
 
 from ..services import SERVICES
+from .inputs import parse_json
 
 __all__ = [
     "ErrorBody",
@@ -38,6 +39,7 @@ __all__ = [
     "error_response",
     "forbidden",
     "read_json",
+    "server_log",
     "unauthorized",
 ]
 
@@ -143,6 +145,29 @@ async def error_middleware(
         return error_response(500, "internal_error", "Internal server error.")
 
 
+class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server log: a request that is not valid HTTP (a header line over the size
+    limit, a bad request line) is the client's error. aiohttp logs it at ERROR with a
+    traceback, which would let any anonymous client write ERROR lines at will; it becomes
+    one INFO line naming the problem (not its bytes). Errors of our own stay ERROR."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kw: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError) and 400 <= exc_info.code < 500:
+            self.info(
+                "Refused a malformed HTTP request (%s %s)",
+                exc_info.code,
+                type(exc_info).__name__,
+                **kw,
+            )
+            return
+        self.error(msg, *args, exc_info=exc_info, **kw)
+
+
+def server_log() -> logging.LoggerAdapter:  # type: ignore[type-arg]
+    """The logger for aiohttp's ``RequestHandler`` (``web.Application(handler_args=...)``)."""
+    return _ServerLog(logging.getLogger("aiohttp.server"), {})
+
+
 async def _read_limited(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLargeError(f"Request body over {limit} bytes.")
@@ -158,26 +183,23 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
         chunks.append(chunk)
 
 
-def field_of(error: ValidationError) -> tuple[str, str]:
-    """The first offending field (pydantic ``loc`` joined with ".") and its message."""
+def field_of(error: ValidationError, data: Any = None) -> tuple[str, str]:
+    """The first offending field (``recordTypes[0].fields[1]``) in ``data`` and its
+    message."""
     first = error.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first["loc"])
-    return field, first["msg"]
+    return field_path(first["loc"], data), first["msg"].removeprefix("Value error, ")
 
 
 async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
-    """Parse the body as ``model``: 413 over ``max_body_bytes``, 400 on bad JSON, 400 naming
-    the offending field when the JSON does not fit the model."""
+    """Parse the body as ``model``: 413 over ``max_body_bytes``, 400 on bad or hostile JSON
+    (:func:`~bot.api.inputs.parse_json`), 400 naming the offending field when the JSON does
+    not fit the model."""
     limit = request.app[SERVICES].settings.max_body_bytes
-    raw = await _read_limited(request, limit)
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"Body is not valid JSON: {exc}", code="invalid_json") from None
+    data = parse_json(await _read_limited(request, limit))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        field, message = field_of(exc)
+        field, message = field_of(exc, data)
         raise InputError(
             f"{field}: {message}" if field else message, code="invalid_field", field=field or None
         ) from None

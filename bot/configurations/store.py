@@ -35,7 +35,7 @@ from crm.secrets import (
     resolve_secret,
     store_secret,
 )
-from crm.startup import StartupStep
+from crm.startup import StartupStep, check_startup_steps
 from crm.workflows import default_workflows
 
 from ..crm_directory import CrmDirectory
@@ -187,6 +187,15 @@ class ConfigurationStore:
             set_startup="startup" in given,
         )
 
+    async def set_startup(
+        self, configuration_id: str, steps: list[StartupStep] | None, *, name: str = "startup"
+    ) -> Configuration:
+        """The interaction start-up steps (None: the built-in default); errors name
+        ``<name>[index]``."""
+        return await self._save(
+            configuration_id, secrets={}, startup=steps, set_startup=True, startup_name=name
+        )
+
     async def set_status(
         self, configuration_id: str, status: Literal["active", "inactive"]
     ) -> Configuration:
@@ -231,7 +240,10 @@ class ConfigurationStore:
         secrets: dict[str, Any],
         startup: list[StartupStep] | None = None,
         set_startup: bool = False,
+        startup_name: str = "startup",
     ) -> Configuration:
+        if set_startup and startup is not None:
+            check_startup_steps(startup, startup_name)
         async with self._sessions() as session:
             row = await config_row(session, configuration_id)
         new_settings = self.checked_settings(

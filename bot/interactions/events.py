@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -55,6 +55,20 @@ class InteractionEvent(_CamelModel):
     data: dict[str, Any] = Field(default_factory=dict)
     script_variables: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC (a time without offset is taken as UTC); a time whose UTC moment
+        falls outside years 1 to 9999 is refused here, not by the database."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside the years 1 to 9999 in UTC") from None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from crm.errors import InputError
 
+from ..api.inputs import whole_number
 from ..api.openapi import add_api_routes, api_route
 from ..api.security import requires
 from ..services import SERVICES
@@ -103,13 +104,7 @@ def _json(model: BaseModel) -> web.Response:
 def _int(value: str | None, name: str, default: int | None = None) -> int | None:
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise InputError(f"{name} must be a whole number", field=name) from None
-    if number < 1:
-        raise InputError(f"{name} must be at least 1", field=name)
-    return number
+    return whole_number(value, name)
 
 
 @api_route(

@@ -95,23 +95,23 @@ async def test_memorialization_mapping_lifecycle(api, config_id):
         ),
         (
             memo(("title", "voice", "Transcription Text")),
-            "recordTypes.0.fields.0.source",
+            "recordTypes[0].fields[0].source",
             "'Transcription Text' is not a voice field; choose one of: Agent ID",
         ),
         (
             memo(("title", "digital", "ANI")),
-            "recordTypes.0.fields.0.source",
+            "recordTypes[0].fields[0].source",
             "'ANI' is not a digital field",
         ),
         (
             memo(("title", "script_variable", "AccountNumber")),
-            "recordTypes.0.fields.0.source",
+            "recordTypes[0].fields[0].source",
             "script variable 'AccountNumber' must be lowercase: the contact-center platform "
             "delivers script variable names in lowercase",
         ),
         (
             memo(("title", "sms", "ANI")),
-            "recordTypes.0.fields.0.source.channel",
+            "recordTypes[0].fields[0].source.channel",
             "Input should be 'voice', 'digital' or 'script_variable'",
         ),
         (
@@ -166,12 +166,12 @@ async def test_dynamic_mapping_within_limits(api, config_id):
         ),
         (
             ["first_name", "first_name"],
-            "recordTypes.0.fields",
+            "recordTypes[0].fields",
             "field 'first_name' is listed twice",
         ),
         (
             ["a", "b", "c", "d", "e", "f", "g", "h", "i"],
-            "recordTypes.0.fields",
+            "recordTypes[0].fields",
             "9 fields chosen; the card shows at most 5 text fields and 3 fields of other types",
         ),
     ],
@@ -275,7 +275,7 @@ async def test_workflow_definitions_are_checked(api, config_id):
                     }
                 ],
             },
-            "search.criteria.0.columns.0.operator",
+            "criteria[0].columns[0].operator",
             "Input should be 'equals' or 'notequals'",
         ),
         (
