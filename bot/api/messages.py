@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from crm.errors import InputError
 
-from .. import sdk_tuning
+from .. import bot_keys, sdk_tuning
 from ..observability.logs import log_context
 from ..observability.metrics import app_metrics
 from ..services import SERVICES
@@ -231,5 +231,6 @@ def _counted(request: web.Request, response: web.Response, body: Any) -> web.Res
 
 def setup_messages_route(app: web.Application, settings: Settings) -> None:
     sdk_tuning.apply()
+    bot_keys.install()
     app[AUTH_CONFIG] = auth_configuration(settings)
     app.router.add_post("/api/messages", messages)
