@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from pydantic import ValidationError
 from crm.config import Configuration, ConfigurationInput
 from crm.errors import AppError, ConfigError, field_path
 
+from .api.inputs import check_json_value
 from .configurations import ChildName, ConfigurationStore
 from .crm_directory import CrmDirectory
 from .settings import Settings
@@ -118,6 +120,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})", code="file") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})", code="file") from None
+    check_json_value(document)  # NUL characters, lone surrogates, numbers past 64 bits
     if not isinstance(document, dict) or set(document) - {"configurations"}:
         raise ConfigError(f"{path}: the file holds one key, 'configurations' (a list)", code="file")
     items = document.get("configurations") or []
@@ -145,6 +148,20 @@ async def apply_file(
     """Make the store match the file; the lines describing what changed (or would)."""
     entries = _load(path)
     plan = _Plan(dry_run)
+    # a file that fails half-way changes nothing
+    async with store.all_or_nothing() if not dry_run else contextlib.nullcontext():
+        await _apply_entries(store, plan, entries, prune=prune)
+    if not plan.lines:
+        return ["No changes."]
+    count = len(plan.lines)
+    tail = "(dry run: nothing was changed)" if dry_run else f"{count} change(s) applied."
+    return [*plan.lines, tail]
+
+
+async def _apply_entries(
+    store: ConfigurationStore, plan: _Plan, entries: list[dict[str, Any]], *, prune: bool
+) -> None:
+    dry_run = plan.dry_run
     existing = await store.list_configurations()
     kept: set[str] = set()
     for index, raw in enumerate(entries):
@@ -170,11 +187,6 @@ async def apply_file(
                 plan.say(f'- configuration {config.id} ({config.type}) "{config.name}"')
                 if not dry_run:
                     await store.delete(config.id)
-    if not plan.lines:
-        return ["No changes."]
-    count = len(plan.lines)
-    tail = "(dry run: nothing was changed)" if dry_run else f"{count} change(s) applied."
-    return [*plan.lines, tail]
 
 
 def _match_configuration(

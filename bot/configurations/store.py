@@ -9,6 +9,7 @@ CRM's field metadata. Secrets leave this module only as :class:`crm.secrets.Secr
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -45,6 +46,7 @@ from ..storage.config_tables import (
 )
 from .children import ChildStore
 from .kinds import CHILD_KINDS, config_row, dump, guarded, new_id
+from .rollback import all_or_nothing
 
 __all__ = ["ConfigurationStore"]
 
@@ -58,6 +60,10 @@ class ConfigurationStore:
         self._sessions = sessions
         self._directory = directory
         self.children = ChildStore(sessions, directory)
+
+    def all_or_nothing(self) -> AbstractAsyncContextManager[None]:
+        """A block of store operations that changes nothing when it raises."""
+        return all_or_nothing(self._sessions, self._directory)
 
     @property
     def box(self) -> SecretBox:
