@@ -113,11 +113,6 @@ def create_app(
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    if settings.anonymous:
-        log.warning(
-            "No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
-            "UNAUTHENTICATED requests. Use this only with the Emulator or Playground."
-        )
     worker = app.get(WORKER_SLOT)
     async with running_services(
         settings,
@@ -128,7 +123,20 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         prepared=worker is not None,  # a worker's parent process has prepared the database
     ) as services:
         app[SERVICES] = services
+        _log_identity(settings, worker)
         yield
+
+
+def _log_identity(settings: Settings, worker: WorkerSlot | None) -> None:
+    if settings.anonymous:
+        log.warning(
+            "No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
+            "UNAUTHENTICATED requests. Use this only with the Emulator or Playground."
+        )
+    else:
+        log.info("Bot Framework app id %s (%s)", settings.app_id, settings.app_type)
+    if worker is not None:
+        log.info("Worker %s of %d", worker, worker.count)
 
 
 def _app_rate(worker: WorkerSlot | None) -> tuple[int, float]:
