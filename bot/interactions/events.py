@@ -17,6 +17,7 @@ __all__ = [
     "InteractionStateOut",
     "RecordOut",
     "EVENT_TYPES",
+    "AGENT_REQUIRED",
 ]
 
 EventType = Literal[
@@ -40,8 +41,30 @@ class AgentRef(_CamelModel):
     teams_user_id: str | None = Field(default=None, max_length=200)
 
 
+# what the service enforces beyond the members' own types (InteractionService.handle_event)
+AGENT_REQUIRED = ("started", "transferred")
+
+
 class InteractionEvent(_CamelModel):
-    """Body of ``POST /api/v1/interactions/events``."""
+    """Body of ``POST /api/v1/interactions/events``. ``agent`` is required on ``started``
+    and ``transferred``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"type": {"enum": list(AGENT_REQUIRED)}},
+                        "required": ["type"],
+                    },
+                    "then": {
+                        "required": ["agent"],
+                        "properties": {"agent": {"type": "object"}},
+                    },
+                }
+            ]
+        }
+    )
 
     type: EventType
     event_id: str = Field(min_length=1, max_length=200)
