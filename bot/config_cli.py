@@ -24,7 +24,7 @@ import yaml
 from pydantic import ValidationError
 
 from crm.config import Configuration, ConfigurationInput
-from crm.errors import AppError, ConfigError, field_path
+from crm.errors import AppError, ConfigError, error_field
 
 from .api.inputs import check_json_value
 from .configurations import ChildName, ConfigurationStore
@@ -134,7 +134,7 @@ def _parse_configuration(index: int, entry: dict[str, Any]) -> ConfigurationInpu
         return ConfigurationInput.model_validate(entry)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = f"configurations[{index}].{field_path(first['loc'], entry)}"
+        where = f"configurations[{index}].{error_field(first, entry)}"
         raise ConfigError(
             f"{where}: {first['msg'].removeprefix('Value error, ')}",
             code="invalid_field",

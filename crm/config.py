@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ConfigError, CrmError, InputError, field_path
+from .errors import ConfigError, CrmError, InputError, error_field
 from .hubspot_query import check_object_type
 from .mappings import MemorializationMapping
 from .registry import INTEGRATION_TYPES
@@ -362,7 +362,7 @@ def validate_settings(integration_type: str, settings: dict[str, Any]) -> TypeSe
         # a misspelt setting explains the "required" error of the name it was meant to be:
         # report unknown names before missing ones
         first = sorted(errors, key=lambda e: e["type"] == "missing")[0]
-        name = field_path(first["loc"], settings)
+        name = error_field(first, settings)
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             known = ", ".join(schema.model_fields)

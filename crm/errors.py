@@ -21,10 +21,11 @@ decisions are made from the type, never by matching strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "error_field",
     "field_path",
     "AppError",
     "InputError",
@@ -152,6 +153,16 @@ class CrmUnavailableError(CrmError):
             self.http_status = 504
 
 
+def error_field(error: Mapping[str, Any], data: Any = None) -> str:
+    """The field of one pydantic error (``ValidationError.errors()``) in ``data``, in the
+    one path syntax; a missing or unknown tag of a tagged union names the tag's member
+    (``steps[0].step``, ``kind``), where pydantic gives no location at all."""
+    loc = tuple(error["loc"])
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc += (str((error.get("ctx") or {}).get("discriminator", "")).strip("'"),)
+    return field_path(loc, data)
+
+
 def field_path(loc: Iterable[str | int], data: Any = None) -> str:
     """The one path syntax of error fields: ``("recordTypes", 0, "fields", 1)`` ->
     ``recordTypes[0].fields[1]``.
@@ -176,7 +187,10 @@ def field_path(loc: Iterable[str | int], data: Any = None) -> str:
                 known = False
         elif known:
             continue  # a union member's name (``str``, ``dict[str,str]``) below a value
-        path += f"[{part}]" if isinstance(part, int) else ("." if path else "") + _shown(part)
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + (_shown(part) if part else '""')
     return path
 
 

@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crm.errors import AppError, InputError, field_path
+from crm.errors import AppError, InputError, error_field
 
 from ..services import SERVICES
 from .inputs import parse_json
@@ -133,6 +133,8 @@ async def error_middleware(
     except AppError as exc:
         if exc.http_status >= 500:
             log.warning("%s %s failed: %s (%s)", request.method, request.path, exc.code, exc.detail)
+        if exc.http_status == 400 and not exc.field:
+            exc.field = "body"  # every 400 names a field: without one, the body as a whole
         return app_error_response(exc)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/v1") or exc.status < 400:
@@ -187,7 +189,7 @@ def field_of(error: ValidationError, data: Any = None) -> tuple[str, str]:
     """The first offending field (``recordTypes[0].fields[1]``) in ``data`` and its
     message."""
     first = error.errors(include_url=False)[0]
-    return field_path(first["loc"], data), first["msg"].removeprefix("Value error, ")
+    return error_field(first, data), first["msg"].removeprefix("Value error, ")
 
 
 async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:

@@ -188,7 +188,7 @@ async def test_configuration_validation_names_the_field(api):
             "startup",
             "step 'search' is listed twice",
         ),
-        ({"name": "D", "type": "demo", "startup": [{"step": "jump"}]}, "startup[0]", ""),
+        ({"name": "D", "type": "demo", "startup": [{"step": "jump"}]}, "startup[0].step", ""),
     ]
     for body, field, message in cases:
         status, answer = await api.admin("POST", CONFIGS, body)

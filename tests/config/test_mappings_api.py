@@ -305,7 +305,7 @@ async def test_workflow_definitions_are_checked(api, config_id):
             "mappingId",
             "no memorialization mapping map-missing",
         ),
-        ({"kind": "teleport", "name": "x"}, "", "does not match any of the expected tags"),
+        ({"kind": "teleport", "name": "x"}, "kind", "does not match any of the expected tags"),
     ]
     for body, field, message in cases:
         status, answer = await api.admin("POST", path, body)
