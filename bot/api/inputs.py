@@ -79,7 +79,7 @@ def _refuse(parts: tuple[str | int, ...], what: str, code: str) -> InputError:
 def check_text(value: str, parts: tuple[str | int, ...]) -> None:
     """400 when ``value`` holds a NUL character or a lone surrogate."""
     if _BAD_TEXT.search(value):
-        raise _refuse(parts, "contains a NUL character or a lone surrogate", "invalid_text")
+        raise _refuse(parts, "contains a NUL character or text that is not UTF-8", "invalid_text")
 
 
 def check_json_value(data: Any, root: tuple[str | int, ...] = ()) -> None:
@@ -142,8 +142,11 @@ def whole_number(value: str, name: str, minimum: int = 1) -> int:
 async def input_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """400 for a path parameter, query name or value with a NUL or a lone surrogate: no
-    handler sees them, so none can hand them to a database."""
+    """400 for a header, path parameter, query name or value with a NUL or bytes that are
+    not UTF-8 (aiohttp hands those on as lone surrogates): no handler sees them, so none
+    can hand them to a database, a token parser or an encoder."""
+    for name, value in request.headers.items():
+        check_text(value, (name,))
     for name, value in request.match_info.items():
         check_text(value, (name,))
     for name, value in request.query.items():

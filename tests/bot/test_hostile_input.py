@@ -5,6 +5,7 @@ body naming the field where there is one; none is a 500, and no ERROR line is lo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -195,4 +196,24 @@ async def test_a_very_large_header_writes_no_error_line(
         "/api/v1/configurations", headers={**ADMIN, "X-Big": "a" * 100_000}
     )
     assert 400 <= response.status < 500
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/configurations", "/api/messages"])
+async def test_a_header_that_is_not_utf8_is_a_400(
+    hostile_bot: Bot, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # raw bytes: an HTTP client library would not send these
+    port = hostile_bot.client.server.port
+    for raw in (b"Bearer \xff\xfe", b"Bearer \xed\xa0\x80"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+            b"Authorization: " + raw + b"\r\n\r\n{}"
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+        writer.close()
+        await writer.wait_closed()
+        assert status_line.split()[1] == b"400", (raw, status_line)
     _no_errors_logged(caplog)
