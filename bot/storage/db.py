@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 from crm.sqlite_engine import create_sqlite_engine
 
+from .types import CheckedSession
+
 __all__ = [
     "create_engine",
     "session_factory",
@@ -54,7 +56,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=CheckedSession)
 
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
@@ -64,7 +66,9 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ig
     if engine.dialect.name == "sqlite":
         return session_factory(engine)
     return async_sessionmaker(
-        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        sync_session_class=CheckedSession,
     )
 
 

@@ -63,9 +63,11 @@ class InteractionRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(32))
     # who the customer is: ANI (voice) or address (digital); key = E.164 / lower-cased email
-    customer: Mapped[str] = mapped_column(String(320), default="")
-    customer_key: Mapped[str] = mapped_column(String(320), default="", index=True)
-    skill: Mapped[str] = mapped_column(String(200), default="")
+    customer: Mapped[str] = mapped_column(String(320), default="", info={"field": "data"})
+    customer_key: Mapped[str] = mapped_column(
+        String(320), default="", info={"field": "data"}, index=True
+    )
+    skill: Mapped[str] = mapped_column(String(200), default="", info={"field": "data.Skill Name"})
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     script_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ended_by: Mapped[str | None] = mapped_column(String(16))

@@ -1,15 +1,18 @@
-"""Column types shared by the tables."""
+"""Column types shared by the tables, and the session that checks values against them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, event, inspect
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UtcDateTime"]
+from crm.errors import InputError
+
+__all__ = ["CheckedSession", "UtcDateTime"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -34,3 +37,25 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
         return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+class CheckedSession(Session):
+    """Refuses a string longer than its ``String(n)`` column with a 400 (``InputError``)
+    before it reaches the database: PostgreSQL would refuse it with a driver error, SQLite
+    would store it. The field named is the column's ``info["field"]`` (the input it comes
+    from, when that is not the attribute itself) or the attribute."""
+
+
+@event.listens_for(CheckedSession, "before_flush")
+def _check_lengths(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    for instance in (*session.new, *session.dirty):
+        state = inspect(instance)
+        for attribute in state.mapper.column_attrs:
+            column = attribute.columns[0]
+            length = getattr(column.type, "length", None)
+            value = state.dict.get(attribute.key)  # loaded values only: never a lazy load
+            if length and isinstance(value, str) and len(value) > length:
+                field = column.info.get("field", attribute.key)
+                raise InputError(
+                    f"{field}: longer than {length} characters", code="too_long", field=field
+                )

@@ -217,3 +217,15 @@ async def test_a_header_that_is_not_utf8_is_a_400(
         await writer.wait_closed()
         assert status_line.split()[1] == b"400", (raw, status_line)
     _no_errors_logged(caplog)
+
+
+async def test_a_value_longer_than_its_column_is_a_400_naming_the_input(
+    hostile_bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    for data, field in (
+        ({"ANI": "+49 30 1234567", "Skill Name": "s" * 500}, "data.Skill Name"),
+        ({"ANI": "1" * 400}, "data"),
+    ):
+        status, answer = await hostile_bot.event({**started(ANNA_AGENT), "data": data})
+        assert status == 400 and answer["field"] == field, answer
+    _no_errors_logged(caplog)
