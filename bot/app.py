@@ -16,9 +16,10 @@ from .api import admin as admin_api
 from .api import audit as audit_api
 from .api import connector_admin, connector_hooks, demo_pages
 from .api import workflows as workflow_api
-from .api.errors import error_middleware
+from .api.errors import error_middleware, server_log
 from .api.events import setup_event_routes
 from .api.health import setup_health_routes
+from .api.inputs import input_middleware
 from .api.messages import AUTH_CONFIG, setup_messages_route
 from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, api_route, openapi_document
 from .api.security import requires
@@ -64,7 +65,11 @@ def create_app(
     migrations and made the default configuration; it takes its share of the Bot
     Connector's app rate and its ``/metrics`` answers for all workers."""
     settings = settings or Settings()
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, input_middleware],
+        client_max_size=settings.max_body_bytes,
+        handler_args={"logger": server_log()},
+    )
     app[SETTINGS] = settings  # the services are built at start-up (``_lifecycle``)
     app[OPENAPI] = OpenApiRegistry(version=package_version())
     if connections is not None:
@@ -115,13 +120,6 @@ def create_app(
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    if settings.anonymous:
-        log.warning(
-            "No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
-            "UNAUTHENTICATED requests. Use this only with the Emulator or Playground. "
-            "(Said once here; the Agents SDK's per-activity 'App ID is not provided' "
-            "warning is dropped.)"
-        )
     worker = app.get(WORKER_SLOT)
     async with running_services(
         settings,
@@ -132,7 +130,20 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         prepared=worker is not None,  # a worker's parent process has prepared the database
     ) as services:
         app[SERVICES] = services
+        _log_identity(settings, worker)
         yield
+
+
+def _log_identity(settings: Settings, worker: WorkerSlot | None) -> None:
+    if settings.anonymous:
+        log.warning(
+            "No app id configured (CUSTOMER_CARD_APP_ID): /api/messages accepts "
+            "UNAUTHENTICATED requests. Use this only with the Emulator or Playground."
+        )
+    else:
+        log.info("Bot Framework app id %s (%s)", settings.app_id, settings.app_type)
+    if worker is not None:
+        log.info("Worker %s of %d", worker, worker.count)
 
 
 def _app_rate(worker: WorkerSlot | None) -> tuple[int, float]:

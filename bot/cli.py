@@ -176,22 +176,19 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             settings, host, port, workers.WorkerSlot.parse(args.worker_of), args.ready_fd
         )
     count = args.workers or settings.workers
-    logging.getLogger("bot.cli").info(
-        "Customer Card %s on http://%s:%s%s (Bot Framework endpoint: /api/messages; "
-        "admin console: /admin/%s)",
-        package_version(),
-        host,
-        port,
-        f", {count} workers" if count > 1 else "",
-        ""
-        if settings.admin_api_keys or settings.console_oidc
-        else ", once CUSTOMER_CARD_ADMIN_API_KEYS is set",
+    log = logging.getLogger("bot.cli")
+    log.info(
+        "Customer Card %s starting%s", package_version(), f": {count} workers" if count > 1 else ""
     )
+    if not (settings.admin_api_keys or settings.console_oidc):
+        log.info("The admin console (/admin/) opens once CUSTOMER_CARD_ADMIN_API_KEYS is set")
     if count > 1:
         return workers.supervise(settings, host, port, count)
     app = create_app(settings)
     app.on_startup.append(heap.settle)
-    web.run_app(app, host=host, port=port, print=None)
+    # aiohttp "prints" its banner once the port is bound: the listening line comes last
+    web.run_app(app, host=host, port=port, print=lambda _: workers.log_listening(host, port))
+    log.info("Customer Card stopped")
     return 0
 
 

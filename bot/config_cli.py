@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +24,9 @@ import yaml
 from pydantic import ValidationError
 
 from crm.config import Configuration, ConfigurationInput
-from crm.errors import AppError, ConfigError
+from crm.errors import AppError, ConfigError, error_field
 
+from .api.inputs import check_json_value
 from .audit import acting_as
 from .configurations import ChildName, ConfigurationStore
 from .connectors import ConnectorStore
@@ -126,6 +128,7 @@ def _load(path: Path) -> tuple[list[dict[str, Any]], list[Any] | None]:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})", code="file") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})", code="file") from None
+    check_json_value(document)  # NUL characters, lone surrogates, numbers past 64 bits
     if not isinstance(document, dict) or set(document) - {"configurations", "connectors"}:
         raise ConfigError(
             f"{path}: the file holds 'configurations' and 'connectors' (lists)", code="file"
@@ -144,9 +147,9 @@ def _parse_configuration(index: int, entry: dict[str, Any]) -> ConfigurationInpu
         return ConfigurationInput.model_validate(entry)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = f"configurations[{index}].{error_field(first, entry)}"
         raise ConfigError(
-            f"configurations[{index}].{where}: {first['msg'].removeprefix('Value error, ')}",
+            f"{where}: {first['msg'].removeprefix('Value error, ')}",
             code="invalid_field",
             field=where,
         ) from None
@@ -164,6 +167,24 @@ async def apply_file(
     Connectors (a ``connectors:`` section) are applied after the configurations they name."""
     entries, connector_entries = _load(path)
     plan = _Plan(dry_run)
+    # a file that fails half-way changes nothing
+    async with store.all_or_nothing() if not dry_run else contextlib.nullcontext():
+        await _apply_entries(store, plan, entries, prune=prune)
+    if connectors is not None and connector_entries is not None:
+        plan.lines += await apply_connectors(
+            connectors, connector_entries, dry_run=dry_run, prune=prune
+        )
+    if not plan.lines:
+        return ["No changes."]
+    count = len(plan.lines)
+    tail = "(dry run: nothing was changed)" if dry_run else f"{count} change(s) applied."
+    return [*plan.lines, tail]
+
+
+async def _apply_entries(
+    store: ConfigurationStore, plan: _Plan, entries: list[dict[str, Any]], *, prune: bool
+) -> None:
+    dry_run = plan.dry_run
     existing = await store.list_configurations()
     kept: set[str] = set()
     for index, raw in enumerate(entries):
@@ -189,15 +210,6 @@ async def apply_file(
                 plan.say(f'- configuration {config.id} ({config.type}) "{config.name}"')
                 if not dry_run:
                     await store.delete(config.id)
-    if connectors is not None and connector_entries is not None:
-        plan.lines += await apply_connectors(
-            connectors, connector_entries, dry_run=dry_run, prune=prune
-        )
-    if not plan.lines:
-        return ["No changes."]
-    count = len(plan.lines)
-    tail = "(dry run: nothing was changed)" if dry_run else f"{count} change(s) applied."
-    return [*plan.lines, tail]
 
 
 def _match_configuration(

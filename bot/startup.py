@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 import httpx
@@ -17,6 +18,7 @@ from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import OutboundHostValidator
 from microsoft_agents.hosting.core.authorization import AgentAuthConfiguration, Connections
+from sqlalchemy.engine import make_url
 
 from .configurations import ConfigurationStore
 from .connectors import ConnectorInbox, ConnectorStore
@@ -41,7 +43,13 @@ from .storage.db import create_engine, read_session_factory, session_factory, up
 from .teams.bot import TeamsBot
 from .wire import WireClientFactory
 
-__all__ = ["build_services", "running_services", "close_services"]
+__all__ = [
+    "build_services",
+    "close_services",
+    "log_storage",
+    "running_services",
+    "safe_database_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +169,11 @@ async def running_services(
     """The services, running: the database migrated and the default configuration made
     first (unless ``prepared``: a ``serve --workers`` parent did that), the memorialization
     worker started; at the end the worker stops first, then everything closes."""
+    log_storage(settings)
     if not prepared:
+        log.info("Applying database migrations")
         await upgrade_database(settings.effective_database_url)
+        log.info("Database schema up to date")
     services = build_services(
         settings, auth=auth, connections=connections, metrics=metrics, app_rate=app_rate
     )
@@ -171,16 +182,43 @@ async def running_services(
             await services.directory.ensure_default()
         elif await services.directory.find_default() is None:  # deleted since the parent made it
             log.warning("No CRM configuration: the first event makes the default demo one")
+        await _log_configurations(services)
         await services.memorialization.start()
         await services.connector_supervisor.start()
         try:
             yield services
         finally:
+            log.info("Shutting down: stopping the memorialization worker")
             await services.connector_supervisor.stop()
             await services.inbox.aclose()
             await services.memorialization.stop()
     finally:
+        log.info("Shutting down: finishing card updates in flight, closing connections")
         await close_services(services)
+        log.info("Shut down")
+
+
+def log_storage(settings: Settings) -> None:
+    """The first start-up lines: where the data lives (the database without credentials)."""
+    log.info("Data directory: %s", os.path.abspath(settings.data_dir))
+    log.info("Database: %s", safe_database_url(settings.effective_database_url))
+
+
+def safe_database_url(url: str) -> str:
+    """The database URL without user name and password, for the log."""
+    return make_url(url)._replace(username=None, password=None).render_as_string()
+
+
+async def _log_configurations(services: Services) -> None:
+    configurations = await services.configurations.list_configurations()
+    active = [c for c in configurations if c.status == "active"]
+    default = next((c for c in configurations if c.is_default), None)
+    log.info(
+        "CRM configurations: %d (%d active); default: %s",
+        len(configurations),
+        len(active),
+        f"{default.id} ({default.type})" if default else "none",
+    )
 
 
 async def close_services(services: Services) -> None:

@@ -101,10 +101,22 @@ def supervise(settings: Settings, host: str, port: int, count: int) -> int:
             env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": metrics_dir},
             on_exit=lambda pid: _mark_process_dead(pid, metrics_dir),
             stop_timeout=settings.memorialization_grace_seconds + 60,
+            on_ready=lambda: log_listening(host, port, count),
         )
         return asyncio.run(supervisor.run())
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def log_listening(host: str, port: int, workers: int = 1) -> None:
+    """The last start-up line, once the port is bound and the service answers."""
+    log.info(
+        "Listening on http://%s:%s%s (Bot Framework endpoint: /api/messages; admin console: "
+        "/admin/)",
+        host,
+        port,
+        f" with {workers} workers" if workers > 1 else "",
+    )
 
 
 def _ensure_port_free(host: str, port: int) -> None:
@@ -131,10 +143,14 @@ async def _prepare(settings: Settings) -> None:
     from crm.secrets import load_secret_box
 
     from .crm_directory import CrmDirectory
+    from .startup import log_storage
     from .storage.db import create_engine, session_factory, upgrade_database
 
     url = settings.effective_database_url
+    log_storage(settings)
+    log.info("Applying database migrations")
     await upgrade_database(url)
+    log.info("Database schema up to date")
     load_secret_box(settings.secret_key.get_secret_value(), settings.data_dir)
     engine = create_engine(url)
     try:
@@ -178,8 +194,10 @@ class Supervisor:
         backoff_base: float = BACKOFF_BASE_SECONDS,
         backoff_max: float = BACKOFF_MAX_SECONDS,
         max_failed_starts: int = MAX_FAILED_STARTS,
+        on_ready: Callable[[], None] | None = None,
     ) -> None:
         self._command, self._count, self._env = command, count, env
+        self._on_ready = on_ready  # once, when every worker listens the first time
         self._on_exit = on_exit
         self._stop_timeout = stop_timeout
         self._backoff_base, self._backoff_max = backoff_base, backoff_max
@@ -293,6 +311,10 @@ class Supervisor:
         if os.read(child.ready_fd, 1) == _READY:  # b"" when it exited first
             child.ready = True
             log.info("Worker %s ready (pid %d)", child.slot, child.process.pid)
+            ready = [c for c in self._children.values() if c.ready]
+            if self._on_ready is not None and len(ready) == self._count:
+                self._on_ready()
+                self._on_ready = None
 
     def _exited(self, child: _Child) -> None:
         if not child.ready:  # its report, if any, may not have been read yet

@@ -21,9 +21,12 @@ decisions are made from the type, never by matching strings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "error_field",
+    "field_path",
     "AppError",
     "InputError",
     "NotFoundError",
@@ -150,3 +153,50 @@ class CrmUnavailableError(CrmError, code="crm_unavailable", http_status=502, ret
         self.timed_out = timed_out
         if timed_out:
             self.http_status = 504
+
+
+def error_field(error: Mapping[str, Any], data: Any = None) -> str:
+    """The field of one pydantic error (``ValidationError.errors()``) in ``data``, in the
+    one path syntax; a missing or unknown tag of a tagged union names the tag's member
+    (``steps[0].step``, ``kind``), where pydantic gives no location at all."""
+    loc = tuple(error["loc"])
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc += (str((error.get("ctx") or {}).get("discriminator", "")).strip("'"),)
+    return field_path(loc, data)
+
+
+def field_path(loc: Iterable[str | int], data: Any = None) -> str:
+    """The one path syntax of error fields: ``("recordTypes", 0, "fields", 1)`` ->
+    ``recordTypes[0].fields[1]``.
+
+    Given the input ``data`` the location was found in (a pydantic error's ``loc``), the
+    parts the caller never wrote are left out: a tagged union's tag (``startup[0].search
+    .limit`` is ``startup[0].limit``) and a union member's name after a value."""
+    path = ""
+    node, known = data, data is not None
+    for part in loc:
+        if known and isinstance(node, dict):
+            if part in node:
+                node = node[part]
+            elif isinstance(part, str) and part in node.values():
+                continue  # the discriminator's value: pydantic's tag, not a field
+            else:
+                known = False
+        elif known and isinstance(node, list):
+            if isinstance(part, int) and 0 <= part < len(node):
+                node = node[part]
+            else:
+                known = False
+        elif known:
+            continue  # a union member's name (``str``, ``dict[str,str]``) below a value
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + (_shown(part) if part else '""')
+    return path
+
+
+def _shown(segment: str, limit: int = 64) -> str:
+    # a path can name a caller's key: never echo NULs, surrogates or a megabyte of it back
+    shown = "".join("\ufffd" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in segment)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "\u2026"

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ConfigError, CrmError
+from .errors import ConfigError, CrmError, error_field
 
 __all__ = [
     "TypeSettings",
@@ -68,7 +68,7 @@ def parse_settings(schema: type[S], integration_type: str, settings: Mapping[str
         # a misspelt setting explains the "required" error of the name it was meant to be:
         # report unknown names before missing ones
         first = sorted(errors, key=lambda e: e["type"] == "missing")[0]
-        name = ".".join(str(part) for part in first["loc"])
+        name = error_field(first, dict(settings))
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             known = ", ".join(schema.model_fields)

@@ -77,22 +77,23 @@ StartupStep = Annotated[
 DEFAULT_STARTUP: tuple[SearchStep | PinSingleStep, ...] = (SearchStep(), PinSingleStep())
 
 
-def check_startup_steps(steps: list[StartupStep]) -> None:
-    """Steps that act on a search result need a search before them; each step once."""
+def check_startup_steps(steps: list[StartupStep], name: str = "startup") -> None:
+    """Steps that act on a search result need a search before them; each step once.
+    ``name``: the list's field in the caller's input (errors name ``<name>[index]``)."""
     seen: set[str] = set()
     for index, step in enumerate(steps):
         if step.step in seen:
             raise InputError(
-                f"startup[{index}]: step '{step.step}' is listed twice",
+                f"{name}[{index}]: step '{step.step}' is listed twice",
                 code="invalid_startup",
-                field=f"startup[{index}]",
+                field=f"{name}[{index}]",
             )
         if step.step in ("pin_single", "create_if_none") and "search" not in seen:
             raise InputError(
-                f"startup[{index}]: '{step.step}' acts on a search result; put a 'search' "
+                f"{name}[{index}]: '{step.step}' acts on a search result; put a 'search' "
                 "step before it",
                 code="invalid_startup",
-                field=f"startup[{index}]",
+                field=f"{name}[{index}]",
             )
         seen.add(step.step)
 

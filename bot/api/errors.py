@@ -17,17 +17,18 @@ answered with a generic 500.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from crm.errors import AppError, InputError
+from crm.errors import AppError, InputError, error_field
 
 from ..services import SERVICES
+from .inputs import parse_json
 
 __all__ = [
     "ErrorBody",
@@ -39,6 +40,7 @@ __all__ = [
     "forbidden",
     "read_body",
     "read_json",
+    "server_log",
     "unauthorized",
 ]
 
@@ -132,6 +134,8 @@ async def error_middleware(
     except AppError as exc:
         if exc.http_status >= 500:
             log.warning("%s %s failed: %s (%s)", request.method, request.path, exc.code, exc.detail)
+        if exc.http_status == 400 and not exc.field:
+            exc.field = "body"  # every 400 names a field: without one, the body as a whole
         return app_error_response(exc)
     except web.HTTPException as exc:
         if not request.path.startswith("/api/v1") or exc.status < 400:
@@ -142,6 +146,29 @@ async def error_middleware(
     except Exception:
         log.exception("Unhandled error in %s %s", request.method, request.path)
         return error_response(500, "internal_error", "Internal server error.")
+
+
+class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server log: a request that is not valid HTTP (a header line over the size
+    limit, a bad request line) is the client's error. aiohttp logs it at ERROR with a
+    traceback, which would let any anonymous client write ERROR lines at will; it becomes
+    one INFO line naming the problem (not its bytes). Errors of our own stay ERROR."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kw: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError) and 400 <= exc_info.code < 500:
+            self.info(
+                "Refused a malformed HTTP request (%s %s)",
+                exc_info.code,
+                type(exc_info).__name__,
+                **kw,
+            )
+            return
+        self.error(msg, *args, exc_info=exc_info, **kw)
+
+
+def server_log() -> logging.LoggerAdapter:  # type: ignore[type-arg]
+    """The logger for aiohttp's ``RequestHandler`` (``web.Application(handler_args=...)``)."""
+    return _ServerLog(logging.getLogger("aiohttp.server"), {})
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes:
@@ -164,26 +191,23 @@ async def read_body(request: web.Request) -> bytes:
     return await _read_limited(request, request.app[SERVICES].settings.max_body_bytes)
 
 
-def field_of(error: ValidationError) -> tuple[str, str]:
-    """The first offending field (pydantic ``loc`` joined with ".") and its message."""
+def field_of(error: ValidationError, data: Any = None) -> tuple[str, str]:
+    """The first offending field (``recordTypes[0].fields[1]``) in ``data`` and its
+    message."""
     first = error.errors(include_url=False)[0]
-    field = ".".join(str(part) for part in first["loc"])
-    return field, first["msg"]
+    return error_field(first, data), first["msg"].removeprefix("Value error, ")
 
 
 async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
-    """Parse the body as ``model``: 413 over ``max_body_bytes``, 400 on bad JSON, 400 naming
-    the offending field when the JSON does not fit the model."""
+    """Parse the body as ``model``: 413 over ``max_body_bytes``, 400 on bad or hostile JSON
+    (:func:`~bot.api.inputs.parse_json`), 400 naming the offending field when the JSON does
+    not fit the model."""
     limit = request.app[SERVICES].settings.max_body_bytes
-    raw = await _read_limited(request, limit)
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"Body is not valid JSON: {exc}", code="invalid_json") from None
+    data = parse_json(await _read_limited(request, limit))
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        field, message = field_of(exc)
+        field, message = field_of(exc, data)
         raise InputError(
             f"{field}: {message}" if field else message, code="invalid_field", field=field or None
         ) from None

@@ -6,7 +6,6 @@ request needs a valid Bot Framework token; anything wrong with it is a 401, neve
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -22,7 +21,9 @@ from microsoft_agents.hosting.core.authorization.jwt import _authorize_request
 from microsoft_agents.hosting.core.http import HttpResponse
 from pydantic import ValidationError
 
-from .. import sdk_tuning
+from crm.errors import InputError
+
+from .. import bot_keys, sdk_tuning
 from ..observability.logs import log_context
 from ..observability.metrics import app_metrics
 from ..services import SERVICES
@@ -30,6 +31,7 @@ from ..settings import Settings
 from ..teams.installations import tenant_of
 from ..wire import dumps
 from .errors import error_response, forbidden, unauthorized
+from .inputs import parse_json
 
 __all__ = [
     "auth_configuration",
@@ -131,14 +133,17 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if isinstance(claims, web.Response):
         return _counted(request, claims, None)
     try:
-        body = json.loads(await request.read())
+        body = parse_json(await request.read())
         activity = Activity.model_validate(body)
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[SERVICES].settings.max_body_bytes
         too_large = error_response(413, "payload_too_large", f"Request body over {limit} bytes.")
         return _counted(request, too_large, None)
-    except (ValueError, ValidationError):
-        invalid = error_response(400, "invalid_activity", "The body is not a valid activity.")
+    except (InputError, ValidationError) as exc:
+        field = exc.field if isinstance(exc, InputError) else None
+        invalid = error_response(
+            400, "invalid_activity", "The body is not a valid activity.", field=field
+        )
         return _counted(request, invalid, None)
     with log_context(**correlation_ids(body)):
         try:
@@ -226,5 +231,6 @@ def _counted(request: web.Request, response: web.Response, body: Any) -> web.Res
 
 def setup_messages_route(app: web.Application, settings: Settings) -> None:
     sdk_tuning.apply()
+    bot_keys.install()
     app[AUTH_CONFIG] = auth_configuration(settings)
     app.router.add_post("/api/messages", messages)

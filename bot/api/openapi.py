@@ -17,9 +17,19 @@ from pydantic.json_schema import models_json_schema
 from .errors import ErrorBody
 from .security import requires
 
-__all__ = ["Endpoint", "OpenApiRegistry", "OPENAPI", "api_route", "add_api_routes"]
+__all__ = ["Endpoint", "OpenApiRegistry", "OPENAPI", "Param", "api_route", "add_api_routes"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A documented path or query parameter (path parameters default to a string)."""
+
+    name: str
+    location: str  # "path" or "query"
+    schema: dict[str, Any]
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class Endpoint:
     tags: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()  # extra documented error statuses (400, 404, 409, ...)
     public: bool = False  # no API key needed (health probes)
+    params: tuple[Param, ...] = ()
 
 
 @dataclass
@@ -89,10 +100,11 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
     operation: dict[str, Any] = {"summary": endpoint.summary, "tags": list(endpoint.tags)}
     if endpoint.public:
         operation["security"] = []
+    given = {(p.location, p.name): p for p in endpoint.params}
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        _parameter(given.pop(("path", name), Param(name, "path", {"type": "string"})), True)
         for name in _path_params(endpoint.path)
-    ]
+    ] + [_parameter(p, False) for p in given.values()]
     if parameters:
         operation["parameters"] = parameters
     if endpoint.request is not None:
@@ -105,6 +117,8 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
         ok["content"] = {"application/json": {"schema": refs[endpoint.response]}}
     responses: dict[str, Any] = {str(endpoint.status): ok}
     statuses = set(endpoint.errors) | ({400, 413} if endpoint.request else set())
+    if parameters:  # a parameter can be refused (400: NUL characters, numbers out of range)
+        statuses.add(400)
     if not endpoint.public:
         statuses |= {401, 403}
     for status in sorted(statuses):
@@ -114,6 +128,18 @@ def _operation(endpoint: Endpoint, refs: dict[type[BaseModel], dict[str, Any]]) 
         }
     operation["responses"] = responses
     return operation
+
+
+def _parameter(param: Param, required: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "name": param.name,
+        "in": param.location,
+        "required": required,
+        "schema": param.schema,
+    }
+    if param.description:
+        body["description"] = param.description
+    return body
 
 
 def _path_params(path: str) -> list[str]:
@@ -138,12 +164,13 @@ def api_route(
     tags: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
     public: bool = False,
+    params: tuple[Param, ...] = (),
 ) -> Callable[[Handler], Handler]:
     """Declare a handler's route and its documentation in one place."""
 
     def decorate(handler: Handler) -> Handler:
         handler.__api_endpoint__ = Endpoint(  # type: ignore[attr-defined]
-            method.upper(), path, summary, request, response, status, tags, errors, public
+            method.upper(), path, summary, request, response, status, tags, errors, public, params
         )
         return handler
 

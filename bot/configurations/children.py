@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.config import MemorializationWorkflow
-from crm.errors import ConfigError, ConflictError, NotFoundError
+from crm.errors import ConfigError, ConflictError, NotFoundError, error_field
 
 from .. import audit
 from ..crm_directory import CrmDirectory
@@ -59,7 +59,7 @@ class ChildStore:
             return CHILD_KINDS[kind].parse(data)
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"])
+            where = error_field(first, data)
             message = first["msg"].removeprefix("Value error, ")
             raise ConfigError(
                 f"{where}: {message}" if where else message,

@@ -9,6 +9,7 @@ CRM's field metadata. Secrets leave this module only as :class:`crm.secrets.Secr
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -33,7 +34,7 @@ from crm.secrets import (
     store_secret,
 )
 from crm.secrets import secret_matches as stored_secret_matches
-from crm.startup import StartupStep
+from crm.startup import StartupStep, check_startup_steps
 
 from .. import audit
 from ..crm_directory import CrmDirectory
@@ -44,6 +45,7 @@ from ..storage.config_tables import (
 from .children import ChildStore
 from .constructs import check_constructs
 from .kinds import CHILD_KINDS, config_row, dump, guarded, new_id
+from .rollback import all_or_nothing
 
 __all__ = ["ConfigurationStore"]
 
@@ -57,6 +59,10 @@ class ConfigurationStore:
         self._sessions = sessions
         self._directory = directory
         self.children = ChildStore(sessions, directory)
+
+    def all_or_nothing(self) -> AbstractAsyncContextManager[None]:
+        """A block of store operations that changes nothing when it raises."""
+        return all_or_nothing(self._sessions, self._directory)
 
     @property
     def box(self) -> SecretBox:
@@ -170,6 +176,15 @@ class ConfigurationStore:
             action="configuration.startup" if given == {"startup"} else "configuration.update",
         )
 
+    async def set_startup(
+        self, configuration_id: str, steps: list[StartupStep] | None, *, name: str = "startup"
+    ) -> Configuration:
+        """The interaction start-up steps (None: the built-in default); errors name
+        ``<name>[index]``."""
+        return await self._save(
+            configuration_id, secrets={}, startup=steps, set_startup=True, startup_name=name
+        )
+
     async def set_status(
         self, configuration_id: str, status: Literal["active", "inactive"]
     ) -> Configuration:
@@ -237,7 +252,10 @@ class ConfigurationStore:
         startup: list[StartupStep] | None = None,
         set_startup: bool = False,
         action: str = "configuration.update",
+        startup_name: str = "startup",
     ) -> Configuration:
+        if set_startup and startup is not None:
+            check_startup_steps(startup, startup_name)
         async with self._sessions() as session:
             row = await config_row(session, configuration_id)
         new_settings = self.checked_settings(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "InteractionStateOut",
     "RecordOut",
     "EVENT_TYPES",
+    "AGENT_REQUIRED",
 ]
 
 EventType = Literal[
@@ -40,8 +41,30 @@ class AgentRef(_CamelModel):
     teams_user_id: str | None = Field(default=None, max_length=200)
 
 
+# what the service enforces beyond the members' own types (InteractionService.handle_event)
+AGENT_REQUIRED = ("started", "transferred")
+
+
 class InteractionEvent(_CamelModel):
-    """Body of ``POST /api/v1/interactions/events``."""
+    """Body of ``POST /api/v1/interactions/events``. ``agent`` is required on ``started``
+    and ``transferred``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {
+                        "properties": {"type": {"enum": list(AGENT_REQUIRED)}},
+                        "required": ["type"],
+                    },
+                    "then": {
+                        "required": ["agent"],
+                        "properties": {"agent": {"type": "object"}},
+                    },
+                }
+            ]
+        }
+    )
 
     type: EventType
     event_id: str = Field(min_length=1, max_length=200)
@@ -55,6 +78,20 @@ class InteractionEvent(_CamelModel):
     data: dict[str, Any] = Field(default_factory=dict)
     script_variables: dict[str, Any] = Field(default_factory=dict)
     occurred_at: datetime | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        """Stored in UTC (a time without offset is taken as UTC); a time whose UTC moment
+        falls outside years 1 to 9999 is refused here, not by the database."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside the years 1 to 9999 in UTC") from None
 
 
 @dataclass(frozen=True)

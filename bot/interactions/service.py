@@ -27,7 +27,7 @@ from . import store
 from .changes import InteractionChanges
 from .delivery import POST_LEASE_SECONDS, CardDelivery
 from .event_rows import apply_event, claim_post, new_interaction, state_out
-from .events import InteractionEvent, InteractionStateOut, StoredEvent
+from .events import AGENT_REQUIRED, InteractionEvent, InteractionStateOut, StoredEvent
 
 __all__ = ["EventHook", "InteractionService"]
 
@@ -64,7 +64,7 @@ class InteractionService:
         Raises ``NotFoundError`` for an unknown interaction or configuration and
         ``ConflictError`` (after storing the event) when the agent has not installed the app.
         """
-        if event.type in ("started", "transferred") and event.agent is None:
+        if event.type in AGENT_REQUIRED and event.agent is None:
             raise InputError(f"agent is required on {event.type}", field="agent")
         config_id = (
             await self._directory.resolve_id(event.configuration_id)

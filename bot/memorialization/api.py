@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from crm.errors import InputError
 
-from ..api.openapi import add_api_routes, api_route
+from ..api.inputs import INT64_MAX, whole_number
+from ..api.openapi import Param, add_api_routes, api_route
 from ..api.security import requires
 from ..services import SERVICES
 from ..storage.job_tables import JOB_STATUSES
@@ -35,13 +36,10 @@ def _json(model: BaseModel) -> web.Response:
 def _int(value: str | None, name: str, default: int | None = None) -> int | None:
     if value is None or value == "":
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise InputError(f"{name} must be a whole number", field=name) from None
-    if number < 1:
-        raise InputError(f"{name} must be at least 1", field=name)
-    return number
+    return whole_number(value, name)
+
+
+_JOB_ID = Param("id", "path", {"type": "integer", "minimum": 1, "maximum": INT64_MAX})
 
 
 @api_route(
@@ -52,6 +50,22 @@ def _int(value: str | None, name: str, default: int | None = None) -> int | None
     response=MemorializationList,
     tags=("memorialization",),
     errors=(400,),
+    params=(
+        Param("status", "query", {"type": "string", "enum": list(JOB_STATUSES)}),
+        Param("interactionId", "query", {"type": "string"}),
+        Param(
+            "limit",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": INT64_MAX, "default": 100},
+            "Page size; more than 500 gives 500.",
+        ),
+        Param(
+            "beforeId",
+            "query",
+            {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+            "The nextBeforeId of the previous page.",
+        ),
+    ),
 )
 @requires("platform")
 async def list_memorializations(request: web.Request) -> web.Response:
@@ -90,6 +104,7 @@ def _job_id(request: web.Request) -> int:
     response=MemorializationOut,
     tags=("memorialization",),
     errors=(400, 404),
+    params=(_JOB_ID,),
 )
 @requires("platform")
 async def get_memorialization(request: web.Request) -> web.Response:
@@ -104,6 +119,7 @@ async def get_memorialization(request: web.Request) -> web.Response:
     response=MemorializationOut,
     tags=("memorialization",),
     errors=(400, 404, 409),
+    params=(_JOB_ID,),
 )
 @requires("platform")
 async def retry_memorialization(request: web.Request) -> web.Response:

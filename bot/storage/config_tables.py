@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+from .types import UtcDateTime
 
 __all__ = [
     "ConfigurationRow",
@@ -43,10 +44,8 @@ class ConfigurationRow(Base):
     secrets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # interaction start-up steps (crm.startup); NULL: the built-in default
     startup: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, onupdate=_now
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now, onupdate=_now)
 
 
 class ConfigurationChild:
@@ -60,10 +59,8 @@ class ConfigurationChild:
     status: Mapped[str] = mapped_column(String(16), default="active")
     position: Mapped[int] = mapped_column(Integer, default=0)  # listing order
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the model's JSON (by alias)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, onupdate=_now
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now, onupdate=_now)
 
 
 class MemorializationMappingRow(ConfigurationChild, Base):

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from .sqlite_engine import create_sqlite_engine
+from .types import CheckedSession
 
 __all__ = [
     "create_engine",
@@ -64,7 +65,7 @@ def create_demo_crm_engine(url: str) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=CheckedSession)
 
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
@@ -74,7 +75,9 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ig
     if engine.dialect.name == "sqlite":
         return session_factory(engine)
     return async_sessionmaker(
-        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        sync_session_class=CheckedSession,
     )
 
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+from .types import UtcDateTime
 
 __all__ = ["InstallationRow", "InteractionRow", "InteractionRecordRow", "InteractionEventRow"]
 
@@ -45,10 +45,8 @@ class InstallationRow(Base):
     # ConversationReference as the SDK dumps it (by alias), for proactive sends
     reference: Mapped[dict[str, Any]] = mapped_column(JSON)
     locale: Mapped[str] = mapped_column(String(20), default="en-US")
-    installed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, onupdate=_now
-    )
+    installed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now, onupdate=_now)
 
 
 class InteractionRow(Base):
@@ -65,9 +63,11 @@ class InteractionRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(32))
     # who the customer is: ANI (voice) or address (digital); key = E.164 / lower-cased email
-    customer: Mapped[str] = mapped_column(String(320), default="")
-    customer_key: Mapped[str] = mapped_column(String(320), default="", index=True)
-    skill: Mapped[str] = mapped_column(String(200), default="")
+    customer: Mapped[str] = mapped_column(String(320), default="", info={"field": "data"})
+    customer_key: Mapped[str] = mapped_column(
+        String(320), default="", info={"field": "data"}, index=True
+    )
+    skill: Mapped[str] = mapped_column(String(200), default="", info={"field": "data.Skill Name"})
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     script_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ended_by: Mapped[str | None] = mapped_column(String(16))
@@ -86,7 +86,7 @@ class InteractionRow(Base):
     card_activity_id: Mapped[str | None] = mapped_column(String(400))
     card_conversation_id: Mapped[str | None] = mapped_column(String(400))
     # until then the process that made the card due posts it (others wait for its post)
-    card_posting_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    card_posting_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # the previous agent's card after a transfer (turned read-only)
     previous_cards: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # set when the interaction's CRM writes are queued: only then can one have failed
@@ -97,11 +97,9 @@ class InteractionRow(Base):
     search_query: Mapped[str] = mapped_column(String(200), default="")
     related_shown: Mapped[int] = mapped_column(Integer, default=0)  # "more" pages shown
     locale: Mapped[str] = mapped_column(String(20), default="en-US")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, onupdate=_now
-    )
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now, onupdate=_now)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class InteractionRecordRow(Base):
@@ -122,7 +120,7 @@ class InteractionRecordRow(Base):
     url: Mapped[str] = mapped_column(Text, default="")
     fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # snapshot
     position: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now)
 
 
 class InteractionEventRow(Base):
@@ -140,5 +138,5 @@ class InteractionEventRow(Base):
     agent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     script_variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    occurred_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=_now)

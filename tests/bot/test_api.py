@@ -68,7 +68,7 @@ async def test_admin_keys_pass_platform_endpoints(bot):
         ({**started(ANNA_AGENT), "data": ["ANI"]}, "data"),
         ({**started(ANNA_AGENT), "occurredAt": "yesterday"}, "occurredAt"),
         ({k: v for k, v in started(ANNA_AGENT).items() if k != "agent"}, "agent"),
-        ([1, 2], ""),
+        ([1, 2], "body"),  # the body as a whole
     ],
 )
 async def test_bad_fields_are_named(bot, body, field):

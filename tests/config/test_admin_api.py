@@ -189,7 +189,7 @@ async def test_configuration_validation_names_the_field(api):
             "startup",
             "step 'search' is listed twice",
         ),
-        ({"name": "D", "type": "demo", "startup": [{"step": "jump"}]}, "startup.0", ""),
+        ({"name": "D", "type": "demo", "startup": [{"step": "jump"}]}, "startup[0].step", ""),
     ]
     for body, field, message in cases:
         status, answer = await api.admin("POST", CONFIGS, body)
@@ -306,3 +306,15 @@ async def test_every_admin_and_workflow_endpoint_is_in_openapi(api):
     for path, methods in expected.items():
         assert path in paths, path
         assert methods <= set(paths[path]), (path, set(paths[path]))
+
+
+async def test_times_in_answers_are_rfc3339_with_an_offset_on_every_database(api) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    status, created = await api.admin("POST", CONFIGS, {"name": "Times", "type": "demo"})
+    assert status == 201, created
+    status, read = await api.admin("GET", f"{CONFIGS}/{created['id']}")
+    for body in (created, read):
+        for name in ("createdAt", "updatedAt"):
+            moment = datetime.fromisoformat(body[name])
+            assert moment.utcoffset() is not None, (name, body[name])

@@ -169,3 +169,47 @@ def test_command_runs_as_a_process(tmp_path):
     )
     assert second.stdout.strip() == "No changes."
     assert (tmp_path / "data" / "secret.key").exists()
+
+
+def test_a_file_that_fails_half_way_changes_nothing(settings, capsys, tmp_path):
+    cli(settings, capsys, "config", "apply", str(EXAMPLE))
+    code, before, err = cli(settings, capsys, "config", "export")
+    document = yaml.safe_load(EXAMPLE.read_text())
+    demo = document["configurations"][0]
+    demo["description"] = "Changed"  # applied first: a change to an existing configuration
+    new = {"id": "added", "name": "Added", "type": "demo"}  # then a new one
+    broken = {  # then one the CRM check refuses (too many text fields on the card)
+        "name": "Broken",
+        "type": "demo",
+        "dynamicDataMappings": [
+            {
+                "name": "m",
+                "recordTypes": [
+                    {
+                        "recordType": "contact",
+                        "fields": [
+                            "first_name",
+                            "last_name",
+                            "email",
+                            "phone",
+                            "title",
+                            "department",
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    file = tmp_path / "half.yaml"
+    file.write_text(yaml.safe_dump({"configurations": [demo, new, broken]}))
+    code, out, err = cli(settings, capsys, "config", "apply", str(file), "--prune")
+    assert code == 1 and "6 text fields chosen for contact" in err
+    code, after, err = cli(settings, capsys, "config", "export")
+    assert yaml.safe_load(after) == yaml.safe_load(before)
+
+
+def test_a_nul_character_in_a_file_is_refused_naming_the_field(settings, capsys, tmp_path):
+    file = tmp_path / "nul.yaml"
+    file.write_text('configurations:\n- name: "Demo\\0"\n  type: demo\n')
+    code, out, err = cli(settings, capsys, "config", "apply", str(file))
+    assert code == 1 and "configurations[0].name" in err, err

@@ -8,7 +8,7 @@ import pytest
 CONFIGS = "/api/v1/configurations"
 # where an error in the first rule of the first record type points
 CRM_FIELD = "recordTypes[0].fields[0].crmField"  # checked against the CRM's metadata
-SOURCE = "recordTypes.0.fields.0.source"  # checked by the model (pydantic's location)
+SOURCE = "recordTypes[0].fields[0].source"  # checked by the model
 
 
 def memo(*fields, record_type="contact"):  # type: ignore[no-untyped-def]
@@ -114,7 +114,7 @@ async def test_memorialization_mapping_lifecycle(api, config_id):
         ),
         (
             memo(("title", "sms", "ANI")),
-            "recordTypes.0.fields.0.source.channel",
+            "recordTypes[0].fields[0].source.channel",
             "Input should be 'voice', 'digital' or 'script_variable'",
         ),
         (
@@ -169,12 +169,12 @@ async def test_dynamic_mapping_within_limits(api, config_id):
         ),
         (
             ["first_name", "first_name"],
-            "recordTypes.0.fields",
+            "recordTypes[0].fields",
             "field 'first_name' is listed twice",
         ),
         (
             ["a", "b", "c", "d", "e", "f", "g", "h", "i"],
-            "recordTypes.0.fields",
+            "recordTypes[0].fields",
             "9 fields chosen; the card shows at most 5 text fields and 3 fields of other types",
         ),
     ],
@@ -278,7 +278,7 @@ async def test_workflow_definitions_are_checked(api, config_id):
                     }
                 ],
             },
-            "search.criteria.0.columns.0.operator",
+            "criteria[0].columns[0].operator",
             "Input should be 'equals' or 'notequals'",
         ),
         (
@@ -308,7 +308,7 @@ async def test_workflow_definitions_are_checked(api, config_id):
             "mappingId",
             "no memorialization mapping map-missing",
         ),
-        ({"kind": "teleport", "name": "x"}, "", "does not match any of the expected tags"),
+        ({"kind": "teleport", "name": "x"}, "kind", "does not match any of the expected tags"),
     ]
     for body, field, message in cases:
         status, answer = await api.admin("POST", path, body)
