@@ -36,6 +36,7 @@ __all__ = [
     "platform_event",
     "required_secrets",
     "allowed_secrets",
+    "secret_names",
 ]
 
 Platform = Literal["twilio", "amazon-connect", "nice-cxone", "genesys-cloud"]
@@ -136,6 +137,20 @@ def allowed_secrets(platform: str, settings: BaseModel) -> set[str]:
         }
     required, optional = _SECRETS[platform]
     return required | optional
+
+
+def secret_names(platform: str) -> list[str]:
+    """Every secret ``platform`` may take, whatever its settings (a form lists them all)."""
+    if platform == "amazon-connect":
+        modes: tuple[Literal["api_key", "basic", "oauth"], ...] = ("api_key", "basic", "oauth")
+        names: set[str] = set()
+        for mode in modes:
+            settings = AmazonConnectSettings.model_construct(instance_arn="", auth=mode)
+            names |= allowed_secrets(platform, settings)
+        order = ["api_key", "username", "password", "client_id", "client_secret"]
+        return order + sorted(names - set(order))
+    required, optional = _SECRETS[platform]
+    return sorted(required) + sorted(optional)
 
 
 class _Model(BaseModel):

@@ -12,7 +12,9 @@ from typing import Any
 from tests.bot.activities import ANNA_AGENT, User
 from tests.bot.conftest import ADMIN_KEY, Bot
 from tests.e2e.simulated_crms import SimulatedCrm
-from tests.e2e.test_crm_flows import _jobs, _pinned, _settled
+from tests.e2e.test_crm_flows import _pinned
+from tests.memorialization.helpers import api_jobs as _jobs
+from tests.memorialization.helpers import api_settled as _settled
 
 __all__ = ["Stack", "fixture", "ADMIN", "CALLER", "NOTES", "ANNA_AGENT"]
 
