@@ -14,6 +14,7 @@ from . import (
     pages_connectors,
     pages_jobs,
     pages_mappings,
+    pages_startup,
     pages_workflows,
 )
 from .auth import PREFIX, sign_in, sign_in_form, sign_out
@@ -43,6 +44,7 @@ def add_routes(app: web.Application) -> None:
             *pages_configurations.routes(),
             *pages_mappings.routes(),
             *pages_workflows.routes(),
+            *pages_startup.routes(),
             *pages_jobs.routes(),
             *pages_connectors.routes(),
             *oidc.routes(),

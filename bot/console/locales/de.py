@@ -179,4 +179,27 @@ MESSAGES: dict[str, str] = {
     "rows_changed": (
         "Noch nicht gespeichert: speichern Sie die Tabelle, um die Änderung zu behalten."
     ),
+    "startup_intro": "Was beim Start einer Interaktion läuft, in dieser Reihenfolge.",
+    "steps_changed": (
+        "Noch nicht gespeichert: speichern Sie die Schritte, um die Änderung zu behalten."
+    ),
+    "step_n": "Schritt {n}",
+    "step_search": "den Anrufer suchen (nach Telefon, E-Mail oder automatisch)",
+    "step_pin_single": "genau ein Treffer: in die aktuelle Interaktion übernehmen",
+    "step_create_if_none": (
+        "nichts gefunden: einen Datensatz aus den Interaktionsdaten anlegen und übernehmen"
+    ),
+    "step_related": "zugehörige Datensätze der übernommenen hinzufügen",
+    "step_cache": "die Ergebnisse bei der Interaktion behalten (Weiterleitungen nutzen sie)",
+    "pairs_hint": "Eine Zeile je Feld: CRM-Feld = Vorlage, z. B. phone = {ANI}",
+    "move_up": "Nach oben",
+    "move_down": "Nach unten",
+    "remove_step": "Entfernen",
+    "no_steps": (
+        "Keine Schritte: so gespeichert läuft die eingebaute Vorgabe (search, dann pin_single)."
+    ),
+    "add_step": "Schritt hinzufügen",
+    "use_default": "Eingebaute Vorgabe verwenden",
+    "advanced_json": "Erweitert: als JSON bearbeiten",
+    "save_json": "JSON speichern",
 }
