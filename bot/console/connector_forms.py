@@ -107,9 +107,12 @@ def row_of_error(field: str, rows: Sequence[AgentRow]) -> str:
     return "_form"
 
 
-def inbound_urls(platform: str, base: str, connector: Connector | None) -> list[InboundUrl]:
+def inbound_urls(
+    platform: str, base: str, connector: Connector | None, default_config: str | None = None
+) -> list[InboundUrl]:
     """What the admin pastes on the platform's side (none for Genesys Cloud: the service
-    subscribes to the platform)."""
+    subscribes to the platform). CXone's path names the CRM configuration: the connector's,
+    else the default one (``default_config``)."""
     base = base.rstrip("/")
     settings = connector.settings if connector else {}
     if platform == "twilio":
@@ -123,7 +126,7 @@ def inbound_urls(platform: str, base: str, connector: Connector | None) -> list[
             urls.append(InboundUrl("url_connect_oauth", token))
         return urls
     if platform == "nice-cxone":
-        config_id = connector.configuration_id if connector else None
+        config_id = (connector.configuration_id if connector else None) or default_config
         path = ENDPOINTS[platform].replace("{configurationId}", config_id or "{configurationId}")
         return [InboundUrl("url_cxone", base + path)]
     return []

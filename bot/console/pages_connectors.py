@@ -75,6 +75,7 @@ async def _edit(
     values: dict[str, str] | None = None,
     rows: list[AgentRow] | None = None,
     errors: dict[str, str] | None = None,
+    agent_errors: dict[str, str] | None = None,
     status: int = 200,
     pending: bool = False,
 ) -> web.Response:
@@ -89,6 +90,7 @@ async def _edit(
         audit = await list_events(db, target=platform, action_prefix="connector.", limit=20)
     configs = await request.app[SERVICES].configurations.list_configurations()
     base = request.app[SERVICES].settings.public_url or f"{request.scheme}://{request.host}"
+    default_id = next((c.id for c in configs if c.is_default), None)
     return page(
         request,
         "connector.html",
@@ -102,8 +104,9 @@ async def _edit(
             "configs": configs,
             "values": values or {},
             "rows": rows,
-            "urls": inbound_urls(platform, base, connector),
+            "urls": inbound_urls(platform, base, connector, default_id),
             "errors": errors or {},
+            "agent_errors": agent_errors or {},
             "audit": audit,
             "pending": pending,
         },
@@ -149,15 +152,15 @@ async def save_agents(request: web.Request, session: ConsoleSession) -> web.Stre
     rows = agent_rows(form)
     if form.get("op"):  # a row added or removed: shown, saved with the next Save
         return await _edit(request, session, platform, rows=rows, pending=True)
-    errors = agent_errors(rows)
-    if not errors:
+    problems = agent_errors(rows)
+    if not problems:
         try:
             await _store(request).set_agents(platform, agent_table(rows))
         except AppError as exc:
-            errors = {row_of_error(exc.field or "", rows): exc.detail or exc.code}
+            problems = {row_of_error(exc.field or "", rows): exc.detail or exc.code}
         else:
             raise web.HTTPSeeOther(f"{BASE}/{platform}?done=saved#agents")
-    return await _edit(request, session, platform, rows=rows, errors=errors, status=400)
+    return await _edit(request, session, platform, rows=rows, agent_errors=problems, status=400)
 
 
 @console_page
