@@ -171,7 +171,8 @@ class ConnectorInput(_Model):
 
 
 class AgentTable(_Model):
-    """``PUT /api/v1/connectors/{platform}/agents``: platform agent id -> email/UPN."""
+    """``PUT /api/v1/connectors/{platform}/agents``: platform agent id -> the Teams user's
+    email/UPN (name@domain) or AAD object id (a GUID)."""
 
     agents: dict[str, str]
 

@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from tests.bot.conftest import ADMIN_KEY, make_settings
 
-_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+from .test_sessions import _csrf
+
 ACCOUNT = "AC0123456789abcdef0123456789abcdef"
 TOKEN = "twilio-auth-token-console-0001"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -24,14 +25,6 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 async def client(aiohttp_client, tmp_path, database_url) -> TestClient:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path, database_url, public_url="http://cc.contoso.example")
     return await aiohttp_client(TestServer(create_app(settings)))
-
-
-async def _csrf(client: TestClient, path: str) -> str:
-    response = await client.get(path)
-    assert response.status == 200, path
-    found = _CSRF.search(await response.text())
-    assert found, path
-    return found.group(1)
 
 
 async def _sign_in(client: TestClient) -> str:

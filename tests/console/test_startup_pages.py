@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from tests.bot.conftest import ADMIN_KEY, make_settings
 
-from .test_connector_pages import _csrf, _error
+from .test_connector_pages import _error
+from .test_sessions import _csrf
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
