@@ -8,16 +8,22 @@ Row errors are keyed ``agents.<i>.id`` / ``agents.<i>.upn`` (the row's inputs)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from multidict import MultiMapping
 from pydantic import ValidationError
 
-from ..connectors.models import SETTINGS_MODELS, Connector
+from ..connectors.models import SETTINGS_MODELS, Connector, required_secrets, secret_names
 from ..connectors.store import ENDPOINTS, agent_problem
-from .forms import FormField, errors_of_validation, model_fields, values_from_form
+from .forms import (
+    FormField,
+    errors_of_validation,
+    model_fields,
+    secrets_from_form,
+    values_from_form,
+)
 
 __all__ = [
     "AgentRow",
@@ -49,16 +55,32 @@ def connector_fields(platform: str, current: Mapping[str, Any]) -> list[FormFiel
 
 
 def connector_settings(
-    platform: str, form: Mapping[str, str]
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The settings filled in, and every problem with them (``settings.<name>``: message)."""
+    platform: str, form: Mapping[str, str], stored: Iterable[str] = ()
+) -> tuple[dict[str, Any], dict[str, str | None], dict[str, str]]:
+    """The settings and secrets filled in (``stored``: the names of the secrets already
+    set), and every problem with them at once: each setting's (``settings.<name>``) and each
+    required secret neither stored nor typed in (``secrets.<name>``, the store's rule)."""
+    model = SETTINGS_MODELS[platform]
     settings = values_from_form(connector_fields(platform, {}), form)
+    secrets = secrets_from_form(secret_names(platform), form)
+    problems: dict[str, str] = {}
     try:
-        SETTINGS_MODELS[platform].model_validate(settings)
+        parsed = model.model_validate(settings)
     except ValidationError as exc:
-        problems = errors_of_validation(exc, SETTINGS_MODELS[platform])
-        return settings, {f"settings.{name}": message for name, message in problems.items()}
-    return settings, {}
+        problems = {f"settings.{k}": v for k, v in errors_of_validation(exc, model).items()}
+        parsed = model.model_construct(
+            **{k: v for k, v in settings.items() if k in model.model_fields}
+        )
+    present = (set(stored) | {n for n, v in secrets.items() if v}) - {
+        n for n, v in secrets.items() if v is None
+    }
+    try:
+        required = required_secrets(platform, parsed)
+    except KeyError:  # an ``auth`` the model refuses: its own error names it
+        required = set()
+    for name in sorted(required - present):
+        problems[f"secrets.{name}"] = "required for this connector"
+    return settings, secrets, problems
 
 
 def agent_rows(form: MultiMapping[Any]) -> list[AgentRow]:

@@ -29,7 +29,7 @@ from .connector_forms import (
     inbound_urls,
     row_of_error,
 )
-from .forms import errors_of_validation, posted_status, secrets_from_form
+from .forms import errors_of_validation, posted_status
 from .pages_configurations import app_error
 from .render import page
 
@@ -124,7 +124,8 @@ async def save(request: web.Request, session: ConsoleSession) -> web.StreamRespo
     platform = _platform(request)
     form = {key: str(value) for key, value in (await request.post()).items()}
     connector = await _connector(request, platform)
-    settings, errors = connector_settings(platform, form)
+    stored = [n for n, status in (connector.secrets if connector else {}).items() if status.set]
+    settings, secrets, errors = connector_settings(platform, form, stored)
     if not errors:
         try:
             body = ConnectorInput.model_validate(
@@ -132,7 +133,7 @@ async def save(request: web.Request, session: ConsoleSession) -> web.StreamRespo
                     "status": connector.status if connector else "active",
                     "configurationId": form.get("configurationId") or None,
                     "settings": settings,
-                    "secrets": secrets_from_form(secret_names(platform), form),
+                    "secrets": secrets,
                 }
             )
             await _store(request).put(platform, body)

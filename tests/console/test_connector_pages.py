@@ -83,10 +83,14 @@ async def test_settings_secrets_state_and_the_inbound_url(client):
     assert response.status == 400
     assert "pattern" in _error(page, "settings.account_sid")
     assert "pattern" in _error(page, "settings.workspace_sid")  # every problem at once
+    assert "required" in _error(page, "secrets.auth_token")
     assert 'value="AC12"' in page  # what was typed stays
     fixed = {"csrf": token, "settings.account_sid": ACCOUNT}
-    response = await client.post("/admin/connectors/twilio", data=fixed)
-    assert response.status == 400  # the store's rule: the auth token is required
+    response = await client.post(
+        "/admin/connectors/twilio",
+        data={**fixed, "secrets.auth_token": TOKEN, "remove.auth_token": "1"},
+    )
+    assert response.status == 400  # removing the required auth token
     assert "required" in _error(await response.text(), "secrets.auth_token")
     response = await client.post(
         "/admin/connectors/twilio",
@@ -108,7 +112,10 @@ async def test_settings_secrets_state_and_the_inbound_url(client):
     arn = "arn:aws:connect:eu-central-1:111122223333:instance/0a1b2c3d"
     connect = {"csrf": token, "settings.instance_arn": arn, "settings.auth": "oauth"}
     response = await client.post("/admin/connectors/amazon-connect", data=connect)
-    assert "required" in _error(await response.text(), "secrets.client_id")
+    page = await response.text()
+    assert "required" in _error(page, "secrets.client_id")  # by auth: oauth
+    assert "required" in _error(page, "secrets.client_secret")
+    assert 'id="err-secrets.api_key"' not in page
     connect |= {"secrets.client_id": "eventbridge", "secrets.client_secret": "s3cret-0001"}
     await client.post("/admin/connectors/amazon-connect", data=connect)
     page = await (await client.get("/admin/connectors/amazon-connect")).text()
