@@ -47,7 +47,7 @@ def _error(page: str, field: str) -> str:
     return found.group(1)
 
 
-async def test_connector_forms_need_a_session_and_the_csrf_token(client):
+async def test_connector_forms_need_a_session_and_the_csrf_token(client, aiohttp_client):
     for path in ("/admin/connectors", "/admin/connectors/twilio"):
         response = await client.get(path, allow_redirects=False)
         assert (response.status, response.headers["Location"]) == (
@@ -59,7 +59,10 @@ async def test_connector_forms_need_a_session_and_the_csrf_token(client):
         response = await client.post(f"/admin/connectors/twilio{path}", data=form)
         assert response.status == 401, path
     token = await _sign_in(client)
-    for forged in ({}, {"csrf": "another-sessions-token"}):
+    other = await aiohttp_client(client.server)  # another browser, signed in on its own
+    others_token = await _sign_in(other)
+    assert others_token != token
+    for forged in ({}, {"csrf": "forged"}, {"csrf": others_token}):
         for path in ("", "/agents", "/status", "/delete"):
             response = await client.post(f"/admin/connectors/twilio{path}", data={**form, **forged})
             assert response.status == 403, path
