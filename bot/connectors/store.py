@@ -38,7 +38,14 @@ from .models import (
     required_secrets,
 )
 
-__all__ = ["ConnectorStore", "ActiveConnector", "ENDPOINTS", "agent_problem", "checked_settings"]
+__all__ = [
+    "ConnectorStore",
+    "ActiveConnector",
+    "ENDPOINTS",
+    "agent_problem",
+    "checked_settings",
+    "unknown_platform",
+]
 
 _Status = Literal["active", "inactive"]
 

@@ -17,6 +17,7 @@ from crm.errors import AppError, NotFoundError
 from ..audit import list_events
 from ..connectors import Connector, ConnectorInput, ConnectorStore
 from ..connectors.models import PLATFORM_LABELS, PLATFORMS, secret_names
+from ..connectors.store import unknown_platform
 from ..services import SERVICES
 from .auth import PREFIX, ConsoleSession, console_page
 from .connector_forms import (
@@ -45,11 +46,7 @@ def _store(request: web.Request) -> ConnectorStore:
 def _platform(request: web.Request) -> str:
     platform = request.match_info["platform"]
     if platform not in PLATFORMS:
-        raise NotFoundError(
-            f"Unknown platform '{platform}'; choose one of: {', '.join(PLATFORMS)}",
-            code="unknown_platform",
-            field="platform",
-        )
+        raise unknown_platform(platform)
     return platform
 
 
