@@ -111,11 +111,17 @@ async def list_events(
     configuration_id: str | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    target: str | None = None,
+    action_prefix: str | None = None,
 ) -> list[AuditEvent]:
-    """Newest first."""
+    """Newest first; ``target`` and ``action_prefix`` (``connector.``) narrow it down."""
     query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
     if configuration_id is not None:
         query = query.where(AuditRow.configuration_id == configuration_id)
+    if target is not None:
+        query = query.where(AuditRow.target == target)
+    if action_prefix is not None:
+        query = query.where(AuditRow.action.startswith(action_prefix, autoescape=True))
     if before_id is not None:
         query = query.where(AuditRow.id < before_id)
     rows = (await session.execute(query)).scalars().all()

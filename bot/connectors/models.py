@@ -36,6 +36,7 @@ __all__ = [
     "platform_event",
     "required_secrets",
     "allowed_secrets",
+    "secret_names",
 ]
 
 Platform = Literal["twilio", "amazon-connect", "nice-cxone", "genesys-cloud"]
@@ -138,6 +139,20 @@ def allowed_secrets(platform: str, settings: BaseModel) -> set[str]:
     return required | optional
 
 
+def secret_names(platform: str) -> list[str]:
+    """Every secret ``platform`` may take, whatever its settings (a form lists them all)."""
+    if platform == "amazon-connect":
+        modes: tuple[Literal["api_key", "basic", "oauth"], ...] = ("api_key", "basic", "oauth")
+        names: set[str] = set()
+        for mode in modes:
+            settings = AmazonConnectSettings.model_construct(instance_arn="", auth=mode)
+            names |= allowed_secrets(platform, settings)
+        order = ["api_key", "username", "password", "client_id", "client_secret"]
+        return order + sorted(names - set(order))
+    required, optional = _SECRETS[platform]
+    return sorted(required) + sorted(optional)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -156,7 +171,8 @@ class ConnectorInput(_Model):
 
 
 class AgentTable(_Model):
-    """``PUT /api/v1/connectors/{platform}/agents``: platform agent id -> email/UPN."""
+    """``PUT /api/v1/connectors/{platform}/agents``: platform agent id -> the Teams user's
+    email/UPN (name@domain) or AAD object id (a GUID)."""
 
     agents: dict[str, str]
 

@@ -1,13 +1,16 @@
 """The connector store: each platform's connection, validated the one way every caller
 (admin API, ``config apply``, the admin console) goes through. Secrets are encrypted with
-the CRM configurations' secret box and leave this module only as their status."""
+the CRM configurations' secret box and leave this module only as their status. Every change
+writes its audit row (``connector.*``, target the platform) in the same transaction, naming
+the attributes that changed, never their values."""
 
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -23,6 +26,7 @@ from crm.secrets import (
 )
 from crm.secrets import secret_matches as stored_secret_matches
 
+from .. import audit
 from ..storage.connector_tables import ConnectorRow
 from .models import (
     PLATFORM_LABELS,
@@ -34,7 +38,16 @@ from .models import (
     required_secrets,
 )
 
-__all__ = ["ConnectorStore", "ActiveConnector", "ENDPOINTS", "checked_settings"]
+__all__ = [
+    "ConnectorStore",
+    "ActiveConnector",
+    "ENDPOINTS",
+    "agent_problem",
+    "checked_settings",
+    "unknown_platform",
+]
+
+_Status = Literal["active", "inactive"]
 
 ENDPOINTS = {
     "twilio": "/api/v1/connectors/twilio/taskrouter",
@@ -136,9 +149,9 @@ class ConnectorStore:
         async with self._sessions() as session, session.begin():
             row = await session.get(ConnectorRow, platform)
             created = row is None
-            stored = dict(row.secrets or {}) if row is not None else {}
+            before = _state(row)
             settings = checked_settings(platform, body.settings)
-            secrets = self._merged_secrets(platform, settings, stored, body.secrets)
+            secrets = self._merged_secrets(platform, settings, before["secrets"], body.secrets)
             if row is None:
                 row = ConnectorRow(platform=platform, created_at=datetime.now(UTC))
                 session.add(row)
@@ -151,20 +164,42 @@ class ConnectorStore:
             elif created:
                 row.agents = {}
             row.updated_at = datetime.now(UTC)
+            _record(session, "connector.create" if created else "connector.update", before, row)
         self._on_change()
         return await self.get(platform), created
 
     async def set_agents(self, platform: str, agents: dict[str, str]) -> Connector:
         async with self._sessions() as session, session.begin():
             row = await self._row(platform, session)
+            before = _state(row)
             row.agents = _checked_agents(agents)
             row.updated_at = datetime.now(UTC)
+            _record(session, "connector.agents", before, row)
+        self._on_change()
+        return await self.get(platform)
+
+    async def set_status(self, platform: str, status: _Status) -> Connector:
+        """Switch a connector on or off, keeping everything else."""
+        async with self._sessions() as session, session.begin():
+            row = await self._row(platform, session)
+            before = _state(row)
+            row.status = status
+            row.updated_at = datetime.now(UTC)
+            _record(session, "connector.status", before, row)
         self._on_change()
         return await self.get(platform)
 
     async def delete(self, platform: str) -> None:
         async with self._sessions() as session, session.begin():
-            await session.delete(await self._row(platform, session))
+            row = await self._row(platform, session)
+            await session.delete(row)
+            audit.record(
+                session,
+                "connector.delete",
+                configuration_id=row.configuration_id,
+                target=platform,
+                summary=PLATFORM_LABELS[platform],
+            )
         self._on_change()
 
     async def secret_matches(self, platform: str, name: str, value: Any) -> bool:
@@ -238,14 +273,59 @@ def checked_settings(platform: str, settings: dict[str, Any]) -> dict[str, Any]:
     return parsed.model_dump(mode="json", exclude_unset=True)
 
 
+def _state(row: ConnectorRow | None) -> dict[str, Any]:
+    """What a connector was before a change (empty when new), for its audit row."""
+    if row is None:
+        return {"top": {}, "settings": {}, "secrets": {}, "agents": {}}
+    return {
+        "top": {"status": row.status, "configurationId": row.configuration_id},
+        "settings": dict(row.settings or {}),
+        "secrets": dict(row.secrets or {}),
+        "agents": dict(row.agents or {}),
+    }
+
+
+def _record(session: AsyncSession, action: str, before: dict[str, Any], row: ConnectorRow) -> None:
+    """The audit row of a change: the names of what changed (agent ids, never secrets'
+    values: a changed secret is named by its key, as configurations' are)."""
+    after = _state(row)
+    changes = [
+        *audit.changed_keys("", before["top"], after["top"]),
+        *audit.changed_keys("settings", before["settings"], after["settings"]),
+        *audit.changed_keys("secrets", before["secrets"], after["secrets"]),
+        *audit.changed_keys("agents", before["agents"], after["agents"]),
+    ]
+    audit.record(
+        session,
+        action,
+        configuration_id=row.configuration_id,
+        target=row.platform,
+        summary=PLATFORM_LABELS[row.platform],
+        changes=changes,
+    )
+
+
+_UPN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def agent_problem(key: str, value: str) -> str | None:
+    """What is wrong with one row of an agent table (None: nothing): the platform agent id
+    -> the Teams user's email/UPN or AAD object id (a GUID)."""
+    if not key.strip() or len(key) > 200:
+        return "give the platform agent id (at most 200 characters)"
+    target = value.strip()
+    if len(target) > 320 or not (_UPN.match(target) or _GUID.match(target)):
+        return "give the Teams user's email/UPN (name@domain) or AAD object id"
+    return None
+
+
 def _checked_agents(agents: dict[str, str]) -> dict[str, str]:
     checked: dict[str, str] = {}
     for key, value in agents.items():
-        if not key.strip() or not value.strip() or len(key) > 200 or len(value) > 320:
+        if problem := agent_problem(key, value):
             raise ConfigError(
-                f"agents.{key}: give the platform agent id and the Teams user's email/UPN",
-                code="invalid_agent",
-                field=f"agents.{key}",
+                f"agents.{key}: {problem}", code="invalid_agent", field=f"agents.{key}"
             )
         checked[key.strip()] = value.strip()
     return checked

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import oidc, pages_configurations, pages_jobs, pages_mappings, pages_workflows
+from . import (
+    oidc,
+    pages_configurations,
+    pages_connectors,
+    pages_jobs,
+    pages_mappings,
+    pages_startup,
+    pages_workflows,
+)
 from .auth import PREFIX, sign_in, sign_in_form, sign_out
 from .render import static_file
 
@@ -36,7 +44,9 @@ def add_routes(app: web.Application) -> None:
             *pages_configurations.routes(),
             *pages_mappings.routes(),
             *pages_workflows.routes(),
+            *pages_startup.routes(),
             *pages_jobs.routes(),
+            *pages_connectors.routes(),
             *oidc.routes(),
         ]
     )

@@ -115,7 +115,9 @@ async def create(request: web.Request, session: ConsoleSession) -> web.StreamRes
                 "isDefault": bool(form.get("isDefault")),
                 "settings": settings_from_form(integration_type, form),
                 "secrets": {
-                    k: v for k, v in secrets_from_form(integration_type, form).items() if v
+                    k: v
+                    for k, v in secrets_from_form(secret_fields(integration_type), form).items()
+                    if v
                 },
             }
         )
@@ -151,7 +153,7 @@ async def save(request: web.Request, session: ConsoleSession) -> web.StreamRespo
                 "description": form.get("description", ""),
                 "isDefault": bool(form.get("isDefault")),
                 "settings": settings_from_form(config.type, form),
-                "secrets": secrets_from_form(config.type, form),
+                "secrets": secrets_from_form(secret_fields(config.type), form),
             }
         )
         await store.patch(config.id, body)

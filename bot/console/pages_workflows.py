@@ -1,7 +1,7 @@
-"""Console pages of a configuration's workflows (list, create, edit, Try it) and its
-start-up steps. Workflows and steps are edited as their JSON definition
-(docs/configuration.md), checked by the same store as the admin API's; Try it runs the
-workflow through :func:`bot.workflow_runs.run_workflow`, as the execute endpoint does."""
+"""Console pages of a configuration's workflows (list, create, edit, Try it). Workflows are
+edited as their JSON definition (docs/configuration.md), checked by the same store as the
+admin API's; Try it runs the workflow through :func:`bot.workflow_runs.run_workflow`, as the
+execute endpoint does."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import json
 from typing import Any
 
 from aiohttp import web
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from crm.config import ConfigurationPatch, workflow_action
+from crm.config import workflow_action
 from crm.errors import AppError, CrmError
-from crm.startup import StartupStep
 from crm.workflows import ExecuteRequest
 
 from ..configurations import ConfigurationStore
@@ -23,9 +22,8 @@ from .auth import PREFIX, ConsoleSession, console_page
 from .pages_configurations import app_error
 from .render import page
 
-__all__ = ["routes", "sample_payload"]
+__all__ = ["parse_json", "routes", "sample_payload"]
 
-_steps: TypeAdapter[list[StartupStep]] = TypeAdapter(list[StartupStep])
 _NEW = {"name": "", "kind": "search", "by": "phone"}
 
 
@@ -101,7 +99,7 @@ async def edit_page(request: web.Request, session: ConsoleSession) -> web.Stream
     return await _edit(request, session, request.match_info["wid"])
 
 
-def _parse_json(text: str, field: str) -> Any:
+def parse_json(text: str, field: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
@@ -112,7 +110,7 @@ async def _save_definition(
     request: web.Request, config_id: str, workflow_id: str | None, text: str
 ) -> Any:
     store = _store(request).children
-    model = store.parse("workflow", _parse_json(text, "definition"))
+    model = store.parse("workflow", parse_json(text, "definition"))
     if workflow_id is None:
         return await store.create("workflow", config_id, model)
     return await store.replace("workflow", config_id, workflow_id, model)
@@ -158,7 +156,7 @@ async def try_it(request: web.Request, session: ConsoleSession) -> web.StreamRes
             {
                 "configurationId": config_id,
                 "workflowId": workflow_id,
-                "payload": _parse_json(text, "payload"),
+                "payload": parse_json(text, "payload"),
             }
         )
         response = await run_workflow(services, body, config_id)
@@ -176,38 +174,6 @@ async def try_it(request: web.Request, session: ConsoleSession) -> web.StreamRes
     return await _edit(request, session, workflow_id, payload=text, errors=errors, status=400)
 
 
-@console_page
-async def startup_page(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
-    config_id = request.match_info["id"]
-    config = await _store(request).get(config_id)
-    steps = await request.app[SERVICES].directory.startup_steps(config_id)
-    text = json.dumps(_steps.dump_python(steps, mode="json", by_alias=True), indent=2)
-    values = {"session": session, "config": config, "steps": steps, "text": text, "errors": {}}
-    return page(request, "startup.html", values)
-
-
-@console_page
-async def startup_save(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
-    config_id = request.match_info["id"]
-    store = _store(request)
-    text = str((await request.post()).get("steps", "")).strip()
-    try:
-        steps = _steps.validate_python(_parse_json(text, "steps")) if text else None
-        await store.patch(config_id, ConfigurationPatch(startup=steps))
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        errors = {"steps": ".".join(str(p) for p in first["loc"]) + ": " + first["msg"]}
-    except AppError as exc:
-        errors = app_error(exc)
-        errors.setdefault("steps", errors.pop("_form", ""))
-    else:
-        raise web.HTTPSeeOther(f"{PREFIX}/configurations/{config_id}/startup?done=saved")
-    config = await store.get(config_id)
-    steps_now = await request.app[SERVICES].directory.startup_steps(config_id)
-    values = {"session": session, "config": config, "steps": steps_now, "text": text}
-    return page(request, "startup.html", {**values, "errors": errors}, status=400)
-
-
 def routes() -> list[web.RouteDef]:
     base = PREFIX + "/configurations/{id}"
     return [
@@ -216,6 +182,4 @@ def routes() -> list[web.RouteDef]:
         web.get(base + "/workflows/{wid}", edit_page),
         web.post(base + "/workflows/{wid}", save),
         web.post(base + "/workflows/{wid}/try", try_it),
-        web.get(base + "/startup", startup_page),
-        web.post(base + "/startup", startup_save),
     ]

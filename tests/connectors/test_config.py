@@ -72,6 +72,35 @@ async def test_admin_api_validates_and_keeps_secrets_write_only(stack: Stack) ->
     assert (status, body["error"]) == (404, "unknown_connector")
 
 
+async def test_every_connector_change_is_one_audit_row_without_values(stack: Stack) -> None:
+    body = {"settings": {"account_sid": ACCOUNT}, "secrets": {"auth_token": TOKEN}}
+    assert (await stack.admin("PUT", "/api/v1/connectors/twilio", body))[0] == 201
+    status, answer = await stack.admin(
+        "PUT", "/api/v1/connectors/twilio/agents", {"agents": {"WK1": "not an address"}}
+    )
+    assert (status, answer["field"]) == (400, "agents.WK1")
+    table = {"WK1": "alex@contoso.example", "WK2": "6f1c7f3e-4b5a-4c3d-9e8f-0123456789ab"}
+    assert (await stack.admin("PUT", "/api/v1/connectors/twilio/agents", {"agents": table}))[
+        0
+    ] == 200
+    inactive = {"status": "inactive", "settings": {"account_sid": ACCOUNT}}
+    assert (await stack.admin("PUT", "/api/v1/connectors/twilio", inactive))[0] == 200
+    assert (await stack.admin("DELETE", "/api/v1/connectors/twilio"))[0] == 204
+    status, trail = await stack.admin("GET", "/api/v1/audit")
+    rows = [e for e in trail["events"] if e["action"].startswith("connector.")]
+    assert [(e["action"], e["target"]) for e in rows] == [
+        ("connector.delete", "twilio"),
+        ("connector.update", "twilio"),
+        ("connector.agents", "twilio"),
+        ("connector.create", "twilio"),
+    ]
+    assert rows[3]["changes"] == ["secrets.auth_token", "settings.account_sid", "status"]
+    assert rows[2]["changes"] == ["agents.WK1", "agents.WK2"]
+    assert rows[1]["changes"] == ["status"]  # the secret kept is no change
+    assert rows[0]["actor"].startswith("api key ")
+    assert TOKEN not in str(trail) and "alex@contoso.example" not in str(trail)
+
+
 async def test_openapi_lists_the_connector_endpoints(stack: Stack) -> None:
     response = await stack.bot.client.get("/api/v1/openapi.json", headers=AUTH)
     paths = (await response.json())["paths"]

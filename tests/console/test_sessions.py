@@ -272,11 +272,11 @@ async def test_workflows_and_start_up_steps_as_json(client):
     assert response.status == 400 and 'id="err-payload"' in await response.text()
 
     steps = '[{"step": "search", "by": "phone"}, {"step": "pin_single"}, {"step": "related"}]'
-    response = await client.post(config + "/startup", data={"csrf": token, "steps": "[{}]"})
+    response = await client.post(config + "/startup/json", data={"csrf": token, "steps": "[{}]"})
     assert response.status == 400 and 'id="err-steps"' in await response.text()
-    response = await client.post(config + "/startup", data={"csrf": token, "steps": steps})
+    response = await client.post(config + "/startup/json", data={"csrf": token, "steps": steps})
     page = await response.text()
     assert response.status == 200 and "Saved." in page
     assert page.index("<code>pin_single</code>") < page.index("<code>related</code>")
-    response = await client.post(config + "/startup", data={"csrf": token, "steps": ""})
+    response = await client.post(config + "/startup/json", data={"csrf": token, "steps": ""})
     assert "The built-in default runs." in await response.text()

@@ -117,4 +117,89 @@ MESSAGES: dict[str, str] = {
     "older": "Ältere",
     "error_title": "Etwas stimmt nicht",
     "not_found": "Nicht gefunden.",
+    "nav_connectors": "Plattform-Connectoren",
+    "connectors": "Plattform-Connectoren",
+    "connectors_intro": (
+        "Ein Connector je Contact-Center-Plattform: Einstellungen, Geheimnisse und Agententabelle."
+    ),
+    "platform": "Plattform",
+    "crm_configuration": "CRM-Konfiguration",
+    "default_configuration": "(die Standardkonfiguration)",
+    "not_set_up": "nicht eingerichtet",
+    "agent_count": "{count} Agenten eingetragen",
+    "enable": "Einschalten",
+    "disable": "Ausschalten",
+    "inbound": "Eingangs-URL",
+    "inbound_hint_twilio": (
+        "Als Event Callback URL des TaskRouter-Workspaces eintragen (sie wird genau so "
+        "signiert, wie dort eingetragen; callback_url ersetzt sie)."
+    ),
+    "inbound_hint_amazon-connect": (
+        "Als Endpunkt der EventBridge-API-Destination eintragen (HTTP-Methode POST); "
+        "deren Verbindung meldet sich mit den Geheimnissen unten an."
+    ),
+    "inbound_hint_nice-cxone": (
+        "In der REST-Aktion des Studio-Skripts mit dem Bearer-Token (api_key) aufrufen; "
+        "{workflowId} durch die Id des Workflows ersetzen."
+    ),
+    "inbound_hint_genesys-cloud": (
+        "Nichts einzutragen: der Dienst abonniert die Notification API von Genesys Cloud "
+        "per WebSocket mit dem OAuth-Client unten."
+    ),
+    "url_twilio": "Event Callback URL",
+    "url_connect_events": "Endpunkt der API-Destination",
+    "url_connect_oauth": "OAuth-Autorisierungsendpunkt (Verbindung mit OAuth)",
+    "url_cxone": "URL der REST-Aktion",
+    "secret_hint_connect": (
+        "Welche gelten, hängt von auth ab: api_key; username und password (basic); "
+        "client_id und client_secret (oauth); die aws_-Schlüssel lesen die "
+        "Amazon-Connect-API."
+    ),
+    "agent_table": "Agententabelle",
+    "agent_table_hint_twilio": (
+        "Worker-SID -> Teams-E-Mail/UPN des Agenten (oder AAD-Objekt-Id); sonst sein "
+        "E-Mail-Attribut."
+    ),
+    "agent_table_hint_amazon-connect": (
+        "Benutzer-Id (letzter Teil des Agenten-ARN) -> Teams-E-Mail/UPN (oder "
+        "AAD-Objekt-Id); sonst die E-Mail aus DescribeUser."
+    ),
+    "agent_table_hint_nice-cxone": (
+        "Agenten-Id -> Teams-E-Mail/UPN (oder AAD-Objekt-Id); sonst agentEmail aus dem Skript."
+    ),
+    "agent_table_hint_genesys-cloud": (
+        "Benutzer-Id -> Teams-E-Mail/UPN (oder AAD-Objekt-Id); sonst die E-Mail des "
+        "Benutzers in Genesys Cloud."
+    ),
+    "agent_id": "Agenten-Id der Plattform",
+    "agent_upn": "Teams-Benutzer (E-Mail/UPN oder AAD-Objekt-Id)",
+    "add_row": "Zeile hinzufügen",
+    "remove_row": "Zeile entfernen",
+    "save_agents": "Agententabelle speichern",
+    "rows_changed": (
+        "Noch nicht gespeichert: speichern Sie die Tabelle, um die Änderung zu behalten."
+    ),
+    "startup_intro": "Was beim Start einer Interaktion läuft, in dieser Reihenfolge.",
+    "steps_changed": (
+        "Noch nicht gespeichert: speichern Sie die Schritte, um die Änderung zu behalten."
+    ),
+    "step_n": "Schritt {n}",
+    "step_search": "den Anrufer suchen (nach Telefon, E-Mail oder automatisch)",
+    "step_pin_single": "genau ein Treffer: in die aktuelle Interaktion übernehmen",
+    "step_create_if_none": (
+        "nichts gefunden: einen Datensatz aus den Interaktionsdaten anlegen und übernehmen"
+    ),
+    "step_related": "zugehörige Datensätze der übernommenen hinzufügen",
+    "step_cache": "die Ergebnisse bei der Interaktion behalten (Weiterleitungen nutzen sie)",
+    "pairs_hint": "Eine Zeile je Feld: CRM-Feld = Vorlage, z. B. phone = {ANI}",
+    "move_up": "Nach oben",
+    "move_down": "Nach unten",
+    "remove_step": "Entfernen",
+    "no_steps": (
+        "Keine Schritte: so gespeichert läuft die eingebaute Vorgabe (search, dann pin_single)."
+    ),
+    "add_step": "Schritt hinzufügen",
+    "use_default": "Eingebaute Vorgabe verwenden",
+    "advanced_json": "Erweitert: als JSON bearbeiten",
+    "save_json": "JSON speichern",
 }

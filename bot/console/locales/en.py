@@ -115,4 +115,80 @@ MESSAGES: dict[str, str] = {
     "older": "Older",
     "error_title": "Something is not right",
     "not_found": "Not found.",
+    "nav_connectors": "Platform connectors",
+    "connectors": "Platform connectors",
+    "connectors_intro": (
+        "One connector per contact-center platform: its settings, secrets and agent table."
+    ),
+    "platform": "Platform",
+    "crm_configuration": "CRM configuration",
+    "default_configuration": "(the default configuration)",
+    "not_set_up": "not set up",
+    "agent_count": "{count} agents listed",
+    "enable": "Enable",
+    "disable": "Disable",
+    "inbound": "Inbound URL",
+    "inbound_hint_twilio": (
+        "Paste it as the TaskRouter Workspace's Event Callback URL (it is signed exactly "
+        "as configured there; callback_url overrides it)."
+    ),
+    "inbound_hint_amazon-connect": (
+        "Paste it as the EventBridge API destination's endpoint (HTTP method POST); its "
+        "connection authorizes with the secrets below."
+    ),
+    "inbound_hint_nice-cxone": (
+        "Call it from the Studio script's REST action with the bearer token (api_key); "
+        "put the workflow's id in place of {workflowId}."
+    ),
+    "inbound_hint_genesys-cloud": (
+        "None to paste: the service subscribes to Genesys Cloud's Notification API over a"
+        " WebSocket with the OAuth client below."
+    ),
+    "url_twilio": "Event Callback URL",
+    "url_connect_events": "API destination endpoint",
+    "url_connect_oauth": "OAuth authorization endpoint (connection with OAuth)",
+    "url_cxone": "REST action URL",
+    "secret_hint_connect": (
+        "Which ones apply depends on auth: api_key; username and password (basic); "
+        "client_id and client_secret (oauth); the aws_ keys read the Amazon Connect API."
+    ),
+    "agent_table": "Agent table",
+    "agent_table_hint_twilio": (
+        "Worker SID -> the agent's Teams email/UPN (or AAD object id); unlisted workers: "
+        "their email attribute."
+    ),
+    "agent_table_hint_amazon-connect": (
+        "User id (the last part of the agent ARN) -> Teams email/UPN (or AAD object id); "
+        "unlisted: DescribeUser's email."
+    ),
+    "agent_table_hint_nice-cxone": (
+        "Agent id -> Teams email/UPN (or AAD object id); unlisted: the script's agentEmail."
+    ),
+    "agent_table_hint_genesys-cloud": (
+        "User id -> Teams email/UPN (or AAD object id); unlisted: the user's email in "
+        "Genesys Cloud."
+    ),
+    "agent_id": "Platform agent id",
+    "agent_upn": "Teams user (email/UPN or AAD object id)",
+    "add_row": "Add a row",
+    "remove_row": "Remove row",
+    "save_agents": "Save the agent table",
+    "rows_changed": "Not saved yet: save the table to keep the change.",
+    "startup_intro": "What runs when an interaction starts, in this order.",
+    "steps_changed": "Not saved yet: save the steps to keep the change.",
+    "step_n": "Step {n}",
+    "step_search": "look the caller up (by phone, email or automatically)",
+    "step_pin_single": "exactly one match: put it into Current Interaction",
+    "step_create_if_none": "nothing found: create a record from interaction data and pin it",
+    "step_related": "add records related to the pinned ones",
+    "step_cache": "keep the results with the interaction (transfers reuse them)",
+    "pairs_hint": "One per line: CRM field = template, e.g. phone = {ANI}",
+    "move_up": "Move up",
+    "move_down": "Move down",
+    "remove_step": "Remove",
+    "no_steps": "No steps: saved like this, the built-in default runs (search, then pin_single).",
+    "add_step": "Add a step",
+    "use_default": "Use the built-in default",
+    "advanced_json": "Advanced: edit as JSON",
+    "save_json": "Save the JSON",
 }
