@@ -119,6 +119,20 @@ def activity(service_url: str, agent: int, type_: str, **extra: Any) -> dict[str
     }
 
 
+def started_event(interaction: str, agent: int, *, agent_id: str = "") -> dict[str, Any]:
+    """A ``started`` event of the README's demo caller (one match, with related records)
+    for ``agent`` (installed as ``aad-<agent>``)."""
+    return {
+        "type": "started",
+        "eventId": uuid.uuid4().hex,
+        "interactionId": interaction,
+        "contactId": interaction,
+        "channel": "voice",
+        "agent": {"id": agent_id or str(agent), "aadObjectId": f"aad-{agent}"},
+        "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"},
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -358,15 +372,7 @@ async def _drive(
 
         async def send(index: int) -> None:
             interaction = f"bench-{index}"
-            body = {
-                "type": "started",
-                "eventId": uuid.uuid4().hex,
-                "interactionId": interaction,
-                "contactId": interaction,
-                "channel": "voice",
-                "agent": {"id": str(index), "aadObjectId": f"aad-{index % args.agents}"},
-                "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"},
-            }
+            body = started_event(interaction, index % args.agents, agent_id=str(index))
             began = figures.sent[interaction] = time.perf_counter()
             async with http.post(
                 f"{base}/api/v1/interactions/events", json=body, headers=headers

@@ -41,6 +41,7 @@ from aiohttp.test_utils import TestClient, TestServer
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent))
 
+from events_bench import started_event  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from bot.app import create_app  # noqa: E402
@@ -169,16 +170,7 @@ async def run(args: argparse.Namespace) -> None:
             if measuring and profiler and index == args.warmup:
                 profiler.enable()
             interaction = f"cost-{index}"
-            agent = index % args.agents
-            body = {
-                "type": "started",
-                "eventId": uuid.uuid4().hex,
-                "interactionId": interaction,
-                "contactId": interaction,
-                "channel": "voice",
-                "agent": {"id": str(agent), "aadObjectId": f"aad-{agent}"},
-                "data": {"ANI": "+49 30 1234567", "Skill Name": "Bench"},
-            }
+            body = started_event(interaction, index % args.agents)
             posts, puts = connector.posts, connector.puts
             began = meter.start()
             response = await client.post("/api/v1/interactions/events", json=body, headers=headers)

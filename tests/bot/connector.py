@@ -52,6 +52,7 @@ class FakeConnector:
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, why
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> profile
     fail_next: list[int] = field(default_factory=list)  # statuses to answer before success
+    retry_after: str = "0"  # the Retry-After of those answers (seconds)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
 
@@ -76,7 +77,7 @@ class FakeConnector:
             return web.json_response(
                 {"error": {"code": "Throttled"}},
                 status=self.fail_next.pop(0),
-                headers={"Retry-After": "0"},
+                headers={"Retry-After": self.retry_after},
             )
         self.calls.append(
             Call(request.method, request.path, body, request.headers.get("Authorization"))

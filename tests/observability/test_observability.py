@@ -142,12 +142,14 @@ async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_s
     app.router.add_post("/v3/conversations/c1/activities", activities)
     server = await aiohttp_server(app)
     slept: list[float] = []
+    clock = [0.0]
 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
+        clock[0] += seconds
 
     retried: list[int] = []
-    policy = ConnectorPolicy(sleep=fake_sleep, on_retry=retried.append)
+    policy = ConnectorPolicy(sleep=fake_sleep, on_retry=retried.append, clock=lambda: clock[0])
 
     async def post():
         async with (
