@@ -133,6 +133,7 @@ async def run(args: argparse.Namespace) -> None:
     connector_url = f"http://127.0.0.1:{port}/"
     service = Service(f"sqlite+aiosqlite:///{workdir / 'data' / 'customer-card.db'}", workdir)
     service.env["CUSTOMER_CARD_CARD_WINDOW_MS"] = str(args.window_ms)
+    service.env["CUSTOMER_CARD_CONNECTOR_TENANT_RATE"] = str(args.limit)
     speed = reference_loop_ms()
     phases: list[Phase] = []
     try:
@@ -259,7 +260,14 @@ def main() -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[20, 40, 60])
     parser.add_argument("--seconds", type=int, default=20, help="per rate")
     parser.add_argument("--agents", type=int, default=2000)
-    parser.add_argument("--limit", type=int, default=50, help="connector calls/s per tenant")
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        help="connector calls/s per tenant: the fake connector's limit and the service's "
+        "CUSTOMER_CARD_CONNECTOR_TENANT_RATE (a lower one scales the run down to a slow "
+        "machine: rates relative to it)",
+    )
     parser.add_argument("--latency-ms", type=float, default=100)
     parser.add_argument("--window-ms", type=float, default=250, help="CUSTOMER_CARD_CARD_WINDOW_MS")
     parser.add_argument("--drain", type=float, default=60, help="seconds to wait for cards")
