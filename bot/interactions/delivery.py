@@ -43,7 +43,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cards.customer_card import build_customer_card
 from cards.view import Notice
 from crm.errors import NotFoundError
-from crm.models import CrmRecord
 
 from ..notifier import Notifier
 from ..storage.tables import InstallationRow, InteractionRow
@@ -176,12 +175,44 @@ class CardDelivery:
             row, installation, state = await self._load(interaction_id)
         if row is None or installation is None or state is None:
             return
-        if not row.card_activity_id:
+        if row.card_activity_id:
+            card = await self._draw(row, installation, state)
+            await self._update(interaction_id, installation.reference, row.card_activity_id, card)
+        else:
             if self._posted_elsewhere_soon(row):
                 self._recheck(interaction_id)  # update the card once it is there
                 return
-            state = await self._look_up(row, state)
-        notice = self._changes.note_of(interaction_id)
+            await self._post(row, installation, *await self._look_up(row, state))
+        await self._finish_previous(row)
+
+    async def _post(
+        self,
+        row: InteractionRow,
+        installation: InstallationRow,
+        state: CardState,
+        related: asyncio.Task[bool] | None,
+    ) -> None:
+        """Post the first card, drawn once the tenant has a slot for it: related records
+        that came while it waited for the slot are on it (their PUT is then skipped)."""
+        drawn: list[dict[str, Any]] = []
+
+        async def draw() -> dict[str, Any]:
+            nonlocal state
+            if related is not None and related.done() and _added(related, row.id, quiet=True):
+                state = await self._fresh_state(row.id)
+            drawn.append(await self._draw(row, installation, state))
+            return drawn[-1]
+
+        activity_id = await self._notifier.send_card(installation.reference, draw)
+        self.posted_at[row.id] = asyncio.get_running_loop().time()
+        self._note_sent(row.id, activity_id, drawn[-1])
+        await self._remember(row.id, installation.id, activity_id)
+        self._own_posts.pop(row.id, None)
+
+    async def _draw(
+        self, row: InteractionRow, installation: InstallationRow, state: CardState
+    ) -> dict[str, Any]:
+        notice = self._changes.note_of(row.id)
         universal = has_universal_actions(installation.reference)
         async with self._slots:
             view = await self._views.view(
@@ -193,16 +224,7 @@ class CardDelivery:
                     universal_actions=universal,
                 ),
             )
-            card = build_customer_card(view, universal_actions=universal)
-        if row.card_activity_id:
-            await self._update(interaction_id, installation.reference, row.card_activity_id, card)
-        else:
-            activity_id = await self._notifier.send_card(installation.reference, card)
-            self.posted_at[interaction_id] = asyncio.get_running_loop().time()
-            self._note_sent(interaction_id, activity_id, card)
-            await self._remember(interaction_id, installation.id, activity_id)
-            self._own_posts.pop(interaction_id, None)
-        await self._finish_previous(row)
+            return build_customer_card(view, universal_actions=universal)
 
     async def _update(
         self,
@@ -245,34 +267,37 @@ class CardDelivery:
                 return row, installation, CardState(row, (), await store.history_of(session, row))
             return row, installation, await self._views.state(session, row)
 
-    async def _look_up(self, row: InteractionRow, state: CardState) -> CardState:
+    async def _look_up(
+        self, row: InteractionRow, state: CardState
+    ) -> tuple[CardState, asyncio.Task[bool] | None]:
         """The caller look-up before the first post; then the records it wrote are the
         state to draw (read all again when it had run before, or when the related records
-        of a single match came within ``window``)."""
+        of a single match came within ``window``); and the fetch of the related records
+        while it still runs."""
         looked_up = await self._lookup.run(row)
-        if looked_up is not None and looked_up.related_of is not None:
-            if not await self._related_in_time(row, looked_up.related_of):
-                return CardState(looked_up.state.row, looked_up.state.records, state.history)
-        elif looked_up is not None:
-            return CardState(looked_up.state.row, looked_up.state.records, state.history)
-        async with self._read_sessions() as session:
-            fresh = await store.interaction_or_404(session, row.id)
-            return await self._views.state(session, fresh)
-
-    async def _related_in_time(self, row: InteractionRow, record: CrmRecord) -> bool:
-        """Fetch the records related to ``record``; whether they were added within
-        ``window`` (the first card then shows them; later ones come with a PUT)."""
-        fetch = self.spawn(self._lookup.add_related(row.id, row.configuration_id, record))
+        if looked_up is None:
+            return await self._fresh_state(row.id), None
+        found = CardState(looked_up.state.row, looked_up.state.records, state.history)
+        if looked_up.related_of is None:
+            return found, None
+        fetch = self.spawn(
+            self._lookup.add_related(row.id, row.configuration_id, looked_up.related_of)
+        )
         done, _ = await asyncio.wait({fetch}, timeout=self._window)
-        if fetch in done:
-            return _added(fetch, row.id)
+        if fetch not in done:
 
-        def late(task: asyncio.Task[bool]) -> None:
-            if _added(task, row.id):
-                self.schedule(row.id)
+            def late(task: asyncio.Task[bool]) -> None:
+                if _added(task, row.id):
+                    self.schedule(row.id)  # a PUT, unless the first card has them
 
-        fetch.add_done_callback(late)
-        return False
+            fetch.add_done_callback(late)
+            return found, fetch
+        return (await self._fresh_state(row.id) if _added(fetch, row.id) else found), None
+
+    async def _fresh_state(self, interaction_id: str) -> CardState:
+        async with self._read_sessions() as session:
+            fresh = await store.interaction_or_404(session, interaction_id)
+            return await self._views.state(session, fresh)
 
     async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
         # one statement: only if the interaction is still assigned to that installation
@@ -294,9 +319,7 @@ class CardDelivery:
         pending = [card for card in row.previous_cards if not card.get("final")]
         if not pending:
             return
-        async with self._read_sessions() as session:
-            fresh = await store.interaction_or_404(session, row.id)
-            state = await self._views.state(session, fresh)
+        state = await self._fresh_state(row.id)
         for card in pending:
             universal = has_universal_actions(card["reference"])
             view = await self._views.view(
@@ -346,12 +369,14 @@ class CardDelivery:
         asyncio.get_running_loop().call_later(RECHECK_SECONDS, again)
 
 
-def _added(fetch: asyncio.Task[bool], interaction_id: str) -> bool:
-    """Whether the finished fetch of related records added any (a failure is logged)."""
+def _added(fetch: asyncio.Task[bool], interaction_id: str, *, quiet: bool = False) -> bool:
+    """Whether the finished fetch of related records added any (a failure is logged,
+    unless ``quiet``: the done callback logs it)."""
     if fetch.cancelled():
         return False
     if (error := fetch.exception()) is not None:
-        log.error("Related records for %s failed", interaction_id, exc_info=error)
+        if not quiet:
+            log.error("Related records for %s failed", interaction_id, exc_info=error)
         return False
     return fetch.result()
 
