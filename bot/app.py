@@ -126,7 +126,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         auth=app[AUTH_CONFIG],
         connections=app.get(CONNECTIONS),
         metrics=app[METRICS],
-        app_rate=_app_rate(worker),
+        app_rate=_app_rate(worker, settings.connector_tenant_rate),
         prepared=worker is not None,  # a worker's parent process has prepared the database
     ) as services:
         app[SERVICES] = services
@@ -146,13 +146,11 @@ def _log_identity(settings: Settings, worker: WorkerSlot | None) -> None:
         log.info("Worker %s of %d", worker, worker.count)
 
 
-def _app_rate(worker: WorkerSlot | None) -> tuple[int, float]:
-    """Teams' per-tenant app rate, shared by the workers on this host: each keeps its own
-    window, so together they stay within the limit."""
-    if worker is None:
-        return PER_TENANT
-    limit, period = PER_TENANT
-    return max(1, limit // worker.count), period
+def _app_rate(worker: WorkerSlot | None, limit: int) -> tuple[int, float]:
+    """Teams' per-tenant app rate (``limit`` calls per second), shared by the workers on
+    this host: each keeps its own window, so together they stay within the limit."""
+    _, period = PER_TENANT
+    return max(1, limit // (worker.count if worker else 1)), period
 
 
 def _default_demo_adapter(app: web.Application):  # type: ignore[no-untyped-def]

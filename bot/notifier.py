@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 T = TypeVar("T")
+Card = dict[str, Any]
+# A card, or how to draw it: drawn once the rate windows have a slot for the call (a card
+# that waited for the tenant's slot shows what arrived meanwhile), again on each retry.
+CardSource = Card | Callable[[], Awaitable[Card]]
 # Keep-alive clients kept per service URL. Teams uses a handful of regional service URLs;
 # beyond this many, the least recently used idle one is closed.
 MAX_CLIENTS = 16
@@ -142,10 +146,15 @@ class Notifier:
         with count_card_operation(self._metrics, "update"):
             await self._run_in_turn(ref, put)
 
-    async def send_card(self, reference: dict[str, Any], card: dict[str, Any]) -> str:
+    async def send_card(self, reference: dict[str, Any], card: CardSource) -> str:
+        """Post the card (drawn when its call has a slot, see ``CardSource``); its id."""
         if self._direct and reference.get("serviceUrl"):
-            return await self._send_json(reference, outgoing_activity(reference, card))
-        return await self.send(reference, card_activity(card))
+
+            async def body() -> dict[str, Any]:
+                return outgoing_activity(reference, await _drawn(card))
+
+            return await self._send_json(reference, body)
+        return await self.send(reference, card_activity(await _drawn(card)))
 
     async def update_card(
         self, reference: dict[str, Any], activity_id: str, card: dict[str, Any]
@@ -165,12 +174,18 @@ class Notifier:
 
     # ------------------------------------------------------------------ direct
 
-    async def _send_json(self, reference: dict[str, Any], body: dict[str, Any]) -> str:
+    async def _send_json(
+        self,
+        reference: dict[str, Any],
+        body: dict[str, Any] | Callable[[], Awaitable[dict[str, Any]]],
+    ) -> str:
         conversation_id = _conversation_path(reference)
 
         async def post(client: _Client) -> str:
             answer = await client.call(
-                "POST", f"v3/conversations/{conversation_id}/activities", body
+                "POST",
+                f"v3/conversations/{conversation_id}/activities",
+                body if isinstance(body, dict) else await body(),
             )
             return str(answer.get("id") or "")
 
@@ -272,6 +287,10 @@ class Notifier:
                 ClaimsIdentity({}), continuation, callback
             )
         return result[0]
+
+
+async def _drawn(card: CardSource) -> Card:
+    return card if isinstance(card, dict) else await card()
 
 
 def _address(reference: dict[str, Any], activity: Activity) -> ConversationReference:

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     crm_timeout_seconds: float = 10.0
     demo_crm_url: str = ""  # demo CRM database; default: sqlite under data_dir
 
+    # --- the card in Teams (see docs/operations.md, "Bot Connector") ---
+    # the first card waits this long for a match's related records; a card's PUTs are at
+    # least this far apart (the changes in between coalesce)
+    card_window_ms: float = Field(default=250.0, ge=0, le=5000)
+    # Bot Connector calls per second and tenant this process allows itself (Teams: about 50
+    # per app; split among `serve --workers`; lower it when several replicas serve a tenant)
+    connector_tenant_rate: int = Field(default=50, ge=1, le=1000)
+
     # --- memorialization (durable CRM writer; see docs/memorialization.md) ---
     memorialization_max_attempts: int = 12
     memorialization_backoff_base_seconds: float = 5.0

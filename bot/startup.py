@@ -94,6 +94,7 @@ def build_services(
         lookup=lookup,
         views=views,
         notifier=notifier,
+        window=settings.card_window_ms / 1000,
     )
     # the durable CRM writer: a failed (or recovered) job changes the card's note
     worker = MemorializationWorker(

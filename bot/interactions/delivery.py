@@ -3,7 +3,18 @@ post/update, top to bottom in :meth:`CardDelivery._deliver`.
 
 ``schedule(id)`` marks an interaction dirty; one task per interaction then posts the card
 (after the caller look-up) or PUTs it in place until nothing is dirty. Bursts of changes
-thus cost one connector call, and updates never overtake each other.
+thus cost one connector call, and updates never overtake each other. Teams counts every
+call against the tenant's limit (about 50 per second for a whole contact center), so the
+card's calls are few (``window``, the ``card_window_ms`` setting):
+
+* the first card waits up to ``window`` for the related records of a single match, and
+  carries them when they come in time (else they follow in a PUT);
+* the PUTs of one card are at least ``window`` apart: the changes in between coalesce;
+* a PUT whose card is the one this process last sent for the message is not sent (a change
+  the card does not show).
+
+A slot (``CONCURRENT_UPDATES``) is held while reading and drawing, not while the call waits
+for the connector's rate windows.
 
 The first post belongs to the process that made the card due (``own_post``; the
 interaction's ``card_posting_until`` lease tells other replicas and workers): another
@@ -18,7 +29,9 @@ was committed in this process after the action's (:class:`InteractionChanges` co
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,11 +43,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cards.customer_card import build_customer_card
 from cards.view import Notice
 from crm.errors import NotFoundError
-from crm.models import CrmRecord
 
 from ..notifier import Notifier
-from ..storage.sqlite_engine import background_writes
 from ..storage.tables import InstallationRow, InteractionRow
+from ..wire import dumps
 from . import store
 from .cardview import CardState, Perspective
 from .changes import InteractionChanges
@@ -53,6 +65,8 @@ CONCURRENT_UPDATES = 16
 # retries) before another process posts it instead; and how often the others look again.
 POST_LEASE_SECONDS = 30.0
 RECHECK_SECONDS = 0.5
+# Cards whose last sent form and time are remembered (the oldest are forgotten).
+_REMEMBERED_CARDS = 10_000
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,9 @@ class CardDelivery:
         lookup: CallerLookup,
         views: CardViews,
         notifier: Notifier,
+        window: float = 0.25,
     ) -> None:
+        self._window = window
         self._sessions = sessions
         self._read_sessions = read_sessions
         self._changes = changes
@@ -89,8 +105,11 @@ class CardDelivery:
         self._own_posts: dict[str, float] = {}  # interaction -> lease end (loop time)
         self._rechecks: set[str] = set()
         self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
+        # interaction -> (message id, digest of the card last sent, loop time sent)
+        self._sent: OrderedDict[str, tuple[str, bytes, float]] = OrderedDict()
         # event -> card timings for the benchmark and logs: id -> loop time posted
         self.posted_at: dict[str, float] = {}
+        self.skipped = 0  # PUTs not sent: the card was the one last sent
 
     # ------------------------------------------------------------ scheduling
 
@@ -124,54 +143,110 @@ class CardDelivery:
     async def _work(self, interaction_id: str) -> None:
         try:
             while interaction_id in self._dirty:
-                async with self._slots:
-                    self._dirty.discard(interaction_id)
-                    try:
-                        await self._deliver(interaction_id)
-                    except Exception:  # one bad update must not stop later ones
-                        log.exception("Card update for interaction %s failed", interaction_id)
+                await self._pace(interaction_id)
+                self._dirty.discard(interaction_id)
+                try:
+                    await self._deliver(interaction_id)
+                except Exception:  # one bad update must not stop later ones
+                    log.exception("Card update for interaction %s failed", interaction_id)
         finally:
             self._workers.pop(interaction_id, None)
             self._changes.forget(interaction_id)
             self._prepared.pop(interaction_id, None)
+
+    async def _pace(self, interaction_id: str) -> None:
+        """Wait until ``window`` has passed since this card's last call (changes coalesce)."""
+        sent = self._sent.get(interaction_id)
+        if sent is not None:
+            wait = sent[2] + self._window - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
 
     # ------------------------------------------------------------ the path
 
     async def _deliver(self, interaction_id: str) -> None:
         prepared = self._prepared.pop(interaction_id, None)
         if prepared is not None:  # an action drew the card: PUT as it is
-            await self._notifier.update_card(
-                prepared.reference, prepared.activity_id, prepared.card
+            await self._update(
+                interaction_id, prepared.reference, prepared.activity_id, prepared.card
             )
             return
-        row, installation, state = await self._load(interaction_id)
+        async with self._slots:
+            row, installation, state = await self._load(interaction_id)
         if row is None or installation is None or state is None:
             return
-        if not row.card_activity_id:
+        if row.card_activity_id:
+            card = await self._draw(row, installation, state)
+            await self._update(interaction_id, installation.reference, row.card_activity_id, card)
+        else:
             if self._posted_elsewhere_soon(row):
                 self._recheck(interaction_id)  # update the card once it is there
                 return
-            state = await self._look_up(row, state)
-        notice = self._changes.note_of(interaction_id)
-        universal = has_universal_actions(installation.reference)
-        view = await self._views.view(
-            state,
-            Perspective(
-                locale=installation.locale or row.locale,
-                refresh_user_id=installation.teams_user_id,
-                notices=(notice,) if notice else (),
-                universal_actions=universal,
-            ),
-        )
-        card = build_customer_card(view, universal_actions=universal)
-        if row.card_activity_id:
-            await self._notifier.update_card(installation.reference, row.card_activity_id, card)
-        else:
-            activity_id = await self._notifier.send_card(installation.reference, card)
-            self.posted_at[interaction_id] = asyncio.get_running_loop().time()
-            await self._remember(interaction_id, installation.id, activity_id)
-            self._own_posts.pop(interaction_id, None)
+            await self._post(row, installation, *await self._look_up(row, state))
         await self._finish_previous(row)
+
+    async def _post(
+        self,
+        row: InteractionRow,
+        installation: InstallationRow,
+        state: CardState,
+        related: asyncio.Task[bool] | None,
+    ) -> None:
+        """Post the first card, drawn once the tenant has a slot for it: related records
+        that came while it waited for the slot are on it (their PUT is then skipped)."""
+        drawn: list[dict[str, Any]] = []
+
+        async def draw() -> dict[str, Any]:
+            nonlocal state
+            if related is not None and related.done() and _added(related, row.id, quiet=True):
+                state = await self._fresh_state(row.id)
+            drawn.append(await self._draw(row, installation, state))
+            return drawn[-1]
+
+        activity_id = await self._notifier.send_card(installation.reference, draw)
+        self.posted_at[row.id] = asyncio.get_running_loop().time()
+        self._note_sent(row.id, activity_id, drawn[-1])
+        await self._remember(row.id, installation.id, activity_id)
+        self._own_posts.pop(row.id, None)
+
+    async def _draw(
+        self, row: InteractionRow, installation: InstallationRow, state: CardState
+    ) -> dict[str, Any]:
+        notice = self._changes.note_of(row.id)
+        universal = has_universal_actions(installation.reference)
+        async with self._slots:
+            view = await self._views.view(
+                state,
+                Perspective(
+                    locale=installation.locale or row.locale,
+                    refresh_user_id=installation.teams_user_id,
+                    notices=(notice,) if notice else (),
+                    universal_actions=universal,
+                ),
+            )
+            return build_customer_card(view, universal_actions=universal)
+
+    async def _update(
+        self,
+        interaction_id: str,
+        reference: dict[str, Any],
+        activity_id: str,
+        card: dict[str, Any],
+    ) -> None:
+        """PUT ``card`` unless it is the card this process last sent into that message."""
+        sent = self._sent.get(interaction_id)
+        if sent is not None and sent[:2] == (activity_id, _digest(card)):
+            self.skipped += 1
+            return
+        await self._notifier.update_card(reference, activity_id, card)
+        self._note_sent(interaction_id, activity_id, card)
+
+    def _note_sent(self, interaction_id: str, activity_id: str, card: dict[str, Any]) -> None:
+        now = asyncio.get_running_loop().time()
+        self._sent[interaction_id] = (activity_id, _digest(card), now)
+        self._sent.move_to_end(interaction_id)
+        if len(self._sent) > _REMEMBERED_CARDS:
+            self._sent.popitem(last=False)
 
     async def _load(
         self, interaction_id: str
@@ -192,23 +267,37 @@ class CardDelivery:
                 return row, installation, CardState(row, (), await store.history_of(session, row))
             return row, installation, await self._views.state(session, row)
 
-    async def _look_up(self, row: InteractionRow, state: CardState) -> CardState:
+    async def _look_up(
+        self, row: InteractionRow, state: CardState
+    ) -> tuple[CardState, asyncio.Task[bool] | None]:
         """The caller look-up before the first post; then the records it wrote are the
-        state to draw (read all again when it had run before)."""
+        state to draw (read all again when it had run before, or when the related records
+        of a single match came within ``window``); and the fetch of the related records
+        while it still runs."""
         looked_up = await self._lookup.run(row)
         if looked_up is None:
-            async with self._read_sessions() as session:
-                fresh = await store.interaction_or_404(session, row.id)
-                return await self._views.state(session, fresh)
-        if looked_up.related_of is not None:
-            # after the first card: on SQLite its write waits behind waiting ones
-            with background_writes():  # (the task keeps this context)
-                self.spawn(self._add_related(row, looked_up.related_of))
-        return CardState(looked_up.state.row, looked_up.state.records, state.history)
+            return await self._fresh_state(row.id), None
+        found = CardState(looked_up.state.row, looked_up.state.records, state.history)
+        if looked_up.related_of is None:
+            return found, None
+        fetch = self.spawn(
+            self._lookup.add_related(row.id, row.configuration_id, looked_up.related_of)
+        )
+        done, _ = await asyncio.wait({fetch}, timeout=self._window)
+        if fetch not in done:
 
-    async def _add_related(self, row: InteractionRow, record: CrmRecord) -> None:
-        if await self._lookup.add_related(row.id, row.configuration_id, record):
-            self.schedule(row.id)
+            def late(task: asyncio.Task[bool]) -> None:
+                if _added(task, row.id):
+                    self.schedule(row.id)  # a PUT, unless the first card has them
+
+            fetch.add_done_callback(late)
+            return found, fetch
+        return (await self._fresh_state(row.id) if _added(fetch, row.id) else found), None
+
+    async def _fresh_state(self, interaction_id: str) -> CardState:
+        async with self._read_sessions() as session:
+            fresh = await store.interaction_or_404(session, interaction_id)
+            return await self._views.state(session, fresh)
 
     async def _remember(self, interaction_id: str, installation_id: int, activity_id: str) -> None:
         # one statement: only if the interaction is still assigned to that installation
@@ -230,9 +319,7 @@ class CardDelivery:
         pending = [card for card in row.previous_cards if not card.get("final")]
         if not pending:
             return
-        async with self._read_sessions() as session:
-            fresh = await store.interaction_or_404(session, row.id)
-            state = await self._views.state(session, fresh)
+        state = await self._fresh_state(row.id)
         for card in pending:
             universal = has_universal_actions(card["reference"])
             view = await self._views.view(
@@ -280,3 +367,19 @@ class CardDelivery:
             self.schedule(interaction_id)
 
         asyncio.get_running_loop().call_later(RECHECK_SECONDS, again)
+
+
+def _added(fetch: asyncio.Task[bool], interaction_id: str, *, quiet: bool = False) -> bool:
+    """Whether the finished fetch of related records added any (a failure is logged,
+    unless ``quiet``: the done callback logs it)."""
+    if fetch.cancelled():
+        return False
+    if (error := fetch.exception()) is not None:
+        if not quiet:
+            log.error("Related records for %s failed", interaction_id, exc_info=error)
+        return False
+    return fetch.result()
+
+
+def _digest(card: dict[str, Any]) -> bytes:
+    return hashlib.blake2b(dumps(card).encode(), digest_size=16).digest()

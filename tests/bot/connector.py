@@ -97,6 +97,7 @@ class FakeConnector:
     rejected: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, why
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # user id -> profile
     fail_next: list[int] = field(default_factory=list)  # statuses to answer before success
+    retry_after: str = "0"  # the Retry-After of those answers (seconds)
     # a test that sends what the Playground refuses on purpose says so (else teardown fails)
     refusals_expected: bool = False
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -125,7 +126,7 @@ class FakeConnector:
             return web.json_response(
                 {"error": {"code": "Throttled"}},
                 status=self.fail_next.pop(0),
-                headers={"Retry-After": "0"},
+                headers={"Retry-After": self.retry_after},
             )
         self.calls.append(
             Call(request.method, request.path, body, request.headers.get("Authorization"))

@@ -44,7 +44,7 @@ def _out(tmp_path: Path) -> Path:
 
 async def _related_arrived(bot, title: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     puts = await bot.connector.wait_for(
-        lambda calls: [c for c in calls if c.method == "PUT" and title in texts(c.card)]
+        lambda calls: [c for c in calls if c.card is not None and title in texts(c.card)]
     )
     return puts[-1].card  # type: ignore[no-any-return]
 

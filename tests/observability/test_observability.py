@@ -169,8 +169,14 @@ async def test_retryable_connector_errors_are_retried_with_retry_after(aiohttp_s
 
     url = await _connector(aiohttp_server, activities)
     slept = _Sleeps()
+    clock = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        await slept(seconds)
+        clock[0] += seconds
+
     retried: list[int] = []
-    policy = ConnectorPolicy(sleep=slept, on_retry=retried.append)
+    policy = ConnectorPolicy(sleep=fake_sleep, on_retry=retried.append, clock=lambda: clock[0])
 
     assert await policy.run("c1", _poster(url)) == {"id": "a-1"}
     assert retried == [429, 502]

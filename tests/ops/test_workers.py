@@ -315,10 +315,11 @@ async def test_the_supervisor_forwards_a_stop_and_waits(caplog):
 
 
 def test_each_worker_gets_its_share_of_the_connector_rate():
-    assert _app_rate(None) == PER_TENANT == (50, 1.0)
-    assert _app_rate(WorkerSlot(1, 2)) == (25, 1.0)
-    assert _app_rate(WorkerSlot(3, 3)) == (16, 1.0)
-    assert _app_rate(WorkerSlot(1, 64)) == (1, 1.0)
+    assert _app_rate(None, 50) == PER_TENANT == (50, 1.0)
+    assert _app_rate(WorkerSlot(1, 2), 50) == (25, 1.0)
+    assert _app_rate(WorkerSlot(3, 3), 50) == (16, 1.0)
+    assert _app_rate(WorkerSlot(1, 64), 50) == (1, 1.0)
+    assert _app_rate(WorkerSlot(1, 2), 30) == (15, 1.0)  # CUSTOMER_CARD_CONNECTOR_TENANT_RATE
 
 
 def test_worker_slots_parse():
