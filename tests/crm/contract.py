@@ -28,7 +28,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from pydantic import ValidationError
 
+from crm.config import settings_model
 from crm.errors import CrmNotFoundError, CrmRejectedError
 from crm.models import (
     Condition,
@@ -125,6 +127,27 @@ class CrmContract:
 
     async def test_check_succeeds_against_a_healthy_crm(self, harness: Harness) -> None:
         await harness.adapter.check()
+
+    # --- settings (issue #14): the vendor's documented bounds ------------------------------
+
+    async def test_settings_refuse_values_outside_the_vendors_bounds(
+        self, harness: Harness
+    ) -> None:
+        """A value the vendor would refuse at run time is refused when it is configured."""
+        assert harness.settings_bounds, "the harness names no bounded setting"
+        model = settings_model(harness.adapter.system.type)
+
+        def problems(name: str, value: Any) -> list[str]:
+            try:
+                model.model_validate({name: value})
+            except ValidationError as exc:
+                return [str(e["loc"][0]) for e in exc.errors() if e["loc"]]
+            return []
+
+        for name, (accepted, refused) in harness.settings_bounds.items():
+            assert name not in problems(name, accepted), (name, accepted)
+            for value in refused:
+                assert name in problems(name, value), (name, value)
 
     # --- phone search ----------------------------------------------------------------------
 

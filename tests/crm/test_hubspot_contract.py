@@ -42,6 +42,7 @@ class TestHubSpotContract(CrmContract):
                 updatable_contact_field="jobtitle",
                 stored=stored,
                 timeline_for=timeline_for,
+                settings_bounds={"api_version": ("2026-03", ["3", "v3.1", "2026-3"])},
                 phone_fields=("phone", "mobilephone"),
             )
             await adapter.aclose()

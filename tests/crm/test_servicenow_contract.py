@@ -43,6 +43,7 @@ class TestServiceNowContract(CrmContract):
                 updatable_contact_field="title",
                 stored=stored,
                 timeline_for=timeline_for,
+                settings_bounds={"api_version": ("v2", ["v3", "2"])},
                 phone_fields=("phone", "mobile_phone"),
             )
             await adapter.aclose()
