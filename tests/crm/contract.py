@@ -480,6 +480,20 @@ class CrmContract:
         assert one.created and two.created and one.id != two.id
         assert len(await harness.timeline_for(anna.type, anna.id)) == len(before) + 2
 
+    async def test_add_timeline_rechecks_the_key_of_a_found_activity(
+        self, harness: Harness
+    ) -> None:
+        """A look-up reply whose activity carries another key does not count as written."""
+        if harness.misanswer_lookups is None:
+            pytest.skip("this CRM answers the look-up from its own database")
+        anna = await self._anna(harness)
+        first = await harness.adapter.add_timeline(self._activity(anna, f"a-{uuid.uuid4().hex}"))
+        harness.misanswer_lookups()
+        before = await harness.timeline_for(anna.type, anna.id)
+        second = await harness.adapter.add_timeline(self._activity(anna, f"b-{uuid.uuid4().hex}"))
+        assert second.created is True and second.id != first.id
+        assert len(await harness.timeline_for(anna.type, anna.id)) == len(before) + 1
+
     # --- metadata and links ----------------------------------------------------------------
 
     async def test_record_types_include_contact_and_case(self, harness: Harness) -> None:

@@ -35,3 +35,7 @@ class Harness:
     # the vendor's documented bounds of a setting: name -> (a value the vendor accepts,
     # values it refuses); the settings model must refuse the latter naming the setting
     settings_bounds: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict)
+    # from now on the simulator answers the adapter's look-up of an earlier activity (by its
+    # key) with activities that carry other keys: a wrong reply. None: the CRM has no such
+    # reply to get wrong (the demo CRM reads its own database)
+    misanswer_lookups: Callable[[], None] | None = None

@@ -444,6 +444,9 @@ class DataverseSim:
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     _tokens: set[str] = field(default_factory=set)
     _pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    unfiltered: set[str] = field(
+        default_factory=set
+    )  # tables whose look-ups ignore the filter: a wrong reply
 
     def __post_init__(self) -> None:
         for table in TABLES:
@@ -770,7 +773,7 @@ class DataverseSim:
             rows = list(self.records[table].values())
             if "$filter" in request.query:
                 predicate = FilterParser(request.query["$filter"], table).parse()
-                rows = [r for r in rows if predicate(r)]
+                rows = [r for r in rows if table in self.unfiltered or predicate(r)]
             order = request.query.get("$orderby", "")
             if order:
                 column, _, direction = order.partition(" ")

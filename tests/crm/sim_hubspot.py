@@ -220,6 +220,7 @@ class HubSpotSim:
         self.throttles: list[dict[str, Any]] = []
         self.failures: list[int] = []
         self.stalls: list[float] = []
+        self.unfiltered: set[str] = set()  # tables whose look-ups ignore the filter: a wrong reply
         self._next_id = 1000
 
     # --- test controls ------------------------------------------------------------------
@@ -497,6 +498,7 @@ class HubSpotSim:
             r
             for r in records
             if not groups
+            or object_type in self.unfiltered
             or any(all(self._matches(r["properties"], f) for f in g["filters"]) for g in groups)
         ]
         start = int(body.get("after") or 0)

@@ -75,6 +75,7 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
             "token_expires_in": (301, [300, 172_801]),
             "timeline_ticket_status": ("hold", ["done", "Open"]),
         },
+        misanswer_lookups=lambda: state.unfiltered.add("tickets"),
         phone_fields=("phone", "mobile"),
     )
     await adapter.aclose()

@@ -59,6 +59,7 @@ from .wire import (
     _label,
     _parse_datetime,
     activity_payload,
+    carries_key,
     key_marker,
 )
 
@@ -352,11 +353,11 @@ class DynamicsAdapter(DynamicsConnection):
                 "description", key_marker(activity.key)
             )
         async with self._timeline_lock:  # one check-then-create at a time per adapter
-            existing = await self._query(kind, filter_, 1)
-            if existing:
-                return TimelineRef(
-                    id=str(existing[0][kind.primary_id]), type=kind.logical_name, created=False
-                )
+            for row in await self._query(kind, filter_, 10):  # re-checked: see carries_key
+                if carries_key(row, activity, s.timeline_key_field):
+                    return TimelineRef(
+                        id=str(row[kind.primary_id]), type=kind.logical_name, created=False
+                    )
             response = await self._request(
                 "POST",
                 self._url(kind.entity_set),

@@ -34,6 +34,7 @@ __all__ = [
     "STANDARD_TABLES",
     "translate_error",
     "key_marker",
+    "carries_key",
     "activity_payload",
 ]
 
@@ -159,6 +160,18 @@ def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmEr
 def key_marker(key: str) -> str:
     """The line that carries an activity's idempotency key in its description."""
     return f"[customer-card:{key}]"
+
+
+def carries_key(row: Mapping[str, Any], activity: TimelineActivity, key_field: str | None) -> bool:
+    """Whether an activity row the look-up returned really is this activity: its key column
+    (or its description's marker and regarding row) says so. One wrong reply must not count
+    as written, or the activity is silently dropped."""
+    if key_field:
+        return row.get(key_field) == activity.key
+    regarding = str(row.get("_regardingobjectid_value") or "").lower()
+    return regarding == activity.record_id.lower() and key_marker(activity.key) in str(
+        row.get("description") or ""
+    )
 
 
 def activity_payload(

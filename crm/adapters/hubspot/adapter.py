@@ -231,11 +231,12 @@ class HubSpotAdapter(HubSpotConnection):
         if not is_record_id(activity.record_id):
             raise CrmNotFoundError(f"{activity.record_id!r} is not a HubSpot record id")
         body = search_body(
-            [{"filters": [eq("hs_call_external_id", activity.key)]}], ["hs_call_external_id"], 1
+            [{"filters": [eq("hs_call_external_id", activity.key)]}], ["hs_call_external_id"], 10
         )
         existing = await self._call("POST", self._paths.search("calls"), json=body)
-        for raw in existing.get("results") or []:
-            return TimelineRef(id=str(raw["id"]), type="calls", created=False)
+        for raw in existing.get("results") or []:  # re-checked: one wrong reply drops nothing
+            if (raw.get("properties") or {}).get("hs_call_external_id") == activity.key:
+                return TimelineRef(id=str(raw["id"]), type="calls", created=False)
         type_id = await self._call_association_type(record_type)
         payload = {
             "properties": call_properties(activity),

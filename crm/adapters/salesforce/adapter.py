@@ -281,9 +281,10 @@ class SalesforceAdapter(SalesforceConnection):
         key = _timeline_key(activity.key)
         async with self._timeline_lock:  # one check-then-create at a time per adapter
             where = f"{key_field} = {quote_soql_value(key)}"
-            existing = await self._query(build_select("Task", ["Id"], where, limit=1), 1)
-            if existing:
-                return TimelineRef(id=str(existing[0]["Id"]), type="Task", created=False)
+            select = build_select("Task", ["Id", key_field], where, limit=10)
+            for row in await self._query(select, 10):  # re-checked: a wrong reply drops nothing
+                if row.get(key_field) == key:
+                    return TimelineRef(id=str(row["Id"]), type="Task", created=False)
             body = _json(
                 await self._request(
                     "POST", "sobjects/Task/", json=task_payload(activity, key_field)

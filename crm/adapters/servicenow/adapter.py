@@ -209,23 +209,24 @@ class ServiceNowAdapter(ServiceNowConnection):
         table = check_table(activity.record_type)
         if not is_sys_id(activity.record_id):
             raise CrmNotFoundError(f"{activity.record_id!r} is not a ServiceNow sys_id")
-        marker = term("value", "LIKE", timeline_marker(activity.key).split()[-1].rstrip("]"))
+        ref = timeline_marker(activity.key).split()[-1].rstrip("]")
+        marker = term("value", "LIKE", ref)
         journal = self._settings.journal_field
         if table in self._settings.journals:
             where = "^".join(
                 [term("element_id", "=", activity.record_id), term("element", "=", journal), marker]
             )
-            entry = await self._journal_entry(where)
+            entry = await self._journal_entry(where, ref)
             if entry:
                 return TimelineRef(id=entry["sys_id"], type=journal, created=False)
             await self.update(table, activity.record_id, {journal: timeline_text(activity)})
-            entry = await self._journal_entry(where)
+            entry = await self._journal_entry(where, ref)
             return TimelineRef(
                 id=entry["sys_id"] if entry else activity.record_id, type=journal, created=True
             )
         target = self._settings.timeline_table
         entry = await self._journal_entry(
-            "^".join([term("name", "=", target), term("element", "=", journal), marker])
+            "^".join([term("name", "=", target), term("element", "=", journal), marker]), ref
         )
         if entry:
             return TimelineRef(id=entry["element_id"], type=target, created=False)
@@ -248,11 +249,12 @@ class ServiceNowAdapter(ServiceNowConnection):
             fields[person_field] = activity.record_id
         return fields
 
-    async def _journal_entry(self, where: str) -> dict[str, Any] | None:
-        rows = await self._rows(
-            "sys_journal_field", where, 1, {"sysparm_fields": "sys_id,element_id,name"}
-        )
-        return rows[0] if rows else None
+    async def _journal_entry(self, where: str, ref: str) -> dict[str, Any] | None:
+        """The journal entry carrying ``ref``, re-checked on the reply: an entry without it
+        (a wrong reply) must not count as written, or the activity is silently dropped."""
+        fields = {"sysparm_fields": "sys_id,element_id,name,value"}
+        rows = await self._rows("sys_journal_field", where, 10, fields)
+        return next((row for row in rows if ref in str(row.get("value") or "")), None)
 
     # --- metadata -----------------------------------------------------------------------
 

@@ -326,8 +326,9 @@ class ZendeskAdapter(ZendeskConnection):
         existing = await self._call(
             "GET", self._url("tickets"), params={"external_id": activity.key}
         )
-        for found in existing.get("tickets") or []:
-            return TimelineRef(id=str(found["id"]), type="ticket", created=False)
+        for found in existing.get("tickets") or []:  # re-checked: one wrong reply drops nothing
+            if found.get("external_id") == activity.key:
+                return TimelineRef(id=str(found["id"]), type="ticket", created=False)
         ticket: dict[str, Any] = {
             "subject": activity.subject[:255],
             "external_id": activity.key,
