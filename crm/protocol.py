@@ -8,6 +8,7 @@ so tests can point it at a local simulator.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
@@ -25,6 +26,8 @@ from .models import (
 )
 
 __all__ = ["CrmAdapter", "search_by_id", "search_each"]
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -76,8 +79,10 @@ class CrmAdapter(Protocol):
         """Deep link that opens the record in the CRM's own UI."""
         ...
 
-    async def check(self) -> None:
-        """Prove credentials and reach (mint a token, read metadata); raise a CrmError if not."""
+    async def check(self) -> list[str]:
+        """Prove credentials and reach (mint a token, read metadata); raise a CrmError if not.
+        Returns warnings for the admin (English): what works, but not as configured (a
+        caller record type the CRM lacks, a property the timeline needs); empty when none."""
         ...
 
     async def aclose(self) -> None:
@@ -99,11 +104,23 @@ async def search_each(
     search: Callable[[str, int], Awaitable[list[CrmRecord]]],
 ) -> list[CrmRecord]:
     """Up to ``limit`` records, searching one record type after another in the order given;
-    ``search(record_type, remaining)`` searches one type."""
+    ``search(record_type, remaining)`` searches one type. A type the CRM lacks (its search
+    raises ``CrmNotFoundError``: no ``lead`` table without the Sales app) is skipped with a
+    warning; only when the CRM lacks every type is that an error."""
     found: list[CrmRecord] = []
+    missing: list[CrmNotFoundError] = []
+    searched = False
     for record_type in record_types:
         remaining = limit - len(found)
         if remaining <= 0:
             break
-        found += await search(record_type, remaining)
+        try:
+            found += await search(record_type, remaining)
+        except CrmNotFoundError as exc:
+            log.warning("search skips record type %r, which the CRM lacks", record_type)
+            missing.append(exc)
+            continue
+        searched = True
+    if missing and not searched:
+        raise missing[0]
     return found

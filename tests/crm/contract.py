@@ -174,6 +174,19 @@ class CrmContract:
         found = await harness.adapter.search(PhoneSearch(number=ANI_NO_MATCH))
         assert found == []
 
+    async def test_a_search_over_several_types_skips_a_type_the_crm_lacks(
+        self, harness: Harness
+    ) -> None:
+        """An org without one of the searched types (Dynamics without the Sales app has no
+        ``lead``) still finds the caller in the others; the missing type is skipped."""
+        types = [harness.missing_type, harness.contact_type]
+        found = await harness.adapter.search(PhoneSearch(number=ANI_ONE_MATCH, record_types=types))
+        assert [_ANNA.last_name in record.title for record in found] == [True], _titles(found)
+        found = await harness.adapter.search(TextSearch(text="Fischer", record_types=types))
+        assert len(found) == 2, _titles(found)
+        found = await harness.adapter.search(EmailSearch(email=_ANNA.email, record_types=types))
+        assert len(found) == 1, _titles(found)
+
     async def test_phone_search_accepts_a_national_form(self, harness: Harness) -> None:
         found = await harness.adapter.search(
             PhoneSearch(number="030 1234567", record_types=[harness.contact_type])

@@ -39,3 +39,5 @@ class Harness:
     # key) with activities that carry other keys: a wrong reply. None: the CRM has no such
     # reply to get wrong (the demo CRM reads its own database)
     misanswer_lookups: Callable[[], None] | None = None
+    # a well-formed record type this CRM (as simulated) does not have
+    missing_type: str = "no_such_type_zz"

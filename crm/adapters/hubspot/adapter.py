@@ -85,7 +85,8 @@ class HubSpotAdapter(HubSpotConnection):
             return await self._dynamic(query)
 
         async def one(object_type: str, remaining: int) -> list[CrmRecord]:
-            check_object_type(object_type)
+            if not await self._has_type(check_object_type(object_type)):
+                raise CrmNotFoundError(f"HubSpot has no object type {object_type!r}")
             if isinstance(query, PhoneSearch):
                 return await self._phone(object_type, query.number, remaining)
             if isinstance(query, EmailSearch):
@@ -97,6 +98,15 @@ class HubSpotAdapter(HubSpotConnection):
 
         types = query.record_types or self._settings.caller_types
         return await search_each(types, query.limit, one)
+
+    async def _has_type(self, object_type: str) -> bool:
+        """Whether the account has the type: standard ones always, custom ones when their
+        schema is listed (the list is read again for an unknown type, at most once a second)."""
+        if object_type in STANDARD_TYPES or object_type in self._types[1]:
+            return True
+        if time.monotonic() - self._types[0] > 1.0:  # at most one read a second for misses
+            self._types = (time.monotonic(), {t.name for t in await self.list_record_types()})
+        return object_type in self._types[1]
 
     async def _phone(self, object_type: str, number: str, limit: int) -> list[CrmRecord]:
         text_fields = PHONE_TEXT_PROPERTIES.get(object_type)
@@ -304,7 +314,7 @@ class HubSpotAdapter(HubSpotConnection):
             f"/record/{type_id}/{record_id}"
         )
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         data = await self._call("GET", self._paths.account_details())
         portal = str(data.get("portalId") or "")
         if portal and portal != self._settings.account_id:
@@ -312,6 +322,7 @@ class HubSpotAdapter(HubSpotConnection):
                 f"The access token belongs to HubSpot account {portal}, "
                 f"not {self._settings.account_id}"
             )
+        return []
 
     async def aclose(self) -> None:
         await self._tokens.aclose()

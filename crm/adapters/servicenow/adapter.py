@@ -329,8 +329,9 @@ class ServiceNowAdapter(ServiceNowConnection):
         inner = quote(f"{record_type}.do?sys_id={record_id}", safe="")
         return f"{self._settings.ui_base}/nav_to.do?uri={inner}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._hierarchy("sys_user")
+        return []
 
     async def aclose(self) -> None:
         await self._tokens.aclose()

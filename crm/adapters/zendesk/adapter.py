@@ -380,10 +380,11 @@ class ZendeskAdapter(ZendeskConnection):
     def record_url(self, record_type: str, record_id: str) -> str:
         return f"{self._ui}/agent/{record_type}s/{record_id}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         data = await self._call("GET", self._url("users/me"))
         if not (data.get("user") or {}).get("id"):
             raise CrmAuthError("Zendesk treated the integration as an anonymous user")
+        return []
 
     async def aclose(self) -> None:
         # the httpx client belongs to the caller and is shared by every adapter
