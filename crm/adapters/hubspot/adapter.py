@@ -56,6 +56,7 @@ from .wire import (
     _FIELDS_TTL,
     _MAX_PAGES,
     EMAIL_PROPERTIES,
+    MISSING_TIMELINE_KEY,
     NAME_PROPERTIES,
     OBJECT_TYPE_IDS,
     PHONE_CALCULATED_PROPERTIES,
@@ -63,6 +64,7 @@ from .wire import (
     RELATED_TYPES,
     REQUIRED_PROPERTIES,
     STANDARD_TYPES,
+    TIMELINE_KEY,
     _parse_time,
     call_properties,
     field_info,
@@ -240,12 +242,10 @@ class HubSpotAdapter(HubSpotConnection):
         record_type = check_object_type(activity.record_type)
         if not is_record_id(activity.record_id):
             raise CrmNotFoundError(f"{activity.record_id!r} is not a HubSpot record id")
-        body = search_body(
-            [{"filters": [eq("hs_call_external_id", activity.key)]}], ["hs_call_external_id"], 10
-        )
+        body = search_body([{"filters": [eq(TIMELINE_KEY, activity.key)]}], [TIMELINE_KEY], 10)
         existing = await self._call("POST", self._paths.search("calls"), json=body)
         for raw in existing.get("results") or []:  # re-checked: one wrong reply drops nothing
-            if (raw.get("properties") or {}).get("hs_call_external_id") == activity.key:
+            if (raw.get("properties") or {}).get(TIMELINE_KEY) == activity.key:
                 return TimelineRef(id=str(raw["id"]), type="calls", created=False)
         type_id = await self._call_association_type(record_type)
         payload = {
@@ -322,7 +322,9 @@ class HubSpotAdapter(HubSpotConnection):
                 f"The access token belongs to HubSpot account {portal}, "
                 f"not {self._settings.account_id}"
             )
-        return []
+        self._fields.pop("calls", None)  # the configuration test reads the account afresh
+        calls = {field.name for field in await self.list_fields("calls")}
+        return [] if TIMELINE_KEY in calls else [MISSING_TIMELINE_KEY]
 
     async def aclose(self) -> None:
         await self._tokens.aclose()
