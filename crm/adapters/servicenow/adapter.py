@@ -365,13 +365,9 @@ class ServiceNowAdapter(ServiceNowConnection):
     async def _list(
         self, table: str, query: str, limit: int, accept: Callable[[CrmRecord], bool] | None = None
     ) -> list[CrmRecord]:
-        rows = await self._rows(
-            table, query, limit if accept is None else max(limit, 50), self._fields_param(table)
-        )
-        records = [self._record(table, row) for row in rows]
-        if accept is not None:
-            records = [r for r in records if accept(r)]
-        return records[:limit]
+        keep = None if accept is None else (lambda row: accept(self._record(table, row)))
+        rows = await self._rows(table, query, limit, self._fields_param(table), keep)
+        return [self._record(table, row) for row in rows][:limit]
 
 
 @register("servicenow", ServiceNowSettings)
