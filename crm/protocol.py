@@ -25,7 +25,7 @@ from .models import (
     TimelineRef,
 )
 
-__all__ = ["CrmAdapter", "search_by_id", "search_each"]
+__all__ = ["CrmAdapter", "missing_caller_types", "search_by_id", "search_each"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,22 @@ async def search_by_id(adapter: CrmAdapter, query: IdSearch) -> list[CrmRecord]:
         return [await adapter.get(query.record_type, query.id.strip())]
     except CrmNotFoundError:
         return []
+
+
+async def missing_caller_types(
+    setting: str, record_types: Iterable[str], probe: Callable[[str], Awaitable[object]]
+) -> list[str]:
+    """The configuration test's warnings for caller record types the CRM lacks: ``probe``
+    reads a type's metadata and raises ``CrmNotFoundError`` when there is no such type."""
+    warnings = []
+    for record_type in record_types:
+        try:
+            await probe(record_type)
+        except CrmNotFoundError:
+            warnings.append(
+                f"{setting}: the CRM has no record type '{record_type}'; caller searches skip it."
+            )
+    return warnings
 
 
 async def search_each(

@@ -332,3 +332,15 @@ async def test_phone_search_pages_past_candidates_that_only_share_the_last_digit
     assert [record.id for record in found] == [caller["sys_id"]]
     assert len(_user_queries(sim)) == 4  # pages of 100 candidates until the caller
     await adapter.aclose()
+
+
+async def test_the_check_names_a_caller_table_the_instance_lacks(aiohttp_server, http):
+    sim, adapter = await start_adapter(
+        aiohttp_server, http, caller_tables=["sys_user", "x_acme_patient"]
+    )
+    warnings = await adapter.check()
+    assert len(warnings) == 1 and warnings[0].startswith("caller_tables:")
+    assert "'x_acme_patient'" in warnings[0]
+    found = await adapter.search(PhoneSearch(number=ANI_ONE_MATCH))
+    assert [record.title for record in found] == ["Anna Schmidt"]
+    await adapter.aclose()

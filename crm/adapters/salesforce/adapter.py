@@ -33,7 +33,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
-from ...protocol import search_by_id, search_each
+from ...protocol import missing_caller_types, search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import SalesforceConnection
 from .query import (
@@ -301,7 +301,8 @@ class SalesforceAdapter(SalesforceConnection):
 
     async def check(self) -> list[str]:
         await self._get_json("")  # the version's resource list: proves token, host and version
-        return []
+        types = self._settings.caller_record_types
+        return await missing_caller_types("caller_record_types", types, self._describe)
 
     async def aclose(self) -> None:
         await self._tokens.aclose()

@@ -38,7 +38,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
-from ...protocol import search_by_id, search_each
+from ...protocol import missing_caller_types, search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import ServiceNowConnection
 from .query import (
@@ -331,7 +331,9 @@ class ServiceNowAdapter(ServiceNowConnection):
 
     async def check(self) -> list[str]:
         await self._hierarchy("sys_user")
-        return []
+        return await missing_caller_types(
+            "caller_tables", self._settings.caller_tables, self._hierarchy
+        )
 
     async def aclose(self) -> None:
         await self._tokens.aclose()
