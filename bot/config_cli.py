@@ -370,10 +370,12 @@ async def export_all(store: ConfigurationStore, connectors: ConnectorStore | Non
 
 async def test_configuration(store: ConfigurationStore, configuration_id: str) -> str:
     result = await store.test(configuration_id)
-    return (
+    lines = [
         f"OK: configuration {configuration_id} ({result['type']}) reached the CRM; "
         f"{result['recordTypes']} record types readable."
-    )
+    ]
+    lines += [f"WARNING: {warning}" for warning in result["warnings"]]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ so tests can point it at a local simulator.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
@@ -24,7 +25,9 @@ from .models import (
     TimelineRef,
 )
 
-__all__ = ["CrmAdapter", "search_by_id", "search_each"]
+__all__ = ["CrmAdapter", "missing_caller_types", "search_by_id", "search_each"]
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -76,8 +79,10 @@ class CrmAdapter(Protocol):
         """Deep link that opens the record in the CRM's own UI."""
         ...
 
-    async def check(self) -> None:
-        """Prove credentials and reach (mint a token, read metadata); raise a CrmError if not."""
+    async def check(self) -> list[str]:
+        """Prove credentials and reach (mint a token, read metadata); raise a CrmError if not.
+        Returns warnings for the admin (English): what works, but not as configured (a
+        caller record type the CRM lacks, a property the timeline needs); empty when none."""
         ...
 
     async def aclose(self) -> None:
@@ -93,17 +98,45 @@ async def search_by_id(adapter: CrmAdapter, query: IdSearch) -> list[CrmRecord]:
         return []
 
 
+async def missing_caller_types(
+    setting: str, record_types: Iterable[str], probe: Callable[[str], Awaitable[object]]
+) -> list[str]:
+    """The configuration test's warnings for caller record types the CRM lacks: ``probe``
+    reads a type's metadata and raises ``CrmNotFoundError`` when there is no such type."""
+    warnings = []
+    for record_type in record_types:
+        try:
+            await probe(record_type)
+        except CrmNotFoundError:
+            warnings.append(
+                f"{setting}: the CRM has no record type '{record_type}'; caller searches skip it."
+            )
+    return warnings
+
+
 async def search_each(
     record_types: Iterable[str],
     limit: int,
     search: Callable[[str, int], Awaitable[list[CrmRecord]]],
 ) -> list[CrmRecord]:
     """Up to ``limit`` records, searching one record type after another in the order given;
-    ``search(record_type, remaining)`` searches one type."""
+    ``search(record_type, remaining)`` searches one type. A type the CRM lacks (its search
+    raises ``CrmNotFoundError``: no ``lead`` table without the Sales app) is skipped with a
+    warning; only when the CRM lacks every type is that an error."""
     found: list[CrmRecord] = []
+    missing: list[CrmNotFoundError] = []
+    searched = False
     for record_type in record_types:
         remaining = limit - len(found)
         if remaining <= 0:
             break
-        found += await search(record_type, remaining)
+        try:
+            found += await search(record_type, remaining)
+        except CrmNotFoundError as exc:
+            log.warning("search skips record type %r, which the CRM lacks", record_type)
+            missing.append(exc)
+            continue
+        searched = True
+    if missing and not searched:
+        raise missing[0]
     return found

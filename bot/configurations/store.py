@@ -337,13 +337,14 @@ class ConfigurationStore:
         """Prove credentials and reach: the adapter mints a token and reads metadata."""
         config = await self.get(configuration_id)
         adapter = await self._directory.adapter(configuration_id)
-        await guarded(self._directory, configuration_id, adapter.check())
+        warnings = await guarded(self._directory, configuration_id, adapter.check())
         types = await guarded(self._directory, configuration_id, adapter.list_record_types())
         return {
             "configurationId": config.id,
             "ok": True,
             "type": config.type,
             "recordTypes": len(types),
+            "warnings": warnings,
         }
 
     async def entities(self, configuration_id: str) -> list[RecordType]:

@@ -62,6 +62,7 @@ async def _edit_form(
     config: Any = None,
     errors: dict[str, str] | None = None,
     notice: str = "",
+    warnings: list[str] | None = None,
     status: int = 200,
 ) -> web.Response:
     current = (
@@ -86,6 +87,7 @@ async def _edit_form(
             "values": values,
             "errors": errors or {},
             "notice": notice,
+            "warnings": warnings or [],
             "audit": audit,
         },
         status=status,
@@ -185,9 +187,10 @@ async def set_status(request: web.Request, session: ConsoleSession) -> web.Strea
 async def test(request: web.Request, session: ConsoleSession) -> web.StreamResponse:
     store = _store(request)
     config = await store.get(request.match_info["id"])
-    t_ok, message = True, ""
+    t_ok, message, warnings = True, "", []
     try:
         result = await store.test(config.id)
+        warnings = result["warnings"]
     except CrmError as exc:
         t_ok, message = False, exc.vendor_message or exc.detail or exc.code
     return await _edit_form(
@@ -197,6 +200,7 @@ async def test(request: web.Request, session: ConsoleSession) -> web.StreamRespo
         values={},
         config=config,
         notice=("ok:" + str(result["recordTypes"])) if t_ok else "failed:" + message,
+        warnings=warnings,
     )
 
 

@@ -80,8 +80,8 @@ class InstrumentedAdapter:
     def record_url(self, record_type: str, record_id: str) -> str:
         return self._adapter.record_url(record_type, record_id)  # no I/O: not counted
 
-    async def check(self) -> None:
-        await self._observe("check", self._adapter.check)
+    async def check(self) -> list[str]:
+        return await self._observe("check", self._adapter.check)
 
     async def aclose(self) -> None:
         await self._adapter.aclose()

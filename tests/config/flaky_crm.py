@@ -137,8 +137,9 @@ class FlakyAdapter:
     def record_url(self, record_type: str, record_id: str) -> str:
         return f"{self._api}/{record_type}/{record_id}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._call("GET", "/check")
+        return []
 
     async def aclose(self) -> None:
         return None

@@ -28,7 +28,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from pydantic import ValidationError
 
+from crm.config import settings_model
 from crm.errors import CrmNotFoundError, CrmRejectedError
 from crm.models import (
     Condition,
@@ -126,6 +128,27 @@ class CrmContract:
     async def test_check_succeeds_against_a_healthy_crm(self, harness: Harness) -> None:
         await harness.adapter.check()
 
+    # --- settings (issue #14): the vendor's documented bounds ------------------------------
+
+    async def test_settings_refuse_values_outside_the_vendors_bounds(
+        self, harness: Harness
+    ) -> None:
+        """A value the vendor would refuse at run time is refused when it is configured."""
+        assert harness.settings_bounds, "the harness names no bounded setting"
+        model = settings_model(harness.adapter.system.type)
+
+        def problems(name: str, value: Any) -> list[str]:
+            try:
+                model.model_validate({name: value})
+            except ValidationError as exc:
+                return [str(e["loc"][0]) for e in exc.errors() if e["loc"]]
+            return []
+
+        for name, (accepted, refused) in harness.settings_bounds.items():
+            assert name not in problems(name, accepted), (name, accepted)
+            for value in refused:
+                assert name in problems(name, value), (name, value)
+
     # --- phone search ----------------------------------------------------------------------
 
     async def test_phone_search_finds_the_one_caller(self, harness: Harness) -> None:
@@ -150,6 +173,19 @@ class CrmContract:
     async def test_phone_search_for_an_unknown_number_finds_nothing(self, harness: Harness) -> None:
         found = await harness.adapter.search(PhoneSearch(number=ANI_NO_MATCH))
         assert found == []
+
+    async def test_a_search_over_several_types_skips_a_type_the_crm_lacks(
+        self, harness: Harness
+    ) -> None:
+        """An org without one of the searched types (Dynamics without the Sales app has no
+        ``lead``) still finds the caller in the others; the missing type is skipped."""
+        types = [harness.missing_type, harness.contact_type]
+        found = await harness.adapter.search(PhoneSearch(number=ANI_ONE_MATCH, record_types=types))
+        assert [_ANNA.last_name in record.title for record in found] == [True], _titles(found)
+        found = await harness.adapter.search(TextSearch(text="Fischer", record_types=types))
+        assert len(found) == 2, _titles(found)
+        found = await harness.adapter.search(EmailSearch(email=_ANNA.email, record_types=types))
+        assert len(found) == 1, _titles(found)
 
     async def test_phone_search_accepts_a_national_form(self, harness: Harness) -> None:
         found = await harness.adapter.search(
@@ -456,6 +492,20 @@ class CrmContract:
         two = await harness.adapter.add_timeline(self._activity(anna, f"b-{uuid.uuid4().hex}"))
         assert one.created and two.created and one.id != two.id
         assert len(await harness.timeline_for(anna.type, anna.id)) == len(before) + 2
+
+    async def test_add_timeline_rechecks_the_key_of_a_found_activity(
+        self, harness: Harness
+    ) -> None:
+        """A look-up reply whose activity carries another key does not count as written."""
+        if harness.misanswer_lookups is None:
+            pytest.skip("this CRM answers the look-up from its own database")
+        anna = await self._anna(harness)
+        first = await harness.adapter.add_timeline(self._activity(anna, f"a-{uuid.uuid4().hex}"))
+        harness.misanswer_lookups()
+        before = await harness.timeline_for(anna.type, anna.id)
+        second = await harness.adapter.add_timeline(self._activity(anna, f"b-{uuid.uuid4().hex}"))
+        assert second.created is True and second.id != first.id
+        assert len(await harness.timeline_for(anna.type, anna.id)) == len(before) + 1
 
     # --- metadata and links ----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ adapter pointed at it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crm.protocol import CrmAdapter
@@ -32,3 +32,12 @@ class Harness:
     # phone fields of contact_type that create() writes: the main phone first, then another
     # phone entry of the same record (mobile, second number)
     phone_fields: tuple[str, str] = ("", "")
+    # the vendor's documented bounds of a setting: name -> (a value the vendor accepts,
+    # values it refuses); the settings model must refuse the latter naming the setting
+    settings_bounds: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict)
+    # from now on the simulator answers the adapter's look-up of an earlier activity (by its
+    # key) with activities that carry other keys: a wrong reply. None: the CRM has no such
+    # reply to get wrong (the demo CRM reads its own database)
+    misanswer_lookups: Callable[[], None] | None = None
+    # a well-formed record type this CRM (as simulated) does not have
+    missing_type: str = "no_such_type_zz"

@@ -444,6 +444,11 @@ class DataverseSim:
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     _tokens: set[str] = field(default_factory=set)
     _pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # tables this organization lacks (no `lead` without Dynamics 365 Sales)
+    missing: set[str] = field(default_factory=set)
+    unfiltered: set[str] = field(
+        default_factory=set
+    )  # tables whose look-ups ignore the filter: a wrong reply
 
     def __post_init__(self) -> None:
         for table in TABLES:
@@ -634,7 +639,7 @@ class DataverseSim:
         if rest.startswith("EntityDefinitions"):
             return self._metadata(rest, request)
         match = re.fullmatch(r"(\w+)(?:\(([^)]*)\))?", rest)
-        if not match or match.group(1) not in _BY_SET:
+        if not match or _BY_SET.get(match.group(1)) in (None, *self.missing):
             raise DvError(
                 404, "0x80060888", f"Resource not found for the segment '{rest.split('(')[0]}'."
             )
@@ -770,7 +775,7 @@ class DataverseSim:
             rows = list(self.records[table].values())
             if "$filter" in request.query:
                 predicate = FilterParser(request.query["$filter"], table).parse()
-                rows = [r for r in rows if predicate(r)]
+                rows = [r for r in rows if table in self.unfiltered or predicate(r)]
             order = request.query.get("$orderby", "")
             if order:
                 column, _, direction = order.partition(" ")
@@ -794,7 +799,7 @@ class DataverseSim:
 
     def _metadata(self, rest: str, request: web.Request) -> web.Response:
         if rest == "EntityDefinitions":
-            tables = [self._entity(name) for name in TABLES]
+            tables = [self._entity(name) for name in TABLES if name not in self.missing]
             return web.json_response({"value": tables + HIDDEN_TABLES})
         match = re.fullmatch(
             r"EntityDefinitions\(LogicalName='(\w+)'\)(/Attributes"
@@ -804,7 +809,7 @@ class DataverseSim:
         if not match:
             raise DvError(400, "0x80060888", "Bad Request - Error in query syntax.")
         table = match.group(1)
-        if table not in TABLES:
+        if table not in TABLES or table in self.missing:
             raise DvError(404, "0x80040217", f"Could not find entity with name '{table}'.")
         if not match.group(2):
             return web.json_response(self._entity(table))

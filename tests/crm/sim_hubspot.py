@@ -220,6 +220,11 @@ class HubSpotSim:
         self.throttles: list[dict[str, Any]] = []
         self.failures: list[int] = []
         self.stalls: list[float] = []
+        self.unfiltered: set[str] = set()
+        # properties this account lacks, as (object type, name)
+        self.missing_properties: set[tuple[str, str]] = (
+            set()
+        )  # tables whose look-ups ignore the filter: a wrong reply
         self._next_id = 1000
 
     # --- test controls ------------------------------------------------------------------
@@ -392,7 +397,7 @@ class HubSpotSim:
     def _invalid_properties(
         self, object_type: str, props: dict[str, Any], creating: bool
     ) -> web.Response | None:
-        known = {p["name"]: p for p in PROPERTIES[object_type]}
+        known = {p["name"]: p for p in self._props(object_type)}
         problems = []
         for name in props:
             if name not in known:
@@ -497,6 +502,7 @@ class HubSpotSim:
             r
             for r in records
             if not groups
+            or object_type in self.unfiltered
             or any(all(self._matches(r["properties"], f) for f in g["filters"]) for g in groups)
         ]
         start = int(body.get("after") or 0)
@@ -519,7 +525,7 @@ class HubSpotSim:
             return "Too many filter groups or filters (max 5 groups, 10 per group, 25 total)"
         if int(body.get("limit") or 10) > 200:
             return "limit must be at most 200"
-        known = {p["name"] for p in PROPERTIES[object_type]}
+        known = {p["name"] for p in self._props(object_type)}
         for group in groups:
             for f in group.get("filters") or []:
                 if f.get("propertyName") not in known:
@@ -578,11 +584,18 @@ class HubSpotSim:
         )
         return web.json_response({"results": results})
 
+    def _props(self, object_type: str) -> list[dict[str, Any]]:
+        return [
+            p
+            for p in PROPERTIES[object_type]
+            if (object_type, p["name"]) not in self.missing_properties
+        ]
+
     async def _properties(self, request: web.Request) -> web.Response:
         object_type = self._type(request)
         if object_type is None:
             return self._unknown_type(request)
-        return web.json_response({"results": PROPERTIES[object_type]})
+        return web.json_response({"results": self._props(object_type)})
 
     async def _schemas(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -50,6 +50,9 @@ class OracleState:
     requests: list[tuple[str, str]] = field(default_factory=list)
     echoed_access_tokens: int = 0
     throttle: list[int] = field(default_factory=list)  # ms of next 429s
+    unfiltered: set[str] = field(
+        default_factory=set
+    )  # tables whose look-ups ignore the filter: a wrong reply
     advise_pause_ms: int = 0  # sent once on the next successful reply
     failures: list[int] = field(default_factory=list)
     delay: float = 0.0
@@ -410,7 +413,11 @@ def create_app(state: OracleState) -> web.Application:
             return _problem(400, "OSC-CREST-00007", "Bad Request", f"Invalid ROQL: {exc}")
         if collection not in state.data:
             return _problem(400, "OSC-CREST-00007", "Bad Request", "unknown object")
-        found = [r for r in state.data[collection].values() if matches(r, node)]
+        found = [
+            r
+            for r in state.data[collection].values()
+            if collection in state.unfiltered or matches(r, node)
+        ]
         rows = table_rows(found, columns)
         return web.json_response(
             {

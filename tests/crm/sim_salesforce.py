@@ -554,6 +554,9 @@ class SalesforceSim:
     _cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     api_calls: int = 0
+    unfiltered: set[str] = field(
+        default_factory=set
+    )  # tables whose look-ups ignore the filter: a wrong reply
 
     def __post_init__(self) -> None:
         for sobject in SCHEMA:
@@ -889,7 +892,7 @@ class SalesforceSim:
         rows = [
             r
             for r in self.records[select.sobject].values()
-            if select.where is None or select.where(r)
+            if select.where is None or select.sobject in self.unfiltered or select.where(r)
         ]
         if select.order_by:
             name, desc = select.order_by

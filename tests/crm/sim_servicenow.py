@@ -271,6 +271,7 @@ class ServiceNowSim:
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
         self.token_grants: list[str] = []
         self.token_lifetime = token_lifetime
+        self.unfiltered: set[str] = set()  # tables whose look-ups ignore the filter: a wrong reply
         self.access_tokens: dict[str, float] = {}  # token -> expires at (time.time())
         self.refresh_tokens: set[str] = set()
         self.throttles: list[str | None] = []
@@ -537,7 +538,7 @@ class ServiceNowSim:
         rows = list(self.tables[table].values())
         known = set(self.columns(table)) | {k for row in rows for k in row}
         matches, order = parse_query(request.query.get("sysparm_query", ""), known)
-        hits = [row for row in rows if matches(row)]
+        hits = [row for row in rows if table in self.unfiltered or matches(row)]
         for field, desc in reversed(order):
             hits.sort(key=lambda row: str(row.get(field) or ""), reverse=desc)
         limit = int(request.query.get("sysparm_limit", "10000"))

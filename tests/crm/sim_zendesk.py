@@ -25,6 +25,7 @@ CLIENT_ID = "customer_card"
 CLIENT_SECRET = "zd-secret-value"
 API_EMAIL = "integration@example.com"
 API_TOKEN = "zd-api-token-value"
+TOKEN_LIFETIME_MIN, TOKEN_LIFETIME_MAX = 300, 172_800  # Zendesk: more than 300 s, at most 2 days
 NOW = "2025-01-01T00:00:00Z"
 
 
@@ -41,6 +42,9 @@ class ZendeskState:
     failures: list[int] = field(default_factory=list)  # statuses to answer next
     delay: float = 0.0  # seconds before answering API calls
     next_id: int = 1000
+    unfiltered: set[str] = field(
+        default_factory=set
+    )  # tables whose look-ups ignore the filter: a wrong reply
 
     def new_id(self) -> int:
         self.next_id += 1
@@ -257,6 +261,19 @@ def create_app(state: ZendeskState) -> web.Application:
                 },
                 status=401,
             )
+        lifetime = body.get("expires_in")
+        if lifetime is not None and not (
+            isinstance(lifetime, int) and TOKEN_LIFETIME_MIN < lifetime <= TOKEN_LIFETIME_MAX
+        ):
+            # Zendesk refuses a lifetime of 300 s or less, or over two days
+            return web.json_response(
+                {
+                    "error": "invalid_request",
+                    "error_description": "expires_in must be more than 300 seconds "
+                    "and at most 172800 seconds.",
+                },
+                status=400,
+            )
         value = secrets.token_hex(16)
         state.tokens[value] = True
         answer: dict[str, Any] = {
@@ -408,7 +425,7 @@ def create_app(state: ZendeskState) -> web.Application:
         tickets = [
             t
             for t in state.tickets.values()
-            if external is None or t.get("external_id") == external
+            if external is None or "tickets" in state.unfiltered or t.get("external_id") == external
         ]
         return _cursor_page(request, tickets, "tickets")
 

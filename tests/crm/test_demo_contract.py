@@ -66,6 +66,7 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
         updatable_contact_field="title",
         stored=stored,
         timeline_for=timeline_for,
+        settings_bounds={"latency_ms": (60_000, [-1, 60_001]), "seed": ("empty", ["full"])},
         phone_fields=("phone", "mobile_phone"),
     )
     await adapter.aclose()

@@ -410,10 +410,11 @@ async def test_paging_follows_next_link(env: Env) -> None:
 async def test_api_version_and_base_are_configurable(env: Env) -> None:
     dv = env.adapter(api_version="9.1")
     await dv.check()
-    assert env.sim.requests[-1][1] == "/api/data/v9.1/WhoAmI"
+    assert "/api/data/v9.1/WhoAmI" in [path for _, path, _ in env.sim.requests]
     moved = env.adapter(api_base=f"{env.base}/api/data/v9.0")
     await moved.check()
-    assert env.sim.requests[-1][1] == "/api/data/v9.0/WhoAmI"
+    assert env.sim.requests[-1][1].startswith("/api/data/v9.0/EntityDefinitions")
+    assert "/api/data/v9.0/WhoAmI" in [path for _, path, _ in env.sim.requests]
 
 
 def test_settings_are_checked(tmp_path: Path) -> None:
@@ -451,3 +452,26 @@ async def test_a_token_request_still_running_at_close_opens_no_new_session(env: 
     with pytest.raises(CrmUnavailableError):
         await asyncio.to_thread(dv._acquire_with_msal)  # the late thread
     assert dv._msal_session is None
+
+
+async def test_an_org_without_the_lead_table_still_finds_callers_and_the_check_says_so(
+    env: Env,
+) -> None:
+    """Without the Sales app there is no ``lead`` table: the default caller search (contact,
+    lead) skips it instead of failing whole, and the configuration test names it."""
+    env.sim.missing.add("lead")
+    dv = env.adapter()
+    found = await dv.search(PhoneSearch(number=ANI_ONE_MATCH))
+    assert [record.title for record in found] == ["Anna Schmidt"]
+    found = await dv.search(TextSearch(text="Fischer", record_types=["lead", "contact"]))
+    assert len(found) == 2
+    warnings = await dv.check()
+    assert len(warnings) == 1 and warnings[0].startswith("caller_record_types:")
+    assert "'lead'" in warnings[0]
+    assert await env.adapter(caller_record_types=["contact"]).check() == []
+
+
+async def test_a_search_only_over_tables_the_org_lacks_is_an_error(env: Env) -> None:
+    env.sim.missing.add("lead")
+    with pytest.raises(CrmNotFoundError):
+        await env.adapter().search(PhoneSearch(number=ANI_ONE_MATCH, record_types=["lead"]))

@@ -64,6 +64,11 @@ async def harness(aiohttp_server, tls) -> AsyncIterator[Harness]:  # type: ignor
             updatable_contact_field="jobtitle",
             stored=stored,
             timeline_for=timeline_for,
+            settings_bounds={
+                "page_size": (5000, [0, 5001]),
+                "description_max": (1_048_576, [0, 1_048_577]),
+            },
+            misanswer_lookups=lambda: sim.unfiltered.add("phonecall"),
             phone_fields=("telephone1", "mobilephone"),
         )
         await adapter.aclose()

@@ -236,3 +236,24 @@ async def test_configuration_errors_name_the_setting(http, settings, secrets, fi
             )
         )
     assert caught.value.field == field
+
+
+async def test_the_check_reports_a_missing_timeline_key_property_before_any_write_back(
+    aiohttp_server, http
+):
+    """An account whose calls lack ``hs_call_external_id`` hears so from the configuration
+    test, not from every failed write-back."""
+    sim = HubSpotSim()
+    sim.seed()
+    sim.missing_properties.add(("calls", "hs_call_external_id"))
+    sim, adapter = await start_adapter(aiohttp_server, http, sim)
+    warnings = await adapter.check()
+    assert len(warnings) == 1 and "'hs_call_external_id'" in warnings[0]
+    anna = await _anna(adapter)
+    activity = TimelineActivity(
+        key="int-1:contacts:x", record_type="contacts", record_id=anna.id, subject="Call"
+    )
+    with pytest.raises(CrmRejectedError):  # what every write-back would have said
+        await adapter.add_timeline(activity)
+    sim.missing_properties.clear()
+    assert await adapter.check() == []

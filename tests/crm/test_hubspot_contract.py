@@ -42,6 +42,8 @@ class TestHubSpotContract(CrmContract):
                 updatable_contact_field="jobtitle",
                 stored=stored,
                 timeline_for=timeline_for,
+                settings_bounds={"api_version": ("2026-03", ["3", "v3.1", "2026-3"])},
+                misanswer_lookups=lambda: sim.unfiltered.add("calls"),
                 phone_fields=("phone", "mobilephone"),
             )
             await adapter.aclose()

@@ -68,6 +68,8 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         updatable_contact_field="notesStr",
         stored=stored,
         timeline_for=timeline_for,
+        settings_bounds={"timeline_conversation_status": ("snoozed", ["closed", "Done"])},
+        misanswer_lookups=lambda: state.unfiltered.add("conversations"),
         phone_fields=("phone", "mobile"),
     )
     await adapter.aclose()

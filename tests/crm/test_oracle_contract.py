@@ -73,6 +73,8 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         updatable_contact_field="title",
         stored=stored,
         timeline_for=timeline_for,
+        settings_bounds={"application_context": ("x" * 40, ["", "x" * 41])},
+        misanswer_lookups=lambda: state.unfiltered.add("tasks"),
         phone_fields=("phone", "mobile"),
     )
     await adapter.aclose()

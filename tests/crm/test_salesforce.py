@@ -396,7 +396,8 @@ async def test_paging_follows_next_records_url(env: Env, sf: Any) -> None:
 async def test_api_version_is_configurable(env: Env) -> None:
     sf = env.adapter(api_version="58.0")
     await sf.check()
-    assert env.sim.requests[-1][1] == "/services/data/v58.0/"
+    assert "/services/data/v58.0/" in [path for _, path, _ in env.sim.requests]
+    assert env.sim.requests[-1][1] == "/services/data/v58.0/sobjects/Lead/describe/"
     old = env.adapter(api_version="20.0")
     with pytest.raises(CrmNotFoundError):
         await old.check()
@@ -423,3 +424,11 @@ def test_record_url_uses_the_lightning_domain() -> None:
         adapter_context(sim, "https://acme--uat.sandbox.my.salesforce.com", None)
     )
     assert sandbox.system.base_url == "https://acme--uat.sandbox.lightning.force.com"
+
+
+async def test_the_check_names_a_caller_object_the_org_lacks(env: Env) -> None:
+    sf = env.adapter(caller_record_types=["Contact", "Patient__c"])
+    warnings = await sf.check()
+    assert len(warnings) == 1 and warnings[0].startswith("caller_record_types:")
+    assert "'Patient__c'" in warnings[0]
+    assert await env.adapter().check() == []

@@ -49,6 +49,8 @@ async def harness(aiohttp_server) -> AsyncIterator[Harness]:  # type: ignore[no-
             updatable_contact_field="Title",
             stored=stored,
             timeline_for=timeline_for,
+            settings_bounds={"api_version": ("v62.0", ["62", "62.5", "6.0"])},
+            misanswer_lookups=lambda: sim.unfiltered.add("Task"),
             phone_fields=("Phone", "MobilePhone"),
         )
         await adapter.aclose()

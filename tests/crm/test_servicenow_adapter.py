@@ -310,3 +310,37 @@ async def test_configuration_errors_name_the_setting(http, settings, secrets, fi
             )
         )
     assert caught.value.field == field
+
+
+async def test_phone_search_pages_past_candidates_that_only_share_the_last_digits(
+    aiohttp_server, http
+):
+    """The query narrows candidates by the number's last digits; when many other numbers end
+    the same, the caller's record (here the 321st candidate) is still found."""
+    sim = ServiceNowSim()
+    sim.seed()
+    for i in range(320):  # other callers whose numbers end in the same four digits
+        sim.insert(
+            "sys_user",
+            {"first_name": "Other", "last_name": f"Caller {i}", "phone": f"+49 40 55{i:03d}9876"},
+        )
+    caller = sim.insert(
+        "sys_user", {"first_name": "Ida", "last_name": "Lang", "phone": "+49 40 123 9876"}
+    )
+    sim, adapter = await start_adapter(aiohttp_server, http, sim)
+    found = await adapter.search(PhoneSearch(number="+49401239876"))
+    assert [record.id for record in found] == [caller["sys_id"]]
+    assert len(_user_queries(sim)) == 4  # pages of 100 candidates until the caller
+    await adapter.aclose()
+
+
+async def test_the_check_names_a_caller_table_the_instance_lacks(aiohttp_server, http):
+    sim, adapter = await start_adapter(
+        aiohttp_server, http, caller_tables=["sys_user", "x_acme_patient"]
+    )
+    warnings = await adapter.check()
+    assert len(warnings) == 1 and warnings[0].startswith("caller_tables:")
+    assert "'x_acme_patient'" in warnings[0]
+    found = await adapter.search(PhoneSearch(number=ANI_ONE_MATCH))
+    assert [record.title for record in found] == ["Anna Schmidt"]
+    await adapter.aclose()

@@ -43,6 +43,8 @@ class TestServiceNowContract(CrmContract):
                 updatable_contact_field="title",
                 stored=stored,
                 timeline_for=timeline_for,
+                settings_bounds={"api_version": ("v2", ["v3", "2"])},
+                misanswer_lookups=lambda: sim.unfiltered.add("sys_journal_field"),
                 phone_fields=("phone", "mobile_phone"),
             )
             await adapter.aclose()

@@ -7,10 +7,16 @@ from typing import Any
 
 import pytest
 
-from crm.errors import CrmAuthError, CrmRateLimitedError, CrmRejectedError, CrmUnavailableError
+from crm.errors import (
+    ConfigError,
+    CrmAuthError,
+    CrmRateLimitedError,
+    CrmRejectedError,
+    CrmUnavailableError,
+)
 from crm.models import FieldType, PhoneSearch, TextSearch, TimelineActivity
 from tests.crm.dataset import ANI_ONE_MATCH
-from tests.crm.sim_zendesk import API_EMAIL, API_TOKEN, NOW
+from tests.crm.sim_zendesk import API_EMAIL, API_TOKEN, NOW, TOKEN_LIFETIME_MIN
 from tests.crm.test_zendesk_contract import start_zendesk
 
 
@@ -163,3 +169,17 @@ async def test_record_urls_open_the_agent_ui(zendesk: Any) -> None:
     adapter, _ = zendesk
     assert adapter.record_url("user", "42") == "https://acme.zendesk.com/agent/users/42"
     assert adapter.record_url("ticket", "7") == "https://acme.zendesk.com/agent/tickets/7"
+
+
+async def test_token_lifetime_is_asked_for_within_zendesks_bounds(aiohttp_server: Any) -> None:
+    """Zendesk refuses a lifetime of 300 s or less: the configuration refuses it first."""
+    with pytest.raises(ConfigError) as caught:
+        await start_zendesk(aiohttp_server, token_expires_in=TOKEN_LIFETIME_MIN)
+    assert caught.value.field == "settings.token_expires_in"
+    adapter, state, http = await start_zendesk(
+        aiohttp_server, token_expires_in=TOKEN_LIFETIME_MIN + 1
+    )
+    await adapter.check()
+    assert [r.get("expires_in") for r in state.token_requests] == [TOKEN_LIFETIME_MIN + 1]
+    await adapter.aclose()
+    await http.aclose()

@@ -71,6 +71,11 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         updatable_contact_field="notes",
         stored=stored,
         timeline_for=timeline_for,
+        settings_bounds={
+            "token_expires_in": (301, [300, 172_801]),
+            "timeline_ticket_status": ("hold", ["done", "Open"]),
+        },
+        misanswer_lookups=lambda: state.unfiltered.add("tickets"),
         phone_fields=("phone", "mobile"),
     )
     await adapter.aclose()

@@ -309,8 +309,9 @@ class FakeCrmAdapter:
     def record_url(self, record_type: str, record_id: str) -> str:
         return f"{self._base}/records/{record_type}/{record_id}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._request("GET", "/fields/contact")
+        return []
 
     async def aclose(self) -> None:
         return None

@@ -124,6 +124,10 @@ class EntityFields(_Doc):
 class TestResult(_Doc):
     configuration_id: str = Field(alias="configurationId")
     ok: bool
+    type: str
+    record_types: int = Field(alias="recordTypes")
+    # what works, but not as configured (a caller table the CRM lacks, a missing property)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class StartupSteps(BaseModel):

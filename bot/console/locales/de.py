@@ -31,6 +31,7 @@ MESSAGES: dict[str, str] = {
     "deactivate": "Deaktivieren",
     "test_connection": "Verbindung testen",
     "test_ok": "Verbindung funktioniert: {count} Datensatztypen lesbar.",
+    "test_warnings": "Aber nicht alles ist wie konfiguriert (Details auf Englisch):",
     "test_failed": "Verbindung fehlgeschlagen: {message}",
     "name": "Name",
     "description": "Beschreibung",

@@ -30,6 +30,7 @@ MESSAGES: dict[str, str] = {
     "deactivate": "Deactivate",
     "test_connection": "Test connection",
     "test_ok": "Connection works: {count} record types readable.",
+    "test_warnings": "But not everything is as configured (details in English):",
     "test_failed": "Connection failed: {message}",
     "name": "Name",
     "description": "Description",

@@ -28,12 +28,11 @@ from ...models import (
     PhoneSearch,
     RecordType,
     SearchQuery,
-    TextSearch,
     TimelineActivity,
     TimelineRef,
 )
-from ...phone import phone_variants, stored_number_matches
-from ...protocol import search_by_id
+from ...phone import phone_variants
+from ...protocol import search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import DynamicsConnection
 from .query import (
@@ -59,10 +58,16 @@ from .wire import (
     _label,
     _parse_datetime,
     activity_payload,
+    carries_key,
     key_marker,
+    missing_table_settings,
+    missing_table_warning,
+    phone_matches,
 )
 
 __all__ = ["DynamicsAdapter"]
+
+_NAME_ONLY = {"$select": "LogicalName"}
 
 
 class DynamicsAdapter(DynamicsConnection):
@@ -300,14 +305,12 @@ class DynamicsAdapter(DynamicsConnection):
                 table, build_dynamic_filter(query.conditions, query.join), query.limit
             )
             return [self._to_record(table, r) for r in rows]
-        result: list[CrmRecord] = []
         variants = (
             phone_variants(query.number, self._region) if isinstance(query, PhoneSearch) else None
         )
-        for logical_name in query.record_types or self._settings.caller_record_types:
-            if len(result) >= query.limit:
-                break
-            table = await self._table(logical_name)
+
+        async def one(logical_name: str, remaining: int) -> list[CrmRecord]:
+            table = await self._table(logical_name)  # CrmNotFoundError: the org lacks it
             if isinstance(query, PhoneSearch):
                 filter_ = build_phone_filter(table.phone_fields, variants)  # type: ignore[arg-type]
             elif isinstance(query, EmailSearch):
@@ -318,24 +321,17 @@ class DynamicsAdapter(DynamicsConnection):
                     else None
                 )
             else:
-                assert isinstance(query, TextSearch)
-                filter_ = (
-                    contains(table.primary_name, query.text.strip()) if query.text.strip() else None
-                )
+                text = query.text.strip()
+                filter_ = contains(table.primary_name, text) if text else None
             if filter_ is None:
-                continue
-            rows = await self._query(table, filter_, query.limit - len(result))
+                return []
+            rows = await self._query(table, filter_, remaining)
             if variants is not None:  # the digit pattern over-approximates; keep true matches
-                rows = [
-                    r
-                    for r in rows
-                    if any(
-                        stored_number_matches(str(r.get(f) or ""), variants, self._region)
-                        for f in table.phone_fields
-                    )
-                ]
-            result += [self._to_record(table, r) for r in rows]
-        return result[: query.limit]
+                rows = [r for r in rows if phone_matches(r, table, variants, self._region)]
+            return [self._to_record(table, r) for r in rows]
+
+        types = query.record_types or self._settings.caller_record_types
+        return (await search_each(types, query.limit, one))[: query.limit]
 
     # --- timeline ----------------------------------------------------------------------------
 
@@ -352,11 +348,11 @@ class DynamicsAdapter(DynamicsConnection):
                 "description", key_marker(activity.key)
             )
         async with self._timeline_lock:  # one check-then-create at a time per adapter
-            existing = await self._query(kind, filter_, 1)
-            if existing:
-                return TimelineRef(
-                    id=str(existing[0][kind.primary_id]), type=kind.logical_name, created=False
-                )
+            for row in await self._query(kind, filter_, 10):  # re-checked: see carries_key
+                if carries_key(row, activity, s.timeline_key_field):
+                    return TimelineRef(
+                        id=str(row[kind.primary_id]), type=kind.logical_name, created=False
+                    )
             response = await self._request(
                 "POST",
                 self._url(kind.entity_set),
@@ -367,8 +363,16 @@ class DynamicsAdapter(DynamicsConnection):
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._get("WhoAmI")  # proves token, host, version and the application user
+        s, warnings = self._settings, []
+        for setting, name in missing_table_settings(s):
+            check_logical_name(name, what=setting)
+            try:  # the organization's own metadata: standard tables are known without asking
+                await self._get(f"EntityDefinitions(LogicalName='{name}')", _NAME_ONLY)
+            except CrmNotFoundError:
+                warnings.append(missing_table_warning(setting, name))
+        return warnings
 
     async def aclose(self) -> None:
         await self._tokens.aclose()

@@ -26,6 +26,7 @@ from ...models import (
     FieldType,
     TimelineActivity,
 )
+from ...phone import PhoneVariants, stored_number_matches
 from .settings import DynamicsSettings
 
 __all__ = [
@@ -34,6 +35,10 @@ __all__ = [
     "STANDARD_TABLES",
     "translate_error",
     "key_marker",
+    "carries_key",
+    "phone_matches",
+    "missing_table_settings",
+    "missing_table_warning",
     "activity_payload",
 ]
 
@@ -159,6 +164,47 @@ def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmEr
 def key_marker(key: str) -> str:
     """The line that carries an activity's idempotency key in its description."""
     return f"[customer-card:{key}]"
+
+
+def missing_table_settings(settings: DynamicsSettings) -> list[tuple[str, str]]:
+    """(setting, table) of every table the configuration names: the configuration test
+    checks that the organization has each."""
+    tables = [("caller_record_types", name) for name in settings.caller_record_types]
+    return [*tables, ("timeline_activity", settings.timeline_activity)]
+
+
+def missing_table_warning(setting: str, table: str) -> str:
+    """The configuration test's warning for a table the organization lacks."""
+    if setting == "caller_record_types":
+        effect = "caller searches skip it"
+    else:
+        effect = "timeline write-backs fail until it exists or the setting changes"
+    return (
+        f"{setting}: this Dataverse organization has no table '{table}' (an app such as "
+        f"Dynamics 365 Sales is not installed); {effect}."
+    )
+
+
+def phone_matches(
+    row: Mapping[str, Any], table: Table, variants: PhoneVariants, region: str
+) -> bool:
+    """Whether one of the row's phone columns holds the number (the query's digit pattern
+    over-approximates)."""
+    return any(
+        stored_number_matches(str(row.get(f) or ""), variants, region) for f in table.phone_fields
+    )
+
+
+def carries_key(row: Mapping[str, Any], activity: TimelineActivity, key_field: str | None) -> bool:
+    """Whether an activity row the look-up returned really is this activity: its key column
+    (or its description's marker and regarding row) says so. One wrong reply must not count
+    as written, or the activity is silently dropped."""
+    if key_field:
+        return row.get(key_field) == activity.key
+    regarding = str(row.get("_regardingobjectid_value") or "").lower()
+    return regarding == activity.record_id.lower() and key_marker(activity.key) in str(
+        row.get("description") or ""
+    )
 
 
 def activity_payload(

@@ -56,6 +56,7 @@ from .wire import (
     _FIELDS_TTL,
     _MAX_PAGES,
     EMAIL_PROPERTIES,
+    MISSING_TIMELINE_KEY,
     NAME_PROPERTIES,
     OBJECT_TYPE_IDS,
     PHONE_CALCULATED_PROPERTIES,
@@ -63,6 +64,7 @@ from .wire import (
     RELATED_TYPES,
     REQUIRED_PROPERTIES,
     STANDARD_TYPES,
+    TIMELINE_KEY,
     _parse_time,
     call_properties,
     field_info,
@@ -85,7 +87,8 @@ class HubSpotAdapter(HubSpotConnection):
             return await self._dynamic(query)
 
         async def one(object_type: str, remaining: int) -> list[CrmRecord]:
-            check_object_type(object_type)
+            if not await self._has_type(check_object_type(object_type)):
+                raise CrmNotFoundError(f"HubSpot has no object type {object_type!r}")
             if isinstance(query, PhoneSearch):
                 return await self._phone(object_type, query.number, remaining)
             if isinstance(query, EmailSearch):
@@ -97,6 +100,15 @@ class HubSpotAdapter(HubSpotConnection):
 
         types = query.record_types or self._settings.caller_types
         return await search_each(types, query.limit, one)
+
+    async def _has_type(self, object_type: str) -> bool:
+        """Whether the account has the type: standard ones always, custom ones when their
+        schema is listed (the list is read again for an unknown type, at most once a second)."""
+        if object_type in STANDARD_TYPES or object_type in self._types[1]:
+            return True
+        if time.monotonic() - self._types[0] > 1.0:  # at most one read a second for misses
+            self._types = (time.monotonic(), {t.name for t in await self.list_record_types()})
+        return object_type in self._types[1]
 
     async def _phone(self, object_type: str, number: str, limit: int) -> list[CrmRecord]:
         text_fields = PHONE_TEXT_PROPERTIES.get(object_type)
@@ -230,12 +242,11 @@ class HubSpotAdapter(HubSpotConnection):
         record_type = check_object_type(activity.record_type)
         if not is_record_id(activity.record_id):
             raise CrmNotFoundError(f"{activity.record_id!r} is not a HubSpot record id")
-        body = search_body(
-            [{"filters": [eq("hs_call_external_id", activity.key)]}], ["hs_call_external_id"], 1
-        )
+        body = search_body([{"filters": [eq(TIMELINE_KEY, activity.key)]}], [TIMELINE_KEY], 10)
         existing = await self._call("POST", self._paths.search("calls"), json=body)
-        for raw in existing.get("results") or []:
-            return TimelineRef(id=str(raw["id"]), type="calls", created=False)
+        for raw in existing.get("results") or []:  # re-checked: one wrong reply drops nothing
+            if (raw.get("properties") or {}).get(TIMELINE_KEY) == activity.key:
+                return TimelineRef(id=str(raw["id"]), type="calls", created=False)
         type_id = await self._call_association_type(record_type)
         payload = {
             "properties": call_properties(activity),
@@ -303,7 +314,7 @@ class HubSpotAdapter(HubSpotConnection):
             f"/record/{type_id}/{record_id}"
         )
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         data = await self._call("GET", self._paths.account_details())
         portal = str(data.get("portalId") or "")
         if portal and portal != self._settings.account_id:
@@ -311,6 +322,9 @@ class HubSpotAdapter(HubSpotConnection):
                 f"The access token belongs to HubSpot account {portal}, "
                 f"not {self._settings.account_id}"
             )
+        self._fields.pop("calls", None)  # the configuration test reads the account afresh
+        calls = {field.name for field in await self.list_fields("calls")}
+        return [] if TIMELINE_KEY in calls else [MISSING_TIMELINE_KEY]
 
     async def aclose(self) -> None:
         await self._tokens.aclose()

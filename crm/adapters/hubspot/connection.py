@@ -53,6 +53,7 @@ class HubSpotConnection:
         )
         self._fields: dict[str, tuple[float, list[FieldInfo]]] = {}
         self._call_types: dict[str, int] = dict(CALL_ASSOCIATION_TYPES)
+        self._types: tuple[float, set[str]] = (float("-inf"), set())  # (read at, names)
 
     async def _static_token(self) -> tuple[str, float | None, dict[str, str] | None]:
         return self._secret, None, None

@@ -32,6 +32,8 @@ from ...models import (
 __all__ = [
     "OBJECT_TYPE_IDS",
     "STANDARD_TYPES",
+    "TIMELINE_KEY",
+    "MISSING_TIMELINE_KEY",
     "DEFAULT_PROPERTIES",
     "NAME_PROPERTIES",
     "PHONE_TEXT_PROPERTIES",
@@ -147,6 +149,17 @@ _MAX_PAGES = 10
 
 _FIELDS_TTL = 300.0
 
+# The call property that holds an activity's key. HubSpot documents it with calling apps
+# (docs/api/create-and-transcribe-call-recordings: "matches the hs_call_external_id property
+# in the engagements API call"); it is not in every account's call properties, so the
+# configuration test checks it is there.
+TIMELINE_KEY = "hs_call_external_id"
+MISSING_TIMELINE_KEY = (
+    f"timeline: this HubSpot account's calls have no property '{TIMELINE_KEY}', which holds "
+    "each activity's key so a retry does not log a call twice; timeline write-backs fail "
+    "until it exists (see docs/crm-hubspot.md)."
+)
+
 
 _VERSION = re.compile(r"v\d+|\d{4}-\d{2}")
 
@@ -261,7 +274,7 @@ def call_properties(activity: TimelineActivity, now: datetime | None = None) -> 
         "hs_call_title": activity.subject,
         "hs_call_body": body,
         "hs_call_status": "COMPLETED",
-        "hs_call_external_id": activity.key,
+        TIMELINE_KEY: activity.key,
     }
     if activity.direction:
         props["hs_call_direction"] = activity.direction.upper()

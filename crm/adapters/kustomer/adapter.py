@@ -348,8 +348,9 @@ class KustomerAdapter(KustomerConnection):
     def record_url(self, record_type: str, record_id: str) -> str:
         return f"{self._app}/app/{_PATHS.get(record_type, record_type)}/{record_id}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._call("GET", self._url("auth/tokens/current"))
+        return []
 
     async def aclose(self) -> None:
         """Nothing to release: the httpx client is the caller's and API keys need no refresh."""

@@ -3,7 +3,7 @@ and the adapter is built from."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import field_validator
 
@@ -17,7 +17,8 @@ class KustomerSettings(TypeSettings):
     org: str  # {org}.api.kustomerapp.com
     api_base: str | None = None  # default https://{org}.api.kustomerapp.com/v1
     app_url: str | None = None  # base of Open in CRM links (default https://{org}.kustomerapp.com)
-    timeline_conversation_status: str = "done"
+    # Kustomer's conversation statuses
+    timeline_conversation_status: Literal["open", "snoozed", "done"] = "done"
 
     _org = field_validator("org")(host_label)
     _urls = field_validator("api_base", "app_url")(http_url)

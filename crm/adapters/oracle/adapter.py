@@ -342,8 +342,9 @@ class OracleAdapter(OracleConnection):
         # The Agent Browser UI has no documented deep link: open the REST resource
         return f"{self._api}/{collection}/{record_id}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._call("GET", "contacts", params={"limit": 1})
+        return []
 
     async def aclose(self) -> None:
         if self._tokens is not None:

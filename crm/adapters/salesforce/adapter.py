@@ -33,7 +33,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
-from ...protocol import search_by_id
+from ...protocol import missing_caller_types, search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import SalesforceConnection
 from .query import (
@@ -238,17 +238,16 @@ class SalesforceAdapter(SalesforceConnection):
         limit: int,
         where_for: Callable[[str], Awaitable[str | None]],
     ) -> list[CrmRecord]:
-        result: list[CrmRecord] = []
-        for sobject in record_types or self._settings.caller_record_types:
-            if len(result) >= limit:
-                break
-            where = await where_for(sobject)
+        async def one(sobject: str, remaining: int) -> list[CrmRecord]:
+            where = await where_for(sobject)  # CrmNotFoundError: the org lacks the object
             if where is None:
-                continue
+                return []
             fields = await self._select_fields(sobject)
-            soql = build_select(sobject, fields, where, limit=limit - len(result))
-            result += await self._records(await self._query(soql, limit - len(result)))
-        return result[:limit]
+            soql = build_select(sobject, fields, where, limit=remaining)
+            return await self._records(await self._query(soql, remaining))
+
+        types = record_types or self._settings.caller_record_types
+        return (await search_each(types, limit, one))[:limit]
 
     async def _search_phone(self, query: PhoneSearch) -> list[CrmRecord]:
         variants = phone_variants(query.number, self._region)
@@ -256,9 +255,15 @@ class SalesforceAdapter(SalesforceConnection):
         if not terms:
             return []
         sobjects = query.record_types or list(self._settings.caller_record_types)
-        specs = [
-            ReturningSpec(t, await self._select_fields(t), limit=query.limit) for t in sobjects
-        ]
+        specs: list[ReturningSpec] = []
+
+        async def returning(sobject: str, _: int) -> list[CrmRecord]:
+            # one SOSL over every object fails whole on a missing one: describe each first
+            fields = await self._select_fields(sobject)
+            specs.append(ReturningSpec(sobject, fields, limit=query.limit))
+            return []
+
+        await search_each(sobjects, query.limit, returning)
         sosl = build_phone_sosl(terms, specs, limit=query.limit)
         body = await self._get_json("search", {"q": sosl})
         rows = body.get("searchRecords", []) if isinstance(body, dict) else body
@@ -281,9 +286,10 @@ class SalesforceAdapter(SalesforceConnection):
         key = _timeline_key(activity.key)
         async with self._timeline_lock:  # one check-then-create at a time per adapter
             where = f"{key_field} = {quote_soql_value(key)}"
-            existing = await self._query(build_select("Task", ["Id"], where, limit=1), 1)
-            if existing:
-                return TimelineRef(id=str(existing[0]["Id"]), type="Task", created=False)
+            select = build_select("Task", ["Id", key_field], where, limit=10)
+            for row in await self._query(select, 10):  # re-checked: a wrong reply drops nothing
+                if row.get(key_field) == key:
+                    return TimelineRef(id=str(row["Id"]), type="Task", created=False)
             body = _json(
                 await self._request(
                     "POST", "sobjects/Task/", json=task_payload(activity, key_field)
@@ -293,8 +299,10 @@ class SalesforceAdapter(SalesforceConnection):
 
     # --- lifecycle --------------------------------------------------------------------
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._get_json("")  # the version's resource list: proves token, host and version
+        types = self._settings.caller_record_types
+        return await missing_caller_types("caller_record_types", types, self._describe)
 
     async def aclose(self) -> None:
         await self._tokens.aclose()

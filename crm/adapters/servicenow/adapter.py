@@ -38,7 +38,7 @@ from ...models import (
     TimelineRef,
 )
 from ...phone import phone_variants, stored_number_matches
-from ...protocol import search_by_id, search_each
+from ...protocol import missing_caller_types, search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import ServiceNowConnection
 from .query import (
@@ -209,23 +209,24 @@ class ServiceNowAdapter(ServiceNowConnection):
         table = check_table(activity.record_type)
         if not is_sys_id(activity.record_id):
             raise CrmNotFoundError(f"{activity.record_id!r} is not a ServiceNow sys_id")
-        marker = term("value", "LIKE", timeline_marker(activity.key).split()[-1].rstrip("]"))
+        ref = timeline_marker(activity.key).split()[-1].rstrip("]")
+        marker = term("value", "LIKE", ref)
         journal = self._settings.journal_field
         if table in self._settings.journals:
             where = "^".join(
                 [term("element_id", "=", activity.record_id), term("element", "=", journal), marker]
             )
-            entry = await self._journal_entry(where)
+            entry = await self._journal_entry(where, ref)
             if entry:
                 return TimelineRef(id=entry["sys_id"], type=journal, created=False)
             await self.update(table, activity.record_id, {journal: timeline_text(activity)})
-            entry = await self._journal_entry(where)
+            entry = await self._journal_entry(where, ref)
             return TimelineRef(
                 id=entry["sys_id"] if entry else activity.record_id, type=journal, created=True
             )
         target = self._settings.timeline_table
         entry = await self._journal_entry(
-            "^".join([term("name", "=", target), term("element", "=", journal), marker])
+            "^".join([term("name", "=", target), term("element", "=", journal), marker]), ref
         )
         if entry:
             return TimelineRef(id=entry["element_id"], type=target, created=False)
@@ -248,11 +249,12 @@ class ServiceNowAdapter(ServiceNowConnection):
             fields[person_field] = activity.record_id
         return fields
 
-    async def _journal_entry(self, where: str) -> dict[str, Any] | None:
-        rows = await self._rows(
-            "sys_journal_field", where, 1, {"sysparm_fields": "sys_id,element_id,name"}
-        )
-        return rows[0] if rows else None
+    async def _journal_entry(self, where: str, ref: str) -> dict[str, Any] | None:
+        """The journal entry carrying ``ref``, re-checked on the reply: an entry without it
+        (a wrong reply) must not count as written, or the activity is silently dropped."""
+        fields = {"sysparm_fields": "sys_id,element_id,name,value"}
+        rows = await self._rows("sys_journal_field", where, 10, fields)
+        return next((row for row in rows if ref in str(row.get("value") or "")), None)
 
     # --- metadata -----------------------------------------------------------------------
 
@@ -327,8 +329,11 @@ class ServiceNowAdapter(ServiceNowConnection):
         inner = quote(f"{record_type}.do?sys_id={record_id}", safe="")
         return f"{self._settings.ui_base}/nav_to.do?uri={inner}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         await self._hierarchy("sys_user")
+        return await missing_caller_types(
+            "caller_tables", self._settings.caller_tables, self._hierarchy
+        )
 
     async def aclose(self) -> None:
         await self._tokens.aclose()
@@ -362,13 +367,9 @@ class ServiceNowAdapter(ServiceNowConnection):
     async def _list(
         self, table: str, query: str, limit: int, accept: Callable[[CrmRecord], bool] | None = None
     ) -> list[CrmRecord]:
-        rows = await self._rows(
-            table, query, limit if accept is None else max(limit, 50), self._fields_param(table)
-        )
-        records = [self._record(table, row) for row in rows]
-        if accept is not None:
-            records = [r for r in records if accept(r)]
-        return records[:limit]
+        keep = None if accept is None else (lambda row: accept(self._record(table, row)))
+        rows = await self._rows(table, query, limit, self._fields_param(table), keep)
+        return [self._record(table, row) for row in rows][:limit]
 
 
 @register("servicenow", ServiceNowSettings)

@@ -30,6 +30,7 @@ from .query import (
 )
 from .settings import ServiceNowSettings
 from .wire import (
+    _MAX_CANDIDATE_PAGES,
     _MAX_PAGES,
     servicenow_error,
 )
@@ -162,23 +163,29 @@ class ServiceNowConnection:
         return response
 
     async def _rows(
-        self, table: str, query: str, limit: int, params: Mapping[str, str]
+        self,
+        table: str,
+        query: str,
+        limit: int,
+        params: Mapping[str, str],
+        keep: Callable[[dict[str, Any]], bool] | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows of ``table`` matching ``query``, following the ``Link: rel="next"`` header
+        """Rows of ``table`` matching ``query`` (and ``keep``, checked here when the query
+        only narrows the candidates), following the ``Link: rel="next"`` header
         (``sysparm_offset``) until ``limit`` rows or the last page."""
         url = f"{self._table_base}/{check_table(table)}"
         page: dict[str, Any] | None = {
             **params,
             "sysparm_query": query,
-            "sysparm_limit": min(limit, 100),
+            "sysparm_limit": 100 if keep else min(limit, 100),
         }
         rows: list[dict[str, Any]] = []
-        for _ in range(_MAX_PAGES):
+        for _ in range(_MAX_CANDIDATE_PAGES if keep else _MAX_PAGES):
             try:
                 response = await self._call("GET", url, params=page)
             except CrmNotFoundError:  # v1 answers 404 to a list query without matches
                 break
-            rows += response.json().get("result") or []
+            rows += filter(keep, response.json().get("result") or [])
             next_url = response.links.get("next", {}).get("url")
             if len(rows) >= limit or not next_url:
                 break

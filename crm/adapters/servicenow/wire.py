@@ -181,6 +181,9 @@ _DICTIONARY_TYPES = {
 
 
 _MAX_PAGES = 10
+# pages of 100 candidates a phone search reads before giving up (the tail-digit query only
+# narrows them; each is checked against the number)
+_MAX_CANDIDATE_PAGES = 100
 
 
 _FIELDS_TTL = 300.0

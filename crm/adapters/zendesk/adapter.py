@@ -326,8 +326,9 @@ class ZendeskAdapter(ZendeskConnection):
         existing = await self._call(
             "GET", self._url("tickets"), params={"external_id": activity.key}
         )
-        for found in existing.get("tickets") or []:
-            return TimelineRef(id=str(found["id"]), type="ticket", created=False)
+        for found in existing.get("tickets") or []:  # re-checked: one wrong reply drops nothing
+            if found.get("external_id") == activity.key:
+                return TimelineRef(id=str(found["id"]), type="ticket", created=False)
         ticket: dict[str, Any] = {
             "subject": activity.subject[:255],
             "external_id": activity.key,
@@ -379,10 +380,11 @@ class ZendeskAdapter(ZendeskConnection):
     def record_url(self, record_type: str, record_id: str) -> str:
         return f"{self._ui}/agent/{record_type}s/{record_id}"
 
-    async def check(self) -> None:
+    async def check(self) -> list[str]:
         data = await self._call("GET", self._url("users/me"))
         if not (data.get("user") or {}).get("id"):
             raise CrmAuthError("Zendesk treated the integration as an anonymous user")
+        return []
 
     async def aclose(self) -> None:
         # the httpx client belongs to the caller and is shared by every adapter

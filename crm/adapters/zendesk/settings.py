@@ -24,10 +24,12 @@ class ZendeskSettings(TypeSettings):
     token_url: str | None = None  # default https://{subdomain}.zendesk.com/oauth/tokens
     agent_url: str | None = None  # base of Open in CRM links
     scope: str = "read write"
-    token_expires_in: int | None = Field(default=None, ge=300, le=172_800)
+    # Zendesk: access tokens live more than 300 s and at most 172,800 s (2 days)
+    token_expires_in: int | None = Field(default=None, gt=300, le=172_800)
     email: str | None = None  # the agent an API token belongs to
     phone_fields: list[str] = Field(default_factory=list)  # extra user fields with phones
-    timeline_ticket_status: str | None = None
+    # Zendesk's ticket statuses (a new ticket cannot be created closed)
+    timeline_ticket_status: Literal["new", "open", "pending", "hold", "solved"] | None = None
 
     _subdomain = field_validator("subdomain")(host_label)
     _urls = field_validator("api_base", "token_url", "agent_url")(http_url)
