@@ -16,6 +16,7 @@ from ...errors import (
     CrmUnavailableError,
 )
 from ...http import (
+    observe_response,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
@@ -31,6 +32,7 @@ from .query import (
 from .settings import ServiceNowSettings
 from .wire import (
     _MAX_PAGES,
+    QUOTA_HEADERS,
     servicenow_error,
 )
 
@@ -154,6 +156,7 @@ class ServiceNowConnection:
                     timeout=self._settings.timeout,
                     headers={"Authorization": header, "Accept": "application/json"},
                 )
+            observe_response(QUOTA_HEADERS, response)
             return response, token
 
         response = await retry_once_on_401(send, self._tokens.invalidate)
