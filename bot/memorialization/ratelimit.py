@@ -92,7 +92,6 @@ class TokenBucket:
         self._clock = clock
         self._tat = 0.0  # theoretical arrival time of the next call
         self._paused_until = 0.0
-        self._pause_epoch = 0
         self._quota_interval = 0.0  # the CRM's pace, while it is slower than ours ...
         self._quota_until = 0.0  # ... until then
         # the first call goes alone: its reply tells the quota before the others go out
@@ -101,7 +100,8 @@ class TokenBucket:
             self._first_reply.set()
         self._probing = False
         self._cluster = 1  # most requests seen on one slot
-        self._per_slot = 1.0  # requests per slot, a moving average
+        self._per_slot = 1.0  # requests per slot, a moving average ...
+        self._slots = 0  # ... of this many slots
 
     def _reserve(self, now: float) -> float:
         """Take the next slot; seconds to wait for it. Paced by the CRM's quota, calls are
@@ -124,7 +124,8 @@ class TokenBucket:
         if count < 1:
             return
         self._cluster = max(self._cluster, count)
-        self._per_slot += 0.2 * (count - self._per_slot)
+        self._slots += 1  # the mean of the first ten, then a moving average
+        self._per_slot += max(0.1, 1 / self._slots) * (count - self._per_slot)
 
     def replied(self) -> None:
         """A call came back (with or without a reply): calls held for the first go on."""
@@ -150,13 +151,13 @@ class TokenBucket:
             if now < self._paused_until:
                 await asyncio.sleep(self._paused_until - now)
                 continue
-            epoch = self._pause_epoch
             wait = self._reserve(now)
             if wait > 0:
                 await asyncio.sleep(wait)
-            # a pause while we slept voids the slot: take a new one after the pause, so
-            # waiters released together do not exceed the rate
-            if epoch == self._pause_epoch:
+            # a pause that began while we slept voids a slot inside it: take a new one
+            # after the pause (slots beyond it stay good), so waiters released together
+            # do not exceed the rate
+            if self._paused_until <= now + wait:
                 return
 
     def pause(self, seconds: float) -> None:
@@ -164,8 +165,7 @@ class TokenBucket:
         until = self._clock() + max(0.0, seconds)
         if until > self._paused_until:
             self._paused_until = until
-            self._pause_epoch += 1
-            self._tat = max(self._tat, until + self._tolerance)
+            self._tat = max(self._tat, until + self._spacing(until)[1])
 
     @property
     def paused(self) -> bool:
