@@ -28,13 +28,15 @@ from typing import Any
 
 import httpx
 from aiohttp.test_utils import TestServer
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bot.memorialization import MemorializationWorker, WorkerOptions
+from bot.memorialization import MemorializationWorker, WorkerOptions, enqueue
 from bot.storage.db import create_engine, session_factory, upgrade_database
 from bot.storage.job_tables import MemorializationJobRow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.*
+
+from memorialization_bench import wait_settled  # noqa: E402  (this folder)
 
 from tests.crm.quota_window import RollingQuota  # noqa: E402
 from tests.crm.sim_hubspot import start_adapter  # noqa: E402
@@ -59,8 +61,6 @@ async def run(*, jobs: int, limit: int, window: float, concurrency: int) -> dict
             ids = [
                 (await adapter.create("contacts", {"lastname": f"Q{n}"})).id for n in range(jobs)
             ]
-            from bot.memorialization import enqueue
-
             async with sessions() as session, session.begin():
                 for n, record_id in enumerate(ids):
                     await enqueue(
@@ -82,18 +82,7 @@ async def run(*, jobs: int, limit: int, window: float, concurrency: int) -> dict
             worker = MemorializationWorker(sessions, provider, options)
             started = time.monotonic()
             await worker.start()
-            while True:
-                async with sessions() as session:
-                    settled = (
-                        await session.execute(
-                            select(func.count()).where(
-                                MemorializationJobRow.status.in_(("done", "failed"))
-                            )
-                        )
-                    ).scalar_one()
-                if settled >= jobs:
-                    break
-                await asyncio.sleep(0.05)
+            await wait_settled(sessions, jobs)
             elapsed = time.monotonic() - started
             await worker.stop()
             await adapter.aclose()
