@@ -165,9 +165,16 @@ class JobWriter:
         def wait_inline(exc: BaseException) -> bool:
             return isinstance(exc, CrmRateLimitedError) and bucket.pause_left <= MAX_INLINE_WAIT
 
+        # the first try outside tenacity's loop: with every call inside it,
+        # bench/memorialization_bench.py saw 27 calls in 100 ms where 25 are allowed
+        try:
+            return await self._call_once(meter, call)
+        except CrmRateLimitedError as exc:
+            if not wait_inline(exc):
+                raise
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(wait_inline),
-            stop=stop_after_attempt(THROTTLED_TRIES),
+            stop=stop_after_attempt(THROTTLED_TRIES - 1),
             wait=wait_none(),  # the limiter waits out the pause before the next try
             reraise=True,
         ):
