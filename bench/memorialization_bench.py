@@ -133,6 +133,20 @@ def max_in_window(times: list[float], window: float) -> int:
     return max((bisect.bisect_left(times, t + window) - i for i, t in enumerate(times)), default=0)
 
 
+async def wait_settled(sessions, jobs: int) -> None:  # type: ignore[no-untyped-def]
+    """Until ``jobs`` jobs are done or failed."""
+    while True:
+        async with sessions() as session:
+            settled = (
+                await session.execute(
+                    select(func.count()).where(MemorializationJobRow.status.in_(("done", "failed")))
+                )
+            ).scalar_one()
+        if settled >= jobs:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def _queue(sessions, jobs: int, configurations: list[str]) -> None:  # type: ignore[no-untyped-def]
     for start in range(0, jobs, 500):
         async with sessions() as session, session.begin():
@@ -175,16 +189,7 @@ async def run(
     worker = MemorializationWorker(sessions, provider, options)  # type: ignore[arg-type]
     started = time.monotonic()
     await worker.start()
-    while True:
-        async with sessions() as session:
-            settled = (
-                await session.execute(
-                    select(func.count()).where(MemorializationJobRow.status.in_(("done", "failed")))
-                )
-            ).scalar_one()
-        if settled >= jobs:
-            break
-        await asyncio.sleep(0.05)
+    await wait_settled(sessions, jobs)
     elapsed = time.monotonic() - started
     await worker.stop()
     async with sessions() as session:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,12 @@ from .errors import (
 )
 
 __all__ = [
+    "Quota",
+    "QuotaHeaders",
     "StatusTexts",
+    "observe_response",
+    "observing_responses",
+    "parse_quota",
     "error_for_status",
     "read_token_reply",
     "json_or_raise",
@@ -217,3 +223,112 @@ def json_or_raise(response: httpx.Response, error: CrmError | None) -> Any:
     if error is not None:
         raise error
     return response.json() if response.content else {}
+
+
+# --- the vendor's quota, read from its rate-limit headers --------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaHeaders:
+    """One vendor's documented rate-limit headers (crm-apis.md), as data.
+
+    ``remaining``/``limit`` name headers with counts; ``usage`` a header of the form
+    ``api-usage=<used>/<limit>`` (Salesforce); ``window_seconds`` the documented window, or
+    ``window_ms`` a header carrying it; ``reset`` a header with the window's reset (seconds
+    from now, or Unix time in seconds or milliseconds: told apart by size); ``wait_ms`` a
+    header asking for a pause in milliseconds (Oracle). ``paces``: False for a daily
+    allowance, which is a cap to stop at, not a pace to spread calls over the day."""
+
+    remaining: str = ""
+    limit: str = ""
+    usage: str = ""
+    window_seconds: float | None = None
+    window_ms: str = ""
+    reset: str = ""
+    wait_ms: str = ""
+    paces: bool = True
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What one reply said about the caller's quota; ``None`` where it said nothing."""
+
+    remaining: int | None = None
+    limit: int | None = None
+    window: float | None = None  # seconds the limit applies to
+    reset_in: float | None = None  # seconds until the window starts afresh
+    retry_after: float | None = None  # seconds before the next call (Retry-After, Oracle)
+    paces: bool = True
+
+
+def _number(headers: Mapping[str, str], name: str) -> float | None:
+    raw = headers.get(name) if name else None
+    try:
+        return float(raw.strip()) if raw else None
+    except ValueError:
+        return None
+
+
+def _usage(value: str | None) -> tuple[int, int] | None:
+    """``api-usage=18/15000`` (possibly among other ``name=n/m`` parts) -> (18, 15000)."""
+    for part in (value or "").split(","):
+        name, _, counts = part.strip().partition("=")
+        used, _, limit = counts.partition("/")
+        if name == "api-usage" and used.isdigit() and limit.isdigit():
+            return int(used), int(limit)
+    return None
+
+
+def parse_quota(
+    spec: QuotaHeaders, headers: Mapping[str, str], *, now: float | None = None
+) -> Quota | None:
+    """The quota a reply's headers report under ``spec``; ``None`` when they report none.
+    Pure: ``headers`` is any case-insensitive mapping (``httpx.Headers``)."""
+    remaining = _number(headers, spec.remaining)
+    limit = _number(headers, spec.limit)
+    usage = _usage(headers.get(spec.usage)) if spec.usage else None
+    if usage is not None:
+        remaining, limit = float(usage[1] - usage[0]), float(usage[1])
+    window_ms = _number(headers, spec.window_ms)
+    window = window_ms / 1000.0 if window_ms is not None else spec.window_seconds
+    reset = _number(headers, spec.reset)
+    if reset is not None and reset > 1e9:  # Unix time (milliseconds above 1e12)
+        reset = (reset / 1000.0 if reset > 1e12 else reset) - (time.time() if now is None else now)
+    wait_ms = _number(headers, spec.wait_ms)
+    retry_after = parse_retry_after(headers.get("retry-after"), now=now)
+    if retry_after is None and wait_ms is not None and wait_ms > 0:
+        retry_after = wait_ms / 1000.0
+    quota = Quota(
+        remaining=None if remaining is None else max(0, int(remaining)),
+        limit=None if limit is None else int(limit),
+        window=window if window and window > 0 else None,
+        reset_in=None if reset is None else max(0.0, reset),
+        retry_after=retry_after,
+        paces=spec.paces,
+    )
+    if quota.remaining is None and quota.retry_after is None:
+        return None  # nothing to pace by (a window length alone says nothing)
+    return quota
+
+
+QuotaObserver = Callable[[Quota | None], None]
+_OBSERVER: ContextVar[QuotaObserver | None] = ContextVar("crm_quota_observer", default=None)
+
+
+@contextmanager
+def observing_responses(observer: QuotaObserver) -> Iterator[None]:
+    """Within this block (and tasks it starts), every vendor reply an adapter receives is
+    reported to ``observer`` with the quota its headers carry (``None``: they carry none).
+    The memorialization worker paces each configuration by it and counts calls per job."""
+    token = _OBSERVER.set(observer)
+    try:
+        yield
+    finally:
+        _OBSERVER.reset(token)
+
+
+def observe_response(spec: QuotaHeaders, response: httpx.Response) -> None:
+    """Called by each adapter's transport for every reply it receives (errors included)."""
+    observer = _OBSERVER.get()
+    if observer is not None:
+        observer(parse_quota(spec, response.headers))

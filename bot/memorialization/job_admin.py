@@ -110,6 +110,7 @@ class MemorializationOut(_Out):
     truncated: list[dict[str, Any]] = Field(default_factory=list)
     skipped: list[dict[str, Any]] = Field(default_factory=list)
     superseded_by: int | None = None
+    crm_calls: int = 0  # CRM requests the job made, over all attempts
     created_at: datetime | None = None
     updated_at: datetime | None = None
     completed_at: datetime | None = None
@@ -148,6 +149,7 @@ def job_out(row: MemorializationJobRow) -> MemorializationOut:
         truncated=list(result.get("truncated", [])),
         skipped=list(result.get("skipped", [])),
         superseded_by=result.get("supersededBy"),
+        crm_calls=int(result.get("crmCalls", 0)),
         created_at=_utc(row.created_at),
         updated_at=_utc(row.updated_at),
         completed_at=_utc(row.completed_at),

@@ -92,7 +92,9 @@ class MemorializationWorker:
         self.options = options or WorkerOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._rng = rng or random.Random()
-        self.limiter = RateLimiter(self.options.rate_per_second, self.options.burst)
+        self.limiter = RateLimiter(
+            self.options.rate_per_second, self.options.burst, first_alone=True
+        )
         self._writer = JobWriter(
             sessions,
             adapters,

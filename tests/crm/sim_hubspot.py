@@ -4,7 +4,9 @@ Records live in dicts. It answers the v3 objects API and the dated (``2026-03``)
 evaluates the search JSON the adapter sends (filterGroups ORed, filters ANDed, HubSpot's
 5/10/25 limits, ``after`` paging), the v4 associations and labels, the properties API,
 account details, and HubSpot's error bodies. Tests queue throttling (429 with HubSpot's
-rate-limit headers), 5xx replies and stalls.
+rate-limit headers), 5xx replies and stalls, or set ``quota`` (a rolling window): then every
+reply advertises it in ``X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds`` and a
+call over it is refused with 429 and no ``Retry-After`` (HubSpot's docs leave it unsaid).
 
 Assumptions, marked where HubSpot's docs were not explicit: string ``EQ``/``IN`` compare
 case-insensitively; ``hs_searchable_calculated_*`` are the national significant number
@@ -24,6 +26,7 @@ import phonenumbers
 from aiohttp import web
 
 from .dataset import PEOPLE, Person
+from .quota_window import RollingQuota
 
 __all__ = ["HubSpotSim", "TOKEN", "PORTAL_ID"]
 
@@ -220,11 +223,11 @@ class HubSpotSim:
         self.throttles: list[dict[str, Any]] = []
         self.failures: list[int] = []
         self.stalls: list[float] = []
+        # tables whose look-ups ignore the filter: a wrong reply
         self.unfiltered: set[str] = set()
         # properties this account lacks, as (object type, name)
-        self.missing_properties: set[tuple[str, str]] = (
-            set()
-        )  # tables whose look-ups ignore the filter: a wrong reply
+        self.missing_properties: set[tuple[str, str]] = set()
+        self.quota: RollingQuota | None = None
         self._next_id = 1000
 
     # --- test controls ------------------------------------------------------------------
@@ -373,7 +376,26 @@ class HubSpotSim:
             response.headers.update(headers)
             return response
         request[_JSON] = body
-        return await handler(request)
+        if self.quota is None:
+            return await handler(request)
+        left = self.quota.take()
+        advertised = {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": f"{self.quota.window * 1000:.0f}",
+            "X-HubSpot-RateLimit-Max": str(self.quota.limit),
+            "X-HubSpot-RateLimit-Remaining": str(left or 0),
+        }
+        if left is None:
+            response = _error(
+                429,
+                "You have reached your ten_secondly_rolling limit.",
+                "RATE_LIMITS",
+                errorType="RATE_LIMIT",
+                policyName="TEN_SECONDLY_ROLLING",
+            )
+        else:
+            response = await handler(request)
+        response.headers.update(advertised)
+        return response
 
     def _type(self, request: web.Request) -> str | None:
         object_type = request.match_info["type"]

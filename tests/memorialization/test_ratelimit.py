@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from bot.memorialization.ratelimit import RateLimiter, TokenBucket, retry_delay
+from bot.memorialization.ratelimit import Pace, RateLimiter, TokenBucket, quota_pace, retry_delay
+from crm.http import Quota
 
 
 async def _acquire_all(bucket: TokenBucket, count: int) -> list[float]:
@@ -75,3 +76,41 @@ def test_retry_delay_never_comes_back_before_the_crms_hint():
     rng = random.Random(1)
     assert retry_delay(1, base=2.0, cap=60.0, retry_after=120.0, rng=rng) >= 120.0
     assert retry_delay(5, base=2.0, cap=60.0, retry_after=0.5, rng=rng) >= 16.0
+
+
+@pytest.mark.parametrize(
+    ("quota", "per_slot", "cluster", "expected"),
+    [
+        # a fixed window: what is left spread to its reset, counted in requests per slot
+        (Quota(remaining=10, limit=100, window=60, reset_in=20.0), 1.0, 1, Pace(0, 2.0, 20.0)),
+        (Quota(remaining=10, limit=100, window=60, reset_in=20.0), 1.5, 2, Pace(0, 3.0, 20.0)),
+        # a rolling window at its advertised rate, less a slot's cluster of requests
+        (Quota(remaining=150, limit=190, window=10.0), 1.0, 1, Pace(0, 10 / 189, 10.0)),
+        (Quota(remaining=150, limit=190, window=10.0), 2.0, 3, Pace(0, 20 / 187, 10.0)),
+        # nothing left: pause to the reset, or one request's share of a rolling window
+        (Quota(remaining=0, limit=100, window=60, reset_in=12.0), 1.0, 1, Pace(pause=12.0)),
+        (Quota(remaining=0, limit=190, window=10.0), 1.0, 1, Pace(pause=10 / 190)),
+        # a daily allowance is a cap, not a pace; Retry-After always pauses
+        (Quota(remaining=14982, limit=15000, window=86400, paces=False), 1.0, 1, Pace()),
+        (Quota(retry_after=7.0), 1.0, 1, Pace(pause=7.0)),
+    ],
+)
+def test_quota_pace(quota, per_slot, cluster, expected):
+    assert quota_pace(quota, per_slot, cluster) == expected
+
+
+async def test_a_bucket_paced_by_a_quota_spaces_calls_at_its_interval_without_a_burst():
+    bucket = TokenBucket(1000.0, 20)
+    bucket.observe(Quota(remaining=5, limit=100, window=60, reset_in=0.25))  # 0.05 s apart
+    times = await _acquire_all(bucket, 5)
+    assert times[-1] - times[0] >= 4 * 0.05 - 0.005
+
+
+async def test_the_first_call_goes_alone_until_it_is_answered():
+    bucket = TokenBucket(1000.0, 20, first_alone=True)
+    await bucket.acquire()
+    second = asyncio.ensure_future(bucket.acquire())
+    await asyncio.sleep(0.02)
+    assert not second.done()
+    bucket.replied()
+    await asyncio.wait_for(second, 1)

@@ -18,7 +18,7 @@ from ...errors import (
     CrmAuthError,
     CrmUnavailableError,
 )
-from ...http import retry_once_on_401, safe_text, translate_transport_errors
+from ...http import observe_response, retry_once_on_401, safe_text, translate_transport_errors
 from ...models import (
     CrmSystem,
     FieldInfo,
@@ -31,6 +31,7 @@ from .query import (
 from .settings import DynamicsSettings
 from .wire import (
     _ANNOTATIONS,
+    QUOTA_HEADERS,
     STANDARD_TABLES,
     VENDOR,
     Table,
@@ -205,6 +206,7 @@ class DynamicsConnection:
             }
             async with translate_transport_errors(VENDOR):
                 response = await self._http.request(method, url, json=json, headers=headers)
+            observe_response(QUOTA_HEADERS, response)
             return response, token.value
 
         response = await retry_once_on_401(send, self._tokens.invalidate)

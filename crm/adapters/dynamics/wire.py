@@ -17,6 +17,7 @@ from ...errors import (
     CrmRejectedError,
 )
 from ...http import (
+    QuotaHeaders,
     StatusTexts,
     error_for_status,
     parse_retry_after,
@@ -30,6 +31,7 @@ from ...phone import PhoneVariants, stored_number_matches
 from .settings import DynamicsSettings
 
 __all__ = [
+    "QUOTA_HEADERS",
     "VENDOR",
     "Table",
     "STANDARD_TABLES",
@@ -272,3 +274,10 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return {"error": {"message": safe_text(response.text, 200)}}
+
+
+# service protection: 429 + Retry-After is the signal; the remaining-requests header is
+# "for debugging, not for pacing" (5-minute sliding window): only a stop at zero
+QUOTA_HEADERS = QuotaHeaders(
+    remaining="x-ms-ratelimit-burst-remaining-xrm-requests", window_seconds=300, paces=False
+)

@@ -11,6 +11,7 @@ from ...errors import (
     CrmUnavailableError,
 )
 from ...http import (
+    observe_response,
     translate_transport_errors,
 )
 from ...models import (
@@ -22,6 +23,7 @@ from .settings import HubSpotSettings
 from .wire import (
     CALL_ASSOCIATION_TYPES,
     DEFAULT_PROPERTIES,
+    QUOTA_HEADERS,
     HubSpotPaths,
     hubspot_error,
 )
@@ -78,6 +80,7 @@ class HubSpotConnection:
                 headers=headers,
                 timeout=self._settings.timeout,
             )
+        observe_response(QUOTA_HEADERS, response)
         if response.status_code >= 400:
             raise hubspot_error(response, [self._secret])
         if response.status_code == 204 or not response.content:

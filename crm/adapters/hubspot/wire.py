@@ -16,6 +16,7 @@ from ...errors import (
     CrmRejectedError,
 )
 from ...http import (
+    QuotaHeaders,
     StatusTexts,
     error_for_status,
     json_body,
@@ -30,6 +31,7 @@ from ...models import (
 )
 
 __all__ = [
+    "QUOTA_HEADERS",
     "OBJECT_TYPE_IDS",
     "STANDARD_TYPES",
     "TIMELINE_KEY",
@@ -341,3 +343,11 @@ def _parse_time(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+# the account's rolling burst window (X-HubSpot-RateLimit-Max per Interval-Milliseconds)
+QUOTA_HEADERS = QuotaHeaders(
+    remaining="X-HubSpot-RateLimit-Remaining",
+    limit="X-HubSpot-RateLimit-Max",
+    window_ms="X-HubSpot-RateLimit-Interval-Milliseconds",
+)

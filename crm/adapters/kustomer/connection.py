@@ -11,6 +11,7 @@ from ...errors import (
 )
 from ...http import (
     json_or_raise,
+    observe_response,
     translate_transport_errors,
 )
 from ...models import (
@@ -19,7 +20,7 @@ from ...models import (
 )
 from ...registry import AdapterContext
 from .settings import KustomerSettings
-from .wire import VENDOR, error_for_response
+from .wire import QUOTA_HEADERS, VENDOR, error_for_response
 
 __all__ = ["KustomerConnection"]
 
@@ -58,6 +59,7 @@ class KustomerConnection:
                 json=json,
                 headers={"Authorization": f"Bearer {self._key}", "Accept": "application/json"},
             )
+        observe_response(QUOTA_HEADERS, response)
         return json_or_raise(response, error_for_response(response))
 
     def _url(self, path: str) -> str:

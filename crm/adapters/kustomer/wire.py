@@ -13,6 +13,7 @@ from ...errors import (
     CrmError,
 )
 from ...http import (
+    QuotaHeaders,
     StatusTexts,
     error_for_status,
     parse_retry_after,
@@ -24,7 +25,7 @@ from ...models import (
     RecordType,
 )
 
-__all__ = ["VENDOR", "NOTE_MAX", "STR_MAX", "vendor_message", "error_for_response"]
+__all__ = ["QUOTA_HEADERS", "VENDOR", "NOTE_MAX", "STR_MAX", "vendor_message", "error_for_response"]
 
 
 VENDOR = "Kustomer"
@@ -193,3 +194,12 @@ def _first(items: Any, key: str, *, kind: str | None = None, skip: str | None = 
 def _relation_id(data: Mapping[str, Any], name: str) -> str | None:
     related = ((data.get("relationships") or {}).get(name) or {}).get("data")
     return str(related["id"]) if isinstance(related, dict) and related.get("id") else None
+
+
+# the org-wide budget per minute
+QUOTA_HEADERS = QuotaHeaders(
+    remaining="x-ratelimit-remaining",
+    limit="x-ratelimit-limit",
+    window_seconds=60,
+    reset="x-ratelimit-reset",
+)

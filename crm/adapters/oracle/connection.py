@@ -17,6 +17,7 @@ from ...errors import (
 )
 from ...http import (
     json_or_raise,
+    observe_response,
     read_token_reply,
     retry_once_on_401,
     safe_text,
@@ -31,6 +32,7 @@ from .settings import OracleSettings
 from .wire import (
     _ACCESS_TOKEN,
     _MAX_WAIT_INLINE,
+    QUOTA_HEADERS,
     VENDOR,
     error_for_response,
     throttle_wait,
@@ -132,6 +134,7 @@ class OracleConnection:
                 response = await self._http.request(
                     method, url or f"{self._api}/{path}", params=params, json=json, headers=headers
                 )
+            observe_response(QUOTA_HEADERS, response)
             self._access_token = response.headers.get(_ACCESS_TOKEN, self._access_token)
             wait = throttle_wait(response)
             if wait:

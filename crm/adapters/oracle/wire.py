@@ -13,6 +13,7 @@ from ...errors import (
     CrmError,
 )
 from ...http import (
+    QuotaHeaders,
     StatusTexts,
     error_for_status,
     parse_retry_after,
@@ -24,6 +25,7 @@ from ...models import (
 )
 
 __all__ = [
+    "QUOTA_HEADERS",
     "VENDOR",
     "THREAD_MAX",
     "COMMENTS_MAX",
@@ -240,3 +242,7 @@ def rows_to_records(table: Mapping[str, Any], names: list[str]) -> dict[str, dic
             if pair not in record["_phones"]:
                 record["_phones"].append(pair)
     return grouped
+
+
+# osvc-crest-next-request-after: milliseconds to wait before the next call
+QUOTA_HEADERS = QuotaHeaders(wait_ms="osvc-crest-next-request-after")

@@ -18,6 +18,7 @@ from ...errors import (
     CrmAuthError,
 )
 from ...http import (
+    observe_response,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
@@ -29,6 +30,7 @@ from ...registry import AdapterContext
 from ...tokens import TokenManager
 from .settings import SalesforceSettings
 from .wire import (
+    QUOTA_HEADERS,
     VENDOR,
     _json,
     translate_error,
@@ -151,6 +153,7 @@ class SalesforceConnection:
                 response = await self._http.request(
                     method, self._url(path), params=params, json=json, headers=headers
                 )
+            observe_response(QUOTA_HEADERS, response)
             return response, token.value
 
         # INVALID_SESSION_ID: the session timed out; mint once and retry.

@@ -15,6 +15,7 @@ from ...errors import (
     CrmRejectedError,
 )
 from ...http import (
+    QuotaHeaders,
     StatusTexts,
     error_for_status,
     parse_retry_after,
@@ -27,6 +28,7 @@ from ...models import (
 )
 
 __all__ = [
+    "QUOTA_HEADERS",
     "VENDOR",
     "TASK_SUBJECT_MAX",
     "TASK_DESCRIPTION_MAX",
@@ -230,3 +232,7 @@ def _json(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return {"message": safe_text(response.text, 200)}
+
+
+# Sforce-Limit-Info: api-usage=<used>/<limit> over a rolling 24 hours: a cap, not a pace
+QUOTA_HEADERS = QuotaHeaders(usage="Sforce-Limit-Info", window_seconds=86_400, paces=False)

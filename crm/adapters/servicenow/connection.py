@@ -16,6 +16,7 @@ from ...errors import (
     CrmUnavailableError,
 )
 from ...http import (
+    observe_response,
     retry_once_on_401,
     safe_text,
     translate_transport_errors,
@@ -32,6 +33,7 @@ from .settings import ServiceNowSettings
 from .wire import (
     _MAX_CANDIDATE_PAGES,
     _MAX_PAGES,
+    QUOTA_HEADERS,
     servicenow_error,
 )
 
@@ -155,6 +157,7 @@ class ServiceNowConnection:
                     timeout=self._settings.timeout,
                     headers={"Authorization": header, "Accept": "application/json"},
                 )
+            observe_response(QUOTA_HEADERS, response)
             return response, token
 
         response = await retry_once_on_401(send, self._tokens.invalidate)

@@ -15,6 +15,7 @@ from ...errors import (
     CrmRejectedError,
 )
 from ...http import (
+    QuotaHeaders,
     StatusTexts,
     error_for_status,
     json_body,
@@ -28,6 +29,7 @@ from ...models import (
 )
 
 __all__ = [
+    "QUOTA_HEADERS",
     "record_title",
     "PERSON_TABLES",
     "DEFAULT_FIELDS",
@@ -261,3 +263,10 @@ def record_title(table: str, f: Mapping[str, Any], record_id: str) -> str:
         short = str(f.get("short_description") or "").strip()
         return f"{f['number']}: {short}" if short else str(f["number"])
     return str(f.get("short_description") or f"{table} {record_id}")
+
+
+# admin rules: X-RateLimit-Limit per hour, X-RateLimit-Reset (Unix time); no remaining count,
+# so only Retry-After paces
+QUOTA_HEADERS = QuotaHeaders(
+    limit="X-RateLimit-Limit", window_seconds=3600, reset="X-RateLimit-Reset"
+)

@@ -15,6 +15,7 @@ from ...errors import (
 )
 from ...http import (
     json_or_raise,
+    observe_response,
     read_token_reply,
     retry_once_on_401,
     translate_transport_errors,
@@ -25,7 +26,7 @@ from ...models import (
 from ...registry import AdapterContext
 from ...tokens import TokenManager, authorization
 from .settings import ZendeskSettings
-from .wire import API_TOKEN_SUNSET, VENDOR, error_for_response, vendor_message
+from .wire import API_TOKEN_SUNSET, QUOTA_HEADERS, VENDOR, error_for_response, vendor_message
 
 __all__ = ["ZendeskConnection"]
 
@@ -116,6 +117,7 @@ class ZendeskConnection:
                     json=json,
                     headers={"Authorization": header, "Accept": "application/json"},
                 )
+            observe_response(QUOTA_HEADERS, response)
             token = header.removeprefix("Bearer ") if self._tokens is not None else None
             return response, token
 

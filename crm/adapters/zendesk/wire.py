@@ -13,6 +13,7 @@ from ...errors import (
     CrmError,
 )
 from ...http import (
+    QuotaHeaders,
     StatusTexts,
     error_for_status,
     parse_retry_after,
@@ -27,6 +28,7 @@ from ...models import (
 from ...phone import digits_only
 
 __all__ = [
+    "QUOTA_HEADERS",
     "VENDOR",
     "API_TOKEN_SUNSET",
     "COMMENT_MAX",
@@ -250,3 +252,12 @@ def _ticket_field(field: Mapping[str, Any]) -> FieldInfo:
     info = _custom_field({**field, "key": f"custom_field_{field.get('id')}"})
     info.label = label
     return info
+
+
+# account-wide requests per minute; list endpoints also send ratelimit-reset (seconds)
+QUOTA_HEADERS = QuotaHeaders(
+    remaining="X-Rate-Limit-Remaining",
+    limit="X-Rate-Limit",
+    window_seconds=60,
+    reset="ratelimit-reset",
+)
