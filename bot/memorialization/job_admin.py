@@ -121,13 +121,6 @@ class MemorializationList(_Out):
     next_before_id: int | None = None  # pass as beforeId for the next page
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; every stored time is UTC
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
 def job_out(row: MemorializationJobRow) -> MemorializationOut:
     result = row.result or {}
     return MemorializationOut(
@@ -150,9 +143,9 @@ def job_out(row: MemorializationJobRow) -> MemorializationOut:
         skipped=list(result.get("skipped", [])),
         superseded_by=result.get("supersededBy"),
         crm_calls=int(result.get("crmCalls", 0)),
-        created_at=_utc(row.created_at),
-        updated_at=_utc(row.updated_at),
-        completed_at=_utc(row.completed_at),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
     )
 
 
