@@ -19,7 +19,7 @@ from .api import workflows as workflow_api
 from .api.errors import error_middleware, server_log
 from .api.events import setup_event_routes
 from .api.health import setup_health_routes
-from .api.inputs import input_middleware
+from .api.input_middleware import input_middleware
 from .api.messages import AUTH_CONFIG, setup_messages_route
 from .api.openapi import OPENAPI, OpenApiRegistry, add_api_routes, api_route, openapi_document
 from .api.security import requires

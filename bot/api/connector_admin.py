@@ -8,8 +8,8 @@ from aiohttp import web
 from ..connectors import Connector, ConnectorInput, ConnectorStore
 from ..connectors.models import AgentTable, ConnectorList
 from ..services import SERVICES
-from .errors import read_json
 from .openapi import add_api_routes, api_route
+from .request_body import read_json
 from .security import requires
 
 __all__ = ["add_routes"]

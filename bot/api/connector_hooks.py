@@ -20,8 +20,9 @@ from ..connectors.eventbridge_auth import TOKEN_SECONDS, authorized, basic_crede
 from ..connectors.models import PLATFORM_LABELS
 from ..connectors.twilio import SIGNATURE_HEADER, translate_taskrouter, valid_signature
 from ..services import SERVICES
-from .errors import read_body, read_json, unauthorized
+from .errors import unauthorized
 from .openapi import add_api_routes, api_route
+from .request_body import read_body, read_json
 from .workflows import workflow_response
 
 __all__ = ["add_routes", "active_connector"]

@@ -1,4 +1,4 @@
-"""JSON errors for the HTTP API, and request-body parsing with a size limit.
+"""JSON errors for the HTTP API.
 
 Every HTTP error answer of the service has one body, :class:`ErrorBody` (``Error`` in the
 OpenAPI document), built by :func:`error_body` and nowhere else::
@@ -19,16 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from crm.errors import AppError, InputError, error_field
-
-from ..services import SERVICES
-from .inputs import parse_json
+from crm.errors import AppError, InputError
 
 __all__ = [
     "ErrorBody",
@@ -38,15 +35,11 @@ __all__ = [
     "error_middleware",
     "error_response",
     "forbidden",
-    "read_body",
-    "read_json",
     "server_log",
     "unauthorized",
 ]
 
 log = logging.getLogger(__name__)
-
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class PayloadTooLargeError(InputError):
@@ -169,45 +162,3 @@ class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 def server_log() -> logging.LoggerAdapter:  # type: ignore[type-arg]
     """The logger for aiohttp's ``RequestHandler`` (``web.Application(handler_args=...)``)."""
     return _ServerLog(logging.getLogger("aiohttp.server"), {})
-
-
-async def _read_limited(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLargeError(f"Request body over {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await request.content.read(64 * 1024)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:  # chunked bodies carry no Content-Length: count as we go
-            raise PayloadTooLargeError(f"Request body over {limit} bytes.")
-        chunks.append(chunk)
-
-
-async def read_body(request: web.Request) -> bytes:
-    """The raw body (for signatures over it): 413 over ``max_body_bytes``."""
-    return await _read_limited(request, request.app[SERVICES].settings.max_body_bytes)
-
-
-def field_of(error: ValidationError, data: Any = None) -> tuple[str, str]:
-    """The first offending field (``recordTypes[0].fields[1]``) in ``data`` and its
-    message."""
-    first = error.errors(include_url=False)[0]
-    return error_field(first, data), first["msg"].removeprefix("Value error, ")
-
-
-async def read_json(request: web.Request, model: type[ModelT]) -> ModelT:
-    """Parse the body as ``model``: 413 over ``max_body_bytes``, 400 on bad or hostile JSON
-    (:func:`~bot.api.inputs.parse_json`), 400 naming the offending field when the JSON does
-    not fit the model."""
-    limit = request.app[SERVICES].settings.max_body_bytes
-    data = parse_json(await _read_limited(request, limit))
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        field, message = field_of(exc, data)
-        raise InputError(
-            f"{field}: {message}" if field else message, code="invalid_field", field=field or None
-        ) from None

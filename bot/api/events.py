@@ -12,8 +12,8 @@ from ..interactions.events import EVENT_TYPES, InteractionEvent, InteractionStat
 from ..observability.logs import log_context
 from ..observability.metrics import app_metrics, error_outcome
 from ..services import SERVICES
-from .errors import read_json
 from .openapi import add_api_routes, api_route
+from .request_body import read_json
 from .security import requires
 
 __all__ = ["setup_event_routes"]

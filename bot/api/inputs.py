@@ -1,5 +1,6 @@
 """Hostile input at the HTTP edge, refused in one place: every JSON body is parsed by
-:func:`parse_json`, every path parameter and query value passes :func:`input_middleware`.
+:func:`parse_json`, every header, path parameter and query value passes
+:func:`~bot.api.input_middleware.input_middleware` (which uses :func:`check_text`).
 
 Refused with 400 naming the field (``recordTypes[0].fields[1]``, the one path syntax):
 
@@ -18,10 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
-
-from aiohttp import web
 
 from crm.errors import InputError, field_path
 
@@ -30,7 +28,6 @@ __all__ = [
     "MAX_DEPTH",
     "check_json_value",
     "check_text",
-    "input_middleware",
     "parse_json",
     "whole_number",
 ]
@@ -136,20 +133,3 @@ def whole_number(value: str, name: str, minimum: int = 1) -> int:
     if len(digits) > 19 or not minimum <= int(value) <= INT64_MAX:
         raise InputError(f"{name}: must be from {minimum} to {INT64_MAX}", field=name)
     return int(value)
-
-
-@web.middleware
-async def input_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """400 for a header, path parameter, query name or value with a NUL or bytes that are
-    not UTF-8 (aiohttp hands those on as lone surrogates): no handler sees them, so none
-    can hand them to a database, a token parser or an encoder."""
-    for name, value in request.headers.items():
-        check_text(value, (name,))
-    for name, value in request.match_info.items():
-        check_text(value, (name,))
-    for name, value in request.query.items():
-        check_text(name, (name,))
-        check_text(value, (name,))
-    return await handler(request)

@@ -23,8 +23,9 @@ from ..interactions.data import interaction_data
 from ..observability.logs import log_context
 from ..services import SERVICES, Services
 from ..workflow_runs import run_workflow
-from .errors import app_error_response, read_json
+from .errors import app_error_response
 from .openapi import add_api_routes, api_route
+from .request_body import read_json
 from .security import requires
 
 __all__ = ["add_routes", "interaction_data", "workflow_response"]

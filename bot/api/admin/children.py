@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from crm.config import DynamicDataMapping, MemorializationMappingInput, workflow_action
 
 from ...configurations import ChildName
-from ..errors import read_json
 from ..openapi import Handler, api_route
+from ..request_body import read_json
 from ..security import requires
 from .common import BASE, Json, MappingList, WorkflowBody, WorkflowList, answer, store
 

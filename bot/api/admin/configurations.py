@@ -11,8 +11,8 @@ from aiohttp import web
 from crm.config import Configuration, ConfigurationInput, ConfigurationPatch
 
 from ...services import SERVICES
-from ..errors import read_json
 from ..openapi import Handler, api_route
+from ..request_body import read_json
 from ..security import requires
 from .common import (
     BASE,
