@@ -64,8 +64,9 @@ async def test_a_throttling_crm_is_paced_to_its_quota_not_hammered(aiohttp_serve
     assert all(count >= 2 for count in calls)  # at least the update and the activity
     # every reply (refusals included) was counted, and the CRM saw nothing else
     assert sum(calls) == sim.quota.accepted + sim.quota.refused
-    # paced: fewer refusals than jobs (a few while the first replies teach the quota and
-    # how many requests a verb makes); unpaced, over ten per job (132 seen)
-    assert sim.quota.refused <= JOBS, sim.quota.refused
+    # paced: a few refusals per job at most, while the first replies teach the quota and
+    # how many requests a verb makes (4-8 seen on an idle machine, 16 on a loaded CI run,
+    # whose stalled event loop sends in bursts); unpaced, over ten per job (132 seen)
+    assert sim.quota.refused < 3 * JOBS, sim.quota.refused
     for record_id in ids:
         assert sim.objects["contacts"][record_id]["properties"]["jobtitle"] == "Billing"
