@@ -36,7 +36,7 @@ from ...models import (
     TimelineActivity,
     TimelineRef,
 )
-from ...phone import phone_variants, stored_number_matches
+from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import HubSpotConnection
@@ -125,10 +125,8 @@ class HubSpotAdapter(HubSpotConnection):
         )
 
         def same_number(record: CrmRecord) -> bool:
-            return any(
-                stored_number_matches(str(record.fields.get(f) or ""), variants, self._region)
-                for f in text_fields
-            )
+            numbers = (record.fields.get(f) for f in text_fields)
+            return any_stored_number_matches(numbers, variants, self._region)
 
         return await self._search(object_type, groups, limit, accept=same_number)
 

@@ -32,7 +32,7 @@ from ...models import (
     TimelineActivity,
     TimelineRef,
 )
-from ...phone import phone_variants, stored_number_matches
+from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import missing_caller_types, search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import SalesforceConnection
@@ -272,9 +272,7 @@ class SalesforceAdapter(SalesforceConnection):
             sobject = str(row["attributes"]["type"])
             phones = await self._fields_of_type(sobject, "phone")
             # SOSL matches search tokens; keep only rows whose number is the caller's.
-            if any(
-                stored_number_matches(str(row.get(p) or ""), variants, self._region) for p in phones
-            ):
+            if any_stored_number_matches((row.get(p) for p in phones), variants, self._region):
                 found.append(await self._to_record(sobject, row))
         return found[: query.limit]
 

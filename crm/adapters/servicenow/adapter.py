@@ -37,7 +37,7 @@ from ...models import (
     TimelineActivity,
     TimelineRef,
 )
-from ...phone import phone_variants, stored_number_matches
+from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import missing_caller_types, search_by_id, search_each
 from ...registry import AdapterContext, register
 from .connection import ServiceNowConnection
@@ -121,10 +121,8 @@ class ServiceNowAdapter(ServiceNowConnection):
             return []
 
         def same_number(record: CrmRecord) -> bool:
-            return any(
-                stored_number_matches(str(record.fields.get(f) or ""), variants, self._region)
-                for f in fields
-            )
+            numbers = (record.fields.get(f) for f in fields)
+            return any_stored_number_matches(numbers, variants, self._region)
 
         return await self._list(table, encoded, limit, accept=same_number)
 

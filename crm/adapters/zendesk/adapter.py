@@ -39,7 +39,7 @@ from ...models import (
     TimelineActivity,
     TimelineRef,
 )
-from ...phone import phone_variants, stored_number_matches
+from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id
 from ...registry import AdapterContext, register
 from . import query as zq
@@ -209,11 +209,8 @@ class ZendeskAdapter(ZendeskConnection):
         forms = phone_variants(query.number, self._region)
 
         def same(record: CrmRecord) -> bool:
-            return any(
-                stored_number_matches(str(record.fields.get(f) or ""), forms, self._region)
-                for f in self._phone_fields
-                if record.fields.get(f)
-            )
+            numbers = (record.fields.get(f) for f in self._phone_fields)
+            return any_stored_number_matches(numbers, forms, self._region)
 
         queries = [zq.phone_query(national, field) for field in self._phone_fields]
         return await self._search_filtered(queries, query.limit, same)
