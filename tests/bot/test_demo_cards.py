@@ -127,7 +127,7 @@ async def test_open_in_crm_links_follow_the_port_and_the_public_url(
     assert links and all(url.startswith(base) for url in links), sorted(links)
 
 
-async def test_german_agents_read_the_card_and_forms_in_german(bot):
+async def test_german_agents_read_the_card_and_forms_in_german(bot, tmp_path):
     """Record types, field labels and the product name follow the agent's locale; the same
     call in English keeps the CRM's English labels."""
     from .activities import task
@@ -138,6 +138,7 @@ async def test_german_agents_read_the_card_and_forms_in_german(bot):
     )
     await bot.card_for(ANNA_AGENT)
     card = await _related_arrived(bot, "Markus Berger")
+    _keep("german_demo_call", card, _out(tmp_path))
     shown = texts(card)
     assert card["lang"] == "de" and card["fallbackText"] == "Customer Card: Anna Schmidt"
     for german in ("Kontakt", "Telefon", "Mobil", "Firma", "Vorgang", "Abonnement"):
