@@ -29,6 +29,7 @@ __all__ = [
     "SearchQuery",
     "TimelineActivity",
     "TimelineRef",
+    "RecordWrite",
     "TEXT_FIELD_TYPES",
 ]
 
@@ -219,3 +220,19 @@ class TimelineRef(_Model):
     id: str
     type: str  # the CRM's activity type, e.g. "Task", "phonecall", "ticket_comment"
     created: bool = True  # False when an earlier activity with the same key was found
+
+
+class RecordWrite(_Model):
+    """A memorialization job's writes to one record: mapped field values (empty: none) and
+    its timeline activity (``None``: none), sent in as few CRM requests as the vendor allows.
+
+    ``activity_may_exist``: an earlier attempt may have sent the activity (it crashed, timed
+    out or was cancelled after sending), so the adapter looks its key up before creating it.
+    On a first attempt nothing can have been sent, and the look-up is skipped.
+    """
+
+    record_type: str
+    record_id: str
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
+    activity: TimelineActivity | None = None
+    activity_may_exist: bool = True

@@ -20,6 +20,7 @@ from .models import (
     FieldValue,
     IdSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TimelineActivity,
     TimelineRef,
@@ -65,6 +66,14 @@ class CrmAdapter(Protocol):
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """Link an activity to a record, at most once per ``activity.key``."""
+        ...
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        """A memorialization job's writes to one record: the field values, then the timeline
+        activity (at most once per key), in as few requests as the vendor's API allows (one
+        composite or batch request where it has one). Looks the activity's key up first only
+        when ``write.activity_may_exist``. Returns the activity's reference (``None`` when
+        ``write.activity`` is ``None``)."""
         ...
 
     async def list_record_types(self) -> list[RecordType]:

@@ -1,7 +1,9 @@
-"""Writes one job to its CRM: first the record's mapped field values, then its timeline
-activity. What was written is noted on the job's progress, so a retried job skips finished
-steps; the timeline activity carries the job's idempotency key, so an activity created just
-before a crash or a timeout is found by the adapter instead of created twice.
+"""Writes one job to its CRM: the record's mapped field values and its timeline activity,
+in one ``write_record`` call (one request where the vendor has a composite or batch API).
+What was written is noted on the job's progress, so a retried job skips finished steps; the
+timeline activity carries the job's idempotency key, and once an attempt may have sent it
+the adapter looks that key up first, so an activity created just before a crash or a
+timeout is found instead of created twice.
 
 Every CRM call is within the configuration's rate and bounded in time. Every reply's quota
 (its rate-limit headers, read by the adapter: ``crm.http.observe_response``) paces the
@@ -24,6 +26,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from crm.errors import CrmRateLimitedError, CrmUnavailableError
 from crm.http import Quota, observing_responses
 from crm.mappings import FieldMapping
+from crm.models import FieldValue, RecordWrite
 from crm.protocol import CrmAdapter
 
 from . import leases
@@ -59,6 +62,14 @@ class _CallMeter:
         self.last_quota = quota
         if quota is not None:
             self.bucket.observe(quota)
+
+
+def _activity_may_exist(job: ClaimedJob) -> bool:
+    """Whether an earlier attempt may have sent the job's activity, so the adapter must look
+    its key up before creating it: an attempt that sent it noted so on the job (saved with
+    its outcome: retried, failed, handed back); one that died before saving anything left
+    the claim's attempt count above one."""
+    return job.attempts > 1 or bool(job.progress.result.get("activitySent"))
 
 
 class JobWriter:
@@ -101,19 +112,36 @@ class JobWriter:
         target: TargetRecord,
         meter: _CallMeter,
     ) -> None:
+        """The steps still to do go to the CRM in one ``write_record`` call: one request
+        where the vendor has a composite or batch API."""
         progress = job.progress
+        result = progress.result
+        values: dict[str, FieldValue] = {}
         if progress.fields_written_at is None:
             rules = [FieldMapping.model_validate(rule) for rule in job.payload.get("rules", [])]
-            await self._write_fields(job, adapter, snapshot, rules, meter)
+            values = await self._field_values(job, adapter, snapshot, rules, meter)
+        activity = None
+        if progress.timeline_id is None and "skipped" not in result.get("timeline", {}):
+            if await self._supports_timeline(job, adapter, meter):
+                activity = build_activity(snapshot, target, job.timeline_key)
+            else:
+                result["timeline"] = {"skipped": "not_supported"}
+        if values or activity is not None:
+            write = RecordWrite(
+                record_type=job.record_type,
+                record_id=job.record_id,
+                fields=values,
+                activity=activity,
+                activity_may_exist=_activity_may_exist(job),
+            )
+            if activity is not None:
+                result["activitySent"] = True  # saved with the attempt's outcome, crash aside
+            ref = await self._call(meter, lambda: adapter.write_record(write))
+            if ref is not None:
+                progress.timeline_id = ref.id
+                result["timeline"] = {"type": ref.type, "created": ref.created}
+        if progress.fields_written_at is None:
             progress.fields_written_at = time.time()
-        if progress.timeline_id is None and "skipped" not in progress.result.get("timeline", {}):
-            if not await self._supports_timeline(job, adapter, meter):
-                progress.result["timeline"] = {"skipped": "not_supported"}
-                return
-            activity = build_activity(snapshot, target, job.timeline_key)
-            ref = await self._call(meter, lambda: adapter.add_timeline(activity))
-            progress.timeline_id = ref.id
-            progress.result["timeline"] = {"type": ref.type, "created": ref.created}
 
     async def _supports_timeline(
         self, job: ClaimedJob, adapter: CrmAdapter, meter: _CallMeter
@@ -127,34 +155,33 @@ class JobWriter:
         wanted = job.record_type.lower()
         return all(t.supports_timeline for t in types if t.name.lower() == wanted)
 
-    async def _write_fields(
+    async def _field_values(
         self,
         job: ClaimedJob,
         adapter: CrmAdapter,
         snapshot: InteractionSnapshot,
         rules: list[FieldMapping],
         meter: _CallMeter,
-    ) -> None:
+    ) -> dict[str, FieldValue]:
+        """The mapped values to write (noting on the job what was mapped, cut or skipped);
+        none when there are no rules or a newer job has written the record since."""
         result = job.progress.result
         if not rules:
             result["fields"] = []
-            return
+            return {}
         if result.get("retried"):
             newer = await leases.newer_fields_written(self._sessions, job)
             if newer is not None:
                 result["fields"] = []
                 result["supersededBy"] = newer
-                return
+                return {}
         fields = await self._metadata.get(
             (job.configuration_id, "fields", job.record_type.lower()),
             lambda: self._call(meter, lambda: adapter.list_fields(job.record_type)),
         )
         mapped = map_fields(snapshot, rules, fields)
-        if mapped.values:
-            await self._call(
-                meter, lambda: adapter.update(job.record_type, job.record_id, mapped.values)
-            )
         result.update(mapped.result())
+        return dict(mapped.values)
 
     async def _call(self, meter: _CallMeter, call: Callable[[], Awaitable[T]]) -> T:
         """One CRM call; throttled, it is tried again after the pause while that is short

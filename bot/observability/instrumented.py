@@ -18,6 +18,7 @@ from crm.models import (
     FieldInfo,
     FieldValue,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TimelineActivity,
     TimelineRef,
@@ -70,6 +71,9 @@ class InstrumentedAdapter:
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         return await self._observe("add_timeline", lambda: self._adapter.add_timeline(activity))
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await self._observe("write_record", lambda: self._adapter.write_record(write))
 
     async def list_record_types(self) -> list[RecordType]:
         return await self._observe("list_record_types", self._adapter.list_record_types)

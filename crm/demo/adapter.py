@@ -37,11 +37,13 @@ from ..models import (
     IdSearch,
     PhoneSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TextSearch,
     TimelineActivity,
     TimelineRef,
 )
+from ..record_write import write_in_turn
 from ..registry import AdapterContext, register
 from .database import _MAX_LIMIT, DEFAULT_BASE_URL, DemoDatabase, _now, plain_engine
 from .query import dynamic_clause
@@ -163,6 +165,10 @@ class DemoCrm(DemoDatabase):
             )
         ).mappings()
         return [self._record(typed.spec_of(row), row) for row in rows]
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        """The values, then the task (its key is checked in the same transaction anyway)."""
+        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """A completed task linked to the record, once per ``activity.key``."""

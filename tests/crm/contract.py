@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from crm.config import settings_model
 from crm.errors import CrmNotFoundError, CrmRejectedError
+from crm.http import observing_responses
 from crm.models import (
     Condition,
     CrmRecord,
@@ -40,6 +41,7 @@ from crm.models import (
     FieldType,
     IdSearch,
     PhoneSearch,
+    RecordWrite,
     TextSearch,
     TimelineActivity,
 )
@@ -506,6 +508,95 @@ class CrmContract:
         second = await harness.adapter.add_timeline(self._activity(anna, f"b-{uuid.uuid4().hex}"))
         assert second.created is True and second.id != first.id
         assert len(await harness.timeline_for(anna.type, anna.id)) == len(before) + 1
+
+    # --- a memorialization job's write -----------------------------------------------------
+
+    async def test_write_record_writes_the_values_and_one_activity(self, harness: Harness) -> None:
+        created = await self._created_contact(harness, "Before")
+        before = await harness.timeline_for(created.type, created.id)
+        value = f"Written {uuid.uuid4().hex[:8]}"
+        activity = self._activity(created, f"w-{uuid.uuid4().hex}")
+        write = RecordWrite(
+            record_type=created.type,
+            record_id=created.id,
+            fields={harness.updatable_contact_field: value},
+            activity=activity,
+            activity_may_exist=False,
+        )
+        ref = await harness.adapter.write_record(write)
+        assert ref is not None and ref.created is True and ref.id
+        got = await harness.adapter.get(created.type, created.id)
+        assert got.fields.get(harness.updatable_contact_field) == value
+        after = await harness.timeline_for(created.type, created.id)
+        assert len(after) == len(before) + 1
+        assert activity.subject in _dumped(after)
+        # a retry: the activity may exist now, so it is found, not linked again
+        again = await harness.adapter.write_record(
+            write.model_copy(update={"activity_may_exist": True})
+        )
+        assert again is not None and (again.id, again.created) == (ref.id, False)
+        assert len(await harness.timeline_for(created.type, created.id)) == len(before) + 1
+
+    async def test_write_record_with_values_only_links_nothing(self, harness: Harness) -> None:
+        created = await self._created_contact(harness, "Before")
+        before = await harness.timeline_for(created.type, created.id)
+        value = f"Only {uuid.uuid4().hex[:8]}"
+        ref = await harness.adapter.write_record(
+            RecordWrite(
+                record_type=created.type,
+                record_id=created.id,
+                fields={harness.updatable_contact_field: value},
+            )
+        )
+        assert ref is None
+        got = await harness.adapter.get(created.type, created.id)
+        assert got.fields.get(harness.updatable_contact_field) == value
+        assert len(await harness.timeline_for(created.type, created.id)) == len(before)
+
+    async def test_write_record_of_an_unknown_id_raises_not_found(self, harness: Harness) -> None:
+        anna = await self._anna(harness)
+        unknown = self.unknown_id(harness, anna.id)
+        with pytest.raises(CrmNotFoundError):
+            await harness.adapter.write_record(
+                RecordWrite(
+                    record_type=harness.contact_type,
+                    record_id=unknown,
+                    fields={harness.updatable_contact_field: "x"},
+                    activity=self._activity(anna, f"u-{uuid.uuid4().hex}").model_copy(
+                        update={"record_id": unknown}
+                    ),
+                    activity_may_exist=False,
+                )
+            )
+
+    async def test_write_record_takes_the_vendors_fewest_requests(self, harness: Harness) -> None:
+        """A first attempt's write, metadata already read, costs ``harness.write_requests``
+        requests (one where the vendor has a composite or batch request)."""
+        if harness.write_requests is None:
+            pytest.skip("this CRM makes no HTTP requests")
+        contact = await self._created_contact(harness, "Before")
+        case = await harness.adapter.create(harness.case_type, harness.new_case)
+
+        def write(record: CrmRecord, field: str) -> RecordWrite:
+            return RecordWrite(
+                record_type=record.type,
+                record_id=record.id,
+                fields={field: f"Counted {uuid.uuid4().hex[:8]}"} if field else {},
+                activity=self._activity(record, f"n-{uuid.uuid4().hex}"),
+                activity_may_exist=False,
+            )
+
+        counts = []
+        for record, field in (
+            (contact, harness.updatable_contact_field),
+            (case, harness.updatable_case_field),
+        ):
+            await harness.adapter.write_record(write(record, field))  # reads metadata once
+            replies: list[object] = []
+            with observing_responses(replies.append):
+                await harness.adapter.write_record(write(record, field))
+            counts.append(len(replies))
+        assert tuple(counts) == harness.write_requests, counts
 
     # --- metadata and links ----------------------------------------------------------------
 

@@ -39,5 +39,11 @@ class Harness:
     # key) with activities that carry other keys: a wrong reply. None: the CRM has no such
     # reply to get wrong (the demo CRM reads its own database)
     misanswer_lookups: Callable[[], None] | None = None
+    # requests a first attempt's ``write_record`` makes with field values and an activity,
+    # metadata already read: (contact_type, case_type). None: the CRM makes no HTTP requests
+    write_requests: tuple[int, int] | None = (2, 2)
+    # a text field of case_type that write_record may change ("": the case write in the
+    # request count carries the activity alone)
+    updatable_case_field: str = ""
     # a well-formed record type this CRM (as simulated) does not have
     missing_type: str = "no_such_type_zz"

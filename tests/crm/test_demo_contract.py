@@ -50,6 +50,7 @@ async def harness(tmp_path) -> AsyncIterator[Harness]:
         )
 
     yield Harness(
+        write_requests=None,  # the demo CRM is the service's own database
         adapter=adapter,
         contact_type="contact",
         case_type="case",

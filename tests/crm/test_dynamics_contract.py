@@ -68,6 +68,8 @@ async def harness(aiohttp_server, tls) -> AsyncIterator[Harness]:  # type: ignor
                 "page_size": (5000, [0, 5001]),
                 "description_max": (1_048_576, [0, 1_048_577]),
             },
+            # update then look-up and create: no composite request yet
+            write_requests=(3, 2),
             misanswer_lookups=lambda: sim.unfiltered.add("phonecall"),
             phone_fields=("telephone1", "mobilephone"),
         )

@@ -43,6 +43,8 @@ class TestHubSpotContract(CrmContract):
                 stored=stored,
                 timeline_for=timeline_for,
                 settings_bounds={"api_version": ("2026-03", ["3", "v3.1", "2026-3"])},
+                # update then look-up and create: no composite request yet
+                write_requests=(4, 2),
                 misanswer_lookups=lambda: sim.unfiltered.add("calls"),
                 phone_fields=("phone", "mobilephone"),
             )

@@ -69,6 +69,8 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         stored=stored,
         timeline_for=timeline_for,
         settings_bounds={"timeline_conversation_status": ("snoozed", ["closed", "Done"])},
+        # update then look-up and create: no composite request yet
+        write_requests=(6, 2),
         misanswer_lookups=lambda: state.unfiltered.add("conversations"),
         phone_fields=("phone", "mobile"),
     )

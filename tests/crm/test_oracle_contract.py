@@ -74,6 +74,8 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         stored=stored,
         timeline_for=timeline_for,
         settings_bounds={"application_context": ("x" * 40, ["", "x" * 41])},
+        # update then look-up and create: no composite request yet
+        write_requests=(4, 3),
         misanswer_lookups=lambda: state.unfiltered.add("tasks"),
         phone_fields=("phone", "mobile"),
     )

@@ -75,6 +75,8 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
             "token_expires_in": (301, [300, 172_801]),
             "timeline_ticket_status": ("hold", ["done", "Open"]),
         },
+        # update then look-up and create: no composite request yet
+        write_requests=(3, 2),
         misanswer_lookups=lambda: state.unfiltered.add("tickets"),
         phone_fields=("phone", "mobile"),
     )

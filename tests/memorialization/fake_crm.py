@@ -36,10 +36,12 @@ from crm.models import (
     FieldType,
     FieldValue,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TimelineActivity,
     TimelineRef,
 )
+from crm.record_write import write_in_turn
 
 FIELDS: dict[str, list[FieldInfo]] = {
     "contact": [
@@ -288,9 +290,16 @@ class FakeCrmAdapter:
         return CrmRecord(type=record_type, id=record_id, title=record_id, fields=body["fields"])
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        found = (await self._request("GET", "/activities", params={"key": activity.key})).json()
-        if found:
-            return TimelineRef(id=found[0]["id"], type="activity", created=False)
+        return await self._add_activity(activity, True)
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await write_in_turn(write, self.update, self._add_activity)
+
+    async def _add_activity(self, activity: TimelineActivity, look_up: bool) -> TimelineRef:
+        if look_up:
+            found = (await self._request("GET", "/activities", params={"key": activity.key})).json()
+            if found:
+                return TimelineRef(id=found[0]["id"], type="activity", created=False)
         created = (
             await self._request("POST", "/activities", json=activity.model_dump(mode="json"))
         ).json()

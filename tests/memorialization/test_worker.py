@@ -157,13 +157,27 @@ async def test_after_the_last_attempt_a_job_fails_and_an_admin_retry_finishes_it
     assert changed == ["int-1", "int-1"]  # and loses it again
 
 
-async def test_a_retried_step_is_not_repeated(sqlite_sessions, fake_crm, crm_state):
+async def test_a_retried_job_links_its_activity_once(sqlite_sessions, fake_crm, crm_state):
     await add_jobs(sqlite_sessions, make_snapshot())
     crm_state.fail_next(2, "500", only="timeline")
     [row] = await _run(sqlite_sessions, fake_crm)
     assert (row.status, row.attempts) == ("done", 3)
-    assert crm_state.calls["update"] == 1  # the field write happened once
+    # one CRM without a composite request: each attempt sends the same values again ...
+    assert crm_state.calls["update"] == 3
+    # ... and only the attempts after one that sent the activity look its key up first
+    assert crm_state.finds[row.timeline_key] == 2
     assert len(crm_state.activities) == 1
+
+
+async def test_an_activity_sent_before_a_timeout_is_found_not_repeated(
+    sqlite_sessions, fake_crm, crm_state
+):
+    await add_jobs(sqlite_sessions, make_snapshot())
+    crm_state.fail_next(1, "timeout", only="timeline")  # stored, but answered too late
+    [row] = await _run(sqlite_sessions, fake_crm)
+    assert (row.status, row.attempts) == ("done", 2)
+    assert len(crm_state.activities) == 1
+    assert row.timeline_id == crm_state.activities[0]["id"]
 
 
 async def test_long_transcript_reaches_the_crm_cut_with_a_marker(
@@ -247,9 +261,9 @@ async def test_calls_stay_within_the_configuration_rate(sqlite_sessions, fake_cr
     )
     rate, burst = 40.0, 2
     await _run(sqlite_sessions, fake_crm, rate_per_second=rate, burst=burst)
-    # adapter operations (add_timeline is one operation: find by key, then create)
+    # adapter operations (a first attempt's write is the update, then the activity)
     times = [t for t, kind in crm_state.call_times if kind != "timeline"]
-    assert len(times) == 1 + 8 * 2  # field metadata once, then update and timeline per job
+    assert len(times) == 1 + 8  # field metadata once, then one write per job
     # the limiter spaces calls: n calls need at least (n - burst) / rate seconds
     assert times[-1] - times[0] >= (len(times) - burst) / rate - 0.01
 

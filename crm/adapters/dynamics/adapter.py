@@ -27,12 +27,14 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TimelineActivity,
     TimelineRef,
 )
 from ...phone import phone_variants
 from ...protocol import search_by_id, search_each
+from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from .connection import DynamicsConnection
 from .query import (
@@ -334,6 +336,9 @@ class DynamicsAdapter(DynamicsConnection):
         return (await search_each(types, query.limit, one))[: query.limit]
 
     # --- timeline ----------------------------------------------------------------------------
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         s = self._settings

@@ -32,12 +32,14 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TimelineActivity,
     TimelineRef,
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id, search_each
+from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from .connection import HubSpotConnection
 from .query import (
@@ -232,6 +234,9 @@ class HubSpotAdapter(HubSpotConnection):
         return await self.get(record_type, record_id)
 
     # --- timeline -----------------------------------------------------------------------
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """A call engagement associated with the record. The key is stored in

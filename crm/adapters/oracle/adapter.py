@@ -37,6 +37,7 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TextSearch,
     TimelineActivity,
@@ -44,6 +45,7 @@ from ...models import (
 )
 from ...phone import any_stored_number_matches, digits_only, phone_variants
 from ...protocol import search_by_id
+from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from . import query as oq
 from .connection import OracleConnection
@@ -282,6 +284,9 @@ class OracleAdapter(OracleConnection):
         return related[:limit]
 
     # --- timeline ----------------------------------------------------------------------
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         if not activity.record_id.isdigit():

@@ -27,6 +27,7 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TextSearch,
     TimelineActivity,
@@ -34,6 +35,7 @@ from ...models import (
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import missing_caller_types, search_by_id, search_each
+from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from .connection import SalesforceConnection
 from .query import (
@@ -277,6 +279,9 @@ class SalesforceAdapter(SalesforceConnection):
         return found[: query.limit]
 
     # --- timeline ---------------------------------------------------------------------
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         check_api_name(activity.record_type, what="record_type")

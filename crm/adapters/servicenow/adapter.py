@@ -33,12 +33,14 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TimelineActivity,
     TimelineRef,
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import missing_caller_types, search_by_id, search_each
+from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from .connection import ServiceNowConnection
 from .query import (
@@ -198,6 +200,9 @@ class ServiceNowAdapter(ServiceNowConnection):
         return self._record(table, response.json()["result"])
 
     # --- timeline -----------------------------------------------------------------------
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """Task records (incident, case, ...) get a work note; other records (people) get

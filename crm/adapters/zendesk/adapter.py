@@ -34,6 +34,7 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
+    RecordWrite,
     SearchQuery,
     TextSearch,
     TimelineActivity,
@@ -41,6 +42,7 @@ from ...models import (
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id
+from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from . import query as zq
 from .connection import ZendeskConnection
@@ -314,6 +316,9 @@ class ZendeskAdapter(ZendeskConnection):
         return related[:limit]
 
     # --- timeline ----------------------------------------------------------------------
+
+    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
+        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         if activity.record_type == "ticket":
