@@ -81,16 +81,17 @@ async def _memorialize_and_replay(harness, sqlite_sessions, record_property):
         ],
     )
     transcript = "Kunde: Der Drucker druckt leere Seiten. " * (long_field.max_length // 20 + 1)
-    await add_jobs(
-        sqlite_sessions,
-        make_snapshot(
+
+    def interaction(interaction_id: str, skill: str):
+        return make_snapshot(
+            interaction_id,
             channel="digital",
             trigger="dismissed",
             targets=[(contact.type, contact.id), (case.type, case.id)],
-            **{"Skill Name": "Support", "Transcription Text": transcript},
-        ),
-        mapping=mapping,
-    )
+            **{"Skill Name": skill, "Transcription Text": transcript},
+        )
+
+    await add_jobs(sqlite_sessions, interaction("int-1", "Support"), mapping=mapping)
 
     rows = await _run(sqlite_sessions, adapter)
     assert [(row.status, row.last_error) for row in rows] == [("done", None)] * 2
@@ -108,6 +109,20 @@ async def _memorialize_and_replay(harness, sqlite_sessions, record_property):
     for record in (contact, case):
         assert len(await harness.timeline_for(record.type, record.id)) == 1
 
+    # the next interaction with the same records: the CRM's metadata is known by now, so
+    # this is what a job costs in the steady state
+    await add_jobs(sqlite_sessions, interaction("int-2", "Billing"), mapping=mapping)
+    rows = await _run(sqlite_sessions, adapter)
+    assert [(row.status, row.last_error) for row in rows] == [("done", None)] * 4
+    warm = [row.result["crmCalls"] for row in rows[2:]]
+    assert all(after <= before for after, before in zip(warm, calls, strict=True)), warm
+    record_property("crmCallsPerJobWarm", f"{adapter.system.type}={warm[0]},{warm[1]}")
+    assert (await adapter.get(contact.type, contact.id)).fields[
+        harness.updatable_contact_field
+    ] == "Billing"
+    for record in (contact, case):
+        assert len(await harness.timeline_for(record.type, record.id)) == 2
+
     # a crash right after the CRM created the activity, before the job recorded it
     async with sqlite_sessions() as session, session.begin():
         await session.execute(
@@ -116,7 +131,7 @@ async def _memorialize_and_replay(harness, sqlite_sessions, record_property):
     rows = await _run(sqlite_sessions, adapter)
     assert all(row.status == "done" and row.result["timeline"]["created"] is False for row in rows)
     for record in (contact, case):
-        assert len(await harness.timeline_for(record.type, record.id)) == 1
+        assert len(await harness.timeline_for(record.type, record.id)) == 2
 
 
 class _MemorializationChecks:
