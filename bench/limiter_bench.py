@@ -1,6 +1,6 @@
 """Why the two rate limiters stay hand-written: the same limits through aiolimiter, measured.
 
-    .venv/bin/pip install aiolimiter && .venv/bin/python bench/limiter_bench.py
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/limiter_bench.py
 
 Runs on a virtual clock (no real waiting). Every limiter is offered calls as fast as it
 admits them; the largest number admitted in any window is compared with the limit.
