@@ -820,7 +820,9 @@ class SalesforceSim:
                 "transaction failed.",
             )
             results = [
-                r if r is first else {**r, "httpStatusCode": 400, "body": halted.body(), "httpHeaders": {}}
+                r
+                if r is first
+                else {**r, "httpStatusCode": 400, "body": halted.body(), "httpHeaders": {}}
                 for r in results
             ]
         return web.json_response({"compositeResponse": results})
@@ -837,7 +839,9 @@ class SalesforceSim:
             rest = url.path.removeprefix(prefix).strip("/")
             if not rest.startswith(("sobjects", "query")):  # what Composite runs
                 raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
-            call = Call(str(sub["method"]), version, rest, dict(parse_qsl(url.query)), sub.get("body"))
+            call = Call(
+                str(sub["method"]), version, rest, dict(parse_qsl(url.query)), sub.get("body")
+            )
             response = await self._route(call)
         except SfError as exc:
             response = exc.response()

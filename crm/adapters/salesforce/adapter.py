@@ -292,19 +292,16 @@ class SalesforceAdapter(SalesforceConnection):
         only what is still needed is sent."""
         path = self._record_path(write.record_type, write.record_id)
         update = SubRequest("values", "PATCH", path, dict(write.fields)) if write.fields else None
-        activity = write.activity
-        if activity is None:
-            if update is not None:
-                await self._request(update.method, update.path, json=update.body)
-            return None
-        check_api_name(activity.record_type, what="record_type")
-        if not write.activity_may_exist:  # nothing can have been sent: no look-up
-            return await self._create_task(activity, update)
-        async with self._timeline_lock:  # one check-then-create at a time per adapter
-            found = await self._find_task(activity.key)
-            if found is None:
+        activity, found = write.activity, None
+        if activity is not None:
+            check_api_name(activity.record_type, what="record_type")
+            if not write.activity_may_exist:  # nothing can have been sent: no look-up
                 return await self._create_task(activity, update)
-        if update is not None:
+            async with self._timeline_lock:  # one check-then-create at a time per adapter
+                found = await self._find_task(activity.key)
+                if found is None:
+                    return await self._create_task(activity, update)
+        if update is not None:  # no activity, or an earlier attempt created it
             await self._request(update.method, update.path, json=update.body)
         return found
 
@@ -331,7 +328,10 @@ class SalesforceAdapter(SalesforceConnection):
         (``allOrNone`` false: a refused Task leaves the values written, and the other way
         round). A failed part raises its error as a plain reply would."""
         task = SubRequest(
-            "task", "POST", "sobjects/Task/", task_payload(activity, self._settings.timeline_key_field)
+            "task",
+            "POST",
+            "sobjects/Task/",
+            task_payload(activity, self._settings.timeline_key_field),
         )
         if update is None:
             body = _json(await self._request(task.method, task.path, json=task.body))

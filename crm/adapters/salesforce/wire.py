@@ -156,7 +156,8 @@ def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmEr
 
 
 def data_path(version: str, path: str) -> str:
-    """A REST resource's host-relative path: ``sobjects/Task/`` -> ``/services/data/v62.0/sobjects/Task/``."""
+    """A REST resource's host-relative path (``sobjects/Task/`` in v62.0 is
+    ``/services/data/v62.0/sobjects/Task/``)."""
     return f"/services/data/v{version}/{path}"
 
 
@@ -201,9 +202,7 @@ def composite_bodies(reply: Any, parts: Sequence[SubRequest]) -> dict[str, Any]:
     first in request order. A part the reply does not answer is ``CrmUnavailableError``:
     whether it ran is unknown."""
     results = reply.get("compositeResponse") if isinstance(reply, dict) else None
-    by_reference = {
-        str(r.get("referenceId")): r for r in results or [] if isinstance(r, dict)
-    }
+    by_reference = {str(r.get("referenceId")): r for r in results or [] if isinstance(r, dict)}
     bodies: dict[str, Any] = {}
     for part in parts:
         result = by_reference.get(part.reference_id)
