@@ -4,7 +4,8 @@ It keeps records in dicts, mints OAuth tokens (client credentials and JWT bearer
 *evaluates* the SOQL and SOSL strings the adapter sends with a small parser for the subset
 the adapter generates, so escaping mistakes show up as wrong matches or MALFORMED_QUERY.
 Controls for tests: ``expire_tokens()``, ``expire_after_calls``, ``throttle_next``,
-``fail_next``, ``delay``, ``batch_size`` (paging) and ``requests`` (what was sent).
+``fail_next``, ``delay``, ``batch_size`` (paging), ``requests`` (what was sent) and
+``subrequests`` (what Composite requests carried).
 
 Simplification (documented in docs/crm-salesforce.md): ``IN PHONE FIELDS`` matches a term
 when its digits equal the digits of a stored phone value.
@@ -13,12 +14,15 @@ when its digits equal the digits of a stored phone value.
 from __future__ import annotations
 
 import asyncio
+import copy
 import itertools
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 from aiohttp import web
@@ -199,15 +203,35 @@ class SfError(Exception):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or []
 
+    def body(self) -> list[dict[str, Any]]:
+        return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+
     def response(self) -> web.Response:
-        return web.json_response(
-            [{"message": self.message, "errorCode": self.code, "fields": self.fields}],
-            status=self.status,
-        )
+        return web.json_response(self.body(), status=self.status)
 
 
 def _malformed(message: str) -> SfError:
     return SfError(400, "MALFORMED_QUERY", message)
+
+
+@dataclass
+class Call:
+    """One REST call as the handlers see it: a plain request or a Composite subrequest."""
+
+    method: str
+    version: str  # "v62.0"
+    rest: str  # the path after /services/data/{version}/
+    query: dict[str, str]
+    body: Any = None
+
+
+async def _json_body(request: web.Request) -> Any:
+    if not request.body_exists:
+        return None
+    try:
+        return await request.json()
+    except ValueError as exc:
+        raise SfError(400, "JSON_PARSER_ERROR", "Cannot parse the request body") from exc
 
 
 # --- SOQL subset --------------------------------------------------------------------------
@@ -550,6 +574,7 @@ class SalesforceSim:
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     tokens_issued: int = 0
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    subrequests: list[tuple[str, str, str]] = field(default_factory=list)  # of composites
     _tokens: dict[str, int] = field(default_factory=dict)  # token -> calls left (-1: forever)
     _cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -723,30 +748,37 @@ class SalesforceSim:
         try:
             if version.removeprefix("v") not in API_VERSIONS:
                 raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
-            response = await self._route(request, request.match_info["rest"].strip("/"))
+            body = await _json_body(request)
+            rest = request.match_info["rest"].strip("/")
+            if rest == "composite" and request.method == "POST":
+                response = await self._composite(version, body)
+            else:
+                call = Call(request.method, version, rest, dict(request.query), body)
+                response = await self._route(call)
         except SfError as exc:
             response = exc.response()
         response.headers.update(headers)
         return response
 
-    async def _route(self, request: web.Request, rest: str) -> web.Response:
-        parts = rest.split("/") if rest else []
-        method = request.method
+    async def _route(self, call: Call) -> web.Response:
+        parts = call.rest.split("/") if call.rest else []
+        method = call.method
         if not parts:
             return web.json_response(
                 {
                     "sobjects": "/sobjects",
                     "query": "/query",
                     "search": "/search",
+                    "composite": "/composite",
                     "limits": "/limits",
                 }
             )
         if parts[0] == "query":
             if len(parts) == 2:
-                return self._next_batch(request, parts[1])
-            return self._query(request, request.query.get("q", ""))
+                return self._next_batch(call.version, parts[1])
+            return self._query(call.version, call.query.get("q", ""))
         if parts[0] == "search":
-            return self._search(request.query.get("q", ""))
+            return self._search(call.query.get("q", ""))
         if parts[0] == "sobjects":
             if len(parts) == 1:
                 return self._describe_global()
@@ -756,13 +788,70 @@ class SalesforceSim:
             if len(parts) == 3 and parts[2] == "describe":
                 return self._describe(sobject)
             if len(parts) == 2 and method == "POST":
-                return self._create(sobject, await request.json())
+                return self._create(call.version, sobject, call.body)
             if len(parts) == 3 and method == "GET":
                 return web.json_response(self._row(sobject, self._get(sobject, parts[2])))
             if len(parts) == 3 and method == "PATCH":
-                self._update(sobject, parts[2], await request.json())
+                self._update(sobject, parts[2], call.body)
                 return web.Response(status=204)
         raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    async def _composite(self, version: str, body: Any) -> web.Response:
+        """``POST /composite`` (REST API Developer Guide, "Send Multiple Requests Using
+        Composite"): each subrequest goes to the handlers a plain request reaches, in order,
+        and its status, body and headers come back under its ``referenceId`` in
+        ``compositeResponse``; the reply itself is ``200``. With ``allOrNone`` true a failed
+        subrequest rolls every change back and the others answer ``400 PROCESSING_HALTED``;
+        with false each subrequest stands alone. The whole is one API call (counted by
+        ``_api``). Not simulated: ``@{reference.field}`` references, the 25-subrequest cap."""
+        subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
+        if not isinstance(subrequests, list) or not subrequests:
+            raise SfError(400, "JSON_PARSER_ERROR", "compositeRequest is required")
+        all_or_none = body.get("allOrNone") is True
+        saved = copy.deepcopy(self.records) if all_or_none else None
+        results = [await self._subrequest(version, sub) for sub in subrequests]
+        if saved is not None and any(r["httpStatusCode"] >= 400 for r in results):
+            self.records = saved
+            first = next(r for r in results if r["httpStatusCode"] >= 400)
+            halted = SfError(
+                400,
+                "PROCESSING_HALTED",
+                "The transaction was rolled back since another operation in the same "
+                "transaction failed.",
+            )
+            results = [
+                r
+                if r is first
+                else {**r, "httpStatusCode": 400, "body": halted.body(), "httpHeaders": {}}
+                for r in results
+            ]
+        return web.json_response({"compositeResponse": results})
+
+    async def _subrequest(self, version: str, sub: Any) -> dict[str, Any]:
+        if not isinstance(sub, dict) or not {"method", "url", "referenceId"} <= set(sub):
+            raise SfError(400, "JSON_PARSER_ERROR", "method, url and referenceId are required")
+        url = urlsplit(str(sub["url"]))
+        prefix = f"/services/data/{version}/"
+        self.subrequests.append((str(sub["method"]), url.path, url.query))
+        try:
+            if not url.path.startswith(prefix):
+                raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+            rest = url.path.removeprefix(prefix).strip("/")
+            if not rest.startswith(("sobjects", "query")):  # what Composite runs
+                raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+            call = Call(
+                str(sub["method"]), version, rest, dict(parse_qsl(url.query)), sub.get("body")
+            )
+            response = await self._route(call)
+        except SfError as exc:
+            response = exc.response()
+        payload = response.body if isinstance(response.body, bytes) else b""
+        return {
+            "body": json.loads(payload) if payload else None,
+            "httpHeaders": {k: v for k, v in response.headers.items() if k == "Location"},
+            "httpStatusCode": response.status,
+            "referenceId": sub["referenceId"],
+        }
 
     # handlers
     def _describe_global(self) -> web.Response:
@@ -879,9 +968,13 @@ class SalesforceSim:
                 )
         return clean
 
-    def _create(self, sobject: str, values: Any) -> web.Response:
+    def _create(self, version: str, sobject: str, values: Any) -> web.Response:
         record_id = self.insert(sobject, self._check_write(sobject, values, True))
-        return web.json_response({"id": record_id, "success": True, "errors": []}, status=201)
+        return web.json_response(
+            {"id": record_id, "success": True, "errors": []},
+            status=201,
+            headers={"Location": f"/services/data/{version}/sobjects/{sobject}/{record_id}"},
+        )
 
     def _update(self, sobject: str, record_id: str, values: Any) -> None:
         record = self._get(sobject, record_id)
@@ -901,11 +994,11 @@ class SalesforceSim:
             rows = rows[: select.limit]
         return [self._row(select.sobject, r, select.fields) for r in rows]
 
-    def _query(self, request: web.Request, soql: str) -> web.Response:
+    def _query(self, version: str, soql: str) -> web.Response:
         rows = self._select(parse_soql(soql))
-        return self._batch(request, rows, len(rows))
+        return self._batch(version, rows, len(rows))
 
-    def _batch(self, request: web.Request, rows: list[dict[str, Any]], total: int) -> web.Response:
+    def _batch(self, version: str, rows: list[dict[str, Any]], total: int) -> web.Response:
         body: dict[str, Any] = {
             "totalSize": total,
             "done": True,
@@ -915,16 +1008,15 @@ class SalesforceSim:
             cursor = f"01gSIM{secrets.token_hex(4)}"
             self._cursors[cursor] = rows[self.batch_size :]
             body["done"] = False
-            version = request.match_info["version"]
             body["nextRecordsUrl"] = f"/services/data/{version}/query/{cursor}-{self.batch_size}"
         return web.json_response(body)
 
-    def _next_batch(self, request: web.Request, locator: str) -> web.Response:
+    def _next_batch(self, version: str, locator: str) -> web.Response:
         cursor = locator.rsplit("-", 1)[0]
         rows = self._cursors.pop(cursor, None)
         if rows is None:
             raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-        return self._batch(request, rows, len(rows))
+        return self._batch(version, rows, len(rows))
 
     def _search(self, sosl: str) -> web.Response:
         phrases, rest = parse_find(sosl.strip())

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from crm.adapters.salesforce.wire import SubRequest, composite_bodies, composite_request
 from crm.errors import (
     ConfigError,
     CrmAuthError,
@@ -17,6 +18,7 @@ from crm.errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
+from crm.http import Quota, observing_responses
 from crm.models import (
     Condition,
     DynamicSearch,
@@ -24,6 +26,7 @@ from crm.models import (
     FieldType,
     IdSearch,
     PhoneSearch,
+    RecordWrite,
     TextSearch,
     TimelineActivity,
 )
@@ -258,6 +261,170 @@ async def test_long_timeline_key_is_hashed_to_fit(env: Env, sf: Any) -> None:
     assert len(task["CallObject"]) <= 255 and len(task["Subject"]) == 255
     assert len(task["Description"]) == 32_000
     assert not (await sf.add_timeline(activity)).created
+
+
+# --- a memorialization job's write: one Composite request ------------------------------
+
+
+def _job_write(record: dict[str, Any], key: str, **fields: Any) -> RecordWrite:
+    return RecordWrite(
+        record_type="Contact",
+        record_id=record["Id"],
+        fields=fields,
+        activity=TimelineActivity(
+            key=key, record_type="Contact", record_id=record["Id"], subject="Inbound call"
+        ),
+        activity_may_exist=False,
+    )
+
+
+def _tasks(sim: SalesforceSim, key: str) -> list[dict[str, Any]]:
+    return [t for t in sim.records["Task"].values() if t["CallObject"] == key]
+
+
+def _sent(sim: SalesforceSim, since: int) -> list[tuple[str, str]]:
+    return [(method, path.split("/v62.0/")[-1]) for method, path, _ in sim.requests[since:]]
+
+
+async def test_write_record_sends_the_values_and_the_task_in_one_composite(
+    env: Env, sf: Any
+) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    sent, calls = len(env.sim.requests), env.sim.api_calls
+    quotas: list[Quota | None] = []
+    with observing_responses(quotas.append):
+        ref = await sf.write_record(_job_write(anna, "job-1", Title="Buyer"))
+    assert _sent(env.sim, sent) == [("POST", "composite")]
+    assert env.sim.api_calls == calls + 1  # one call toward the daily allowance
+    [quota] = quotas  # the composite's reply carries Sforce-Limit-Info like any other
+    assert quota is not None and quota.limit == 15000 and quota.remaining == 15000 - calls - 1
+    assert [(m, p.split("/v62.0/")[-1]) for m, p, _ in env.sim.subrequests] == [
+        ("PATCH", f"sobjects/Contact/{anna['Id']}"),
+        ("POST", "sobjects/Task/"),
+    ]
+    [task] = _tasks(env.sim, "job-1")
+    assert ref is not None and (ref.id, ref.type, ref.created) == (task["Id"], "Task", True)
+    assert task["WhoId"] == anna["Id"] and anna["Title"] == "Buyer"
+    # a retry looks the key up, finds the Task and sends the values alone
+    sent = len(env.sim.requests)
+    again = await sf.write_record(
+        _job_write(anna, "job-1", Title="Buyer").model_copy(update={"activity_may_exist": True})
+    )
+    assert again is not None and (again.id, again.created) == (ref.id, False)
+    assert _sent(env.sim, sent) == [("GET", "query"), ("PATCH", f"sobjects/Contact/{anna['Id']}")]
+    assert len(_tasks(env.sim, "job-1")) == 1
+
+
+async def test_a_retry_whose_task_is_missing_sends_the_composite_after_the_look_up(
+    env: Env, sf: Any
+) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    sent = len(env.sim.requests)
+    write = _job_write(anna, "job-2", Title="Lead buyer")
+    ref = await sf.write_record(write.model_copy(update={"activity_may_exist": True}))
+    assert _sent(env.sim, sent) == [("GET", "query"), ("POST", "composite")]
+    assert ref is not None and ref.created and anna["Title"] == "Lead buyer"
+    assert len(_tasks(env.sim, "job-2")) == 1
+    # the task alone (no values): a plain create, no composite
+    sent = len(env.sim.requests)
+    alone = await sf.write_record(_job_write(anna, "job-3"))
+    assert _sent(env.sim, sent) == [("POST", "sobjects/Task/")]
+    assert alone is not None and alone.created and len(_tasks(env.sim, "job-3")) == 1
+
+
+async def test_a_rejected_value_in_the_composite_names_the_field(env: Env, sf: Any) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    with pytest.raises(CrmRejectedError) as caught:
+        await sf.write_record(_job_write(anna, "job-4", Title="x" * 200))  # Title holds 128
+    assert caught.value.field == "Title" and caught.value.vendor_status == 400
+    assert "data value too large" in (caught.value.vendor_message or "")
+    assert anna["Title"] is None
+    # allOrNone false: the Task part stood alone, so a retry finds it instead of a second
+    assert len(_tasks(env.sim, "job-4")) == 1
+
+
+async def test_a_refused_task_is_surfaced_while_the_values_stay_written(env: Env) -> None:
+    sf = env.adapter(timeline_key_field="Call_Key__c")  # a key field this org's Task lacks
+    anna = _contact(env.sim, "Schmidt")
+    tasks = len(env.sim.records["Task"])
+    with pytest.raises(CrmRejectedError) as caught:
+        await sf.write_record(_job_write(anna, "job-5", Title="Buyer"))
+    assert caught.value.field == "Call_Key__c" and caught.value.vendor_status == 400
+    assert "No such column" in (caught.value.vendor_message or "")
+    assert anna["Title"] == "Buyer"  # not rolled back with the Task
+    assert len(env.sim.records["Task"]) == tasks
+
+
+async def test_a_composite_for_an_unknown_record_is_not_found(env: Env, sf: Any) -> None:
+    ghost = {"Id": "003000000000999AAA"}
+    with pytest.raises(CrmNotFoundError) as caught:
+        await sf.write_record(_job_write(ghost, "job-6", Title="Buyer"))
+    assert caught.value.vendor_status == 404
+
+
+async def test_a_throttled_composite_is_rate_limited(env: Env, sf: Any) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    env.sim.throttle_next = 1
+    sent = len(env.sim.requests)
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await sf.write_record(_job_write(anna, "job-7", Title="Buyer"))
+    assert caught.value.retryable and caught.value.vendor_status == 403
+    assert _sent(env.sim, sent) == [("POST", "composite")]
+    assert anna["Title"] is None and not _tasks(env.sim, "job-7")
+
+
+def test_composite_parts_map_like_plain_replies() -> None:
+    parts = (
+        SubRequest("values", "PATCH", "sobjects/Contact/003000000000001AAA", {"Title": "x"}),
+        SubRequest("task", "POST", "sobjects/Task/", {"Subject": "s"}),
+    )
+    body = composite_request("62.0", parts)
+    assert body["allOrNone"] is False
+    assert [r["url"] for r in body["compositeRequest"]] == [
+        "/services/data/v62.0/sobjects/Contact/003000000000001AAA",
+        "/services/data/v62.0/sobjects/Task/",
+    ]
+
+    def reply(status: int, task_body: Any, headers: dict[str, str] | None = None) -> Any:
+        return {
+            "compositeResponse": [
+                {"body": None, "httpHeaders": {}, "httpStatusCode": 204, "referenceId": "values"},
+                {
+                    "body": task_body,
+                    "httpHeaders": headers or {},
+                    "httpStatusCode": status,
+                    "referenceId": "task",
+                },
+            ]
+        }
+
+    ok = composite_bodies(reply(201, {"id": "00T000000000001AAA", "success": True}), parts)
+    assert ok["task"]["id"] == "00T000000000001AAA"
+    limit = [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "TotalRequests Limit exceeded."}]
+    with pytest.raises(CrmRateLimitedError) as throttled:
+        composite_bodies(reply(403, limit, {"Retry-After": "30"}), parts)
+    assert throttled.value.retry_after == 30.0
+    with pytest.raises(CrmUnavailableError):
+        composite_bodies(reply(503, [{"errorCode": "SERVER_UNAVAILABLE", "message": "x"}]), parts)
+    with pytest.raises(CrmUnavailableError):  # a part the reply does not answer: unknown
+        composite_bodies({"compositeResponse": reply(201, {})["compositeResponse"][:1]}, parts)
+
+
+async def test_the_simulator_rolls_back_an_all_or_none_composite(env: Env, sf: Any) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    parts = (
+        SubRequest("values", "PATCH", f"sobjects/Contact/{anna['Id']}", {"Title": "Buyer"}),
+        SubRequest("task", "POST", "sobjects/Task/", {"Nope__c": "x"}),
+    )
+    body = {**composite_request("62.0", parts), "allOrNone": True}
+    reply = (await sf._request("POST", "composite", json=body)).json()["compositeResponse"]
+    assert [(r["referenceId"], r["httpStatusCode"]) for r in reply] == [
+        ("values", 400),
+        ("task", 400),
+    ]
+    assert reply[0]["body"][0]["errorCode"] == "PROCESSING_HALTED"
+    assert reply[1]["body"][0]["fields"] == ["Nope__c"]
+    assert _contact(env.sim, "Schmidt")["Title"] is None
 
 
 async def test_metadata_maps_types_and_lengths(sf: Any) -> None:

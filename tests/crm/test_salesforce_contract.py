@@ -50,8 +50,9 @@ async def harness(aiohttp_server) -> AsyncIterator[Harness]:  # type: ignore[no-
             stored=stored,
             timeline_for=timeline_for,
             settings_bounds={"api_version": ("v62.0", ["62", "62.5", "6.0"])},
-            # update then look-up and create: no composite request yet
-            write_requests=(4, 2),
+            # the values and the Task in one Composite request
+            write_requests=(1, 1),
+            updatable_case_field="Subject",
             misanswer_lookups=lambda: sim.unfiltered.add("Task"),
             phone_fields=("Phone", "MobilePhone"),
         )

@@ -33,6 +33,7 @@ from .wire import (
     QUOTA_HEADERS,
     VENDOR,
     _json,
+    data_path,
     translate_error,
 )
 
@@ -134,7 +135,7 @@ class SalesforceConnection:
             return path
         if path.startswith("/"):  # nextRecordsUrl and friends are host-relative
             return self._instance_url() + path
-        return f"{self._instance_url()}/services/data/v{self._settings.version}/{path}"
+        return self._instance_url() + data_path(self._settings.version, path)
 
     async def _request(
         self,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import httpx
 from ...errors import (
     CrmError,
     CrmRejectedError,
+    CrmUnavailableError,
 )
 from ...http import (
     QuotaHeaders,
@@ -33,6 +35,10 @@ __all__ = [
     "TASK_SUBJECT_MAX",
     "TASK_DESCRIPTION_MAX",
     "CALL_FIELD_MAX",
+    "SubRequest",
+    "composite_request",
+    "composite_bodies",
+    "data_path",
     "translate_error",
     "task_payload",
 ]
@@ -147,6 +153,74 @@ def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmEr
         retry_after=parse_retry_after(headers.get("retry-after")),
     )
     return error or CrmRejectedError(f"{VENDOR} answered {status}")
+
+
+def data_path(version: str, path: str) -> str:
+    """A REST resource's host-relative path (``sobjects/Task/`` in v62.0 is
+    ``/services/data/v62.0/sobjects/Task/``)."""
+    return f"/services/data/v{version}/{path}"
+
+
+# --- Composite (REST API Developer Guide, "Send Multiple Requests Using Composite",
+# POST /services/data/vXX.X/composite; response body: "Composite Response Body") ----------
+
+
+@dataclass(frozen=True)
+class SubRequest:
+    """One subrequest of a Composite request: ``path`` as for a plain request (relative to
+    the version's resources), ``body`` the JSON it would carry."""
+
+    reference_id: str
+    method: str
+    path: str
+    body: Any = None
+
+
+def composite_request(version: str, parts: Sequence[SubRequest]) -> dict[str, Any]:
+    """The Composite request body for ``parts`` (run in order, one API call in all).
+    ``allOrNone`` is false: a part that fails rolls back only itself, not the others."""
+    return {
+        "allOrNone": False,
+        "compositeRequest": [
+            {
+                "method": part.method,
+                "url": data_path(version, part.path),
+                "referenceId": part.reference_id,
+                **({"body": part.body} if part.body is not None else {}),
+            }
+            for part in parts
+        ],
+    }
+
+
+def composite_bodies(reply: Any, parts: Sequence[SubRequest]) -> dict[str, Any]:
+    """Each part's response body by reference id, from a Composite reply's
+    ``compositeResponse`` (``httpStatusCode``, ``referenceId``, ``body``, ``httpHeaders``).
+
+    A part that failed raises its error as a plain reply of that status and body would
+    (``translate_error``: the body is Salesforce's error list); when several failed, the
+    first in request order. A part the reply does not answer is ``CrmUnavailableError``:
+    whether it ran is unknown."""
+    results = reply.get("compositeResponse") if isinstance(reply, dict) else None
+    by_reference = {str(r.get("referenceId")): r for r in results or [] if isinstance(r, dict)}
+    bodies: dict[str, Any] = {}
+    for part in parts:
+        result = by_reference.get(part.reference_id)
+        if result is None or not isinstance(result.get("httpStatusCode"), int):
+            raise CrmUnavailableError(
+                f"{VENDOR} answered the composite request without the {part.reference_id} part"
+            )
+        status, body = int(result["httpStatusCode"]), result.get("body")
+        if status >= 300:
+            headers = result.get("httpHeaders")
+            lowered = (
+                {str(k).lower(): str(v) for k, v in headers.items()}
+                if isinstance(headers, dict)
+                else {}
+            )
+            raise translate_error(status, body, lowered)
+        bodies[part.reference_id] = body
+    return bodies
 
 
 def _timeline_key(key: str) -> str:
