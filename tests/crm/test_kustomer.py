@@ -215,3 +215,24 @@ async def test_write_record_reads_the_customer_first_only_to_keep_its_other_numb
     phones = state.resources["customer"][anna["id"]]["attributes"]["phones"]
     assert {"type": "mobile", "phone": "+49 171 5550000"} in phones
     assert all(p in phones for p in numbers_before)
+
+
+async def test_write_record_with_a_refused_attribute_names_it_and_links_nothing(
+    kustomer: Any,
+) -> None:
+    adapter, state = kustomer
+    anna = state.find_customer("Anna Schmidt")
+    conversations = len(state.resources["conversation"])
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(_customer_write(anna["id"], {"unknownStr": "x"}))
+    assert caught.value.field == "unknownStr" and caught.value.vendor_status == 400
+    assert len(state.resources["conversation"]) == conversations
+
+
+async def test_write_record_throttled_is_a_rate_limit_error(kustomer: Any) -> None:
+    adapter, state = kustomer
+    anna = state.find_customer("Anna Schmidt")
+    state.throttle.append({"Retry-After": "5"})
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.write_record(_customer_write(anna["id"], {"notesStr": "VIP"}))
+    assert caught.value.retry_after == 5.0
