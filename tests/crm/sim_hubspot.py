@@ -420,22 +420,37 @@ class HubSpotSim:
         self, object_type: str, props: dict[str, Any], creating: bool
     ) -> web.Response | None:
         known = {p["name"]: p for p in self._props(object_type)}
-        problems = []
+        problems: list[tuple[str, str, str]] = []  # (property, message, code)
         for name in props:
             if name not in known:
-                problems.append(f'Property "{name}" does not exist (PROPERTY_DOESNT_EXIST)')
+                problems.append(
+                    (name, f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
+                )
             elif known[name]["modificationMetadata"]["readOnlyValue"]:
-                problems.append(f'"{name}" is a read only property (READ_ONLY_VALUE)')
+                problems.append((name, f'"{name}" is a read only property', "READ_ONLY_VALUE"))
+            elif (
+                props[name]
+                and known[name].get("options")
+                and props[name] not in {o["value"] for o in known[name]["options"]}
+            ):
+                problems.append((name, f'"{props[name]}" is not a valid option', "INVALID_OPTION"))
         if creating:
             problems += [
-                f'"{n}" is required (REQUIRED_FIELD)'
+                (n, f'"{n}" is required', "REQUIRED_FIELD")
                 for n in REQUIRED.get(object_type, ())
                 if not props.get(n)
             ]
         if not problems:
             return None
+        # HubSpot docs, "Error handling": each entry of ``errors`` names its field in ``in``
         return _error(
-            400, "Property values were not valid: " + "; ".join(problems), "VALIDATION_ERROR"
+            400,
+            "Property values were not valid: "
+            + "; ".join(f"{message} ({code})" for _, message, code in problems),
+            "VALIDATION_ERROR",
+            errors=[
+                {"message": message, "in": name, "code": code} for name, message, code in problems
+            ],
         )
 
     async def _create(self, request: web.Request) -> web.Response:

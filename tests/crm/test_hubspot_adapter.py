@@ -15,7 +15,14 @@ from crm.errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from crm.models import Condition, DynamicSearch, PhoneSearch, TextSearch, TimelineActivity
+from crm.models import (
+    Condition,
+    DynamicSearch,
+    PhoneSearch,
+    RecordWrite,
+    TextSearch,
+    TimelineActivity,
+)
 from crm.registry import AdapterContext, create_adapter
 
 from .dataset import ANI_ONE_MATCH, FOREIGN_CALLERS, STORED_FORMS, national_form
@@ -181,6 +188,71 @@ async def test_timeline_is_a_call_associated_with_the_record_and_escaped(aiohttp
         )
     )
     assert ("calls", on_ticket.id, "tickets", ticket, 220) in sim.links
+
+
+def _job_write(record_id: str, fields: dict[str, str], *, may_exist: bool = False) -> RecordWrite:
+    return RecordWrite(
+        record_type="contacts",
+        record_id=record_id,
+        fields=fields,
+        activity=TimelineActivity(
+            key=f"int-7:contacts:{record_id}",
+            record_type="contacts",
+            record_id=record_id,
+            subject="Inbound call",
+        ),
+        activity_may_exist=may_exist,
+    )
+
+
+async def test_write_record_patches_then_creates_the_call_with_its_association(
+    aiohttp_server, http
+):
+    """A first attempt: the PATCH (not read back) and the call created with its association
+    in the body; no search for the key. A retry searches first and creates nothing."""
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    anna = await _anna(adapter)
+    sim.requests.clear()
+    ref = await adapter.write_record(_job_write(anna.id, {"jobtitle": "Einkauf"}))
+    assert [(method, path) for method, path, _ in sim.requests] == [
+        ("PATCH", f"/crm/v3/objects/contacts/{anna.id}"),
+        ("POST", "/crm/v3/objects/calls"),
+    ]
+    association = sim.requests[1][2]["associations"][0]
+    assert association["to"] == {"id": anna.id}
+    assert ref is not None and ("calls", ref.id, "contacts", anna.id, 194) in sim.links
+    assert sim.objects["contacts"][anna.id]["properties"]["jobtitle"] == "Einkauf"
+    sim.requests.clear()
+    again = await adapter.write_record(_job_write(anna.id, {"jobtitle": "Einkauf"}, may_exist=True))
+    assert again is not None and (again.id, again.created) == (ref.id, False)
+    assert [path for _, path, _ in sim.requests] == [
+        f"/crm/v3/objects/contacts/{anna.id}",
+        "/crm/v3/objects/calls/search",
+    ]
+
+
+async def test_write_record_with_a_refused_value_names_the_property_and_links_nothing(
+    aiohttp_server, http
+):
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    anna = await _anna(adapter)
+    calls_before = len(sim.objects["calls"])
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(_job_write(anna.id, {"lifecyclestage": "no-such-stage"}))
+    assert caught.value.field == "lifecyclestage" and caught.value.vendor_status == 400
+    assert "INVALID_OPTION" in (caught.value.vendor_message or "")
+    assert len(sim.objects["calls"]) == calls_before
+
+
+async def test_write_record_throttled_is_a_rate_limit_error_with_the_wait(aiohttp_server, http):
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    anna = await _anna(adapter)
+    sim.throttle_next(retry_after="4")
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.write_record(_job_write(anna.id, {"jobtitle": "Einkauf"}))
+    assert caught.value.retry_after == 4.0 and caught.value.vendor_status == 429
+    assert sim.objects["contacts"][anna.id]["properties"].get("jobtitle") != "Einkauf"
+    assert sim.calls_for("contacts", anna.id) == []
 
 
 async def test_related_contacts_share_the_company_and_see_tickets(aiohttp_server, http):

@@ -43,8 +43,10 @@ class TestHubSpotContract(CrmContract):
                 stored=stored,
                 timeline_for=timeline_for,
                 settings_bounds={"api_version": ("2026-03", ["3", "v3.1", "2026-3"])},
-                # update then look-up and create: no composite request yet
-                write_requests=(4, 2),
+                # the PATCH, then the call created with its association (batch endpoints
+                # take one object type: no request takes both)
+                write_requests=(2, 2),
+                updatable_case_field="subject",
                 misanswer_lookups=lambda: sim.unfiltered.add("calls"),
                 phone_fields=("phone", "mobilephone"),
             )

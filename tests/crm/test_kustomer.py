@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from crm.errors import CrmAuthError, CrmRateLimitedError, CrmRejectedError, CrmUnavailableError
-from crm.models import PhoneSearch, TextSearch, TimelineActivity
+from crm.models import PhoneSearch, RecordWrite, TextSearch, TimelineActivity
 from tests.crm.dataset import ANI_ONE_MATCH
 from tests.crm.test_kustomer_contract import start_kustomer
 
@@ -165,3 +165,74 @@ async def test_related_lists_the_customers_conversations(kustomer: Any) -> None:
     related = await adapter.related(anna)
     assert [(r.type, r.title) for r in related] == [("conversation", "Delivery delayed")]
     assert related[0].url == f"https://acme.kustomerapp.com/app/conversations/{related[0].id}"
+
+
+def _customer_write(customer_id: str, fields: dict[str, Any]) -> RecordWrite:
+    return RecordWrite(
+        record_type="customer",
+        record_id=customer_id,
+        fields=fields,
+        activity=TimelineActivity(
+            key=f"int-5:customer:{customer_id}",
+            record_type="customer",
+            record_id=customer_id,
+            subject="Inbound call",
+        ),
+        activity_may_exist=False,
+    )
+
+
+async def test_write_record_first_attempt_patches_and_creates_without_reading(
+    kustomer: Any,
+) -> None:
+    """The PATCH, the conversation and its note: no read of the customer, no look-up of the
+    key, no look-up of notes on the conversation just created."""
+    adapter, state = kustomer
+    anna = state.find_customer("Anna Schmidt")
+    state.requests.clear()
+    ref = await adapter.write_record(_customer_write(anna["id"], {"notesStr": "VIP"}))
+    assert [(m, p.split("?")[0]) for m, p in state.requests] == [
+        ("PATCH", f"/v1/customers/{anna['id']}"),
+        ("POST", "/v1/conversations"),
+        ("POST", "/v1/notes"),
+    ]
+    assert ref is not None and ref.created and ref.type == "conversation"
+    assert state.resources["customer"][anna["id"]]["attributes"]["custom"]["notesStr"] == "VIP"
+
+
+async def test_write_record_reads_the_customer_first_only_to_keep_its_other_numbers(
+    kustomer: Any,
+) -> None:
+    adapter, state = kustomer
+    anna = state.find_customer("Anna Schmidt")
+    numbers_before = [  # her other numbers, which the PATCH must keep
+        p for p in anna["attributes"]["phones"] if p.get("type") != "mobile"
+    ]
+    assert numbers_before
+    state.requests.clear()
+    await adapter.write_record(_customer_write(anna["id"], {"mobile": "+49 171 5550000"}))
+    assert [m for m, _ in state.requests] == ["GET", "PATCH", "POST", "POST"]
+    phones = state.resources["customer"][anna["id"]]["attributes"]["phones"]
+    assert {"type": "mobile", "phone": "+49 171 5550000"} in phones
+    assert all(p in phones for p in numbers_before)
+
+
+async def test_write_record_with_a_refused_attribute_names_it_and_links_nothing(
+    kustomer: Any,
+) -> None:
+    adapter, state = kustomer
+    anna = state.find_customer("Anna Schmidt")
+    conversations = len(state.resources["conversation"])
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(_customer_write(anna["id"], {"unknownStr": "x"}))
+    assert caught.value.field == "unknownStr" and caught.value.vendor_status == 400
+    assert len(state.resources["conversation"]) == conversations
+
+
+async def test_write_record_throttled_is_a_rate_limit_error(kustomer: Any) -> None:
+    adapter, state = kustomer
+    anna = state.find_customer("Anna Schmidt")
+    state.throttle.append({"Retry-After": "5"})
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.write_record(_customer_write(anna["id"], {"notesStr": "VIP"}))
+    assert caught.value.retry_after == 5.0

@@ -69,8 +69,10 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         stored=stored,
         timeline_for=timeline_for,
         settings_bounds={"timeline_conversation_status": ("snoozed", ["closed", "Done"])},
-        # update then look-up and create: no composite request yet
-        write_requests=(6, 2),
+        # customer: the PATCH, the conversation, its note; conversation: the PATCH, the note
+        # (no Kustomer request updates a record and adds a note)
+        write_requests=(3, 2),
+        updatable_case_field="name",
         misanswer_lookups=lambda: state.unfiltered.add("conversations"),
         phone_fields=("phone", "mobile"),
     )

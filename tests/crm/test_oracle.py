@@ -6,8 +6,13 @@ from typing import Any
 
 import pytest
 
-from crm.errors import CrmAuthError, CrmRateLimitedError, CrmUnavailableError
-from crm.models import PhoneSearch, TextSearch, TimelineActivity
+from crm.errors import (
+    CrmAuthError,
+    CrmRateLimitedError,
+    CrmRejectedError,
+    CrmUnavailableError,
+)
+from crm.models import PhoneSearch, RecordWrite, TextSearch, TimelineActivity
 from tests.crm.dataset import ANI_ONE_MATCH
 from tests.crm.sim_oracle import CLIENT_ID, CLIENT_SECRET
 from tests.crm.test_oracle_contract import start_oracle
@@ -129,6 +134,80 @@ async def test_timeline_on_an_incident_is_one_thread_note_per_key(oracle: Any) -
     ]
     assert len(notes) == 1 and notes[0]["entryType"] == {"lookupName": "Note"}
     assert (first.created, again.created, again.id) == (True, False, first.id)
+
+
+def _incident_write(
+    incident_id: int, fields: dict[str, Any], *, activity_may_exist: bool = False
+) -> RecordWrite:
+    return RecordWrite(
+        record_type="incident",
+        record_id=str(incident_id),
+        fields=fields,
+        activity=TimelineActivity(
+            key=f"int-9:incident:{incident_id}",
+            record_type="incident",
+            record_id=str(incident_id),
+            subject="Inbound call",
+        ),
+        activity_may_exist=activity_may_exist,
+    )
+
+
+def _our_notes(state: Any, incident_id: int) -> list[dict[str, Any]]:
+    threads = state.data["incidents"][incident_id]["threads"]
+    return [t for t in threads if "[customer-card:int-9" in t["text"]]
+
+
+async def test_write_record_on_an_incident_is_one_patch_with_the_values_and_the_thread(
+    oracle: Any,
+) -> None:
+    adapter, state = oracle
+    incident_id = next(iter(state.data["incidents"]))
+    state.requests.clear()
+    ref = await adapter.write_record(_incident_write(incident_id, {"subject": "Called back"}))
+    assert [method for method, _ in state.requests] == ["PATCH"]
+    assert state.requests[0][1].endswith(f"/incidents/{incident_id}")
+    assert state.data["incidents"][incident_id]["subject"] == "Called back"
+    assert len(_our_notes(state, incident_id)) == 1
+    assert ref is not None and ref.created and ref.type == "thread"
+    # a retry finds the entry: the values are written again, no second entry
+    state.requests.clear()
+    again = await adapter.write_record(
+        _incident_write(incident_id, {"subject": "Called back"}, activity_may_exist=True)
+    )
+    assert [method for method, _ in state.requests] == ["GET", "PATCH"]
+    assert again is not None and again.created is False
+    assert again.id == str(_our_notes(state, incident_id)[0]["id"])
+    assert len(_our_notes(state, incident_id)) == 1
+
+
+async def test_write_record_with_a_refused_value_adds_no_thread(oracle: Any) -> None:
+    """The values and the thread entry are one request: a value Oracle refuses keeps the
+    entry out too. A field the incident does not have is refused before any request."""
+    adapter, state = oracle
+    incident_id = next(iter(state.data["incidents"]))
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(_incident_write(incident_id, {"organization": "999999"}))
+    assert caught.value.vendor_status == 400
+    assert "organization 999999 does not exist" in (caught.value.vendor_message or "")
+    assert _our_notes(state, incident_id) == []
+    state.requests.clear()
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(_incident_write(incident_id, {"severityZz": "high"}))
+    assert caught.value.field == "severityZz" and state.requests == []
+
+
+async def test_write_record_throttled_is_a_rate_limit_error_and_writes_nothing(
+    oracle: Any,
+) -> None:
+    adapter, state = oracle
+    incident_id = next(iter(state.data["incidents"]))
+    state.throttle.append(4000)
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.write_record(_incident_write(incident_id, {"subject": "Called back"}))
+    assert caught.value.retry_after == 4.0 and caught.value.vendor_status == 429
+    assert state.data["incidents"][incident_id]["subject"] == "Delivery delayed"
+    assert _our_notes(state, incident_id) == []
 
 
 async def test_related_lists_incidents_and_colleagues(oracle: Any) -> None:

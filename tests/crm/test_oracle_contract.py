@@ -74,8 +74,10 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
         stored=stored,
         timeline_for=timeline_for,
         settings_bounds={"application_context": ("x" * 40, ["", "x" * 41])},
-        # update then look-up and create: no composite request yet
-        write_requests=(4, 3),
+        # contact: the PATCH, then the task (Connect REST has no batch resource); incident:
+        # one PATCH carrying the values and the thread entry
+        write_requests=(2, 1),
+        updatable_case_field="subject",
         misanswer_lookups=lambda: state.unfiltered.add("tasks"),
         phone_fields=("phone", "mobile"),
     )

@@ -232,10 +232,20 @@ def hubspot_error(response: httpx.Response, secrets: Sequence[str] = ()) -> CrmE
         response.status_code,
         message=safe_text(f"{message} (correlationId {correlation})" if correlation else message),
         code=str(body.get("category") or body.get("errorType") or ""),
+        field=_blamed_field(body),
         retry_after=_rate_limit_wait(response, body),
     )
     # only error replies come here; a 3xx that does is refused as the vendor's answer
     return error or CrmRejectedError(f"HubSpot answered {response.status_code}")
+
+
+def _blamed_field(body: Mapping[str, Any]) -> str | None:
+    """The property an error reply blames: ``errors[].in`` (HubSpot docs, "Error handling":
+    ``{"errors": [{"message": ..., "in": "name"}], "category": "VALIDATION_ERROR"}``)."""
+    for item in body.get("errors") or []:
+        if isinstance(item, dict) and isinstance(item.get("in"), str) and item["in"]:
+            return str(item["in"])
+    return None
 
 
 def _rate_limit_wait(response: httpx.Response, body: Mapping[str, Any]) -> float | None:

@@ -40,7 +40,6 @@ from ...models import (
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id
-from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from . import query as kq
 from .connection import KustomerConnection
@@ -58,6 +57,15 @@ from .wire import (
 )
 
 __all__ = ["KustomerAdapter", "create_kustomer_adapter"]
+
+# customer field -> (identifier list attribute, entry key, entry type)
+_IDENTIFIER_LISTS = {
+    "email": ("emails", "email", "home"),
+    "phone": ("phones", "phone", "work"),
+    "mobile": ("phones", "phone", "mobile"),
+    "sharedPhone": ("sharedPhones", "phone", "other"),
+}
+_LIST_FIELDS = frozenset(_IDENTIFIER_LISTS)
 
 
 class KustomerAdapter(KustomerConnection):
@@ -114,12 +122,7 @@ class KustomerAdapter(KustomerConnection):
         current = current or {}
         body: dict[str, Any] = {}
         custom: dict[str, Any] = {}
-        lists = {
-            "email": ("emails", "email", "home"),
-            "phone": ("phones", "phone", "work"),
-            "mobile": ("phones", "phone", "mobile"),
-            "sharedPhone": ("sharedPhones", "phone", "other"),
-        }
+        lists = _IDENTIFIER_LISTS
         standard = {f.name for f in _STANDARD_FIELDS[kind]}
         for name, value in fields.items():
             if kind == "customer" and name in lists:
@@ -167,11 +170,22 @@ class KustomerAdapter(KustomerConnection):
     async def update(
         self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
     ) -> CrmRecord:
-        current = (await self._raw(record_type, record_id)).get("attributes") or {}
+        return self._record(await self._patch(record_type, record_id, fields))
+
+    async def _patch(
+        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> dict[str, Any]:
+        """``PATCH /v1/{type}s/{id}``. A PATCH replaces a customer's identifier lists
+        (emails, phones, shared phones) as a whole, so the record is read first only when
+        ``fields`` change one of them, to keep its other entries."""
+        path = self._path(record_type)
+        current: Mapping[str, Any] = {}
+        if record_type == "customer" and _LIST_FIELDS & set(fields):
+            current = (await self._raw(record_type, record_id)).get("attributes") or {}
         body = self._attributes(record_type, fields, current)
-        url = self._url(f"{self._path(record_type)}/{record_id}")
+        url = self._url(f"{path}/{self._check_id(record_id)}")
         data = await self._call("PATCH", url, json=body)
-        return self._record(data["data"])
+        return dict(data["data"])
 
     # --- search ------------------------------------------------------------------------
 
@@ -292,19 +306,36 @@ class KustomerAdapter(KustomerConnection):
     # --- timeline ----------------------------------------------------------------------
 
     async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
+        """The record's values (``PATCH``, read first only to merge identifier lists), then
+        the activity: on a customer a conversation (``POST /v1/conversations``) and its note
+        (``POST /v1/notes``), on a conversation a note. Kustomer has no request that updates
+        a record and adds a note or conversation: a note belongs to a conversation and is
+        created on its own (Kustomer API, "Create note": ``POST /v1/notes``); its bulk
+        endpoints (``/v1/notes/bulk``, ``/v1/customers/bulk``) take one type each and run
+        asynchronously. Three requests for a customer, two for a conversation. The key is
+        looked up only when an earlier attempt may have sent the activity; a conversation
+        created just now has no notes to look through."""
+        if write.fields:
+            await self._patch(write.record_type, write.record_id, write.fields)
+        if write.activity is None:
+            return None
+        return await self._add_activity(write.activity, look_up=write.activity_may_exist)
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
+        return await self._add_activity(activity, look_up=True)
+
+    async def _add_activity(self, activity: TimelineActivity, *, look_up: bool) -> TimelineRef:
         if activity.record_type == "conversation":
             conversation_id = self._check_id(activity.record_id)
-            return await self._ensure_note(conversation_id, activity)
+            return await self._ensure_note(conversation_id, activity, look_up=look_up)
         if activity.record_type != "customer":
             raise CrmRejectedError(f"Kustomer cannot link an activity to {activity.record_type}")
         customer_id = self._check_id(activity.record_id)
-        for item in await self._list(f"customers/{customer_id}/conversations", 10_000):
-            if (item.get("attributes") or {}).get("externalId") == activity.key:
-                await self._ensure_note(str(item["id"]), activity)
-                return TimelineRef(id=str(item["id"]), type="conversation", created=False)
+        if look_up:
+            for item in await self._list(f"customers/{customer_id}/conversations", 10_000):
+                if (item.get("attributes") or {}).get("externalId") == activity.key:
+                    await self._ensure_note(str(item["id"]), activity, look_up=True)
+                    return TimelineRef(id=str(item["id"]), type="conversation", created=False)
         body = {
             "customer": customer_id,
             "name": activity.subject[:STR_MAX],
@@ -315,14 +346,17 @@ class KustomerAdapter(KustomerConnection):
         }
         data = await self._call("POST", self._url("conversations"), json=body)
         conversation_id = str(data["data"]["id"])
-        await self._ensure_note(conversation_id, activity)
+        await self._ensure_note(conversation_id, activity, look_up=False)
         return TimelineRef(id=conversation_id, type="conversation")
 
-    async def _ensure_note(self, conversation_id: str, activity: TimelineActivity) -> TimelineRef:
-        marker = activity_marker(activity.key)
-        for note in await self._list(f"conversations/{conversation_id}/notes", 10_000):
-            if marker in str((note.get("attributes") or {}).get("body") or ""):
-                return TimelineRef(id=str(note["id"]), type="note", created=False)
+    async def _ensure_note(
+        self, conversation_id: str, activity: TimelineActivity, *, look_up: bool
+    ) -> TimelineRef:
+        if look_up:
+            marker = activity_marker(activity.key)
+            for note in await self._list(f"conversations/{conversation_id}/notes", 10_000):
+                if marker in str((note.get("attributes") or {}).get("body") or ""):
+                    return TimelineRef(id=str(note["id"]), type="note", created=False)
         data = await self._call(
             "POST",
             self._url("notes"),

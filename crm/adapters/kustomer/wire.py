@@ -25,7 +25,15 @@ from ...models import (
     RecordType,
 )
 
-__all__ = ["QUOTA_HEADERS", "VENDOR", "NOTE_MAX", "STR_MAX", "vendor_message", "error_for_response"]
+__all__ = [
+    "QUOTA_HEADERS",
+    "VENDOR",
+    "NOTE_MAX",
+    "STR_MAX",
+    "vendor_message",
+    "blamed_field",
+    "error_for_response",
+]
 
 
 VENDOR = "Kustomer"
@@ -155,8 +163,26 @@ def error_for_response(response: httpx.Response) -> CrmError | None:
         _TEXTS,
         response.status_code,
         message=vendor_message(response),
+        field=blamed_field(response),
         retry_after=_reset_wait(response),
     )
+
+
+def blamed_field(response: httpx.Response) -> str | None:
+    """The attribute a JSON:API error names in ``errors[].source.pointer``
+    (``/data/attributes/custom/notesStr`` -> ``notesStr``; Kustomer API, "Errors")."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    for error in errors if isinstance(errors, list) else []:
+        pointer = (error.get("source") or {}).get("pointer") if isinstance(error, dict) else None
+        if isinstance(pointer, str) and pointer.startswith("/data/attributes/"):
+            name = pointer.rstrip("/").rsplit("/", 1)[-1]
+            if name:
+                return name
+    return None
 
 
 def _custom_field(name: str, meta: Mapping[str, Any]) -> FieldInfo:
