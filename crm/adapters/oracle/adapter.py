@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...activity_text import activity_marker, format_activity
+from ...activity_text import activity_marker
 from ...errors import (
     CrmNotFoundError,
     CrmRejectedError,
@@ -54,10 +54,10 @@ from .wire import (
     _PHONE_TYPES,
     _REFERENCES,
     _TYPES,
-    COMMENTS_MAX,
-    THREAD_MAX,
     _Type,
     rows_to_records,
+    task_body,
+    thread_entry,
 )
 
 __all__ = ["OracleAdapter", "create_oracle_adapter"]
@@ -287,19 +287,12 @@ class OracleAdapter(OracleConnection):
     # --- timeline ----------------------------------------------------------------------
 
     async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        """A memorialization job's write in the fewest requests Connect REST allows.
-
-        An incident takes its values and the activity's thread entry in ONE ``PATCH
-        /incidents/{id}`` (the update body is the ``incidents`` schema, ``threads`` included;
-        a thread in it adds an entry: REST API for Oracle B2C Service, "Update an incident",
-        docs.oracle.com/en/cloud/saas/b2c-service/cxsvc/op-services-rest-connect-v1.4-
-        incidents-id-patch.html). Its reply has no body, so the ref names the
-        incident the entry was added to (reading the entry's own id back would cost a
-        query). A contact or organization: the ``PATCH`` (not read back), then ``POST
-        /tasks``. Connect REST has no batch resource that would take both in one request
-        (the "Perform Batch Actions" pages with ``parts`` belong to Oracle's Fusion
-        Applications REST APIs, not to B2C Service). The key is looked up first only when
-        an earlier attempt may have sent the activity."""
+        """An incident takes its values and the thread entry in ONE ``PATCH /incidents/{id}``
+        (REST API for Oracle B2C Service, "Update an incident": ``threads`` in the body adds
+        an entry); the reply has no body, so the ref names the incident. A contact or
+        organization: the ``PATCH`` (not read back), then ``POST /tasks``. Connect REST has
+        no batch resource ("Perform Batch Actions" with ``parts`` is Oracle's Fusion
+        Applications API). The key is looked up first only on a retry."""
         body = self._payload(write.record_type, write.fields)
         activity = write.activity
         if activity is None:
@@ -317,7 +310,7 @@ class OracleAdapter(OracleConnection):
         found = None
         if write.activity_may_exist:
             found = await self._thread_with(activity.record_id, marker)
-        entries = [] if found is not None else [self._thread_entry(activity)]
+        entries = [] if found is not None else [thread_entry(activity)]
         if (write.record_type, write.record_id) == ("incident", activity.record_id):
             body["threads"] = [*body.get("threads", []), *entries]  # one request for both
             entries = []
@@ -337,14 +330,9 @@ class OracleAdapter(OracleConnection):
             return await self._add_thread(activity, marker)
         return await self._task_with(activity, marker) or await self._create_task(activity)
 
-    @staticmethod
-    def _check_task_target(activity: TimelineActivity) -> None:
-        if activity.record_type not in ("contact", "organization"):
-            raise CrmRejectedError(f"Oracle cannot link an activity to {activity.record_type}")
-
     async def _task_with(self, activity: TimelineActivity, marker: str) -> TimelineRef | None:
         """An earlier task of the record whose comments carry ``marker``."""
-        self._check_task_target(activity)
+        task_body(activity)  # checks the target type
         where = f"{activity.record_type}.id = {activity.record_id}"
         statement = oq.select("tasks", ["id", "comments"], where)
         data = await self._call("GET", "queryResults", params={"query": statement})
@@ -354,19 +342,8 @@ class OracleAdapter(OracleConnection):
         return None
 
     async def _create_task(self, activity: TimelineActivity) -> TimelineRef:
-        self._check_task_target(activity)
-        body = {
-            "name": activity.subject[:80],
-            activity.record_type: {"id": int(activity.record_id)},
-            "comments": format_activity(activity, COMMENTS_MAX),
-        }
-        created = await self._call("POST", "tasks", json=body)
+        created = await self._call("POST", "tasks", json=task_body(activity))
         return TimelineRef(id=str(created["id"]), type="task")
-
-    @staticmethod
-    def _thread_entry(activity: TimelineActivity) -> dict[str, Any]:
-        """A private note on an incident's thread, carrying the activity and its key."""
-        return {"entryType": {"lookupName": "Note"}, "text": format_activity(activity, THREAD_MAX)}
 
     async def _thread_with(self, incident_id: str, marker: str) -> str | None:
         statement = oq.select("incidents", ["threads.id", "threads.text"], f"id = {incident_id}")
@@ -380,7 +357,7 @@ class OracleAdapter(OracleConnection):
         found = await self._thread_with(activity.record_id, marker)
         if found is not None:
             return TimelineRef(id=found, type="thread", created=False)
-        entry = self._thread_entry(activity)
+        entry = thread_entry(activity)
         await self._call("PATCH", f"incidents/{activity.record_id}", json={"threads": [entry]})
         return TimelineRef(
             id=await self._thread_with(activity.record_id, marker) or activity.record_id,

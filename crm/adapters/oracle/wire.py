@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from ...activity_text import format_activity
 from ...errors import (
     CrmError,
+    CrmRejectedError,
 )
 from ...http import (
     QuotaHeaders,
@@ -22,6 +24,7 @@ from ...http import (
 from ...models import (
     FieldInfo,
     FieldType,
+    TimelineActivity,
 )
 
 __all__ = [
@@ -33,6 +36,8 @@ __all__ = [
     "throttle_wait",
     "error_for_response",
     "rows_to_records",
+    "task_body",
+    "thread_entry",
 ]
 
 
@@ -246,3 +251,20 @@ def rows_to_records(table: Mapping[str, Any], names: list[str]) -> dict[str, dic
 
 # osvc-crest-next-request-after: milliseconds to wait before the next call
 QUOTA_HEADERS = QuotaHeaders(wait_ms="osvc-crest-next-request-after")
+
+
+def task_body(activity: TimelineActivity) -> dict[str, Any]:
+    """``POST /tasks``: a task linked to the contact or organization, carrying the
+    activity and its key in its comments."""
+    if activity.record_type not in ("contact", "organization"):
+        raise CrmRejectedError(f"Oracle cannot link an activity to {activity.record_type}")
+    return {
+        "name": activity.subject[:80],
+        activity.record_type: {"id": int(activity.record_id)},
+        "comments": format_activity(activity, COMMENTS_MAX),
+    }
+
+
+def thread_entry(activity: TimelineActivity) -> dict[str, Any]:
+    """A private note on an incident's thread, carrying the activity and its key."""
+    return {"entryType": {"lookupName": "Note"}, "text": format_activity(activity, THREAD_MAX)}
