@@ -9,10 +9,10 @@ so tests can point it at a local simulator.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
-from .errors import CrmNotFoundError
+from .errors import CrmError, CrmNotFoundError
 from .models import (
     CrmRecord,
     CrmSystem,
@@ -26,9 +26,19 @@ from .models import (
     TimelineRef,
 )
 
-__all__ = ["CrmAdapter", "missing_caller_types", "search_by_id", "search_each"]
+__all__ = [
+    "BatchWriting",
+    "CrmAdapter",
+    "WriteOutcome",
+    "missing_caller_types",
+    "search_by_id",
+    "search_each",
+]
 
 log = logging.getLogger(__name__)
+
+# one write's outcome in a batch: the activity's reference (None: no activity), or its error
+WriteOutcome = TimelineRef | None | CrmError
 
 
 @runtime_checkable
@@ -96,6 +106,24 @@ class CrmAdapter(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and background token refreshers."""
+        ...
+
+
+@runtime_checkable
+class BatchWriting(Protocol):
+    """An adapter whose CRM takes several records' writes in one request (HubSpot's batch
+    endpoints): the memorialization worker then sends the jobs that queue for one
+    configuration together (``crm.record_write.batch_limit``)."""
+
+    @property
+    def write_batch_limit(self) -> int:
+        """The most writes one ``write_records`` call takes."""
+        ...
+
+    async def write_records(self, writes: Sequence[RecordWrite]) -> list[WriteOutcome]:
+        """``write_record`` for each write, in the vendor's fewest requests: one outcome per
+        write, in order, a ``CrmError`` for a write the CRM refused. Raises a ``CrmError``
+        when the whole request failed (throttled, unavailable, refused credentials)."""
         ...
 
 

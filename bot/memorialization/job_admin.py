@@ -110,7 +110,8 @@ class MemorializationOut(_Out):
     truncated: list[dict[str, Any]] = Field(default_factory=list)
     skipped: list[dict[str, Any]] = Field(default_factory=list)
     superseded_by: int | None = None
-    crm_calls: int = 0  # CRM requests the job made, over all attempts
+    # CRM requests the job made, over all attempts (a batch's requests shared among its jobs)
+    crm_calls: float = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
     completed_at: datetime | None = None
@@ -142,7 +143,7 @@ def job_out(row: MemorializationJobRow) -> MemorializationOut:
         truncated=list(result.get("truncated", [])),
         skipped=list(result.get("skipped", [])),
         superseded_by=result.get("supersededBy"),
-        crm_calls=int(result.get("crmCalls", 0)),
+        crm_calls=float(result.get("crmCalls", 0)),
         created_at=row.created_at,
         updated_at=row.updated_at,
         completed_at=row.completed_at,

@@ -26,8 +26,9 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from crm.errors import CrmRateLimitedError, CrmUnavailableError
 from crm.http import Quota, observing_responses
 from crm.mappings import FieldMapping
-from crm.models import FieldValue, RecordWrite
-from crm.protocol import CrmAdapter
+from crm.models import FieldValue, RecordWrite, TimelineRef
+from crm.protocol import BatchWriting, CrmAdapter, WriteOutcome
+from crm.record_write import batch_limit
 
 from . import leases
 from .jobs import ClaimedJob
@@ -36,6 +37,7 @@ from .ratelimit import RateLimiter, quota_pace
 from .snapshot import InteractionSnapshot, TargetRecord
 from .timeline import build_activity
 from .values import map_fields
+from .write_batcher import Queued, WriteBatcher
 
 __all__ = ["AdapterProvider", "JobWriter"]
 
@@ -51,7 +53,7 @@ class _CallMeter:
 
     def __init__(self, limiter: RateLimiter, configuration_id: str) -> None:
         self.configuration_id = configuration_id
-        self.calls = 0
+        self.calls = 0.0  # a batch's requests are shared among its jobs
         self.last_quota: Quota | None = None
         self.in_slot = 0  # replies to the current limiter slot
         self.bucket = limiter.bucket(configuration_id)
@@ -91,6 +93,11 @@ class JobWriter:
         self._call_timeout = call_timeout_seconds
         self._pause = pause_seconds
         self._metadata = MetadataCache(metadata_cache_seconds)
+        self._batcher = WriteBatcher()
+
+    async def aclose(self) -> None:
+        """Stop the batch senders (at shutdown, after the jobs in flight)."""
+        await self._batcher.aclose()
 
     async def write(self, job: ClaimedJob) -> None:
         snapshot = InteractionSnapshot.model_validate(job.payload["snapshot"])
@@ -102,7 +109,8 @@ class JobWriter:
                 await self._write(job, adapter, snapshot, target, meter)
         finally:
             # every attempt's calls: what the job cost the CRM's quota
-            job.progress.result["crmCalls"] = job.progress.result.get("crmCalls", 0) + meter.calls
+            calls = job.progress.result.get("crmCalls", 0) + meter.calls
+            job.progress.result["crmCalls"] = round(calls, 3)
 
     async def _write(
         self,
@@ -136,12 +144,42 @@ class JobWriter:
             )
             if activity is not None:
                 result["activitySent"] = True  # saved with the attempt's outcome, crash aside
-            ref = await self._call(meter, lambda: adapter.write_record(write))
+            if isinstance(adapter, BatchWriting) and batch_limit(adapter) > 1:
+                ref = await self._write_batched(job, adapter, write, meter)
+            else:
+                ref = await self._call(meter, lambda: adapter.write_record(write))
             if ref is not None:
                 progress.timeline_id = ref.id
                 result["timeline"] = {"type": ref.type, "created": ref.created}
         if progress.fields_written_at is None:
             progress.fields_written_at = time.time()
+
+    async def _write_batched(
+        self, job: ClaimedJob, adapter: BatchWriting, write: RecordWrite, job_meter: _CallMeter
+    ) -> TimelineRef | None:
+        """The write joins its configuration's next batch; the job is charged its share of
+        the batch's requests."""
+
+        async def send(take: Callable[[], list[Queued]]) -> None:
+            meter = _CallMeter(self._limiter, job.configuration_id)
+            batch: list[Queued] = []
+
+            async def call() -> list[WriteOutcome]:
+                if not batch:  # the first try takes the writes; a throttled retry keeps them
+                    batch.extend(take())
+                return await adapter.write_records([item.write for item in batch])
+
+            with observing_responses(meter):
+                outcomes = await self._call(meter, call)
+            share = meter.calls / max(1, len(batch))
+            for item, outcome in zip(batch, outcomes, strict=True):
+                item.settle(outcome, share)
+
+        ref, share = await self._batcher.write(
+            job.configuration_id, write, batch_limit(adapter), send
+        )
+        job_meter.calls += share
+        return ref
 
     async def _supports_timeline(
         self, job: ClaimedJob, adapter: CrmAdapter, meter: _CallMeter

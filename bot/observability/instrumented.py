@@ -9,7 +9,7 @@ through unchanged, so the service cannot tell it from the adapter it wraps.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from crm.models import (
@@ -23,7 +23,8 @@ from crm.models import (
     TimelineActivity,
     TimelineRef,
 )
-from crm.protocol import CrmAdapter
+from crm.protocol import BatchWriting, CrmAdapter, WriteOutcome
+from crm.record_write import batch_limit, write_each
 
 from .metrics import Metrics, error_outcome
 
@@ -74,6 +75,16 @@ class InstrumentedAdapter:
 
     async def write_record(self, write: RecordWrite) -> TimelineRef | None:
         return await self._observe("write_record", lambda: self._adapter.write_record(write))
+
+    @property
+    def write_batch_limit(self) -> int:
+        return batch_limit(self._adapter)
+
+    async def write_records(self, writes: Sequence[RecordWrite]) -> list[WriteOutcome]:
+        adapter = self._adapter
+        if isinstance(adapter, BatchWriting):
+            return await self._observe("write_records", lambda: adapter.write_records(writes))
+        return await write_each(self.write_record, writes)
 
     async def list_record_types(self) -> list[RecordType]:
         return await self._observe("list_record_types", self._adapter.list_record_types)

@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from crm.errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from crm.http import parse_retry_after, translate_transport_errors
+from crm.http import QuotaHeaders, observe_response, parse_retry_after, translate_transport_errors
 from crm.models import (
     CrmRecord,
     CrmSystem,
@@ -41,6 +41,7 @@ from crm.models import (
     TimelineActivity,
     TimelineRef,
 )
+from crm.protocol import WriteOutcome
 from crm.record_write import write_in_turn
 
 FIELDS: dict[str, list[FieldInfo]] = {
@@ -86,6 +87,7 @@ class FakeCrmState:
     call_times: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, kind)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     finds: Counter[str] = field(default_factory=Counter)  # look-ups by activity key
+    batch_sizes: list[int] = field(default_factory=list)  # writes per batch request
     _call_seen: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -115,6 +117,7 @@ class FakeCrmState:
 
 
 STATE = web.AppKey("state", FakeCrmState)
+QUOTA_HEADERS = QuotaHeaders()  # the stand-in advertises no quota
 
 
 def _error(status: int, message: str, retry_after: float | None = None) -> web.Response:
@@ -174,16 +177,65 @@ async def _patch_record(request: web.Request) -> web.Response:
     if reply:
         return reply
     body = await request.json()
-    limits = {info.name: info.max_length for info in FIELDS.get(key[0], [])}
-    for name, value in body.items():
-        if name not in limits:
-            return _error(400, f"No such field {name}")
-        if limits[name] is not None and len(str(value)) > limits[name]:
-            return _error(400, f"STRING_TOO_LONG: {name}")
-    state.records[key].update(body)
-    state.updates.append((key[0], key[1], dict(body)))
+    problem = _field_problem(key[0], body)
+    if problem:
+        return _error(400, problem)
+    _apply_update(state, key, body)
     await _late(failure, state)
     return _record_json(state, key)
+
+
+def _field_problem(record_type: str, body: dict[str, Any]) -> str | None:
+    limits = {info.name: info.max_length for info in FIELDS.get(record_type, [])}
+    for name, value in body.items():
+        if name not in limits:
+            return f"No such field {name}"
+        if limits[name] is not None and len(str(value)) > limits[name]:
+            return f"STRING_TOO_LONG: {name}"
+    return None
+
+
+def _apply_update(state: FakeCrmState, key: tuple[str, str], body: dict[str, Any]) -> None:
+    state.records[key].update(body)
+    state.updates.append((key[0], key[1], dict(body)))
+
+
+def _link_activity(state: FakeCrmState, body: dict[str, Any], look_up: bool) -> dict[str, Any]:
+    if look_up:
+        state.finds[body["key"]] += 1
+        for activity in state.activities:
+            if activity["key"] == body["key"]:
+                return {"id": activity["id"], "created": False}
+    activity = {"id": f"act-{next(state._ids)}", **body}
+    state.activities.append(activity)
+    return {"id": activity["id"], "created": True}
+
+
+async def _batch(request: web.Request) -> web.Response:
+    """Several records' writes in one request (shaped like HubSpot's batch endpoints: one
+    answer per input, the request itself failing only as a whole)."""
+    state = request.app[STATE]
+    reply, failure = await _guard(request, "batch")
+    if reply:
+        return reply
+    results: list[dict[str, Any] | None] = []
+    writes = (await request.json())["writes"]
+    state.batch_sizes.append(len(writes))
+    for write in writes:
+        key = (write["record_type"], write["record_id"])
+        if key not in state.records:
+            results.append({"status": 404, "message": "No such record"})
+            continue
+        problem = _field_problem(key[0], write["fields"])
+        if problem:
+            results.append({"status": 400, "message": problem})
+            continue
+        if write["fields"]:
+            _apply_update(state, key, write["fields"])
+        activity = write["activity"]
+        results.append(_link_activity(state, activity, write["look_up"]) if activity else None)
+    await _late(failure, state)
+    return web.json_response({"results": results})
 
 
 async def _fields(request: web.Request) -> web.Response:
@@ -228,7 +280,24 @@ def create_app(state: FakeCrmState) -> web.Application:
     app.router.add_get("/fields/{type}", _fields)
     app.router.add_get("/activities", _find_activities)
     app.router.add_post("/activities", _create_activity)
+    app.router.add_post("/batch", _batch)
     return app
+
+
+def _error_for(status: int, message: str, retry_after: str | None = None) -> CrmError:
+    if status == 429:
+        return CrmRateLimitedError(
+            "Fake CRM throttled the request",
+            vendor_status=status,
+            retry_after=parse_retry_after(retry_after),
+        )
+    if status == 404:
+        return CrmNotFoundError("Record not found", vendor_status=status, vendor_message=message)
+    if status >= 500:
+        return CrmUnavailableError("Fake CRM failed", vendor_status=status)
+    return CrmRejectedError(
+        "Fake CRM refused the request", vendor_status=status, vendor_message=message
+    )
 
 
 class FakeCrmAdapter:
@@ -245,28 +314,11 @@ class FakeCrmAdapter:
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         async with translate_transport_errors("Fake CRM"):
             response = await self._http.request(method, self._base + path, **kwargs)
+        observe_response(QUOTA_HEADERS, response)  # counted per job, as a vendor's are
         if response.status_code < 400:
             return response
         message = response.json().get("message", "") if response.content else ""
-        status = response.status_code
-        error: CrmError
-        if status == 429:
-            error = CrmRateLimitedError(
-                "Fake CRM throttled the request",
-                vendor_status=status,
-                retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            )
-        elif status == 404:
-            error = CrmNotFoundError(
-                "Record not found", vendor_status=status, vendor_message=message
-            )
-        elif status >= 500:
-            error = CrmUnavailableError("Fake CRM failed", vendor_status=status)
-        else:
-            error = CrmRejectedError(
-                "Fake CRM refused the request", vendor_status=status, vendor_message=message
-            )
-        raise error
+        raise _error_for(response.status_code, message, response.headers.get("Retry-After"))
 
     async def search(self, query: SearchQuery) -> list[CrmRecord]:
         return []
@@ -324,3 +376,41 @@ class FakeCrmAdapter:
 
     async def aclose(self) -> None:
         return None
+
+
+class FakeBatchCrmAdapter(FakeCrmAdapter):
+    """The stand-in with its batch request (``crm.protocol.BatchWriting``)."""
+
+    def __init__(self, base_url: str, http: httpx.AsyncClient, limit: int = 10) -> None:
+        super().__init__(base_url, http)
+        self._limit = limit
+
+    @property
+    def write_batch_limit(self) -> int:
+        return self._limit
+
+    async def write_records(self, writes: Sequence[RecordWrite]) -> list[WriteOutcome]:
+        body = {
+            "writes": [
+                {
+                    "record_type": write.record_type,
+                    "record_id": write.record_id,
+                    "fields": write.fields,
+                    "activity": write.activity.model_dump(mode="json") if write.activity else None,
+                    "look_up": write.activity_may_exist,
+                }
+                for write in writes
+            ]
+        }
+        results = (await self._request("POST", "/batch", json=body)).json()["results"]
+        outcomes: list[WriteOutcome] = []
+        for result in results:
+            if result is None:
+                outcomes.append(None)
+            elif "status" in result:
+                outcomes.append(_error_for(result["status"], result["message"]))
+            else:
+                outcomes.append(
+                    TimelineRef(id=result["id"], type="activity", created=result["created"])
+                )
+        return outcomes
