@@ -98,7 +98,9 @@ async def _memorialize_and_replay(harness, sqlite_sessions, record_property):
     calls = [row.result["crmCalls"] for row in rows]
     if adapter.system.type != "demo":  # the demo CRM is a database, not an HTTP API
         # each vendor's replies reach the worker (its quota headers with them)
-        assert all(count >= 2 for count in calls), calls  # the update, the activity
+        # (one where a single request takes the values and the activity, e.g. ServiceNow's
+        # PATCH of an incident with its work note)
+        assert all(count >= 1 for count in calls), calls
     record_property("crmCallsPerJob", f"{adapter.system.type}={calls[0]},{calls[1]}")
     assert (await adapter.get(contact.type, contact.id)).fields[
         harness.updatable_contact_field
