@@ -3,10 +3,12 @@
 Rows live in dicts per table, including the metadata tables the adapter reads
 (``sys_db_object`` with ``super_class``, ``sys_dictionary``) and ``sys_journal_field``,
 which collects every write to a journal field (``work_notes``, ``comments``) the way the
-platform does. It parses the encoded-query subset the adapter generates (``=``, ``!=``,
-``LIKE``, ``STARTSWITH``, ``IN``, ``ISNOTEMPTY``, ``^``, ``^OR``, ``^NQ``, ``ORDERBY[DESC]``)
-**structurally, like ServiceNow**: a ``^`` inside a value starts a new condition, and a
-condition on an unknown field is ignored (the default of
+platform does: a ``PATCH`` with field values and a work note changes the fields and adds
+the entry together, and one a data policy refuses (``403`` "Data Policy Exception: <label>
+is mandatory") writes neither. It parses the encoded-query subset the adapter generates
+(``=``, ``!=``, ``LIKE``, ``STARTSWITH``, ``IN``, ``ISNOTEMPTY``, ``^``, ``^OR``, ``^NQ``,
+``ORDERBY[DESC]``) **structurally, like ServiceNow**: a ``^`` inside a value starts a new
+condition, and a condition on an unknown field is ignored (the default of
 ``glide.invalid_query.returns_no_rows``). So an adapter that let a value through unchecked
 would visibly match more rows here.
 

@@ -6,6 +6,9 @@ with ``next_page`` offset paging, cursor paging (``page[size]``, ``links.next``,
 basic auth, 429 with ``Retry-After``, and Zendesk's error bodies. The search parser covers
 the subset the adapter sends: ``type:x``, ``field:"phrase"``, ``-field:"phrase"`` and the
 phone form ``field:*digits`` (digits suffix, formatting ignored, as Zendesk documents).
+A ticket update ("Update Ticket") sets the standard fields and the ``custom_fields`` it
+lists, adds its ``comment`` and answers with the ``audit`` (a ``Comment`` event); a closed
+ticket refuses every update (422 ``RecordInvalid``, ``details.status``).
 """
 
 from __future__ import annotations
@@ -401,11 +404,23 @@ def create_app(state: ZendeskState) -> web.Application:
         item = pool_of(kind).get(int(request.match_info["id"]))
         if item is None:
             return _not_found()
+        if kind == "tickets" and item.get("status") == "closed":
+            # a closed ticket takes no updates, not even a comment
+            return _error(
+                422,
+                "RecordInvalid",
+                "Record validation errors",
+                details={"status": [{"description": "Status: closed prevents ticket update"}]},
+            )
         changes = dict((await request.json()).get(kind[:-1]) or {})
         merged = {**item, **changes}
         for extra in ("user_fields", "organization_fields"):
             if extra in changes:
                 merged[extra] = {**(item.get(extra) or {}), **changes[extra]}
+        if "custom_fields" in changes:  # the fields listed change, the others stay
+            values = {f["id"]: f["value"] for f in item.get("custom_fields") or []}
+            values.update({f["id"]: f.get("value") for f in changes["custom_fields"]})
+            merged["custom_fields"] = [{"id": k, "value": v} for k, v in values.items()]
         problem = validate(kind, merged, item["id"])
         if problem:
             return problem

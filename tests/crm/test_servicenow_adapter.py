@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from crm.adapters.servicenow import ServiceNowAdapter, ServiceNowSettings
+from crm.adapters.servicenow.wire import policy_field
 from crm.errors import (
     ConfigError,
     CrmAuthError,
@@ -22,6 +23,7 @@ from crm.models import (
     DynamicSearch,
     EmailSearch,
     PhoneSearch,
+    RecordWrite,
     TextSearch,
     TimelineActivity,
 )
@@ -235,6 +237,125 @@ async def test_timeline_on_an_incident_is_one_work_note_per_key(aiohttp_server, 
     assert first.id == again.id == entries[0]["sys_id"] and len(entries) == 1
     assert entries[0]["element"] == "work_notes"
     assert entries[0]["value"].startswith("Inbound call\nvoice · inbound")
+
+
+def _incident_write(incident, key: str, fields, may_exist: bool = False) -> RecordWrite:
+    return RecordWrite(
+        record_type="incident",
+        record_id=incident["sys_id"],
+        fields=fields,
+        activity=TimelineActivity(
+            key=key, record_type="incident", record_id=incident["sys_id"], subject="Inbound call"
+        ),
+        activity_may_exist=may_exist,
+    )
+
+
+def _writes(sim: ServiceNowSim) -> list[tuple[str, str, dict]]:
+    return [(m, p, body) for m, p, _, body in sim.requests if m != "GET"]
+
+
+async def test_write_record_sends_an_incidents_values_and_work_note_in_one_patch(
+    aiohttp_server, http
+):
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    incident = next(iter(sim.tables["incident"].values()))
+    sent = len(sim.requests)
+    ref = await adapter.write_record(
+        _incident_write(incident, "int-9:incident", {"category": "billing"})
+    )
+    [(method, path, body)] = [(m, p, b) for m, p, _, b in sim.requests[sent:]]
+    assert (method, path) == ("PATCH", f"/api/now/table/incident/{incident['sys_id']}")
+    assert body["category"] == "billing" and "[customer-card ref" in body["work_notes"]
+    [entry] = sim.journal_for(incident["sys_id"])
+    assert entry["value"] == body["work_notes"] and incident["category"] == "billing"
+    assert ref is not None and (ref.id, ref.type, ref.created) == (
+        incident["sys_id"],
+        "work_notes",
+        True,
+    )
+
+
+async def test_write_record_retried_finds_the_work_note_and_still_writes_the_values(
+    aiohttp_server, http
+):
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    incident = next(iter(sim.tables["incident"].values()))
+    first = await adapter.write_record(_incident_write(incident, "int-10", {"category": "a"}))
+    sent = len(sim.requests)
+    again = await adapter.write_record(
+        _incident_write(incident, "int-10", {"category": "b"}, may_exist=True)
+    )
+    methods = [(m, p.rsplit("/", 2)[-2]) for m, p, _, _ in sim.requests[sent:]]
+    assert methods == [("GET", "table"), ("PATCH", "incident")]  # the look-up, the values
+    assert sim.requests[-1][3] == {"category": "b"}
+    assert again == first.model_copy(update={"created": False})
+    assert len(sim.journal_for(incident["sys_id"])) == 1 and incident["category"] == "b"
+
+
+async def test_write_record_refused_by_a_data_policy_names_the_field(aiohttp_server, http):
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    incident = next(iter(sim.tables["incident"].values()))
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(
+            _incident_write(incident, "int-11", {"short_description": "", "category": "x"})
+        )
+    assert caught.value.field == "short_description"
+    assert caught.value.vendor_status == 403
+    assert "Short description is mandatory" in (caught.value.vendor_message or "")
+    # nothing of the write happened: no value, no work note
+    assert sim.journal_for(incident["sys_id"]) == [] and incident["category"] == ""
+
+
+async def test_write_record_throttled_is_a_rate_limit_error_and_writes_nothing(
+    aiohttp_server, http
+):
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    incident = next(iter(sim.tables["incident"].values()))
+    sim.throttle_next("7")
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.write_record(_incident_write(incident, "int-12", {"category": "x"}))
+    assert caught.value.retry_after == 7.0
+    assert sim.journal_for(incident["sys_id"]) == [] and incident["category"] == ""
+
+
+async def test_write_record_of_a_person_patches_then_creates_the_interaction(aiohttp_server, http):
+    sim, adapter = await start_adapter(aiohttp_server, http)
+    anna = await _anna(adapter)
+    sent = len(sim.requests)
+    ref = await adapter.write_record(
+        RecordWrite(
+            record_type="sys_user",
+            record_id=anna.id,
+            fields={"title": "Dr."},
+            activity=TimelineActivity(
+                key="int-13", record_type="sys_user", record_id=anna.id, subject="Call"
+            ),
+            activity_may_exist=False,
+        )
+    )
+    assert [(m, p.rsplit("/", 2)[-2]) for m, p, _ in _writes(sim)[-2:]] == [
+        ("PATCH", "sys_user"),
+        ("POST", "table"),
+    ]
+    assert len(sim.requests) - sent == 2  # no look-up, no read-back
+    assert sim.tables["sys_user"][anna.id]["title"] == "Dr."
+    assert ref is not None and sim.tables["interaction"][ref.id]["opened_for"] == anna.id
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ("Operation Failed - Data Policy Exception: Short description is mandatory", "sd"),
+        ("Data Policy Exception: Caller is mandatory Short description is mandatory", "sd"),
+        ("Data Policy Exception: The following fields are mandatory: Resolution code", "rc"),
+        ("Operation Failed - ACL restricts the update", None),
+        ("Data Policy Exception: Urgency is mandatory", None),
+    ],
+)
+def test_policy_field_finds_the_field_a_data_policy_names_by_label(message, field):
+    labels = {"caller_id": "Caller", "sd": "Short description", "rc": "Resolution code"}
+    assert policy_field(message, labels, written=["sd"]) == field
 
 
 async def test_timeline_on_a_person_is_an_interaction(aiohttp_server, http):

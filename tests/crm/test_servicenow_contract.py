@@ -44,8 +44,10 @@ class TestServiceNowContract(CrmContract):
                 stored=stored,
                 timeline_for=timeline_for,
                 settings_bounds={"api_version": ("v2", ["v3", "2"])},
-                # update then look-up and create: no composite request yet
-                write_requests=(3, 3),
+                # a person: the values' PATCH, then the interaction record; an incident:
+                # one PATCH with the values and the work note
+                write_requests=(2, 1),
+                updatable_case_field="short_description",
                 misanswer_lookups=lambda: sim.unfiltered.add("sys_journal_field"),
                 phone_fields=("phone", "mobile_phone"),
             )

@@ -14,7 +14,7 @@ from crm.errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
-from crm.models import FieldType, PhoneSearch, TextSearch, TimelineActivity
+from crm.models import FieldType, PhoneSearch, RecordWrite, TextSearch, TimelineActivity
 from tests.crm.dataset import ANI_ONE_MATCH
 from tests.crm.sim_zendesk import API_EMAIL, API_TOKEN, NOW, TOKEN_LIFETIME_MIN
 from tests.crm.test_zendesk_contract import start_zendesk
@@ -153,6 +153,117 @@ async def test_timeline_on_a_ticket_is_one_private_note_per_key(zendesk: Any) ->
     assert len(notes) == 1 and notes[0]["public"] is False
     assert len(notes[0]["body"]) <= 65_000
     assert (first.created, again.created, again.id) == (True, False, first.id)
+
+
+def _ticket_write(
+    ticket_id: int, key: str, fields: dict[str, Any], may_exist: bool = False
+) -> RecordWrite:
+    return RecordWrite(
+        record_type="ticket",
+        record_id=str(ticket_id),
+        fields=fields,
+        activity=TimelineActivity(
+            key=key, record_type="ticket", record_id=str(ticket_id), subject="Inbound call"
+        ),
+        activity_may_exist=may_exist,
+    )
+
+
+def _notes(state: Any, ticket_id: int, key: str) -> list[dict[str, Any]]:
+    return [c for c in state.comments[ticket_id] if f"[customer-card:{key}]" in c["body"]]
+
+
+async def test_write_record_puts_a_tickets_values_and_note_in_one_update(zendesk: Any) -> None:
+    adapter, state = zendesk
+    ticket_id = next(iter(state.tickets))
+    sent = len(state.requests)
+    ref = await adapter.write_record(
+        _ticket_write(ticket_id, "int-2", {"custom_field_360001": "A-17", "priority": "high"})
+    )
+    assert state.requests[sent:] == [("PUT", f"/api/v2/tickets/{ticket_id}")]
+    [note] = _notes(state, ticket_id, "int-2")
+    assert note["public"] is False
+    ticket = state.tickets[ticket_id]
+    assert ticket["priority"] == "high"
+    assert {"id": 360001, "value": "A-17"} in ticket["custom_fields"]
+    assert ref is not None and (ref.id, ref.type, ref.created) == (
+        str(note["id"]),
+        "ticket_comment",
+        True,
+    )
+
+
+async def test_write_record_retried_finds_the_note_and_still_writes_the_values(
+    zendesk: Any,
+) -> None:
+    adapter, state = zendesk
+    ticket_id = next(iter(state.tickets))
+    first = await adapter.write_record(_ticket_write(ticket_id, "int-3", {"priority": "low"}))
+    sent = len(state.requests)
+    again = await adapter.write_record(
+        _ticket_write(ticket_id, "int-3", {"priority": "urgent"}, may_exist=True)
+    )
+    assert [m for m, _ in state.requests[sent:]] == ["GET", "PUT"]  # the look-up, the values
+    assert again == first.model_copy(update={"created": False})
+    assert len(_notes(state, ticket_id, "int-3")) == 1
+    assert state.tickets[ticket_id]["priority"] == "urgent"
+
+
+async def test_write_record_with_a_comment_among_the_values_adds_both(zendesk: Any) -> None:
+    adapter, state = zendesk
+    ticket_id = next(iter(state.tickets))
+    await adapter.write_record(_ticket_write(ticket_id, "int-4", {"comment": "Mapped summary"}))
+    bodies = [c["body"] for c in state.comments[ticket_id]]
+    assert bodies[-2] == "Mapped summary" and "[customer-card:int-4]" in bodies[-1]
+
+
+async def test_write_record_to_a_closed_ticket_is_rejected_naming_the_field(
+    zendesk: Any,
+) -> None:
+    adapter, state = zendesk
+    ticket_id = next(iter(state.tickets))
+    state.tickets[ticket_id]["status"] = "closed"
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(_ticket_write(ticket_id, "int-5", {"priority": "high"}))
+    assert (caught.value.field, caught.value.vendor_status) == ("status", 422)
+    assert "closed prevents ticket update" in (caught.value.vendor_message or "")
+    assert _notes(state, ticket_id, "int-5") == []
+    assert state.tickets[ticket_id]["priority"] == "normal"
+
+
+async def test_write_record_of_a_user_with_a_refused_value_names_the_field(
+    zendesk: Any,
+) -> None:
+    adapter, state = zendesk
+    anna = next(u for u in state.users.values() if u["name"] == "Anna Schmidt")
+    tickets = len(state.tickets)
+    with pytest.raises(CrmRejectedError) as caught:
+        await adapter.write_record(
+            RecordWrite(
+                record_type="user",
+                record_id=str(anna["id"]),
+                fields={"name": ""},
+                activity=TimelineActivity(
+                    key="int-6", record_type="user", record_id=str(anna["id"]), subject="Call"
+                ),
+                activity_may_exist=False,
+            )
+        )
+    assert caught.value.field == "name"
+    assert len(state.tickets) == tickets  # the activity is not sent after a refused update
+
+
+async def test_write_record_throttled_is_a_rate_limit_error_and_writes_nothing(
+    zendesk: Any,
+) -> None:
+    adapter, state = zendesk
+    ticket_id = next(iter(state.tickets))
+    state.throttle.append(7)
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await adapter.write_record(_ticket_write(ticket_id, "int-7", {"priority": "high"}))
+    assert caught.value.retry_after == 7.0
+    assert _notes(state, ticket_id, "int-7") == []
+    assert state.tickets[ticket_id]["priority"] == "normal"
 
 
 async def test_ticket_fields_come_from_zendesk_metadata(zendesk: Any) -> None:

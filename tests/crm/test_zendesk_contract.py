@@ -75,8 +75,10 @@ async def harness(aiohttp_server: Any) -> AsyncIterator[Harness]:
             "token_expires_in": (301, [300, 172_801]),
             "timeline_ticket_status": ("hold", ["done", "Open"]),
         },
-        # update then look-up and create: no composite request yet
-        write_requests=(3, 2),
+        # a user: its PUT, then the ticket recording the activity; a ticket: one PUT with
+        # the values and the internal note
+        write_requests=(2, 1),
+        updatable_case_field="custom_field_360001",
         misanswer_lookups=lambda: state.unfiltered.add("tickets"),
         phone_fields=("phone", "mobile"),
     )

@@ -99,8 +99,9 @@ async def _memorialize_and_replay(harness, sqlite_sessions, record_property):
     if adapter.system.type != "demo":  # the demo CRM is a database, not an HTTP API
         # each vendor's replies reach the worker (its quota headers with them)
         # at least the write: one request where the vendor takes the values and the
-        # activity together (Salesforce's Composite, Oracle's incident PATCH with a thread
-        # entry), else the update and the activity
+        # activity together (Salesforce's Composite, the PATCH of an Oracle or ServiceNow
+        # incident with its thread entry or work note, a Zendesk ticket PUT with its
+        # comment), else the update and the activity
         assert all(count >= 1 for count in calls), calls
     record_property("crmCallsPerJob", f"{adapter.system.type}={calls[0]},{calls[1]}")
     assert (await adapter.get(contact.type, contact.id)).fields[

@@ -13,10 +13,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import phonenumbers
 
 from ...errors import (
     ConfigError,
+    CrmError,
     CrmNotFoundError,
     CrmRejectedError,
 )
@@ -70,10 +72,22 @@ from .wire import (
     STANDARD_TABLES,
     _parse_time,
     field_info,
+    policy_field,
     record_title,
 )
 
 __all__ = ["ServiceNowAdapter"]
+
+# a write's reply: the sys_id alone (the record is not read back)
+_ID_ONLY = {"sysparm_fields": "sys_id", "sysparm_exclude_reference_link": "true"}
+
+
+def _record_table(record_type: str, record_id: str) -> str:
+    """The checked table of a record addressed by sys_id (anything else is no record)."""
+    table = check_table(record_type)
+    if not is_sys_id(record_id):
+        raise CrmNotFoundError(f"{record_id!r} is not a ServiceNow sys_id")
+    return table
 
 
 class ServiceNowAdapter(ServiceNowConnection):
@@ -145,9 +159,7 @@ class ServiceNowAdapter(ServiceNowConnection):
     # --- records ------------------------------------------------------------------------
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
-        table = check_table(record_type)
-        if not is_sys_id(record_id):
-            raise CrmNotFoundError(f"{record_id!r} is not a ServiceNow sys_id")
+        table = _record_table(record_type, record_id)
         response = await self._call(
             "GET", f"{self._table_base}/{table}/{record_id}", params=self._fields_param(table)
         )
@@ -177,62 +189,153 @@ class ServiceNowAdapter(ServiceNowConnection):
 
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         table = check_table(record_type)
-        response = await self._call(
-            "POST",
-            f"{self._table_base}/{table}",
-            params=self._fields_param(table),
-            json={k: as_form_text(v) for k, v in fields.items()},
-        )
+        url = f"{self._table_base}/{table}"
+        response = await self._send_values("POST", url, table, fields, self._fields_param(table))
         return self._record(table, response.json()["result"])
 
     async def update(
         self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
     ) -> CrmRecord:
-        table = check_table(record_type)
-        if not is_sys_id(record_id):
-            raise CrmNotFoundError(f"{record_id!r} is not a ServiceNow sys_id")
-        response = await self._call(
-            "PATCH",
-            f"{self._table_base}/{table}/{record_id}",
-            params=self._fields_param(table),
-            json={k: as_form_text(v) for k, v in fields.items()},
-        )
+        table = _record_table(record_type, record_id)
+        response = await self._patch(table, record_id, fields, self._fields_param(table))
         return self._record(table, response.json()["result"])
+
+    async def _patch(
+        self,
+        table: str,
+        record_id: str,
+        values: Mapping[str, FieldValue],
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """``PATCH /api/now/table/{table}/{sys_id}`` (Table API "Modify a record"): the values,
+        where a journal field's value (``work_notes``) adds a journal entry. Without
+        ``params`` the reply carries the sys_id alone: the record is not read back."""
+        url = f"{self._table_base}/{table}/{record_id}"
+        return await self._send_values("PATCH", url, table, values, params or _ID_ONLY)
+
+    async def _send_values(
+        self,
+        method: str,
+        url: str,
+        table: str,
+        values: Mapping[str, FieldValue],
+        params: Mapping[str, str],
+    ) -> httpx.Response:
+        """A create or update; a data policy's refusal comes back naming the field."""
+        try:
+            return await self._call(
+                method, url, params=params, json={k: as_form_text(v) for k, v in values.items()}
+            )
+        except CrmRejectedError as error:
+            field = await self._refused_field(error, table, values)
+            if field is None:
+                raise
+            raise CrmRejectedError(
+                error.detail,
+                field=field,
+                vendor_status=error.vendor_status,
+                vendor_message=error.vendor_message,
+            ) from error
+
+    async def _refused_field(
+        self, error: CrmRejectedError, table: str, values: Mapping[str, FieldValue]
+    ) -> str | None:
+        """The field a data policy exception names by its label, found in the table's
+        dictionary (cached; read only when a refusal names a label). ``None`` when the
+        refusal names none or the dictionary cannot be read now."""
+        message = error.vendor_message or ""
+        if error.field or "Data Policy Exception" not in message:
+            return None
+        try:
+            labels = {f.name: f.label for f in await self.list_fields(table)}
+        except CrmError:
+            return None
+        return policy_field(message, labels, values)
 
     # --- timeline -----------------------------------------------------------------------
 
     async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
+        """One ``PATCH`` where the record's table has a journal: the values and the work
+        note (Table API "Modify a record"; the journal field takes the text as a new entry).
+        Other records (people): the values' ``PATCH``, then an interaction record. The key is
+        looked up in the journal first only when an earlier attempt may have sent it.
+
+        A work note written here is named by the record's sys_id (``TimelineRef.id``): the
+        entry's own sys_id would take a second request to read, and a retry that finds the
+        entry names it the same way."""
+        activity = write.activity
+        if activity is None or (activity.record_type, activity.record_id) != (
+            write.record_type,
+            write.record_id,
+        ):
+            return await write_in_turn(write, self._patch_values, self._add_activity)
+        table = _record_table(write.record_type, write.record_id)
+        entry = None
+        if write.activity_may_exist:
+            entry = await self._journal_entry(*self._activity_query(activity, table))
+        values = dict(write.fields)
+        if table not in self._settings.journals:
+            if values:
+                await self._patch(table, write.record_id, values)
+            if entry:
+                return TimelineRef(
+                    id=entry["element_id"], type=self._settings.timeline_table, created=False
+                )
+            return await self._new_interaction(activity, table)
+        journal = self._settings.journal_field
+        if entry is None:
+            if journal in values:  # a value of the journal itself: its own entry first
+                await self._patch(table, write.record_id, values)
+                values = {}
+            values[journal] = timeline_text(activity)
+        if values:
+            await self._patch(table, write.record_id, values)
+        return TimelineRef(id=write.record_id, type=journal, created=entry is None)
+
+    async def _patch_values(
+        self, record_type: str, record_id: str, values: Mapping[str, FieldValue]
+    ) -> None:
+        await self._patch(_record_table(record_type, record_id), record_id, values)
+
+    async def _add_activity(self, activity: TimelineActivity, look_up: bool) -> TimelineRef:
+        return await self.add_timeline(activity)  # add_timeline always looks the key up
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """Task records (incident, case, ...) get a work note; other records (people) get
         an ``interaction`` record with the text as its work note. Either way the entry ends
         with a marker line derived from the key, and the journal (``sys_journal_field``) is
         searched for it first, which reads the database and does not lag."""
-        table = check_table(activity.record_type)
-        if not is_sys_id(activity.record_id):
-            raise CrmNotFoundError(f"{activity.record_id!r} is not a ServiceNow sys_id")
-        ref = timeline_marker(activity.key).split()[-1].rstrip("]")
-        marker = term("value", "LIKE", ref)
+        table = _record_table(activity.record_type, activity.record_id)
+        where, ref = self._activity_query(activity, table)
+        entry = await self._journal_entry(where, ref)
         journal = self._settings.journal_field
         if table in self._settings.journals:
-            where = "^".join(
-                [term("element_id", "=", activity.record_id), term("element", "=", journal), marker]
-            )
-            entry = await self._journal_entry(where, ref)
             if entry:
                 return TimelineRef(id=entry["sys_id"], type=journal, created=False)
-            await self.update(table, activity.record_id, {journal: timeline_text(activity)})
+            await self._patch(table, activity.record_id, {journal: timeline_text(activity)})
             entry = await self._journal_entry(where, ref)
             return TimelineRef(
                 id=entry["sys_id"] if entry else activity.record_id, type=journal, created=True
             )
-        target = self._settings.timeline_table
-        entry = await self._journal_entry(
-            "^".join([term("name", "=", target), term("element", "=", journal), marker]), ref
-        )
         if entry:
-            return TimelineRef(id=entry["element_id"], type=target, created=False)
+            return TimelineRef(
+                id=entry["element_id"], type=self._settings.timeline_table, created=False
+            )
+        return await self._new_interaction(activity, table)
+
+    def _activity_query(self, activity: TimelineActivity, table: str) -> tuple[str, str]:
+        """(encoded query, marker reference) finding the activity's journal entry: on the
+        record itself, or on an interaction record for tables without a journal."""
+        ref = timeline_marker(activity.key).split()[-1].rstrip("]")
+        marker = term("value", "LIKE", ref)
+        journal = term("element", "=", self._settings.journal_field)
+        if table in self._settings.journals:
+            return "^".join([term("element_id", "=", activity.record_id), journal, marker]), ref
+        return "^".join([term("name", "=", self._settings.timeline_table), journal, marker]), ref
+
+    async def _new_interaction(self, activity: TimelineActivity, table: str) -> TimelineRef:
+        target = self._settings.timeline_table
+        journal = self._settings.journal_field
         created = await self.create(target, self._interaction(activity, table, journal))
         return TimelineRef(id=created.id, type=target, created=True)
 

@@ -4,7 +4,7 @@ functions and data, no I/O)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "STANDARD_TABLES",
     "servicenow_error",
     "field_info",
+    "policy_field",
 ]
 
 
@@ -213,6 +214,24 @@ def servicenow_error(response: httpx.Response, secrets: Sequence[str] = ()) -> C
     )
     # only error replies come here; a 3xx that does is refused as the vendor's answer
     return found or CrmRejectedError(f"ServiceNow answered {response.status_code}")
+
+
+def policy_field(
+    message: str, labels: Mapping[str, str], written: Iterable[str] = ()
+) -> str | None:
+    """The field a data policy's refusal names (a ``403`` whose detail is "Data Policy
+    Exception: Short description is mandatory", or "... The following fields are mandatory:
+    Resolution code, ..."). ServiceNow names fields by their label; ``labels`` maps field
+    names to labels (``sys_dictionary``). A field of the write is preferred."""
+    _, found, named = message.partition("Data Policy Exception:")
+    if not found:
+        return None
+    listed = {part.strip() for part in named.partition("mandatory:")[2].split(",")}
+    for name in [*written, *labels]:
+        label = labels.get(name)
+        if label and (f"{label} is mandatory" in named or label in listed):
+            return name
+    return None
 
 
 def field_info(raw: Mapping[str, Any]) -> FieldInfo:

@@ -318,35 +318,82 @@ class ZendeskAdapter(ZendeskConnection):
     # --- timeline ----------------------------------------------------------------------
 
     async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
+        """A ticket's values and the internal note in one ``PUT /api/v2/tickets/{id}``
+        (Tickets API "Update Ticket": standard fields, ``custom_fields`` and ``comment`` with
+        ``public: false``). A user or organization: its ``PUT``, then the ticket that records
+        the activity (Zendesk has no request that does both). The key is looked up first only
+        when an earlier attempt may have sent the activity."""
+        activity = write.activity
+        target = (write.record_type, write.record_id)
+        on_the_ticket = (
+            activity is not None and (activity.record_type, activity.record_id) == target
+        )
+        if activity is None or not on_the_ticket or write.record_type != "ticket":
+            return await write_in_turn(write, self.update, self._add_activity)
+        return await self._add_ticket_note(
+            activity, look_up=write.activity_may_exist, values=write.fields
+        )
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
+        return await self._add_activity(activity, True)
+
+    async def _add_activity(self, activity: TimelineActivity, look_up: bool) -> TimelineRef:
+        """The activity linked once: a note on a ticket, else a ticket requested by the user
+        (or organization) with the key as ``external_id``; looked up first when
+        ``look_up``."""
         if activity.record_type == "ticket":
-            return await self._add_ticket_note(activity)
+            return await self._add_ticket_note(activity, look_up=look_up)
         if activity.record_type not in ("user", "organization"):
             raise CrmRejectedError(f"Zendesk cannot link an activity to {activity.record_type}")
-        existing = await self._call(
-            "GET", self._url("tickets"), params={"external_id": activity.key}
-        )
-        for found in existing.get("tickets") or []:  # re-checked: one wrong reply drops nothing
-            if found.get("external_id") == activity.key:
-                return TimelineRef(id=str(found["id"]), type="ticket", created=False)
+        owner = self._check_id(activity.record_id)
+        if look_up:
+            existing = await self._call(
+                "GET", self._url("tickets"), params={"external_id": activity.key}
+            )
+            for found in existing.get("tickets") or []:  # re-checked: a wrong reply drops none
+                if found.get("external_id") == activity.key:
+                    return TimelineRef(id=str(found["id"]), type="ticket", created=False)
         ticket: dict[str, Any] = {
             "subject": activity.subject[:255],
             "external_id": activity.key,
             "comment": {"body": format_activity(activity, COMMENT_MAX), "public": False},
             "tags": ["customer_card", activity.channel],
         }
-        owner = self._check_id(activity.record_id)
         ticket["requester_id" if activity.record_type == "user" else "organization_id"] = int(owner)
         if self._ticket_status:
             ticket["status"] = self._ticket_status
         data = await self._call("POST", self._url("tickets"), json={"ticket": ticket})
         return TimelineRef(id=str(data["ticket"]["id"]), type="ticket")
 
-    async def _add_ticket_note(self, activity: TimelineActivity) -> TimelineRef:
+    async def _add_ticket_note(
+        self,
+        activity: TimelineActivity,
+        *,
+        look_up: bool,
+        values: Mapping[str, FieldValue] | None = None,
+    ) -> TimelineRef:
+        """The internal note on the ticket, sent with ``values`` in the same ``PUT``; a note
+        found by its marker (when ``look_up``) is not sent again, the values still are."""
         ticket_id = self._check_id(activity.record_id)
-        marker = activity_marker(activity.key)
+        url = self._url(f"tickets/{ticket_id}")
+        body = self._payload("ticket", values or {})
+        if look_up:
+            found = await self._find_note(ticket_id, activity_marker(activity.key))
+            if found is not None:
+                if body:
+                    await self._call("PUT", url, json={"ticket": body})
+                return found
+        if "comment" in body:  # the values carry a comment of their own: it goes first
+            await self._call("PUT", url, json={"ticket": body})
+            body = {}
+        body["comment"] = {"body": format_activity(activity, COMMENT_MAX), "public": False}
+        data = await self._call("PUT", url, json={"ticket": body})
+        events = (data.get("audit") or {}).get("events") or []
+        comment_ids = [str(e["id"]) for e in events if e.get("type") == "Comment"]
+        return TimelineRef(id=comment_ids[0] if comment_ids else ticket_id, type="ticket_comment")
+
+    async def _find_note(self, ticket_id: str, marker: str) -> TimelineRef | None:
+        """The ticket's comment carrying ``marker`` (List Comments, cursor-paged)."""
         url: str | None = self._url(f"tickets/{ticket_id}/comments")
         params: dict[str, Any] | None = {"page[size]": 100}
         while url:
@@ -356,12 +403,7 @@ class ZendeskAdapter(ZendeskConnection):
                     return TimelineRef(id=str(comment["id"]), type="ticket_comment", created=False)
             has_more = (data.get("meta") or {}).get("has_more")
             url, params = ((data.get("links") or {}).get("next") if has_more else None), None
-        note = {"body": format_activity(activity, COMMENT_MAX), "public": False}
-        body = {"ticket": {"comment": note}}
-        data = await self._call("PUT", self._url(f"tickets/{ticket_id}"), json=body)
-        events = (data.get("audit") or {}).get("events") or []
-        comment_ids = [str(e["id"]) for e in events if e.get("type") == "Comment"]
-        return TimelineRef(id=comment_ids[0] if comment_ids else ticket_id, type="ticket_comment")
+        return None
 
     # --- metadata ----------------------------------------------------------------------
 

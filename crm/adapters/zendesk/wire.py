@@ -36,6 +36,7 @@ __all__ = [
     "ORG_STANDARD",
     "TICKET_STANDARD",
     "vendor_message",
+    "refused_field",
     "error_for_response",
 ]
 
@@ -176,6 +177,20 @@ def vendor_message(response: httpx.Response) -> str:
     return safe_text("; ".join(parts) or response.reason_phrase)
 
 
+def refused_field(response: httpx.Response) -> str | None:
+    """The field a validation error names: ``422`` ``RecordInvalid`` keys its ``details`` by
+    the attribute (``{"details": {"status": [{"description": "Status: closed prevents
+    ticket update"}]}}``); ``base`` is the record as a whole."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    details = body.get("details") if isinstance(body, dict) else None
+    if not isinstance(details, dict):
+        return None
+    return next((str(name) for name in details if name != "base"), None)
+
+
 def error_for_response(response: httpx.Response) -> CrmError | None:
     """The project error for a Zendesk reply, ``None`` when it succeeded."""
     if response.status_code < 400:
@@ -184,6 +199,7 @@ def error_for_response(response: httpx.Response) -> CrmError | None:
         _TEXTS,
         response.status_code,
         message=vendor_message(response),
+        field=refused_field(response),
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
     )
 
