@@ -2,7 +2,8 @@
 
 ``adapter``: the ``CrmAdapter``, registered as ``"servicenow"``; ``query``: pure query builders;
 ``settings``: the settings model the configuration API validates with; ``connection``:
-the API session (auth, transport, errors); ``wire``: the wire format (pure).
+the API session (auth, transport, errors); ``dictionary``: tables and their fields;
+``timeline``: writes of values and of timeline activities; ``wire``: the wire format (pure).
 """
 
 from .adapter import ServiceNowAdapter

@@ -27,7 +27,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from ...errors import CrmRejectedError
+from ...errors import CrmNotFoundError, CrmRejectedError
 from ...models import Condition, TimelineActivity
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "check_field",
     "check_table",
     "is_sys_id",
+    "record_table",
     "check_value",
     "term",
     "dnf",
@@ -46,6 +47,7 @@ __all__ = [
     "in_query",
     "timeline_marker",
     "timeline_text",
+    "journal_query",
 ]
 
 _FIELD = re.compile(r"[a-z][a-z0-9_]{0,79}(?:\.[a-z][a-z0-9_]{0,79}){0,3}")
@@ -74,6 +76,14 @@ def check_table(name: str) -> str:
 
 def is_sys_id(value: str) -> bool:
     return bool(_SYS_ID.fullmatch(value))
+
+
+def record_table(record_type: str, record_id: str) -> str:
+    """The checked table of a record addressed by sys_id (anything else is no record)."""
+    table = check_table(record_type)
+    if not is_sys_id(record_id):
+        raise CrmNotFoundError(f"{record_id!r} is not a ServiceNow sys_id")
+    return table
 
 
 def check_value(value: str) -> str:
@@ -201,3 +211,13 @@ def timeline_text(activity: TimelineActivity) -> str:
         lines.append(activity.notes)
     lines.append(timeline_marker(activity.key))
     return "\n".join(lines)
+
+
+def journal_query(key: str, journal_field: str, owner: tuple[str, str]) -> tuple[str, str]:
+    """(encoded query on ``sys_journal_field``, marker reference) finding the entry that
+    carries the key's marker: ``owner`` is ``("element_id", sys_id)`` for a record's own
+    journal, ``("name", table)`` for the journal of any record of ``table``."""
+    ref = timeline_marker(key).split()[-1].rstrip("]")
+    marker = term("value", "LIKE", ref)
+    journal = term("element", "=", journal_field)
+    return "^".join([term(owner[0], "=", owner[1]), journal, marker]), ref

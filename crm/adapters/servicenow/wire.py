@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -24,9 +25,13 @@ from ...http import (
     safe_text,
 )
 from ...models import (
+    CrmRecord,
     FieldInfo,
     FieldType,
+    FieldValue,
+    TimelineActivity,
 )
+from .query import is_sys_id, timeline_text
 
 __all__ = [
     "QUOTA_HEADERS",
@@ -42,6 +47,11 @@ __all__ = [
     "servicenow_error",
     "field_info",
     "policy_field",
+    "ID_ONLY",
+    "fields_param",
+    "nav_url",
+    "parse_record",
+    "interaction_fields",
 ]
 
 
@@ -191,6 +201,9 @@ _MAX_CANDIDATE_PAGES = 100
 
 _FIELDS_TTL = 300.0
 
+# a write's reply: the sys_id alone (the record is not read back)
+ID_ONLY = {"sysparm_fields": "sys_id", "sysparm_exclude_reference_link": "true"}
+
 
 def servicenow_error(response: httpx.Response, secrets: Sequence[str] = ()) -> CrmError:
     """The project error for a ServiceNow error reply (``{"error": {"message", "detail"}}``),
@@ -282,6 +295,58 @@ def record_title(table: str, f: Mapping[str, Any], record_id: str) -> str:
         short = str(f.get("short_description") or "").strip()
         return f"{f['number']}: {short}" if short else str(f["number"])
     return str(f.get("short_description") or f"{table} {record_id}")
+
+
+def fields_param(table: str) -> dict[str, str]:
+    """The Table API parameters of a read: raw values, the table's default fields."""
+    params = {"sysparm_exclude_reference_link": "true", "sysparm_display_value": "false"}
+    if table in DEFAULT_FIELDS:
+        params["sysparm_fields"] = ",".join(DEFAULT_FIELDS[table])
+    return params
+
+
+def nav_url(ui_base: str, record_type: str, record_id: str) -> str:
+    inner = quote(f"{record_type}.do?sys_id={record_id}", safe="")
+    return f"{ui_base}/nav_to.do?uri={inner}"
+
+
+def parse_record(table: str, row: Mapping[str, Any], ui_base: str) -> CrmRecord:
+    """A Table API row as a ``CrmRecord``: its scalar values, its parents by sys_id."""
+    fields = {k: v for k, v in row.items() if isinstance(v, str | int | float | bool) or v is None}
+    record_id = str(row["sys_id"])
+    parents = {
+        PARENT_FIELDS[k]: str(v)
+        for k, v in fields.items()
+        if k in PARENT_FIELDS and isinstance(v, str) and is_sys_id(v)
+    }
+    return CrmRecord(
+        type=table,
+        id=record_id,
+        title=record_title(table, fields, record_id),
+        url=nav_url(ui_base, table, record_id),
+        fields=fields,
+        updated_at=_parse_time(row.get("sys_updated_on")),
+        parent_ids=parents,
+    )
+
+
+def interaction_fields(
+    activity: TimelineActivity, table: str, journal: str
+) -> dict[str, FieldValue]:
+    """An ``interaction`` record for an activity on a record without a journal (a person):
+    closed, the text as its journal entry, in the context of the record."""
+    fields: dict[str, FieldValue] = {
+        "type": "phone" if activity.channel == "voice" else "chat",
+        "state": "closed_complete",
+        "short_description": activity.subject[:160],
+        journal: timeline_text(activity),
+        "context_table": table,
+        "context_document": activity.record_id,
+    }
+    person_field = INTERACTION_PERSON_FIELD.get(table)
+    if person_field:
+        fields[person_field] = activity.record_id
+    return fields
 
 
 # admin rules: X-RateLimit-Limit per hour, X-RateLimit-Reset (Unix time); no remaining count,
