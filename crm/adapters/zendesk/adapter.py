@@ -3,11 +3,11 @@
 Record types: ``user`` (the caller), ``organization`` and ``ticket`` (the case). Auth is an
 OAuth client-credentials token (cached and refreshed by ``TokenManager``) or, until Zendesk
 retires them on 2027-04-30, an API token. Search uses the Search API; every result is
-checked against what was asked before it is returned (see ``crm.zendesk_query``).
+checked against what was asked before it is returned (see ``query``).
 
-Zendesk has no task or call object, so a timeline activity is either a new ticket requested
-by the user (``external_id`` holds the activity key, so it is created once) or an internal
-note on an existing ticket (a private comment ending in a key marker).
+Zendesk has no task or call object, so a timeline activity (``timeline``) is either a new
+ticket requested by the user (``external_id`` holds the activity key, so it is created once)
+or an internal note on an existing ticket (a private comment ending in a key marker).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...activity_text import activity_marker, format_activity
 from ...errors import (
     CrmAuthError,
     CrmNotFoundError,
@@ -34,39 +33,36 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
-    RecordWrite,
     SearchQuery,
     TextSearch,
-    TimelineActivity,
-    TimelineRef,
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id
-from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from . import query as zq
-from .connection import ZendeskConnection
 from .settings import ZendeskSettings
+from .timeline import ZendeskTimeline
 from .wire import (
     _MAX_SEARCH_PAGES,
     _RECORD_TYPES,
     _STATIC_FIELDS,
-    COMMENT_MAX,
     ORG_STANDARD,
     TICKET_STANDARD,
     USER_STANDARD,
-    _as_id,
     _custom_field,
     _national_digits,
     _scalar,
     _str,
     _ticket_field,
+    check_id,
+    record_path,
+    record_payload,
 )
 
 __all__ = ["ZendeskAdapter", "create_zendesk_adapter"]
 
 
-class ZendeskAdapter(ZendeskConnection):
+class ZendeskAdapter(ZendeskTimeline):
     """``CrmAdapter`` for Zendesk Support."""
 
     # --- records -----------------------------------------------------------------------
@@ -103,69 +99,21 @@ class ZendeskAdapter(ZendeskConnection):
             parent_ids=parents,
         )
 
-    @staticmethod
-    def _payload(kind: str, fields: Mapping[str, FieldValue]) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        if kind == "ticket":
-            custom: list[dict[str, Any]] = []
-            for name, value in fields.items():
-                if name in ("description", "comment"):
-                    # a ticket's description is its first comment; later ones are notes
-                    body["comment"] = {"body": value, "public": False}
-                elif name == "tags":
-                    body["tags"] = str(value or "").split()
-                elif name.startswith("custom_field_"):
-                    custom.append(
-                        {"id": _as_id(name.removeprefix("custom_field_")), "value": value}
-                    )
-                elif name in TICKET_STANDARD:
-                    body[name] = _as_id(value) if name.endswith("_id") else value
-                else:
-                    raise InputError(f"Unknown ticket field {name!r}", field=name)
-            if custom:
-                body["custom_fields"] = custom
-            return body
-        standard = USER_STANDARD if kind == "user" else ORG_STANDARD
-        extra_key = "user_fields" if kind == "user" else "organization_fields"
-        for name, value in fields.items():
-            if name in standard:
-                body[name] = (
-                    _as_id(value) if name.endswith("_id") and name != "external_id" else value
-                )
-            else:
-                body.setdefault(extra_key, {})[name] = value
-        return body
-
-    def _path(self, record_type: str) -> str:
-        if record_type not in _RECORD_TYPES:
-            raise CrmRejectedError(f"Zendesk has no record type {record_type!r}")
-        return f"{record_type}s"
-
-    @staticmethod
-    def _check_id(record_id: str) -> str:
-        if not record_id.isdigit():
-            raise CrmNotFoundError("Zendesk ids are numbers")
-        return record_id
-
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
-        path = self._path(record_type)
-        data = await self._call("GET", self._url(f"{path}/{self._check_id(record_id)}"))
+        path = record_path(record_type)
+        data = await self._call("GET", self._url(f"{path}/{check_id(record_id)}"))
         return self._record(record_type, data[record_type])
 
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
-        path = self._path(record_type)
-        body = {record_type: self._payload(record_type, fields)}
+        path = record_path(record_type)
+        body = {record_type: record_payload(record_type, fields)}
         data = await self._call("POST", self._url(path), json=body)
         return self._record(record_type, data[record_type])
 
     async def update(
         self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
     ) -> CrmRecord:
-        path = self._path(record_type)
-        body = {record_type: self._payload(record_type, fields)}
-        url = self._url(f"{path}/{self._check_id(record_id)}")
-        data = await self._call("PUT", url, json=body)
-        return self._record(record_type, data[record_type])
+        return self._record(record_type, await self._put(record_type, record_id, fields))
 
     # --- search ------------------------------------------------------------------------
 
@@ -233,21 +181,11 @@ class ZendeskAdapter(ZendeskConnection):
         return results[: query.limit]
 
     async def _search_dynamic(self, query: DynamicSearch) -> list[CrmRecord]:
-        self._path(query.record_type)
+        record_path(query.record_type)
         queries = zq.dynamic_queries(query.record_type, query.conditions, query.join)
 
         def holds(record: CrmRecord) -> bool:
-            # re-check conditions on fields the record carries: search matches words,
-            # the workflow asked for equality
-            checks = []
-            for cond in query.conditions:
-                if cond.field not in record.fields:
-                    continue  # a search-only keyword (tags, requester, ...): trust Zendesk
-                equal = _str(record.fields[cond.field]).casefold() == cond.value.casefold()
-                checks.append(equal if cond.operator == "equals" else not equal)
-            if not checks:
-                return True
-            return all(checks) if query.join == "and" else any(checks)
+            return zq.conditions_hold(record.fields, query.conditions, query.join)
 
         return await self._search_filtered(queries, query.limit, holds)
 
@@ -315,103 +253,13 @@ class ZendeskAdapter(ZendeskConnection):
                 pass
         return related[:limit]
 
-    # --- timeline ----------------------------------------------------------------------
-
-    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        """A ticket's values and the internal note in one ``PUT /api/v2/tickets/{id}``
-        (Tickets API "Update Ticket": standard fields, ``custom_fields`` and ``comment`` with
-        ``public: false``). A user or organization: its ``PUT``, then the ticket that records
-        the activity (Zendesk has no request that does both). The key is looked up first only
-        when an earlier attempt may have sent the activity."""
-        activity = write.activity
-        target = (write.record_type, write.record_id)
-        on_the_ticket = (
-            activity is not None and (activity.record_type, activity.record_id) == target
-        )
-        if activity is None or not on_the_ticket or write.record_type != "ticket":
-            return await write_in_turn(write, self.update, self._add_activity)
-        return await self._add_ticket_note(
-            activity, look_up=write.activity_may_exist, values=write.fields
-        )
-
-    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        return await self._add_activity(activity, True)
-
-    async def _add_activity(self, activity: TimelineActivity, look_up: bool) -> TimelineRef:
-        """The activity linked once: a note on a ticket, else a ticket requested by the user
-        (or organization) with the key as ``external_id``; looked up first when
-        ``look_up``."""
-        if activity.record_type == "ticket":
-            return await self._add_ticket_note(activity, look_up=look_up)
-        if activity.record_type not in ("user", "organization"):
-            raise CrmRejectedError(f"Zendesk cannot link an activity to {activity.record_type}")
-        owner = self._check_id(activity.record_id)
-        if look_up:
-            existing = await self._call(
-                "GET", self._url("tickets"), params={"external_id": activity.key}
-            )
-            for found in existing.get("tickets") or []:  # re-checked: a wrong reply drops none
-                if found.get("external_id") == activity.key:
-                    return TimelineRef(id=str(found["id"]), type="ticket", created=False)
-        ticket: dict[str, Any] = {
-            "subject": activity.subject[:255],
-            "external_id": activity.key,
-            "comment": {"body": format_activity(activity, COMMENT_MAX), "public": False},
-            "tags": ["customer_card", activity.channel],
-        }
-        ticket["requester_id" if activity.record_type == "user" else "organization_id"] = int(owner)
-        if self._ticket_status:
-            ticket["status"] = self._ticket_status
-        data = await self._call("POST", self._url("tickets"), json={"ticket": ticket})
-        return TimelineRef(id=str(data["ticket"]["id"]), type="ticket")
-
-    async def _add_ticket_note(
-        self,
-        activity: TimelineActivity,
-        *,
-        look_up: bool,
-        values: Mapping[str, FieldValue] | None = None,
-    ) -> TimelineRef:
-        """The internal note on the ticket, sent with ``values`` in the same ``PUT``; a note
-        found by its marker (when ``look_up``) is not sent again, the values still are."""
-        ticket_id = self._check_id(activity.record_id)
-        url = self._url(f"tickets/{ticket_id}")
-        body = self._payload("ticket", values or {})
-        if look_up:
-            found = await self._find_note(ticket_id, activity_marker(activity.key))
-            if found is not None:
-                if body:
-                    await self._call("PUT", url, json={"ticket": body})
-                return found
-        if "comment" in body:  # the values carry a comment of their own: it goes first
-            await self._call("PUT", url, json={"ticket": body})
-            body = {}
-        body["comment"] = {"body": format_activity(activity, COMMENT_MAX), "public": False}
-        data = await self._call("PUT", url, json={"ticket": body})
-        events = (data.get("audit") or {}).get("events") or []
-        comment_ids = [str(e["id"]) for e in events if e.get("type") == "Comment"]
-        return TimelineRef(id=comment_ids[0] if comment_ids else ticket_id, type="ticket_comment")
-
-    async def _find_note(self, ticket_id: str, marker: str) -> TimelineRef | None:
-        """The ticket's comment carrying ``marker`` (List Comments, cursor-paged)."""
-        url: str | None = self._url(f"tickets/{ticket_id}/comments")
-        params: dict[str, Any] | None = {"page[size]": 100}
-        while url:
-            data = await self._call("GET", url, params=params)
-            for comment in data.get("comments") or []:
-                if marker in str(comment.get("body") or ""):
-                    return TimelineRef(id=str(comment["id"]), type="ticket_comment", created=False)
-            has_more = (data.get("meta") or {}).get("has_more")
-            url, params = ((data.get("links") or {}).get("next") if has_more else None), None
-        return None
-
     # --- metadata ----------------------------------------------------------------------
 
     async def list_record_types(self) -> list[RecordType]:
         return list(_RECORD_TYPES.values())
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
-        self._path(record_type)
+        record_path(record_type)
         if record_type == "ticket":
             data = await self._call("GET", self._url("ticket_fields"))
             fields = [_ticket_field(f) for f in data.get("ticket_fields") or [] if f.get("active")]

@@ -17,10 +17,11 @@ answered with one query per condition, merged by the adapter (:func:`dynamic_que
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ...errors import InputError
-from ...models import Condition
+from ...models import Condition, FieldValue
+from .wire import _str
 
 __all__ = [
     "quote_search_value",
@@ -33,6 +34,7 @@ __all__ = [
     "check_field_name",
     "matches_text",
     "matches_email",
+    "conditions_hold",
 ]
 
 # Characters that carry meaning even inside a quoted phrase (or end it).
@@ -131,3 +133,20 @@ def matches_text(candidate: str, text: str) -> bool:
 
 def matches_email(candidate: str | None, email: str) -> bool:
     return candidate is not None and candidate.strip().casefold() == email.strip().casefold()
+
+
+def conditions_hold(
+    fields: Mapping[str, FieldValue], conditions: Iterable[Condition], join: str
+) -> bool:
+    """Whether a found record meets the conditions on the fields it carries: search matches
+    words, the workflow asked for equality. A search-only keyword (tags, requester, ...)
+    the record does not carry is left to Zendesk."""
+    checks = []
+    for cond in conditions:
+        if cond.field not in fields:
+            continue
+        equal = _str(fields[cond.field]).casefold() == cond.value.casefold()
+        checks.append(equal if cond.operator == "equals" else not equal)
+    if not checks:
+        return True
+    return all(checks) if join == "and" else any(checks)

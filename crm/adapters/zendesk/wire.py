@@ -9,8 +9,12 @@ from typing import Any
 import httpx
 import phonenumbers
 
+from ...activity_text import format_activity
 from ...errors import (
     CrmError,
+    CrmNotFoundError,
+    CrmRejectedError,
+    InputError,
 )
 from ...http import (
     QuotaHeaders,
@@ -24,6 +28,7 @@ from ...models import (
     FieldType,
     FieldValue,
     RecordType,
+    TimelineActivity,
 )
 from ...phone import digits_only
 
@@ -38,6 +43,11 @@ __all__ = [
     "vendor_message",
     "refused_field",
     "error_for_response",
+    "record_path",
+    "check_id",
+    "record_payload",
+    "internal_note",
+    "activity_ticket",
 ]
 
 
@@ -268,6 +278,71 @@ def _ticket_field(field: Mapping[str, Any]) -> FieldInfo:
     info = _custom_field({**field, "key": f"custom_field_{field.get('id')}"})
     info.label = label
     return info
+
+
+def record_path(record_type: str) -> str:
+    """The API path of a record type (``users``, ``organizations``, ``tickets``)."""
+    if record_type not in _RECORD_TYPES:
+        raise CrmRejectedError(f"Zendesk has no record type {record_type!r}")
+    return f"{record_type}s"
+
+
+def check_id(record_id: str) -> str:
+    if not record_id.isdigit():
+        raise CrmNotFoundError("Zendesk ids are numbers")
+    return record_id
+
+
+def record_payload(kind: str, fields: Mapping[str, FieldValue]) -> dict[str, Any]:
+    """A record's values as the body of its Create/Update request: a ticket's standard
+    fields, ``custom_fields`` and ``comment``; a user's or organization's standard fields
+    and ``user_fields``/``organization_fields``."""
+    body: dict[str, Any] = {}
+    if kind == "ticket":
+        custom: list[dict[str, Any]] = []
+        for name, value in fields.items():
+            if name in ("description", "comment"):
+                # a ticket's description is its first comment; later ones are notes
+                body["comment"] = {"body": value, "public": False}
+            elif name == "tags":
+                body["tags"] = str(value or "").split()
+            elif name.startswith("custom_field_"):
+                custom.append({"id": _as_id(name.removeprefix("custom_field_")), "value": value})
+            elif name in TICKET_STANDARD:
+                body[name] = _as_id(value) if name.endswith("_id") else value
+            else:
+                raise InputError(f"Unknown ticket field {name!r}", field=name)
+        if custom:
+            body["custom_fields"] = custom
+        return body
+    standard = USER_STANDARD if kind == "user" else ORG_STANDARD
+    extra_key = "user_fields" if kind == "user" else "organization_fields"
+    for name, value in fields.items():
+        if name in standard:
+            body[name] = _as_id(value) if name.endswith("_id") and name != "external_id" else value
+        else:
+            body.setdefault(extra_key, {})[name] = value
+    return body
+
+
+def internal_note(activity: TimelineActivity) -> dict[str, Any]:
+    """The activity's text as a ticket comment only agents see (``public: false``)."""
+    return {"body": format_activity(activity, COMMENT_MAX), "public": False}
+
+
+def activity_ticket(activity: TimelineActivity, owner: str, status: str | None) -> dict[str, Any]:
+    """The ticket that records an activity on a user (its requester) or an organization:
+    the key as ``external_id`` (so a retry finds it), the text as an internal note."""
+    ticket: dict[str, Any] = {
+        "subject": activity.subject[:255],
+        "external_id": activity.key,
+        "comment": internal_note(activity),
+        "tags": ["customer_card", activity.channel],
+    }
+    ticket["requester_id" if activity.record_type == "user" else "organization_id"] = int(owner)
+    if status:
+        ticket["status"] = status
+    return ticket
 
 
 # account-wide requests per minute; list endpoints also send ratelimit-reset (seconds)
