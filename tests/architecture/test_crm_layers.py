@@ -1,7 +1,8 @@
 """crm/'s module-level imports form no cycle and go down its layers (docs/architecture.md,
 "crm/"): the seam and shared helpers know no adapter and no configuration; the integration
 model knows no adapter (it gets each type's settings model through the registry); each vendor
-package stands alone, and inside it query/settings/wire -> connection -> adapter. crm/
+package stands alone, and inside it query/settings/wire (pure) -> connection -> the modules
+between (timeline, ...) -> adapter. crm/
 imports nothing from bot/ or cards/, not even inside a function. Every package's
 ``__init__`` says what it exports (``__all__``), and each exported name exists."""
 
@@ -27,7 +28,7 @@ INTEGRATION = (
     "crm.workflow_result",
     "crm.interaction_data",
 )
-VENDOR_LOWER = ("query", "settings", "wire")  # import neither connection nor adapter
+VENDOR_LOWER = ("query", "settings", "wire")  # pure: import only each other
 
 
 def _under(module: str, prefixes: tuple[str, ...]) -> bool:
@@ -43,21 +44,14 @@ def _offences(graph: dict[str, set[str]]) -> list[str]:
             elif _under(module, INTEGRATION) and _under(target, ("crm.adapters", "crm.demo")):
                 found.append(f"{module} -> {target}")
             elif module.startswith("crm.adapters.") and target.startswith("crm.adapters."):
-                vendor, inner = module.split(".")[2], module.split(".")[3:]
+                vendor, inner = module.split(".")[2], module.split(".")[3:4]
+                lower = target.split(".")[3:4] in ([kind] for kind in VENDOR_LOWER)
                 if target.split(".")[2] != vendor:
                     found.append(f"{module} -> {target}")
-                elif (
-                    inner
-                    and inner[0] in VENDOR_LOWER
-                    and target.split(".")[3:4]
-                    in (
-                        ["connection"],
-                        ["adapter"],
-                    )
-                ):
-                    found.append(f"{module} -> {target}")
-                elif inner == ["connection"] and target.endswith(".adapter"):
-                    found.append(f"{module} -> {target}")
+                elif inner and inner[0] in (*VENDOR_LOWER, "connection") and not lower:
+                    found.append(f"{module} -> {target}")  # pure or the session: only pure
+                elif inner and target.split(".")[3:4] == ["adapter"]:
+                    found.append(f"{module} -> {target}")  # the adapter is the top
             if _under(module, ("crm.adapters", "crm.demo")) and _under(target, INTEGRATION):
                 found.append(f"{module} -> {target}")
             if module.startswith("crm.demo") and target.startswith("crm.adapters"):
@@ -78,10 +72,20 @@ def test_the_layer_check_finds_an_upward_import() -> None:
         "crm.http": {"crm.errors", "crm.config"},
         "crm.adapters.oracle.wire": {"crm.adapters.oracle.connection"},
         "crm.adapters.oracle.adapter": {"crm.adapters.zendesk.wire"},
+        "crm.adapters.oracle.query": {"crm.adapters.oracle.timeline", "crm.adapters.oracle.wire"},
+        "crm.adapters.oracle.connection": {"crm.adapters.oracle.timeline"},
+        "crm.adapters.oracle.timeline": {
+            "crm.adapters.oracle.adapter",
+            "crm.adapters.oracle.connection",
+            "crm.adapters.oracle.query",
+        },
         "crm.demo.adapter": {"crm.workflows"},
     }
     assert _offences(graph) == [
         "crm.adapters.oracle.adapter -> crm.adapters.zendesk.wire",
+        "crm.adapters.oracle.connection -> crm.adapters.oracle.timeline",
+        "crm.adapters.oracle.query -> crm.adapters.oracle.timeline",
+        "crm.adapters.oracle.timeline -> crm.adapters.oracle.adapter",
         "crm.adapters.oracle.wire -> crm.adapters.oracle.connection",
         "crm.demo.adapter -> crm.workflows",
         "crm.http -> crm.config",
