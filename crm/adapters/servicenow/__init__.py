@@ -2,7 +2,7 @@
 
 ``adapter``: the ``CrmAdapter``, registered as ``"servicenow"``; ``query``: pure query builders;
 ``settings``: the settings model the configuration API validates with; ``connection``:
-the API session (auth, transport, errors); ``dictionary``: tables and their fields;
+the API session (auth, transport, errors); ``metadata``: tables and their fields (the dictionary);
 ``timeline``: writes of values and of timeline activities; ``wire``: the wire format (pure).
 """
 

@@ -1,5 +1,5 @@
 """ServiceNow adapter: the ``CrmAdapter`` verbs over the Table API (``/api/now/table``):
-search, records and related records, on top of the dictionary and the timeline.
+search, records and related records, on top of the metadata and the timeline.
 
 Auth is Basic (integration user) or OAuth: password grant once, then the refresh token,
 both through ``TokenManager`` so tokens are refreshed in the background ahead of expiry; a

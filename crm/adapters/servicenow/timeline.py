@@ -14,15 +14,15 @@ from ...errors import CrmError, CrmRejectedError
 from ...http import as_form_text
 from ...models import FieldValue, RecordWrite, TimelineActivity, TimelineRef
 from ...record_write import write_in_turn
-from .dictionary import ServiceNowDictionary
+from .metadata import ServiceNowMetadata
 from .query import check_table, journal_query, record_table, timeline_text
 from .wire import ID_ONLY, fields_param, interaction_fields, policy_field
 
 __all__ = ["ServiceNowTimeline"]
 
 
-class ServiceNowTimeline(ServiceNowDictionary):
-    """The dictionary plus the writes of values and of timeline activities."""
+class ServiceNowTimeline(ServiceNowMetadata):
+    """The metadata plus the writes of values and of timeline activities."""
 
     # --- values -------------------------------------------------------------------------
 

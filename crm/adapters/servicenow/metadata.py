@@ -13,10 +13,10 @@ from .connection import ServiceNowConnection
 from .query import check_table, in_query, is_sys_id, term
 from .wire import _FIELDS_TTL, STANDARD_TABLES, field_info
 
-__all__ = ["ServiceNowDictionary"]
+__all__ = ["ServiceNowMetadata"]
 
 
-class ServiceNowDictionary(ServiceNowConnection):
+class ServiceNowMetadata(ServiceNowConnection):
     """The connection plus the instance's tables and their fields."""
 
     async def list_record_types(self) -> list[RecordType]:
