@@ -357,8 +357,8 @@ class DynamicsAdapter(DynamicsConnection):
         interaction left on the record; they stand on their own, and a retry writes the same
         values again (no change) and creates the activity only. The other way round, a value
         Dataverse refuses does not hold the call's activity back either; the refused value
-        is raised (``CrmRejectedError`` naming the field) and a retry finds the activity by
-        its key. Of several failing parts, the first (the values') is raised.
+        is raised (``CrmRejectedError`` naming the field) and a later attempt finds the
+        activity by its key. Of several failing parts, the first (the values') is raised.
 
         ``activity_may_exist``: the key is looked up first (re-checked as ``add_timeline``
         does); a found activity is not sent again. What is left to send, when it is a
