@@ -311,7 +311,7 @@ def created_id(headers: Mapping[str, str]) -> str | None:
 # (PowerPlatform-Dataverse-Client) has a batch builder, but only inside its own client,
 # with its own HTTP session (requests or aiohttp) and azure-identity credentials; it cannot
 # ride on this adapter's httpx transport, token manager (MSAL or a token_url), CA bundle and
-# quota observation. No other maintained Python library builds Dataverse batches.
+# quota observation, so the two functions below build and read the body themselves.
 
 
 @dataclass(frozen=True)
