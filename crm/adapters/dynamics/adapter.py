@@ -16,6 +16,7 @@ from typing import Any
 from ...errors import (
     CrmNotFoundError,
     CrmRejectedError,
+    CrmUnavailableError,
 )
 from ...models import (
     CrmRecord,
@@ -34,7 +35,6 @@ from ...models import (
 )
 from ...phone import phone_variants
 from ...protocol import search_by_id, search_each
-from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
 from .connection import DynamicsConnection
 from .query import (
@@ -55,12 +55,14 @@ from .wire import (
     _SYSTEM_LOOKUPS,
     _TYPES,
     VENDOR,
+    BatchOperation,
     Table,
     _json,
     _label,
     _parse_datetime,
     activity_payload,
     carries_key,
+    created_id,
     key_marker,
     missing_table_settings,
     missing_table_warning,
@@ -255,15 +257,21 @@ class DynamicsAdapter(DynamicsConnection):
             raise CrmNotFoundError(f"{VENDOR} has no {record_type} with that id")
         if not fields:
             return await self.get(record_type, record_id)
-        # If-Match: * makes PATCH update only: it must never create a row with this id
-        response = await self._request(
-            "PATCH",
-            self._url(f"{table.entity_set}({record_id})"),
-            json=dict(fields),
-            prefer=f"return=representation,{_ANNOTATIONS}",
-            extra_headers={"If-Match": "*"},
+        response = await self._send(
+            self._update(table, record_id, fields), prefer=f"return=representation,{_ANNOTATIONS}"
         )
         return self._to_record(table, _json(response))
+
+    def _update(
+        self, table: Table, record_id: str, fields: Mapping[str, FieldValue]
+    ) -> BatchOperation:
+        # If-Match: * makes PATCH update only: it must never create a row with this id
+        return BatchOperation(
+            "PATCH",
+            self._url(f"{table.entity_set}({record_id})"),
+            dict(fields),
+            {"If-Match": "*"},
+        )
 
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
         queries: list[tuple[str, str]] = []
@@ -338,33 +346,93 @@ class DynamicsAdapter(DynamicsConnection):
     # --- timeline ----------------------------------------------------------------------------
 
     async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
+        """A memorialization job's values and activity in ONE ``POST $batch`` (Microsoft
+        Learn, "Execute batch operations using the Web API"): the ``PATCH`` of the values,
+        then the activity's create, as two operations outside any change set with ``Prefer:
+        odata.continue-on-error``.
+
+        Not a change set, on purpose: a change set is atomic, so an activity Dataverse
+        refuses (a description longer than the org's column, a plug-in's veto) or cannot
+        write just then would roll the values back with it. The values are what the agent's
+        interaction left on the record; they stand on their own, and a retry writes the same
+        values again (no change) and creates the activity only. The other way round, a value
+        Dataverse refuses does not hold the call's activity back either; the refused value
+        is raised (``CrmRejectedError`` naming the field) and a later attempt finds the
+        activity by its key. Of several failing parts, the first (the values') is raised.
+
+        ``activity_may_exist``: the key is looked up first (re-checked as ``add_timeline``
+        does); a found activity is not sent again. What is left to send, when it is a
+        single operation, goes as a plain request."""
+        table = await self._table(write.record_type)
+        if not is_guid(write.record_id):
+            raise CrmNotFoundError(f"{VENDOR} has no {write.record_type} with that id")
+        update = self._update(table, write.record_id, write.fields) if write.fields else None
+        activity = write.activity
+        if activity is None:
+            if update is not None:
+                await self._send(update)
+            return None
+        regarding, kind = await self._activity_tables(activity)
+        # a look-up and the create it decides on are one step per adapter (see add_timeline)
+        async with self._timeline_lock if write.activity_may_exist else contextlib.nullcontext():
+            found = await self._find_activity(kind, activity) if write.activity_may_exist else None
+            if found is not None:
+                if update is not None:
+                    await self._send(update)
+                return found
+            create = self._create_activity(kind, regarding, activity)
+            if update is None:
+                return self._created(kind, (await self._send(create)).headers)
+            _, created = await self._batch([update, create])
+            return self._created(kind, created.headers)
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        s = self._settings
+        table, kind = await self._activity_tables(activity)
+        async with self._timeline_lock:  # one check-then-create at a time per adapter
+            found = await self._find_activity(kind, activity)
+            if found is not None:
+                return found
+            response = await self._send(self._create_activity(kind, table, activity))
+            return self._created(kind, response.headers)
+
+    async def _activity_tables(self, activity: TimelineActivity) -> tuple[Table, Table]:
+        """(the regarding row's table, the activity's table) of an activity to link."""
         table = await self._table(activity.record_type)
         if not is_guid(activity.record_id):
             raise CrmNotFoundError(f"{VENDOR} has no {activity.record_type} with that id")
-        kind = await self._table(s.timeline_activity)
+        return table, await self._table(self._settings.timeline_activity)
+
+    async def _find_activity(self, kind: Table, activity: TimelineActivity) -> TimelineRef | None:
+        """The activity an earlier attempt created for this key, if any."""
+        s = self._settings
         if s.timeline_key_field:
             filter_ = eq(s.timeline_key_field, activity.key)
         else:
             filter_ = f"_regardingobjectid_value eq {activity.record_id} and " + contains(
                 "description", key_marker(activity.key)
             )
-        async with self._timeline_lock:  # one check-then-create at a time per adapter
-            for row in await self._query(kind, filter_, 10):  # re-checked: see carries_key
-                if carries_key(row, activity, s.timeline_key_field):
-                    return TimelineRef(
-                        id=str(row[kind.primary_id]), type=kind.logical_name, created=False
-                    )
-            response = await self._request(
-                "POST",
-                self._url(kind.entity_set),
-                json=activity_payload(activity, table, s),
-                prefer="return=representation",
-            )
-            return TimelineRef(id=str(_json(response)[kind.primary_id]), type=kind.logical_name)
+        for row in await self._query(kind, filter_, 10):  # re-checked: see carries_key
+            if carries_key(row, activity, s.timeline_key_field):
+                return TimelineRef(
+                    id=str(row[kind.primary_id]), type=kind.logical_name, created=False
+                )
+        return None
+
+    def _create_activity(
+        self, kind: Table, regarding: Table, activity: TimelineActivity
+    ) -> BatchOperation:
+        return BatchOperation(
+            "POST",
+            self._url(kind.entity_set),
+            activity_payload(activity, regarding, self._settings),
+        )
+
+    @staticmethod
+    def _created(kind: Table, headers: Mapping[str, str]) -> TimelineRef:
+        activity_id = created_id(headers)
+        if activity_id is None:  # a retry finds the activity by its key
+            raise CrmUnavailableError(f"{VENDOR} did not say which {kind.logical_name} it created")
+        return TimelineRef(id=activity_id, type=kind.logical_name)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
