@@ -27,7 +27,7 @@ INTEGRATION = (
     "crm.workflow_result",
     "crm.interaction_data",
 )
-VENDOR_LOWER = ("query", "settings", "wire")  # import neither connection nor adapter
+VENDOR_LOWER = ("batch", "query", "settings", "wire")  # import neither connection nor adapter
 
 
 def _under(module: str, prefixes: tuple[str, ...]) -> bool:
