@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from crm.adapters.dynamics.wire import BatchOperation, build_batch, created_id, parse_batch
+from crm.adapters.dynamics.batch import BatchOperation, build_batch, parse_batch
+from crm.adapters.dynamics.wire import created_id
 from crm.errors import (
     ConfigError,
     CrmAuthError,

@@ -4,7 +4,8 @@ Tokens come from Microsoft Entra ID with the client credentials grant through MS
 ``ConfidentialClientApplication`` (run in a worker thread: MSAL's HTTP calls block), or,
 when a ``token_url`` is configured, from a plain form POST to that endpoint. The token's
 ``expires_in`` drives the background refresh; a ``401`` mints once more and retries.
-Filters are built by the pure functions in ``crm.dynamics_query``.
+Filters are built by the pure functions in ``query.py``; the organization's metadata is
+read by ``metadata.py``, a job's write and the timeline go through ``timeline.py``.
 """
 
 from __future__ import annotations
@@ -16,27 +17,19 @@ from typing import Any
 from ...errors import (
     CrmNotFoundError,
     CrmRejectedError,
-    CrmUnavailableError,
 )
 from ...models import (
     CrmRecord,
     DynamicSearch,
     EmailSearch,
-    FieldInfo,
-    FieldType,
     FieldValue,
     IdSearch,
     PhoneSearch,
-    RecordType,
-    RecordWrite,
     SearchQuery,
-    TimelineActivity,
-    TimelineRef,
 )
 from ...phone import phone_variants
 from ...protocol import search_by_id, search_each
 from ...registry import AdapterContext, register
-from .connection import DynamicsConnection
 from .query import (
     any_of,
     build_dynamic_filter,
@@ -47,23 +40,15 @@ from .query import (
     is_guid,
 )
 from .settings import DynamicsSettings
+from .timeline import DynamicsTimeline
 from .wire import (
     _ANNOTATIONS,
-    _DEFAULTED,
     _LOOKUP_TYPE,
-    _STRING_FORMATS,
     _SYSTEM_LOOKUPS,
-    _TYPES,
     VENDOR,
-    BatchOperation,
     Table,
     _json,
-    _label,
     _parse_datetime,
-    activity_payload,
-    carries_key,
-    created_id,
-    key_marker,
     missing_table_settings,
     missing_table_warning,
     phone_matches,
@@ -74,127 +59,8 @@ __all__ = ["DynamicsAdapter"]
 _NAME_ONLY = {"$select": "LogicalName"}
 
 
-class DynamicsAdapter(DynamicsConnection):
+class DynamicsAdapter(DynamicsTimeline):
     """``CrmAdapter`` for Dynamics 365 / Dataverse (Web API, configurable version)."""
-
-    # --- metadata ----------------------------------------------------------------------------
-
-    async def _table(self, logical_name: str) -> Table:
-        check_logical_name(logical_name, what="record_type")
-        if logical_name not in self._tables:
-            meta = await self._get(
-                f"EntityDefinitions(LogicalName='{logical_name}')",
-                {"$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute"},
-            )
-            table = Table(
-                logical_name,
-                str(meta["EntitySetName"]),
-                str(meta["PrimaryIdAttribute"]),
-                str(meta.get("PrimaryNameAttribute") or meta["PrimaryIdAttribute"]),
-            )
-            fields = await self.list_fields(logical_name)
-            self._tables[logical_name] = Table(
-                table.logical_name,
-                table.entity_set,
-                table.primary_id,
-                table.primary_name,
-                tuple(f.name for f in fields if f.type == FieldType.PHONE),
-                tuple(f.name for f in fields if f.type == FieldType.EMAIL),
-            )
-        return self._tables[logical_name]
-
-    async def list_record_types(self) -> list[RecordType]:
-        body = await self._get(
-            "EntityDefinitions",
-            {
-                "$select": (
-                    "LogicalName,EntitySetName,DisplayName,IsCustomEntity,IsActivity,HasActivities,"
-                    "IsValidForAdvancedFind,IsIntersect"
-                )
-            },
-        )
-        return [
-            RecordType(
-                name=e["LogicalName"],
-                label=_label(e, e["LogicalName"]),
-                standard=not e.get("IsCustomEntity"),
-                createable=not e.get("IsIntersect"),
-                searchable=True,
-                supports_timeline=bool(e.get("HasActivities")),
-            )
-            for e in body.get("value", [])
-            if e.get("IsValidForAdvancedFind") and not e.get("IsIntersect")
-        ]
-
-    async def list_fields(self, record_type: str) -> list[FieldInfo]:
-        check_logical_name(record_type, what="record_type")
-        if record_type in self._fields:
-            return self._fields[record_type]
-        base = f"EntityDefinitions(LogicalName='{record_type}')/Attributes"
-        cast = base + "/Microsoft.Dynamics.CRM."
-        attributes = await self._get(
-            base,
-            {
-                "$select": (
-                    "LogicalName,AttributeType,DisplayName,RequiredLevel,IsValidForCreate,"
-                    "IsValidForUpdate,IsCustomAttribute,AttributeOf"
-                )
-            },
-        )
-        strings = await self._get(
-            cast + "StringAttributeMetadata", {"$select": "LogicalName,MaxLength,FormatName"}
-        )
-        memos = await self._get(
-            cast + "MemoAttributeMetadata", {"$select": "LogicalName,MaxLength"}
-        )
-        picklists = await self._get(
-            cast + "PicklistAttributeMetadata",
-            {"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
-        )
-        lengths = {a["LogicalName"]: a for a in strings.get("value", []) + memos.get("value", [])}
-        options = {
-            p["LogicalName"]: [
-                _label({"DisplayName": o.get("Label")}, str(o.get("Value")))
-                for o in (p.get("OptionSet") or {}).get("Options", [])
-            ]
-            for p in picklists.get("value", [])
-        }
-        fields = [
-            self._field_info(
-                a, lengths.get(a["LogicalName"], {}), options.get(a["LogicalName"], [])
-            )
-            for a in attributes.get("value", [])
-            if not a.get("AttributeOf")
-        ]
-        self._fields[record_type] = fields
-        return fields
-
-    @staticmethod
-    def _field_info(
-        meta: Mapping[str, Any], extra: Mapping[str, Any], options: list[str]
-    ) -> FieldInfo:
-        name = str(meta["LogicalName"])
-        kind = str(meta.get("AttributeType") or "")
-        if kind == "String":
-            fmt = str((extra.get("FormatName") or {}).get("Value") or "Text")
-            field_type = _STRING_FORMATS.get(fmt, FieldType.TEXT)
-        else:
-            field_type = _TYPES.get(kind, FieldType.OTHER)
-        level = str((meta.get("RequiredLevel") or {}).get("Value") or "None")
-        createable = bool(meta.get("IsValidForCreate"))
-        return FieldInfo(
-            name=name,
-            label=_label(meta, name),
-            type=field_type,
-            max_length=int(extra["MaxLength"]) if extra.get("MaxLength") else None,
-            required=createable
-            and name not in _DEFAULTED
-            and level in ("SystemRequired", "ApplicationRequired"),
-            createable=createable,
-            updateable=bool(meta.get("IsValidForUpdate")),
-            custom=bool(meta.get("IsCustomAttribute")),
-            options=options,
-        )
 
     # --- records ---------------------------------------------------------------------------
 
@@ -261,17 +127,6 @@ class DynamicsAdapter(DynamicsConnection):
             self._update(table, record_id, fields), prefer=f"return=representation,{_ANNOTATIONS}"
         )
         return self._to_record(table, _json(response))
-
-    def _update(
-        self, table: Table, record_id: str, fields: Mapping[str, FieldValue]
-    ) -> BatchOperation:
-        # If-Match: * makes PATCH update only: it must never create a row with this id
-        return BatchOperation(
-            "PATCH",
-            self._url(f"{table.entity_set}({record_id})"),
-            dict(fields),
-            {"If-Match": "*"},
-        )
 
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
         queries: list[tuple[str, str]] = []
@@ -342,97 +197,6 @@ class DynamicsAdapter(DynamicsConnection):
 
         types = query.record_types or self._settings.caller_record_types
         return (await search_each(types, query.limit, one))[: query.limit]
-
-    # --- timeline ----------------------------------------------------------------------------
-
-    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        """A memorialization job's values and activity in ONE ``POST $batch`` (Microsoft
-        Learn, "Execute batch operations using the Web API"): the ``PATCH`` of the values,
-        then the activity's create, as two operations outside any change set with ``Prefer:
-        odata.continue-on-error``.
-
-        Not a change set, on purpose: a change set is atomic, so an activity Dataverse
-        refuses (a description longer than the org's column, a plug-in's veto) or cannot
-        write just then would roll the values back with it. The values are what the agent's
-        interaction left on the record; they stand on their own, and a retry writes the same
-        values again (no change) and creates the activity only. The other way round, a value
-        Dataverse refuses does not hold the call's activity back either; the refused value
-        is raised (``CrmRejectedError`` naming the field) and a later attempt finds the
-        activity by its key. Of several failing parts, the first (the values') is raised.
-
-        ``activity_may_exist``: the key is looked up first (re-checked as ``add_timeline``
-        does); a found activity is not sent again. What is left to send, when it is a
-        single operation, goes as a plain request."""
-        table = await self._table(write.record_type)
-        if not is_guid(write.record_id):
-            raise CrmNotFoundError(f"{VENDOR} has no {write.record_type} with that id")
-        update = self._update(table, write.record_id, write.fields) if write.fields else None
-        activity = write.activity
-        if activity is None:
-            if update is not None:
-                await self._send(update)
-            return None
-        regarding, kind = await self._activity_tables(activity)
-        # a look-up and the create it decides on are one step per adapter (see add_timeline)
-        async with self._timeline_lock if write.activity_may_exist else contextlib.nullcontext():
-            found = await self._find_activity(kind, activity) if write.activity_may_exist else None
-            if found is not None:
-                if update is not None:
-                    await self._send(update)
-                return found
-            create = self._create_activity(kind, regarding, activity)
-            if update is None:
-                return self._created(kind, (await self._send(create)).headers)
-            _, created = await self._batch([update, create])
-            return self._created(kind, created.headers)
-
-    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        table, kind = await self._activity_tables(activity)
-        async with self._timeline_lock:  # one check-then-create at a time per adapter
-            found = await self._find_activity(kind, activity)
-            if found is not None:
-                return found
-            response = await self._send(self._create_activity(kind, table, activity))
-            return self._created(kind, response.headers)
-
-    async def _activity_tables(self, activity: TimelineActivity) -> tuple[Table, Table]:
-        """(the regarding row's table, the activity's table) of an activity to link."""
-        table = await self._table(activity.record_type)
-        if not is_guid(activity.record_id):
-            raise CrmNotFoundError(f"{VENDOR} has no {activity.record_type} with that id")
-        return table, await self._table(self._settings.timeline_activity)
-
-    async def _find_activity(self, kind: Table, activity: TimelineActivity) -> TimelineRef | None:
-        """The activity an earlier attempt created for this key, if any."""
-        s = self._settings
-        if s.timeline_key_field:
-            filter_ = eq(s.timeline_key_field, activity.key)
-        else:
-            filter_ = f"_regardingobjectid_value eq {activity.record_id} and " + contains(
-                "description", key_marker(activity.key)
-            )
-        for row in await self._query(kind, filter_, 10):  # re-checked: see carries_key
-            if carries_key(row, activity, s.timeline_key_field):
-                return TimelineRef(
-                    id=str(row[kind.primary_id]), type=kind.logical_name, created=False
-                )
-        return None
-
-    def _create_activity(
-        self, kind: Table, regarding: Table, activity: TimelineActivity
-    ) -> BatchOperation:
-        return BatchOperation(
-            "POST",
-            self._url(kind.entity_set),
-            activity_payload(activity, regarding, self._settings),
-        )
-
-    @staticmethod
-    def _created(kind: Table, headers: Mapping[str, str]) -> TimelineRef:
-        activity_id = created_id(headers)
-        if activity_id is None:  # a retry finds the activity by its key
-            raise CrmUnavailableError(f"{VENDOR} did not say which {kind.logical_name} it created")
-        return TimelineRef(id=activity_id, type=kind.logical_name)
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from ...models import (
 )
 from ...registry import AdapterContext
 from ...tokens import TokenManager
+from .batch import BatchOperation, BatchReply, build_batch, parse_batch
 from .query import (
     encode_query,
 )
@@ -35,12 +36,8 @@ from .wire import (
     QUOTA_HEADERS,
     STANDARD_TABLES,
     VENDOR,
-    BatchOperation,
-    BatchReply,
     Table,
     _json,
-    build_batch,
-    parse_batch,
     translate_error,
 )
 

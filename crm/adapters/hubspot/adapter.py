@@ -48,6 +48,7 @@ from .query import (
     search_body,
 )
 from .settings import HubSpotSettings
+from .timeline import HubSpotTimeline
 from .wire import (
     _FIELDS_TTL,
     _MAX_PAGES,
@@ -64,14 +65,13 @@ from .wire import (
     _parse_time,
     field_info,
 )
-from .writes import HubSpotWrites
 
 __all__ = ["HubSpotAdapter"]
 
 log = logging.getLogger(__name__)
 
 
-class HubSpotAdapter(HubSpotWrites):
+class HubSpotAdapter(HubSpotTimeline):
     """``CrmAdapter`` for HubSpot."""
 
     # --- search -------------------------------------------------------------------------

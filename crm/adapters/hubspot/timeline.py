@@ -24,10 +24,10 @@ from .connection import HubSpotConnection
 from .query import any_of, check_object_type, eq, is_record_id, search_body
 from .wire import TIMELINE_KEY, call_properties
 
-__all__ = ["HubSpotWrites"]
+__all__ = ["HubSpotTimeline"]
 
 
-class HubSpotWrites(HubSpotConnection):
+class HubSpotTimeline(HubSpotConnection):
     async def _patch(
         self, object_type: str, record_id: str, fields: Mapping[str, FieldValue]
     ) -> None:
