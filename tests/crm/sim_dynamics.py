@@ -8,6 +8,15 @@ was URL-decoded the way Dataverse decodes it (a raw ``+`` becomes a space).
 Controls: ``expire_tokens()``, ``throttle_next`` (429 + Retry-After), ``fail_next``,
 ``delay``, ``page_size`` (default page when no maxpagesize preference) and ``requests``.
 
+``POST $batch`` (Microsoft Learn, "Execute batch operations using the Web API") takes a
+multipart/mixed body of application/http parts; each part goes to the same handlers as a
+plain request, and the multipart/mixed reply holds each part's status line, headers and
+body. Without ``Prefer: odata.continue-on-error`` the first failing part ends the batch and
+is the whole reply, with its status. Throttling, failures and the service protection
+header ``x-ms-ratelimit-burst-remaining-xrm-requests`` belong to the outer request only (a
+batch counts as one request: "Service protection API limits"); ``batch_parts`` lists the
+parts served. Change sets (atomic groups) are not simulated: the adapter sends none.
+
 MSAL only speaks https, so tests serve this app with TLS (``tls_files`` makes a throw-away
 CA and server certificate for 127.0.0.1).
 """
@@ -16,6 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.parser
+import email.policy
+import json
 import re
 import secrets
 import uuid
@@ -24,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDictProxy
+from yarl import URL
 
 from tests.crm.dataset import PEOPLE
 
@@ -426,6 +440,23 @@ def _equal(stored: Any, value: Any) -> bool:
 
 
 @dataclass
+class Call:
+    """A Web API request as the handlers read it: a plain request, or one part of a batch
+    (``web.Request`` has the same attributes)."""
+
+    method: str
+    scheme: str
+    host: str
+    path: str
+    query: MultiDictProxy[str]
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    async def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
 class DataverseSim:
     tenant_id: str = "11111111-2222-3333-4444-555555555555"
     client_id: str = "sim-app-id"
@@ -442,6 +473,8 @@ class DataverseSim:
     discovery_calls: int = 0
     token_scopes: list[str] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    batch_parts: list[tuple[str, str]] = field(default_factory=list)  # (method, path) served
+    burst_limit: int = 6000  # requests per 5-minute window; each reply says what is left
     _tokens: set[str] = field(default_factory=set)
     _pages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # tables this organization lacks (no `lead` without Dynamics 365 Sales)
@@ -585,6 +618,12 @@ class DataverseSim:
 
     async def _api(self, request: web.Request) -> web.Response:
         self.requests.append((request.method, request.path, request.query_string))
+        response = await self._answer(request)
+        remaining = max(0, self.burst_limit - len(self.requests))
+        response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = str(remaining)
+        return response
+
+    async def _answer(self, request: web.Request) -> web.Response:
         if self.delay:
             await asyncio.sleep(self.delay)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -618,16 +657,94 @@ class DataverseSim:
                 status=status,
             )
         try:
-            if request.match_info["version"] != "v9.2" and request.match_info["version"] not in (
-                "v9.0",
-                "v9.1",
-            ):
-                raise DvError(404, "", "Resource not found for the segment 'api'.")
+            self._check_version(request.match_info["version"])
+            if request.match_info["rest"] == "$batch":
+                return await self._batch(request)
             return await self._route(request, request.match_info["rest"])
         except DvError as exc:
             return exc.response()
 
-    async def _route(self, request: web.Request, rest: str) -> web.Response:
+    @staticmethod
+    def _check_version(version: str) -> None:
+        if version not in ("v9.0", "v9.1", "v9.2"):
+            raise DvError(404, "", "Resource not found for the segment 'api'.")
+
+    async def _batch(self, request: web.Request) -> web.Response:
+        if request.method != "POST":
+            raise DvError(405, "0x80060888", "Method not allowed")
+        content_type = request.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/mixed") or "boundary=" not in content_type:
+            raise DvError(
+                400, "0x80060888", "The batch request must have a multipart/mixed Content-Type."
+            )
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + await request.read()
+        )
+        keep_going = "odata.continue-on-error" in request.headers.get("Prefer", "")
+        replies: list[bytes] = []
+        status = 200
+        for part in message.iter_parts():
+            if part.get_content_type() != "application/http":
+                raise DvError(
+                    400,
+                    "0x80060888",
+                    f"Batch parts of type {part.get_content_type()} are not simulated.",
+                )
+            payload = part.get_payload(decode=True)
+            answer = await self._part(request, payload if isinstance(payload, bytes) else b"")
+            if answer.status >= 400 and not keep_going:
+                replies, status = [_http_message(answer)], answer.status
+                break
+            replies.append(_http_message(answer))
+        boundary = f"batchresponse_{uuid.uuid4()}"
+        body = b"".join(
+            f"--{boundary}\r\nContent-Type: application/http\r\n"
+            "Content-Transfer-Encoding: binary\r\n\r\n".encode()
+            + reply
+            + b"\r\n"
+            for reply in replies
+        )
+        return web.Response(
+            status=status,
+            body=body + f"--{boundary}--\r\n".encode(),
+            headers={
+                "Content-Type": f"multipart/mixed; boundary={boundary}",
+                "OData-Version": "4.0",
+            },
+        )
+
+    async def _part(self, batch: web.Request, raw: bytes) -> web.Response:
+        """One batch part through the handlers a plain request goes to."""
+        head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+        request_line, *lines = head.decode("latin-1").split("\n")
+        words = request_line.split(" ")
+        if len(words) != 3 or not words[2].startswith("HTTP/"):
+            return DvError(400, "0x80060888", "Invalid request line in a batch part.").response()
+        method, target = words[0], URL(words[1])
+        headers = CIMultiDict(
+            (name.strip(), value.strip())
+            for name, _, value in (line.partition(":") for line in lines if ":" in line)
+        )
+        self.batch_parts.append((method, target.path))
+        call = Call(
+            method,
+            batch.scheme,
+            batch.host,
+            target.path,
+            target.query,
+            CIMultiDictProxy(headers),
+            body.rstrip(b"\n") if body.strip() else b"",
+        )
+        match = re.fullmatch(r"/api/data/([^/]+)/(.+)", target.path)
+        try:
+            if match is None:
+                raise DvError(404, "", f"Resource not found for the segment '{target.path}'.")
+            self._check_version(match.group(1))
+            return await self._route(call, match.group(2))
+        except DvError as exc:
+            return exc.response()
+
+    async def _route(self, request: web.Request | Call, rest: str) -> web.Response:
         if rest == "WhoAmI":
             return web.json_response(
                 {
@@ -670,7 +787,7 @@ class DataverseSim:
         raise DvError(405, "0x80060888", "Method not allowed")
 
     def _written(
-        self, request: web.Request, table: str, record_id: str, prefer: str, status: int
+        self, request: web.Request | Call, table: str, record_id: str, prefer: str, status: int
     ) -> web.Response:
         entity_id = (
             f"{request.scheme}://{request.host}/api/data/v9.2/{TABLES[table]['set']}({record_id})"
@@ -765,7 +882,7 @@ class DataverseSim:
             "property annotations in the payload but no property value was found.",
         )
 
-    def _list(self, request: web.Request, table: str, prefer: str) -> web.Response:
+    def _list(self, request: web.Request | Call, table: str, prefer: str) -> web.Response:
         token = request.query.get("$skiptoken")
         if token is not None:
             rows = self._pages.pop(token, None)
@@ -797,7 +914,7 @@ class DataverseSim:
             )
         return web.json_response(body)
 
-    def _metadata(self, rest: str, request: web.Request) -> web.Response:
+    def _metadata(self, rest: str, request: web.Request | Call) -> web.Response:
         if rest == "EntityDefinitions":
             tables = [self._entity(name) for name in TABLES if name not in self.missing]
             return web.json_response({"value": tables + HIDDEN_TABLES})
@@ -869,6 +986,14 @@ class DataverseSim:
             "AttributeOf": None,
             "@odata.type": f"#Microsoft.Dynamics.CRM.{a['type']}AttributeMetadata",
         }
+
+
+def _http_message(response: web.Response) -> bytes:
+    """A reply as a batch part carries it: status line, headers, blank line, body."""
+    body = response.body if isinstance(response.body, bytes) else b""
+    lines = [f"HTTP/1.1 {response.status} {response.reason}", "OData-Version: 4.0"]
+    lines += [f"{name}: {value}" for name, value in response.headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
 def _now() -> str:

@@ -222,6 +222,7 @@ class HubSpotSim:
         self.requests: list[tuple[str, str, Any]] = []
         self.throttles: list[dict[str, Any]] = []
         self.failures: list[int] = []
+        self.batch_sizes: list[int] = []  # inputs per batch/update or batch/create
         self.stalls: list[float] = []
         # tables whose look-ups ignore the filter: a wrong reply
         self.unfiltered: set[str] = set()
@@ -327,6 +328,8 @@ class HubSpotSim:
             r.add_post(objects, self._create)
             r.add_post(objects + "/search", self._search)
             r.add_post(objects + "/batch/read", self._batch_read)
+            r.add_post(objects + "/batch/update", self._batch_update)
+            r.add_post(objects + "/batch/create", self._batch_create)
             r.add_get(objects + "/{id}", self._get)
             r.add_patch(objects + "/{id}", self._update)
             r.add_get(objects + "/{id}/associations/{to}", self._associations)
@@ -457,11 +460,30 @@ class HubSpotSim:
         object_type = self._type(request)
         if object_type is None:
             return self._unknown_type(request)
-        body = request[_JSON] or {}
+        created = self._create_one(object_type, request[_JSON] or {})
+        if isinstance(created, web.Response):
+            return created
+        return web.json_response(created, status=201)
+
+    def _create_one(self, object_type: str, body: dict[str, Any]) -> dict[str, Any] | web.Response:
+        """One object created as ``POST /objects/{type}`` does: its view, or the error."""
         props = {k: ("" if v is None else str(v)) for k, v in body.get("properties", {}).items()}
         invalid = self._invalid_properties(object_type, props, creating=True)
         if invalid:
             return invalid
+        targets = self._targets(object_type, body)
+        if isinstance(targets, web.Response):
+            return targets
+        record_id = self.insert(object_type, props)
+        for to_type, to_id, type_id in targets:
+            self.link(object_type, record_id, to_type, to_id, type_id)
+        return self._view(object_type, self.objects[object_type][record_id], props)
+
+    def _targets(
+        self, object_type: str, body: dict[str, Any]
+    ) -> list[tuple[str, str, int]] | web.Response:
+        """The records a create body associates the new object with (400 when one is not
+        there)."""
         targets = []
         for association in body.get("associations") or []:
             to_id = str(association["to"]["id"])
@@ -475,11 +497,94 @@ class HubSpotSim:
                     400, f"Invalid association to {to_id} (type {type_id})", "VALIDATION_ERROR"
                 )
             targets.append((to_type, to_id, type_id))
-        record_id = self.insert(object_type, props)
-        for to_type, to_id, type_id in targets:
-            self.link(object_type, record_id, to_type, to_id, type_id)
-        record = self.objects[object_type][record_id]
-        return web.json_response(self._view(object_type, record, props), status=201)
+        return targets
+
+    # --- batch endpoints: "Update a batch of records", "Create a batch of calls" --------
+    # At most 100 inputs. Each input's objectWriteTraceId comes back on its result. An
+    # invalid property value refuses the whole batch (400, as a lone request would); ids
+    # that do not exist are left out and named in a 207's errors (context.ids), the shape
+    # HubSpot documents for batch errors (verify: which failures are per input).
+
+    def _batch_inputs(self, request: web.Request) -> list[dict[str, Any]] | web.Response:
+        inputs = (request[_JSON] or {}).get("inputs") or []
+        if not 1 <= len(inputs) <= 100:
+            return _error(400, "Batch inputs must number 1 to 100", "VALIDATION_ERROR")
+        self.batch_sizes.append(len(inputs))
+        return list(inputs)
+
+    @staticmethod
+    def _batch_reply(
+        results: list[dict[str, Any]], errors: list[dict[str, Any]], ok: int
+    ) -> web.Response:
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": _now(),
+            "completedAt": _now(),
+        }
+        if errors:
+            body.update(errors=errors, numErrors=len(errors))
+        return web.json_response(body, status=207 if errors else ok)
+
+    async def _batch_update(self, request: web.Request) -> web.Response:
+        object_type = self._type(request)
+        if object_type is None:
+            return self._unknown_type(request)
+        inputs = self._batch_inputs(request)
+        if isinstance(inputs, web.Response):
+            return inputs
+        for item in inputs:
+            props = {k: "" if v is None else str(v) for k, v in item["properties"].items()}
+            invalid = self._invalid_properties(object_type, props, creating=False)
+            if invalid:
+                return invalid
+        results, missing = [], []
+        for item in inputs:
+            record = self.objects[object_type].get(str(item["id"]))
+            if record is None:
+                missing.append(str(item["id"]))
+                continue
+            props = {k: "" if v is None else str(v) for k, v in item["properties"].items()}
+            record["properties"].update(props)
+            self._calculate(object_type, record["properties"])
+            record["updatedAt"] = record["properties"]["lastmodifieddate"] = _now()
+            view = self._view(object_type, record, props)
+            results.append({**view, "objectWriteTraceId": item.get("objectWriteTraceId")})
+        errors = []
+        if missing:
+            errors.append(
+                {
+                    "status": "error",
+                    "category": "OBJECT_NOT_FOUND",
+                    "message": f"Could not get some {object_type} objects, they may be deleted "
+                    "or not exist. Check that ids are valid.",
+                    "context": {"ids": missing},
+                }
+            )
+        return self._batch_reply(results, errors, 200)
+
+    async def _batch_create(self, request: web.Request) -> web.Response:
+        object_type = self._type(request)
+        if object_type is None:
+            return self._unknown_type(request)
+        inputs = self._batch_inputs(request)
+        if isinstance(inputs, web.Response):
+            return inputs
+        for item in inputs:  # all valid, or none created
+            props = {k: "" if v is None else str(v) for k, v in item["properties"].items()}
+            invalid = self._invalid_properties(object_type, props, creating=True)
+            targets = self._targets(object_type, item)
+            if invalid:
+                return invalid
+            if isinstance(targets, web.Response):
+                return targets
+        results = []
+        for item in inputs:
+            created = self._create_one(object_type, item)
+            if isinstance(created, web.Response):
+                return created
+            results.append({**created, "objectWriteTraceId": item.get("objectWriteTraceId")})
+        return self._batch_reply(results, [], 201)
 
     async def _get(self, request: web.Request) -> web.Response:
         object_type = self._type(request)

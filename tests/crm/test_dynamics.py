@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from crm.adapters.dynamics.batch import BatchOperation, build_batch, parse_batch
+from crm.adapters.dynamics.wire import created_id
 from crm.errors import (
     ConfigError,
     CrmAuthError,
@@ -21,6 +23,7 @@ from crm.errors import (
     CrmRejectedError,
     CrmUnavailableError,
 )
+from crm.http import Quota, observing_responses
 from crm.models import (
     Condition,
     DynamicSearch,
@@ -28,6 +31,7 @@ from crm.models import (
     FieldType,
     IdSearch,
     PhoneSearch,
+    RecordWrite,
     TextSearch,
     TimelineActivity,
 )
@@ -475,3 +479,285 @@ async def test_a_search_only_over_tables_the_org_lacks_is_an_error(env: Env) -> 
     env.sim.missing.add("lead")
     with pytest.raises(CrmNotFoundError):
         await env.adapter().search(PhoneSearch(number=ANI_ONE_MATCH, record_types=["lead"]))
+
+
+# --- a memorialization job's write: one $batch ------------------------------------------
+
+
+def _call(contact: dict[str, Any], key: str, notes: str = "Asked about the invoice.") -> Any:
+    return TimelineActivity(
+        key=key,
+        record_type="contact",
+        record_id=contact["contactid"],
+        subject="Inbound call",
+        direction="inbound",
+        notes=notes,
+    )
+
+
+def _calls_about(sim: DataverseSim, contact: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in sim.records["phonecall"].values()
+        if r["_regardingobjectid_value"] == contact["contactid"]
+    ]
+
+
+async def _warm(dv: Any) -> None:
+    await dv.list_fields("contact")  # metadata read: only the write's requests are counted
+
+
+async def test_write_record_sends_the_values_and_the_activity_in_one_batch(
+    env: Env, dv: Any
+) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    await _warm(dv)
+    sent = len(env.sim.requests)
+    replies: list[Quota | None] = []
+    with observing_responses(replies.append):
+        ref = await dv.write_record(
+            RecordWrite(
+                record_type="contact",
+                record_id=anna["contactid"],
+                fields={"jobtitle": "Buyer"},
+                activity=_call(anna, "b-1"),
+                activity_may_exist=False,
+            )
+        )
+    assert [(m, p) for m, p, _ in env.sim.requests[sent:]] == [("POST", "/api/data/v9.2/$batch")]
+    assert env.sim.batch_parts == [
+        ("PATCH", f"/api/data/v9.2/contacts({anna['contactid']})"),
+        ("POST", "/api/data/v9.2/phonecalls"),
+    ]
+    [call] = _calls_about(env.sim, anna)
+    assert ref is not None and (ref.id, ref.type, ref.created) == (
+        call["activityid"],
+        "phonecall",
+        True,
+    )
+    assert anna["jobtitle"] == "Buyer"
+    # the outer reply is observed once, with the service protection header; parts are not
+    [quota] = replies
+    assert quota is not None and quota.remaining == env.sim.burst_limit - len(env.sim.requests)
+
+
+async def test_write_record_of_a_rejected_value_names_the_field(env: Env, dv: Any) -> None:
+    """Outside a change set the activity is still created: the call is on the record, the
+    refused value is raised."""
+    anna = _contact(env.sim, "Schmidt")
+    before = anna["jobtitle"]
+    with pytest.raises(CrmRejectedError) as caught:
+        await dv.write_record(
+            RecordWrite(
+                record_type="contact",
+                record_id=anna["contactid"],
+                fields={"jobtitle": "y" * 101},
+                activity=_call(anna, "r-1"),
+                activity_may_exist=False,
+            )
+        )
+    assert caught.value.field == "jobtitle" and caught.value.vendor_status == 400
+    assert "maximum allowed length" in (caught.value.vendor_message or "")
+    assert anna["jobtitle"] == before
+    assert len(_calls_about(env.sim, anna)) == 1
+    assert [m for m, _ in env.sim.batch_parts] == ["PATCH", "POST"]
+
+
+async def test_a_failing_activity_leaves_the_values_written(env: Env) -> None:
+    """The activity part fails (a description_max above the org's 2000-character column):
+    its error is raised, the value part stays applied (no change set to roll it back)."""
+    dv = env.adapter(description_max=5000)
+    anna = _contact(env.sim, "Schmidt")
+    with pytest.raises(CrmRejectedError) as caught:
+        await dv.write_record(
+            RecordWrite(
+                record_type="contact",
+                record_id=anna["contactid"],
+                fields={"jobtitle": "Kept"},
+                activity=_call(anna, "f-1", notes="n" * 3000),
+                activity_may_exist=False,
+            )
+        )
+    assert caught.value.field == "description" and caught.value.vendor_status == 400
+    assert anna["jobtitle"] == "Kept"
+    assert _calls_about(env.sim, anna) == []
+
+
+async def test_a_throttled_batch_is_rate_limited_with_retry_after(env: Env, dv: Any) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    await _warm(dv)
+    env.sim.throttle_next = 1
+    with pytest.raises(CrmRateLimitedError) as caught:
+        await dv.write_record(
+            RecordWrite(
+                record_type="contact",
+                record_id=anna["contactid"],
+                fields={"jobtitle": "Later"},
+                activity=_call(anna, "t-1"),
+                activity_may_exist=False,
+            )
+        )
+    assert caught.value.retry_after == 7 and caught.value.retryable
+    assert env.sim.requests[-1][:2] == ("POST", "/api/data/v9.2/$batch")
+    assert env.sim.batch_parts == [] and _calls_about(env.sim, anna) == []
+
+
+async def test_a_retry_looks_the_key_up_and_sends_only_what_is_missing(env: Env, dv: Any) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    await _warm(dv)
+
+    def write(value: str, key: str) -> RecordWrite:
+        return RecordWrite(
+            record_type="contact",
+            record_id=anna["contactid"],
+            fields={"jobtitle": value},
+            activity=_call(anna, key),
+            activity_may_exist=True,
+        )
+
+    # nothing was sent before: the look-up, then both in one batch
+    sent = len(env.sim.requests)
+    first = await dv.write_record(write("One", "k-1"))
+    assert [p for _, p, _ in env.sim.requests[sent:]] == [
+        "/api/data/v9.2/phonecalls",
+        "/api/data/v9.2/$batch",
+    ]
+    assert first is not None and first.created
+    # the activity exists: the look-up, then the values alone as a plain PATCH
+    sent = len(env.sim.requests)
+    again = await dv.write_record(write("Two", "k-1"))
+    assert [(m, p) for m, p, _ in env.sim.requests[sent:]] == [
+        ("GET", "/api/data/v9.2/phonecalls"),
+        ("PATCH", f"/api/data/v9.2/contacts({anna['contactid']})"),
+    ]
+    assert again is not None and (again.id, again.created) == (first.id, False)
+    assert anna["jobtitle"] == "Two" and len(_calls_about(env.sim, anna)) == 1
+
+
+async def test_a_lone_value_or_activity_goes_as_a_plain_request(env: Env, dv: Any) -> None:
+    anna = _contact(env.sim, "Schmidt")
+    await _warm(dv)
+    sent = len(env.sim.requests)
+    assert (
+        await dv.write_record(
+            RecordWrite(
+                record_type="contact", record_id=anna["contactid"], fields={"jobtitle": "V"}
+            )
+        )
+        is None
+    )
+    ref = await dv.write_record(
+        RecordWrite(
+            record_type="contact",
+            record_id=anna["contactid"],
+            activity=_call(anna, "lone"),
+            activity_may_exist=False,
+        )
+    )
+    assert [(m, p) for m, p, _ in env.sim.requests[sent:]] == [
+        ("PATCH", f"/api/data/v9.2/contacts({anna['contactid']})"),
+        ("POST", "/api/data/v9.2/phonecalls"),
+    ]
+    [call] = _calls_about(env.sim, anna)
+    assert ref is not None and ref.id == call["activityid"] and anna["jobtitle"] == "V"
+
+
+# The reply of Microsoft Learn's "Execute batch operations using the Web API" example with
+# odata.continue-on-error (first task's subject too long, the two others created).
+_LEARN_REPLY = (
+    b"--batchresponse_f44bd09d\r\n"
+    b"Content-Type: application/http\r\n"
+    b"Content-Transfer-Encoding: binary\r\n"
+    b"\r\n"
+    b"HTTP/1.1 400 Bad Request\r\n"
+    b"REQ_ID: de4c5227-4a28-4ebd-8ced-3392ece1697b\r\n"
+    b"Content-Type: application/json; odata.metadata=minimal\r\n"
+    b"OData-Version: 4.0\r\n"
+    b"\r\n"
+    b'{"error":{"code":"0x80044331","message":"A validation error occurred.  The length of the '
+    b"'subject' attribute of the 'task' entity exceeded the maximum allowed length of '200'.\"}}"
+    b"\r\n--batchresponse_f44bd09d\r\n"
+    b"Content-Type: application/http\r\n"
+    b"Content-Transfer-Encoding: binary\r\n"
+    b"\r\n"
+    b"HTTP/1.1 204 No Content\r\n"
+    b"OData-Version: 4.0\r\n"
+    b"Location: https://org.example/api/data/v9.2/tasks(aed2ae8b-3c94-ed11-aad1-000d3a9933c9)\r\n"
+    b"OData-EntityId: https://org.example/api/data/v9.2/tasks(aed2ae8b-3c94-ed11-aad1-000d3a9933c9)"
+    b"\r\n\r\n\r\n"
+    b"--batchresponse_f44bd09d--\r\n"
+)
+
+
+def test_a_batch_reply_is_read_part_by_part_through_the_error_table() -> None:
+    first, second = parse_batch("multipart/mixed; boundary=batchresponse_f44bd09d", _LEARN_REPLY)
+    assert isinstance(first.error, CrmRejectedError) and first.error.field == "subject"
+    assert second.status == 204 and second.error is None
+    assert created_id(second.headers) == "aed2ae8b-3c94-ed11-aad1-000d3a9933c9"
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "kind"),
+    [
+        (404, {}, CrmNotFoundError),
+        (429, {"Retry-After": "12"}, CrmRateLimitedError),
+        (503, {}, CrmUnavailableError),
+    ],
+)
+def test_a_failing_part_maps_like_a_plain_reply(
+    status: int, headers: dict[str, str], kind: type[Exception]
+) -> None:
+    lines = [f"HTTP/1.1 {status} Whatever", *(f"{k}: {v}" for k, v in headers.items())]
+    part = "\r\n".join(lines) + '\r\n\r\n{"error":{"code":"0x1","message":"m"}}'
+    body = (
+        "--b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+        f"{part}\r\n--b--\r\n"
+    ).encode()
+    [reply] = parse_batch("multipart/mixed; boundary=b", body)
+    assert isinstance(reply.error, kind) and reply.error.vendor_status == status
+    if status == 429:
+        assert isinstance(reply.error, CrmRateLimitedError) and reply.error.retry_after == 12
+
+
+def test_an_unreadable_batch_reply_is_unavailable() -> None:
+    with pytest.raises(CrmUnavailableError):
+        parse_batch("application/json", b'{"value": []}')
+    with pytest.raises(CrmUnavailableError):
+        parse_batch("multipart/mixed; boundary=b", b"--b\r\n\r\nnot http\r\n--b--\r\n")
+
+
+async def test_the_simulator_ends_a_batch_at_its_first_failure_without_continue_on_error(
+    env: Env,
+) -> None:
+    """As Microsoft Learn documents: without ``odata.continue-on-error`` the batch answers
+    with the first failing part's status and that part alone; nothing after it runs."""
+    token = (
+        await env.http.post(
+            f"{env.base}/{env.sim.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": env.sim.client_id,
+                "client_secret": env.sim.client_secret,
+                "scope": "https://contoso.crm4.dynamics.com/.default",
+            },
+        )
+    ).json()["access_token"]
+    api = f"{env.base}/api/data/v9.2"
+    anna = _contact(env.sim, "Schmidt")
+    content_type, body = build_batch(
+        [
+            BatchOperation("PATCH", f"{api}/contacts({anna['contactid']})", {"jobtitle": "A"}),
+            BatchOperation("PATCH", f"{api}/contacts({anna['contactid']})", {"nope": 1}),
+            BatchOperation("PATCH", f"{api}/contacts({anna['contactid']})", {"jobtitle": "C"}),
+        ],
+        "batch_x",
+    )
+    reply = await env.http.post(
+        f"{api}/$batch",
+        content=body,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
+    )
+    assert reply.status_code == 400
+    [part] = parse_batch(reply.headers["content-type"], reply.content)
+    assert isinstance(part.error, CrmRejectedError) and part.error.field == "nope"
+    assert anna["jobtitle"] == "A" and len(env.sim.batch_parts) == 2

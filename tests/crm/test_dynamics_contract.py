@@ -62,14 +62,15 @@ async def harness(aiohttp_server, tls) -> AsyncIterator[Harness]:  # type: ignor
                 "description": "Seit dem Update druckt der Drucker nur leere Seiten.",
             },
             updatable_contact_field="jobtitle",
+            updatable_case_field="title",
             stored=stored,
             timeline_for=timeline_for,
             settings_bounds={
                 "page_size": (5000, [0, 5001]),
                 "description_max": (1_048_576, [0, 1_048_577]),
             },
-            # update then look-up and create: no composite request yet
-            write_requests=(3, 2),
+            # the values' PATCH and the activity's POST in one $batch
+            write_requests=(1, 1),
             misanswer_lookups=lambda: sim.unfiltered.add("phonecall"),
             phone_fields=("telephone1", "mobilephone"),
         )

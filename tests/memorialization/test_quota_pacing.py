@@ -6,6 +6,7 @@ simulator enforces a rolling window (``X-HubSpot-RateLimit-Max`` per
 from __future__ import annotations
 
 from dataclasses import replace
+from math import isclose
 
 import httpx
 
@@ -61,9 +62,12 @@ async def test_a_throttling_crm_is_paced_to_its_quota_not_hammered(aiohttp_serve
 
     assert [row.status for row in rows] == ["done"] * JOBS
     calls = [row.result["crmCalls"] for row in rows]
-    assert all(count >= 2 for count in calls)  # at least the update and the activity
+    # jobs waiting for the quota went together through HubSpot's batch endpoints, each
+    # charged its share of a batch's requests
+    assert max(sim.batch_sizes) > 1, sim.batch_sizes
+    assert all(count > 0 for count in calls)
     # every reply (refusals included) was counted, and the CRM saw nothing else
-    assert sum(calls) == sim.quota.accepted + sim.quota.refused
+    assert isclose(sum(calls), sim.quota.accepted + sim.quota.refused, abs_tol=0.001 * JOBS)
     # paced: a few refusals per job at most, while the first replies teach the quota and
     # how many requests a verb makes (4-8 seen on an idle machine, 16 on a loaded CI run,
     # whose stalled event loop sends in bursts); unpaced, over ten per job (132 seen)

@@ -1,8 +1,10 @@
 """The Microsoft Dynamics 365 (Dataverse) adapter.
 
-``adapter``: the ``CrmAdapter``, registered as ``"dynamics"``; ``query``: pure query builders;
-``settings``: the settings model the configuration API validates with; ``connection``:
-the API session (auth, transport, errors); ``wire``: the wire format (pure).
+``adapter``: the ``CrmAdapter``, registered as ``"dynamics"``, over ``timeline`` (a job's
+write and the timeline activities), over ``metadata`` (the organization's tables and columns),
+over ``connection``: the API session (auth, transport, errors). ``query``: pure query
+builders; ``settings``: the settings model the configuration API validates with; ``wire``:
+the wire format (pure); ``batch``: the ``$batch`` body and its reply's parts (pure).
 """
 
 from .adapter import DynamicsAdapter

@@ -4,7 +4,8 @@ Tokens come from Microsoft Entra ID with the client credentials grant through MS
 ``ConfidentialClientApplication`` (run in a worker thread: MSAL's HTTP calls block), or,
 when a ``token_url`` is configured, from a plain form POST to that endpoint. The token's
 ``expires_in`` drives the background refresh; a ``401`` mints once more and retries.
-Filters are built by the pure functions in ``crm.dynamics_query``.
+Filters are built by the pure functions in ``query.py``; the organization's metadata is
+read by ``metadata.py``, a job's write and the timeline go through ``timeline.py``.
 """
 
 from __future__ import annotations
@@ -21,22 +22,14 @@ from ...models import (
     CrmRecord,
     DynamicSearch,
     EmailSearch,
-    FieldInfo,
-    FieldType,
     FieldValue,
     IdSearch,
     PhoneSearch,
-    RecordType,
-    RecordWrite,
     SearchQuery,
-    TimelineActivity,
-    TimelineRef,
 )
 from ...phone import phone_variants
 from ...protocol import search_by_id, search_each
-from ...record_write import write_in_turn
 from ...registry import AdapterContext, register
-from .connection import DynamicsConnection
 from .query import (
     any_of,
     build_dynamic_filter,
@@ -47,21 +40,15 @@ from .query import (
     is_guid,
 )
 from .settings import DynamicsSettings
+from .timeline import DynamicsTimeline
 from .wire import (
     _ANNOTATIONS,
-    _DEFAULTED,
     _LOOKUP_TYPE,
-    _STRING_FORMATS,
     _SYSTEM_LOOKUPS,
-    _TYPES,
     VENDOR,
     Table,
     _json,
-    _label,
     _parse_datetime,
-    activity_payload,
-    carries_key,
-    key_marker,
     missing_table_settings,
     missing_table_warning,
     phone_matches,
@@ -72,127 +59,8 @@ __all__ = ["DynamicsAdapter"]
 _NAME_ONLY = {"$select": "LogicalName"}
 
 
-class DynamicsAdapter(DynamicsConnection):
+class DynamicsAdapter(DynamicsTimeline):
     """``CrmAdapter`` for Dynamics 365 / Dataverse (Web API, configurable version)."""
-
-    # --- metadata ----------------------------------------------------------------------------
-
-    async def _table(self, logical_name: str) -> Table:
-        check_logical_name(logical_name, what="record_type")
-        if logical_name not in self._tables:
-            meta = await self._get(
-                f"EntityDefinitions(LogicalName='{logical_name}')",
-                {"$select": "LogicalName,EntitySetName,PrimaryIdAttribute,PrimaryNameAttribute"},
-            )
-            table = Table(
-                logical_name,
-                str(meta["EntitySetName"]),
-                str(meta["PrimaryIdAttribute"]),
-                str(meta.get("PrimaryNameAttribute") or meta["PrimaryIdAttribute"]),
-            )
-            fields = await self.list_fields(logical_name)
-            self._tables[logical_name] = Table(
-                table.logical_name,
-                table.entity_set,
-                table.primary_id,
-                table.primary_name,
-                tuple(f.name for f in fields if f.type == FieldType.PHONE),
-                tuple(f.name for f in fields if f.type == FieldType.EMAIL),
-            )
-        return self._tables[logical_name]
-
-    async def list_record_types(self) -> list[RecordType]:
-        body = await self._get(
-            "EntityDefinitions",
-            {
-                "$select": (
-                    "LogicalName,EntitySetName,DisplayName,IsCustomEntity,IsActivity,HasActivities,"
-                    "IsValidForAdvancedFind,IsIntersect"
-                )
-            },
-        )
-        return [
-            RecordType(
-                name=e["LogicalName"],
-                label=_label(e, e["LogicalName"]),
-                standard=not e.get("IsCustomEntity"),
-                createable=not e.get("IsIntersect"),
-                searchable=True,
-                supports_timeline=bool(e.get("HasActivities")),
-            )
-            for e in body.get("value", [])
-            if e.get("IsValidForAdvancedFind") and not e.get("IsIntersect")
-        ]
-
-    async def list_fields(self, record_type: str) -> list[FieldInfo]:
-        check_logical_name(record_type, what="record_type")
-        if record_type in self._fields:
-            return self._fields[record_type]
-        base = f"EntityDefinitions(LogicalName='{record_type}')/Attributes"
-        cast = base + "/Microsoft.Dynamics.CRM."
-        attributes = await self._get(
-            base,
-            {
-                "$select": (
-                    "LogicalName,AttributeType,DisplayName,RequiredLevel,IsValidForCreate,"
-                    "IsValidForUpdate,IsCustomAttribute,AttributeOf"
-                )
-            },
-        )
-        strings = await self._get(
-            cast + "StringAttributeMetadata", {"$select": "LogicalName,MaxLength,FormatName"}
-        )
-        memos = await self._get(
-            cast + "MemoAttributeMetadata", {"$select": "LogicalName,MaxLength"}
-        )
-        picklists = await self._get(
-            cast + "PicklistAttributeMetadata",
-            {"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
-        )
-        lengths = {a["LogicalName"]: a for a in strings.get("value", []) + memos.get("value", [])}
-        options = {
-            p["LogicalName"]: [
-                _label({"DisplayName": o.get("Label")}, str(o.get("Value")))
-                for o in (p.get("OptionSet") or {}).get("Options", [])
-            ]
-            for p in picklists.get("value", [])
-        }
-        fields = [
-            self._field_info(
-                a, lengths.get(a["LogicalName"], {}), options.get(a["LogicalName"], [])
-            )
-            for a in attributes.get("value", [])
-            if not a.get("AttributeOf")
-        ]
-        self._fields[record_type] = fields
-        return fields
-
-    @staticmethod
-    def _field_info(
-        meta: Mapping[str, Any], extra: Mapping[str, Any], options: list[str]
-    ) -> FieldInfo:
-        name = str(meta["LogicalName"])
-        kind = str(meta.get("AttributeType") or "")
-        if kind == "String":
-            fmt = str((extra.get("FormatName") or {}).get("Value") or "Text")
-            field_type = _STRING_FORMATS.get(fmt, FieldType.TEXT)
-        else:
-            field_type = _TYPES.get(kind, FieldType.OTHER)
-        level = str((meta.get("RequiredLevel") or {}).get("Value") or "None")
-        createable = bool(meta.get("IsValidForCreate"))
-        return FieldInfo(
-            name=name,
-            label=_label(meta, name),
-            type=field_type,
-            max_length=int(extra["MaxLength"]) if extra.get("MaxLength") else None,
-            required=createable
-            and name not in _DEFAULTED
-            and level in ("SystemRequired", "ApplicationRequired"),
-            createable=createable,
-            updateable=bool(meta.get("IsValidForUpdate")),
-            custom=bool(meta.get("IsCustomAttribute")),
-            options=options,
-        )
 
     # --- records ---------------------------------------------------------------------------
 
@@ -255,13 +123,8 @@ class DynamicsAdapter(DynamicsConnection):
             raise CrmNotFoundError(f"{VENDOR} has no {record_type} with that id")
         if not fields:
             return await self.get(record_type, record_id)
-        # If-Match: * makes PATCH update only: it must never create a row with this id
-        response = await self._request(
-            "PATCH",
-            self._url(f"{table.entity_set}({record_id})"),
-            json=dict(fields),
-            prefer=f"return=representation,{_ANNOTATIONS}",
-            extra_headers={"If-Match": "*"},
+        response = await self._send(
+            self._update(table, record_id, fields), prefer=f"return=representation,{_ANNOTATIONS}"
         )
         return self._to_record(table, _json(response))
 
@@ -334,37 +197,6 @@ class DynamicsAdapter(DynamicsConnection):
 
         types = query.record_types or self._settings.caller_record_types
         return (await search_each(types, query.limit, one))[: query.limit]
-
-    # --- timeline ----------------------------------------------------------------------------
-
-    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        return await write_in_turn(write, self.update, lambda a, _: self.add_timeline(a))
-
-    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        s = self._settings
-        table = await self._table(activity.record_type)
-        if not is_guid(activity.record_id):
-            raise CrmNotFoundError(f"{VENDOR} has no {activity.record_type} with that id")
-        kind = await self._table(s.timeline_activity)
-        if s.timeline_key_field:
-            filter_ = eq(s.timeline_key_field, activity.key)
-        else:
-            filter_ = f"_regardingobjectid_value eq {activity.record_id} and " + contains(
-                "description", key_marker(activity.key)
-            )
-        async with self._timeline_lock:  # one check-then-create at a time per adapter
-            for row in await self._query(kind, filter_, 10):  # re-checked: see carries_key
-                if carries_key(row, activity, s.timeline_key_field):
-                    return TimelineRef(
-                        id=str(row[kind.primary_id]), type=kind.logical_name, created=False
-                    )
-            response = await self._request(
-                "POST",
-                self._url(kind.entity_set),
-                json=activity_payload(activity, table, s),
-                prefer="return=representation",
-            )
-            return TimelineRef(id=str(_json(response)[kind.primary_id]), type=kind.logical_name)
 
     # --- lifecycle ---------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ import asyncio
 import logging
 import ssl
 import threading
-from collections.abc import Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from ...models import (
 )
 from ...registry import AdapterContext
 from ...tokens import TokenManager
+from .batch import BatchOperation, BatchReply, build_batch, parse_batch
 from .query import (
     encode_query,
 )
@@ -189,9 +191,13 @@ class DynamicsConnection:
         url: str,
         *,
         json: Any = None,
+        content: bytes | None = None,
         prefer: str = _ANNOTATIONS,
         extra_headers: Mapping[str, str] | None = None,
+        check: bool = True,
     ) -> httpx.Response:
+        """One Web API call (a ``401`` mints a token and retries once); a reply of ``400`` or
+        more is raised as its error unless ``check`` is false."""
         self._tokens.warm_up("Dynamics")
 
         async def send() -> tuple[httpx.Response, str]:
@@ -205,14 +211,59 @@ class DynamicsConnection:
                 **(extra_headers or {}),
             }
             async with translate_transport_errors(VENDOR):
-                response = await self._http.request(method, url, json=json, headers=headers)
+                response = await self._http.request(
+                    method, url, json=json, content=content, headers=headers
+                )
             observe_response(QUOTA_HEADERS, response)
             return response, token.value
 
         response = await retry_once_on_401(send, self._tokens.invalidate)
-        if response.status_code >= 400:
+        if check and response.status_code >= 400:
             raise translate_error(response.status_code, _json(response), response.headers)
         return response
+
+    async def _send(self, operation: BatchOperation, prefer: str = _ANNOTATIONS) -> httpx.Response:
+        """One operation as a plain request."""
+        return await self._request(
+            operation.method,
+            operation.url,
+            json=operation.body,
+            prefer=prefer,
+            extra_headers=operation.headers,
+        )
+
+    async def _batch(self, operations: Sequence[BatchOperation]) -> list[BatchReply]:
+        """The operations in one ``POST $batch``, outside any change set and with ``Prefer:
+        odata.continue-on-error``: Dataverse runs each one whatever the others answer. The
+        reply is observed for quota once, as every reply is; the parts are not replies of
+        their own. The first failing part is raised as its error (a part's 429 with its
+        Retry-After, 404, 400 naming the field, 5xx), as the same reply alone would be."""
+        content_type, body = build_batch(operations, f"batch_{uuid.uuid4()}")
+        response = await self._request(
+            "POST",
+            self._url("$batch"),
+            content=body,
+            prefer="odata.continue-on-error",
+            extra_headers={"Content-Type": content_type},
+            check=False,
+        )
+        reply_type = response.headers.get("content-type", "")
+        if not reply_type.lower().startswith("multipart/"):
+            if response.status_code >= 400:  # the batch as a whole refused: throttled, malformed
+                raise translate_error(response.status_code, _json(response), response.headers)
+            raise CrmUnavailableError(
+                f"{VENDOR} answered a batch without its parts", vendor_status=response.status_code
+            )
+        replies = parse_batch(reply_type, response.content)
+        for error in (reply.error for reply in replies):
+            if error is not None:
+                raise error
+        if response.status_code >= 400 or len(replies) != len(operations):
+            raise CrmUnavailableError(
+                f"{VENDOR} answered {len(replies)} of {len(operations)} batch requests",
+                vendor_status=response.status_code,
+            )
+        return replies
 
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return _json(await self._request("GET", self._url(path, params)))

@@ -3,6 +3,7 @@ functions and data, no I/O)."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -42,6 +43,7 @@ __all__ = [
     "missing_table_settings",
     "missing_table_warning",
     "activity_payload",
+    "created_id",
 ]
 
 
@@ -268,12 +270,30 @@ def _parse_datetime(value: Any) -> datetime | None:
 
 
 def _json(response: httpx.Response) -> Any:
-    if not response.content:
+    return _json_bytes(response.content)
+
+
+def _json_bytes(content: bytes) -> Any:
+    """A reply body's JSON; ``{}`` when empty, an OData-shaped error holding the text when
+    it is not JSON (a gateway's HTML page)."""
+    if not content.strip():
         return {}
     try:
-        return response.json()
+        return json.loads(content)
     except ValueError:
-        return {"error": {"message": safe_text(response.text, 200)}}
+        return {"error": {"message": safe_text(content.decode("utf-8", "replace"), 200)}}
+
+
+_ENTITY_ID = re.compile(r"\(([0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12})\)\s*$")
+
+
+def created_id(headers: Mapping[str, str]) -> str | None:
+    """The id of the row a create made, from the reply's ``OData-EntityId`` header
+    (``.../phonecalls(<guid>)``): Dataverse answers a create ``204 No Content`` with it, in
+    a batch part as in a plain reply (Microsoft Learn, "Create a table row using the Web
+    API")."""
+    match = _ENTITY_ID.search(headers.get("odata-entityid") or "")
+    return match.group(1).lower() if match else None
 
 
 # service protection: 429 + Retry-After is the signal; the remaining-requests header is

@@ -32,27 +32,23 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
-    RecordWrite,
     SearchQuery,
-    TimelineActivity,
-    TimelineRef,
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id, search_each
 from ...registry import AdapterContext, register
-from .connection import HubSpotConnection
 from .query import (
     FilterGroup,
     check_object_type,
     dynamic_filter_groups,
     email_filter_groups,
-    eq,
     is_record_id,
     name_filter_groups,
     phone_filter_groups,
     search_body,
 )
 from .settings import HubSpotSettings
+from .timeline import HubSpotTimeline
 from .wire import (
     _FIELDS_TTL,
     _MAX_PAGES,
@@ -67,7 +63,6 @@ from .wire import (
     STANDARD_TYPES,
     TIMELINE_KEY,
     _parse_time,
-    call_properties,
     field_info,
 )
 
@@ -76,7 +71,7 @@ __all__ = ["HubSpotAdapter"]
 log = logging.getLogger(__name__)
 
 
-class HubSpotAdapter(HubSpotConnection):
+class HubSpotAdapter(HubSpotTimeline):
     """``CrmAdapter`` for HubSpot."""
 
     # --- search -------------------------------------------------------------------------
@@ -227,81 +222,6 @@ class HubSpotAdapter(HubSpotConnection):
     ) -> CrmRecord:
         await self._patch(check_object_type(record_type), record_id, fields)
         return await self.get(record_type, record_id)
-
-    async def _patch(
-        self, object_type: str, record_id: str, fields: Mapping[str, FieldValue]
-    ) -> None:
-        """``PATCH /crm/v3/objects/{type}/{id}``: the record's new values, nothing read."""
-        if not is_record_id(record_id):
-            raise CrmNotFoundError(f"{record_id!r} is not a HubSpot record id")
-        body = {"properties": {k: as_form_text(v) for k, v in fields.items()}}
-        await self._call("PATCH", self._paths.record(object_type, record_id), json=body)
-
-    # --- timeline -----------------------------------------------------------------------
-
-    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        """The record's values (``PATCH /crm/v3/objects/{type}/{id}``, not read back), then the
-        call engagement created with its association in the create body (``POST
-        /crm/v3/objects/calls`` with ``associations``): two requests, one when there are no
-        values. HubSpot has no request that takes both: its batch endpoints
-        (``/crm/v3/objects/{type}/batch/create|update``) take many objects of ONE type, and a
-        job writes a record of one type and a call. The call's key is looked up first only
-        when an earlier attempt may have created it (HubSpot docs: "Update a record",
-        "Create calls" / "Associate with other records" on the CRM objects API)."""
-        object_type = check_object_type(write.record_type)
-        if write.fields:
-            await self._patch(object_type, write.record_id, write.fields)
-        if write.activity is None:
-            return None
-        return await self._add_call(write.activity, look_up=write.activity_may_exist)
-
-    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        """A call engagement associated with the record. The key is stored in
-        ``hs_call_external_id`` and searched for first, so a retry finds the earlier call
-        (HubSpot search lags a few seconds behind writes: see docs/crm-hubspot.md)."""
-        return await self._add_call(activity, look_up=True)
-
-    async def _add_call(self, activity: TimelineActivity, *, look_up: bool) -> TimelineRef:
-        record_type = check_object_type(activity.record_type)
-        if not is_record_id(activity.record_id):
-            raise CrmNotFoundError(f"{activity.record_id!r} is not a HubSpot record id")
-        if look_up:
-            found = await self._call_with_key(activity.key)
-            if found is not None:
-                return found
-        type_id = await self._call_association_type(record_type)
-        payload = {
-            "properties": call_properties(activity),
-            "associations": [
-                {
-                    "to": {"id": activity.record_id},
-                    "types": [
-                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
-                    ],
-                }
-            ],
-        }
-        data = await self._call("POST", self._paths.objects("calls"), json=payload)
-        return TimelineRef(id=str(data["id"]), type="calls", created=True)
-
-    async def _call_with_key(self, key: str) -> TimelineRef | None:
-        """An earlier call engagement carrying ``key``, found by search."""
-        body = search_body([{"filters": [eq(TIMELINE_KEY, key)]}], [TIMELINE_KEY], 10)
-        existing = await self._call("POST", self._paths.search("calls"), json=body)
-        for raw in existing.get("results") or []:  # re-checked: one wrong reply drops nothing
-            if (raw.get("properties") or {}).get(TIMELINE_KEY) == key:
-                return TimelineRef(id=str(raw["id"]), type="calls", created=False)
-        return None
-
-    async def _call_association_type(self, record_type: str) -> int:
-        if record_type not in self._call_types:
-            data = await self._call("GET", self._paths.association_labels("calls", record_type))
-            labels = data.get("results") or []
-            default = [x for x in labels if x.get("category") == "HUBSPOT_DEFINED"] or labels
-            if not default:
-                raise CrmRejectedError(f"HubSpot cannot associate calls with {record_type}")
-            self._call_types[record_type] = int(default[0]["typeId"])
-        return self._call_types[record_type]
 
     # --- metadata -----------------------------------------------------------------------
 

@@ -46,13 +46,15 @@ __all__ = [
     "RELATED_TYPES",
     "TEXT_MAX_LENGTH",
     "HubSpotPaths",
+    "TEXTS",
+    "blamed_field",
     "hubspot_error",
     "call_properties",
     "field_info",
 ]
 
 
-_TEXTS = StatusTexts(
+TEXTS = StatusTexts(
     "HubSpot",
     throttled="{vendor} rate limit reached",
     auth="{vendor} refused the access token",
@@ -193,6 +195,12 @@ class HubSpotPaths:
     def batch_read(self, object_type: str) -> str:
         return f"{self.objects(object_type)}/batch/read"
 
+    def batch_update(self, object_type: str) -> str:
+        return f"{self.objects(object_type)}/batch/update"
+
+    def batch_create(self, object_type: str) -> str:
+        return f"{self.objects(object_type)}/batch/create"
+
     def properties(self, object_type: str) -> str:
         v = self.version
         return (
@@ -228,18 +236,18 @@ def hubspot_error(response: httpx.Response, secrets: Sequence[str] = ()) -> CrmE
     message = redact(str(body.get("message") or response.text or response.reason_phrase), secrets)
     correlation = body.get("correlationId")
     error = error_for_status(
-        _TEXTS,
+        TEXTS,
         response.status_code,
         message=safe_text(f"{message} (correlationId {correlation})" if correlation else message),
         code=str(body.get("category") or body.get("errorType") or ""),
-        field=_blamed_field(body),
+        field=blamed_field(body),
         retry_after=_rate_limit_wait(response, body),
     )
     # only error replies come here; a 3xx that does is refused as the vendor's answer
     return error or CrmRejectedError(f"HubSpot answered {response.status_code}")
 
 
-def _blamed_field(body: Mapping[str, Any]) -> str | None:
+def blamed_field(body: Mapping[str, Any]) -> str | None:
     """The property an error reply blames: ``errors[].in`` (HubSpot docs, "Error handling":
     ``{"errors": [{"message": ..., "in": "name"}], "category": "VALIDATION_ERROR"}``)."""
     for item in body.get("errors") or []:
