@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...activity_text import activity_marker, format_activity
 from ...errors import (
     CrmNotFoundError,
     CrmRejectedError,
@@ -32,43 +31,31 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
-    RecordWrite,
     SearchQuery,
     TextSearch,
-    TimelineActivity,
-    TimelineRef,
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import search_by_id
 from ...registry import AdapterContext, register
 from . import query as kq
-from .connection import KustomerConnection
 from .settings import KustomerSettings
+from .timeline import KustomerTimeline
 from .wire import (
     _MAX_PAGES,
     _PATHS,
     _RECORD_TYPES,
     _STANDARD_FIELDS,
-    NOTE_MAX,
-    STR_MAX,
     _custom_field,
     _first,
     _relation_id,
+    attributes,
+    record_path,
 )
 
 __all__ = ["KustomerAdapter", "create_kustomer_adapter"]
 
-# customer field -> (identifier list attribute, entry key, entry type)
-_IDENTIFIER_LISTS = {
-    "email": ("emails", "email", "home"),
-    "phone": ("phones", "phone", "work"),
-    "mobile": ("phones", "phone", "mobile"),
-    "sharedPhone": ("sharedPhones", "phone", "other"),
-}
-_LIST_FIELDS = frozenset(_IDENTIFIER_LISTS)
 
-
-class KustomerAdapter(KustomerConnection):
+class KustomerAdapter(KustomerTimeline):
     """``CrmAdapter`` for Kustomer."""
 
     # --- records -----------------------------------------------------------------------
@@ -114,56 +101,12 @@ class KustomerAdapter(KustomerConnection):
             parent_ids=parents,
         )
 
-    @staticmethod
-    def _attributes(
-        kind: str, fields: Mapping[str, FieldValue], current: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """The write body; identifier lists are merged into ``current`` on update."""
-        current = current or {}
-        body: dict[str, Any] = {}
-        custom: dict[str, Any] = {}
-        lists = _IDENTIFIER_LISTS
-        standard = {f.name for f in _STANDARD_FIELDS[kind]}
-        for name, value in fields.items():
-            if kind == "customer" and name in lists:
-                key, attr, label = lists[name]
-                entries = [
-                    e for e in body.get(key, current.get(key) or []) if e.get("type") != label
-                ]
-                if value not in (None, ""):
-                    entries.append({"type": label, attr: value})
-                body[key] = entries
-            elif name in standard:
-                body[name] = value
-            else:
-                custom[name] = value
-        if custom:
-            body["custom"] = custom
-        return body
-
-    def _path(self, record_type: str) -> str:
-        try:
-            return _PATHS[record_type]
-        except KeyError:
-            raise CrmRejectedError(f"Kustomer has no record type {record_type!r}") from None
-
-    @staticmethod
-    def _check_id(record_id: str) -> str:
-        if not record_id.isalnum():
-            raise CrmNotFoundError("Kustomer ids are alphanumeric")
-        return record_id
-
-    async def _raw(self, record_type: str, record_id: str) -> dict[str, Any]:
-        path = self._path(record_type)
-        data = await self._call("GET", self._url(f"{path}/{self._check_id(record_id)}"))
-        return dict(data["data"])
-
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
         return self._record(await self._raw(record_type, record_id))
 
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
-        path = self._path(record_type)
-        body = self._attributes(record_type, fields)
+        path = record_path(record_type)
+        body = attributes(record_type, fields)
         data = await self._call("POST", self._url(path), json=body)
         return self._record(data["data"])
 
@@ -171,21 +114,6 @@ class KustomerAdapter(KustomerConnection):
         self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
     ) -> CrmRecord:
         return self._record(await self._patch(record_type, record_id, fields))
-
-    async def _patch(
-        self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
-    ) -> dict[str, Any]:
-        """``PATCH /v1/{type}s/{id}``. A PATCH replaces a customer's identifier lists
-        (emails, phones, shared phones) as a whole, so the record is read first only when
-        ``fields`` change one of them, to keep its other entries."""
-        path = self._path(record_type)
-        current: Mapping[str, Any] = {}
-        if record_type == "customer" and _LIST_FIELDS & set(fields):
-            current = (await self._raw(record_type, record_id)).get("attributes") or {}
-        body = self._attributes(record_type, fields, current)
-        url = self._url(f"{path}/{self._check_id(record_id)}")
-        data = await self._call("PATCH", url, json=body)
-        return dict(data["data"])
 
     # --- search ------------------------------------------------------------------------
 
@@ -280,18 +208,6 @@ class KustomerAdapter(KustomerConnection):
 
     # --- related -----------------------------------------------------------------------
 
-    async def _list(self, path: str, limit: int) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        url: str | None = self._url(path)
-        params: dict[str, Any] | None = {"page": 1, "pageSize": min(100, max(limit, 1))}
-        for _ in range(_MAX_PAGES):
-            if url is None or len(items) >= limit:
-                break
-            data = await self._call("GET", url, params=params)
-            items += data.get("data") or []
-            url, params = self._next(data), None
-        return items[:limit]
-
     async def related(self, record: CrmRecord, limit: int = 10) -> list[CrmRecord]:
         if record.type == "customer":
             conversations = await self._list(f"customers/{record.id}/conversations", limit)
@@ -303,74 +219,13 @@ class KustomerAdapter(KustomerConnection):
                 return []
         return []
 
-    # --- timeline ----------------------------------------------------------------------
-
-    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        """The record's values (``PATCH``, read first only to merge identifier lists), then
-        the activity: on a customer a conversation (``POST /v1/conversations``) and its note
-        (``POST /v1/notes``), on a conversation a note. Kustomer has no request that updates
-        a record and adds a note or conversation: a note belongs to a conversation and is
-        created on its own (Kustomer API, "Create note": ``POST /v1/notes``); its bulk
-        endpoints (``/v1/notes/bulk``, ``/v1/customers/bulk``) take one type each and run
-        asynchronously. Three requests for a customer, two for a conversation. The key is
-        looked up only when an earlier attempt may have sent the activity; a conversation
-        created just now has no notes to look through."""
-        if write.fields:
-            await self._patch(write.record_type, write.record_id, write.fields)
-        if write.activity is None:
-            return None
-        return await self._add_activity(write.activity, look_up=write.activity_may_exist)
-
-    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        return await self._add_activity(activity, look_up=True)
-
-    async def _add_activity(self, activity: TimelineActivity, *, look_up: bool) -> TimelineRef:
-        if activity.record_type == "conversation":
-            conversation_id = self._check_id(activity.record_id)
-            return await self._ensure_note(conversation_id, activity, look_up=look_up)
-        if activity.record_type != "customer":
-            raise CrmRejectedError(f"Kustomer cannot link an activity to {activity.record_type}")
-        customer_id = self._check_id(activity.record_id)
-        if look_up:
-            for item in await self._list(f"customers/{customer_id}/conversations", 10_000):
-                if (item.get("attributes") or {}).get("externalId") == activity.key:
-                    await self._ensure_note(str(item["id"]), activity, look_up=True)
-                    return TimelineRef(id=str(item["id"]), type="conversation", created=False)
-        body = {
-            "customer": customer_id,
-            "name": activity.subject[:STR_MAX],
-            "externalId": activity.key,
-            "status": self._status,
-            "direction": "in" if activity.direction == "inbound" else "out",
-            "channels": ["voice" if activity.channel == "voice" else "chat"],
-        }
-        data = await self._call("POST", self._url("conversations"), json=body)
-        conversation_id = str(data["data"]["id"])
-        await self._ensure_note(conversation_id, activity, look_up=False)
-        return TimelineRef(id=conversation_id, type="conversation")
-
-    async def _ensure_note(
-        self, conversation_id: str, activity: TimelineActivity, *, look_up: bool
-    ) -> TimelineRef:
-        if look_up:
-            marker = activity_marker(activity.key)
-            for note in await self._list(f"conversations/{conversation_id}/notes", 10_000):
-                if marker in str((note.get("attributes") or {}).get("body") or ""):
-                    return TimelineRef(id=str(note["id"]), type="note", created=False)
-        data = await self._call(
-            "POST",
-            self._url("notes"),
-            json={"body": format_activity(activity, NOTE_MAX), "conversation": conversation_id},
-        )
-        return TimelineRef(id=str(data["data"]["id"]), type="note")
-
     # --- metadata ----------------------------------------------------------------------
 
     async def list_record_types(self) -> list[RecordType]:
         return list(_RECORD_TYPES)
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
-        self._path(record_type)
+        record_path(record_type)
         cached = self._fields.get(record_type)
         if cached is None:
             data = await self._call("GET", self._url(f"metadata/{record_type}"))

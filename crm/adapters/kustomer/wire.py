@@ -11,6 +11,8 @@ import httpx
 
 from ...errors import (
     CrmError,
+    CrmNotFoundError,
+    CrmRejectedError,
 )
 from ...http import (
     QuotaHeaders,
@@ -22,6 +24,7 @@ from ...http import (
 from ...models import (
     FieldInfo,
     FieldType,
+    FieldValue,
     RecordType,
 )
 
@@ -33,6 +36,10 @@ __all__ = [
     "vendor_message",
     "blamed_field",
     "error_for_response",
+    "LIST_FIELDS",
+    "record_path",
+    "check_id",
+    "attributes",
 ]
 
 
@@ -220,6 +227,55 @@ def _first(items: Any, key: str, *, kind: str | None = None, skip: str | None = 
 def _relation_id(data: Mapping[str, Any], name: str) -> str | None:
     related = ((data.get("relationships") or {}).get(name) or {}).get("data")
     return str(related["id"]) if isinstance(related, dict) and related.get("id") else None
+
+
+# customer field -> (identifier list attribute, entry key, entry type)
+_IDENTIFIER_LISTS = {
+    "email": ("emails", "email", "home"),
+    "phone": ("phones", "phone", "work"),
+    "mobile": ("phones", "phone", "mobile"),
+    "sharedPhone": ("sharedPhones", "phone", "other"),
+}
+LIST_FIELDS = frozenset(_IDENTIFIER_LISTS)
+
+
+def record_path(record_type: str) -> str:
+    """The API path of a record type (``customers``, ``companies``, ``conversations``)."""
+    try:
+        return _PATHS[record_type]
+    except KeyError:
+        raise CrmRejectedError(f"Kustomer has no record type {record_type!r}") from None
+
+
+def check_id(record_id: str) -> str:
+    if not record_id.isalnum():
+        raise CrmNotFoundError("Kustomer ids are alphanumeric")
+    return record_id
+
+
+def attributes(
+    kind: str, fields: Mapping[str, FieldValue], current: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The write body; identifier lists are merged into ``current`` on update."""
+    current = current or {}
+    body: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    lists = _IDENTIFIER_LISTS
+    standard = {f.name for f in _STANDARD_FIELDS[kind]}
+    for name, value in fields.items():
+        if kind == "customer" and name in lists:
+            key, attr, label = lists[name]
+            entries = [e for e in body.get(key, current.get(key) or []) if e.get("type") != label]
+            if value not in (None, ""):
+                entries.append({"type": label, attr: value})
+            body[key] = entries
+        elif name in standard:
+            body[name] = value
+        else:
+            custom[name] = value
+    if custom:
+        body["custom"] = custom
+    return body
 
 
 # the org-wide budget per minute

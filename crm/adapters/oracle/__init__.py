@@ -2,7 +2,8 @@
 
 ``adapter``: the ``CrmAdapter``, registered as ``"oracle"``; ``query``: pure query builders;
 ``settings``: the settings model the configuration API validates with; ``connection``:
-the API session (auth, transport, errors); ``wire``: the wire format (pure).
+the API session (auth, transport, errors); ``timeline``: a record's update and its timeline
+activities; ``wire``: the wire format (pure).
 """
 
 from .adapter import OracleAdapter, create_oracle_adapter

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...activity_text import activity_marker
 from ...errors import (
     CrmNotFoundError,
     CrmRejectedError,
@@ -37,44 +36,24 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
-    RecordWrite,
     SearchQuery,
     TextSearch,
-    TimelineActivity,
-    TimelineRef,
 )
 from ...phone import any_stored_number_matches, digits_only, phone_variants
 from ...protocol import search_by_id
 from ...registry import AdapterContext, register
 from . import query as oq
-from .connection import OracleConnection
 from .settings import OracleSettings
-from .wire import (
-    _MAX_PAGES,
-    _PHONE_TYPES,
-    _REFERENCES,
-    _TYPES,
-    _Type,
-    rows_to_records,
-    task_body,
-    thread_entry,
-)
+from .timeline import OracleTimeline
+from .wire import _MAX_PAGES, _TYPES, check_id, record_payload, rows_to_records, type_spec
 
 __all__ = ["OracleAdapter", "create_oracle_adapter"]
 
 
-class OracleAdapter(OracleConnection):
+class OracleAdapter(OracleTimeline):
     """``CrmAdapter`` for Oracle B2C Service."""
 
     # --- reading -----------------------------------------------------------------------
-
-    def _type(self, record_type: str) -> _Type:
-        try:
-            return _TYPES[record_type]
-        except KeyError:
-            raise CrmRejectedError(
-                f"Oracle B2C Service has no record type {record_type!r}"
-            ) from None
 
     async def _read(
         self, record_type: str, ids: list[str], keep_row: Any = None
@@ -83,7 +62,7 @@ class OracleAdapter(OracleConnection):
         ``keep_row`` accepts, when given: it sees every phone entry, ``row["_phones"]``)."""
         if not ids:
             return []
-        spec = self._type(record_type)
+        spec = type_spec(record_type)
         names = ["id", "lookupName", "updatedTime", *(n for n, _ in spec.columns)]
         paths = ["id", "lookupName", "updatedTime", *(p for _, p in spec.columns)]
         statement = oq.select(spec.collection, paths, oq.ids_where(ids))
@@ -96,7 +75,7 @@ class OracleAdapter(OracleConnection):
     def _record(self, record_type: str, row: Mapping[str, Any]) -> CrmRecord:
         record_id = str(row["id"])
         fields: dict[str, FieldValue] = {}
-        for name, _ in self._type(record_type).columns:
+        for name, _ in type_spec(record_type).columns:
             if name not in ("phone", "phoneType", "email"):
                 fields[name] = row.get(name)
         if record_type == "contact":
@@ -125,17 +104,15 @@ class OracleAdapter(OracleConnection):
         )
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
-        self._type(record_type)
-        if not record_id.isdigit():
-            raise CrmNotFoundError("Oracle B2C Service ids are numbers")
-        found = await self._read(record_type, [record_id])
+        type_spec(record_type)
+        found = await self._read(record_type, [check_id(record_id)])
         if not found:
             raise CrmNotFoundError("Oracle B2C Service has no such record")
         return found[0]
 
     async def _find_ids(self, record_type: str, where: str, limit: int) -> list[str]:
         """Ids matching a ROQL WHERE clause, following ``next`` links (offset paging)."""
-        spec = self._type(record_type)
+        spec = type_spec(record_type)
         ids: list[str] = []
         params: dict[str, Any] | None = {"q": where, "limit": min(100, max(limit, 1)), "offset": 0}
         url: str | None = None
@@ -211,7 +188,7 @@ class OracleAdapter(OracleConnection):
         return results[: query.limit]
 
     async def _search_dynamic(self, query: DynamicSearch) -> list[CrmRecord]:
-        paths = dict(self._type(query.record_type).paths)
+        paths = dict(type_spec(query.record_type).paths)
         unknown = [c.field for c in query.conditions if c.field not in paths]
         if unknown:
             raise CrmRejectedError(
@@ -225,47 +202,16 @@ class OracleAdapter(OracleConnection):
 
     # --- writing -----------------------------------------------------------------------
 
-    def _payload(self, record_type: str, fields: Mapping[str, FieldValue]) -> dict[str, Any]:
-        known = {f.name for f in self._type(record_type).fields}
-        body: dict[str, Any] = {}
-        for name, value in fields.items():
-            if name not in known:
-                raise CrmRejectedError(f"Oracle {record_type} has no field {name!r}", field=name)
-            if name in ("firstName", "lastName"):
-                body.setdefault("name", {})["first" if name == "firstName" else "last"] = value
-            elif name == "email":
-                body["emails"] = [{"address": value, "addressType": {"id": 0}}]
-            elif name in _PHONE_TYPES:
-                body.setdefault("phones", []).append(
-                    {"number": value, "phoneType": {"id": _PHONE_TYPES[name]}}
-                )
-            elif name == "description":
-                body["threads"] = [{"entryType": {"lookupName": "Note"}, "text": value}]
-            elif name == "status":
-                body["statusWithType"] = {"status": {"lookupName": value}}
-            elif name in _REFERENCES:
-                body[name] = {"id": int(str(value))} if str(value).isdigit() else None
-            else:
-                body[name] = value
-        return body
-
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
-        spec = self._type(record_type)
-        data = await self._call("POST", spec.collection, json=self._payload(record_type, fields))
+        spec = type_spec(record_type)
+        data = await self._call("POST", spec.collection, json=record_payload(record_type, fields))
         return await self.get(record_type, str(data["id"]))
 
     async def update(
         self, record_type: str, record_id: str, fields: Mapping[str, FieldValue]
     ) -> CrmRecord:
-        await self._patch(record_type, record_id, self._payload(record_type, fields))
+        await self._patch(record_type, record_id, record_payload(record_type, fields))
         return await self.get(record_type, record_id)
-
-    async def _patch(self, record_type: str, record_id: str, body: Mapping[str, Any]) -> None:
-        """``PATCH /{collection}/{id}``: Oracle answers 200 without a body, nothing is read."""
-        spec = self._type(record_type)
-        if not record_id.isdigit():
-            raise CrmNotFoundError("Oracle B2C Service ids are numbers")
-        await self._call("PATCH", f"{spec.collection}/{record_id}", json=body)
 
     # --- related -----------------------------------------------------------------------
 
@@ -284,86 +230,6 @@ class OracleAdapter(OracleConnection):
             related += await self._read("contact", [record.parent_ids["primaryContact"]])
         return related[:limit]
 
-    # --- timeline ----------------------------------------------------------------------
-
-    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        """An incident takes its values and the thread entry in ONE ``PATCH /incidents/{id}``
-        (REST API for Oracle B2C Service, "Update an incident": ``threads`` in the body adds
-        an entry); the reply has no body, so the ref names the incident. A contact or
-        organization: the ``PATCH`` (not read back), then ``POST /tasks``. Connect REST has
-        no batch resource ("Perform Batch Actions" with ``parts`` is Oracle's Fusion
-        Applications API). The key is looked up first only on a retry."""
-        body = self._payload(write.record_type, write.fields)
-        activity = write.activity
-        if activity is None:
-            if body:
-                await self._patch(write.record_type, write.record_id, body)
-            return None
-        if not activity.record_id.isdigit():
-            raise CrmNotFoundError("Oracle B2C Service ids are numbers")
-        marker = activity_marker(activity.key)
-        if activity.record_type != "incident":
-            task = await self._task_with(activity, marker) if write.activity_may_exist else None
-            if body:
-                await self._patch(write.record_type, write.record_id, body)
-            return task or await self._create_task(activity)
-        found = None
-        if write.activity_may_exist:
-            found = await self._thread_with(activity.record_id, marker)
-        entries = [] if found is not None else [thread_entry(activity)]
-        if (write.record_type, write.record_id) == ("incident", activity.record_id):
-            body["threads"] = [*body.get("threads", []), *entries]  # one request for both
-            entries = []
-        if body:
-            await self._patch(write.record_type, write.record_id, body)
-        if entries:
-            await self._patch("incident", activity.record_id, {"threads": entries})
-        if found is not None:
-            return TimelineRef(id=found, type="thread", created=False)
-        return TimelineRef(id=activity.record_id, type="thread")
-
-    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        if not activity.record_id.isdigit():
-            raise CrmNotFoundError("Oracle B2C Service ids are numbers")
-        marker = activity_marker(activity.key)
-        if activity.record_type == "incident":
-            return await self._add_thread(activity, marker)
-        return await self._task_with(activity, marker) or await self._create_task(activity)
-
-    async def _task_with(self, activity: TimelineActivity, marker: str) -> TimelineRef | None:
-        """An earlier task of the record whose comments carry ``marker``."""
-        task_body(activity)  # checks the target type
-        where = f"{activity.record_type}.id = {activity.record_id}"
-        statement = oq.select("tasks", ["id", "comments"], where)
-        data = await self._call("GET", "queryResults", params={"query": statement})
-        for task_id, comments in (data.get("items") or [{}])[0].get("rows") or []:
-            if marker in str(comments or ""):
-                return TimelineRef(id=str(task_id), type="task", created=False)
-        return None
-
-    async def _create_task(self, activity: TimelineActivity) -> TimelineRef:
-        created = await self._call("POST", "tasks", json=task_body(activity))
-        return TimelineRef(id=str(created["id"]), type="task")
-
-    async def _thread_with(self, incident_id: str, marker: str) -> str | None:
-        statement = oq.select("incidents", ["threads.id", "threads.text"], f"id = {incident_id}")
-        data = await self._call("GET", "queryResults", params={"query": statement})
-        for thread_id, text in (data.get("items") or [{}])[0].get("rows") or []:
-            if marker in str(text or ""):
-                return str(thread_id)
-        return None
-
-    async def _add_thread(self, activity: TimelineActivity, marker: str) -> TimelineRef:
-        found = await self._thread_with(activity.record_id, marker)
-        if found is not None:
-            return TimelineRef(id=found, type="thread", created=False)
-        entry = thread_entry(activity)
-        await self._call("PATCH", f"incidents/{activity.record_id}", json={"threads": [entry]})
-        return TimelineRef(
-            id=await self._thread_with(activity.record_id, marker) or activity.record_id,
-            type="thread",
-        )
-
     # --- metadata ----------------------------------------------------------------------
 
     async def list_record_types(self) -> list[RecordType]:
@@ -373,7 +239,7 @@ class OracleAdapter(OracleConnection):
         ]
 
     async def list_fields(self, record_type: str) -> list[FieldInfo]:
-        return [f.model_copy() for f in self._type(record_type).fields]
+        return [f.model_copy() for f in type_spec(record_type).fields]
 
     def record_url(self, record_type: str, record_id: str) -> str:
         collection = _TYPES[record_type].collection if record_type in _TYPES else record_type

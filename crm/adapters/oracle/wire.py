@@ -12,6 +12,7 @@ import httpx
 from ...activity_text import format_activity
 from ...errors import (
     CrmError,
+    CrmNotFoundError,
     CrmRejectedError,
 )
 from ...http import (
@@ -24,6 +25,7 @@ from ...http import (
 from ...models import (
     FieldInfo,
     FieldType,
+    FieldValue,
     TimelineActivity,
 )
 
@@ -36,6 +38,9 @@ __all__ = [
     "throttle_wait",
     "error_for_response",
     "rows_to_records",
+    "type_spec",
+    "check_id",
+    "record_payload",
     "task_body",
     "thread_entry",
 ]
@@ -195,6 +200,46 @@ _REFERENCES = {"organization", "primaryContact", "contact", "incident"}
 
 # phone type ids as shipped (0 office, 1 mobile); see docs/crm-oracle.md
 _PHONE_TYPES = {"phone": 0, "mobile": 1}
+
+
+def type_spec(record_type: str) -> _Type:
+    """A record type's collection, columns, searchable paths and fields."""
+    try:
+        return _TYPES[record_type]
+    except KeyError:
+        raise CrmRejectedError(f"Oracle B2C Service has no record type {record_type!r}") from None
+
+
+def check_id(record_id: str) -> str:
+    if not record_id.isdigit():
+        raise CrmNotFoundError("Oracle B2C Service ids are numbers")
+    return record_id
+
+
+def record_payload(record_type: str, fields: Mapping[str, FieldValue]) -> dict[str, Any]:
+    """A record's values as the body of its create or ``PATCH`` request."""
+    known = {f.name for f in type_spec(record_type).fields}
+    body: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in known:
+            raise CrmRejectedError(f"Oracle {record_type} has no field {name!r}", field=name)
+        if name in ("firstName", "lastName"):
+            body.setdefault("name", {})["first" if name == "firstName" else "last"] = value
+        elif name == "email":
+            body["emails"] = [{"address": value, "addressType": {"id": 0}}]
+        elif name in _PHONE_TYPES:
+            body.setdefault("phones", []).append(
+                {"number": value, "phoneType": {"id": _PHONE_TYPES[name]}}
+            )
+        elif name == "description":
+            body["threads"] = [{"entryType": {"lookupName": "Note"}, "text": value}]
+        elif name == "status":
+            body["statusWithType"] = {"status": {"lookupName": value}}
+        elif name in _REFERENCES:
+            body[name] = {"id": int(str(value))} if str(value).isdigit() else None
+        else:
+            body[name] = value
+    return body
 
 
 def vendor_message(response: httpx.Response) -> str:
