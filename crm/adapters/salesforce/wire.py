@@ -234,15 +234,15 @@ def composite_outcomes(reply: Any, parts: Sequence[SubRequest]) -> dict[str, Any
     by_reference = {str(r.get("referenceId")): r for r in answered}
     outcomes: dict[str, Any] = {}
     for part in parts:
-        result = by_reference.get(part.reference_id)
-        if result is None:
+        answer = by_reference.get(part.reference_id)
+        if answer is None:
             outcomes[part.reference_id] = CrmUnavailableError(
                 f"{VENDOR} answered the composite request without the {part.reference_id} part"
             )
-        elif result["httpStatusCode"] >= 300:
-            outcomes[part.reference_id] = _part_error(result)
+        elif answer["httpStatusCode"] >= 300:
+            outcomes[part.reference_id] = _part_error(answer)
         else:
-            outcomes[part.reference_id] = result.get("body")
+            outcomes[part.reference_id] = answer.get("body")
     return outcomes
 
 
