@@ -30,6 +30,7 @@ from aiohttp import web
 from tests.crm.dataset import PEOPLE
 
 API_VERSIONS = [f"{n}.0" for n in range(55, 66)]
+COMPOSITE_LIMIT = 25  # subrequests in one Composite request (REST API Developer Guide, "Composite")
 
 
 # --- schema -----------------------------------------------------------------------------
@@ -575,6 +576,7 @@ class SalesforceSim:
     tokens_issued: int = 0
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     subrequests: list[tuple[str, str, str]] = field(default_factory=list)  # of composites
+    composite_sizes: list[int] = field(default_factory=list)  # subrequests per composite
     _tokens: dict[str, int] = field(default_factory=dict)  # token -> calls left (-1: forever)
     _cursors: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -803,10 +805,26 @@ class SalesforceSim:
         ``compositeResponse``; the reply itself is ``200``. With ``allOrNone`` true a failed
         subrequest rolls every change back and the others answer ``400 PROCESSING_HALTED``;
         with false each subrequest stands alone. The whole is one API call (counted by
-        ``_api``). Not simulated: ``@{reference.field}`` references, the 25-subrequest cap."""
+        ``_api``). More than 25 subrequests ("up to 25 subrequests in a single call") are
+        refused whole, nothing run: the guide names the cap but not the reply, so the reply is
+        the one Salesforce was seen to send (guardian/support-service-lambdas PR #766:
+        ``LIMIT_EXCEEDED`` in a ``compositeResponse`` entry without ``referenceId``), with
+        status 400. Not simulated: ``@{reference.field}`` references."""
         subrequests = body.get("compositeRequest") if isinstance(body, dict) else None
         if not isinstance(subrequests, list) or not subrequests:
             raise SfError(400, "JSON_PARSER_ERROR", "compositeRequest is required")
+        self.composite_sizes.append(len(subrequests))
+        if len(subrequests) > COMPOSITE_LIMIT:
+            error = SfError(
+                400, "LIMIT_EXCEEDED", "The request can't contain more than 25 operations."
+            )
+            entry = {
+                "body": error.body(),
+                "httpHeaders": {},
+                "httpStatusCode": 400,
+                "referenceId": None,
+            }
+            return web.json_response({"compositeResponse": [entry]}, status=400)
         all_or_none = body.get("allOrNone") is True
         saved = copy.deepcopy(self.records) if all_or_none else None
         results = [await self._subrequest(version, sub) for sub in subrequests]

@@ -27,16 +27,12 @@ from ...models import (
     IdSearch,
     PhoneSearch,
     RecordType,
-    RecordWrite,
     SearchQuery,
     TextSearch,
-    TimelineActivity,
-    TimelineRef,
 )
 from ...phone import any_stored_number_matches, phone_variants
 from ...protocol import missing_caller_types, search_by_id, search_each
 from ...registry import AdapterContext, register
-from .connection import SalesforceConnection
 from .query import (
     ReturningSpec,
     build_dynamic_where,
@@ -49,26 +45,20 @@ from .query import (
     sosl_phone_terms,
 )
 from .settings import SalesforceSettings
+from .timeline import SalesforceTimeline
 from .wire import (
     _ACTIVITY_TARGETS,
     _ID_PREFIXES,
-    _RECORD_ID,
     _SKIPPED_TYPES,
     _SYSTEM_REFERENCES,
-    VENDOR,
-    SubRequest,
     _field_info,
     _json,
-    _timeline_key,
-    composite_bodies,
-    composite_request,
-    task_payload,
 )
 
 __all__ = ["SalesforceAdapter"]
 
 
-class SalesforceAdapter(SalesforceConnection):
+class SalesforceAdapter(SalesforceTimeline):
     """``CrmAdapter`` for Salesforce (REST API, configurable version)."""
 
     # --- metadata ---------------------------------------------------------------------
@@ -154,14 +144,6 @@ class SalesforceAdapter(SalesforceConnection):
 
     async def _records(self, rows: list[dict[str, Any]]) -> list[CrmRecord]:
         return [await self._to_record(str(r["attributes"]["type"]), r) for r in rows]
-
-    @staticmethod
-    def _record_path(record_type: str, record_id: str) -> str:
-        """``sobjects/{type}/{id}``, both checked first (a malformed id exists nowhere)."""
-        check_api_name(record_type, what="record_type")
-        if not _RECORD_ID.match(record_id):
-            raise CrmNotFoundError(f"{VENDOR} has no {record_type} with that id")
-        return f"sobjects/{record_type}/{record_id}"
 
     async def get(self, record_type: str, record_id: str) -> CrmRecord:
         raw = await self._get_json(self._record_path(record_type, record_id))
@@ -282,65 +264,6 @@ class SalesforceAdapter(SalesforceConnection):
             if any_stored_number_matches((row.get(p) for p in phones), variants, self._region):
                 found.append(await self._to_record(sobject, row))
         return found[: query.limit]
-
-    # --- timeline ---------------------------------------------------------------------
-
-    async def write_record(self, write: RecordWrite) -> TimelineRef | None:
-        """The values (``PATCH sobjects/{type}/{id}``) and the Task (``POST sobjects/Task``)
-        in one Composite request; a lone part as a plain request. When an earlier attempt
-        may have sent the Task, its key is looked up first (as ``add_timeline`` does) and
-        only what is still needed is sent."""
-        path = self._record_path(write.record_type, write.record_id)
-        update = SubRequest("values", "PATCH", path, dict(write.fields)) if write.fields else None
-        activity, found = write.activity, None
-        if activity is not None:
-            check_api_name(activity.record_type, what="record_type")
-            if not write.activity_may_exist:  # nothing can have been sent: no look-up
-                return await self._create_task(activity, update)
-            async with self._timeline_lock:  # one check-then-create at a time per adapter
-                found = await self._find_task(activity.key)
-                if found is None:
-                    return await self._create_task(activity, update)
-        if update is not None:  # no activity, or an earlier attempt created it
-            await self._request(update.method, update.path, json=update.body)
-        return found
-
-    async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
-        check_api_name(activity.record_type, what="record_type")
-        async with self._timeline_lock:  # one check-then-create at a time per adapter
-            return await self._find_task(activity.key) or await self._create_task(activity)
-
-    async def _find_task(self, key: str) -> TimelineRef | None:
-        """The Task an earlier attempt created for ``key``, if any."""
-        key_field = self._settings.timeline_key_field
-        stored = _timeline_key(key)
-        where = f"{key_field} = {quote_soql_value(stored)}"
-        select = build_select("Task", ["Id", key_field], where, limit=10)
-        for row in await self._query(select, 10):  # re-checked: a wrong reply drops nothing
-            if row.get(key_field) == stored:
-                return TimelineRef(id=str(row["Id"]), type="Task", created=False)
-        return None
-
-    async def _create_task(
-        self, activity: TimelineActivity, update: SubRequest | None = None
-    ) -> TimelineRef:
-        """Creates the activity's Task; with ``update``, both in one Composite request
-        (``allOrNone`` false: a refused Task leaves the values written, and the other way
-        round). A failed part raises its error as a plain reply would."""
-        task = SubRequest(
-            "task",
-            "POST",
-            "sobjects/Task/",
-            task_payload(activity, self._settings.timeline_key_field),
-        )
-        if update is None:
-            body = _json(await self._request(task.method, task.path, json=task.body))
-        else:
-            parts = (update, task)
-            request = composite_request(self._settings.version, parts)
-            reply = _json(await self._request("POST", "composite", json=request))
-            body = composite_bodies(reply, parts)[task.reference_id]
-        return TimelineRef(id=str(body["id"]), type="Task", created=True)
 
     # --- lifecycle --------------------------------------------------------------------
 

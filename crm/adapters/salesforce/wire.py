@@ -36,8 +36,10 @@ __all__ = [
     "TASK_DESCRIPTION_MAX",
     "CALL_FIELD_MAX",
     "SubRequest",
+    "COMPOSITE_LIMIT",
     "composite_request",
     "composite_bodies",
+    "composite_outcomes",
     "data_path",
     "translate_error",
     "task_payload",
@@ -138,6 +140,9 @@ CALL_FIELD_MAX = 255
 def translate_error(status: int, body: Any, headers: Mapping[str, str]) -> CrmError:
     """A Salesforce error reply as the project's error type (vendor words kept apart)."""
     first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+    if isinstance(body, dict) and isinstance(body.get("compositeResponse"), list):
+        parts = [p for p in body["compositeResponse"] if isinstance(p, dict)]
+        return translate_error(status, parts[0].get("body") if parts else None, headers)
     if isinstance(body, dict):  # the OAuth endpoints' shape
         first = {"errorCode": body.get("error", ""), "message": body.get("error_description", "")}
     code = str(first.get("errorCode") or "")
@@ -176,11 +181,19 @@ class SubRequest:
     body: Any = None
 
 
-def composite_request(version: str, parts: Sequence[SubRequest]) -> dict[str, Any]:
-    """The Composite request body for ``parts`` (run in order, one API call in all).
-    ``allOrNone`` is false: a part that fails rolls back only itself, not the others."""
+COMPOSITE_LIMIT = 25  # subrequests per Composite request ("Composite": "up to 25")
+
+
+def composite_request(
+    version: str, parts: Sequence[SubRequest], *, in_order: bool = False
+) -> dict[str, Any]:
+    """The Composite request body for ``parts`` (one API call in all). ``allOrNone`` is
+    false: a part that fails rolls back only itself, not the others. Salesforce may collate
+    (reorder) independent subrequests; ``in_order`` turns that off ("Composite Request
+    Body", ``collateSubrequests``), for when two parts change the same record."""
     return {
         "allOrNone": False,
+        **({"collateSubrequests": False} if in_order else {}),
         "compositeRequest": [
             {
                 "method": part.method,
@@ -193,34 +206,54 @@ def composite_request(version: str, parts: Sequence[SubRequest]) -> dict[str, An
     }
 
 
-def composite_bodies(reply: Any, parts: Sequence[SubRequest]) -> dict[str, Any]:
-    """Each part's response body by reference id, from a Composite reply's
-    ``compositeResponse`` (``httpStatusCode``, ``referenceId``, ``body``, ``httpHeaders``).
+def _part_error(result: Mapping[str, Any]) -> CrmError:
+    headers = result.get("httpHeaders")
+    lowered = (
+        {str(k).lower(): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
+    )
+    return translate_error(int(result["httpStatusCode"]), result.get("body"), lowered)
 
-    A part that failed raises its error as a plain reply of that status and body would
-    (``translate_error``: the body is Salesforce's error list); when several failed, the
-    first in request order. A part the reply does not answer is ``CrmUnavailableError``:
-    whether it ran is unknown."""
+
+def composite_outcomes(reply: Any, parts: Sequence[SubRequest]) -> dict[str, Any]:
+    """Each part's response body, or its ``CrmError``, by reference id, from a Composite
+    reply's ``compositeResponse`` (``httpStatusCode``, ``referenceId``, ``body``,
+    ``httpHeaders``; "Composite Response Body").
+
+    A failed part is the error a plain reply of that status and body would be
+    (``translate_error``: the body is Salesforce's error list). A part the reply does not
+    answer is ``CrmUnavailableError``: whether it ran is unknown. A failed entry without a
+    ``referenceId`` is about the request as a whole (e.g. more than 25 subrequests:
+    ``LIMIT_EXCEEDED``): raised."""
     results = reply.get("compositeResponse") if isinstance(reply, dict) else None
-    by_reference = {str(r.get("referenceId")): r for r in results or [] if isinstance(r, dict)}
-    bodies: dict[str, Any] = {}
+    answered = [
+        r for r in results or [] if isinstance(r, dict) and isinstance(r.get("httpStatusCode"), int)
+    ]
+    for result in answered:
+        if result.get("referenceId") is None and result["httpStatusCode"] >= 300:
+            raise _part_error(result)
+    by_reference = {str(r.get("referenceId")): r for r in answered}
+    outcomes: dict[str, Any] = {}
     for part in parts:
-        result = by_reference.get(part.reference_id)
-        if result is None or not isinstance(result.get("httpStatusCode"), int):
-            raise CrmUnavailableError(
+        answer = by_reference.get(part.reference_id)
+        if answer is None:
+            outcomes[part.reference_id] = CrmUnavailableError(
                 f"{VENDOR} answered the composite request without the {part.reference_id} part"
             )
-        status, body = int(result["httpStatusCode"]), result.get("body")
-        if status >= 300:
-            headers = result.get("httpHeaders")
-            lowered = (
-                {str(k).lower(): str(v) for k, v in headers.items()}
-                if isinstance(headers, dict)
-                else {}
-            )
-            raise translate_error(status, body, lowered)
-        bodies[part.reference_id] = body
-    return bodies
+        elif answer["httpStatusCode"] >= 300:
+            outcomes[part.reference_id] = _part_error(answer)
+        else:
+            outcomes[part.reference_id] = answer.get("body")
+    return outcomes
+
+
+def composite_bodies(reply: Any, parts: Sequence[SubRequest]) -> dict[str, Any]:
+    """Each part's response body by reference id (``composite_outcomes``); a part that
+    failed or was not answered raises its error, the first in request order."""
+    outcomes = composite_outcomes(reply, parts)
+    for outcome in outcomes.values():
+        if isinstance(outcome, CrmError):
+            raise outcome
+    return outcomes
 
 
 def _timeline_key(key: str) -> str:
