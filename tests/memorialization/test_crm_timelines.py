@@ -8,6 +8,7 @@ CRMs whose contract module does not exist yet are left out of the parametrizatio
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from dataclasses import replace
 
@@ -40,16 +41,47 @@ async def _transcript_field(harness):
     raise AssertionError(f"{harness.case_type} has no writable text field with a limit")
 
 
-async def _run(sessions, adapter):
+@contextlib.asynccontextmanager
+async def _running(sessions, adapter):
     async def provider(configuration_id):
         return adapter
 
     worker = MemorializationWorker(sessions, provider, replace(FAST, rate_per_second=200))
     await worker.start()
     try:
-        return await wait_settled(sessions)
+        yield worker
     finally:
         await worker.stop()
+
+
+async def _run(sessions, adapter):
+    async with _running(sessions, adapter):
+        return await wait_settled(sessions)
+
+
+async def _check_first_interaction(harness, rows, contact, case, long_field, transcript):
+    """The first interaction's two jobs wrote what they should; their CRM calls."""
+    adapter = harness.adapter
+    assert [(row.status, row.last_error) for row in rows] == [("done", None)] * 2
+    calls = [row.result["crmCalls"] for row in rows]
+    if harness.write_requests is not None:  # None: the demo CRM, a database, not an HTTP API
+        # each vendor's replies reach the worker (its quota headers with them): at least what
+        # the contract counts for a first attempt's write, more where the job read metadata
+        # first. One request where the vendor takes the values and the activity together
+        # (Salesforce's Composite, Dataverse's $batch, the PATCH of an Oracle or ServiceNow
+        # incident, a Zendesk ticket PUT with its comment)
+        assert all(n >= least for n, least in zip(calls, harness.write_requests, strict=True)), (
+            calls
+        )
+    assert (await adapter.get(contact.type, contact.id)).fields[
+        harness.updatable_contact_field
+    ] == "Support"
+    written = (await adapter.get(case.type, case.id)).fields[long_field.name]
+    assert written.endswith(TRUNCATION_MARKER) and len(written) == long_field.max_length
+    assert rows[1].result["truncated"][0]["originalLength"] == len(transcript)
+    for record in (contact, case):
+        assert len(await harness.timeline_for(record.type, record.id)) == 1
+    return calls
 
 
 async def _memorialize_and_replay(harness, sqlite_sessions, record_property):
@@ -91,34 +123,15 @@ async def _memorialize_and_replay(harness, sqlite_sessions, record_property):
             **{"Skill Name": skill, "Transcription Text": transcript},
         )
 
-    await add_jobs(sqlite_sessions, interaction("int-1", "Support"), mapping=mapping)
-
-    rows = await _run(sqlite_sessions, adapter)
-    assert [(row.status, row.last_error) for row in rows] == [("done", None)] * 2
-    calls = [row.result["crmCalls"] for row in rows]
-    if harness.write_requests is not None:  # None: the demo CRM, a database, not an HTTP API
-        # each vendor's replies reach the worker (its quota headers with them): at least what
-        # the contract counts for a first attempt's write, more where the job read metadata
-        # first. One request where the vendor takes the values and the activity together
-        # (Salesforce's Composite, Dataverse's $batch, the PATCH of an Oracle or ServiceNow
-        # incident, a Zendesk ticket PUT with its comment)
-        assert all(n >= least for n, least in zip(calls, harness.write_requests, strict=True)), (
-            calls
-        )
-    record_property("crmCallsPerJob", f"{adapter.system.type}={calls[0]},{calls[1]}")
-    assert (await adapter.get(contact.type, contact.id)).fields[
-        harness.updatable_contact_field
-    ] == "Support"
-    written = (await adapter.get(case.type, case.id)).fields[long_field.name]
-    assert written.endswith(TRUNCATION_MARKER) and len(written) == long_field.max_length
-    assert rows[1].result["truncated"][0]["originalLength"] == len(transcript)
-    for record in (contact, case):
-        assert len(await harness.timeline_for(record.type, record.id)) == 1
-
-    # the next interaction with the same records: the CRM's metadata is known by now, so
-    # this is what a job costs in the steady state
-    await add_jobs(sqlite_sessions, interaction("int-2", "Billing"), mapping=mapping)
-    rows = await _run(sqlite_sessions, adapter)
+    async with _running(sqlite_sessions, adapter):
+        await add_jobs(sqlite_sessions, interaction("int-1", "Support"), mapping=mapping)
+        rows = await wait_settled(sqlite_sessions)
+        calls = await _check_first_interaction(harness, rows, contact, case, long_field, transcript)
+        record_property("crmCallsPerJob", f"{adapter.system.type}={calls[0]},{calls[1]}")
+        # the next interaction with the same records, in the same worker: the CRM's
+        # metadata is known by now, so this is what a job costs in the steady state
+        await add_jobs(sqlite_sessions, interaction("int-2", "Billing"), mapping=mapping)
+        rows = await wait_settled(sqlite_sessions)
     assert [(row.status, row.last_error) for row in rows] == [("done", None)] * 4
     warm = [row.result["crmCalls"] for row in rows[2:]]
     assert all(after <= before for after, before in zip(warm, calls, strict=True)), warm
