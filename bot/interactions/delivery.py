@@ -45,7 +45,7 @@ from cards.view import Notice
 from crm.errors import NotFoundError
 
 from ..notifier import Notifier
-from ..storage.tables import InstallationRow, InteractionRow
+from ..storage.tables import InstallationRow, InteractionRecordRow, InteractionRow
 from ..wire import dumps
 from . import store
 from .cardview import CardState, Perspective
@@ -190,7 +190,7 @@ class CardDelivery:
         row: InteractionRow,
         installation: InstallationRow,
         state: CardState,
-        related: asyncio.Task[bool] | None,
+        related: asyncio.Task[list[InteractionRecordRow]] | None,
     ) -> None:
         """Post the first card, drawn once the tenant has a slot for it: related records
         that came while it waited for the slot are on it (their PUT is then skipped)."""
@@ -198,8 +198,8 @@ class CardDelivery:
 
         async def draw() -> dict[str, Any]:
             nonlocal state
-            if related is not None and related.done() and _added(related, row.id, quiet=True):
-                state = await self._fresh_state(row.id)
+            if related is not None and related.done():
+                state = _with_related(state, related, row.id, quiet=True)
             drawn.append(await self._draw(row, installation, state))
             return drawn[-1]
 
@@ -269,11 +269,11 @@ class CardDelivery:
 
     async def _look_up(
         self, row: InteractionRow, state: CardState
-    ) -> tuple[CardState, asyncio.Task[bool] | None]:
+    ) -> tuple[CardState, asyncio.Task[list[InteractionRecordRow]] | None]:
         """The caller look-up before the first post; then the records it wrote are the
-        state to draw (read all again when it had run before, or when the related records
-        of a single match came within ``window``); and the fetch of the related records
-        while it still runs."""
+        state to draw (read all again when it had run before; when the related records of a
+        single match came within ``window``, the records as their write committed them);
+        and the fetch of the related records while it still runs."""
         looked_up = await self._lookup.run(row)
         if looked_up is None:
             return await self._fresh_state(row.id), None
@@ -286,13 +286,13 @@ class CardDelivery:
         done, _ = await asyncio.wait({fetch}, timeout=self._window)
         if fetch not in done:
 
-            def late(task: asyncio.Task[bool]) -> None:
+            def late(task: asyncio.Task[list[InteractionRecordRow]]) -> None:
                 if _added(task, row.id):
                     self.schedule(row.id)  # a PUT, unless the first card has them
 
             fetch.add_done_callback(late)
             return found, fetch
-        return (await self._fresh_state(row.id) if _added(fetch, row.id) else found), None
+        return _with_related(found, fetch, row.id), None
 
     async def _fresh_state(self, interaction_id: str) -> CardState:
         async with self._read_sessions() as session:
@@ -369,16 +369,33 @@ class CardDelivery:
         asyncio.get_running_loop().call_later(RECHECK_SECONDS, again)
 
 
-def _added(fetch: asyncio.Task[bool], interaction_id: str, *, quiet: bool = False) -> bool:
-    """Whether the finished fetch of related records added any (a failure is logged,
-    unless ``quiet``: the done callback logs it)."""
+def _added(
+    fetch: asyncio.Task[list[InteractionRecordRow]], interaction_id: str, *, quiet: bool = False
+) -> list[InteractionRecordRow]:
+    """The records as the finished fetch of related records committed them; empty when it
+    added none (a failure is logged, unless ``quiet``: the done callback logs it)."""
     if fetch.cancelled():
-        return False
+        return []
     if (error := fetch.exception()) is not None:
         if not quiet:
             log.error("Related records for %s failed", interaction_id, exc_info=error)
-        return False
+        return []
     return fetch.result()
+
+
+def _with_related(
+    state: CardState,
+    fetch: asyncio.Task[list[InteractionRecordRow]],
+    interaction_id: str,
+    *,
+    quiet: bool = False,
+) -> CardState:
+    """``state`` with the records the finished fetch of related records committed (carried
+    from that write, as the look-up's are: not read again); ``state`` when it added none."""
+    records = _added(fetch, interaction_id, quiet=quiet)
+    if not records:
+        return state
+    return CardState(state.row, records, state.history, state.memorialization_failed)
 
 
 def _digest(card: dict[str, Any]) -> bytes:
