@@ -36,6 +36,7 @@ from cards.card_json import (
     CARD_BYTE_BUDGET,
     card_size_bytes,
     dump_card,
+    dump_element,
     without_universal_actions,
 )
 from cards.card_notices import READ_ONLY_NOTICE_ID, notice_id
@@ -50,7 +51,7 @@ from cards.elements import (
     truncate,
 )
 from cards.i18n import has_message, pick_locale, translate
-from cards.record_blocks import current_block, history_block, memo, related_block
+from cards.record_blocks import Wire, current_block, history_block, memo, related_block
 from cards.view import CustomerCardView
 
 __all__ = ["MAX_REFRESH_USERS", "SEARCH_ID", "build_customer_card"]
@@ -76,7 +77,9 @@ _OUTCOME: dict[str, tuple[str, Literal["Good", "Accent", "Default"]]] = {
 }
 
 Section = Literal["current", "history", "related"]
-_Entry = tuple[Section, CardElement]
+_Entry = tuple[Section, Wire]
+# the body as assembled: elements of this card, and memoized blocks already dumped
+_Body = list[CardElement | Wire]
 
 
 def build_customer_card(
@@ -121,12 +124,12 @@ def _assemble(
     interactive = not view.read_only
     visible = entries[:shown]
     hidden = len(entries) - shown + max(0, view.related_total - len(view.related))
-    body: list[CardElement] = [*_header(view, locale), *_notices(view, locale)]
+    body: _Body = [*_header(view, locale), *_notices(view, locale)]
     body += _outcome(view, locale)
     search = _search_row(view, locale) if interactive else []
     create = _create_row(view, locale) if interactive else []
     if view.match_outcome == "none":  # nothing to show yet: search and create first
-        body, search, create = body + search + create, [], []
+        body, search, create = [*body, *search, *create], [], []
     body += _current_section(visible, locale, any_current=bool(view.current))
     body += search
     body += _related_section(visible, locale)
@@ -138,12 +141,12 @@ def _assemble(
         fallback_text=translate(locale, "card_fallback", customer=_customer(view)),
         msteams=TeamsCardProperties(width="full"),
         refresh=_refresh(view) if interactive else None,
-        body=body,
+        body=[],  # the body goes in dumped (dump_card): memoized blocks are dumped once
         actions=[_interaction_action(view, locale, "action_refresh", "refresh")]
         if interactive
         else None,
     )
-    return dump_card(card)
+    return dump_card(card, [e if isinstance(e, dict) else dump_element(e) for e in body])
 
 
 def _customer(view: CustomerCardView) -> str:
@@ -186,18 +189,18 @@ def _outcome(view: CustomerCardView, locale: str) -> list[CardElement]:
     return [text(translate(locale, key), color=color, weight="Bolder", spacing="Small")]
 
 
-def _current_section(visible: list[_Entry], locale: str, *, any_current: bool) -> list[CardElement]:
+def _current_section(visible: list[_Entry], locale: str, *, any_current: bool) -> _Body:
     blocks = [element for section, element in visible if section == "current"]
-    body: list[CardElement] = [heading(translate(locale, "section_current"))]
+    body: _Body = [heading(translate(locale, "section_current"))]
     if not any_current:
         body.append(subtle(translate(locale, "current_empty")))
     return body + blocks
 
 
-def _related_section(visible: list[_Entry], locale: str) -> list[CardElement]:
+def _related_section(visible: list[_Entry], locale: str) -> _Body:
     history = [element for section, element in visible if section == "history"]
     related = [element for section, element in visible if section == "related"]
-    body: list[CardElement] = [heading(translate(locale, "section_related"))]
+    body: _Body = [heading(translate(locale, "section_related"))]
     body += related  # right under the section heading: no subheading of their own
     if history:
         body += [_subheading(translate(locale, "history_heading")), *history]
@@ -225,7 +228,7 @@ def _more(
     return body + action_set([more], spacing="Small")
 
 
-def _search_row(view: CustomerCardView, locale: str) -> list[CardElement]:
+def _search_row(view: CustomerCardView, locale: str) -> list[Wire]:
     key = ("search", view.interaction_id, view.search_query, locale)
     return [memo(key, lambda: _build_search_row(view, locale))]
 
@@ -242,7 +245,7 @@ def _build_search_row(view: CustomerCardView, locale: str) -> CardElement:
     return _beside(query, search, block_id=SEARCH_ID)
 
 
-def _create_row(view: CustomerCardView, locale: str) -> list[CardElement]:
+def _create_row(view: CustomerCardView, locale: str) -> list[Wire]:
     if not view.create_types:
         return []
     types = tuple((t.name, t.label) for t in view.create_types)
