@@ -205,7 +205,7 @@ class CardDelivery:
 
         activity_id = await self._notifier.send_card(installation.reference, draw)
         self.posted_at[row.id] = asyncio.get_running_loop().time()
-        self._note_sent(row.id, activity_id, drawn[-1])
+        self._note_sent(row.id, activity_id, _digest(drawn[-1]))
         await self._remember(row.id, installation.id, activity_id)
         self._own_posts.pop(row.id, None)
 
@@ -235,15 +235,16 @@ class CardDelivery:
     ) -> None:
         """PUT ``card`` unless it is the card this process last sent into that message."""
         sent = self._sent.get(interaction_id)
-        if sent is not None and sent[:2] == (activity_id, _digest(card)):
+        digest = _digest(card)  # once: it is also what is remembered as sent
+        if sent is not None and sent[:2] == (activity_id, digest):
             self.skipped += 1
             return
         await self._notifier.update_card(reference, activity_id, card)
-        self._note_sent(interaction_id, activity_id, card)
+        self._note_sent(interaction_id, activity_id, digest)
 
-    def _note_sent(self, interaction_id: str, activity_id: str, card: dict[str, Any]) -> None:
+    def _note_sent(self, interaction_id: str, activity_id: str, digest: bytes) -> None:
         now = asyncio.get_running_loop().time()
-        self._sent[interaction_id] = (activity_id, _digest(card), now)
+        self._sent[interaction_id] = (activity_id, digest, now)
         self._sent.move_to_end(interaction_id)
         if len(self._sent) > _REMEMBERED_CARDS:
             self._sent.popitem(last=False)
