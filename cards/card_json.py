@@ -15,6 +15,7 @@ __all__ = [
     "MAX_CARD_BYTES",
     "CARD_BYTE_BUDGET",
     "card_size_bytes",
+    "card_text",
     "dump_card",
     "dump_element",
     "without_universal_actions",
@@ -58,7 +59,14 @@ def card_size_bytes(card: dict[str, Any]) -> int:
     the biggest of the encodings an HTTP stack is likely to use, so a card that fits by
     this measure fits however the bot serialises it.
     """
-    return len(json.dumps(card).encode("utf-8"))
+    return len(card_text(card))
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """The card in that largest encoding (all ASCII: its length is its size in bytes). The
+    same card always gives the same text, so it also tells two cards apart (a digest of
+    it is what the delivery remembers of a card it sent)."""
+    return json.dumps(card)
 
 
 def without_universal_actions(card: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from microsoft_teams.cards.core import (
 
 from cards.card_json import (
     CARD_BYTE_BUDGET,
-    card_size_bytes,
+    card_text,
     dump_card,
     dump_element,
     without_universal_actions,
@@ -54,7 +54,7 @@ from cards.i18n import has_message, pick_locale, translate
 from cards.record_blocks import Wire, current_block, history_block, memo, related_block
 from cards.view import CustomerCardView
 
-__all__ = ["MAX_REFRESH_USERS", "SEARCH_ID", "build_customer_card"]
+__all__ = ["MAX_REFRESH_USERS", "SEARCH_ID", "build_customer_card", "draw_customer_card"]
 
 MAX_REFRESH_USERS = 60  # Teams honours at most 60 ids in refresh.userIds
 SEARCH_ID = "search"  # element id of the search row (the rendered-layout test finds it)
@@ -87,32 +87,47 @@ def build_customer_card(
 ) -> dict[str, Any]:
     """The Customer Card for ``view`` as an Adaptive Card 1.5 dict, under the size budget;
     with Submit buttons only when the host lacks ``universal_actions`` (the Emulator)."""
+    return draw_customer_card(view, universal_actions=universal_actions)[0]
+
+
+def draw_customer_card(
+    view: CustomerCardView, *, universal_actions: bool = True
+) -> tuple[dict[str, Any], str]:
+    """``build_customer_card``'s card and its ``card_text``, which measuring its size made
+    (a caller that tells cards apart by it need not write the card again)."""
     locale = pick_locale(view.locale)
     # the full locale tag (en-GB, de-AT) decides number and date formats
     tag = view.locale if pick_locale(view.locale) == locale else locale
     entries: list[_Entry] = [("current", current_block(r, view, tag)) for r in view.current]
     entries += [("history", history_block(h, tag)) for h in view.history]
     entries += [("related", related_block(r, view, tag)) for r in view.related]
-    card = _fit(lambda shown: _assemble(view, locale, entries, shown), len(entries))
+    card, text = _fit(lambda shown: _assemble(view, locale, entries, shown), len(entries))
+    if universal_actions:
+        return card, text
     # dropping the Execute actions only makes the card smaller
-    return card if universal_actions else without_universal_actions(card)
+    card = without_universal_actions(card)
+    return card, card_text(card)
 
 
-def _fit(build: Callable[[int], dict[str, Any]], total: int) -> dict[str, Any]:
-    """The card with the most leading entries that stays within ``CARD_BYTE_BUDGET``.
+def _fit(build: Callable[[int], dict[str, Any]], total: int) -> tuple[dict[str, Any], str]:
+    """The card with the most leading entries that stays within ``CARD_BYTE_BUDGET``, and
+    its ``card_text`` (whose length is its size).
 
     Size grows with the number of entries shown, so a binary search over that number
     finds the largest that fits in a handful of builds; the common case fits at once.
     """
     card = build(total)
-    if card_size_bytes(card) <= CARD_BYTE_BUDGET:
-        return card
-    best, low, high = build(0), 1, total - 1
+    text = card_text(card)
+    if len(text) <= CARD_BYTE_BUDGET:
+        return card, text
+    card = build(0)
+    best, low, high = (card, card_text(card)), 1, total - 1
     while low <= high:
         middle = (low + high) // 2
         candidate = build(middle)
-        if card_size_bytes(candidate) <= CARD_BYTE_BUDGET:
-            best, low = candidate, middle + 1
+        text = card_text(candidate)
+        if len(text) <= CARD_BYTE_BUDGET:
+            best, low = (candidate, text), middle + 1
         else:
             high = middle - 1
     return best

@@ -40,13 +40,13 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cards.customer_card import build_customer_card
+from cards.card_json import card_text
+from cards.customer_card import build_customer_card, draw_customer_card
 from cards.view import Notice
 from crm.errors import NotFoundError
 
 from ..notifier import Notifier
 from ..storage.tables import InstallationRow, InteractionRecordRow, InteractionRow
-from ..wire import dumps
 from . import store
 from .cardview import CardState, Perspective
 from .changes import InteractionChanges
@@ -176,8 +176,10 @@ class CardDelivery:
         if row is None or installation is None or state is None:
             return
         if row.card_activity_id:
-            card = await self._draw(row, installation, state)
-            await self._update(interaction_id, installation.reference, row.card_activity_id, card)
+            card, digest = await self._draw(row, installation, state)
+            await self._update(
+                interaction_id, installation.reference, row.card_activity_id, card, digest
+            )
         else:
             if self._posted_elsewhere_soon(row):
                 self._recheck(interaction_id)  # update the card once it is there
@@ -194,24 +196,26 @@ class CardDelivery:
     ) -> None:
         """Post the first card, drawn once the tenant has a slot for it: related records
         that came while it waited for the slot are on it (their PUT is then skipped)."""
-        drawn: list[dict[str, Any]] = []
+        digests: list[bytes] = []
 
         async def draw() -> dict[str, Any]:
             nonlocal state
             if related is not None and related.done():
                 state = _with_related(state, related, row.id, quiet=True)
-            drawn.append(await self._draw(row, installation, state))
-            return drawn[-1]
+            card, digest = await self._draw(row, installation, state)
+            digests.append(digest)
+            return card
 
         activity_id = await self._notifier.send_card(installation.reference, draw)
         self.posted_at[row.id] = asyncio.get_running_loop().time()
-        self._note_sent(row.id, activity_id, _digest(drawn[-1]))
+        self._note_sent(row.id, activity_id, digests[-1])
         await self._remember(row.id, installation.id, activity_id)
         self._own_posts.pop(row.id, None)
 
     async def _draw(
         self, row: InteractionRow, installation: InstallationRow, state: CardState
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bytes]:
+        """The card and its digest (from the text its size was measured by)."""
         notice = self._changes.note_of(row.id)
         universal = has_universal_actions(installation.reference)
         async with self._slots:
@@ -224,7 +228,8 @@ class CardDelivery:
                     universal_actions=universal,
                 ),
             )
-            return build_customer_card(view, universal_actions=universal)
+            card, text = draw_customer_card(view, universal_actions=universal)
+            return card, _digest_text(text)
 
     async def _update(
         self,
@@ -232,10 +237,13 @@ class CardDelivery:
         reference: dict[str, Any],
         activity_id: str,
         card: dict[str, Any],
+        digest: bytes | None = None,
     ) -> None:
-        """PUT ``card`` unless it is the card this process last sent into that message."""
+        """PUT ``card`` (whose ``_digest`` may be given) unless it is the card this process
+        last sent into that message."""
         sent = self._sent.get(interaction_id)
-        digest = _digest(card)  # once: it is also what is remembered as sent
+        if digest is None:  # once: it is also what is remembered as sent
+            digest = _digest(card)
         if sent is not None and sent[:2] == (activity_id, digest):
             self.skipped += 1
             return
@@ -400,4 +408,9 @@ def _with_related(
 
 
 def _digest(card: dict[str, Any]) -> bytes:
-    return hashlib.blake2b(dumps(card).encode(), digest_size=16).digest()
+    return _digest_text(card_text(card))
+
+
+def _digest_text(text: str) -> bytes:
+    """The digest of a card's ``card_text`` (ASCII)."""
+    return hashlib.blake2b(text.encode("ascii"), digest_size=16).digest()
