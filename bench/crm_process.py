@@ -38,20 +38,23 @@ class CrmProcess:
     """The simulator in a child process; ``configuration()`` is the service's CRM
     configuration (admin API body) that points at it."""
 
-    def __init__(self, latency_ms: float) -> None:
+    def __init__(self, latency_ms: float, log: Path) -> None:
         self.latency_ms = latency_ms
+        self.log = log  # its stderr (requests the service gave up on, e.g. at its timeout)
         self.port = 0
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(_SCRIPT),
-            "--latency-ms",
-            str(self.latency_ms),
-            stdout=asyncio.subprocess.PIPE,
-            cwd=_ROOT,
-        )
+        with self.log.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(_SCRIPT),
+                "--latency-ms",
+                str(self.latency_ms),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                cwd=_ROOT,
+            )
         assert self.process.stdout is not None
         line = await asyncio.wait_for(self.process.stdout.readline(), 30)
         if not line.startswith(b"port "):

@@ -138,7 +138,7 @@ async def run(args: argparse.Namespace) -> None:
     service = Service(f"sqlite+aiosqlite:///{workdir / 'data' / 'customer-card.db'}", workdir)
     service.env["CUSTOMER_CARD_CARD_WINDOW_MS"] = str(args.window_ms)
     service.env["CUSTOMER_CARD_CONNECTOR_TENANT_RATE"] = str(args.limit)
-    crm = CrmProcess(args.latency_ms) if args.crm == "process" else None
+    crm = CrmProcess(args.latency_ms, workdir / "crm.log") if args.crm == "process" else None
     speed = reference_loop_ms()
     phases: list[Phase] = []
     try:
