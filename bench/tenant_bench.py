@@ -2,8 +2,11 @@
 
 A contact center is one tenant, and Teams allows a bot about 50 Bot Connector calls per
 second per app and tenant. This starts the real service (``customer-card serve``) in its
-own process, with the demo CRM slowed to a fixed latency per call (the CRM stand-in) and,
-in this process, a fake Bot Connector that enforces the tenant limit as Teams does: at
+own process, with a CRM stand-in that answers each call after ``--latency-ms``: by default
+the HubSpot simulator in a process of its own (``bench/crm_process.py``, configured in the
+service as its default HubSpot configuration: real HTTP, as to a CRM outside the service),
+or with ``--crm demo`` the service's in-process demo CRM slowed to that latency; and, in
+this process, a fake Bot Connector that enforces the tenant limit as Teams does: at
 most ``--limit`` calls (POST and PUT) per second in a sliding window per tenant, ``429``
 with ``Retry-After`` beyond it. ``--agents`` agents are installed, all in one tenant, and
 ``started`` events are driven through the events API at each rate of ``--rates`` in turn
@@ -15,7 +18,10 @@ with ``Retry-After`` beyond it. ``--agents`` agents are installed, all in one te
     their ratio to the CRM latency;
   * connector calls per interaction: accepted POSTs and PUTs of the phase's cards per
     interaction (429 answers counted apart);
-  * cards missing: interactions without a card ``--drain`` seconds after the phase.
+  * cards missing: interactions without a card ``--drain`` seconds after the phase;
+  * CPU ms/int: the service process's CPU time (utime + stime from /proc) during the phase
+    per interaction: robust to other load on the machine, unlike the latencies; CRM ms/int
+    the same for the CRM process.
 
     .venv/bin/python bench/tenant_bench.py                       # 2,000 agents, 20/40/60 per s
     .venv/bin/python bench/tenant_bench.py --rates 20 40 60 --seconds 20 --window-ms 250
@@ -42,6 +48,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.crm_process import CrmProcess  # noqa: E402
 from bench.events_bench import percentile, reference_loop_ms  # noqa: E402
 from bench.service_process import ADMIN_KEY, KEY, Service  # noqa: E402
 from bench.traffic import BenchConnector, activity, started_event  # noqa: E402
@@ -116,6 +123,7 @@ class Phase:
     throttled: int = 0
     load: float = 0.0
     cpu: float = 0.0  # the service's CPU seconds during the phase
+    crm_cpu: float = 0.0  # the CRM process's (--crm process)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -130,35 +138,56 @@ async def run(args: argparse.Namespace) -> None:
     service = Service(f"sqlite+aiosqlite:///{workdir / 'data' / 'customer-card.db'}", workdir)
     service.env["CUSTOMER_CARD_CARD_WINDOW_MS"] = str(args.window_ms)
     service.env["CUSTOMER_CARD_CONNECTOR_TENANT_RATE"] = str(args.limit)
+    crm = CrmProcess(args.latency_ms, workdir / "crm.log") if args.crm == "process" else None
     speed = reference_loop_ms()
     phases: list[Phase] = []
     try:
+        if crm is not None:
+            await crm.start()
         await service.start()
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=400)) as http:
-            await _set_up(http, service.base, connector_url, args)
+            await _set_up(http, service.base, connector_url, args, crm)
             await connector.quiet(1.0, 120)
             connector.enforce = True
             for rate in args.rates:
                 cpu = service.cpu_seconds()
+                crm_cpu = crm.cpu_seconds() if crm is not None else 0.0
                 phases.append(await _phase(http, service.base, connector, rate, args))
                 phases[-1].cpu = service.cpu_seconds() - cpu
+                if crm is not None:
+                    phases[-1].crm_cpu = crm.cpu_seconds() - crm_cpu
     finally:
         await service.stop()
         await runner.cleanup()
+        if crm is not None:
+            await crm.stop()
     _print(args, connector, phases, speed)
 
 
 async def _set_up(
-    http: aiohttp.ClientSession, base: str, connector_url: str, args: argparse.Namespace
+    http: aiohttp.ClientSession,
+    base: str,
+    connector_url: str,
+    args: argparse.Namespace,
+    crm: CrmProcess | None,
 ) -> None:
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
-    async with http.get(f"{base}/api/v1/configurations", headers=admin) as response:
-        default = next(c for c in (await response.json())["configurations"] if c["isDefault"])
-    settings = {**(default.get("settings") or {}), "latency_ms": args.latency_ms}
-    async with http.patch(
-        f"{base}/api/v1/configurations/{default['id']}", headers=admin, json={"settings": settings}
-    ) as response:
-        assert response.status == 200, await response.text()
+    if crm is not None:  # the default configuration from now on: events name none
+        async with http.post(
+            f"{base}/api/v1/configurations", headers=admin, json=crm.configuration()
+        ) as response:
+            assert response.status == 201, await response.text()
+    else:
+        async with http.get(f"{base}/api/v1/configurations", headers=admin) as response:
+            configs = (await response.json())["configurations"]
+        default = next(c for c in configs if c["isDefault"])
+        settings = {**(default.get("settings") or {}), "latency_ms": args.latency_ms}
+        async with http.patch(
+            f"{base}/api/v1/configurations/{default['id']}",
+            headers=admin,
+            json={"settings": settings},
+        ) as response:
+            assert response.status == 200, await response.text()
 
     async def install(agent: int) -> None:
         body = activity(connector_url, agent, "installationUpdate", action="add")
@@ -209,8 +238,10 @@ def _print(
     args: argparse.Namespace, connector: TenantConnector, phases: list[Phase], speed: float
 ) -> None:
     crm = args.latency_ms
+    stand_in = "HubSpot simulator, own process" if args.crm == "process" else "demo, in-process"
     print(
-        f"one tenant, {args.agents} agents, limit {args.limit}/s, CRM latency {crm:g} ms, "
+        f"one tenant, {args.agents} agents, limit {args.limit}/s, CRM latency {crm:g} ms "
+        f"({stand_in}), "
         f"card window {args.window_ms:g} ms, {args.seconds} s per rate; "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
         f"reference loop {speed:.0f} ms"
@@ -218,7 +249,7 @@ def _print(
     head = (
         f"{'rate/s':>6} {'load':>5} {'cards/s':>8} {'of limit':>8} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'p50/CRM':>7} {'p99/CRM':>7} {'calls/int':>9} {'429s':>5} {'missing':>7} "
-        f"{'CPU ms/int':>10} answers"
+        f"{'CPU ms/int':>10} {'CRM ms/int':>10} answers"
     )
     print(head)
     print("-" * len(head))
@@ -240,7 +271,7 @@ def _print(
             f"{per_second / args.limit:>8.0%} {p50:>7.0f} {p99:>7.0f} {p50 / crm:>7.2f} "
             f"{p99 / crm:>7.2f} {calls:>9.2f} {phase.throttled:>5} "
             f"{len(phase.sent) - len(cards):>7} {phase.cpu / len(phase.sent) * 1000:>10.1f} "
-            f"{answers}"
+            f"{phase.crm_cpu / len(phase.sent) * 1000:>10.1f} {answers}"
         )
     print(
         "cards/s counts first cards accepted while the phase's events were being sent; "
@@ -264,7 +295,14 @@ def main() -> None:
         "CUSTOMER_CARD_CONNECTOR_TENANT_RATE (a lower one scales the run down to a slow "
         "machine: rates relative to it)",
     )
-    parser.add_argument("--latency-ms", type=float, default=100)
+    parser.add_argument("--latency-ms", type=float, default=100, help="per CRM call")
+    parser.add_argument(
+        "--crm",
+        choices=("process", "demo"),
+        default="process",
+        help="the CRM stand-in: the HubSpot simulator in its own process (bench/crm_process.py) "
+        "or the service's in-process demo CRM",
+    )
     parser.add_argument("--window-ms", type=float, default=250, help="CUSTOMER_CARD_CARD_WINDOW_MS")
     parser.add_argument("--drain", type=float, default=60, help="seconds to wait for cards")
     args = parser.parse_args()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from microsoft_teams.cards.core import AdaptiveCard
+from microsoft_teams.cards.core import AdaptiveCard, CardElement
 
 from crm.errors import AppError
 
@@ -15,7 +15,9 @@ __all__ = [
     "MAX_CARD_BYTES",
     "CARD_BYTE_BUDGET",
     "card_size_bytes",
+    "card_text",
     "dump_card",
+    "dump_element",
     "without_universal_actions",
 ]
 
@@ -29,16 +31,25 @@ MAX_CARD_BYTES = 28 * 1024
 CARD_BYTE_BUDGET = 26 * 1024
 
 
-def dump_card(card: AdaptiveCard) -> dict[str, Any]:
-    """The wire dict of a card model: aliased names, no ``None`` values.
+def dump_card(card: AdaptiveCard, body: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The wire dict of a card model: aliased names, no ``None`` values; with ``body``, the
+    card's body is those element dicts (``dump_element``; the model's body is left empty).
 
     A model object handed to the connector as-is loses ``type`` and ``version``; dumping
     here, once, is what keeps them, and the check makes a regression loud.
     """
-    data = card.model_dump(by_alias=True, exclude_none=True)
+    data = dump_element(card)
     if data.get("type") != "AdaptiveCard" or not data.get("version"):
         raise AppError("card dump lost its type or version")
+    if body is not None:
+        data["body"] = body  # in the place the model's (empty) body had
     return data
+
+
+def dump_element(element: CardElement) -> dict[str, Any]:
+    """The wire dict of a card element, as it is inside a dumped card: the card's elements
+    are ``SerializeAsAny``, so each dumps by its own class, nested or alone."""
+    return element.model_dump(by_alias=True, exclude_none=True)
 
 
 def card_size_bytes(card: dict[str, Any]) -> int:
@@ -48,7 +59,14 @@ def card_size_bytes(card: dict[str, Any]) -> int:
     the biggest of the encodings an HTTP stack is likely to use, so a card that fits by
     this measure fits however the bot serialises it.
     """
-    return len(json.dumps(card).encode("utf-8"))
+    return len(card_text(card))
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """The card in that largest encoding (all ASCII: its length is its size in bytes). The
+    same card always gives the same text, so it also tells two cards apart (a digest of
+    it is what the delivery remembers of a card it sent)."""
+    return json.dumps(card)
 
 
 def without_universal_actions(card: dict[str, Any]) -> dict[str, Any]:

@@ -34,8 +34,9 @@ from microsoft_teams.cards.core import (
 
 from cards.card_json import (
     CARD_BYTE_BUDGET,
-    card_size_bytes,
+    card_text,
     dump_card,
+    dump_element,
     without_universal_actions,
 )
 from cards.card_notices import READ_ONLY_NOTICE_ID, notice_id
@@ -50,10 +51,10 @@ from cards.elements import (
     truncate,
 )
 from cards.i18n import has_message, pick_locale, translate
-from cards.record_blocks import current_block, history_block, memo, related_block
+from cards.record_blocks import Wire, current_block, history_block, memo, related_block
 from cards.view import CustomerCardView
 
-__all__ = ["MAX_REFRESH_USERS", "SEARCH_ID", "build_customer_card"]
+__all__ = ["MAX_REFRESH_USERS", "SEARCH_ID", "build_customer_card", "draw_customer_card"]
 
 MAX_REFRESH_USERS = 60  # Teams honours at most 60 ids in refresh.userIds
 SEARCH_ID = "search"  # element id of the search row (the rendered-layout test finds it)
@@ -76,7 +77,9 @@ _OUTCOME: dict[str, tuple[str, Literal["Good", "Accent", "Default"]]] = {
 }
 
 Section = Literal["current", "history", "related"]
-_Entry = tuple[Section, CardElement]
+_Entry = tuple[Section, Wire]
+# the body as assembled: elements of this card, and memoized blocks already dumped
+_Body = list[CardElement | Wire]
 
 
 def build_customer_card(
@@ -84,32 +87,47 @@ def build_customer_card(
 ) -> dict[str, Any]:
     """The Customer Card for ``view`` as an Adaptive Card 1.5 dict, under the size budget;
     with Submit buttons only when the host lacks ``universal_actions`` (the Emulator)."""
+    return draw_customer_card(view, universal_actions=universal_actions)[0]
+
+
+def draw_customer_card(
+    view: CustomerCardView, *, universal_actions: bool = True
+) -> tuple[dict[str, Any], str]:
+    """``build_customer_card``'s card and its ``card_text``, which measuring its size made
+    (a caller that tells cards apart by it need not write the card again)."""
     locale = pick_locale(view.locale)
     # the full locale tag (en-GB, de-AT) decides number and date formats
     tag = view.locale if pick_locale(view.locale) == locale else locale
     entries: list[_Entry] = [("current", current_block(r, view, tag)) for r in view.current]
     entries += [("history", history_block(h, tag)) for h in view.history]
     entries += [("related", related_block(r, view, tag)) for r in view.related]
-    card = _fit(lambda shown: _assemble(view, locale, entries, shown), len(entries))
+    card, text = _fit(lambda shown: _assemble(view, locale, entries, shown), len(entries))
+    if universal_actions:
+        return card, text
     # dropping the Execute actions only makes the card smaller
-    return card if universal_actions else without_universal_actions(card)
+    card = without_universal_actions(card)
+    return card, card_text(card)
 
 
-def _fit(build: Callable[[int], dict[str, Any]], total: int) -> dict[str, Any]:
-    """The card with the most leading entries that stays within ``CARD_BYTE_BUDGET``.
+def _fit(build: Callable[[int], dict[str, Any]], total: int) -> tuple[dict[str, Any], str]:
+    """The card with the most leading entries that stays within ``CARD_BYTE_BUDGET``, and
+    its ``card_text`` (whose length is its size).
 
     Size grows with the number of entries shown, so a binary search over that number
     finds the largest that fits in a handful of builds; the common case fits at once.
     """
     card = build(total)
-    if card_size_bytes(card) <= CARD_BYTE_BUDGET:
-        return card
-    best, low, high = build(0), 1, total - 1
+    text = card_text(card)
+    if len(text) <= CARD_BYTE_BUDGET:
+        return card, text
+    card = build(0)
+    best, low, high = (card, card_text(card)), 1, total - 1
     while low <= high:
         middle = (low + high) // 2
         candidate = build(middle)
-        if card_size_bytes(candidate) <= CARD_BYTE_BUDGET:
-            best, low = candidate, middle + 1
+        text = card_text(candidate)
+        if len(text) <= CARD_BYTE_BUDGET:
+            best, low = (candidate, text), middle + 1
         else:
             high = middle - 1
     return best
@@ -121,12 +139,12 @@ def _assemble(
     interactive = not view.read_only
     visible = entries[:shown]
     hidden = len(entries) - shown + max(0, view.related_total - len(view.related))
-    body: list[CardElement] = [*_header(view, locale), *_notices(view, locale)]
+    body: _Body = [*_header(view, locale), *_notices(view, locale)]
     body += _outcome(view, locale)
     search = _search_row(view, locale) if interactive else []
     create = _create_row(view, locale) if interactive else []
     if view.match_outcome == "none":  # nothing to show yet: search and create first
-        body, search, create = body + search + create, [], []
+        body, search, create = [*body, *search, *create], [], []
     body += _current_section(visible, locale, any_current=bool(view.current))
     body += search
     body += _related_section(visible, locale)
@@ -138,12 +156,12 @@ def _assemble(
         fallback_text=translate(locale, "card_fallback", customer=_customer(view)),
         msteams=TeamsCardProperties(width="full"),
         refresh=_refresh(view) if interactive else None,
-        body=body,
+        body=[],  # the body goes in dumped (dump_card): memoized blocks are dumped once
         actions=[_interaction_action(view, locale, "action_refresh", "refresh")]
         if interactive
         else None,
     )
-    return dump_card(card)
+    return dump_card(card, [e if isinstance(e, dict) else dump_element(e) for e in body])
 
 
 def _customer(view: CustomerCardView) -> str:
@@ -186,18 +204,18 @@ def _outcome(view: CustomerCardView, locale: str) -> list[CardElement]:
     return [text(translate(locale, key), color=color, weight="Bolder", spacing="Small")]
 
 
-def _current_section(visible: list[_Entry], locale: str, *, any_current: bool) -> list[CardElement]:
+def _current_section(visible: list[_Entry], locale: str, *, any_current: bool) -> _Body:
     blocks = [element for section, element in visible if section == "current"]
-    body: list[CardElement] = [heading(translate(locale, "section_current"))]
+    body: _Body = [heading(translate(locale, "section_current"))]
     if not any_current:
         body.append(subtle(translate(locale, "current_empty")))
     return body + blocks
 
 
-def _related_section(visible: list[_Entry], locale: str) -> list[CardElement]:
+def _related_section(visible: list[_Entry], locale: str) -> _Body:
     history = [element for section, element in visible if section == "history"]
     related = [element for section, element in visible if section == "related"]
-    body: list[CardElement] = [heading(translate(locale, "section_related"))]
+    body: _Body = [heading(translate(locale, "section_related"))]
     body += related  # right under the section heading: no subheading of their own
     if history:
         body += [_subheading(translate(locale, "history_heading")), *history]
@@ -225,7 +243,7 @@ def _more(
     return body + action_set([more], spacing="Small")
 
 
-def _search_row(view: CustomerCardView, locale: str) -> list[CardElement]:
+def _search_row(view: CustomerCardView, locale: str) -> list[Wire]:
     key = ("search", view.interaction_id, view.search_query, locale)
     return [memo(key, lambda: _build_search_row(view, locale))]
 
@@ -242,7 +260,7 @@ def _build_search_row(view: CustomerCardView, locale: str) -> CardElement:
     return _beside(query, search, block_id=SEARCH_ID)
 
 
-def _create_row(view: CustomerCardView, locale: str) -> list[CardElement]:
+def _create_row(view: CustomerCardView, locale: str) -> list[Wire]:
     if not view.create_types:
         return []
     types = tuple((t.name, t.label) for t in view.create_types)

@@ -9,16 +9,17 @@ Field rows are column sets with a fixed label width per record, sized for the lo
 label, so common labels ("Case number") don't wrap and long values wrap in their own column.
 
 A card is drawn several times in an interaction (first post, related records, each pin,
-refresh) and mostly from the same records, and building a block's typed models is most of
-a card's cost. A block is a pure function of its key, and the models are never changed once
-built, so one block object serves every card that shows it (``memo``).
+refresh) and mostly from the same records, and building a block's typed models and dumping
+them to their wire dict is most of a card's cost. A block is a pure function of its key, so
+it is built and dumped once and its wire dict serves every card that shows it (``memo``);
+the dicts are never changed once made (cards are assembled around them, not into them).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from microsoft_teams.cards.core import (
     Action,
@@ -31,12 +32,13 @@ from microsoft_teams.cards.core import (
     ToggleVisibilityAction,
 )
 
+from cards.card_json import dump_element
 from cards.elements import action_set, execute, open_url, subtle, task_fetch, text, truncate
 from cards.formatting import card_when, field_text
 from cards.i18n import has_message, translate
 from cards.view import CustomerCardView, FieldView, HistoryView, RecordView
 
-__all__ = ["current_block", "history_block", "memo", "related_block"]
+__all__ = ["Wire", "current_block", "history_block", "memo", "related_block"]
 
 _TITLE_CHARS = 160
 _FIELD_CHARS = 200
@@ -46,18 +48,19 @@ _KEY_CHARS = 40
 _LABEL_PX_PER_CHAR = 7
 _LABEL_MIN_PX, _LABEL_MAX_PX = 64, 150
 
-_Block = TypeVar("_Block")
+Wire = dict[str, Any]  # a card element as it goes on the wire (``dump_element``)
 _BLOCK_CACHE_SIZE = 1024  # ~15 KB each: ~15 MB per process at most
-_blocks: dict[tuple[Any, ...], Any] = {}
+_blocks: dict[tuple[Any, ...], Wire] = {}
 
 
-def memo(key: tuple[Any, ...], build: Callable[[], _Block]) -> _Block:
-    """The block built for ``key`` (built now when new; the oldest goes when full)."""
-    block: _Block | None = _blocks.get(key)
+def memo(key: tuple[Any, ...], build: Callable[[], CardElement]) -> Wire:
+    """The wire dict of the block built for ``key`` (built and dumped now when new; the
+    oldest goes when full). Shared by every card that shows it: never to be changed."""
+    block = _blocks.get(key)
     if block is None:
         if len(_blocks) >= _BLOCK_CACHE_SIZE:
             del _blocks[next(iter(_blocks))]
-        block = _blocks[key] = build()
+        block = _blocks[key] = dump_element(build())
     return block
 
 
@@ -74,17 +77,17 @@ def _record_key(record: RecordView) -> tuple[Any, ...]:
     )
 
 
-def current_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
+def current_block(record: RecordView, view: CustomerCardView, locale: str) -> Wire:
     key = ("current", _record_key(record), view.interaction_id, view.read_only, locale)
     return memo(key, lambda: _build_current(record, view, locale))
 
 
-def related_block(record: RecordView, view: CustomerCardView, locale: str) -> Container:
+def related_block(record: RecordView, view: CustomerCardView, locale: str) -> Wire:
     key = ("related", _record_key(record), view.interaction_id, view.read_only, locale)
     return memo(key, lambda: _build_related(record, view, locale))
 
 
-def history_block(entry: HistoryView, locale: str) -> TextBlock:
+def history_block(entry: HistoryView, locale: str) -> Wire:
     key = ("history", *entry.model_dump().values(), locale)
     return memo(key, lambda: _build_history(entry, locale))
 

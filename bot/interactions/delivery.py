@@ -40,13 +40,13 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cards.customer_card import build_customer_card
+from cards.card_json import card_text
+from cards.customer_card import build_customer_card, draw_customer_card
 from cards.view import Notice
 from crm.errors import NotFoundError
 
 from ..notifier import Notifier
-from ..storage.tables import InstallationRow, InteractionRow
-from ..wire import dumps
+from ..storage.tables import InstallationRow, InteractionRecordRow, InteractionRow
 from . import store
 from .cardview import CardState, Perspective
 from .changes import InteractionChanges
@@ -176,8 +176,10 @@ class CardDelivery:
         if row is None or installation is None or state is None:
             return
         if row.card_activity_id:
-            card = await self._draw(row, installation, state)
-            await self._update(interaction_id, installation.reference, row.card_activity_id, card)
+            card, digest = await self._draw(row, installation, state)
+            await self._update(
+                interaction_id, installation.reference, row.card_activity_id, card, digest
+            )
         else:
             if self._posted_elsewhere_soon(row):
                 self._recheck(interaction_id)  # update the card once it is there
@@ -190,28 +192,30 @@ class CardDelivery:
         row: InteractionRow,
         installation: InstallationRow,
         state: CardState,
-        related: asyncio.Task[bool] | None,
+        related: asyncio.Task[list[InteractionRecordRow]] | None,
     ) -> None:
         """Post the first card, drawn once the tenant has a slot for it: related records
         that came while it waited for the slot are on it (their PUT is then skipped)."""
-        drawn: list[dict[str, Any]] = []
+        digests: list[bytes] = []
 
         async def draw() -> dict[str, Any]:
             nonlocal state
-            if related is not None and related.done() and _added(related, row.id, quiet=True):
-                state = await self._fresh_state(row.id)
-            drawn.append(await self._draw(row, installation, state))
-            return drawn[-1]
+            if related is not None and related.done():
+                state = _with_related(state, related, row.id, quiet=True)
+            card, digest = await self._draw(row, installation, state)
+            digests.append(digest)
+            return card
 
         activity_id = await self._notifier.send_card(installation.reference, draw)
         self.posted_at[row.id] = asyncio.get_running_loop().time()
-        self._note_sent(row.id, activity_id, drawn[-1])
+        self._note_sent(row.id, activity_id, digests[-1])
         await self._remember(row.id, installation.id, activity_id)
         self._own_posts.pop(row.id, None)
 
     async def _draw(
         self, row: InteractionRow, installation: InstallationRow, state: CardState
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bytes]:
+        """The card and its digest (from the text its size was measured by)."""
         notice = self._changes.note_of(row.id)
         universal = has_universal_actions(installation.reference)
         async with self._slots:
@@ -224,7 +228,8 @@ class CardDelivery:
                     universal_actions=universal,
                 ),
             )
-            return build_customer_card(view, universal_actions=universal)
+            card, text = draw_customer_card(view, universal_actions=universal)
+            return card, _digest_text(text)
 
     async def _update(
         self,
@@ -232,18 +237,22 @@ class CardDelivery:
         reference: dict[str, Any],
         activity_id: str,
         card: dict[str, Any],
+        digest: bytes | None = None,
     ) -> None:
-        """PUT ``card`` unless it is the card this process last sent into that message."""
+        """PUT ``card`` (whose ``_digest`` may be given) unless it is the card this process
+        last sent into that message."""
         sent = self._sent.get(interaction_id)
-        if sent is not None and sent[:2] == (activity_id, _digest(card)):
+        if digest is None:  # once: it is also what is remembered as sent
+            digest = _digest(card)
+        if sent is not None and sent[:2] == (activity_id, digest):
             self.skipped += 1
             return
         await self._notifier.update_card(reference, activity_id, card)
-        self._note_sent(interaction_id, activity_id, card)
+        self._note_sent(interaction_id, activity_id, digest)
 
-    def _note_sent(self, interaction_id: str, activity_id: str, card: dict[str, Any]) -> None:
+    def _note_sent(self, interaction_id: str, activity_id: str, digest: bytes) -> None:
         now = asyncio.get_running_loop().time()
-        self._sent[interaction_id] = (activity_id, _digest(card), now)
+        self._sent[interaction_id] = (activity_id, digest, now)
         self._sent.move_to_end(interaction_id)
         if len(self._sent) > _REMEMBERED_CARDS:
             self._sent.popitem(last=False)
@@ -269,11 +278,11 @@ class CardDelivery:
 
     async def _look_up(
         self, row: InteractionRow, state: CardState
-    ) -> tuple[CardState, asyncio.Task[bool] | None]:
+    ) -> tuple[CardState, asyncio.Task[list[InteractionRecordRow]] | None]:
         """The caller look-up before the first post; then the records it wrote are the
-        state to draw (read all again when it had run before, or when the related records
-        of a single match came within ``window``); and the fetch of the related records
-        while it still runs."""
+        state to draw (read all again when it had run before; when the related records of a
+        single match came within ``window``, the records as their write committed them);
+        and the fetch of the related records while it still runs."""
         looked_up = await self._lookup.run(row)
         if looked_up is None:
             return await self._fresh_state(row.id), None
@@ -286,13 +295,13 @@ class CardDelivery:
         done, _ = await asyncio.wait({fetch}, timeout=self._window)
         if fetch not in done:
 
-            def late(task: asyncio.Task[bool]) -> None:
+            def late(task: asyncio.Task[list[InteractionRecordRow]]) -> None:
                 if _added(task, row.id):
                     self.schedule(row.id)  # a PUT, unless the first card has them
 
             fetch.add_done_callback(late)
             return found, fetch
-        return (await self._fresh_state(row.id) if _added(fetch, row.id) else found), None
+        return _with_related(found, fetch, row.id), None
 
     async def _fresh_state(self, interaction_id: str) -> CardState:
         async with self._read_sessions() as session:
@@ -369,17 +378,39 @@ class CardDelivery:
         asyncio.get_running_loop().call_later(RECHECK_SECONDS, again)
 
 
-def _added(fetch: asyncio.Task[bool], interaction_id: str, *, quiet: bool = False) -> bool:
-    """Whether the finished fetch of related records added any (a failure is logged,
-    unless ``quiet``: the done callback logs it)."""
+def _added(
+    fetch: asyncio.Task[list[InteractionRecordRow]], interaction_id: str, *, quiet: bool = False
+) -> list[InteractionRecordRow]:
+    """The records as the finished fetch of related records committed them; empty when it
+    added none (a failure is logged, unless ``quiet``: the done callback logs it)."""
     if fetch.cancelled():
-        return False
+        return []
     if (error := fetch.exception()) is not None:
         if not quiet:
             log.error("Related records for %s failed", interaction_id, exc_info=error)
-        return False
+        return []
     return fetch.result()
 
 
+def _with_related(
+    state: CardState,
+    fetch: asyncio.Task[list[InteractionRecordRow]],
+    interaction_id: str,
+    *,
+    quiet: bool = False,
+) -> CardState:
+    """``state`` with the records the finished fetch of related records committed (carried
+    from that write, as the look-up's are: not read again); ``state`` when it added none."""
+    records = _added(fetch, interaction_id, quiet=quiet)
+    if not records:
+        return state
+    return CardState(state.row, records, state.history, state.memorialization_failed)
+
+
 def _digest(card: dict[str, Any]) -> bytes:
-    return hashlib.blake2b(dumps(card).encode(), digest_size=16).digest()
+    return _digest_text(card_text(card))
+
+
+def _digest_text(text: str) -> bytes:
+    """The digest of a card's ``card_text`` (ASCII)."""
+    return hashlib.blake2b(text.encode("ascii"), digest_size=16).digest()

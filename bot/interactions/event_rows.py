@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crm.phone import phone_variants
+from crm.phone import digits_only, e164_number
 
 from ..storage.tables import InteractionRecordRow, InteractionRow
 from .events import InteractionEvent, InteractionStateOut, RecordOut
@@ -111,6 +111,6 @@ def _customer_address(channel: str, data: dict[str, Any]) -> str:
 
 def _customer_key(channel: str, address: str, region: str) -> str:
     if channel == "voice":
-        variants = phone_variants(address, region)
-        return variants.e164 or (variants[0] if variants else "")
+        # phone_variants' first form: E.164, else the digits (without formatting the rest)
+        return e164_number(address, region) or digits_only(address)
     return address.lower()

@@ -96,16 +96,20 @@ class CallerLookup:
             log.warning("Caller look-up for %s failed: %s", row.id, exc.code)
             return StartupResult(), steps, exc
 
-    async def add_related(self, interaction_id: str, config_id: str, record: CrmRecord) -> bool:
-        """Add the records related to ``record`` to Related; whether any were added."""
+    async def add_related(
+        self, interaction_id: str, config_id: str, record: CrmRecord
+    ) -> list[InteractionRecordRow]:
+        """Add the records related to ``record`` to Related; the interaction's records as
+        that write committed them (``records_of`` order: what a card is drawn from, without
+        reading them again); an empty list when the CRM had none (or failed)."""
         try:
             adapter = await self._crm.adapter(config_id)
             related = await self._crm.call(adapter.related(record, limit=10))
         except CrmError as exc:
             log.info("Related records for %s unavailable: %s", interaction_id, exc.code)
-            return False
+            return []
         if not related:
-            return False
+            return []
         await self._fetch_metadata(config_id, {record.type, *(r.type for r in related)})
         async with self._changes.lock(interaction_id):
             async with self._sessions() as session, session.begin():
@@ -113,7 +117,7 @@ class CallerLookup:
                 await store.add_records(
                     session, interaction_id, "related", "related", related, rows=records
                 )
-        return True
+        return records
 
     async def _fetch_metadata(self, config_id: str, types: set[str]) -> None:
         """The types' field metadata, before the card that shows them is drawn (the first

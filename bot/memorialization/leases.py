@@ -10,10 +10,12 @@ values reach each record in the order the interactions happened.
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Integer, Update, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from .jobs import JOBS, ClaimedJob, Outcome, claimed_job
@@ -45,6 +47,26 @@ async def claim(
     ``owner``, oldest first, counting an attempt for each. One statement: two workers never
     get the same job."""
     at = time.time() if now is None else now
+    values: dict[str, Any] = {
+        "at": at,
+        "limit": limit,
+        "owner": owner,
+        "expires": at + lease_seconds,
+        "now": datetime.now(UTC),
+    }
+    if skip_configurations:
+        values["skip"] = list(skip_configurations)
+    async with sessions() as session, session.begin():
+        dialect = session.get_bind().dialect.name
+        statement = _claim_statement(dialect == "postgresql", bool(skip_configurations))
+        rows = (await session.execute(statement, values)).all()
+    return sorted((claimed_job(row) for row in rows), key=lambda job: job.id)
+
+
+@functools.cache
+def _claim_statement(skip_locked: bool, skips: bool) -> Update:
+    """``claim``'s statement, built once per form (the worker polls with it every
+    ``poll_seconds``, also when nothing is due): its values are bound parameters."""
     candidate = JOBS.alias("candidate")
     earlier = JOBS.alias("earlier")
     blocked = exists().where(
@@ -54,30 +76,33 @@ async def claim(
         earlier.c.id < candidate.c.id,
         earlier.c.status.in_(UNFINISHED),
     )
+    at = bindparam("at", type_=JOBS.c.available_at.type)
     due = or_(
         and_(candidate.c.status == "pending", candidate.c.available_at <= at),
         and_(candidate.c.status == "running", candidate.c.lease_expires_at < at),
     )
-    pick = select(candidate.c.id).where(due, ~blocked).order_by(candidate.c.id).limit(limit)
-    if skip_configurations:
-        pick = pick.where(candidate.c.configuration_id.not_in(skip_configurations))
-    async with sessions() as session, session.begin():
-        if session.get_bind().dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True, of=candidate)
-        statement = (
-            update(JOBS)
-            .where(JOBS.c.id.in_(pick.scalar_subquery()))
-            .values(
-                status="running",
-                lease_owner=owner,
-                lease_expires_at=at + lease_seconds,
-                attempts=JOBS.c.attempts + 1,
-                updated_at=datetime.now(UTC),
-            )
-            .returning(*JOBS.c)
+    pick = (
+        select(candidate.c.id)
+        .where(due, ~blocked)
+        .order_by(candidate.c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if skips:
+        pick = pick.where(candidate.c.configuration_id.not_in(bindparam("skip", expanding=True)))
+    if skip_locked:
+        pick = pick.with_for_update(skip_locked=True, of=candidate)
+    return (
+        update(JOBS)
+        .where(JOBS.c.id.in_(pick.scalar_subquery()))
+        .values(
+            status="running",
+            lease_owner=bindparam("owner", type_=JOBS.c.lease_owner.type),
+            lease_expires_at=bindparam("expires", type_=JOBS.c.lease_expires_at.type),
+            attempts=JOBS.c.attempts + 1,
+            updated_at=bindparam("now", type_=JOBS.c.updated_at.type),
         )
-        rows = (await session.execute(statement)).all()
-    return sorted((claimed_job(row) for row in rows), key=lambda job: job.id)
+        .returning(*JOBS.c)
+    )
 
 
 async def record(

@@ -35,6 +35,15 @@ def test_null_members_are_left_out_at_any_depth_and_list_items_stay():
     assert without_nulls(clean) is clean  # nothing to drop: no copy
 
 
+def test_dumps_writes_the_cleaned_value_also_when_null_is_only_text():
+    # the text "null" in a value (a customer named so) takes the cleaning path: same output
+    body = {"text": "null", "a": {"b": None, "c": ["null", None]}, "d": "ü"}
+    assert dumps(body) == '{"text":"null","a":{"c":["null",null]},"d":"ü"}'
+    assert dumps({"text": "null"}) == '{"text":"null"}'
+    clean = {"type": "AdaptiveCard", "body": [{"text": "Grüße", "wrap": True}], "n": 1.5}
+    assert dumps(clean) == json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
+
+
 async def _reference(bot) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     await bot.install(ANNA_AGENT)
     async with bot.client.app[SERVICES].sessions() as session:

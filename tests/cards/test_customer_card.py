@@ -6,7 +6,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from cards import CARD_BYTE_BUDGET, MAX_CARD_BYTES, build_customer_card, card_size_bytes
+from cards.customer_card import draw_customer_card
 from cards.view import HistoryView, Notice
 from tests.cards import samples
 from tests.cards.cardcheck import actions, card_bytes, contract_errors, inputs, texts, walk
@@ -259,6 +262,18 @@ def test_the_most_records_that_fit_are_shown() -> None:
     # One more record (still with the "more" action, as 200 don't fit) would not have fitted.
     one_more = build_customer_card(view.model_copy(update={"related": view.related[: shown + 1]}))
     assert sum(1 for a in actions(one_more) if a.get("verb") == "pin") == shown
+
+
+@pytest.mark.parametrize("count", [1, 200])
+@pytest.mark.parametrize("universal", [True, False])
+def test_a_drawn_card_comes_with_the_text_its_size_was_measured_by(
+    count: int, universal: bool
+) -> None:
+    view = samples.long_records(count)
+    card, text = draw_customer_card(view, universal_actions=universal)
+    assert card == build_customer_card(view, universal_actions=universal)
+    assert text == json.dumps(card) and card_size_bytes(card) == len(text.encode())
+    assert len(text) <= CARD_BYTE_BUDGET
 
 
 def test_many_pinned_records_are_cut_too() -> None:
