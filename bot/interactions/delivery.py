@@ -61,6 +61,10 @@ log = logging.getLogger(__name__)
 # more database connections while waiting for the event loop (the pool then times out,
 # and the events API's requests with it); the rest wait their turn, still coalesced.
 CONCURRENT_UPDATES = 16
+# Caller look-ups (with their related records) in flight per process. More at once only
+# queue inside the CRM client's connection pool, whose bookkeeping grows with its queue
+# until the process has no CPU left for anything else; the rest wait their turn in order.
+CONCURRENT_LOOKUPS = 32
 # How long the process that made a card due may take to post it (caller look-up, connector
 # retries) before another process posts it instead; and how often the others look again.
 POST_LEASE_SECONDS = 30.0
@@ -105,6 +109,8 @@ class CardDelivery:
         self._own_posts: dict[str, float] = {}  # interaction -> lease end (loop time)
         self._rechecks: set[str] = set()
         self._slots = asyncio.Semaphore(CONCURRENT_UPDATES)
+        self._lookups = asyncio.Semaphore(CONCURRENT_LOOKUPS)
+        self.lookups_in_flight = 0  # caller look-ups (and related records) not yet answered
         # interaction -> (message id, digest of the card last sent, loop time sent)
         self._sent: OrderedDict[str, tuple[str, bytes, float]] = OrderedDict()
         # event -> card timings for the benchmark and logs: id -> loop time posted
@@ -276,6 +282,10 @@ class CardDelivery:
                 return row, installation, CardState(row, (), await store.history_of(session, row))
             return row, installation, await self._views.state(session, row)
 
+    def _lookup_done(self) -> None:
+        self.lookups_in_flight -= 1
+        self._lookups.release()
+
     async def _look_up(
         self, row: InteractionRow, state: CardState
     ) -> tuple[CardState, asyncio.Task[list[InteractionRecordRow]] | None]:
@@ -283,7 +293,15 @@ class CardDelivery:
         state to draw (read all again when it had run before; when the related records of a
         single match came within ``window``, the records as their write committed them);
         and the fetch of the related records while it still runs."""
-        looked_up = await self._lookup.run(row)
+        await self._lookups.acquire()  # released once the CRM has answered both
+        self.lookups_in_flight += 1
+        try:
+            looked_up = await self._lookup.run(row)
+        except BaseException:
+            self._lookup_done()
+            raise
+        if looked_up is None or looked_up.related_of is None:
+            self._lookup_done()
         if looked_up is None:
             return await self._fresh_state(row.id), None
         found = CardState(looked_up.state.row, looked_up.state.records, state.history)
@@ -292,6 +310,7 @@ class CardDelivery:
         fetch = self.spawn(
             self._lookup.add_related(row.id, row.configuration_id, looked_up.related_of)
         )
+        fetch.add_done_callback(lambda _: self._lookup_done())
         done, _ = await asyncio.wait({fetch}, timeout=self._window)
         if fetch not in done:
 

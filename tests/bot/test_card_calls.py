@@ -100,3 +100,23 @@ async def test_a_throttled_card_is_retried_until_it_arrives(make_bot):
     await bot.connector.wait_for(lambda calls: _cards(bot, ANNA_AGENT), 30)
     assert bot.connector.fail_next == []
     assert [c.method for c in _cards(bot, ANNA_AGENT)] == ["POST"]
+
+
+async def test_every_look_up_gives_its_slot_back(make_bot):
+    """Caller look-ups in flight are bounded (``delivery.CONCURRENT_LOOKUPS``); whatever a
+    look-up found (one match with related records, two matches, none), its slot is free
+    again once the CRM has answered, and more look-ups than slots all get their card."""
+    from bot.interactions.delivery import CONCURRENT_LOOKUPS
+    from bot.services import SERVICES
+
+    bot = await make_bot(card_window_ms=0)
+    await bot.install(ANNA_AGENT)
+    numbers = ["+49 30 1234567", "+49 40 5550190", "+49 89 000000"]  # one, several, no match
+    events = [started(ANNA_AGENT, number=numbers[n % 3]) for n in range(CONCURRENT_LOOKUPS + 8)]
+    delivery = bot.client.app[SERVICES].delivery
+    await asyncio.gather(*(bot.event(event) for event in events))
+    await _quiet(bot)
+    await delivery.drain()
+    assert delivery.lookups_in_flight == 0
+    posted = [c for c in bot.connector.calls if c.method == "POST" and c.card.get("msteams")]
+    assert len(posted) >= len(events)  # every interaction got its card
