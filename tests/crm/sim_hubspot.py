@@ -187,6 +187,11 @@ ASSOCIATION_TYPES = {
 INVERSE = {type_id: ASSOCIATION_TYPES[(b, a)] for (a, b), type_id in ASSOCIATION_TYPES.items()}
 
 
+def _texts(body: dict[str, Any]) -> dict[str, str]:
+    """A create or update body's properties as HubSpot stores them: text, ``None`` empty."""
+    return {k: "" if v is None else str(v) for k, v in (body.get("properties") or {}).items()}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -467,7 +472,7 @@ class HubSpotSim:
 
     def _create_one(self, object_type: str, body: dict[str, Any]) -> dict[str, Any] | web.Response:
         """One object created as ``POST /objects/{type}`` does: its view, or the error."""
-        props = {k: ("" if v is None else str(v)) for k, v in body.get("properties", {}).items()}
+        props = _texts(body)
         invalid = self._invalid_properties(object_type, props, creating=True)
         if invalid:
             return invalid
@@ -534,7 +539,7 @@ class HubSpotSim:
         if isinstance(inputs, web.Response):
             return inputs
         for item in inputs:
-            props = {k: "" if v is None else str(v) for k, v in item["properties"].items()}
+            props = _texts(item)
             invalid = self._invalid_properties(object_type, props, creating=False)
             if invalid:
                 return invalid
@@ -544,11 +549,7 @@ class HubSpotSim:
             if record is None:
                 missing.append(str(item["id"]))
                 continue
-            props = {k: "" if v is None else str(v) for k, v in item["properties"].items()}
-            record["properties"].update(props)
-            self._calculate(object_type, record["properties"])
-            record["updatedAt"] = record["properties"]["lastmodifieddate"] = _now()
-            view = self._view(object_type, record, props)
+            view = self._apply(object_type, record, _texts(item))
             results.append({**view, "objectWriteTraceId": item.get("objectWriteTraceId")})
         errors = []
         if missing:
@@ -571,7 +572,7 @@ class HubSpotSim:
         if isinstance(inputs, web.Response):
             return inputs
         for item in inputs:  # all valid, or none created
-            props = {k: "" if v is None else str(v) for k, v in item["properties"].items()}
+            props = _texts(item)
             invalid = self._invalid_properties(object_type, props, creating=True)
             targets = self._targets(object_type, item)
             if invalid:
@@ -603,17 +604,21 @@ class HubSpotSim:
         record = self.objects[object_type].get(request.match_info["id"])
         if record is None:
             return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
-        props = {
-            k: ("" if v is None else str(v))
-            for k, v in (request[_JSON] or {}).get("properties", {}).items()
-        }
+        props = _texts(request[_JSON] or {})
         invalid = self._invalid_properties(object_type, props, creating=False)
         if invalid:
             return invalid
+        return web.json_response(self._apply(object_type, record, props))
+
+    def _apply(
+        self, object_type: str, record: dict[str, Any], props: dict[str, str]
+    ) -> dict[str, Any]:
+        """An update's new values stored (calculated properties and times with them); the
+        record as the reply shows it."""
         record["properties"].update(props)
         self._calculate(object_type, record["properties"])
         record["updatedAt"] = record["properties"]["lastmodifieddate"] = _now()
-        return web.json_response(self._view(object_type, record, props))
+        return self._view(object_type, record, props)
 
     async def _batch_read(self, request: web.Request) -> web.Response:
         object_type = self._type(request)

@@ -22,7 +22,6 @@ from ...errors import (
     CrmNotFoundError,
     CrmRejectedError,
 )
-from ...http import as_form_text
 from ...models import (
     CrmRecord,
     DynamicSearch,
@@ -65,6 +64,7 @@ from .wire import (
     TIMELINE_KEY,
     _parse_time,
     field_info,
+    properties_body,
 )
 
 __all__ = ["HubSpotAdapter"]
@@ -235,7 +235,7 @@ class HubSpotAdapter(HubSpotTimeline):
 
     async def create(self, record_type: str, fields: Mapping[str, FieldValue]) -> CrmRecord:
         check_object_type(record_type)
-        body = {"properties": {k: as_form_text(v) for k, v in fields.items()}}
+        body = properties_body(fields)
         data = await self._call("POST", self._paths.objects(record_type), json=body)
         return await self.get(record_type, str(data["id"]))
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import CrmError, CrmUnavailableError
-from ...http import as_form_text, error_for_status, safe_text
+from ...http import error_for_status, safe_text
 from ...models import FieldValue
-from .wire import TEXTS, blamed_field
+from .wire import TEXTS, blamed_field, properties_body
 
 __all__ = ["BATCH_LIMIT", "BatchInput", "batch_body", "batch_outcomes", "update_input"]
 
@@ -36,8 +36,7 @@ class BatchInput:
 
 
 def update_input(trace: str, record_id: str, fields: Mapping[str, FieldValue]) -> BatchInput:
-    properties = {name: as_form_text(value) for name, value in fields.items()}
-    body = {"id": record_id, "properties": properties, "objectWriteTraceId": trace}
+    body = {"id": record_id, **properties_body(fields), "objectWriteTraceId": trace}
     return BatchInput(trace, body, record_id)
 
 

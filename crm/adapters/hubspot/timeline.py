@@ -15,14 +15,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...errors import CrmError, CrmNotFoundError, CrmRejectedError
-from ...http import as_form_text
 from ...models import FieldValue, RecordWrite, TimelineActivity, TimelineRef
 from ...protocol import WriteOutcome
 from ...record_write import write_each
 from .batch import BATCH_LIMIT, BatchInput, batch_body, batch_outcomes, update_input
 from .connection import HubSpotConnection
 from .query import any_of, check_object_type, eq, is_record_id, search_body
-from .wire import TIMELINE_KEY, call_properties
+from .wire import TIMELINE_KEY, call_properties, properties_body
 
 __all__ = ["HubSpotTimeline"]
 
@@ -34,7 +33,7 @@ class HubSpotTimeline(HubSpotConnection):
         """``PATCH /crm/v3/objects/{type}/{id}``: the record's new values, nothing read."""
         if not is_record_id(record_id):
             raise CrmNotFoundError(f"{record_id!r} is not a HubSpot record id")
-        body = {"properties": {k: as_form_text(v) for k, v in fields.items()}}
+        body = properties_body(fields)
         await self._call("PATCH", self._paths.record(object_type, record_id), json=body)
 
     # --- one job ------------------------------------------------------------------------

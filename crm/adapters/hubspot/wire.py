@@ -18,6 +18,7 @@ from ...errors import (
 from ...http import (
     QuotaHeaders,
     StatusTexts,
+    as_form_text,
     error_for_status,
     json_body,
     parse_retry_after,
@@ -27,6 +28,7 @@ from ...http import (
 from ...models import (
     FieldInfo,
     FieldType,
+    FieldValue,
     TimelineActivity,
 )
 
@@ -49,6 +51,7 @@ __all__ = [
     "TEXTS",
     "blamed_field",
     "hubspot_error",
+    "properties_body",
     "call_properties",
     "field_info",
 ]
@@ -226,6 +229,11 @@ class HubSpotPaths:
 
     def account_details(self) -> str:
         return f"/account-info/{self.version if self.dated else 'v3'}/details"
+
+
+def properties_body(fields: Mapping[str, FieldValue]) -> dict[str, Any]:
+    """A create or update body: the values as HubSpot's form text, under ``properties``."""
+    return {"properties": {name: as_form_text(value) for name, value in fields.items()}}
 
 
 def hubspot_error(response: httpx.Response, secrets: Sequence[str] = ()) -> CrmError:
