@@ -295,22 +295,22 @@ class CardDelivery:
         and the fetch of the related records while it still runs."""
         await self._lookups.acquire()  # released once the CRM has answered both
         self.lookups_in_flight += 1
+        fetch = None
         try:
             looked_up = await self._lookup.run(row)
-        except BaseException:
-            self._lookup_done()
-            raise
-        if looked_up is None or looked_up.related_of is None:
-            self._lookup_done()
+            if looked_up is not None and looked_up.related_of is not None:
+                fetch = self.spawn(
+                    self._lookup.add_related(row.id, row.configuration_id, looked_up.related_of)
+                )
+                fetch.add_done_callback(lambda _: self._lookup_done())
+        finally:
+            if fetch is None:  # no related records to wait for (or the look-up failed)
+                self._lookup_done()
         if looked_up is None:
             return await self._fresh_state(row.id), None
         found = CardState(looked_up.state.row, looked_up.state.records, state.history)
-        if looked_up.related_of is None:
+        if fetch is None:
             return found, None
-        fetch = self.spawn(
-            self._lookup.add_related(row.id, row.configuration_id, looked_up.related_of)
-        )
-        fetch.add_done_callback(lambda _: self._lookup_done())
         done, _ = await asyncio.wait({fetch}, timeout=self._window)
         if fetch not in done:
 

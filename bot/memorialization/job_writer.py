@@ -144,8 +144,9 @@ class JobWriter:
             )
             if activity is not None:
                 result["activitySent"] = True  # saved with the attempt's outcome, crash aside
-            if isinstance(adapter, BatchWriting) and batch_limit(adapter) > 1:
-                ref = await self._write_batched(job, adapter, write, meter)
+            limit = batch_limit(adapter)
+            if isinstance(adapter, BatchWriting) and limit > 1:
+                ref = await self._write_batched(job, adapter, write, limit, meter)
             else:
                 ref = await self._call(meter, lambda: adapter.write_record(write))
             if ref is not None:
@@ -155,7 +156,12 @@ class JobWriter:
             progress.fields_written_at = time.time()
 
     async def _write_batched(
-        self, job: ClaimedJob, adapter: BatchWriting, write: RecordWrite, job_meter: _CallMeter
+        self,
+        job: ClaimedJob,
+        adapter: BatchWriting,
+        write: RecordWrite,
+        limit: int,
+        job_meter: _CallMeter,
     ) -> TimelineRef | None:
         """The write joins its configuration's next batch; the job is charged its share of
         the batch's requests."""
@@ -175,9 +181,7 @@ class JobWriter:
             for item, outcome in zip(batch, outcomes, strict=True):
                 item.settle(outcome, share)
 
-        ref, share = await self._batcher.write(
-            job.configuration_id, write, batch_limit(adapter), send
-        )
+        ref, share = await self._batcher.write(job.configuration_id, write, limit, send)
         job_meter.calls += share
         return ref
 
