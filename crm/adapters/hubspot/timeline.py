@@ -17,7 +17,7 @@ from typing import Any
 from ...errors import CrmError, CrmNotFoundError, CrmRejectedError
 from ...models import FieldValue, RecordWrite, TimelineActivity, TimelineRef
 from ...protocol import WriteOutcome
-from ...record_write import write_each
+from ...record_write import write_each, write_in_turn
 from .batch import BATCH_LIMIT, BatchInput, batch_body, batch_outcomes, update_input
 from .connection import HubSpotConnection
 from .query import any_of, check_object_type, eq, is_record_id, search_body
@@ -42,12 +42,10 @@ class HubSpotTimeline(HubSpotConnection):
         """The record's values (not read back), then the call created with its
         association: two requests, one when there are no values. The call's key is looked
         up first only when an earlier attempt may have created it."""
-        object_type = check_object_type(write.record_type)
-        if write.fields:
-            await self._patch(object_type, write.record_id, write.fields)
-        if write.activity is None:
-            return None
-        return await self._add_call(write.activity, look_up=write.activity_may_exist)
+        check_object_type(write.record_type)
+        return await write_in_turn(
+            write, self._patch, lambda activity, look_up: self._add_call(activity, look_up=look_up)
+        )
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         """A call engagement associated with the record. The key is stored in

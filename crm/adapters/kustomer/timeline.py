@@ -11,6 +11,7 @@ from typing import Any
 from ...activity_text import activity_marker, format_activity
 from ...errors import CrmRejectedError
 from ...models import FieldValue, RecordWrite, TimelineActivity, TimelineRef
+from ...record_write import write_in_turn
 from .connection import KustomerConnection
 from .wire import _MAX_PAGES, LIST_FIELDS, NOTE_MAX, STR_MAX, attributes, check_id, record_path
 
@@ -62,11 +63,11 @@ class KustomerTimeline(KustomerConnection):
         asynchronously. Three requests for a customer, two for a conversation. The key is
         looked up only when an earlier attempt may have sent the activity; a conversation
         created just now has no notes to look through."""
-        if write.fields:
-            await self._patch(write.record_type, write.record_id, write.fields)
-        if write.activity is None:
-            return None
-        return await self._add_activity(write.activity, look_up=write.activity_may_exist)
+        return await write_in_turn(
+            write,
+            self._patch,
+            lambda activity, look_up: self._add_activity(activity, look_up=look_up),
+        )
 
     async def add_timeline(self, activity: TimelineActivity) -> TimelineRef:
         return await self._add_activity(activity, look_up=True)
